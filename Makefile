@@ -1,0 +1,191 @@
+# plainsight: specs -> probec -> eBPF C + tables -> one binary.
+# `make V=1` prints full commands. Everything built lands in $(OUT).
+
+OUT       ?= build
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+CC        ?= cc
+CLANG     ?= clang
+BISON     ?= bison
+FLEX      ?= flex
+BPFTOOL   ?= bpftool
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+
+CFLAGS    ?= -O2 -g
+WARNINGS  := -Wall -Wextra -Wno-unused-parameter
+ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
+BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
+	-I$(OUT) -Ibpf-gen -I$(OUT)/gen
+RUNTIME_LIBS := -lbpf -lelf -lz -lcrypto
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-5s %s\n' "$(1)" "$(2)";
+endif
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.PHONY: all clean test unit e2e bench deps run install probec offsets asan check-deps
+
+all: $(OUT)/plainsight
+
+# ---- dependencies (Debian/Ubuntu) -------------------------------------------
+DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev \
+	flex bison bpftool pkg-config linux-libc-dev libc6-dev-i386
+DEB_TEST  := openssl curl python3 tshark tcpdump iproute2
+DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
+
+# Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
+missing_debs = $(shell dpkg-query -W -f='$${Package} $${Status}\n' $(1) 2>/dev/null | \
+	awk '$$NF=="installed"{ok[$$1]=1} END{n=split("$(1)",w," "); for(i=1;i<=n;i++) if(!ok[w[i]]) printf "%s ", w[i]}')
+
+deps:
+	@need="$(call missing_debs,$(DEB_ALL))"; \
+	if [ -n "$$need" ]; then \
+		echo "  DEPS  apt-get install $$need"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
+	else echo "  DEPS  all installed"; fi
+
+check-deps:
+	@need="$(call missing_debs,$(DEB_ALL))"; [ -z "$$need" ] || $(MAKE) --no-print-directory deps
+
+# ---- the compiler -----------------------------------------------------------
+COMPILER_SRCS := $(wildcard compiler/*.c)
+COMPILER_OBJS := $(COMPILER_SRCS:%.c=$(OUT)/%.o) $(OUT)/compiler/parser.tab.o $(OUT)/compiler/lexer.o
+
+$(OUT)/compiler/parser.tab.c $(OUT)/compiler/parser.tab.h: compiler/parser.y
+	$(call msg,BISON,$<)
+	$(Q)mkdir -p $(@D) && $(BISON) -Wall -Werror --defines=$(OUT)/compiler/parser.tab.h -o $(OUT)/compiler/parser.tab.c $<
+
+$(OUT)/compiler/lexer.c $(OUT)/compiler/lexer.h: compiler/lexer.l
+	$(call msg,FLEX,$<)
+	$(Q)mkdir -p $(@D) && $(FLEX) --header-file=$(OUT)/compiler/lexer.h -o $(OUT)/compiler/lexer.c $<
+
+$(OUT)/compiler/%.o: compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Icompiler -I$(OUT)/compiler -c -o $@ $<
+
+# Generated scanner and parser: their own warnings are not ours to fix.
+$(OUT)/compiler/parser.tab.o $(OUT)/compiler/lexer.o: $(OUT)/compiler/%.o: $(OUT)/compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -Icompiler -I$(OUT)/compiler -c -o $@ $<
+
+$(OUT)/probec: $(COMPILER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^
+
+probec: $(OUT)/probec
+
+# ---- specs -> generated code ------------------------------------------------
+SPECS := $(sort $(wildcard specs/*/*.spec))
+
+# probec writes every generated file and gen.mk, which names them for make.
+$(OUT)/gen/gen.mk: $(SPECS) $(OUT)/probec
+	$(call msg,GEN,$(OUT)/gen)
+	$(Q)rm -rf $(OUT)/gen.tmp && mkdir -p $(OUT)/gen.tmp && \
+		$(OUT)/probec -o $(OUT)/gen.tmp $(SPECS) && \
+		rm -rf $(OUT)/gen && mv $(OUT)/gen.tmp $(OUT)/gen
+
+# Goals that run before the build tools may be installed do not read it.
+GOALS := $(or $(MAKECMDGOALS),all)
+ifneq ($(filter-out clean deps check-deps test run,$(GOALS)),)
+-include $(OUT)/gen/gen.mk
+endif
+
+# ---- kernel half ------------------------------------------------------------
+$(OUT)/vmlinux.h:
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D) && $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@
+
+BPF_HEADERS := $(wildcard bpf-gen/*.h)
+
+$(OUT)/bpf/%.bpf.o: $(OUT)/gen/%.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+# Hand-written BPF programs beside their user half in runtime/.
+$(OUT)/bpf/%.bpf.o: runtime/%.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+$(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
+	$(call msg,AS,$@)
+	$(Q)$(CC) -c -I$(OUT)/bpf -o $@ $<
+
+$(OUT)/gen/%.o: $(OUT)/gen/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+
+# ---- user half --------------------------------------------------------------
+RUNTIME_SRCS := $(wildcard runtime/*.c)
+RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
+LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(GEN_OBJS)
+
+$(OUT)/runtime/%.o: runtime/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+
+$(OUT)/libplainsight.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/plainsight: $(OUT)/runtime/main.o $(OUT)/libplainsight.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(RUNTIME_LIBS)
+
+# ---- sanitizer build of the user half ---------------------------------------
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_OUT   := $(OUT)/asan
+
+$(ASAN_OUT)/runtime/%.o: runtime/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+
+$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(RUNTIME_LIBS)
+
+asan: $(ASAN_OUT)/plainsight
+
+# ---- offsets tool (see offsets/README.md) ----------------------------------
+offsets:
+	@echo "offsets: not built yet; see offsets/README.md" >&2; exit 1
+
+# ---- tests --------------------------------------------------------------------
+UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
+ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
+
+$(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
+
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(GEN_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
+
+unit: $(OUT)/probec $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight
+	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
+
+e2e: $(OUT)/plainsight $(ASAN_OUT)/plainsight
+	$(Q)OUT=$(OUT) python3 tests/e2e/run.py
+
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory all asan
+	$(Q)OUT=$(OUT) tests/run-all.sh
+
+# ---- use ----------------------------------------------------------------------
+run: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(OUT)/plainsight tls
+
+install: $(OUT)/plainsight
+	install -D -m 0755 $(OUT)/plainsight $(DESTDIR)$(PREFIX)/bin/plainsight
+
+clean:
+	rm -rf $(OUT)
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The hand-written kernel half that every generated module builds on: the
+ * ring buffer, the loss counters, the process filter, socket tracking and
+ * chunked emission of variable-length data. Generated code (see
+ * compiler/emit_bpf.c) defines `ps_config` and calls only what is here.
+ */
+#ifndef PLAINSIGHT_BPF_H
+#define PLAINSIGHT_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include "ps_event.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+#define PS_AF_INET 2
+#define PS_AF_INET6 10
+#define PS_S_IFMT 00170000
+#define PS_S_IFSOCK 0140000
+
+/* The runtime resizes it from --mapsize before loading. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} ps_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PS_LOSS_KINDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} ps_loss SEC(".maps");
+
+static __always_inline void ps_loss_add(enum ps_loss_kind kind, __u64 n)
+{
+	__u32 key = kind;
+	__u64 *count = bpf_map_lookup_elem(&ps_loss, &key);
+
+	if (count)
+		*count += n;
+}
+
+static __always_inline int ps_filter_pass(const volatile struct ps_filter *filter, __u64 pid_tgid)
+{
+	__u32 pid = pid_tgid >> 32;
+
+	if (pid == filter->self_pid)
+		return 0;
+	if (filter->pid && pid != filter->pid)
+		return 0;
+	if (filter->has_uid && (__u32)bpf_get_current_uid_gid() != filter->uid)
+		return 0;
+	return 1;
+}
+
+/* Key of a call's saved entry state: one slot per thread and hook. */
+static __always_inline __u64 ps_saved_key(__u64 pid_tgid, __u16 hook_id)
+{
+	return ((__u64)hook_id << 32) | (__u32)pid_tgid;
+}
+
+static __always_inline void ps_event_init(struct ps_event_header *hdr, __u16 event_id, __u16 hook_id,
+					  __u16 fixed_size)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+
+	hdr->mono_ns = bpf_ktime_get_ns();
+	hdr->pid = pid_tgid >> 32;
+	hdr->tid = (__u32)pid_tgid;
+	hdr->uid = (__u32)bpf_get_current_uid_gid();
+	hdr->event_id = event_id;
+	hdr->hook_id = hook_id;
+	hdr->fixed_size = fixed_size;
+	hdr->cpu = bpf_get_smp_processor_id();
+	bpf_get_current_comm(hdr->comm, sizeof(hdr->comm));
+}
+
+/* ---- Sockets: which fd a call used, and its connection ---------------- */
+
+static __always_inline struct file *ps_fd_file(int fd)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **files;
+	struct file *file = NULL;
+
+	if (fd < 0 || !fdt || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+		return NULL;
+	files = BPF_CORE_READ(fdt, fd);
+	bpf_probe_read_kernel(&file, sizeof(file), &files[fd]);
+	return file;
+}
+
+static __always_inline struct sock *ps_fd_sock(int fd)
+{
+	struct file *file = ps_fd_file(fd);
+	struct socket *socket;
+
+	if (!file)
+		return NULL;
+	if ((BPF_CORE_READ(file, f_inode, i_mode) & PS_S_IFMT) != PS_S_IFSOCK)
+		return NULL;
+	socket = BPF_CORE_READ(file, private_data);
+	return socket ? BPF_CORE_READ(socket, sk) : NULL;
+}
+
+/* Fills *tuple from the socket behind fd; returns 0 when fd is an inet socket. */
+static __always_inline int ps_tuple_of_fd(struct ps_tuple *tuple, int fd)
+{
+	struct sock *sk = ps_fd_sock(fd);
+	__u16 family;
+
+	if (!sk)
+		return -1;
+	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (family == PS_AF_INET) {
+		BPF_CORE_READ_INTO(tuple->saddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(tuple->daddr, sk, __sk_common.skc_daddr);
+	} else if (family == PS_AF_INET6) {
+		BPF_CORE_READ_INTO(tuple->saddr, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(tuple->daddr, sk, __sk_common.skc_v6_daddr);
+	} else {
+		return -1;
+	}
+	tuple->family = family;
+	tuple->sport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	tuple->dport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	tuple->proto = BPF_CORE_READ(sk, sk_protocol);
+	return 0;
+}
+
+/*
+ * `track socket by KEY`: while a tracked call runs, the socket syscalls its
+ * thread makes tell which fd the call used. The plaintext's connection thus
+ * never depends on struct offsets. A call served from the library's buffer
+ * makes no syscall; it gets the fd last seen for the same KEY.
+ */
+struct ps_incall {
+	__u64 key;
+	__s32 fd;
+	__u32 pad;
+};
+
+struct ps_key_pid {
+	__u64 key;
+	__u32 pid;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct ps_incall);
+} ps_incall SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct ps_key_pid);
+	__type(value, __s32);
+} ps_key_fd SEC(".maps");
+
+static __always_inline void ps_track_begin(__u64 key)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+	struct ps_incall call = { .key = key, .fd = -1 };
+
+	bpf_map_update_elem(&ps_incall, &tid, &call, BPF_ANY);
+}
+
+/* Ends tracking; returns 0 and sets *fd when the call's socket is known. */
+static __always_inline int ps_track_end(__u64 key, __s32 *fd)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ps_key_pid kp = { .key = key, .pid = pid_tgid >> 32 };
+	struct ps_incall *call = bpf_map_lookup_elem(&ps_incall, &tid);
+	__s32 seen = -1;
+	__s32 *known;
+
+	if (call) {
+		seen = call->fd;
+		bpf_map_delete_elem(&ps_incall, &tid);
+	}
+	if (seen >= 0) {
+		bpf_map_update_elem(&ps_key_fd, &kp, &seen, BPF_ANY);
+		*fd = seen;
+		return 0;
+	}
+	known = bpf_map_lookup_elem(&ps_key_fd, &kp);
+	if (!known)
+		return -1;
+	*fd = *known;
+	return 0;
+}
+
+#ifdef PS_TRACK_SOCKET
+/* x86-64 syscall numbers whose first argument is a socket fd. */
+static __always_inline int ps_is_socket_io(long nr)
+{
+	switch (nr) {
+	case 0:   /* read */
+	case 1:   /* write */
+	case 19:  /* readv */
+	case 20:  /* writev */
+	case 44:  /* sendto */
+	case 45:  /* recvfrom */
+	case 46:  /* sendmsg */
+	case 47:  /* recvmsg */
+		return 1;
+	}
+	return 0;
+}
+
+/* tp_btf needs no tracefs and no kprobes, which this project may not have. */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ps_sys_enter, struct pt_regs *regs, long nr)
+{
+	__u32 tid;
+	struct ps_incall *call;
+	int fd;
+
+	if (!ps_is_socket_io(nr))
+		return 0;
+	tid = (__u32)bpf_get_current_pid_tgid();
+	call = bpf_map_lookup_elem(&ps_incall, &tid);
+	if (!call)
+		return 0;
+	fd = (int)BPF_CORE_READ(regs, di);
+	if (ps_fd_sock(fd))
+		call->fd = fd;
+	return 0;
+}
+#endif
+
+/* ---- Variable-length data: one ring-buffer record per chunk ------------ */
+
+struct ps_chunk_ctx {
+	void *fixed;        /* the event's fixed part, on the caller's stack */
+	__u64 src;          /* user address of the data */
+	__u64 len;          /* bytes in all; 0 for a string */
+	__u32 chunks;       /* loop count */
+	__u32 done;         /* a string's terminating NUL was found */
+};
+
+/*
+ * Records are reserved by size class, since bpf_ringbuf_reserve wants a
+ * constant size: short reads cost a small record, long ones 32 KiB.
+ */
+#define PS_STRING_CHUNK 4096
+/* Bound on one call's data: 32768 chunks of 32 KiB = 1 GiB. */
+#define PS_CALL_MAX_CHUNKS 32768
+
+/*
+ * PS_DEFINE_EMITTER(name, type) defines ps_emit_<name>(ev, src, len) and
+ * ps_emit_str_<name>(ev, src) for an event struct `type` whose last member is
+ * `__u8 data[]`. One instance per event keeps every size constant, which is
+ * what the verifier needs.
+ */
+/*
+ * One subprogram per size class: with the class a constant inside its own
+ * function, the compiler cannot merge the classes into one path, and the
+ * verifier sees the read bounded by the record it reserved.
+ */
+#define PS_DEFINE_CHUNK_CLASS(name, type, cls)                                                    \
+	static __noinline int ps_chunk_##name##_##cls(struct ps_chunk_ctx *c, __u64 off, __u64 n,  \
+						      int more)                                   \
+	{                                                                                         \
+		type *rec = bpf_ringbuf_reserve(&ps_events, sizeof(type) + (cls), 0);             \
+                                                                                                  \
+		if (!rec)                                                                         \
+			return -1;                                                                \
+		/* opaque to the optimizer, which knows the callers' bound */                     \
+		asm volatile("" : "+r"(n));                                                       \
+		if (n > (cls))                                                                    \
+			n = (cls);                                                                \
+		__builtin_memcpy(rec, c->fixed, sizeof(type));                                    \
+		rec->hdr.var_off = off;                                                           \
+		rec->hdr.var_total = c->len;                                                      \
+		rec->hdr.var_len = n;                                                             \
+		if (more)                                                                         \
+			rec->hdr.flags |= PS_EV_MORE;                                             \
+		if (bpf_probe_read_user(rec->data, n, (void *)(c->src + off))) {                  \
+			rec->hdr.flags |= PS_EV_READ_FAIL;                                        \
+			ps_loss_add(PS_LOSS_READ_FAIL, n);                                        \
+		}                                                                                 \
+		bpf_ringbuf_submit(rec, 0);                                                       \
+		return 0;                                                                         \
+	}
+
+#define PS_DEFINE_EMITTER(name, type)                                                             \
+	PS_DEFINE_CHUNK_CLASS(name, type, 128)                                                    \
+	PS_DEFINE_CHUNK_CLASS(name, type, 512)                                                    \
+	PS_DEFINE_CHUNK_CLASS(name, type, 2048)                                                   \
+	PS_DEFINE_CHUNK_CLASS(name, type, 8192)                                                   \
+	PS_DEFINE_CHUNK_CLASS(name, type, 32768)                                                  \
+                                                                                                  \
+	static long ps_chunk_##name(__u32 i, void *arg)                                           \
+	{                                                                                         \
+		struct ps_chunk_ctx *c = arg;                                                     \
+		__u64 off = (__u64)i * PS_CHUNK_MAX;                                              \
+		__u32 n = PS_CHUNK_MAX;                                                           \
+		int more, err;                                                                    \
+                                                                                                  \
+		if (c->len - off < PS_CHUNK_MAX)                                                  \
+			n = c->len - off;                                                         \
+		more = off + n < c->len && i + 1 < c->chunks;                                     \
+		if (n <= 128)                                                                     \
+			err = ps_chunk_##name##_128(c, off, n, more);                             \
+		else if (n <= 512)                                                                \
+			err = ps_chunk_##name##_512(c, off, n, more);                             \
+		else if (n <= 2048)                                                               \
+			err = ps_chunk_##name##_2048(c, off, n, more);                            \
+		else if (n <= 8192)                                                               \
+			err = ps_chunk_##name##_8192(c, off, n, more);                            \
+		else                                                                              \
+			err = ps_chunk_##name##_32768(c, off, n, more);                           \
+		if (err) {                                                                        \
+			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \
+			ps_loss_add(PS_LOSS_RINGBUF_BYTES, n);                                    \
+		}                                                                                 \
+		return 0;                                                                         \
+	}                                                                                         \
+                                                                                                  \
+	static __always_inline void ps_emit_##name(type *ev, __u64 src, __u64 len)                \
+	{                                                                                         \
+		struct ps_chunk_ctx c = { .fixed = ev, .src = src, .len = len };                  \
+		__u64 chunks = (len + PS_CHUNK_MAX - 1) / PS_CHUNK_MAX;                           \
+                                                                                                  \
+		if (chunks == 0)                                                                  \
+			chunks = 1;                                                               \
+		if (chunks > PS_CALL_MAX_CHUNKS) {                                                \
+			ps_loss_add(PS_LOSS_TRUNC_BYTES, len - (__u64)PS_CALL_MAX_CHUNKS * PS_CHUNK_MAX); \
+			chunks = PS_CALL_MAX_CHUNKS;                                              \
+			c.len = (__u64)PS_CALL_MAX_CHUNKS * PS_CHUNK_MAX;                         \
+		}                                                                                 \
+		c.chunks = chunks;                                                                \
+		bpf_loop(chunks, ps_chunk_##name, &c, 0);                                         \
+	}                                                                                         \
+                                                                                                  \
+	static long ps_str_chunk_##name(__u32 i, void *arg)                                       \
+	{                                                                                         \
+		struct ps_chunk_ctx *c = arg;                                                     \
+		__u64 off = (__u64)i * (PS_STRING_CHUNK - 1);                                     \
+		type *rec;                                                                        \
+		long got;                                                                         \
+                                                                                                  \
+		rec = bpf_ringbuf_reserve(&ps_events, sizeof(type) + PS_STRING_CHUNK, 0);         \
+		if (!rec) {                                                                       \
+			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \
+			return 1;                                                                 \
+		}                                                                                 \
+		__builtin_memcpy(rec, c->fixed, sizeof(type));                                    \
+		got = bpf_probe_read_user_str(rec->data, PS_STRING_CHUNK, (void *)(c->src + off)); \
+		rec->hdr.var_off = off;                                                           \
+		if (got <= 0) {                                                                   \
+			rec->hdr.flags |= PS_EV_READ_FAIL;                                        \
+			rec->hdr.var_len = 0;                                                     \
+			ps_loss_add(PS_LOSS_READ_FAIL, 1);                                        \
+			c->done = 1;                                                              \
+		} else if (got == PS_STRING_CHUNK) {                                              \
+			/* no NUL yet: the string goes on past this chunk */                      \
+			rec->hdr.var_len = PS_STRING_CHUNK - 1;                                   \
+			rec->hdr.flags |= PS_EV_MORE;                                             \
+		} else {                                                                          \
+			rec->hdr.var_len = got - 1;                                               \
+			rec->hdr.var_total = off + got - 1;                                       \
+			c->done = 1;                                                              \
+		}                                                                                 \
+		if (!c->done && i + 1 >= c->chunks) {                                             \
+			rec->hdr.flags &= ~PS_EV_MORE;                                            \
+			ps_loss_add(PS_LOSS_TRUNC_BYTES, 1);                                      \
+		}                                                                                 \
+		bpf_ringbuf_submit(rec, 0);                                                       \
+		return c->done;                                                                   \
+	}                                                                                         \
+                                                                                                  \
+	static __always_inline void ps_emit_str_##name(type *ev, __u64 src)                       \
+	{                                                                                         \
+		struct ps_chunk_ctx c = { .fixed = ev, .src = src, .chunks = 4096 };              \
+                                                                                                  \
+		bpf_loop(c.chunks, ps_str_chunk_##name, &c, 0);                                   \
+	}                                                                                         \
+                                                                                                  \
+	static __always_inline void ps_emit_fixed_##name(type *ev)                                \
+	{                                                                                         \
+		type *rec = bpf_ringbuf_reserve(&ps_events, sizeof(type), 0);                     \
+                                                                                                  \
+		if (!rec) {                                                                       \
+			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \
+			return;                                                                   \
+		}                                                                                 \
+		__builtin_memcpy(rec, ev, sizeof(type));                                          \
+		bpf_ringbuf_submit(rec, 0);                                                       \
+	}
+
+#endif /* PLAINSIGHT_BPF_H */

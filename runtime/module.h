@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tables probec generates from specs/ and the runtime interprets. Nothing
+ * here knows about one library or one version: every fact lives in a spec.
+ * compiler/emit_tables.c writes instances of these structs; keep both in step.
+ */
+#ifndef PS_MODULE_H
+#define PS_MODULE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum ps_flag_type {
+	PS_FLAG_BOOL,
+	PS_FLAG_INT,
+	PS_FLAG_STRING,
+	PS_FLAG_PATH,
+};
+
+/* A module's own command-line flag, from `flag` in a spec. */
+struct ps_flag_desc {
+	const char *name;          /* long name, used as --name */
+	char short_name;           /* 0 when it has none */
+	enum ps_flag_type type;
+	const char *default_value; /* NULL when unset by default */
+	const char *help;
+};
+
+/* How to read a library's version out of an ELF file. */
+struct ps_version_rule {
+	const char *section;       /* e.g. ".rodata" */
+	const char *regex;         /* POSIX extended; group 1 is the version */
+	const char *needed_prefix; /* also search DT_NEEDED libraries starting so; NULL: only the target */
+	int force_flag;            /* index into flags: its value is matched with regex instead; -1: none */
+};
+
+/* The binary a module attaches to. */
+struct ps_target_desc {
+	const char *name;
+	const char *library;       /* soname looked up in the ld.so cache, or an absolute path */
+	int override_flag;         /* index into flags of a PATH flag that replaces library; -1: none */
+	struct ps_version_rule version;
+};
+
+/* One named offset: `field` of `strct`. Its index is the offset id. */
+struct ps_offset_desc {
+	const char *strct;
+	const char *field;
+};
+
+/* Versions [min_version, max_version] share one set of offsets. */
+struct ps_layout_desc {
+	const char *name;
+	const char *min_version;
+	const char *max_version;
+	const char *source;        /* where the numbers came from */
+	const int32_t *offsets;    /* n_offsets entries; -1: the field does not exist here */
+	uint32_t hookset;          /* index into hooksets */
+};
+
+enum ps_hook_abi {
+	PS_ABI_SYSV,               /* C on x86-64: arguments in rdi, rsi, rdx, rcx, r8, r9 */
+	PS_ABI_GO,                 /* Go's register ABI (ABIInternal) */
+};
+
+struct ps_hook_desc {
+	const char *symbol;
+	uint32_t target;           /* index into targets */
+	const char *entry_prog;    /* BPF program name, or NULL */
+	const char *return_prog;   /* BPF program name, or NULL */
+	bool optional;             /* a missing symbol is a note, not an error */
+	enum ps_hook_abi abi;
+};
+
+/* One BPF object: the hooks a group of versions shares. */
+struct ps_hookset_desc {
+	const char *name;
+	const unsigned char *bpf_obj;   /* the compiled object, embedded */
+	const unsigned char *bpf_obj_end;
+	const struct ps_hook_desc *hooks;
+	uint32_t n_hooks;
+	bool track_socket;         /* has the ps_sys_enter program */
+};
+
+enum ps_field_kind {
+	PS_FIELD_INT,              /* signed integer of size 1, 2, 4 or 8 */
+	PS_FIELD_UINT,
+	PS_FIELD_ENUM,             /* unsigned integer naming one of enum_names */
+	PS_FIELD_TUPLE,            /* struct ps_tuple */
+	PS_FIELD_BYTES,            /* the variable part: raw bytes */
+	PS_FIELD_STRING,           /* the variable part: text */
+};
+
+struct ps_field_desc {
+	const char *name;
+	enum ps_field_kind kind;
+	uint32_t offset;           /* in the event record; the variable part: fixed_size */
+	uint32_t size;             /* 0 for the variable part */
+	int32_t present_bit;       /* bit in header.present; -1: always present */
+	const char *const *enum_names;
+	uint32_t n_enum;
+	bool hidden;               /* used by the runtime, not printed */
+	int32_t check_field;       /* must equal this field when both are present; -1: none */
+};
+
+struct ps_event_desc {
+	const char *name;
+	uint32_t fixed_size;       /* sizeof the generated struct */
+	const struct ps_field_desc *fields;
+	uint32_t n_fields;
+	int32_t var_field;         /* index of the bytes/string field, or -1 */
+};
+
+struct ps_module_desc {
+	const char *name;          /* the CLI command: plainsight NAME */
+	const char *help;
+	const char *spec_path;     /* spec it was compiled from, for messages */
+	const struct ps_flag_desc *flags;
+	uint32_t n_flags;
+	const struct ps_target_desc *targets;
+	uint32_t n_targets;
+	const struct ps_offset_desc *offsets;
+	uint32_t n_offsets;
+	const struct ps_layout_desc *layouts;
+	uint32_t n_layouts;
+	const struct ps_hookset_desc *hooksets;
+	uint32_t n_hooksets;
+	const struct ps_event_desc *events;
+	uint32_t n_events;
+};
+
+/* From the generated modules.gen.c: every module found in specs/. */
+extern const struct ps_module_desc *const ps_modules[];
+extern const uint32_t ps_n_modules;
+
+#endif /* PS_MODULE_H */

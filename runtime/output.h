@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/* Writers: how records leave plainsight (text, json). */
+#ifndef PS_OUTPUT_H
+#define PS_OUTPUT_H
+
+#include <stdbool.h>
+#include <stdio.h>
+#include "record.h"
+
+enum ps_output_mode {
+	PS_OUTPUT_TEXT,
+	PS_OUTPUT_JSON,
+};
+
+struct ps_output_opts {
+	enum ps_output_mode mode;
+	bool hex;                   /* text: hex dump instead of escaped text */
+};
+
+struct ps_writer;
+
+/*
+ * Writes to path (created 0600, truncated) or to stdout when path is NULL.
+ * NULL and errno set on failure.
+ */
+struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *opts);
+
+/* Writes one record; a negative errno when the output failed (disk full, ...). */
+int ps_writer_record(struct ps_writer *w, const struct ps_record *rec);
+
+/* json: a final {"summary": {...}} line; text: nothing (the summary goes to stderr). */
+int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters);
+
+/* Flushes and closes; a negative errno when the last bytes could not be written. */
+int ps_writer_close(struct ps_writer *w);
+
+/* Format helpers, shared by the writers and tested on their own. */
+void ps_format_escaped(FILE *f, const uint8_t *data, size_t len);
+void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len);
+void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
+void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);
+/* "127.0.0.1" or "::1" from a tuple address; buf holds at least 46 bytes. */
+const char *ps_format_addr(const struct ps_tuple *t, const uint8_t addr[16], char *buf, size_t size);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A record is one traced call as the user sees it: the event's fixed part and
+ * its variable data joined from all its ring-buffer chunks.
+ */
+#ifndef PS_RECORD_H
+#define PS_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "module.h"
+#include "ps_event.h"
+
+struct ps_record {
+	const struct ps_module_desc *module;
+	const struct ps_event_desc *event;
+	const void *fixed;          /* event->fixed_size bytes, starting with struct ps_event_header */
+	const uint8_t *data;        /* the variable part, joined; NULL when the event has none */
+	size_t data_len;
+	uint64_t time_ns;           /* wall clock, ns since the epoch */
+	uint64_t lost_bytes;        /* data the ring buffer could not carry (a gap, filled with zeros) */
+	bool incomplete;            /* the call's last chunk never arrived */
+	bool read_failed;           /* some data could not be read from the traced process */
+};
+
+static inline const struct ps_event_header *ps_record_header(const struct ps_record *rec)
+{
+	return (const struct ps_event_header *)rec->fixed;
+}
+
+/* What the runtime counts; shown in the status line and the exit summary. */
+struct ps_counters {
+	uint64_t records;           /* records written */
+	uint64_t bytes;             /* data bytes written */
+	uint64_t chunks;            /* ring-buffer records read */
+	uint64_t kernel_loss[PS_LOSS_KINDS]; /* summed over CPUs, see enum ps_loss_kind */
+	uint64_t gap_bytes;         /* data missing inside joined calls */
+	uint64_t incomplete;        /* calls whose last chunk never came */
+	uint64_t malformed;         /* ring-buffer records that made no sense */
+	uint64_t write_errors;      /* records the output could not take */
+	uint64_t check_mismatch;    /* `check` fields that disagreed */
+};
+
+#endif

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* Library versions: reading them out of binaries and choosing a layout. */
+#ifndef PS_VERSION_H
+#define PS_VERSION_H
+
+#include <stddef.h>
+#include "module.h"
+
+/* Compares versions such as 1.0.2, 1.1.1w, 3.0.19: <0, 0, >0. */
+int ps_version_compare(const char *a, const char *b);
+
+/*
+ * Runs rule->regex over the NUL-separated strings of rule->section in the
+ * file at path, then in its DT_NEEDED libraries starting with
+ * rule->needed_prefix. On success writes group 1 to version, the file it was
+ * found in to found_in (may be NULL), and returns 0; -ENOENT when no string
+ * matched, or another negative errno (file unreadable, bad regex).
+ */
+int ps_version_detect(const char *path, const struct ps_version_rule *rule, char *version,
+		      size_t version_size, char *found_in, size_t found_in_size);
+
+/* Matches a forced version ("openssl 3.0.13") against the regex, case-insensitively. */
+int ps_version_parse_forced(const char *forced, const struct ps_version_rule *rule, char *version,
+			    size_t version_size);
+
+enum ps_layout_match {
+	PS_LAYOUT_EXACT,   /* the version lies in the layout's range */
+	PS_LAYOUT_NEAREST, /* no range holds it: the nearest lower layout */
+	PS_LAYOUT_NONE,    /* below every layout: run without offsets */
+};
+
+/* Chooses the layout for version; sets *layout (NULL for PS_LAYOUT_NONE). */
+enum ps_layout_match ps_layout_select(const struct ps_module_desc *module, const char *version,
+				      const struct ps_layout_desc **layout);
+
+#endif

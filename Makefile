@@ -18,6 +18,9 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen
 RUNTIME_LIBS := -lbpf -lelf -lz -lcrypto
 
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+ASAN_OUT   := $(OUT)/asan
+
 ifeq ($(V),1)
 Q :=
 msg :=
@@ -35,7 +38,7 @@ all: $(OUT)/plainsight
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev \
 	flex bison bpftool pkg-config linux-libc-dev libc6-dev-i386
-DEB_TEST  := openssl curl python3 tshark tcpdump iproute2
+DEB_TEST  := openssl curl python3 iproute2
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -78,6 +81,19 @@ $(OUT)/probec: $(COMPILER_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^
 
 probec: $(OUT)/probec
+
+# The compiler under ASan+UBSan, for its tests.
+$(ASAN_OUT)/compiler/%.o: compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Icompiler -I$(OUT)/compiler -c -o $@ $<
+
+$(ASAN_OUT)/compiler/%.o: $(OUT)/compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Wno-sign-compare -Wno-unused-function -Icompiler -I$(OUT)/compiler -c -o $@ $<
+
+$(ASAN_OUT)/probec: $(COMPILER_OBJS:$(OUT)/%=$(ASAN_OUT)/%)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^
 
 # ---- specs -> generated code ------------------------------------------------
 SPECS := $(sort $(wildcard specs/*/*.spec))
@@ -137,8 +153,6 @@ $(OUT)/plainsight: $(OUT)/runtime/main.o $(OUT)/libplainsight.a
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
 # ---- sanitizer build of the user half ---------------------------------------
-ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-ASAN_OUT   := $(OUT)/asan
 
 $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
@@ -167,7 +181,7 @@ $(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RU
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 
-unit: $(OUT)/probec $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight
+unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
 
 e2e: $(OUT)/plainsight $(ASAN_OUT)/plainsight

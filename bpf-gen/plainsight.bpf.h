@@ -117,12 +117,13 @@ static __always_inline int ps_tuple_of_fd(struct ps_tuple *tuple, int fd)
 	if (!sk)
 		return -1;
 	family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	/* explicit sizes: the destinations are byte arrays, the sources are not */
 	if (family == PS_AF_INET) {
-		BPF_CORE_READ_INTO(tuple->saddr, sk, __sk_common.skc_rcv_saddr);
-		BPF_CORE_READ_INTO(tuple->daddr, sk, __sk_common.skc_daddr);
+		bpf_core_read(tuple->saddr, 4, &sk->__sk_common.skc_rcv_saddr);
+		bpf_core_read(tuple->daddr, 4, &sk->__sk_common.skc_daddr);
 	} else if (family == PS_AF_INET6) {
-		BPF_CORE_READ_INTO(tuple->saddr, sk, __sk_common.skc_v6_rcv_saddr);
-		BPF_CORE_READ_INTO(tuple->daddr, sk, __sk_common.skc_v6_daddr);
+		bpf_core_read(tuple->saddr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(tuple->daddr, 16, &sk->__sk_common.skc_v6_daddr);
 	} else {
 		return -1;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reading the ELF files plainsight attaches to, with libelf. */
+
 #ifndef PS_ELF_H
 #define PS_ELF_H
 

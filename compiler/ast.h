@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The tree the parser builds and the checker annotates. Every node carries
+ * its place in the spec so that any pass can point at it. Nodes live in the
+ * run's arena (util.h): nothing is freed one by one.
+ *
+ * Fields marked "check:" are filled by check.c and read by the emitters.
+ */
+#ifndef PROBEC_AST_H
+#define PROBEC_AST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* One spec file, kept whole so diagnostics can quote its lines. */
+struct source {
+	const char *path;
+	const char *text;
+	int index;                 /* order on the command line, for sorting diagnostics */
+};
+
+/* Also the parser's YYLTYPE: lines and columns are 1-based, end_col inclusive. */
+struct loc {
+	const struct source *src;
+	int line, col;
+	int end_line, end_col;
+};
+
+enum scalar {
+	SC_NONE,
+	SC_I8, SC_I16, SC_I32, SC_I64,
+	SC_U8, SC_U16, SC_U32, SC_U64,
+	SC_PTR,
+};
+
+/* `i32`, `ptr`, `ptr u64`, `ptr ssl_st`. */
+struct ast_type {
+	enum scalar kind;
+	struct ast_type *pointee;  /* ptr T with T a scalar type */
+	const char *struct_name;   /* ptr S */
+	struct loc struct_loc;
+	struct loc loc;
+	struct ast_struct *strct;  /* check: the struct S names */
+};
+
+enum flag_type { FT_BOOL, FT_INT, FT_STRING, FT_PATH };
+
+struct ast_flag {
+	const char *name;
+	struct loc loc;
+	const char *short_name;    /* NULL when none */
+	struct loc short_loc;
+	enum flag_type type;
+	const char *default_value; /* literal as text; NULL when none */
+	const char *help;
+	struct ast_flag *next;
+};
+
+/* A flag named by `override` or `force`. */
+struct flag_ref {
+	const char *name;
+	struct loc loc;
+	int index;                 /* check: into the module's flags; -1 none */
+};
+
+struct ast_version {
+	struct loc loc;
+	const char *section, *match, *needed;
+	struct loc match_loc;
+	struct flag_ref force;
+};
+
+struct ast_target {
+	const char *name;
+	struct loc loc;
+	const char *library;
+	struct flag_ref override;
+	struct ast_version *version;
+	struct ast_target *next;
+};
+
+struct ast_struct_field {
+	const char *name;
+	struct loc loc;
+	struct ast_type *type;
+	int offset_id;             /* check: index into the module's offsets */
+	struct ast_struct_field *next;
+};
+
+struct ast_struct {
+	const char *name;
+	struct loc loc;
+	struct ast_struct_field *fields;
+	struct ast_struct *next;
+};
+
+/* `ssl_st.wbio = 24;` or `= absent;` */
+struct ast_offset {
+	const char *strct, *field;
+	struct loc loc;            /* the whole `ssl_st.wbio` */
+	long long value;           /* -1: absent */
+	bool absent;
+	struct loc value_loc;
+	struct ast_offset *next;
+};
+
+struct ast_layout {
+	const char *name;
+	struct loc loc;
+	const char *min_version, *max_version;
+	struct loc min_loc, max_loc;
+	const char *hookset_name;  /* NULL: the default hook set */
+	struct loc hookset_loc;
+	const char *source;
+	struct ast_offset *offsets;
+	int32_t *values;           /* check: one per offset id, -1 absent */
+	int hookset;               /* check: index into the module's hook sets */
+	struct ast_layout *next;
+};
+
+enum field_kind { FK_INT, FK_ENUM, FK_TUPLE, FK_BYTES, FK_STRING };
+
+struct ast_name {
+	const char *name;
+	struct loc loc;
+	struct ast_name *next;
+};
+
+struct ast_field {
+	const char *name;
+	struct loc loc;
+	enum field_kind kind;
+	enum scalar scalar;        /* FK_INT */
+	struct loc type_loc;
+	struct ast_name *members;  /* FK_ENUM */
+	bool optional, hidden;
+	const char *check_name;
+	struct loc check_loc;
+	int check_index;           /* check: -1 none */
+	int present_bit;           /* check: -1 when not optional */
+	int index;                 /* check: position in the event */
+	unsigned offset, size, align;  /* check: C layout in the event struct */
+	struct ast_field *next;
+};
+
+struct ast_event {
+	const char *name;
+	struct loc loc;
+	struct ast_field *fields;
+	int id;                    /* check */
+	int n_fields;              /* check */
+	struct ast_field *var_field;   /* check: the bytes/string field or NULL */
+	unsigned fixed_size;       /* check: sizeof the generated struct */
+	struct ast_event *next;
+};
+
+enum expr_kind { EX_INT, EX_IDENT, EX_CALL, EX_UNARY, EX_BINARY, EX_ARROW, EX_INDEX };
+
+enum op {
+	OP_NOT, OP_NEG, OP_DEREF,
+	OP_COALESCE, OP_OR, OP_AND, OP_EQ, OP_NE, OP_LT, OP_LE, OP_GT, OP_GE,
+	OP_BITOR, OP_BITAND, OP_ADD, OP_SUB, OP_MUL,
+};
+
+/* What a value is, as check.c works it out. */
+enum value_kind { VK_ERROR, VK_INT, VK_PTR, VK_TUPLE, VK_SLICE, VK_CSTR, VK_MEMBER };
+
+struct value_type {
+	enum value_kind kind;
+	enum scalar scalar;        /* VK_INT: its C type (computing is 64-bit); VK_PTR: SC_PTR */
+	const struct ast_type *ptr; /* VK_PTR: what it points to, when known */
+	bool optional;             /* may be absent */
+};
+
+enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER };
+
+struct ast_expr {
+	enum expr_kind kind;
+	struct loc loc;
+	long long int_value;       /* EX_INT */
+	bool int_unsigned;         /* EX_INT beyond INT64_MAX */
+	const char *name;          /* EX_IDENT, EX_CALL, EX_ARROW (the field) */
+	struct loc name_loc;
+	enum op op;
+	struct ast_expr *a, *b;    /* operands; EX_CALL: a is the first argument */
+	struct ast_expr *next;     /* EX_CALL arguments */
+	/* check: */
+	struct value_type type;
+	enum ref_kind ref;
+	struct ast_param *param;
+	struct ast_stmt *let;
+	struct ast_struct_field *field;  /* EX_ARROW */
+	int member;                /* REF_MEMBER: index in its enum */
+};
+
+struct ast_assign {
+	const char *name;
+	struct loc loc;
+	struct ast_expr *value;
+	struct ast_field *field;   /* check */
+	struct ast_assign *next;
+};
+
+enum stmt_kind { ST_LET, ST_EMIT };
+
+struct ast_stmt {
+	enum stmt_kind kind;
+	struct loc loc;
+	const char *name;          /* let name, or event name */
+	struct loc name_loc;
+	struct ast_expr *value;    /* ST_LET */
+	struct ast_assign *assigns; /* ST_EMIT */
+	struct ast_event *event;   /* check: ST_EMIT */
+	struct value_type let_type; /* check: ST_LET */
+	bool saved;                /* check: a let of `on entry` that `on return` reads */
+	bool saved_optional;       /* check: may be absent when read at return */
+	struct ast_stmt *next;
+};
+
+struct ast_block {
+	struct loc loc;
+	bool at_return;
+	struct ast_expr *when;
+	struct ast_stmt *stmts;
+};
+
+struct ast_param {
+	const char *name;
+	struct loc loc;
+	struct ast_type *type;
+	int index;                 /* check: argument position */
+	bool used_at_entry;        /* check */
+	bool saved;                /* check: read at return */
+	struct ast_param *next;
+};
+
+enum abi { ABI_SYSV, ABI_GO };
+
+struct ast_hook {
+	const char *symbol;
+	struct loc loc;            /* the symbol */
+	bool optional;
+	const char *target_name;
+	struct loc target_loc;
+	const char *abi_name;
+	struct loc abi_loc;
+	struct ast_param *params;
+	struct ast_type *ret_type; /* NULL: none declared */
+	struct ast_expr *track;    /* `track socket by EXPR`, or NULL */
+	struct loc track_loc;
+	struct ast_block *entry, *ret;
+	/* check: */
+	enum abi abi;
+	int target;
+	int id;                    /* index in its hook set */
+	const char *c_name;        /* symbol made a C identifier, unique in the hook set */
+	bool has_entry_prog, has_return_prog;
+	bool saves;                /* has a saved struct */
+	bool save_track_key;       /* the key is no bare parameter: saved as track_key */
+	struct ast_hook *next;
+};
+
+struct ast_hookset {
+	const char *name;
+	struct loc loc;
+	struct ast_hook *hooks;
+	bool track_socket;         /* check */
+	bool is_default;
+	struct ast_hookset *next;
+};
+
+struct ast_module {
+	const char *name;
+	struct loc loc;
+	const struct source *src;
+	const char *help;
+	struct ast_flag *flags;
+	struct ast_target *targets;
+	struct ast_struct *structs;
+	struct ast_layout *layouts;
+	struct ast_event *events;
+	struct ast_hookset *hooksets;  /* named ones as parsed; check puts `default` first */
+	struct ast_hook *hooks;        /* outside any hookset */
+	/* check: */
+	struct ast_struct_field **offsets;  /* by offset id */
+	int n_offsets;
+	int n_events, n_hooksets, n_flags, n_targets, n_layouts;
+	struct ast_module *next;
+};
+
+#endif

@@ -1,0 +1,1310 @@
+/* SPDX-License-Identifier: MIT */
+#include "check.h"
+
+#include <ctype.h>
+#include <regex.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ABSENT_HINT "value may be absent; use ?? to give a default"
+
+/* Registers each ABI passes arguments in: see specs/README.md, Hooks. */
+#define SYSV_MAX_PARAMS 6
+#define GO_MAX_PARAMS 9
+/* ps_event_header.present is 32 bits wide. */
+#define MAX_OPTIONAL_FIELDS 32
+#define PS_EVENT_HEADER_SIZE 72
+#define PS_TUPLE_SIZE 40
+
+struct check_ctx {
+	struct arena *arena;
+	struct diag *diag;
+	struct ast_module *mod;
+	/* while checking a hook */
+	struct ast_hook *hook;
+	struct ast_block *block;
+	struct ast_stmt **lets;        /* visible lets, entry block first */
+	int n_lets, cap_lets;
+};
+
+#define ERROR(ctx, loc, ...) diag_error((ctx)->diag, (loc), __VA_ARGS__)
+
+/* ---- small helpers -------------------------------------------------------- */
+
+const char *scalar_name(enum scalar s)
+{
+	static const char *const names[] = {
+		[SC_NONE] = "none", [SC_I8] = "i8", [SC_I16] = "i16", [SC_I32] = "i32", [SC_I64] = "i64",
+		[SC_U8] = "u8", [SC_U16] = "u16", [SC_U32] = "u32", [SC_U64] = "u64", [SC_PTR] = "ptr",
+	};
+	return names[s];
+}
+
+unsigned scalar_size(enum scalar s)
+{
+	switch (s) {
+	case SC_I8: case SC_U8: return 1;
+	case SC_I16: case SC_U16: return 2;
+	case SC_I32: case SC_U32: return 4;
+	case SC_I64: case SC_U64: case SC_PTR: return 8;
+	case SC_NONE: break;
+	}
+	return 0;
+}
+
+bool scalar_signed(enum scalar s)
+{
+	return s == SC_I8 || s == SC_I16 || s == SC_I32 || s == SC_I64;
+}
+
+static const char *type_text(struct check_ctx *ctx, const struct ast_type *t)
+{
+	if (!t)
+		return "none";
+	if (t->kind != SC_PTR)
+		return scalar_name(t->kind);
+	if (t->struct_name)
+		return arena_printf(ctx->arena, "ptr %s", t->struct_name);
+	if (t->pointee)
+		return arena_printf(ctx->arena, "ptr %s", type_text(ctx, t->pointee));
+	return "ptr";
+}
+
+static const char *value_text(struct check_ctx *ctx, const struct value_type *v)
+{
+	switch (v->kind) {
+	case VK_INT: return scalar_name(v->scalar);
+	case VK_PTR: return v->ptr ? type_text(ctx, v->ptr) : "ptr";
+	case VK_TUPLE: return "a tuple";
+	case VK_SLICE: return "a bytes slice";
+	case VK_CSTR: return "a string";
+	case VK_MEMBER: return "an enum member";
+	case VK_ERROR: break;
+	}
+	return "an invalid value";
+}
+
+static bool is_numeric(const struct value_type *v)
+{
+	return v->kind == VK_INT || v->kind == VK_PTR;
+}
+
+static bool is_c_keyword(const char *name)
+{
+	static const char *const words[] = {
+		"auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
+		"enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
+		"restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
+		"union", "unsigned", "void", "volatile", "while", "_Bool", "asm", "typeof", NULL,
+	};
+	for (int i = 0; words[i]; i++)
+		if (strcmp(words[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* " (did you mean 'x'?)" or "". */
+static const char *did_you_mean(struct check_ctx *ctx, const struct suggest *s)
+{
+	return s->best ? arena_printf(ctx->arena, " (did you mean '%s'?)", s->best) : "";
+}
+
+/* ---- versions ------------------------------------------------------------- */
+
+/* "1.2.3" with an optional trailing lowercase run: "1.1.1w". */
+static bool version_valid(const char *v)
+{
+	const char *p = v;
+
+	for (;;) {
+		if (!isdigit((unsigned char)*p))
+			return false;
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (*p != '.')
+			break;
+		p++;
+	}
+	while (islower((unsigned char)*p))
+		p++;
+	return *p == '\0';
+}
+
+/*
+ * Numeric components compare as numbers, missing ones as 0; then the letters
+ * after the last one, none sorting first: 1.1.1 < 1.1.1a < 1.1.1w < 1.1.1za.
+ */
+int version_compare(const char *a, const char *b)
+{
+	while (isdigit((unsigned char)*a) || isdigit((unsigned char)*b)) {
+		unsigned long long na = strtoull(a, (char **)&a, 10);
+		unsigned long long nb = strtoull(b, (char **)&b, 10);
+
+		if (na != nb)
+			return na < nb ? -1 : 1;
+		if (*a == '.')
+			a++;
+		if (*b == '.')
+			b++;
+	}
+	if (strlen(a) != strlen(b))
+		return strlen(a) < strlen(b) ? -1 : 1;
+	return strcmp(a, b) < 0 ? -1 : strcmp(a, b) > 0;
+}
+
+/* ---- module-level items --------------------------------------------------- */
+
+static struct ast_flag *find_flag(struct ast_module *mod, const char *name, int *index)
+{
+	int i = 0;
+
+	for (struct ast_flag *f = mod->flags; f; f = f->next, i++)
+		if (strcmp(f->name, name) == 0) {
+			*index = i;
+			return f;
+		}
+	return NULL;
+}
+
+static void check_flags(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+
+	mod->n_flags = 0;
+	for (struct ast_flag *f = mod->flags; f; f = f->next) {
+		mod->n_flags++;
+		for (struct ast_flag *g = mod->flags; g != f; g = g->next) {
+			if (strcmp(g->name, f->name) == 0)
+				ERROR(ctx, f->loc, "duplicate flag '%s'", f->name);
+			else if (f->short_name && g->short_name && strcmp(f->short_name, g->short_name) == 0)
+				ERROR(ctx, f->short_loc, "flag '%s' takes the short name '%s' of flag '%s'", f->name,
+				      f->short_name, g->name);
+		}
+		if (f->short_name && (strlen(f->short_name) != 1 || !isalnum((unsigned char)f->short_name[0])))
+			ERROR(ctx, f->short_loc, "a short flag name is one letter or digit, not \"%s\"", f->short_name);
+	}
+}
+
+static const char *flag_type_name(enum flag_type t)
+{
+	switch (t) {
+	case FT_BOOL: return "bool";
+	case FT_INT: return "int";
+	case FT_STRING: return "string";
+	case FT_PATH: return "path";
+	}
+	return "?";
+}
+
+/* `override` wants a path flag, `force` a string flag. */
+static void resolve_flag_ref(struct check_ctx *ctx, struct flag_ref *ref, enum flag_type want, const char *what)
+{
+	struct ast_flag *flag;
+	struct suggest s;
+
+	if (!ref->name)
+		return;
+	flag = find_flag(ctx->mod, ref->name, &ref->index);
+	if (!flag) {
+		suggest_init(&s, ref->name);
+		for (struct ast_flag *f = ctx->mod->flags; f; f = f->next)
+			suggest_offer(&s, f->name);
+		ERROR(ctx, ref->loc, "unknown flag '%s' in '%s'%s", ref->name, what, did_you_mean(ctx, &s));
+		ref->index = -1;
+		return;
+	}
+	if (flag->type != want) {
+		ERROR(ctx, ref->loc, "'%s' needs a %s flag, but '%s' is a %s flag", what, flag_type_name(want),
+		      ref->name, flag_type_name(flag->type));
+		ref->index = -1;
+	}
+}
+
+static void check_regex(struct check_ctx *ctx, const struct ast_version *v)
+{
+	regex_t re;
+	char message[256];
+	int err = regcomp(&re, v->match, REG_EXTENDED);
+
+	if (err) {
+		regerror(err, &re, message, sizeof(message));
+		ERROR(ctx, v->match_loc, "invalid regex in 'match': %s", message);
+		return;
+	}
+	if (re.re_nsub < 1)
+		ERROR(ctx, v->match_loc, "the regex in 'match' has no capture group: group 1 must be the version");
+	regfree(&re);
+}
+
+static void check_version_block(struct check_ctx *ctx, struct ast_target *t)
+{
+	struct ast_version *v = t->version;
+
+	if (!v) {
+		ERROR(ctx, t->loc, "target '%s' has no 'version' block", t->name);
+		return;
+	}
+	if (!v->section)
+		ERROR(ctx, v->loc, "version block has no 'section' (where the version string is, e.g. \".rodata\")");
+	if (!v->match)
+		ERROR(ctx, v->loc, "version block has no 'match' (a regex whose group 1 is the version)");
+	else
+		check_regex(ctx, v);
+	resolve_flag_ref(ctx, &v->force, FT_STRING, "force");
+}
+
+static void check_targets(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+
+	mod->n_targets = 0;
+	if (!mod->targets)
+		ERROR(ctx, mod->loc, "module '%s' has no target", mod->name);
+	for (struct ast_target *t = mod->targets; t; t = t->next) {
+		mod->n_targets++;
+		for (struct ast_target *u = mod->targets; u != t; u = u->next)
+			if (strcmp(u->name, t->name) == 0)
+				ERROR(ctx, t->loc, "duplicate target '%s'", t->name);
+		if (!t->library && !t->override.name)
+			ERROR(ctx, t->loc, "target '%s' has neither 'library' nor 'override'", t->name);
+		resolve_flag_ref(ctx, &t->override, FT_PATH, "override");
+		check_version_block(ctx, t);
+	}
+}
+
+static struct ast_struct *find_struct(struct ast_module *mod, const char *name)
+{
+	for (struct ast_struct *s = mod->structs; s; s = s->next)
+		if (strcmp(s->name, name) == 0)
+			return s;
+	return NULL;
+}
+
+static struct ast_struct_field *find_struct_field(struct ast_struct *s, const char *name)
+{
+	for (struct ast_struct_field *f = s->fields; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+/* Resolves `ptr S` anywhere in a type. Returns false after an error. */
+static bool resolve_type(struct check_ctx *ctx, struct ast_type *t)
+{
+	struct suggest s;
+
+	if (t->pointee)
+		return resolve_type(ctx, t->pointee);
+	if (!t->struct_name)
+		return true;
+	t->strct = find_struct(ctx->mod, t->struct_name);
+	if (t->strct)
+		return true;
+	suggest_init(&s, t->struct_name);
+	for (struct ast_struct *st = ctx->mod->structs; st; st = st->next)
+		suggest_offer(&s, st->name);
+	ERROR(ctx, t->struct_loc, "unknown struct type '%s' in 'ptr %s'%s", t->struct_name, t->struct_name,
+	      did_you_mean(ctx, &s));
+	return false;
+}
+
+static void check_structs(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+	int n = 0, id = 0;
+
+	for (struct ast_struct *s = mod->structs; s; s = s->next) {
+		for (struct ast_struct *t = mod->structs; t != s; t = t->next)
+			if (strcmp(t->name, s->name) == 0)
+				ERROR(ctx, s->loc, "duplicate struct '%s'", s->name);
+		for (struct ast_struct_field *f = s->fields; f; f = f->next) {
+			for (struct ast_struct_field *g = s->fields; g != f; g = g->next)
+				if (strcmp(g->name, f->name) == 0)
+					ERROR(ctx, f->loc, "duplicate field '%s' in struct '%s'", f->name, s->name);
+			resolve_type(ctx, f->type);
+			n++;
+		}
+	}
+	mod->offsets = arena_alloc(ctx->arena, (size_t)(n ? n : 1) * sizeof(*mod->offsets));
+	for (struct ast_struct *s = mod->structs; s; s = s->next)
+		for (struct ast_struct_field *f = s->fields; f; f = f->next) {
+			f->offset_id = id;
+			mod->offsets[id++] = f;
+		}
+	mod->n_offsets = n;
+}
+
+/* ---- hook sets ------------------------------------------------------------ */
+
+/* The hooks outside any hookset become the set `default`, first in the table. */
+static void gather_hooksets(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+
+	if (mod->hooks) {
+		struct ast_hookset *def = ARENA_NEW(ctx->arena, struct ast_hookset);
+
+		def->name = "default";
+		def->loc = mod->hooks->loc;
+		def->hooks = mod->hooks;
+		def->is_default = true;
+		def->next = mod->hooksets;
+		mod->hooksets = def;
+		mod->hooks = NULL;
+	}
+	mod->n_hooksets = 0;
+	if (!mod->hooksets)
+		ERROR(ctx, mod->loc, "module '%s' has no hooks", mod->name);
+	for (struct ast_hookset *h = mod->hooksets; h; h = h->next) {
+		mod->n_hooksets++;
+		for (struct ast_hookset *g = mod->hooksets; g != h; g = g->next)
+			if (strcmp(g->name, h->name) == 0)
+				ERROR(ctx, h->loc, "duplicate hook set '%s'%s", h->name,
+				      g->is_default ? " (the hooks outside any hookset form 'default')" : "");
+		if (!h->hooks)
+			ERROR(ctx, h->loc, "hook set '%s' has no hooks", h->name);
+	}
+}
+
+static int find_hookset(struct ast_module *mod, const char *name)
+{
+	int i = 0;
+
+	for (struct ast_hookset *h = mod->hooksets; h; h = h->next, i++)
+		if (strcmp(h->name, name) == 0)
+			return i;
+	return -1;
+}
+
+/* ---- layouts -------------------------------------------------------------- */
+
+static void check_layout_range(struct check_ctx *ctx, struct ast_layout *l)
+{
+	bool ok = true;
+
+	if (!version_valid(l->min_version)) {
+		ERROR(ctx, l->min_loc, "invalid version \"%s\" (want numbers joined by dots, e.g. \"3.0.2\" or \"1.1.1w\")",
+		      l->min_version);
+		ok = false;
+	}
+	if (!version_valid(l->max_version)) {
+		ERROR(ctx, l->max_loc, "invalid version \"%s\" (want numbers joined by dots, e.g. \"3.0.2\" or \"1.1.1w\")",
+		      l->max_version);
+		ok = false;
+	}
+	if (ok && version_compare(l->min_version, l->max_version) > 0)
+		ERROR(ctx, l->min_loc, "empty version range: \"%s\" is above \"%s\"", l->min_version, l->max_version);
+}
+
+static bool layout_range_usable(const struct ast_layout *l)
+{
+	return version_valid(l->min_version) && version_valid(l->max_version) &&
+	       version_compare(l->min_version, l->max_version) <= 0;
+}
+
+static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
+{
+	if (!layout_range_usable(l))
+		return;
+	for (struct ast_layout *k = ctx->mod->layouts; k != l; k = k->next) {
+		if (!layout_range_usable(k))
+			continue;
+		if (version_compare(k->min_version, l->min_version) == 0 &&
+		    version_compare(k->max_version, l->max_version) == 0) {
+			ERROR(ctx, l->min_loc, "duplicate version range \"%s\" .. \"%s\" (layout '%s' has it)",
+			      l->min_version, l->max_version, k->name);
+			return;
+		}
+		if (version_compare(k->min_version, l->max_version) <= 0 &&
+		    version_compare(l->min_version, k->max_version) <= 0) {
+			ERROR(ctx, l->min_loc,
+			      "versions \"%s\" .. \"%s\" overlap layout '%s' (\"%s\" .. \"%s\")", l->min_version,
+			      l->max_version, k->name, k->min_version, k->max_version);
+			return;
+		}
+	}
+}
+
+static void suggest_offsets(struct ast_module *mod, struct suggest *s, struct arena *arena)
+{
+	for (int i = 0; i < mod->n_offsets; i++) {
+		struct ast_struct_field *f = mod->offsets[i];
+		struct ast_struct *owner = NULL;
+
+		for (struct ast_struct *st = mod->structs; st && !owner; st = st->next)
+			for (struct ast_struct_field *g = st->fields; g; g = g->next)
+				if (g == f)
+					owner = st;
+		suggest_offer(s, arena_printf(arena, "%s.%s", owner->name, f->name));
+	}
+}
+
+static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
+{
+	struct ast_module *mod = ctx->mod;
+	bool *given = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1));
+
+	l->values = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(int32_t));
+	for (struct ast_offset *o = l->offsets; o; o = o->next) {
+		struct ast_struct *s = find_struct(mod, o->strct);
+		struct ast_struct_field *f = s ? find_struct_field(s, o->field) : NULL;
+
+		if (!f) {
+			const char *full = arena_printf(ctx->arena, "%s.%s", o->strct, o->field);
+			struct suggest sg;
+
+			suggest_init(&sg, full);
+			suggest_offsets(mod, &sg, ctx->arena);
+			ERROR(ctx, o->loc, "unknown offset '%s'%s", full, did_you_mean(ctx, &sg));
+			continue;
+		}
+		if (given[f->offset_id]) {
+			ERROR(ctx, o->loc, "offset '%s.%s' given twice in layout '%s'", o->strct, o->field, l->name);
+			continue;
+		}
+		given[f->offset_id] = true;
+		if (!o->absent && (o->value < 0 || o->value > 0x7fffffff))
+			ERROR(ctx, o->value_loc, "offset %lld out of range (0 .. 2147483647, or 'absent')", o->value);
+		l->values[f->offset_id] = o->absent ? -1 : (int32_t)o->value;
+	}
+	for (struct ast_struct *s = mod->structs; s; s = s->next)
+		for (struct ast_struct_field *f = s->fields; f; f = f->next)
+			if (!given[f->offset_id])
+				ERROR(ctx, l->loc,
+				      "layout '%s' does not give offset '%s.%s' (write '%s.%s = absent;' if the field does not exist in these versions)",
+				      l->name, s->name, f->name, s->name, f->name);
+}
+
+static void check_layouts(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+
+	mod->n_layouts = 0;
+	for (struct ast_layout *l = mod->layouts; l; l = l->next) {
+		mod->n_layouts++;
+		for (struct ast_layout *k = mod->layouts; k != l; k = k->next)
+			if (strcmp(k->name, l->name) == 0)
+				ERROR(ctx, l->loc, "duplicate layout '%s'", l->name);
+		check_layout_range(ctx, l);
+		check_layout_overlaps(ctx, l);
+		check_layout_offsets(ctx, l);
+		l->hookset = find_hookset(mod, l->hookset_name ? l->hookset_name : "default");
+		if (l->hookset >= 0)
+			continue;
+		if (l->hookset_name) {
+			struct suggest s;
+
+			suggest_init(&s, l->hookset_name);
+			for (struct ast_hookset *h = mod->hooksets; h; h = h->next)
+				suggest_offer(&s, h->name);
+			ERROR(ctx, l->hookset_loc, "unknown hook set '%s'%s", l->hookset_name, did_you_mean(ctx, &s));
+		} else if (mod->hooksets) {
+			ERROR(ctx, l->loc, "layout '%s' names no hook set ('hooks NAME') and no hooks are outside a hookset",
+			      l->name);
+		}
+	}
+}
+
+/* ---- events --------------------------------------------------------------- */
+
+static struct ast_field *find_event_field(struct ast_event *ev, const char *name)
+{
+	for (struct ast_field *f = ev->fields; f; f = f->next)
+		if (strcmp(f->name, name) == 0)
+			return f;
+	return NULL;
+}
+
+static void field_size_align(struct ast_field *f)
+{
+	switch (f->kind) {
+	case FK_INT:
+		f->size = f->align = scalar_size(f->scalar);
+		break;
+	case FK_ENUM:
+		f->size = f->align = 4;
+		break;
+	case FK_TUPLE:
+		f->size = PS_TUPLE_SIZE;
+		f->align = 2;
+		break;
+	case FK_BYTES:
+	case FK_STRING:
+		f->size = 0;
+		f->align = 8;   /* __u8 data[] __attribute__((aligned(8))) */
+		break;
+	}
+}
+
+static unsigned align_up(unsigned n, unsigned a)
+{
+	return (n + a - 1) / a * a;
+}
+
+/* C's rules on x86-64 and BPF alike: each field at its alignment, the struct at 8. */
+static void layout_event(struct ast_event *ev)
+{
+	unsigned end = PS_EVENT_HEADER_SIZE;
+
+	for (struct ast_field *f = ev->fields; f; f = f->next) {
+		field_size_align(f);
+		if (f == ev->var_field)
+			continue;
+		f->offset = align_up(end, f->align);
+		end = f->offset + f->size;
+	}
+	ev->fixed_size = align_up(end, 8);
+	if (ev->var_field)
+		ev->var_field->offset = ev->fixed_size;
+}
+
+static bool same_field_type(const struct ast_field *a, const struct ast_field *b)
+{
+	return a->kind == b->kind && (a->kind != FK_INT || a->scalar == b->scalar);
+}
+
+static const char *field_type_text(const struct ast_field *f)
+{
+	switch (f->kind) {
+	case FK_INT: return scalar_name(f->scalar);
+	case FK_ENUM: return "enum";
+	case FK_TUPLE: return "tuple";
+	case FK_BYTES: return "bytes";
+	case FK_STRING: return "string";
+	}
+	return "?";
+}
+
+static void check_field_names(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f)
+{
+	for (struct ast_field *g = ev->fields; g != f; g = g->next)
+		if (strcmp(g->name, f->name) == 0)
+			ERROR(ctx, f->loc, "duplicate field '%s' in event '%s'", f->name, ev->name);
+	if (strcmp(f->name, "hdr") == 0 || strcmp(f->name, "data") == 0 || is_c_keyword(f->name))
+		ERROR(ctx, f->loc, "field name '%s' is reserved in the generated C; choose another", f->name);
+	for (struct ast_name *m = f->members; m; m = m->next)
+		for (struct ast_name *n = f->members; n != m; n = n->next)
+			if (strcmp(n->name, m->name) == 0)
+				ERROR(ctx, m->loc, "duplicate member '%s' in enum '%s.%s'", m->name, ev->name, f->name);
+}
+
+static void check_field_check(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f)
+{
+	struct ast_field *other;
+	struct suggest s;
+	int i = 0;
+
+	if (!f->check_name)
+		return;
+	other = find_event_field(ev, f->check_name);
+	if (!other) {
+		suggest_init(&s, f->check_name);
+		for (struct ast_field *g = ev->fields; g; g = g->next)
+			suggest_offer(&s, g->name);
+		ERROR(ctx, f->check_loc, "'check' names unknown field '%s' of event '%s'%s", f->check_name, ev->name,
+		      did_you_mean(ctx, &s));
+		return;
+	}
+	if (other == f) {
+		ERROR(ctx, f->check_loc, "field '%s' cannot check itself", f->name);
+		return;
+	}
+	if (!same_field_type(f, other) || f->kind == FK_BYTES || f->kind == FK_STRING) {
+		ERROR(ctx, f->check_loc, "'check %s' compares %s field '%s' with %s field '%s'; they must have one integer type",
+		      f->check_name, field_type_text(f), f->name, field_type_text(other), other->name);
+		return;
+	}
+	for (struct ast_field *g = ev->fields; g != other; g = g->next)
+		i++;
+	f->check_index = i;
+}
+
+static void check_event(struct check_ctx *ctx, struct ast_event *ev)
+{
+	int present = 0, index = 0;
+
+	if (!ev->fields)
+		ERROR(ctx, ev->loc, "event '%s' has no fields", ev->name);
+	for (struct ast_field *f = ev->fields; f; f = f->next) {
+		f->index = index++;
+		check_field_names(ctx, ev, f);
+		if (f->kind == FK_BYTES || f->kind == FK_STRING) {
+			if (ev->var_field)
+				ERROR(ctx, f->loc, "event '%s' has two variable fields, '%s' and '%s' (one bytes or string field at most)",
+				      ev->name, ev->var_field->name, f->name);
+			else
+				ev->var_field = f;
+		}
+		if (f->optional) {
+			if (present == MAX_OPTIONAL_FIELDS)
+				ERROR(ctx, f->loc, "more than %d optional fields in event '%s'", MAX_OPTIONAL_FIELDS, ev->name);
+			f->present_bit = present++;
+		}
+	}
+	ev->n_fields = index;
+	for (struct ast_field *f = ev->fields; f; f = f->next)
+		check_field_check(ctx, ev, f);
+	layout_event(ev);
+}
+
+static void check_events(struct check_ctx *ctx)
+{
+	int id = 0;
+
+	for (struct ast_event *ev = ctx->mod->events; ev; ev = ev->next) {
+		for (struct ast_event *e = ctx->mod->events; e != ev; e = e->next)
+			if (strcmp(e->name, ev->name) == 0)
+				ERROR(ctx, ev->loc, "duplicate event '%s'", ev->name);
+		ev->id = id++;
+		check_event(ctx, ev);
+	}
+	ctx->mod->n_events = id;
+}
+
+/* ---- expressions ---------------------------------------------------------- */
+
+static struct value_type value_error(void)
+{
+	return (struct value_type){ .kind = VK_ERROR };
+}
+
+static struct value_type value_of_type(const struct ast_type *t)
+{
+	if (t->kind == SC_PTR)
+		return (struct value_type){ .kind = VK_PTR, .scalar = SC_PTR, .ptr = t };
+	return (struct value_type){ .kind = VK_INT, .scalar = t->kind };
+}
+
+static struct ast_param *find_param(struct ast_hook *hook, const char *name)
+{
+	for (struct ast_param *p = hook->params; p; p = p->next)
+		if (strcmp(p->name, name) == 0)
+			return p;
+	return NULL;
+}
+
+static struct ast_stmt *find_let(struct check_ctx *ctx, const char *name)
+{
+	for (int i = ctx->n_lets - 1; i >= 0; i--)
+		if (strcmp(ctx->lets[i]->name, name) == 0)
+			return ctx->lets[i];
+	return NULL;
+}
+
+static bool let_is_from_entry(struct check_ctx *ctx, const struct ast_stmt *let)
+{
+	if (!ctx->hook->entry || ctx->block == ctx->hook->entry)
+		return false;
+	for (struct ast_stmt *s = ctx->hook->entry->stmts; s; s = s->next)
+		if (s == let)
+			return true;
+	return false;
+}
+
+static bool at_return(struct check_ctx *ctx)
+{
+	return ctx->block && ctx->block->at_return;
+}
+
+static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e);
+
+static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct ast_hook *hook = ctx->hook;
+	struct ast_param *param = find_param(hook, e->name);
+	struct ast_stmt *let;
+	struct suggest s;
+
+	if (param) {
+		e->ref = REF_PARAM;
+		e->param = param;
+		if (at_return(ctx))
+			param->saved = true;
+		else
+			param->used_at_entry = true;
+		return value_of_type(param->type);
+	}
+	let = find_let(ctx, e->name);
+	if (let) {
+		struct value_type t = let->let_type;
+
+		e->ref = REF_LET;
+		e->let = let;
+		if (let_is_from_entry(ctx, let)) {
+			let->saved = true;
+			/* an entry block guarded by `when` may not have run */
+			let->saved_optional = t.optional || ctx->hook->entry->when;
+			t.optional = let->saved_optional;
+		}
+		return t;
+	}
+	if (strcmp(e->name, "ret") == 0) {
+		e->ref = REF_RET;
+		if (!at_return(ctx)) {
+			ERROR(ctx, e->loc, "'ret' is only known in 'on return'");
+			return value_error();
+		}
+		if (!hook->ret_type) {
+			ERROR(ctx, e->loc, "'ret' needs the hook's return type: declare it with '-> TYPE' after the parameters");
+			return value_error();
+		}
+		return value_of_type(hook->ret_type);
+	}
+	if (strcmp(e->name, "socket_fd") == 0) {
+		e->ref = REF_SOCKET_FD;
+		if (!hook->track) {
+			ERROR(ctx, e->loc, "'socket_fd' needs 'track socket by KEY;' in this hook");
+			return value_error();
+		}
+		if (!at_return(ctx)) {
+			ERROR(ctx, e->loc, "'socket_fd' is only known in 'on return'");
+			return value_error();
+		}
+		return (struct value_type){ .kind = VK_INT, .scalar = SC_I32, .optional = true };
+	}
+	suggest_init(&s, e->name);
+	for (struct ast_param *p = hook->params; p; p = p->next)
+		suggest_offer(&s, p->name);
+	for (int i = 0; i < ctx->n_lets; i++)
+		suggest_offer(&s, ctx->lets[i]->name);
+	if (at_return(ctx) && hook->ret_type)
+		suggest_offer(&s, "ret");
+	if (at_return(ctx) && hook->track)
+		suggest_offer(&s, "socket_fd");
+	ERROR(ctx, e->loc, "unknown identifier '%s'%s", e->name, did_you_mean(ctx, &s));
+	return value_error();
+}
+
+/* A value a built-in or an emitter needs whole: numeric, never absent. */
+static bool require_present_number(struct check_ctx *ctx, struct ast_expr *e, const char *what)
+{
+	struct value_type t = check_expr(ctx, e);
+
+	if (t.kind == VK_ERROR)
+		return false;
+	if (!is_numeric(&t)) {
+		ERROR(ctx, e->loc, "%s must be an integer or pointer, not %s", what, value_text(ctx, &t));
+		return false;
+	}
+	if (t.optional) {
+		ERROR(ctx, e->loc, ABSENT_HINT);
+		return false;
+	}
+	return true;
+}
+
+static struct value_type check_call(struct check_ctx *ctx, struct ast_expr *e)
+{
+	int n = 0;
+	bool tuple = strcmp(e->name, "tuple") == 0, cstr = strcmp(e->name, "cstr") == 0;
+
+	for (struct ast_expr *a = e->a; a; a = a->next)
+		n++;
+	if (!tuple && !cstr) {
+		ERROR(ctx, e->name_loc, "unknown function '%s' (the built-ins are tuple(fd) and cstr(ptr))", e->name);
+		for (struct ast_expr *a = e->a; a; a = a->next)
+			check_expr(ctx, a);
+		return value_error();
+	}
+	if (n != 1) {
+		ERROR(ctx, e->loc, "%s() takes one argument, not %d", e->name, n);
+		return value_error();
+	}
+	if (tuple)
+		return require_present_number(ctx, e->a, "the argument of tuple()")
+			       ? (struct value_type){ .kind = VK_TUPLE }
+			       : value_error();
+	return require_present_number(ctx, e->a, "the argument of cstr()") ? (struct value_type){ .kind = VK_CSTR }
+									    : value_error();
+}
+
+static struct value_type check_deref(struct check_ctx *ctx, struct ast_expr *e, struct value_type p)
+{
+	if (p.kind != VK_PTR || !p.ptr || !p.ptr->pointee) {
+		ERROR(ctx, e->loc, "'*' reads through a pointer to an integer ('ptr u64', ...), not %s",
+		      value_text(ctx, &p));
+		return value_error();
+	}
+	p = value_of_type(p.ptr->pointee);
+	p.optional = true;
+	return p;
+}
+
+static struct value_type check_unary(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type a = check_expr(ctx, e->a);
+
+	if (a.kind == VK_ERROR)
+		return a;
+	if (e->op == OP_DEREF)
+		return check_deref(ctx, e, a);
+	if (!is_numeric(&a)) {
+		ERROR(ctx, e->a->loc, "'%s' needs an integer, not %s", e->op == OP_NOT ? "!" : "-", value_text(ctx, &a));
+		return value_error();
+	}
+	return (struct value_type){ .kind = VK_INT, .scalar = SC_I64, .optional = a.optional };
+}
+
+static bool is_comparison(enum op op)
+{
+	return op == OP_EQ || op == OP_NE || op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE ||
+	       op == OP_AND || op == OP_OR;
+}
+
+static struct value_type check_binary(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type a = check_expr(ctx, e->a), b = check_expr(ctx, e->b), r = { .kind = VK_INT };
+
+	if (a.kind == VK_ERROR || b.kind == VK_ERROR)
+		return value_error();
+	if (!is_numeric(&a) || !is_numeric(&b)) {
+		struct ast_expr *bad = is_numeric(&a) ? e->b : e->a;
+
+		ERROR(ctx, bad->loc, "expected an integer, found %s", value_text(ctx, is_numeric(&a) ? &b : &a));
+		return value_error();
+	}
+	if (e->op == OP_COALESCE) {
+		/* `x ?? 0` keeps x's type: the default only fills a hole */
+		r = a;
+		if (e->b->kind != EX_INT && (b.kind != a.kind || b.scalar != a.scalar)) {
+			bool u = a.scalar == SC_U64 || a.scalar == SC_PTR || b.scalar == SC_U64 || b.scalar == SC_PTR;
+
+			r = (struct value_type){ .kind = VK_INT, .scalar = u ? SC_U64 : SC_I64 };
+		}
+		r.optional = b.optional;
+		return r;
+	}
+	if (is_comparison(e->op))
+		r.scalar = SC_I64;
+	else if (a.scalar == SC_U64 || a.scalar == SC_PTR || b.scalar == SC_U64 || b.scalar == SC_PTR)
+		r.scalar = SC_U64;
+	else
+		r.scalar = SC_I64;
+	r.optional = a.optional || b.optional;
+	return r;
+}
+
+static struct value_type check_arrow(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type p = check_expr(ctx, e->a);
+	struct ast_struct *s;
+	struct suggest sg;
+
+	if (p.kind == VK_ERROR)
+		return p;
+	if (p.kind != VK_PTR || !p.ptr || !p.ptr->strct) {
+		ERROR(ctx, e->loc, "'->' needs a pointer to a struct, but this is %s", value_text(ctx, &p));
+		return value_error();
+	}
+	s = p.ptr->strct;
+	e->field = find_struct_field(s, e->name);
+	if (!e->field) {
+		suggest_init(&sg, e->name);
+		for (struct ast_struct_field *f = s->fields; f; f = f->next)
+			suggest_offer(&sg, f->name);
+		ERROR(ctx, e->name_loc, "struct '%s' has no field '%s'%s", s->name, e->name, did_you_mean(ctx, &sg));
+		return value_error();
+	}
+	p = value_of_type(e->field->type);
+	p.optional = true;
+	return p;
+}
+
+static struct value_type check_index(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type p = check_expr(ctx, e->a), n = check_expr(ctx, e->b);
+
+	if (p.kind == VK_ERROR || n.kind == VK_ERROR)
+		return value_error();
+	if (p.kind != VK_PTR) {
+		ERROR(ctx, e->a->loc, "'[...]' takes bytes at a pointer, not at %s", value_text(ctx, &p));
+		return value_error();
+	}
+	if (!is_numeric(&n)) {
+		ERROR(ctx, e->b->loc, "a length must be an integer, not %s", value_text(ctx, &n));
+		return value_error();
+	}
+	return (struct value_type){ .kind = VK_SLICE, .optional = p.optional || n.optional };
+}
+
+static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type t = value_error();
+
+	switch (e->kind) {
+	case EX_INT:
+		t = (struct value_type){ .kind = VK_INT, .scalar = e->int_unsigned ? SC_U64 : SC_I64 };
+		break;
+	case EX_IDENT: t = check_ident(ctx, e); break;
+	case EX_CALL: t = check_call(ctx, e); break;
+	case EX_UNARY: t = check_unary(ctx, e); break;
+	case EX_BINARY: t = check_binary(ctx, e); break;
+	case EX_ARROW: t = check_arrow(ctx, e); break;
+	case EX_INDEX: t = check_index(ctx, e); break;
+	}
+	e->type = t;
+	return t;
+}
+
+/* ---- emit statements ------------------------------------------------------ */
+
+static const char *member_list(struct check_ctx *ctx, const struct ast_field *f)
+{
+	struct buf b = { 0 };
+	const char *s;
+
+	for (struct ast_name *m = f->members; m; m = m->next)
+		buf_printf(&b, "%s%s", m->name, m->next ? ", " : "");
+	s = arena_strdup(ctx->arena, buf_str(&b));
+	buf_free(&b);
+	return s;
+}
+
+static void check_enum_value(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f, struct ast_expr *e)
+{
+	struct suggest s;
+	int i = 0;
+
+	if (e->kind != EX_IDENT) {
+		struct value_type t = check_expr(ctx, e);
+
+		if (t.kind != VK_ERROR)
+			ERROR(ctx, e->loc, "type mismatch: '%s' is an enum field but the value is %s (write one of: %s)",
+			      f->name, value_text(ctx, &t), member_list(ctx, f));
+		return;
+	}
+	for (struct ast_name *m = f->members; m; m = m->next, i++)
+		if (strcmp(m->name, e->name) == 0) {
+			e->ref = REF_MEMBER;
+			e->member = i;
+			e->type = (struct value_type){ .kind = VK_MEMBER };
+			return;
+		}
+	suggest_init(&s, e->name);
+	for (struct ast_name *m = f->members; m; m = m->next)
+		suggest_offer(&s, m->name);
+	ERROR(ctx, e->loc, "'%s' is no member of enum '%s.%s'%s (members: %s)", e->name, ev->name, f->name,
+	      did_you_mean(ctx, &s), member_list(ctx, f));
+}
+
+static bool value_fits_field(const struct value_type *t, const struct ast_field *f)
+{
+	switch (f->kind) {
+	case FK_INT: return is_numeric(t);
+	case FK_TUPLE: return t->kind == VK_TUPLE;
+	case FK_BYTES: return t->kind == VK_SLICE;
+	case FK_STRING: return t->kind == VK_CSTR;
+	case FK_ENUM: break;
+	}
+	return false;
+}
+
+static const char *field_hint(const struct ast_field *f)
+{
+	switch (f->kind) {
+	case FK_TUPLE: return " (write tuple(FD))";
+	case FK_BYTES: return " (write PTR[LENGTH])";
+	case FK_STRING: return " (write cstr(PTR))";
+	default: return "";
+	}
+}
+
+static void check_assign(struct check_ctx *ctx, struct ast_event *ev, struct ast_assign *a)
+{
+	struct ast_field *f = a->field;
+	struct value_type t;
+
+	if (f->kind == FK_ENUM) {
+		check_enum_value(ctx, ev, f, a->value);
+		return;
+	}
+	t = check_expr(ctx, a->value);
+	if (t.kind == VK_ERROR)
+		return;
+	if (!value_fits_field(&t, f)) {
+		ERROR(ctx, a->value->loc, "type mismatch: '%s' is %s %s field but the value is %s%s", f->name,
+		      f->kind == FK_INT && f->scalar == SC_I8 ? "an" : "a", field_type_text(f), value_text(ctx, &t),
+		      field_hint(f));
+		return;
+	}
+	/* bytes: a pointer and a length the emitter cannot do without */
+	if (t.optional && (!f->optional || f->kind == FK_BYTES))
+		ERROR(ctx, a->value->loc, ABSENT_HINT);
+}
+
+static void check_emit(struct check_ctx *ctx, struct ast_stmt *st)
+{
+	struct ast_event *ev = NULL;
+	struct suggest s;
+
+	for (struct ast_event *e = ctx->mod->events; e && !ev; e = e->next)
+		if (strcmp(e->name, st->name) == 0)
+			ev = e;
+	st->event = ev;
+	if (!ev) {
+		suggest_init(&s, st->name);
+		for (struct ast_event *e = ctx->mod->events; e; e = e->next)
+			suggest_offer(&s, e->name);
+		ERROR(ctx, st->name_loc, "unknown event '%s'%s", st->name, did_you_mean(ctx, &s));
+		for (struct ast_assign *a = st->assigns; a; a = a->next)
+			if (a->value->kind != EX_IDENT)
+				check_expr(ctx, a->value);
+		return;
+	}
+	for (struct ast_assign *a = st->assigns; a; a = a->next) {
+		a->field = find_event_field(ev, a->name);
+		if (!a->field) {
+			suggest_init(&s, a->name);
+			for (struct ast_field *f = ev->fields; f; f = f->next)
+				suggest_offer(&s, f->name);
+			ERROR(ctx, a->loc, "event '%s' has no field '%s'%s", ev->name, a->name, did_you_mean(ctx, &s));
+			continue;
+		}
+		for (struct ast_assign *b = st->assigns; b != a; b = b->next)
+			if (b->field == a->field) {
+				ERROR(ctx, a->loc, "field '%s' set twice", a->name);
+				break;
+			}
+		check_assign(ctx, ev, a);
+	}
+	for (struct ast_field *f = ev->fields; f; f = f->next) {
+		bool set = false;
+
+		for (struct ast_assign *a = st->assigns; a && !set; a = a->next)
+			set = a->field == f;
+		if (!set && !f->optional)
+			ERROR(ctx, st->name_loc, "emit of '%s' does not set field '%s' (it is not optional)", ev->name,
+			      f->name);
+	}
+}
+
+static void push_let(struct check_ctx *ctx, struct ast_stmt *let)
+{
+	if (ctx->n_lets == ctx->cap_lets) {
+		ctx->cap_lets = ctx->cap_lets ? ctx->cap_lets * 2 : 8;
+		ctx->lets = xrealloc(ctx->lets, (size_t)ctx->cap_lets * sizeof(*ctx->lets));
+	}
+	ctx->lets[ctx->n_lets++] = let;
+}
+
+static void check_let(struct check_ctx *ctx, struct ast_stmt *st)
+{
+	struct value_type t = check_expr(ctx, st->value);
+
+	if (find_param(ctx->hook, st->name))
+		ERROR(ctx, st->name_loc, "'let %s' has the name of a parameter", st->name);
+	else if (find_let(ctx, st->name))
+		ERROR(ctx, st->name_loc, "duplicate let '%s'", st->name);
+	else if (strcmp(st->name, "ret") == 0 || strcmp(st->name, "socket_fd") == 0)
+		ERROR(ctx, st->name_loc, "'%s' is built in; choose another name", st->name);
+	if (t.kind != VK_ERROR && !is_numeric(&t)) {
+		ERROR(ctx, st->value->loc, "'let' binds integers and pointers, not %s", value_text(ctx, &t));
+		t = value_error();
+	}
+	st->let_type = t;
+	push_let(ctx, st);
+}
+
+static void check_block(struct check_ctx *ctx, struct ast_block *block)
+{
+	ctx->block = block;
+	if (block->when) {
+		struct value_type t = check_expr(ctx, block->when);
+
+		if (t.kind != VK_ERROR && !is_numeric(&t))
+			ERROR(ctx, block->when->loc, "'when' needs an integer condition, not %s", value_text(ctx, &t));
+	}
+	for (struct ast_stmt *st = block->stmts; st; st = st->next) {
+		if (st->kind == ST_LET)
+			check_let(ctx, st);
+		else
+			check_emit(ctx, st);
+	}
+}
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+static void check_abi(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	hook->abi = ABI_SYSV;
+	if (!hook->abi_name || strcmp(hook->abi_name, "sysv") == 0)
+		return;
+	if (strcmp(hook->abi_name, "go") == 0) {
+		hook->abi = ABI_GO;
+		return;
+	}
+	ERROR(ctx, hook->abi_loc, "unknown abi '%s' (known: sysv, go)", hook->abi_name);
+}
+
+static void check_go_limits(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	static const char why[] =
+		"not supported yet: Go returns are probed at RET instructions, not by uretprobes (Go moves stacks); "
+		"see specs/README.md, \"abi go\"";
+
+	if (hook->abi != ABI_GO)
+		return;
+	if (hook->ret)
+		ERROR(ctx, hook->ret->loc, "'on return' with 'abi go': %s", why);
+	if (hook->track)
+		ERROR(ctx, hook->track_loc, "'track socket' with 'abi go': %s", why);
+}
+
+static void check_params(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	int max = hook->abi == ABI_GO ? GO_MAX_PARAMS : SYSV_MAX_PARAMS, i = 0;
+
+	for (struct ast_param *p = hook->params; p; p = p->next, i++) {
+		p->index = i;
+		if (i == max)
+			ERROR(ctx, p->loc, "too many parameters: abi %s passes %d in registers", hook->abi == ABI_GO ? "go" : "sysv",
+			      max);
+		for (struct ast_param *q = hook->params; q != p; q = q->next)
+			if (strcmp(q->name, p->name) == 0)
+				ERROR(ctx, p->loc, "duplicate parameter '%s'", p->name);
+		if (is_c_keyword(p->name) || strcmp(p->name, "track_key") == 0)
+			ERROR(ctx, p->loc, "parameter name '%s' is reserved in the generated C; choose another", p->name);
+		resolve_type(ctx, p->type);
+	}
+	if (hook->ret_type)
+		resolve_type(ctx, hook->ret_type);
+}
+
+static void check_hook_target(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	struct suggest s;
+	int i = 0;
+
+	hook->target = 0;
+	if (!hook->target_name)
+		return;
+	for (struct ast_target *t = ctx->mod->targets; t; t = t->next, i++)
+		if (strcmp(t->name, hook->target_name) == 0) {
+			hook->target = i;
+			return;
+		}
+	suggest_init(&s, hook->target_name);
+	for (struct ast_target *t = ctx->mod->targets; t; t = t->next)
+		suggest_offer(&s, t->name);
+	ERROR(ctx, hook->target_loc, "unknown target '%s'%s", hook->target_name, did_you_mean(ctx, &s));
+}
+
+static void check_track(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	if (!hook->track)
+		return;
+	ctx->block = NULL;  /* the key is taken at entry */
+	if (!require_present_number(ctx, hook->track, "the key of 'track socket'"))
+		return;
+	/* the return needs the key again: a parameter is saved anyway, anything else as track_key */
+	if (hook->track->kind == EX_IDENT && hook->track->ref == REF_PARAM)
+		hook->track->param->saved = true;
+	else
+		hook->save_track_key = true;
+}
+
+static void check_hook_body(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	ctx->hook = hook;
+	ctx->n_lets = 0;
+	check_track(ctx, hook);
+	if (hook->entry)
+		check_block(ctx, hook->entry);
+	if (hook->ret)
+		check_block(ctx, hook->ret);
+	ctx->block = NULL;
+	if (!hook->track && !hook->entry && !hook->ret)
+		ERROR(ctx, hook->loc, "hook '%s' does nothing: give it 'track socket', 'on entry' or 'on return'",
+		      hook->symbol);
+}
+
+static void plan_programs(struct ast_hook *hook)
+{
+	bool saves_something = hook->save_track_key;
+
+	for (struct ast_param *p = hook->params; p; p = p->next)
+		saves_something |= p->saved;
+	if (hook->entry)
+		for (struct ast_stmt *s = hook->entry->stmts; s; s = s->next)
+			saves_something |= s->saved;
+	hook->saves = hook->track || saves_something;
+	hook->has_entry_prog = hook->track || hook->entry || hook->saves;
+	hook->has_return_prog = hook->track || hook->ret;
+}
+
+/* A C identifier for the symbol, unique in its hook set: entry_<name>, ps_saved_<name>. */
+static void name_hook(struct check_ctx *ctx, struct ast_hookset *set, struct ast_hook *hook)
+{
+	size_t n = strlen(hook->symbol);
+	char *name = arena_alloc(ctx->arena, n + 2);
+	char *p = name;
+
+	if (isdigit((unsigned char)hook->symbol[0]))
+		*p++ = '_';
+	for (size_t i = 0; i < n; i++)
+		*p++ = isalnum((unsigned char)hook->symbol[i]) ? hook->symbol[i] : '_';
+	hook->c_name = name;
+	for (int k = 2;; k++) {
+		bool taken = false;
+
+		for (struct ast_hook *h = set->hooks; h != hook; h = h->next)
+			taken |= strcmp(h->c_name, hook->c_name) == 0;
+		if (!taken)
+			break;
+		hook->c_name = arena_printf(ctx->arena, "%s_%d", name, k);
+	}
+}
+
+static void check_hooks(struct check_ctx *ctx)
+{
+	for (struct ast_hookset *set = ctx->mod->hooksets; set; set = set->next) {
+		int id = 0;
+
+		for (struct ast_hook *hook = set->hooks; hook; hook = hook->next) {
+			hook->id = id++;
+			for (struct ast_hook *h = set->hooks; h != hook; h = h->next)
+				if (strcmp(h->symbol, hook->symbol) == 0)
+					ERROR(ctx, hook->loc, "duplicate hook '%s' in hook set '%s'", hook->symbol, set->name);
+			check_abi(ctx, hook);
+			check_go_limits(ctx, hook);
+			check_params(ctx, hook);
+			check_hook_target(ctx, hook);
+			check_hook_body(ctx, hook);
+			plan_programs(hook);
+			name_hook(ctx, set, hook);
+			set->track_socket |= hook->track != NULL;
+		}
+	}
+}
+
+/* ---- modules -------------------------------------------------------------- */
+
+static void check_module(struct check_ctx *ctx, struct ast_module *mod)
+{
+	ctx->mod = mod;
+	if (!mod->help)
+		ERROR(ctx, mod->loc, "module '%s' has no help: add 'help \"what it traces\";'", mod->name);
+	check_flags(ctx);
+	check_targets(ctx);
+	check_structs(ctx);
+	gather_hooksets(ctx);
+	check_layouts(ctx);
+	check_events(ctx);
+	check_hooks(ctx);
+}
+
+int check_modules(struct arena *arena, struct diag *diag, struct ast_module *modules)
+{
+	struct check_ctx ctx = { .arena = arena, .diag = diag };
+	int before = diag->errors;
+
+	for (struct ast_module *mod = modules; mod; mod = mod->next) {
+		for (struct ast_module *m = modules; m != mod; m = m->next)
+			if (strcmp(m->name, mod->name) == 0)
+				diag_error(diag, mod->loc, "duplicate module '%s' (also in %s:%d)", mod->name, m->src->path,
+					   m->loc.line);
+		check_module(&ctx, mod);
+	}
+	free(ctx.lets);
+	return diag->errors - before;
+}

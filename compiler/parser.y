@@ -1,0 +1,771 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The spec grammar of specs/README.md. A pure parser over a reentrant scanner:
+ * all state is in struct parse_ctx. Error productions at item, statement and
+ * block level let one run report several mistakes.
+ *
+ * Semantic values are arena nodes (util.h), so a value error recovery throws
+ * away needs no freeing; the %destructor below only drops its pointer, which
+ * documents that this is deliberate.
+ */
+%define api.pure full
+%define api.location.type {struct loc}
+%define parse.error detailed
+%locations
+%expect 0
+%param {yyscan_t scanner}
+%parse-param {struct parse_ctx *ctx}
+
+%code requires {
+#include "parse.h"
+
+#ifndef YY_TYPEDEF_YY_SCANNER_T
+#define YY_TYPEDEF_YY_SCANNER_T
+typedef void *yyscan_t;
+#endif
+}
+
+%code {
+#include <string.h>
+
+#include "lexer.h"
+
+/* A rule's place runs from its first symbol's start to its last one's end. */
+#define YYLLOC_DEFAULT(cur, rhs, n)                                    \
+	do {                                                           \
+		if (n) {                                               \
+			(cur) = YYRHSLOC(rhs, 1);                      \
+			(cur).end_line = YYRHSLOC(rhs, n).end_line;    \
+			(cur).end_col = YYRHSLOC(rhs, n).end_col;      \
+		} else {                                               \
+			(cur) = YYRHSLOC(rhs, 0);                      \
+			(cur).line = (cur).end_line;                   \
+			(cur).col = (cur).end_col;                     \
+		}                                                      \
+	} while (0)
+
+/* Appends item to a singly linked list threaded through ->next. */
+#define APPEND(head, item)                                             \
+	do {                                                           \
+		__typeof__(item) *tail_ = &(head);                     \
+		while (*tail_)                                         \
+			tail_ = &(*tail_)->next;                       \
+		*tail_ = (item);                                       \
+	} while (0)
+
+#define NEW(type) ARENA_NEW(ctx->arena, type)
+
+static void yyerror(YYLTYPE *loc, yyscan_t scanner, struct parse_ctx *ctx, const char *msg);
+static void set_once_str(struct parse_ctx *ctx, const char **slot, const char *value, YYLTYPE loc,
+			 const char *what);
+static struct ast_expr *new_expr(struct parse_ctx *ctx, enum expr_kind kind, YYLTYPE loc);
+static struct ast_expr *new_binary(struct parse_ctx *ctx, enum op op, struct ast_expr *a, struct ast_expr *b,
+				   YYLTYPE loc);
+static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_expr *a, YYLTYPE loc);
+}
+
+%union {
+	char *str;
+	unsigned long long u64;
+	long long i64;
+	enum scalar scalar;
+	enum flag_type flag_type;
+	struct ast_module *module;
+	struct ast_flag *flag;
+	struct ast_target *target;
+	struct ast_version *version;
+	struct ast_struct *strct;
+	struct ast_struct_field *sfield;
+	struct ast_type *type;
+	struct ast_layout *layout;
+	struct ast_offset *offset;
+	struct ast_event *event;
+	struct ast_field *field;
+	struct ast_name *names;
+	struct ast_hookset *hookset;
+	struct ast_hook *hook;
+	struct ast_param *param;
+	struct ast_block *block;
+	struct ast_stmt *stmt;
+	struct ast_assign *assign;
+	struct ast_expr *expr;
+}
+
+%token <str> IDENT "identifier"
+%token <str> STRING "string literal"
+%token <u64> INT "integer"
+%token <scalar> SCALAR "integer type"
+%token MODULE "module" HELP "help" FLAG "flag" BOOL "bool" INT_KW "int" STRING_KW "string"
+%token PATH "path" TRUE "true" FALSE "false" TARGET "target" LIBRARY "library"
+%token OVERRIDE "override" VERSION "version" SECTION "section" MATCH "match" NEEDED "needed"
+%token FORCE "force" STRUCT "struct" PTR "ptr" LAYOUT "layout" VERSIONS "versions" HOOKS "hooks"
+%token SOURCE "source" ABSENT "absent" EVENT "event" OPTIONAL "optional" HIDDEN "hidden"
+%token CHECK "check" ENUM "enum" TUPLE "tuple" BYTES "bytes" HOOKSET "hookset" HOOK "hook"
+%token IN "in" ABI "abi" TRACK "track" SOCKET "socket" BY "by" ON "on" ENTRY "entry"
+%token RETURN "return" WHEN "when" LET "let" EMIT "emit"
+%token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
+
+%type <str> name literal hook_symbol flag_short flag_default flag_help
+%type <i64> offset_number
+%type <flag_type> flag_type
+%type <module> module module_body
+%type <flag> flag
+%type <target> target target_body
+%type <version> version version_body
+%type <strct> struct
+%type <sfield> struct_fields
+%type <type> type
+%type <layout> layout layout_body
+%type <event> event
+%type <field> event_fields field field_mods
+%type <names> enum_members
+%type <hookset> hookset
+%type <hook> hook hooks hook_opts hook_body
+%type <param> params params_opt param
+%type <type> ret_type
+%type <expr> when_opt expr postfix primary args args_opt
+%type <stmt> stmts stmt
+%type <assign> assigns
+
+%destructor { (void)$$; /* arena-owned */ } <*>
+
+%left "??"
+%left "||"
+%left "&&"
+%left "==" "!="
+%left '<' "<=" '>' ">="
+%left '|'
+%left '&'
+%left '+' '-'
+%left '*'
+%precedence UNARY
+
+%%
+
+spec:
+	  %empty
+	| spec module           { APPEND(ctx->modules, $2); }
+	| spec error '}'
+	;
+
+module:
+	  "module" name '{' module_body '}'
+		{ $$ = $4; $$->name = $2; $$->loc = @2; $$->src = ctx->src; }
+	;
+
+module_body:
+	  %empty                        { $$ = NEW(struct ast_module); }
+	| module_body "help" STRING ';' { $$ = $1; set_once_str(ctx, &$$->help, $3, @2, "help"); }
+	| module_body flag              { $$ = $1; APPEND($$->flags, $2); }
+	| module_body target            { $$ = $1; APPEND($$->targets, $2); }
+	| module_body struct            { $$ = $1; APPEND($$->structs, $2); }
+	| module_body layout            { $$ = $1; APPEND($$->layouts, $2); }
+	| module_body event             { $$ = $1; APPEND($$->events, $2); }
+	| module_body hookset           { $$ = $1; APPEND($$->hooksets, $2); }
+	| module_body hook              { $$ = $1; APPEND($$->hooks, $2); }
+	| module_body error ';'         { $$ = $1; }
+	| module_body error '}'         { $$ = $1; }
+	;
+
+/* Names: identifiers, and the keywords that read naturally as field names. */
+name:
+	  IDENT
+	| "source"   { $$ = "source"; }
+	| "version"  { $$ = "version"; }
+	| "check"    { $$ = "check"; }
+	| "path"     { $$ = "path"; }
+	| "string"   { $$ = "string"; }
+	| "bytes"    { $$ = "bytes"; }
+	| "tuple"    { $$ = "tuple"; }
+	| "entry"    { $$ = "entry"; }
+	| "section"  { $$ = "section"; }
+	| "library"  { $$ = "library"; }
+	| "socket"   { $$ = "socket"; }
+	| "target"   { $$ = "target"; }
+	| "event"    { $$ = "event"; }
+	| "flag"     { $$ = "flag"; }
+	| "match"    { $$ = "match"; }
+	| "hidden"   { $$ = "hidden"; }
+	;
+
+/* ---- flags ---------------------------------------------------------------- */
+
+flag:
+	  "flag" name flag_short ':' flag_type flag_default flag_help ';'
+		{
+			$$ = NEW(struct ast_flag);
+			$$->name = $2;
+			$$->loc = @2;
+			$$->short_name = $3;
+			$$->short_loc = @3;
+			$$->type = $5;
+			$$->default_value = $6;
+			$$->help = $7;
+		}
+	;
+
+flag_default:
+	  %empty               { $$ = NULL; }
+	| '=' literal          { $$ = $2; }
+	;
+
+flag_short:
+	  %empty               { $$ = NULL; }
+	| '(' STRING ')'       { $$ = $2; }
+	;
+
+flag_type:
+	  "bool"               { $$ = FT_BOOL; }
+	| "int"                { $$ = FT_INT; }
+	| "string"             { $$ = FT_STRING; }
+	| "path"               { $$ = FT_PATH; }
+	;
+
+literal:
+	  INT                  { $$ = arena_printf(ctx->arena, "%llu", $1); }
+	| '-' INT              { $$ = arena_printf(ctx->arena, "-%llu", $2); }
+	| STRING
+	| "true"               { $$ = "true"; }
+	| "false"              { $$ = "false"; }
+	;
+
+flag_help:
+	  %empty               { $$ = NULL; }
+	| "help" STRING        { $$ = $2; }
+	;
+
+/* ---- targets -------------------------------------------------------------- */
+
+target:
+	  "target" name '{' target_body '}'   { $$ = $4; $$->name = $2; $$->loc = @2; }
+	;
+
+target_body:
+	  %empty                              { $$ = NEW(struct ast_target); $$->override.index = -1; }
+	| target_body "library" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->library, $3, @2, "library"); }
+	| target_body "override" name ';'
+		{
+			$$ = $1;
+			if ($$->override.name)
+				diag_error(ctx->diag, @2, "duplicate 'override' in this target");
+			$$->override.name = $3;
+			$$->override.loc = @3;
+		}
+	| target_body version
+		{
+			$$ = $1;
+			if ($$->version)
+				diag_error(ctx->diag, $2->loc, "duplicate 'version' block in this target");
+			$$->version = $2;
+		}
+	| target_body error ';'               { $$ = $1; }
+	;
+
+version:
+	  "version" '{' version_body '}'      { $$ = $3; $$->loc = @1; }
+	;
+
+version_body:
+	  %empty                              { $$ = NEW(struct ast_version); $$->force.index = -1; }
+	| version_body "section" STRING ';'   { $$ = $1; set_once_str(ctx, &$$->section, $3, @2, "section"); }
+	| version_body "match" STRING ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->match, $3, @2, "match");
+			$$->match_loc = @3;
+		}
+	| version_body "needed" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->needed, $3, @2, "needed"); }
+	| version_body "force" name ';'
+		{
+			$$ = $1;
+			if ($$->force.name)
+				diag_error(ctx->diag, @2, "duplicate 'force' in this version block");
+			$$->force.name = $3;
+			$$->force.loc = @3;
+		}
+	| version_body error ';'              { $$ = $1; }
+	;
+
+/* ---- structs and types ---------------------------------------------------- */
+
+struct:
+	  "struct" name '{' struct_fields '}'
+		{ $$ = NEW(struct ast_struct); $$->name = $2; $$->loc = @2; $$->fields = $4; }
+	;
+
+struct_fields:
+	  %empty                              { $$ = NULL; }
+	| struct_fields name ':' type ';'
+		{
+			struct ast_struct_field *f = NEW(struct ast_struct_field);
+
+			f->name = $2;
+			f->loc = @2;
+			f->type = $4;
+			$$ = $1;
+			APPEND($$, f);
+		}
+	| struct_fields error ';'             { $$ = $1; }
+	;
+
+type:
+	  SCALAR                { $$ = NEW(struct ast_type); $$->kind = $1; $$->loc = @$; }
+	| "ptr"                 { $$ = NEW(struct ast_type); $$->kind = SC_PTR; $$->loc = @$; }
+	| "ptr" type            { $$ = NEW(struct ast_type); $$->kind = SC_PTR; $$->pointee = $2; $$->loc = @$; }
+	| "ptr" IDENT
+		{
+			$$ = NEW(struct ast_type);
+			$$->kind = SC_PTR;
+			$$->struct_name = $2;
+			$$->struct_loc = @2;
+			$$->loc = @$;
+		}
+	;
+
+/* ---- layouts -------------------------------------------------------------- */
+
+layout:
+	  "layout" STRING "versions" STRING ".." STRING '{' layout_body '}'
+		{
+			$$ = $8;
+			$$->name = $2; $$->loc = @2;
+			$$->min_version = $4; $$->min_loc = @4;
+			$$->max_version = $6; $$->max_loc = @6;
+		}
+	| "layout" STRING "versions" STRING ".." STRING "hooks" name '{' layout_body '}'
+		{
+			$$ = $10;
+			$$->name = $2; $$->loc = @2;
+			$$->min_version = $4; $$->min_loc = @4;
+			$$->max_version = $6; $$->max_loc = @6;
+			$$->hookset_name = $8; $$->hookset_loc = @8;
+		}
+	;
+
+layout_body:
+	  %empty                              { $$ = NEW(struct ast_layout); }
+	| layout_body "source" STRING ';'     { $$ = $1; set_once_str(ctx, &$$->source, $3, @2, "source"); }
+	| layout_body name '.' name '=' offset_number ';'
+		{
+			struct ast_offset *o = NEW(struct ast_offset);
+
+			o->strct = $2;
+			o->field = $4;
+			o->loc = @2;
+			o->loc.end_col = @4.end_col;
+			o->loc.end_line = @4.end_line;
+			o->value = $6;
+			o->value_loc = @6;
+			$$ = $1;
+			APPEND($$->offsets, o);
+		}
+	| layout_body name '.' name '=' "absent" ';'
+		{
+			struct ast_offset *o = NEW(struct ast_offset);
+
+			o->strct = $2;
+			o->field = $4;
+			o->loc = @2;
+			o->loc.end_col = @4.end_col;
+			o->loc.end_line = @4.end_line;
+			o->value = -1;
+			o->absent = true;
+			o->value_loc = @6;
+			$$ = $1;
+			APPEND($$->offsets, o);
+		}
+	| layout_body error ';'               { $$ = $1; }
+	;
+
+offset_number:
+	  INT                  { $$ = $1 > 0x7fffffffULL ? 0x80000000LL : (long long)$1; }
+	| '-' INT              { $$ = $2 > 0x7fffffffULL ? -0x80000001LL : -(long long)$2; }
+	;
+
+/* ---- events --------------------------------------------------------------- */
+
+event:
+	  "event" name '{' event_fields '}'
+		{ $$ = NEW(struct ast_event); $$->name = $2; $$->loc = @2; $$->fields = $4; }
+	;
+
+event_fields:
+	  %empty                              { $$ = NULL; }
+	| event_fields field                  { $$ = $1; APPEND($$, $2); }
+	| event_fields error ';'              { $$ = $1; }
+	;
+
+field:
+	  name ':' SCALAR field_mods ';'
+		{ $$ = $4; $$->name = $1; $$->loc = @1; $$->kind = FK_INT; $$->scalar = $3; $$->type_loc = @3; }
+	| name ':' "enum" '{' enum_members '}' field_mods ';'
+		{ $$ = $7; $$->name = $1; $$->loc = @1; $$->kind = FK_ENUM; $$->members = $5; $$->type_loc = @3; }
+	| name ':' "tuple" field_mods ';'
+		{ $$ = $4; $$->name = $1; $$->loc = @1; $$->kind = FK_TUPLE; $$->type_loc = @3; }
+	| name ':' "bytes" field_mods ';'
+		{ $$ = $4; $$->name = $1; $$->loc = @1; $$->kind = FK_BYTES; $$->type_loc = @3; }
+	| name ':' "string" field_mods ';'
+		{ $$ = $4; $$->name = $1; $$->loc = @1; $$->kind = FK_STRING; $$->type_loc = @3; }
+	;
+
+enum_members:
+	  name
+		{ $$ = NEW(struct ast_name); $$->name = $1; $$->loc = @1; }
+	| enum_members ',' name
+		{
+			struct ast_name *n = NEW(struct ast_name);
+
+			n->name = $3;
+			n->loc = @3;
+			$$ = $1;
+			APPEND($$, n);
+		}
+	;
+
+field_mods:
+	  %empty             { $$ = NEW(struct ast_field); $$->check_index = -1; $$->present_bit = -1; }
+	| field_mods "optional"
+		{
+			$$ = $1;
+			if ($$->optional)
+				diag_error(ctx->diag, @2, "'optional' given twice");
+			$$->optional = true;
+		}
+	| field_mods "hidden"
+		{
+			$$ = $1;
+			if ($$->hidden)
+				diag_error(ctx->diag, @2, "'hidden' given twice");
+			$$->hidden = true;
+		}
+	| field_mods "check" name
+		{
+			$$ = $1;
+			if ($$->check_name)
+				diag_error(ctx->diag, @2, "'check' given twice");
+			$$->check_name = $3;
+			$$->check_loc = @3;
+		}
+	;
+
+/* ---- hooks ---------------------------------------------------------------- */
+
+hookset:
+	  "hookset" name '{' hooks '}'
+		{ $$ = NEW(struct ast_hookset); $$->name = $2; $$->loc = @2; $$->hooks = $4; }
+	;
+
+hooks:
+	  %empty               { $$ = NULL; }
+	| hooks hook           { $$ = $1; APPEND($$, $2); }
+	;
+
+hook:
+	  "hook" hook_symbol hook_opts '(' params_opt ')' ret_type '{' hook_body '}'
+		{
+			$$ = $9;
+			$$->symbol = $2;
+			$$->loc = @2;
+			$$->optional = $3->optional;
+			$$->target_name = $3->target_name;
+			$$->target_loc = $3->target_loc;
+			$$->abi_name = $3->abi_name;
+			$$->abi_loc = $3->abi_loc;
+			$$->params = $5;
+			$$->ret_type = $7;
+		}
+	;
+
+hook_symbol:
+	  IDENT
+	| STRING
+	;
+
+hook_opts:
+	  %empty                     { $$ = NEW(struct ast_hook); }
+	| hook_opts "optional"
+		{
+			$$ = $1;
+			if ($$->optional)
+				diag_error(ctx->diag, @2, "'optional' given twice");
+			$$->optional = true;
+		}
+	| hook_opts "in" name
+		{
+			$$ = $1;
+			if ($$->target_name)
+				diag_error(ctx->diag, @2, "'in' given twice");
+			$$->target_name = $3;
+			$$->target_loc = @3;
+		}
+	| hook_opts "abi" name
+		{
+			$$ = $1;
+			if ($$->abi_name)
+				diag_error(ctx->diag, @2, "'abi' given twice");
+			$$->abi_name = $3;
+			$$->abi_loc = @3;
+		}
+	;
+
+params_opt:
+	  %empty                     { $$ = NULL; }
+	| params
+	;
+
+params:
+	  param
+	| params ',' param           { $$ = $1; APPEND($$, $3); }
+	;
+
+param:
+	  name ':' type              { $$ = NEW(struct ast_param); $$->name = $1; $$->loc = @1; $$->type = $3; }
+	;
+
+ret_type:
+	  %empty                     { $$ = NULL; }
+	| "->" type                  { $$ = $2; }
+	;
+
+hook_body:
+	  %empty                     { $$ = NEW(struct ast_hook); }
+	| hook_body "track" "socket" "by" expr ';'
+		{
+			$$ = $1;
+			if ($$->track)
+				diag_error(ctx->diag, @2, "duplicate 'track socket' in this hook");
+			$$->track = $5;
+			$$->track_loc = @2;
+		}
+	| hook_body "on" "entry" when_opt '{' stmts '}'
+		{
+			struct ast_block *b = NEW(struct ast_block);
+
+			b->loc = @3;
+			b->when = $4;
+			b->stmts = $6;
+			$$ = $1;
+			if ($$->entry)
+				diag_error(ctx->diag, @2, "duplicate 'on entry' block in this hook");
+			$$->entry = b;
+		}
+	| hook_body "on" "return" when_opt '{' stmts '}'
+		{
+			struct ast_block *b = NEW(struct ast_block);
+
+			b->loc = @3;
+			b->at_return = true;
+			b->when = $4;
+			b->stmts = $6;
+			$$ = $1;
+			if ($$->ret)
+				diag_error(ctx->diag, @2, "duplicate 'on return' block in this hook");
+			$$->ret = b;
+		}
+	| hook_body error ';'        { $$ = $1; }
+	| hook_body error '}'        { $$ = $1; }
+	;
+
+when_opt:
+	  %empty                     { $$ = NULL; }
+	| "when" expr                { $$ = $2; }
+	;
+
+stmts:
+	  %empty                     { $$ = NULL; }
+	| stmts stmt                 { $$ = $1; APPEND($$, $2); }
+	| stmts error ';'            { $$ = $1; }
+	;
+
+stmt:
+	  "let" name '=' expr ';'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_LET;
+			$$->loc = @$;
+			$$->name = $2;
+			$$->name_loc = @2;
+			$$->value = $4;
+		}
+	| "emit" name '{' assigns '}'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_EMIT;
+			$$->loc = @1;
+			$$->name = $2;
+			$$->name_loc = @2;
+			$$->assigns = $4;
+		}
+	;
+
+assigns:
+	  %empty                     { $$ = NULL; }
+	| assigns name '=' expr ';'
+		{
+			struct ast_assign *a = NEW(struct ast_assign);
+
+			a->name = $2;
+			a->loc = @2;
+			a->value = $4;
+			$$ = $1;
+			APPEND($$, a);
+		}
+	| assigns error ';'          { $$ = $1; }
+	;
+
+/* ---- expressions ---------------------------------------------------------- */
+
+expr:
+	  expr "??" expr             { $$ = new_binary(ctx, OP_COALESCE, $1, $3, @$); }
+	| expr "||" expr             { $$ = new_binary(ctx, OP_OR, $1, $3, @$); }
+	| expr "&&" expr             { $$ = new_binary(ctx, OP_AND, $1, $3, @$); }
+	| expr "==" expr             { $$ = new_binary(ctx, OP_EQ, $1, $3, @$); }
+	| expr "!=" expr             { $$ = new_binary(ctx, OP_NE, $1, $3, @$); }
+	| expr '<' expr              { $$ = new_binary(ctx, OP_LT, $1, $3, @$); }
+	| expr "<=" expr             { $$ = new_binary(ctx, OP_LE, $1, $3, @$); }
+	| expr '>' expr              { $$ = new_binary(ctx, OP_GT, $1, $3, @$); }
+	| expr ">=" expr             { $$ = new_binary(ctx, OP_GE, $1, $3, @$); }
+	| expr '|' expr              { $$ = new_binary(ctx, OP_BITOR, $1, $3, @$); }
+	| expr '&' expr              { $$ = new_binary(ctx, OP_BITAND, $1, $3, @$); }
+	| expr '+' expr              { $$ = new_binary(ctx, OP_ADD, $1, $3, @$); }
+	| expr '-' expr              { $$ = new_binary(ctx, OP_SUB, $1, $3, @$); }
+	| expr '*' expr              { $$ = new_binary(ctx, OP_MUL, $1, $3, @$); }
+	| '!' expr %prec UNARY       { $$ = new_unary(ctx, OP_NOT, $2, @$); }
+	| '-' expr %prec UNARY       { $$ = new_unary(ctx, OP_NEG, $2, @$); }
+	| '*' expr %prec UNARY       { $$ = new_unary(ctx, OP_DEREF, $2, @$); }
+	| postfix
+	;
+
+postfix:
+	  primary
+	| postfix "->" name
+		{
+			$$ = new_expr(ctx, EX_ARROW, @$);
+			$$->a = $1;
+			$$->name = $3;
+			$$->name_loc = @3;
+		}
+	| postfix '[' expr ']'
+		{
+			$$ = new_expr(ctx, EX_INDEX, @$);
+			$$->a = $1;
+			$$->b = $3;
+		}
+	;
+
+primary:
+	  INT
+		{
+			$$ = new_expr(ctx, EX_INT, @$);
+			$$->int_value = (long long)$1;
+			$$->int_unsigned = $1 > 0x7fffffffffffffffULL;
+		}
+	| name
+		{
+			$$ = new_expr(ctx, EX_IDENT, @$);
+			$$->name = $1;
+			$$->name_loc = @1;
+		}
+	| name '(' args_opt ')'
+		{
+			$$ = new_expr(ctx, EX_CALL, @$);
+			$$->name = $1;
+			$$->name_loc = @1;
+			$$->a = $3;
+		}
+	| '(' expr ')'               { $$ = $2; }
+	;
+
+args_opt:
+	  %empty                     { $$ = NULL; }
+	| args
+	;
+
+args:
+	  expr
+	| args ',' expr              { $$ = $1; APPEND($$, $3); }
+	;
+
+%%
+
+static void yyerror(YYLTYPE *loc, yyscan_t scanner, struct parse_ctx *ctx, const char *msg)
+{
+	(void)scanner;
+	diag_error(ctx->diag, *loc, "%s", msg);
+}
+
+static void set_once_str(struct parse_ctx *ctx, const char **slot, const char *value, YYLTYPE loc,
+			 const char *what)
+{
+	if (*slot)
+		diag_error(ctx->diag, loc, "duplicate '%s'", what);
+	*slot = value;
+}
+
+static struct ast_expr *new_expr(struct parse_ctx *ctx, enum expr_kind kind, YYLTYPE loc)
+{
+	struct ast_expr *e = NEW(struct ast_expr);
+
+	e->kind = kind;
+	e->loc = loc;
+	return e;
+}
+
+static struct ast_expr *new_binary(struct parse_ctx *ctx, enum op op, struct ast_expr *a, struct ast_expr *b,
+				   YYLTYPE loc)
+{
+	struct ast_expr *e = new_expr(ctx, EX_BINARY, loc);
+
+	e->op = op;
+	e->a = a;
+	e->b = b;
+	return e;
+}
+
+/* `-5` stays one literal, so that it prints and compares as written. */
+static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_expr *a, YYLTYPE loc)
+{
+	struct ast_expr *e;
+
+	if (op == OP_NEG && a->kind == EX_INT && !a->int_unsigned) {
+		a->int_value = -a->int_value;
+		a->loc = loc;
+		return a;
+	}
+	e = new_expr(ctx, EX_UNARY, loc);
+	e->op = op;
+	e->a = a;
+	return e;
+}
+
+void parse_track_location(struct parse_ctx *ctx, struct loc *loc, const char *text, int len)
+{
+	loc->src = ctx->src;
+	loc->line = ctx->line;
+	loc->col = ctx->col;
+	for (int i = 0; i < len; i++) {
+		loc->end_line = ctx->line;
+		loc->end_col = ctx->col;
+		if (text[i] == '\n') {
+			ctx->line++;
+			ctx->col = 1;
+		} else {
+			ctx->col++;
+		}
+	}
+}
+
+struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src)
+{
+	struct parse_ctx ctx = { .arena = arena, .diag = diag, .src = src, .line = 1, .col = 1 };
+	yyscan_t scanner;
+	YY_BUFFER_STATE buffer;
+
+	if (yylex_init_extra(&ctx, &scanner))
+		return NULL;
+	buffer = yy_scan_string(src->text, scanner);
+	yyparse(scanner, &ctx);
+	yy_delete_buffer(buffer, scanner);
+	yylex_destroy(scanner);
+	return ctx.modules;
+}

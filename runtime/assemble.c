@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Joins the ring-buffer chunks of one call back into one record.
+ *
+ * The kernel emits a call's chunks in one loop on one thread, so per thread
+ * they arrive in order, but chunks of different threads interleave freely.
+ * A thread therefore has at most one call in flight: its pending call, keyed
+ * by tid, identified by (mono_ns, event_id). Anything else arriving on that
+ * tid means the pending call will never get its last chunk.
+ *
+ * The emitted record's fixed part is that of the first chunk that arrived;
+ * its header's var_* and flags describe that chunk, not the call: the
+ * ps_record fields (data_len, lost_bytes, incomplete, read_failed) do.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include "assemble.h"
+
+/*
+ * The kernel never sends more than PS_CALL_MAX_CHUNKS * PS_CHUNK_MAX (1 GiB,
+ * plainsight.bpf.h) of one call; it counts the rest as truncated. An offset
+ * past that is a broken record, and must not make us allocate terabytes.
+ */
+#define ASSEMBLE_MAX_CALL_BYTES (32768ULL * PS_CHUNK_MAX)
+
+#define ASSEMBLE_MIN_BUCKETS 64
+
+struct pending_call {
+	struct pending_call *next;  /* hash chain */
+	uint32_t tid;
+	uint16_t event_id;
+	uint64_t mono_ns;
+	uint64_t var_total;         /* last non-zero var_total seen; 0: unknown yet */
+	uint64_t lost_bytes;
+	bool read_failed;
+	uint8_t *data;
+	size_t data_len;
+	size_t data_cap;
+	/* the fixed part of the first chunk that arrived */
+	uint8_t fixed[] __attribute__((aligned(8)));
+};
+
+struct ps_assembler {
+	const struct ps_module_desc *module;
+	int64_t mono_to_wall_ns;
+	struct ps_counters *counters;
+	ps_record_fn emit;
+	void *emit_arg;
+	struct pending_call **buckets;
+	size_t n_buckets;           /* a power of two */
+	size_t n_pending;
+};
+
+/* Stands in for the data of a variable event that carried none. */
+static const uint8_t empty_data[1];
+
+struct ps_assembler *ps_assembler_new(const struct ps_module_desc *module, int64_t mono_to_wall_ns,
+				      struct ps_counters *counters, ps_record_fn emit, void *arg)
+{
+	struct ps_assembler *a = calloc(1, sizeof(*a));
+
+	if (!a)
+		return NULL;
+	a->buckets = calloc(ASSEMBLE_MIN_BUCKETS, sizeof(*a->buckets));
+	if (!a->buckets) {
+		free(a);
+		return NULL;
+	}
+	a->n_buckets = ASSEMBLE_MIN_BUCKETS;
+	a->module = module;
+	a->mono_to_wall_ns = mono_to_wall_ns;
+	a->counters = counters;
+	a->emit = emit;
+	a->emit_arg = arg;
+	return a;
+}
+
+/* tids are small and dense; mix them so that neighbours spread. */
+static size_t tid_bucket(uint32_t tid, size_t n_buckets)
+{
+	uint32_t h = tid;
+
+	h ^= h >> 16;
+	h *= 0x45d9f3bU;
+	h ^= h >> 16;
+	return h & (n_buckets - 1);
+}
+
+static struct pending_call **pending_slot(struct ps_assembler *a, uint32_t tid)
+{
+	struct pending_call **slot = &a->buckets[tid_bucket(tid, a->n_buckets)];
+
+	while (*slot && (*slot)->tid != tid)
+		slot = &(*slot)->next;
+	return slot;
+}
+
+/* Keeps chains short as threads come and go; failing to grow is harmless. */
+static void pending_table_grow(struct ps_assembler *a)
+{
+	size_t n_buckets = a->n_buckets * 2;
+	struct pending_call **buckets = calloc(n_buckets, sizeof(*buckets));
+
+	if (!buckets)
+		return;
+	for (size_t i = 0; i < a->n_buckets; i++) {
+		struct pending_call *p = a->buckets[i], *next;
+
+		for (; p; p = next) {
+			size_t b = tid_bucket(p->tid, n_buckets);
+
+			next = p->next;
+			p->next = buckets[b];
+			buckets[b] = p;
+		}
+	}
+	free(a->buckets);
+	a->buckets = buckets;
+	a->n_buckets = n_buckets;
+}
+
+static void pending_unlink(struct ps_assembler *a, struct pending_call *p)
+{
+	struct pending_call **slot = pending_slot(a, p->tid);
+
+	if (*slot == p) {
+		*slot = p->next;
+		a->n_pending--;
+	}
+}
+
+static void pending_free(struct pending_call *p)
+{
+	free(p->data);
+	free(p);
+}
+
+static int malformed(struct ps_assembler *a)
+{
+	a->counters->malformed++;
+	return -EINVAL;
+}
+
+static void emit_record(struct ps_assembler *a, const struct ps_event_desc *ev, const void *fixed,
+			uint64_t mono_ns, const uint8_t *data, size_t data_len, uint64_t lost_bytes,
+			bool incomplete, bool read_failed)
+{
+	struct ps_record rec = {
+		.module = a->module,
+		.event = ev,
+		.fixed = fixed,
+		.data = ev->var_field >= 0 ? (data ? data : empty_data) : NULL,
+		.data_len = data_len,
+		.time_ns = (uint64_t)((int64_t)mono_ns + a->mono_to_wall_ns),
+		.lost_bytes = lost_bytes,
+		.incomplete = incomplete,
+		.read_failed = read_failed,
+	};
+
+	a->emit(&rec, a->emit_arg);
+}
+
+/* Emits a pending call, then forgets it. */
+static void pending_emit(struct ps_assembler *a, struct pending_call *p, bool incomplete)
+{
+	const struct ps_event_desc *ev = &a->module->events[p->event_id];
+
+	/* What var_total promised but never came is lost too. */
+	if (p->var_total > p->data_len) {
+		uint64_t tail = p->var_total - p->data_len;
+
+		p->lost_bytes += tail;
+		a->counters->gap_bytes += tail;
+	}
+	if (incomplete)
+		a->counters->incomplete++;
+	emit_record(a, ev, p->fixed, p->mono_ns, p->data, p->data_len, p->lost_bytes, incomplete,
+		    p->read_failed);
+	pending_unlink(a, p);
+	pending_free(p);
+}
+
+static struct pending_call *pending_new(struct ps_assembler *a, const void *raw,
+					const struct ps_event_header *hdr)
+{
+	struct pending_call *p = calloc(1, sizeof(*p) + hdr->fixed_size);
+
+	if (!p)
+		return NULL;
+	p->tid = hdr->tid;
+	p->event_id = hdr->event_id;
+	p->mono_ns = hdr->mono_ns;
+	memcpy(p->fixed, raw, hdr->fixed_size);
+	if (a->n_pending >= a->n_buckets)
+		pending_table_grow(a);
+	struct pending_call **slot = &a->buckets[tid_bucket(p->tid, a->n_buckets)];
+	p->next = *slot;
+	*slot = p;
+	a->n_pending++;
+	return p;
+}
+
+/* Room for need bytes; when the call's length is known, all of it at once. */
+static int pending_reserve(struct pending_call *p, size_t need)
+{
+	size_t cap;
+	uint8_t *data;
+
+	if (need <= p->data_cap)
+		return 0;
+	cap = p->data_cap ? p->data_cap * 2 : 4096;
+	if (p->var_total >= need && p->var_total <= ASSEMBLE_MAX_CALL_BYTES)
+		cap = p->var_total;
+	if (cap < need)
+		cap = need;
+	data = realloc(p->data, cap);
+	if (!data)
+		return -ENOMEM;
+	p->data = data;
+	p->data_cap = cap;
+	return 0;
+}
+
+static int pending_append(struct ps_assembler *a, struct pending_call *p,
+			  const struct ps_event_header *hdr, const uint8_t *chunk)
+{
+	int err;
+
+	if (hdr->var_total)
+		p->var_total = hdr->var_total;
+	err = pending_reserve(p, hdr->var_off + hdr->var_len);
+	if (err)
+		return err;
+	/* Chunks the ring buffer had no room for: keep the offsets right. */
+	if (hdr->var_off > p->data_len) {
+		uint64_t gap = hdr->var_off - p->data_len;
+
+		memset(p->data + p->data_len, 0, gap);
+		p->lost_bytes += gap;
+		a->counters->gap_bytes += gap;
+		p->data_len = hdr->var_off;
+	}
+	memcpy(p->data + p->data_len, chunk, hdr->var_len);
+	p->data_len += hdr->var_len;
+	if (hdr->flags & PS_EV_READ_FAIL)
+		p->read_failed = true;
+	return 0;
+}
+
+/* The thread has moved on: its pending call, if any, will not complete. */
+static void flush_tid(struct ps_assembler *a, uint32_t tid)
+{
+	struct pending_call *p = *pending_slot(a, tid);
+
+	if (p)
+		pending_emit(a, p, true);
+}
+
+static bool continues(const struct pending_call *p, const struct ps_event_header *hdr)
+{
+	return p->mono_ns == hdr->mono_ns && p->event_id == hdr->event_id;
+}
+
+int ps_assembler_push(struct ps_assembler *a, const void *raw, size_t raw_size)
+{
+	const struct ps_event_desc *ev;
+	struct ps_event_header hdr;
+	struct pending_call *p;
+	const uint8_t *chunk;
+	int err;
+
+	a->counters->chunks++;
+	if (raw_size < sizeof(hdr))
+		return malformed(a);
+	memcpy(&hdr, raw, sizeof(hdr));
+	if (hdr.event_id >= a->module->n_events)
+		return malformed(a);
+	ev = &a->module->events[hdr.event_id];
+	/* Records come in size classes, so raw_size may exceed what they hold. */
+	if (hdr.fixed_size != ev->fixed_size || hdr.fixed_size < sizeof(hdr) ||
+	    (uint64_t)hdr.fixed_size + hdr.var_len > raw_size)
+		return malformed(a);
+
+	if (ev->var_field < 0) {
+		if (hdr.var_len || (hdr.flags & PS_EV_MORE))
+			return malformed(a);
+		flush_tid(a, hdr.tid);
+		emit_record(a, ev, raw, hdr.mono_ns, NULL, 0, 0, false, hdr.flags & PS_EV_READ_FAIL);
+		return 0;
+	}
+
+	if (hdr.var_off > ASSEMBLE_MAX_CALL_BYTES || hdr.var_off + hdr.var_len > ASSEMBLE_MAX_CALL_BYTES)
+		return malformed(a);
+	if (hdr.var_total && hdr.var_off + hdr.var_len > hdr.var_total)
+		return malformed(a);
+	chunk = (const uint8_t *)raw + hdr.fixed_size;
+
+	p = *pending_slot(a, hdr.tid);
+	if (p && !continues(p, &hdr)) {
+		pending_emit(a, p, true);
+		p = NULL;
+	}
+	/* Chunks of one call arrive in order: going back means a broken record. */
+	if (p && hdr.var_off < p->data_len)
+		return malformed(a);
+
+	if (!p) {
+		/* The common case, one chunk for the whole call: no copy. */
+		if (!(hdr.flags & PS_EV_MORE) && hdr.var_off == 0) {
+			uint64_t tail = hdr.var_total > hdr.var_len ? hdr.var_total - hdr.var_len : 0;
+
+			a->counters->gap_bytes += tail;
+			emit_record(a, ev, raw, hdr.mono_ns, chunk, hdr.var_len, tail, false,
+				    hdr.flags & PS_EV_READ_FAIL);
+			return 0;
+		}
+		p = pending_new(a, raw, &hdr);
+		if (!p)
+			return -ENOMEM;
+	}
+	err = pending_append(a, p, &hdr, chunk);
+	if (err)
+		return err;
+	if (!(hdr.flags & PS_EV_MORE))
+		pending_emit(a, p, false);
+	return 0;
+}
+
+static int by_start_time(const void *l, const void *r)
+{
+	const struct pending_call *pl = *(struct pending_call *const *)l;
+	const struct pending_call *pr = *(struct pending_call *const *)r;
+
+	if (pl->mono_ns != pr->mono_ns)
+		return pl->mono_ns < pr->mono_ns ? -1 : 1;
+	return pl->tid < pr->tid ? -1 : pl->tid > pr->tid;
+}
+
+void ps_assembler_flush(struct ps_assembler *a)
+{
+	size_t n = a->n_pending, i = 0;
+	struct pending_call **calls;
+
+	if (!n)
+		return;
+	/* In the order the calls began, so the output reads in time order. */
+	calls = malloc(n * sizeof(*calls));
+	if (calls) {
+		for (size_t b = 0; b < a->n_buckets; b++)
+			for (struct pending_call *p = a->buckets[b]; p; p = p->next)
+				calls[i++] = p;
+		qsort(calls, n, sizeof(*calls), by_start_time);
+		for (i = 0; i < n; i++)
+			pending_emit(a, calls[i], true);
+		free(calls);
+		return;
+	}
+	/* Out of memory for the sort: emitting in table order beats losing them. */
+	for (size_t b = 0; b < a->n_buckets; b++)
+		while (a->buckets[b])
+			pending_emit(a, a->buckets[b], true);
+}
+
+void ps_assembler_free(struct ps_assembler *a)
+{
+	if (!a)
+		return;
+	for (size_t b = 0; b < a->n_buckets; b++) {
+		struct pending_call *p = a->buckets[b], *next;
+
+		for (; p; p = next) {
+			next = p->next;
+			pending_free(p);
+		}
+	}
+	free(a->buckets);
+	free(a);
+}

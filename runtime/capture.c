@@ -1,0 +1,248 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The capture loop: ring buffer -> assembler -> checks -> writer, with the
+ * status line and the exit summary. Every record that cannot be delivered is
+ * counted; the summary says so.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "assemble.h"
+#include "capture.h"
+#include "fields.h"
+#include "log.h"
+#include "output.h"
+
+/* Set by the signal handler: the one piece of state a handler may touch. */
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static void install_signal_handlers(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	/* no SA_RESTART: poll must return so the loop sees the request */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+struct capture {
+	const struct ps_options *opts;
+	const struct ps_plan *plan;
+	struct ps_writer *writer;
+	struct ps_assembler *assembler;
+	struct ps_counters counters;
+	int write_error;            /* first output error, negative errno */
+	bool warned_mismatch;
+};
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* `check` fields: offsets are trusted only while they agree with the kernel. */
+static void run_checks(struct capture *cap, const struct ps_record *rec)
+{
+	const struct ps_event_desc *event = rec->event;
+
+	for (uint32_t i = 0; i < event->n_fields; i++) {
+		const struct ps_field_desc *field = &event->fields[i];
+		const struct ps_field_desc *ref;
+		int64_t value, expected;
+
+		if (field->check_field < 0)
+			continue;
+		ref = &event->fields[field->check_field];
+		if (ps_field_int(field, rec, &value) || ps_field_int(ref, rec, &expected) || expected < 0)
+			continue;
+		if (value == expected)
+			continue;
+		cap->counters.check_mismatch++;
+		if (cap->warned_mismatch)
+			continue;
+		cap->warned_mismatch = true;
+		ps_warn("%s: %s=%lld but %s=%lld (pid %u): the offsets of layout '%s' do not fit this binary; "
+			"offset-based values are not to be trusted",
+			rec->module->name, field->name, (long long)value, ref->name, (long long)expected,
+			ps_record_header(rec)->pid, cap->plan->layout ? cap->plan->layout->name : "none");
+	}
+}
+
+static void on_record(const struct ps_record *rec, void *arg)
+{
+	struct capture *cap = arg;
+	int err;
+
+	run_checks(cap, rec);
+	if (cap->write_error) {
+		cap->counters.write_errors++;
+		return;
+	}
+	err = ps_writer_record(cap->writer, rec);
+	if (err) {
+		cap->write_error = err;
+		cap->counters.write_errors++;
+		ps_error("cannot write %s: %s; stopping (what was written before stays)",
+			 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+		return;
+	}
+	cap->counters.records++;
+	cap->counters.bytes += rec->data_len;
+}
+
+static int on_ring_record(void *ctx, void *data, size_t size)
+{
+	struct capture *cap = ctx;
+
+	ps_assembler_push(cap->assembler, data, size);
+	/* a non-zero return makes ring_buffer__poll stop and return it */
+	return cap->write_error ? cap->write_error : 0;
+}
+
+static uint64_t total_lost(const struct ps_counters *c)
+{
+	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->kernel_loss[PS_LOSS_READ_FAIL] +
+	       c->kernel_loss[PS_LOSS_SAVE_FULL] + c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
+	       c->incomplete + c->malformed + c->write_errors;
+}
+
+static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
+{
+	double seconds = elapsed_ns / 1e9;
+
+	ps_probes_read_loss(probes, cap->counters.kernel_loss);
+	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB, lost %llu%s",
+		(unsigned long long)cap->counters.records, seconds > 0 ? cap->counters.records / seconds : 0.0,
+		cap->counters.bytes / 1048576.0, (unsigned long long)total_lost(&cap->counters),
+		final ? "\n" : "   ");
+	fflush(stderr);
+}
+
+static void print_summary(const struct ps_counters *c)
+{
+	const uint64_t *k = c->kernel_loss;
+
+	ps_info("stopped: %llu records, %llu bytes, %llu lost", (unsigned long long)c->records,
+		(unsigned long long)c->bytes, (unsigned long long)total_lost(c));
+	if (!total_lost(c) && !c->check_mismatch)
+		return;
+	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
+		"%llu calls with no state slot, %llu bytes over the per-call limit, %llu gap bytes, "
+		"%llu incomplete calls, %llu malformed records, %llu records not written; %llu check mismatches",
+		(unsigned long long)k[PS_LOSS_RINGBUF_EVENTS], (unsigned long long)k[PS_LOSS_RINGBUF_BYTES],
+		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_SAVE_FULL],
+		(unsigned long long)k[PS_LOSS_TRUNC_BYTES], (unsigned long long)c->gap_bytes,
+		(unsigned long long)c->incomplete, (unsigned long long)c->malformed,
+		(unsigned long long)c->write_errors, (unsigned long long)c->check_mismatch);
+}
+
+static void announce_attached(const struct ps_options *opts, const struct ps_plan *plan,
+			      const struct ps_probes *probes)
+{
+	const struct ps_resolved_target *target = &plan->targets[0];
+	char version[256];
+
+	if (target->version[0])
+		snprintf(version, sizeof(version), "version %s, layout %s", target->version,
+			 plan->layout ? plan->layout->name : "none");
+	else
+		snprintf(version, sizeof(version), "version unknown, no layout");
+	ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version,
+		probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "");
+}
+
+static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct ps_probes *probes, bool status)
+{
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start;
+	int err = 0;
+
+	while (!stop_requested && !cap->write_error) {
+		err = ring_buffer__poll(rb, 200);
+		if (err == -EINTR) {
+			err = 0;
+			continue;
+		}
+		if (err < 0)
+			break;
+		err = 0;
+		if (status) {
+			uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+			if (now - last_status >= 1000000000ull) {
+				print_status(cap, probes, now - start, false);
+				last_status = now;
+			}
+		}
+	}
+	if (status)
+		print_status(cap, probes, clock_ns(CLOCK_MONOTONIC) - start, true);
+	return err;
+}
+
+int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
+{
+	struct capture cap = { .opts = opts, .plan = plan };
+	struct ring_buffer *rb = NULL;
+	bool status = !opts->quiet && (opts->status || isatty(STDERR_FILENO));
+	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
+	int err, close_err;
+
+	cap.writer = ps_writer_open(opts->output_path, &opts->output);
+	if (!cap.writer) {
+		ps_error("cannot open %s for writing: %s", opts->output_path ? opts->output_path : "stdout",
+			 strerror(errno));
+		return -errno;
+	}
+	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
+	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
+	if (!cap.assembler || !rb) {
+		ps_error("cannot set up the ring buffer reader: %s", strerror(errno));
+		err = -ENOMEM;
+		goto out;
+	}
+	install_signal_handlers();
+	announce_attached(opts, plan, probes);
+	err = drain_loop(&cap, rb, probes, status);
+
+	/* Detach first, so that what is left in the ring buffer is all there is. */
+	ps_probes_detach(probes);
+	if (!cap.write_error)
+		ring_buffer__consume(rb);
+	ps_assembler_flush(cap.assembler);
+	ps_probes_read_loss(probes, cap.counters.kernel_loss);
+	if (err < 0 && !cap.write_error)
+		ps_error("reading the ring buffer failed: %s", strerror(-err));
+out:
+	ring_buffer__free(rb);
+	if (cap.assembler)
+		ps_assembler_free(cap.assembler);
+	if (!cap.write_error)
+		ps_writer_summary(cap.writer, &cap.counters);
+	close_err = ps_writer_close(cap.writer);
+	if (close_err && !cap.write_error) {
+		ps_error("cannot write %s: %s", opts->output_path ? opts->output_path : "to stdout",
+			 strerror(-close_err));
+		cap.write_error = close_err;
+	}
+	print_summary(&cap.counters);
+	if (cap.write_error)
+		return cap.write_error;
+	return err < 0 ? err : 0;
+}

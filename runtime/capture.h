@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading events until SIGINT/SIGTERM, writing records, counting losses. */
+#ifndef PS_CAPTURE_H
+#define PS_CAPTURE_H
+
+#include "cli.h"
+#include "probes.h"
+#include "target.h"
+
+/*
+ * Runs until a stop signal or an output error, then detaches, drains, writes
+ * the summary. 0, or a negative errno (already reported).
+ */
+int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes);
+
+#endif

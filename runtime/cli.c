@@ -1,0 +1,362 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "log.h"
+
+#ifndef PS_VERSION_STRING
+#define PS_VERSION_STRING "0.1.0"
+#endif
+
+/* Long-only common options get ids above any character. */
+enum {
+	OPT_HEX = 256,
+	OPT_MAPSIZE,
+	OPT_STATUS,
+	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
+};
+
+struct common_option {
+	struct option opt;
+	const char *arg_name;
+	const char *help;
+};
+
+static const struct common_option common_options[] = {
+	{ { "model", required_argument, NULL, 'm' }, "MODE", "output: text (default) or json" },
+	{ { "write", required_argument, NULL, 'w' }, "FILE", "write records to FILE (mode 0600) instead of stdout" },
+	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
+	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
+	{ { "hex", no_argument, NULL, OPT_HEX }, NULL, "text output: hex dump of the data" },
+	{ { "mapsize", required_argument, NULL, OPT_MAPSIZE }, "KIB",
+	  "ring buffer size in KiB, a power of two (default 8192)" },
+	{ { "quiet", no_argument, NULL, 'q' }, NULL, "no status line" },
+	{ { "status", no_argument, NULL, OPT_STATUS }, NULL, "status line even when stderr is not a terminal" },
+	{ { "debug", no_argument, NULL, 'd' }, NULL, "show libbpf's messages and the verifier log" },
+	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
+};
+
+#define N_COMMON (sizeof(common_options) / sizeof(common_options[0]))
+
+static const char *flag_arg_name(enum ps_flag_type type)
+{
+	switch (type) {
+	case PS_FLAG_BOOL:
+		return NULL;
+	case PS_FLAG_INT:
+		return "N";
+	case PS_FLAG_STRING:
+		return "STRING";
+	case PS_FLAG_PATH:
+		return "PATH";
+	}
+	return "VALUE";
+}
+
+static void print_option_line(char short_name, const char *long_name, const char *arg_name, const char *help,
+			      const char *default_value)
+{
+	char left[64];
+	int n;
+
+	if (short_name)
+		n = snprintf(left, sizeof(left), "  -%c, --%s%s%s", short_name, long_name, arg_name ? " " : "",
+			     arg_name ? arg_name : "");
+	else
+		n = snprintf(left, sizeof(left), "      --%s%s%s", long_name, arg_name ? " " : "",
+			     arg_name ? arg_name : "");
+	if (n < 28)
+		printf("%-28s%s", left, help);
+	else
+		printf("%s\n%-28s%s", left, "", help);
+	if (default_value)
+		printf(" (default: %s)", default_value);
+	putchar('\n');
+}
+
+static void print_main_help(void)
+{
+	printf("Usage: plainsight MODULE [OPTIONS]\n"
+	       "       plainsight MODULE --help\n\n"
+	       "Shows what processes send and receive through TLS libraries and other\n"
+	       "traced functions, with eBPF: no certificates, no proxy, no restart.\n\n"
+	       "Modules:\n");
+	for (uint32_t i = 0; i < ps_n_modules; i++)
+		printf("  %-12s %s\n", ps_modules[i]->name, ps_modules[i]->help);
+	printf("\nOptions:\n"
+	       "  -h, --help     show this help\n"
+	       "  -V, --version  show the version\n");
+}
+
+static void print_module_help(const struct ps_module_desc *module)
+{
+	printf("Usage: plainsight %s [OPTIONS]\n\n%s\n", module->name, module->help);
+	if (module->n_flags) {
+		printf("\n%s options:\n", module->name);
+		for (uint32_t i = 0; i < module->n_flags; i++) {
+			const struct ps_flag_desc *flag = &module->flags[i];
+
+			print_option_line(flag->short_name, flag->name, flag_arg_name(flag->type),
+					  flag->help ? flag->help : "", flag->default_value);
+		}
+	}
+	printf("\nCommon options:\n");
+	for (size_t i = 0; i < N_COMMON; i++) {
+		const struct common_option *c = &common_options[i];
+		char short_name = c->opt.val < 256 ? (char)c->opt.val : 0;
+
+		print_option_line(short_name, c->opt.name, c->arg_name, c->help, NULL);
+	}
+	printf("\nOnce every probe is attached, a line starting \"plainsight: attached\" goes to\n"
+	       "stderr. Ctrl-C (SIGINT) or SIGTERM stops, flushes and prints a summary.\n");
+}
+
+static const struct ps_module_desc *find_module(const char *name)
+{
+	for (uint32_t i = 0; i < ps_n_modules; i++)
+		if (strcmp(ps_modules[i]->name, name) == 0)
+			return ps_modules[i];
+	return NULL;
+}
+
+static int parse_u32(const char *text, uint32_t *out)
+{
+	char *end;
+	unsigned long value;
+
+	errno = 0;
+	value = strtoul(text, &end, 10);
+	if (errno || end == text || *end || value > UINT32_MAX || text[0] == '-')
+		return -EINVAL;
+	*out = (uint32_t)value;
+	return 0;
+}
+
+static int is_power_of_two(uint32_t n)
+{
+	return n && !(n & (n - 1));
+}
+
+/* Builds getopt's tables: common options first, then the module's flags. */
+static int build_option_tables(const struct ps_module_desc *module, struct option **longopts, char **shortopts)
+{
+	size_t n = N_COMMON + module->n_flags;
+	struct option *opts = calloc(n + 1, sizeof(*opts));
+	char *shorts = calloc(2 * n + 2, 1);
+	size_t s = 0;
+
+	if (!opts || !shorts) {
+		free(opts);
+		free(shorts);
+		return -ENOMEM;
+	}
+	shorts[s++] = ':'; /* report a missing argument as ':' */
+	for (size_t i = 0; i < N_COMMON; i++) {
+		opts[i] = common_options[i].opt;
+		if (opts[i].val < 256) {
+			shorts[s++] = (char)opts[i].val;
+			if (opts[i].has_arg == required_argument)
+				shorts[s++] = ':';
+		}
+	}
+	for (uint32_t i = 0; i < module->n_flags; i++) {
+		const struct ps_flag_desc *flag = &module->flags[i];
+		struct option *o = &opts[N_COMMON + i];
+
+		o->name = flag->name;
+		o->has_arg = flag->type == PS_FLAG_BOOL ? no_argument : required_argument;
+		o->val = OPT_MODULE_FLAG + (int)i;
+		if (flag->short_name) {
+			shorts[s++] = flag->short_name;
+			if (o->has_arg == required_argument)
+				shorts[s++] = ':';
+		}
+	}
+	*longopts = opts;
+	*shortopts = shorts;
+	return 0;
+}
+
+/* A spec's short flag name maps to its option id. */
+static int module_flag_by_short(const struct ps_module_desc *module, int c)
+{
+	for (uint32_t i = 0; i < module->n_flags; i++)
+		if (module->flags[i].short_name == c)
+			return (int)i;
+	return -1;
+}
+
+static int usage_error(const struct ps_module_desc *module, const char *fmt, const char *what)
+{
+	fprintf(stderr, "plainsight: ");
+	fprintf(stderr, fmt, what);
+	fprintf(stderr, " (see 'plainsight %s --help')\n", module->name);
+	return PS_CLI_EXIT_USAGE;
+}
+
+static int apply_common(struct ps_options *opts, int c, const char *arg)
+{
+	const struct ps_module_desc *module = opts->module;
+
+	switch (c) {
+	case 'm':
+		if (strcmp(arg, "text") == 0)
+			opts->output.mode = PS_OUTPUT_TEXT;
+		else if (strcmp(arg, "json") == 0)
+			opts->output.mode = PS_OUTPUT_JSON;
+		else
+			return usage_error(module, "unknown output mode '%s': use text or json", arg);
+		return PS_CLI_RUN;
+	case 'w':
+		opts->output_path = arg;
+		return PS_CLI_RUN;
+	case 'p':
+		if (parse_u32(arg, &opts->pid) || opts->pid == 0)
+			return usage_error(module, "--pid wants a process id, not '%s'", arg);
+		return PS_CLI_RUN;
+	case 'u':
+		if (parse_u32(arg, &opts->uid))
+			return usage_error(module, "--uid wants a user id, not '%s'", arg);
+		opts->has_uid = true;
+		return PS_CLI_RUN;
+	case OPT_HEX:
+		opts->output.hex = true;
+		return PS_CLI_RUN;
+	case OPT_MAPSIZE:
+		if (parse_u32(arg, &opts->mapsize_kib) || !is_power_of_two(opts->mapsize_kib) ||
+		    opts->mapsize_kib < 4 || opts->mapsize_kib > (1u << 21))
+			return usage_error(module, "--mapsize wants a power of two from 4 to 2097152 (KiB), not '%s'",
+					   arg);
+		return PS_CLI_RUN;
+	case 'q':
+		opts->quiet = true;
+		return PS_CLI_RUN;
+	case OPT_STATUS:
+		opts->status = true;
+		return PS_CLI_RUN;
+	case 'd':
+		opts->debug = true;
+		return PS_CLI_RUN;
+	}
+	return PS_CLI_EXIT_USAGE;
+}
+
+static int apply_module_flag(struct ps_options *opts, int index, const char *arg)
+{
+	const struct ps_flag_desc *flag = &opts->module->flags[index];
+	char *end;
+
+	if (flag->type == PS_FLAG_BOOL) {
+		opts->flag_values[index] = "true";
+		return PS_CLI_RUN;
+	}
+	if (flag->type == PS_FLAG_INT) {
+		errno = 0;
+		(void)strtoll(arg, &end, 0);
+		if (errno || end == arg || *end) {
+			fprintf(stderr, "plainsight: --%s wants a number, not '%s'\n", flag->name, arg);
+			return PS_CLI_EXIT_USAGE;
+		}
+	}
+	opts->flag_values[index] = arg;
+	return PS_CLI_RUN;
+}
+
+static enum ps_cli_result parse_module_options(int argc, char **argv, struct ps_options *opts)
+{
+	struct option *longopts;
+	char *shortopts;
+	int c, result = PS_CLI_RUN;
+
+	if (build_option_tables(opts->module, &longopts, &shortopts)) {
+		ps_error("out of memory");
+		return PS_CLI_EXIT_USAGE;
+	}
+	opterr = 0;
+	optind = 1;
+	while (result == PS_CLI_RUN && (c = getopt_long(argc, argv, shortopts, longopts, NULL)) != -1) {
+		int flag_index;
+
+		if (c == 'h') {
+			print_module_help(opts->module);
+			result = PS_CLI_EXIT_OK;
+		} else if (c == '?') {
+			if (optopt && optopt < 256)
+				fprintf(stderr, "plainsight: unknown option '-%c' (see 'plainsight %s --help')\n",
+					optopt, opts->module->name);
+			else
+				fprintf(stderr, "plainsight: unknown option '%s' (see 'plainsight %s --help')\n",
+					argv[optind - 1], opts->module->name);
+			result = PS_CLI_EXIT_USAGE;
+		} else if (c == ':') {
+			fprintf(stderr, "plainsight: option '%s' needs a value (see 'plainsight %s --help')\n",
+				argv[optind - 1], opts->module->name);
+			result = PS_CLI_EXIT_USAGE;
+		} else if (c >= OPT_MODULE_FLAG) {
+			result = apply_module_flag(opts, c - OPT_MODULE_FLAG, optarg);
+		} else if ((flag_index = module_flag_by_short(opts->module, c)) >= 0) {
+			result = apply_module_flag(opts, flag_index, optarg);
+		} else {
+			result = apply_common(opts, c, optarg);
+		}
+	}
+	if (result == PS_CLI_RUN && optind < argc) {
+		fprintf(stderr, "plainsight: unexpected argument '%s' (see 'plainsight %s --help')\n", argv[optind],
+			opts->module->name);
+		result = PS_CLI_EXIT_USAGE;
+	}
+	free(longopts);
+	free(shortopts);
+	return result;
+}
+
+enum ps_cli_result ps_cli_parse(int argc, char **argv, struct ps_options *opts)
+{
+	memset(opts, 0, sizeof(*opts));
+	opts->mapsize_kib = PS_DEFAULT_MAPSIZE_KIB;
+	opts->output.mode = PS_OUTPUT_TEXT;
+
+	if (argc < 2) {
+		print_main_help();
+		return PS_CLI_EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		print_main_help();
+		return PS_CLI_EXIT_OK;
+	}
+	if (strcmp(argv[1], "-V") == 0 || strcmp(argv[1], "--version") == 0) {
+		printf("plainsight %s\n", PS_VERSION_STRING);
+		return PS_CLI_EXIT_OK;
+	}
+	opts->module = find_module(argv[1]);
+	if (!opts->module) {
+		fprintf(stderr, "plainsight: unknown module '%s' (see 'plainsight --help')\n", argv[1]);
+		return PS_CLI_EXIT_USAGE;
+	}
+	opts->flag_values = calloc(opts->module->n_flags + 1, sizeof(*opts->flag_values));
+	if (!opts->flag_values) {
+		ps_error("out of memory");
+		return PS_CLI_EXIT_USAGE;
+	}
+	/* getopt sees the module name as argv[0] */
+	return parse_module_options(argc - 1, argv + 1, opts);
+}
+
+void ps_cli_free(struct ps_options *opts)
+{
+	free(opts->flag_values);
+	opts->flag_values = NULL;
+}
+
+const char *ps_cli_flag_value(const struct ps_options *opts, int flag_index)
+{
+	if (flag_index < 0 || (uint32_t)flag_index >= opts->module->n_flags)
+		return NULL;
+	if (opts->flag_values[flag_index])
+		return opts->flag_values[flag_index];
+	return opts->module->flags[flag_index].default_value;
+}

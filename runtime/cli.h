@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line: common options plus the flags a module's spec declares. */
+#ifndef PS_CLI_H
+#define PS_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "module.h"
+#include "output.h"
+
+struct ps_options {
+	const struct ps_module_desc *module;
+	const char **flag_values;   /* one per module flag; NULL when not given */
+	struct ps_output_opts output;
+	const char *output_path;    /* -w; NULL: stdout */
+	uint32_t pid;               /* -p; 0: every process */
+	uint32_t uid;               /* -u */
+	bool has_uid;
+	uint32_t mapsize_kib;       /* --mapsize: ring buffer size */
+	bool quiet;                 /* -q: no status line */
+	bool status;                /* --status: status line even when stderr is no terminal */
+	bool debug;                 /* -d */
+};
+
+enum ps_cli_result {
+	PS_CLI_RUN,                 /* options parsed: capture */
+	PS_CLI_EXIT_OK,             /* --help or --version was printed */
+	PS_CLI_EXIT_USAGE,          /* a usage error was printed */
+};
+
+#define PS_DEFAULT_MAPSIZE_KIB 8192
+
+/* Parses argv into opts; prints help and usage errors itself. */
+enum ps_cli_result ps_cli_parse(int argc, char **argv, struct ps_options *opts);
+void ps_cli_free(struct ps_options *opts);
+
+/* The value of a module flag, or its spec default, or NULL. */
+const char *ps_cli_flag_value(const struct ps_options *opts, int flag_index);
+
+#endif

@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the ELF files plainsight attaches to, with libelf. */
+#include "elf_file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* In .gnu.version: the symbol is a non-default version (name@VER, not name@@VER). */
+#define VERSYM_HIDDEN 0x8000
+
+struct ps_elf {
+	char *path;
+	int fd;
+	Elf *elf;
+};
+
+static void ps_elf_free(struct ps_elf *elf)
+{
+	if (elf->elf)
+		elf_end(elf->elf);
+	if (elf->fd >= 0)
+		close(elf->fd);
+	free(elf->path);
+	free(elf);
+}
+
+struct ps_elf *ps_elf_open(const char *path)
+{
+	struct ps_elf *elf;
+	struct stat st;
+	int err;
+
+	/* libelf refuses every call until told which ELF version the caller speaks. */
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = ENOSYS;
+		return NULL;
+	}
+	elf = calloc(1, sizeof(*elf));
+	if (!elf)
+		return NULL;
+	elf->fd = -1;
+	elf->path = strdup(path);
+	if (!elf->path) {
+		err = ENOMEM;
+		goto fail;
+	}
+	elf->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (elf->fd < 0 || fstat(elf->fd, &st) < 0) {
+		err = errno;
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		err = EISDIR;
+		goto fail;
+	}
+	elf->elf = elf_begin(elf->fd, ELF_C_READ_MMAP, NULL);
+	if (!elf->elf || elf_kind(elf->elf) != ELF_K_ELF) {
+		err = ENOEXEC;
+		goto fail;
+	}
+	return elf;
+
+fail:
+	ps_elf_free(elf);
+	errno = err;
+	return NULL;
+}
+
+void ps_elf_close(struct ps_elf *elf)
+{
+	if (elf)
+		ps_elf_free(elf);
+}
+
+const char *ps_elf_path(const struct ps_elf *elf)
+{
+	return elf->path;
+}
+
+static Elf_Scn *find_section_by_type(Elf *e, GElf_Word type, GElf_Shdr *shdr)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		if (gelf_getshdr(scn, shdr) && shdr->sh_type == type)
+			return scn;
+	}
+	return NULL;
+}
+
+static Elf_Scn *find_section_by_name(Elf *e, const char *name, GElf_Shdr *shdr)
+{
+	Elf_Scn *scn = NULL;
+	size_t names_index;
+
+	if (elf_getshdrstrndx(e, &names_index) != 0)
+		return NULL;
+	while ((scn = elf_nextscn(e, scn)) != NULL) {
+		const char *scn_name;
+
+		if (!gelf_getshdr(scn, shdr))
+			continue;
+		scn_name = elf_strptr(e, names_index, shdr->sh_name);
+		if (scn_name && strcmp(scn_name, name) == 0)
+			return scn;
+	}
+	return NULL;
+}
+
+/* A name in .symtab may carry its version: "SSL_write@@OPENSSL_3.0.0". */
+static bool symbol_name_matches(const char *name, const char *wanted, bool *hidden_version)
+{
+	size_t len = strlen(wanted);
+
+	if (strncmp(name, wanted, len) != 0)
+		return false;
+	if (name[len] == '\0') {
+		*hidden_version = false;
+		return true;
+	}
+	if (name[len] != '@')
+		return false;
+	*hidden_version = name[len + 1] != '@';
+	return true;
+}
+
+/* Only code that is really defined here can take a uprobe. */
+static bool is_defined_function(const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	/* For an IFUNC this is the resolver's address, which is what the symbol names. */
+	if (type != STT_FUNC && type != STT_GNU_IFUNC)
+		return false;
+	return sym->st_shndx != SHN_UNDEF && sym->st_value != 0;
+}
+
+/*
+ * Looks for the symbol in one table. A library may define one name in several
+ * versions (glibc's memcpy@GLIBC_2.2.5 and memcpy@@GLIBC_2.14); callers that
+ * link today get the default one, so it wins over the hidden ones.
+ */
+static int find_symbol_in_table(Elf *e, Elf_Scn *scn, const GElf_Shdr *shdr, const char *symbol,
+				GElf_Addr *value)
+{
+	Elf_Data *data = elf_getdata(scn, NULL);
+	Elf_Data *versions = NULL;
+	GElf_Shdr versions_shdr;
+	bool found_hidden = false;
+	size_t count;
+
+	if (!data || shdr->sh_entsize == 0)
+		return -ENOENT;
+	if (shdr->sh_type == SHT_DYNSYM) {
+		Elf_Scn *versions_scn = find_section_by_type(e, SHT_GNU_versym, &versions_shdr);
+
+		if (versions_scn)
+			versions = elf_getdata(versions_scn, NULL);
+	}
+	count = shdr->sh_size / shdr->sh_entsize;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym sym;
+		GElf_Versym version;
+		const char *name;
+		bool hidden;
+
+		if (!gelf_getsym(data, i, &sym) || !is_defined_function(&sym))
+			continue;
+		name = elf_strptr(e, shdr->sh_link, sym.st_name);
+		if (!name || !symbol_name_matches(name, symbol, &hidden))
+			continue;
+		if (versions && gelf_getversym(versions, i, &version) && (version & VERSYM_HIDDEN))
+			hidden = true;
+		if (!hidden) {
+			*value = sym.st_value;
+			return 0;
+		}
+		if (!found_hidden) {
+			*value = sym.st_value;
+			found_hidden = true;
+		}
+	}
+	return found_hidden ? 0 : -ENOENT;
+}
+
+/*
+ * A uprobe is placed by file offset; the symbol gives a virtual address. The
+ * loaded segment holding it maps file bytes [p_offset, p_offset + p_filesz) at
+ * p_vaddr, for shared libraries and PIE or fixed-address executables alike.
+ */
+static long file_offset_of_address(Elf *e, GElf_Addr address)
+{
+	size_t count;
+
+	if (elf_getphdrnum(e, &count) != 0)
+		return -ENOEXEC;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Phdr phdr;
+
+		if (!gelf_getphdr(e, i, &phdr) || phdr.p_type != PT_LOAD)
+			continue;
+		if (address >= phdr.p_vaddr && address - phdr.p_vaddr < phdr.p_filesz)
+			return (long)(address - phdr.p_vaddr + phdr.p_offset);
+	}
+	/* The symbol points outside every loaded segment: the file is inconsistent. */
+	return -ERANGE;
+}
+
+long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol)
+{
+	static const GElf_Word table_types[] = { SHT_DYNSYM, SHT_SYMTAB };
+	bool any_table = false;
+
+	for (size_t i = 0; i < sizeof(table_types) / sizeof(table_types[0]); i++) {
+		GElf_Shdr shdr;
+		GElf_Addr address = 0;
+		Elf_Scn *scn = find_section_by_type(elf->elf, table_types[i], &shdr);
+
+		if (!scn)
+			continue;
+		any_table = true;
+		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, &address) == 0)
+			return file_offset_of_address(elf->elf, address);
+	}
+	return any_table ? -ENOENT : -ENODATA;
+}
+
+int ps_elf_has_symbols(struct ps_elf *elf)
+{
+	GElf_Shdr shdr;
+
+	return find_section_by_type(elf->elf, SHT_DYNSYM, &shdr) != NULL ||
+	       find_section_by_type(elf->elf, SHT_SYMTAB, &shdr) != NULL;
+}
+
+int ps_elf_for_each_needed(struct ps_elf *elf, int (*fn)(const char *name, void *arg), void *arg)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_section_by_type(elf->elf, SHT_DYNAMIC, &shdr);
+	Elf_Data *data;
+	size_t count;
+
+	/* A static executable has no dynamic section and needs nothing. */
+	if (!scn)
+		return 0;
+	data = elf_getdata(scn, NULL);
+	if (!data || shdr.sh_entsize == 0)
+		return -EBADMSG;
+	count = shdr.sh_size / shdr.sh_entsize;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Dyn dyn;
+		const char *name;
+		int rc;
+
+		if (!gelf_getdyn(data, i, &dyn))
+			return -EBADMSG;
+		if (dyn.d_tag == DT_NULL)
+			break;
+		if (dyn.d_tag != DT_NEEDED)
+			continue;
+		name = elf_strptr(elf->elf, shdr.sh_link, dyn.d_un.d_val);
+		if (!name)
+			return -EBADMSG;
+		rc = fn(name, arg);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ps_elf_section(struct ps_elf *elf, const char *name, const void **data, size_t *size)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_section_by_name(elf->elf, name, &shdr);
+	Elf_Data *bytes;
+
+	if (!scn)
+		return -ENOENT;
+	/* .bss and friends occupy memory but no bytes in the file. */
+	if (shdr.sh_type == SHT_NOBITS)
+		return -ENODATA;
+	/* Handing out compressed bytes as if they were the content would mislead every reader. */
+	if (shdr.sh_flags & SHF_COMPRESSED)
+		return -EOPNOTSUPP;
+	bytes = elf_rawdata(scn, NULL);
+	if (!bytes)
+		return -EBADMSG;
+	*data = bytes->d_buf;
+	*size = bytes->d_size;
+	return 0;
+}

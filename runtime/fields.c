@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+#include "fields.h"
+
+bool ps_field_present(const struct ps_field_desc *field, const struct ps_record *rec)
+{
+	if (field->present_bit < 0)
+		return true;
+	return (ps_record_header(rec)->present >> field->present_bit) & 1;
+}
+
+static int64_t read_signed(const uint8_t *p, uint32_t size)
+{
+	int8_t v8;
+	int16_t v16;
+	int32_t v32;
+	int64_t v64;
+
+	switch (size) {
+	case 1:
+		memcpy(&v8, p, 1);
+		return v8;
+	case 2:
+		memcpy(&v16, p, 2);
+		return v16;
+	case 4:
+		memcpy(&v32, p, 4);
+		return v32;
+	default:
+		memcpy(&v64, p, 8);
+		return v64;
+	}
+}
+
+static int64_t read_unsigned(const uint8_t *p, uint32_t size)
+{
+	uint8_t v8;
+	uint16_t v16;
+	uint32_t v32;
+	uint64_t v64;
+
+	switch (size) {
+	case 1:
+		memcpy(&v8, p, 1);
+		return v8;
+	case 2:
+		memcpy(&v16, p, 2);
+		return v16;
+	case 4:
+		memcpy(&v32, p, 4);
+		return v32;
+	default:
+		memcpy(&v64, p, 8);
+		return (int64_t)v64;
+	}
+}
+
+int ps_field_int(const struct ps_field_desc *field, const struct ps_record *rec, int64_t *value)
+{
+	const uint8_t *p = (const uint8_t *)rec->fixed + field->offset;
+
+	if (field->kind != PS_FIELD_INT && field->kind != PS_FIELD_UINT && field->kind != PS_FIELD_ENUM)
+		return -EINVAL;
+	if (!ps_field_present(field, rec))
+		return -ENOENT;
+	*value = field->kind == PS_FIELD_INT ? read_signed(p, field->size) : read_unsigned(p, field->size);
+	return 0;
+}
+
+const struct ps_tuple *ps_field_tuple(const struct ps_field_desc *field, const struct ps_record *rec)
+{
+	if (field->kind != PS_FIELD_TUPLE || !ps_field_present(field, rec))
+		return NULL;
+	return (const struct ps_tuple *)((const uint8_t *)rec->fixed + field->offset);
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * How captured bytes are spelled in output: escaped text, hex dumps, base64,
+ * JSON strings, addresses. Every helper writes all of its input: none of
+ * them shortens user data.
+ */
+#include <arpa/inet.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include "output.h"
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Text is copied through as is: printable ASCII, newline, tab; not backslash. */
+static bool is_plain_text(uint8_t c)
+{
+	return (c >= 0x20 && c < 0x7f && c != '\\') || c == '\n' || c == '\t';
+}
+
+/*
+ * Escaped output is built in a local buffer and written in big pieces: one
+ * stdio call per escaped byte made binary data three times slower to print.
+ */
+struct out_buffer {
+	FILE *f;
+	size_t pos;
+	char text[8192];
+};
+
+static void out_flush(struct out_buffer *out)
+{
+	fwrite(out->text, 1, out->pos, out->f);
+	out->pos = 0;
+}
+
+static void out_append(struct out_buffer *out, const void *text, size_t len)
+{
+	if (out->pos + len > sizeof(out->text))
+		out_flush(out);
+	if (len > sizeof(out->text)) {
+		fwrite(text, 1, len, out->f);
+		return;
+	}
+	memcpy(out->text + out->pos, text, len);
+	out->pos += len;
+}
+
+void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
+{
+	struct out_buffer out = { .f = f };
+	size_t i = 0;
+
+	while (i < len) {
+		size_t run = i;
+
+		while (run < len && is_plain_text(data[run]))
+			run++;
+		if (run > i) {
+			out_append(&out, data + i, run - i);
+			i = run;
+			continue;
+		}
+		if (data[i] == '\\') {
+			out_append(&out, "\\\\", 2);
+		} else {
+			char esc[4] = { '\\', 'x', hex_digits[data[i] >> 4], hex_digits[data[i] & 0xf] };
+
+			out_append(&out, esc, sizeof(esc));
+		}
+		i++;
+	}
+	out_flush(&out);
+}
+
+/*
+ * The layout of `hexdump -C`, without its `*` for repeated lines: a dump
+ * that hides bytes is no help when looking for where two captures differ.
+ */
+void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
+{
+	for (size_t off = 0; off < len; off += 16) {
+		size_t n = len - off < 16 ? len - off : 16;
+		char line[128];
+		int pos = snprintf(line, sizeof(line), "%08zx  ", off);
+
+		for (size_t i = 0; i < 16; i++) {
+			if (i < n) {
+				line[pos++] = hex_digits[data[off + i] >> 4];
+				line[pos++] = hex_digits[data[off + i] & 0xf];
+			} else {
+				line[pos++] = ' ';
+				line[pos++] = ' ';
+			}
+			line[pos++] = ' ';
+			if (i == 7)
+				line[pos++] = ' ';
+		}
+		line[pos++] = ' ';
+		line[pos++] = '|';
+		for (size_t i = 0; i < n; i++) {
+			uint8_t c = data[off + i];
+
+			line[pos++] = c >= 0x20 && c < 0x7f ? (char)c : '.';
+		}
+		line[pos++] = '|';
+		line[pos++] = '\n';
+		fwrite(line, 1, (size_t)pos, f);
+	}
+}
+
+/* RFC 4648 section 4: the standard alphabet, padded with '='. */
+void ps_format_base64(FILE *f, const uint8_t *data, size_t len)
+{
+	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char out[4096];
+	size_t pos = 0;
+
+	for (size_t i = 0; i < len; i += 3) {
+		size_t n = len - i < 3 ? len - i : 3;
+		uint32_t group = (uint32_t)data[i] << 16;
+
+		if (n > 1)
+			group |= (uint32_t)data[i + 1] << 8;
+		if (n > 2)
+			group |= data[i + 2];
+		out[pos++] = alphabet[(group >> 18) & 63];
+		out[pos++] = alphabet[(group >> 12) & 63];
+		out[pos++] = n > 1 ? alphabet[(group >> 6) & 63] : '=';
+		out[pos++] = n > 2 ? alphabet[group & 63] : '=';
+		if (pos == sizeof(out)) {
+			fwrite(out, 1, pos, f);
+			pos = 0;
+		}
+	}
+	fwrite(out, 1, pos, f);
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at s (RFC 3629 section 4: no
+ * overlong forms, no surrogates, nothing past U+10FFFF), or 0.
+ */
+static size_t utf8_sequence_length(const uint8_t *s, size_t avail)
+{
+	uint8_t lo = 0x80, hi = 0xbf;
+	size_t n;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		n = 2;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		n = 3;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	if (s[0] == 0xe0)
+		lo = 0xa0;
+	else if (s[0] == 0xed)
+		hi = 0x9f;
+	else if (s[0] == 0xf0)
+		lo = 0x90;
+	else if (s[0] == 0xf4)
+		hi = 0x8f;
+	if (avail < n || s[1] < lo || s[1] > hi)
+		return 0;
+	for (size_t i = 2; i < n; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return n;
+}
+
+bool ps_format_utf8_valid(const uint8_t *data, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		size_t n = utf8_sequence_length(data + i, len - i);
+
+		if (!n)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+/*
+ * The contents of a JSON string (RFC 8259 section 7), without the quotes.
+ * The output must stay valid UTF-8, so a byte that is not part of a
+ * well-formed sequence becomes U+FFFD; callers that must not lose it check
+ * ps_format_utf8_valid and also write the bytes in base64.
+ */
+void ps_format_json_string(FILE *f, const uint8_t *data, size_t len)
+{
+	struct out_buffer out = { .f = f };
+	size_t i = 0;
+
+	while (i < len) {
+		size_t run = i, n;
+
+		while (run < len && data[run] >= 0x20 && data[run] != '"' && data[run] != '\\' &&
+		       (n = utf8_sequence_length(data + run, len - run)))
+			run += n;
+		if (run > i) {
+			out_append(&out, data + i, run - i);
+			i = run;
+			continue;
+		}
+		if (data[i] == '"') {
+			out_append(&out, "\\\"", 2);
+		} else if (data[i] == '\\') {
+			out_append(&out, "\\\\", 2);
+		} else if (data[i] < 0x20) {
+			char esc[6] = { '\\', 'u', '0', '0', hex_digits[data[i] >> 4], hex_digits[data[i] & 0xf] };
+
+			out_append(&out, esc, sizeof(esc));
+		} else {
+			out_append(&out, "\\ufffd", 6);
+		}
+		i++;
+	}
+	out_flush(&out);
+}
+
+const char *ps_format_addr(const struct ps_tuple *t, const uint8_t addr[16], char *buf, size_t size)
+{
+	switch (t->family) {
+	case AF_INET:
+		return inet_ntop(AF_INET, addr, buf, (socklen_t)size);
+	case AF_INET6:
+		return inet_ntop(AF_INET6, addr, buf, (socklen_t)size);
+	default:
+		snprintf(buf, size, "?");
+		return buf;
+	}
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Messages to the user: one line each, on stderr, prefixed "plainsight: ". */
+#ifndef PS_LOG_H
+#define PS_LOG_H
+
+#include <stdbool.h>
+
+void ps_log_set_debug(bool debug);
+bool ps_log_debug_enabled(void);
+
+/* An error the user must act on. */
+void ps_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Something degraded but capture goes on. */
+void ps_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Progress worth one line (attached, summary). */
+void ps_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Only with -d. */
+void ps_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Routes libbpf's messages through ps_debug; warnings too when debugging. */
+void ps_log_install_libbpf(void);
+
+#endif

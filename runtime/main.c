@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* plainsight MODULE [OPTIONS]: parse, find the target, load, attach, capture. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include "capture.h"
+#include "cli.h"
+#include "log.h"
+#include "probes.h"
+#include "target.h"
+
+#define BTF_PATH "/sys/kernel/btf/vmlinux"
+
+static int check_privileges(void)
+{
+	if (geteuid() != 0) {
+		ps_error("needs root (CAP_BPF and CAP_PERFMON) to load eBPF programs; try sudo");
+		return -EPERM;
+	}
+	if (access(BTF_PATH, R_OK) != 0) {
+		ps_error("this kernel has no BTF (%s): plainsight needs CONFIG_DEBUG_INFO_BTF=y", BTF_PATH);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct ps_options opts;
+	struct ps_plan plan = { 0 };
+	struct ps_probes probes = { 0 };
+	int err;
+
+	switch (ps_cli_parse(argc, argv, &opts)) {
+	case PS_CLI_EXIT_OK:
+		ps_cli_free(&opts);
+		return 0;
+	case PS_CLI_EXIT_USAGE:
+		ps_cli_free(&opts);
+		return 2;
+	case PS_CLI_RUN:
+		break;
+	}
+	ps_log_set_debug(opts.debug);
+	ps_log_install_libbpf();
+
+	err = check_privileges();
+	if (!err)
+		err = ps_plan_make(&opts, &plan);
+	if (!err)
+		err = ps_probes_start(&opts, &plan, &probes);
+	if (!err)
+		err = ps_capture_run(&opts, &plan, &probes);
+
+	ps_probes_destroy(&probes);
+	ps_plan_free(&plan);
+	ps_cli_free(&opts);
+	return err ? 1 : 0;
+}

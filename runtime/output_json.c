@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * JSON output, for programs: one object per line (JSON Lines), keys in a
+ * fixed order. Bytes travel in base64; a string that is not valid UTF-8 is
+ * shown with U+FFFD where it breaks and also sent whole in base64.
+ */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <string.h>
+#include "fields.h"
+#include "output.h"
+
+/* In format.c; it belongs in output.h beside the other format helpers. */
+bool ps_format_utf8_valid(const uint8_t *data, size_t len);
+
+static void write_string(FILE *f, const char *s, size_t len)
+{
+	fputc('"', f);
+	ps_format_json_string(f, (const uint8_t *)s, len);
+	fputc('"', f);
+}
+
+/* `, "name` with the given suffix, then `": ` */
+static void write_key(FILE *f, const char *name, const char *suffix)
+{
+	fputs(", ", f);
+	fputc('"', f);
+	ps_format_json_string(f, (const uint8_t *)name, strlen(name));
+	fputs(suffix, f);
+	fputs("\": ", f);
+}
+
+static void write_addr(FILE *f, const struct ps_tuple *t, const uint8_t addr[16])
+{
+	char text[64];
+
+	if (!ps_format_addr(t, addr, text, sizeof(text)))
+		strcpy(text, "?");
+	write_string(f, text, strlen(text));
+}
+
+static void write_tuple(FILE *f, const struct ps_tuple *t)
+{
+	fputs(", \"saddr\": ", f);
+	write_addr(f, t, t->saddr);
+	fprintf(f, ", \"sport\": %u, \"daddr\": ", t->sport);
+	write_addr(f, t, t->daddr);
+	fprintf(f, ", \"dport\": %u", t->dport);
+}
+
+static void write_data(FILE *f, const struct ps_record *rec, const struct ps_field_desc *field)
+{
+	const uint8_t *data = rec->data ? rec->data : (const uint8_t *)"";
+
+	if (field->kind == PS_FIELD_BYTES) {
+		fprintf(f, ", \"len\": %zu", rec->data_len);
+		write_key(f, field->name, "_b64");
+		fputc('"', f);
+		ps_format_base64(f, data, rec->data_len);
+		fputc('"', f);
+		return;
+	}
+	write_key(f, field->name, "");
+	write_string(f, (const char *)data, rec->data_len);
+	if (ps_format_utf8_valid(data, rec->data_len))
+		return;
+	/* The text above replaced some bytes; these keep them. */
+	write_key(f, field->name, "_b64");
+	fputc('"', f);
+	ps_format_base64(f, data, rec->data_len);
+	fputc('"', f);
+}
+
+static void write_field(FILE *f, const struct ps_record *rec, const struct ps_field_desc *field)
+{
+	const struct ps_tuple *tuple;
+	int64_t value = 0;
+
+	switch (field->kind) {
+	case PS_FIELD_INT:
+		ps_field_int(field, rec, &value);
+		write_key(f, field->name, "");
+		fprintf(f, "%" PRId64, value);
+		break;
+	case PS_FIELD_UINT:
+		ps_field_int(field, rec, &value);
+		write_key(f, field->name, "");
+		fprintf(f, "%" PRIu64, (uint64_t)value);
+		break;
+	case PS_FIELD_ENUM:
+		ps_field_int(field, rec, &value);
+		write_key(f, field->name, "");
+		/* A value the spec has no name for is still worth seeing. */
+		if ((uint64_t)value < field->n_enum && field->enum_names[value])
+			write_string(f, field->enum_names[value], strlen(field->enum_names[value]));
+		else
+			fprintf(f, "%" PRIu64, (uint64_t)value);
+		break;
+	case PS_FIELD_TUPLE:
+		tuple = ps_field_tuple(field, rec);
+		if (tuple && tuple->family != 0)
+			write_tuple(f, tuple);
+		break;
+	case PS_FIELD_BYTES:
+	case PS_FIELD_STRING:
+		write_data(f, rec, field);
+		break;
+	}
+}
+
+void ps_output_json_record(FILE *f, const struct ps_record *rec)
+{
+	const struct ps_event_header *hdr = ps_record_header(rec);
+
+	fprintf(f, "{\"time_ns\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"uid\": %u, \"comm\": ", rec->time_ns,
+		hdr->pid, hdr->tid, hdr->uid);
+	write_string(f, hdr->comm, strnlen(hdr->comm, PS_COMM_LEN));
+	fputs(", \"module\": ", f);
+	write_string(f, rec->module->name, strlen(rec->module->name));
+	fputs(", \"event\": ", f);
+	write_string(f, rec->event->name, strlen(rec->event->name));
+	for (uint32_t i = 0; i < rec->event->n_fields; i++) {
+		const struct ps_field_desc *field = &rec->event->fields[i];
+
+		if (!field->hidden && ps_field_present(field, rec))
+			write_field(f, rec, field);
+	}
+	if (rec->lost_bytes)
+		fprintf(f, ", \"lost_bytes\": %" PRIu64, rec->lost_bytes);
+	if (rec->incomplete)
+		fputs(", \"incomplete\": true", f);
+	if (rec->read_failed)
+		fputs(", \"read_failed\": true", f);
+	fputs("}\n", f);
+}
+
+void ps_output_json_summary(FILE *f, const struct ps_counters *c)
+{
+	fprintf(f,
+		"{\"summary\": {\"records\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"chunks\": %" PRIu64
+		", \"lost\": {\"ringbuf_events\": %" PRIu64 ", \"ringbuf_bytes\": %" PRIu64
+		", \"read_fail\": %" PRIu64 ", \"save_full\": %" PRIu64 ", \"truncated_bytes\": %" PRIu64
+		", \"gap_bytes\": %" PRIu64 ", \"incomplete\": %" PRIu64 ", \"malformed\": %" PRIu64
+		", \"write_errors\": %" PRIu64 "}, \"check_mismatch\": %" PRIu64 "}}\n",
+		c->records, c->bytes, c->chunks, c->kernel_loss[PS_LOSS_RINGBUF_EVENTS],
+		c->kernel_loss[PS_LOSS_RINGBUF_BYTES], c->kernel_loss[PS_LOSS_READ_FAIL],
+		c->kernel_loss[PS_LOSS_SAVE_FULL], c->kernel_loss[PS_LOSS_TRUNC_BYTES], c->gap_bytes,
+		c->incomplete, c->malformed, c->write_errors, c->check_mismatch);
+}

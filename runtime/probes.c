@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include "elf_file.h"
+#include "log.h"
+#include "probes.h"
+
+#define CONFIG_VAR "ps_config"
+
+/* Where one hook goes, found before loading so absent symbols load nothing. */
+struct hook_site {
+	long offset;                /* file offset; < 0: not attached */
+};
+
+static int find_hook_sites(const struct ps_options *opts, const struct ps_plan *plan,
+			   const struct ps_hookset_desc *hookset, struct hook_site *sites, uint32_t *n_missing)
+{
+	const struct ps_module_desc *module = opts->module;
+	struct ps_elf **elves = calloc(module->n_targets, sizeof(*elves));
+	int err = 0;
+
+	if (!elves)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
+		const struct ps_hook_desc *hook = &hookset->hooks[i];
+		const char *path = plan->targets[hook->target].path;
+		long offset;
+
+		if (!elves[hook->target] && !(elves[hook->target] = ps_elf_open(path))) {
+			err = -errno;
+			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
+			break;
+		}
+		offset = ps_elf_symbol_offset(elves[hook->target], hook->symbol);
+		sites[i].offset = offset;
+		if (offset >= 0)
+			continue;
+		if (offset == -ENODATA) {
+			ps_error("%s: %s is stripped: it has no symbol table to find %s in", module->name, path,
+				 hook->symbol);
+			err = (int)offset;
+		} else if (hook->optional) {
+			ps_debug("%s: optional symbol %s not in %s", module->name, hook->symbol, path);
+			(*n_missing)++;
+		} else {
+			ps_error("%s: symbol %s not found in %s (is it the right library?)", module->name,
+				 hook->symbol, path);
+			err = (int)offset;
+		}
+	}
+	for (uint32_t i = 0; i < module->n_targets; i++)
+		if (elves[i])
+			ps_elf_close(elves[i]);
+	free(elves);
+	return err;
+}
+
+static struct bpf_program *find_program(struct bpf_object *obj, const char *name)
+{
+	return name ? bpf_object__find_program_by_name(obj, name) : NULL;
+}
+
+/* Programs of hooks whose symbol is absent are not loaded at all. */
+static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_desc *hookset,
+				const struct hook_site *sites)
+{
+	for (uint32_t i = 0; i < hookset->n_hooks; i++) {
+		const struct ps_hook_desc *hook = &hookset->hooks[i];
+		const char *names[2] = { hook->entry_prog, hook->return_prog };
+
+		for (int k = 0; k < 2; k++) {
+			struct bpf_program *prog = find_program(obj, names[k]);
+
+			if (names[k] && !prog) {
+				ps_error("internal: program %s missing from the BPF object", names[k]);
+				return -ENOENT;
+			}
+			if (prog && sites[i].offset < 0)
+				bpf_program__set_autoload(prog, false);
+		}
+	}
+	return 0;
+}
+
+static struct bpf_map *find_rodata(struct bpf_object *obj)
+{
+	struct bpf_map *map;
+
+	bpf_object__for_each_map(map, obj) {
+		const char *name = bpf_map__name(map);
+		size_t len = strlen(name);
+
+		if (bpf_map__is_internal(map) && len >= 7 && strcmp(name + len - 7, ".rodata") == 0)
+			return map;
+	}
+	return NULL;
+}
+
+/* Finds ps_config in .rodata through BTF: its offset and size there. */
+static int find_config_var(struct bpf_object *obj, uint32_t *offset, uint32_t *size)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	const struct btf_type *sec;
+	const struct btf_var_secinfo *vars;
+	int id;
+
+	if (!btf)
+		return -ENOENT;
+	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
+	if (id < 0)
+		return -ENOENT;
+	sec = btf__type_by_id(btf, id);
+	vars = btf_var_secinfos(sec);
+	for (int i = 0; i < btf_vlen(sec); i++) {
+		const struct btf_type *var = btf__type_by_id(btf, vars[i].type);
+
+		if (strcmp(btf__name_by_offset(btf, var->name_off), CONFIG_VAR) == 0) {
+			*offset = vars[i].offset;
+			*size = vars[i].size;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+static int write_config(const struct ps_options *opts, const struct ps_plan *plan, struct bpf_object *obj)
+{
+	const struct ps_module_desc *module = opts->module;
+	uint32_t n_offsets = module->n_offsets ? module->n_offsets : 1;
+	size_t want = sizeof(struct ps_filter) + n_offsets * sizeof(int32_t);
+	struct bpf_map *rodata = find_rodata(obj);
+	uint32_t var_offset, var_size;
+	struct ps_filter filter = {
+		.pid = opts->pid,
+		.uid = opts->uid,
+		.has_uid = opts->has_uid,
+		.self_pid = (uint32_t)getpid(),
+	};
+	int32_t *offsets;
+	size_t rodata_size;
+	char *init;
+
+	if (!rodata || find_config_var(obj, &var_offset, &var_size)) {
+		ps_error("internal: %s's BPF object has no %s", module->name, CONFIG_VAR);
+		return -ENOENT;
+	}
+	init = (char *)bpf_map__initial_value(rodata, &rodata_size);
+	if (!init || var_size != want || var_offset + var_size > rodata_size) {
+		ps_error("internal: %s's BPF object and tables disagree on %s (%u bytes, want %zu)", module->name,
+			 CONFIG_VAR, var_size, want);
+		return -EINVAL;
+	}
+	memcpy(init + var_offset, &filter, sizeof(filter));
+	offsets = (int32_t *)(init + var_offset + sizeof(filter));
+	for (uint32_t i = 0; i < n_offsets; i++)
+		offsets[i] = plan->layout && i < module->n_offsets ? plan->layout->offsets[i] : -1;
+	return 0;
+}
+
+static int add_link(struct ps_probes *probes, struct bpf_link *link)
+{
+	struct bpf_link **grown = realloc(probes->links, (probes->n_links + 1) * sizeof(*grown));
+
+	if (!grown) {
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	probes->links = grown;
+	probes->links[probes->n_links++] = link;
+	return 0;
+}
+
+static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes, const char *prog_name,
+			 bool retprobe, const char *path, const char *symbol, long offset)
+{
+	struct bpf_program *prog = find_program(probes->obj, prog_name);
+	pid_t pid = opts->pid ? (pid_t)opts->pid : -1;
+	struct bpf_link *link;
+	int err;
+
+	if (!prog)
+		return 0;
+	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offset);
+	if (!link) {
+		err = -errno;
+		ps_error("%s: cannot attach %s to %s in %s: %s", opts->module->name,
+			 retprobe ? "a uretprobe" : "a uprobe", symbol, path, strerror(-err));
+		return err;
+	}
+	probes->n_uprobes++;
+	return add_link(probes, link);
+}
+
+static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
+		      const struct ps_hookset_desc *hookset, const struct hook_site *sites, struct ps_probes *probes)
+{
+	int err;
+
+	if (hookset->track_socket) {
+		struct bpf_program *prog = find_program(probes->obj, "ps_sys_enter");
+		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
+
+		if (!link) {
+			ps_error("%s: cannot attach the socket tracker to the sys_enter tracepoint: %s",
+				 opts->module->name, strerror(prog ? errno : ENOENT));
+			return -ENOENT;
+		}
+		err = add_link(probes, link);
+		if (err)
+			return err;
+	}
+	for (uint32_t i = 0; i < hookset->n_hooks; i++) {
+		const struct ps_hook_desc *hook = &hookset->hooks[i];
+		const char *path = plan->targets[hook->target].path;
+
+		if (sites[i].offset < 0)
+			continue;
+		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i].offset);
+		if (!err)
+			err = attach_uprobe(opts, probes, hook->return_prog, true, path, hook->symbol,
+					    sites[i].offset);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int open_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
+		       struct ps_probes *probes)
+{
+	char name[64];
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = name);
+	int err;
+
+	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
+	probes->obj = bpf_object__open_mem(hookset->bpf_obj, (size_t)(hookset->bpf_obj_end - hookset->bpf_obj),
+					   &open_opts);
+	if (!probes->obj) {
+		err = -errno;
+		ps_error("internal: cannot open %s's embedded BPF object: %s", name, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int size_ring_buffer(const struct ps_options *opts, struct ps_probes *probes)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(probes->obj, "ps_events");
+
+	if (!events) {
+		ps_error("internal: %s's BPF object has no ps_events ring buffer", opts->module->name);
+		return -ENOENT;
+	}
+	return bpf_map__set_max_entries(events, opts->mapsize_kib * 1024u);
+}
+
+static int load_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
+		       struct ps_probes *probes)
+{
+	int err = bpf_object__load(probes->obj);
+
+	if (err) {
+		ps_error("%s: the kernel refused the BPF programs of hook set '%s': %s%s", opts->module->name,
+			 hookset->name, strerror(-err),
+			 ps_log_debug_enabled() ? "" : " (run with -d for the verifier log)");
+		return err;
+	}
+	probes->events_fd = bpf_object__find_map_fd_by_name(probes->obj, "ps_events");
+	probes->loss_fd = bpf_object__find_map_fd_by_name(probes->obj, "ps_loss");
+	if (probes->events_fd < 0 || probes->loss_fd < 0) {
+		ps_error("internal: %s's BPF object lacks its maps", opts->module->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
+{
+	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
+	struct hook_site *sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*sites));
+	int err;
+
+	memset(probes, 0, sizeof(*probes));
+	probes->events_fd = probes->loss_fd = -1;
+	if (!sites)
+		return -ENOMEM;
+	err = find_hook_sites(opts, plan, hookset, sites, &probes->n_missing);
+	if (!err)
+		err = open_object(opts, hookset, probes);
+	if (!err)
+		err = disable_absent_hooks(probes->obj, hookset, sites);
+	if (!err)
+		err = size_ring_buffer(opts, probes);
+	if (!err)
+		err = write_config(opts, plan, probes->obj);
+	if (!err)
+		err = load_object(opts, hookset, probes);
+	if (!err)
+		err = attach_all(opts, plan, hookset, sites, probes);
+	free(sites);
+	return err;
+}
+
+void ps_probes_detach(struct ps_probes *probes)
+{
+	for (uint32_t i = 0; i < probes->n_links; i++)
+		bpf_link__destroy(probes->links[i]);
+	free(probes->links);
+	probes->links = NULL;
+	probes->n_links = 0;
+}
+
+void ps_probes_destroy(struct ps_probes *probes)
+{
+	ps_probes_detach(probes);
+	bpf_object__close(probes->obj);
+	probes->obj = NULL;
+}
+
+int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS])
+{
+	int n_cpus = libbpf_num_possible_cpus();
+	uint64_t *per_cpu;
+
+	if (n_cpus <= 0)
+		return -EINVAL;
+	per_cpu = calloc((size_t)n_cpus, sizeof(*per_cpu));
+	if (!per_cpu)
+		return -ENOMEM;
+	for (uint32_t kind = 0; kind < PS_LOSS_KINDS; kind++) {
+		loss[kind] = 0;
+		if (bpf_map_lookup_elem(probes->loss_fd, &kind, per_cpu))
+			continue;
+		for (int cpu = 0; cpu < n_cpus; cpu++)
+			loss[kind] += per_cpu[cpu];
+	}
+	free(per_cpu);
+	return 0;
+}

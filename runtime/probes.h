@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* Loading a module's BPF object and attaching its probes. */
+#ifndef PS_PROBES_H
+#define PS_PROBES_H
+
+#include <stdint.h>
+#include "cli.h"
+#include "ps_event.h"
+#include "target.h"
+
+struct bpf_object;
+struct bpf_link;
+
+struct ps_probes {
+	struct bpf_object *obj;
+	struct bpf_link **links;
+	uint32_t n_links;
+	uint32_t n_uprobes;         /* uprobes and uretprobes attached */
+	uint32_t n_missing;         /* optional hooks whose symbol is absent */
+	int events_fd;              /* the ring buffer */
+	int loss_fd;                /* per-CPU loss counters */
+};
+
+/* Opens, configures, loads and attaches; reports failures itself. */
+int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes);
+
+/* Detaches every probe (further events stop) but keeps the maps readable. */
+void ps_probes_detach(struct ps_probes *probes);
+void ps_probes_destroy(struct ps_probes *probes);
+
+/* Sums the per-CPU loss counters. */
+int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS]);
+
+#endif

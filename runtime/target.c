@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "elf_file.h"
+#include "ldcache.h"
+#include "log.h"
+#include "target.h"
+
+static int resolve_target_path(const struct ps_options *opts, const struct ps_target_desc *target,
+			       char *path, size_t size)
+{
+	const char *module = opts->module->name;
+	const char *override = ps_cli_flag_value(opts, target->override_flag);
+	int err;
+
+	if (override && *override) {
+		if (access(override, R_OK) != 0) {
+			err = -errno;
+			ps_error("%s: cannot read %s (--%s): %s", module, override,
+				 opts->module->flags[target->override_flag].name, strerror(-err));
+			return err;
+		}
+		if (strlen(override) >= size) {
+			ps_error("%s: path too long: %s", module, override);
+			return -ENAMETOOLONG;
+		}
+		strcpy(path, override);
+		return 0;
+	}
+	if (!target->library) {
+		ps_error("%s: no %s to trace: give --%s PATH", module, target->name,
+			 target->override_flag >= 0 ? opts->module->flags[target->override_flag].name : "?");
+		return -ENOENT;
+	}
+	err = ps_ldcache_resolve(target->library, path, size);
+	if (err) {
+		if (target->override_flag >= 0)
+			ps_error("%s: %s not found (ld.so cache and library directories); give its path with --%s",
+				 module, target->library, opts->module->flags[target->override_flag].name);
+		else
+			ps_error("%s: %s not found: %s", module, target->library, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static int check_is_elf(const char *module, const char *path)
+{
+	struct ps_elf *elf = ps_elf_open(path);
+	int err;
+
+	if (elf) {
+		ps_elf_close(elf);
+		return 0;
+	}
+	err = errno ? -errno : -EINVAL;
+	if (err == -ENOEXEC)
+		ps_error("%s: %s is not an ELF binary", module, path);
+	else
+		ps_error("%s: cannot open %s: %s", module, path, strerror(-err));
+	return err;
+}
+
+static int read_version(const struct ps_options *opts, const struct ps_target_desc *target,
+			struct ps_resolved_target *resolved)
+{
+	const char *module = opts->module->name;
+	const char *forced = ps_cli_flag_value(opts, target->version.force_flag);
+	int err;
+
+	if (forced && *forced) {
+		err = ps_version_parse_forced(forced, &target->version, resolved->version,
+					      sizeof(resolved->version));
+		if (err) {
+			ps_error("%s: --%s '%s' names no version this module knows how to read (the spec's pattern is '%s')",
+				 module, opts->module->flags[target->version.force_flag].name, forced,
+				 target->version.regex);
+			return err;
+		}
+		snprintf(resolved->version_from, sizeof(resolved->version_from), "--%s",
+			 opts->module->flags[target->version.force_flag].name);
+		return 0;
+	}
+	if (!target->version.regex)
+		return 0;
+	err = ps_version_detect(resolved->path, &target->version, resolved->version, sizeof(resolved->version),
+				resolved->version_from, sizeof(resolved->version_from));
+	if (err == -ENOENT) {
+		ps_warn("%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
+			module, resolved->path);
+		resolved->version[0] = '\0';
+		return 0;
+	}
+	if (err) {
+		ps_error("%s: cannot read the version of %s: %s", module, resolved->path, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
+{
+	const char *module = opts->module->name;
+	const char *version = plan->targets[0].version;
+
+	plan->layout = NULL;
+	plan->layout_match = PS_LAYOUT_NONE;
+	plan->hookset = 0;
+	if (!version[0])
+		return;
+	plan->layout_match = ps_layout_select(opts->module, version, &plan->layout);
+	switch (plan->layout_match) {
+	case PS_LAYOUT_EXACT:
+		break;
+	case PS_LAYOUT_NEAREST:
+		ps_warn("%s: no layout for version %s; using the nearest lower one, '%s' (%s to %s)", module,
+			version, plan->layout->name, plan->layout->min_version, plan->layout->max_version);
+		break;
+	case PS_LAYOUT_NONE:
+		if (opts->module->n_layouts)
+			ps_warn("%s: version %s is older than every known layout; capturing without offsets "
+				"(plaintext is complete, offset-based fields are absent)",
+				module, version);
+		break;
+	}
+	if (plan->layout)
+		plan->hookset = plan->layout->hookset;
+}
+
+int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
+{
+	const struct ps_module_desc *module = opts->module;
+	int err;
+
+	memset(plan, 0, sizeof(*plan));
+	if (module->n_targets == 0) {
+		ps_error("%s: the spec declares no target", module->name);
+		return -EINVAL;
+	}
+	plan->targets = calloc(module->n_targets, sizeof(*plan->targets));
+	if (!plan->targets)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < module->n_targets; i++) {
+		err = resolve_target_path(opts, &module->targets[i], plan->targets[i].path,
+					  sizeof(plan->targets[i].path));
+		if (!err)
+			err = check_is_elf(module->name, plan->targets[i].path);
+		if (err)
+			return err;
+	}
+	err = read_version(opts, &module->targets[0], &plan->targets[0]);
+	if (err)
+		return err;
+	choose_layout(opts, plan);
+	return 0;
+}
+
+void ps_plan_free(struct ps_plan *plan)
+{
+	free(plan->targets);
+	plan->targets = NULL;
+}

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/* Finding what a module attaches to: the binary, its version, its layout. */
+#ifndef PS_TARGET_H
+#define PS_TARGET_H
+
+#include <limits.h>
+#include "cli.h"
+#include "module.h"
+#include "version.h"
+
+struct ps_resolved_target {
+	char path[PATH_MAX];        /* the binary the probes go into */
+	char version[64];           /* "" when unknown */
+	char version_from[PATH_MAX]; /* the file the version was read from */
+};
+
+struct ps_plan {
+	struct ps_resolved_target *targets;   /* one per module target */
+	const struct ps_layout_desc *layout;  /* NULL: no offsets */
+	enum ps_layout_match layout_match;
+	uint32_t hookset;
+};
+
+/*
+ * Resolves every target of the module (flag overrides, the ld.so cache),
+ * reads the first target's version and chooses the layout and hook set.
+ * Reports the one line a failure needs and returns a negative errno.
+ */
+int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
+void ps_plan_free(struct ps_plan *plan);
+
+#endif

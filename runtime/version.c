@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/* Library versions: reading them out of binaries and choosing a layout. */
+#include "version.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "elf_file.h"
+#include "ldcache.h"
+
+/* One dotted component of a version: its digits and the letters right after them. */
+struct version_part {
+	const char *digits;
+	size_t n_digits;
+	const char *letters;
+	size_t n_letters;
+};
+
+static bool is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool is_lower(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+/*
+ * Reads the component at *cursor and moves past it and its dot. Whatever does
+ * not continue the dotted numbers ("+quic", "-dev", a date) ends the version,
+ * so it takes no part in ordering; a missing component reads as 0.
+ */
+static void next_version_part(const char **cursor, struct version_part *part)
+{
+	const char *at = *cursor;
+	const char *number = at;
+	bool has_number;
+
+	/* Zeros in front carry no value; dropping them lets digit strings compare by length. */
+	while (*at == '0')
+		at++;
+	part->digits = at;
+	while (is_digit(*at))
+		at++;
+	part->n_digits = at - part->digits;
+	has_number = at > number;
+	part->letters = at;
+	/* OpenSSL counts patch releases with letters: 1.0.2 < 1.0.2a < ... < 1.0.2z < 1.0.2za. */
+	if (has_number) {
+		while (is_lower(*at))
+			at++;
+	}
+	part->n_letters = at - part->letters;
+	if (has_number && at[0] == '.' && is_digit(at[1]))
+		at++;
+	else
+		at += strlen(at); /* the version ends here */
+	*cursor = at;
+}
+
+static int compare_parts(const struct version_part *a, const struct version_part *b)
+{
+	size_t common;
+	int order;
+
+	/* Without leading zeros, the longer digit string is the bigger number: no overflow. */
+	if (a->n_digits != b->n_digits)
+		return a->n_digits < b->n_digits ? -1 : 1;
+	order = memcmp(a->digits, b->digits, a->n_digits);
+	if (order)
+		return order < 0 ? -1 : 1;
+	/* Plain byte order gives z < za and w < za, as OpenSSL counts. */
+	common = a->n_letters < b->n_letters ? a->n_letters : b->n_letters;
+	order = memcmp(a->letters, b->letters, common);
+	if (order)
+		return order < 0 ? -1 : 1;
+	if (a->n_letters != b->n_letters)
+		return a->n_letters < b->n_letters ? -1 : 1;
+	return 0;
+}
+
+int ps_version_compare(const char *a, const char *b)
+{
+	while (*a || *b) {
+		struct version_part part_a, part_b;
+		int order;
+
+		next_version_part(&a, &part_a);
+		next_version_part(&b, &part_b);
+		order = compare_parts(&part_a, &part_b);
+		if (order)
+			return order;
+	}
+	return 0;
+}
+
+static int copy_bounded(const char *from, size_t len, char *out, size_t out_size)
+{
+	if (len >= out_size)
+		return -ENOSPC;
+	memcpy(out, from, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* Group 1 of the regex is the version; a rule without one cannot say it. */
+static int compile_rule(const struct ps_version_rule *rule, int flags, regex_t *regex)
+{
+	if (!rule->regex || regcomp(regex, rule->regex, flags | REG_EXTENDED) != 0)
+		return -EINVAL;
+	if (regex->re_nsub < 1) {
+		regfree(regex);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* 0 and the version when text matches, -ENOENT when it does not. */
+static int match_version(const regex_t *regex, const char *text, char *version, size_t version_size)
+{
+	regmatch_t groups[2];
+
+	if (regexec(regex, text, 2, groups, 0) != 0 || groups[1].rm_so < 0)
+		return -ENOENT;
+	return copy_bounded(text + groups[1].rm_so, groups[1].rm_eo - groups[1].rm_so, version, version_size);
+}
+
+/*
+ * A section is a run of NUL-terminated strings; regexec wants each one alone.
+ * The last string may lack its NUL at the section's end, so it is copied.
+ */
+static int match_in_strings(const regex_t *regex, const char *bytes, size_t size, char *version,
+			    size_t version_size)
+{
+	size_t at = 0;
+
+	while (at < size) {
+		const char *start = bytes + at;
+		const char *end = memchr(start, '\0', size - at);
+		int err;
+
+		if (end) {
+			err = *start ? match_version(regex, start, version, version_size) : -ENOENT;
+			at = end - bytes + 1;
+		} else {
+			char *tail = strndup(start, size - at);
+
+			if (!tail)
+				return -ENOMEM;
+			err = match_version(regex, tail, version, version_size);
+			free(tail);
+			at = size;
+		}
+		if (err != -ENOENT)
+			return err;
+	}
+	return -ENOENT;
+}
+
+/* Detection in one file: -ENOENT when the section is absent or holds no match. */
+static int detect_in_file(const char *path, const char *section, const regex_t *regex, char *version,
+			  size_t version_size)
+{
+	struct ps_elf *elf = ps_elf_open(path);
+	const void *bytes;
+	size_t size;
+	int err;
+
+	if (!elf)
+		return -errno;
+	err = ps_elf_section(elf, section, &bytes, &size);
+	if (err == 0)
+		err = match_in_strings(regex, bytes, size, version, version_size);
+	else if (err == -ENODATA)
+		err = -ENOENT;
+	ps_elf_close(elf);
+	return err;
+}
+
+/* What the walk over DT_NEEDED entries needs to know and to report. */
+struct needed_search {
+	const char *from;
+	const struct ps_version_rule *rule;
+	const regex_t *regex;
+	char *version;
+	size_t version_size;
+	char found_in[PATH_MAX]; /* open() takes no longer path; a longer one is -ENAMETOOLONG */
+	int result;
+};
+
+static int search_needed_library(const char *name, void *arg)
+{
+	struct needed_search *search = arg;
+	int err;
+
+	if (strncmp(name, search->rule->needed_prefix, strlen(search->rule->needed_prefix)) != 0)
+		return 0;
+	/*
+	 * A library that is not installed, or holds no match, is no reason to stop
+	 * looking in the others; one that exists but cannot be read is reported.
+	 */
+	err = ps_ldcache_resolve_needed(search->from, name, search->found_in, sizeof(search->found_in));
+	if (err == 0)
+		err = detect_in_file(search->found_in, search->rule->section, search->regex, search->version,
+				     search->version_size);
+	if (err == -ENOENT || err == -ENOEXEC)
+		return 0;
+	search->result = err;
+	return 1;
+}
+
+static int detect_in_needed(const char *path, const struct ps_version_rule *rule, const regex_t *regex,
+			    char *version, size_t version_size, char *found_in, size_t found_in_size)
+{
+	struct needed_search search = {
+		.from = path,
+		.rule = rule,
+		.regex = regex,
+		.version = version,
+		.version_size = version_size,
+		.result = -ENOENT,
+	};
+	struct ps_elf *elf = ps_elf_open(path);
+	int err;
+
+	if (!elf)
+		return -errno;
+	err = ps_elf_for_each_needed(elf, search_needed_library, &search);
+	ps_elf_close(elf);
+	if (err < 0)
+		return err;
+	if (search.result == 0 && found_in)
+		return copy_bounded(search.found_in, strlen(search.found_in), found_in, found_in_size);
+	return search.result;
+}
+
+int ps_version_detect(const char *path, const struct ps_version_rule *rule, char *version,
+		      size_t version_size, char *found_in, size_t found_in_size)
+{
+	regex_t regex;
+	int err;
+
+	if (!rule->section)
+		return -EINVAL;
+	err = compile_rule(rule, 0, &regex);
+	if (err)
+		return err;
+	err = detect_in_file(path, rule->section, &regex, version, version_size);
+	if (err == 0 && found_in)
+		err = copy_bounded(path, strlen(path), found_in, found_in_size);
+	else if (err == -ENOENT && rule->needed_prefix)
+		err = detect_in_needed(path, rule, &regex, version, version_size, found_in, found_in_size);
+	regfree(&regex);
+	return err;
+}
+
+int ps_version_parse_forced(const char *forced, const struct ps_version_rule *rule, char *version,
+			    size_t version_size)
+{
+	regex_t regex;
+	int err = compile_rule(rule, REG_ICASE, &regex);
+
+	if (err)
+		return err;
+	err = match_version(&regex, forced, version, version_size);
+	regfree(&regex);
+	/* The user typed something this rule cannot read as a version. */
+	return err == -ENOENT ? -EINVAL : err;
+}
+
+/* A missing bound (NULL) leaves that side of the range open. */
+static bool layout_holds(const struct ps_layout_desc *layout, const char *version)
+{
+	if (layout->min_version && ps_version_compare(version, layout->min_version) < 0)
+		return false;
+	if (layout->max_version && ps_version_compare(version, layout->max_version) > 0)
+		return false;
+	return true;
+}
+
+enum ps_layout_match ps_layout_select(const struct ps_module_desc *module, const char *version,
+				      const struct ps_layout_desc **layout)
+{
+	const struct ps_layout_desc *nearest = NULL;
+
+	*layout = NULL;
+	if (!version)
+		return PS_LAYOUT_NONE;
+	for (uint32_t i = 0; i < module->n_layouts; i++) {
+		if (layout_holds(&module->layouts[i], version)) {
+			*layout = &module->layouts[i];
+			return PS_LAYOUT_EXACT;
+		}
+	}
+	/*
+	 * A version between two ranges (3.1.x when specs cover 3.0 and 3.2) most
+	 * likely kept the struct layout of the release before it.
+	 */
+	for (uint32_t i = 0; i < module->n_layouts; i++) {
+		const struct ps_layout_desc *candidate = &module->layouts[i];
+
+		if (!candidate->max_version || ps_version_compare(candidate->max_version, version) >= 0)
+			continue;
+		if (!nearest || ps_version_compare(candidate->max_version, nearest->max_version) > 0)
+			nearest = candidate;
+	}
+	if (!nearest)
+		return PS_LAYOUT_NONE;
+	*layout = nearest;
+	return PS_LAYOUT_NEAREST;
+}

@@ -1,0 +1,215 @@
+"""TLS workloads for the tests: a self-signed certificate, openssl s_server
+with curl, and the Python ssl peers of tls_peer.py. Each returns what the
+programs really sent and received, for comparison with the capture."""
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+
+from harness import TestFailure, free_port, indent, listening, require_program, tail, wait_until
+
+PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_peer.py")
+PYTHON = sys.executable or "python3"
+WORK_TIMEOUT = 60
+
+
+def make_cert(ctx):
+    """A fresh self-signed certificate and key in ctx.tmp: (cert, key)."""
+    openssl = require_program("openssl")
+    cert, key = ctx.path("cert.pem"), ctx.path("key.pem")
+    r = ctx.run([openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                 "-days", "1", "-keyout", key, "-out", cert], timeout=60)
+    if r.returncode != 0:
+        raise TestFailure("openssl req failed (%d):" % r.returncode,
+                          *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return cert, key
+
+
+def read_json_line(proc, what, timeout=WORK_TIMEOUT):
+    """Reads one json line from a process's piped stdout, with a timeout."""
+    result = {}
+
+    def rd():
+        result["line"] = proc.p.stdout.readline()
+
+    t = threading.Thread(target=rd, daemon=True)
+    t.start()
+    t.join(timeout)
+    line = result.get("line")
+    if not line:
+        status = proc.p.poll()
+        raise TestFailure("%s: no %s line on stdout within %d s (status %s); its stderr:"
+                          % (proc.name, what, timeout, status), *indent(tail(proc.stderr)))
+    try:
+        return json.loads(line)
+    except ValueError:
+        raise TestFailure("%s: %s line is not json: %r" % (proc.name, what, line[:200]))
+
+
+def read_rest_json(proc, what):
+    """After the process exited: all remaining stdout lines as json objects."""
+    out = []
+    for line in proc.p.stdout.read().splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            raise TestFailure("%s: %s output is not json: %r" % (proc.name, what, line[:200]))
+    return out
+
+
+class PyServer:
+    """tls_peer.py server: started at once, listening when the constructor returns."""
+
+    def __init__(self, ctx, cert, key, recv_bytes, send_data, conns=1, tag="server"):
+        self.ctx = ctx
+        self.tag = tag
+        self.dir = ctx.path(tag)
+        os.makedirs(self.dir)
+        self.send_data = send_data
+        send = ctx.write(tag + ".send", send_data)
+        self.proc = ctx.start([PYTHON, PEER, "server", "--cert", cert, "--key", key,
+                               "--conns", str(conns), "--recv-bytes", str(recv_bytes),
+                               "--send", send, "--dir", self.dir],
+                              "python tls server", stdin=subprocess.DEVNULL, stdout=subprocess.PIPE)
+        hello = read_json_line(self.proc, "port")
+        self.port, self.pid = hello["port"], hello["pid"]
+        self.conns = []
+
+    def finish(self):
+        """Waits for it to exit 0; returns the per-connection info lines."""
+        self.proc.check_ok(WORK_TIMEOUT)
+        self.conns = read_rest_json(self.proc, "connection info")
+        return self.conns
+
+    def received(self, i=0):
+        with open(os.path.join(self.dir, "server-%d.recv" % i), "rb") as f:
+            return f.read()
+
+
+class PyClient:
+    def __init__(self, ctx, port, send_data, recv_bytes, tag="client", wait_go=False):
+        self.ctx = ctx
+        self.tag = tag
+        self.send_data = send_data
+        send = ctx.write(tag + ".send", send_data)
+        self.out = ctx.path(tag + ".recv")
+        argv = [PYTHON, PEER, "client", "--port", str(port), "--send", send,
+                "--recv-bytes", str(recv_bytes), "--out", self.out]
+        if wait_go:
+            argv.append("--wait-go")
+        self.proc = ctx.start(argv, "python tls client " + tag,
+                              stdin=subprocess.PIPE if wait_go else subprocess.DEVNULL,
+                              stdout=subprocess.PIPE)
+        self.pid = self.proc.pid
+        if wait_go:
+            hello = read_json_line(self.proc, "pid")
+            self.pid = hello["pid"]
+        self.info = None
+
+    def go(self):
+        self.proc.p.stdin.write(b"go\n")
+        self.proc.p.stdin.flush()
+
+    def finish(self):
+        self.proc.check_ok(WORK_TIMEOUT)
+        infos = read_rest_json(self.proc, "connection info")
+        if not infos:
+            raise TestFailure("%s printed no connection info" % self.proc.name)
+        self.info = infos[-1]
+        return self.info
+
+    def received(self):
+        with open(self.out, "rb") as f:
+            return f.read()
+
+
+def py_exchange(ctx, cert, key, client_bytes, server_bytes):
+    """One connection: the client sends client_bytes random bytes, the server
+    answers with server_bytes. Returns (server, client), both finished."""
+    srv = PyServer(ctx, cert, key, client_bytes, os.urandom(server_bytes))
+    cli = PyClient(ctx, srv.port, os.urandom(client_bytes), server_bytes)
+    cli.finish()
+    srv.finish()
+    return srv, cli
+
+
+class CurlExchange:
+    """curl POSTs a random body to openssl s_server, which answers with an
+    HTTP/1.1 response fed on its stdin once the whole request has arrived."""
+
+    def __init__(self, ctx, cert, key, body_size, resp_size):
+        self.ctx = ctx
+        openssl = require_program("openssl")
+        self.curl_bin = require_program("curl")
+        self.port = free_port()
+        self.body = os.urandom(body_size)
+        self.body_path = ctx.write("body", self.body)
+        resp_body = os.urandom(resp_size)
+        self.response = (b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n"
+                         % resp_size) + resp_body
+        self.resp_body = resp_body
+        self.server = ctx.start([openssl, "s_server", "-quiet", "-naccept", "1",
+                                 "-accept", "127.0.0.1:%d" % self.port, "-cert", cert, "-key", key],
+                                "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
+        wait_until(lambda: listening(self.port) or self.server.p.poll() is not None, 20,
+                   "s_server to listen on port %d" % self.port)
+        if self.server.p.poll() is not None:
+            raise TestFailure("s_server exited (%s) before listening; its stderr:"
+                              % self.server.p.returncode, *indent(tail(self.server.stderr)))
+
+    def request_complete(self):
+        got = self.server.stdout_bytes
+        head, sep, rest = got.partition(b"\r\n\r\n")
+        return sep and len(rest) >= len(self.body)
+
+    def run(self):
+        self.out_path = self.ctx.path("curl.out")
+        curl = self.ctx.start([self.curl_bin, "-sSk", "--http1.1", "-H", "Expect:",
+                               "--max-time", str(WORK_TIMEOUT),
+                               "https://127.0.0.1:%d/" % self.port,
+                               "--data-binary", "@" + self.body_path, "-o", self.out_path],
+                              "curl")
+        self.curl = curl
+        self.curl_pid = curl.pid
+        # Answer only once the whole request is in: curl stops uploading when
+        # an early response arrives.
+        wait_until(lambda: self.request_complete() or curl.p.poll() is not None
+                   or self.server.p.poll() is not None, WORK_TIMEOUT,
+                   "s_server to receive the whole request")
+        if not self.request_complete():
+            raise TestFailure("s_server got %d bytes of the request (curl status %s, s_server status %s)"
+                              % (len(self.server.stdout_bytes), curl.p.poll(), self.server.p.poll()),
+                              "curl stderr:", *indent(tail(curl.stderr)),
+                              "s_server stderr:", *indent(tail(self.server.stderr)))
+        writer_err = []
+
+        def feed():
+            try:
+                self.server.p.stdin.write(self.response)
+                self.server.p.stdin.flush()
+            except OSError as e:
+                writer_err.append(e)
+
+        t = threading.Thread(target=feed, daemon=True)
+        t.start()
+        curl.check_ok(WORK_TIMEOUT + 10)
+        t.join(WORK_TIMEOUT)
+        if t.is_alive() or writer_err:
+            raise TestFailure("feeding s_server's stdin failed: %r" % (writer_err or "timed out"))
+        # curl has it all: now s_server may see EOF on stdin.
+        try:
+            self.server.p.stdin.close()
+        except OSError:
+            pass
+        deadline = time.monotonic() + 10
+        while self.server.p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.server.kill()  # -naccept 1 normally exits by itself
+        self.server.join_readers()
+        with open(self.out_path, "rb") as f:
+            self.curl_got = f.read()
+        self.server_got = self.server.stdout_bytes
+        return self

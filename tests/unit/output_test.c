@@ -1,0 +1,673 @@
+/* SPDX-License-Identifier: MIT */
+/* Text and JSON writers and their format helpers: runtime/output*.c, runtime/format.c. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "check.h"
+#include "output.h"
+
+/* In format.c, not yet in output.h. */
+bool ps_format_utf8_valid(const uint8_t *data, size_t len);
+
+/* The shape of a generated event (see a build's tls.events.h), written out here. */
+struct test_tls_data {
+	struct ps_event_header hdr;
+	__s32 fd;
+	__u32 dir;
+	struct ps_tuple conn;
+	__s32 fd_by_offsets;
+	__u8 data[] __attribute__((aligned(8)));
+};
+_Static_assert(sizeof(struct test_tls_data) == 128, "test_tls_data: size");
+
+struct test_open_path {
+	struct ps_event_header hdr;
+	__s32 dfd;
+	__u32 mode;
+	__u8 path[] __attribute__((aligned(8)));
+};
+
+struct test_exit {
+	struct ps_event_header hdr;
+	__s32 code;
+	__u32 pad;
+};
+
+enum { EV_TLS_DATA, EV_OPEN_PATH, EV_EXIT, N_EVENTS };
+
+static const char *const dir_names[] = { "write", "read" };
+
+static const struct ps_field_desc tls_data_fields[] = {
+	{ .name = "fd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "dir", .kind = PS_FIELD_ENUM, .offset = 76, .size = 4, .present_bit = -1,
+	  .enum_names = dir_names, .n_enum = 2, .check_field = -1 },
+	{ .name = "conn", .kind = PS_FIELD_TUPLE, .offset = 80, .size = sizeof(struct ps_tuple),
+	  .present_bit = -1, .check_field = -1 },
+	{ .name = "fd_by_offsets", .kind = PS_FIELD_INT, .offset = 120, .size = 4, .present_bit = 0,
+	  .hidden = true, .check_field = 0 },
+	{ .name = "payload", .kind = PS_FIELD_BYTES, .offset = 128, .size = 0, .present_bit = -1,
+	  .check_field = -1 },
+};
+
+/* An optional field that is shown, and a string as the variable part. */
+static const struct ps_field_desc open_path_fields[] = {
+	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = 3, .check_field = -1 },
+	{ .name = "mode", .kind = PS_FIELD_UINT, .offset = 76, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "path", .kind = PS_FIELD_STRING, .offset = 80, .size = 0, .present_bit = -1,
+	  .check_field = -1 },
+};
+
+static const struct ps_field_desc exit_fields[] = {
+	{ .name = "code", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
+};
+
+static const struct ps_event_desc test_events[N_EVENTS] = {
+	[EV_TLS_DATA] = { "tls_data", sizeof(struct test_tls_data), tls_data_fields, 5, 4 },
+	[EV_OPEN_PATH] = { "open_path", sizeof(struct test_open_path), open_path_fields, 3, 2 },
+	[EV_EXIT] = { "exit", sizeof(struct test_exit), exit_fields, 1, -1 },
+};
+
+static const struct ps_module_desc test_module = {
+	.name = "tls",
+	.events = test_events,
+	.n_events = N_EVENTS,
+};
+
+/* 2026-11-29T11:45:01.123456789Z */
+#define TEST_TIME_NS (1795952701ULL * 1000000000ULL + 123456789ULL)
+#define TEST_HEADER "2026-11-29T11:45:01.123456789Z tls "
+#define TEST_IDS "pid=1234 tid=1235 uid=1000 comm=curl"
+
+static char temp_path[64];
+
+static void make_temp_path(void)
+{
+	snprintf(temp_path, sizeof(temp_path), "/tmp/ps_output_test.%d", (int)getpid());
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *text = NULL;
+	size_t size = 0;
+	FILE *mem;
+	char buf[65536];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	mem = open_memstream(&text, &size);
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, mem);
+	fclose(mem);
+	fclose(f);
+	return text;
+}
+
+/* Writes records with a fresh writer and returns what landed in the file. */
+static char *write_records(const struct ps_output_opts *opts, const struct ps_record *recs, size_t n)
+{
+	struct ps_writer *w = ps_writer_open(temp_path, opts);
+	char *text;
+
+	CHECK(w != NULL);
+	if (!w)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		CHECK_INT(ps_writer_record(w, &recs[i]), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	unlink(temp_path);
+	return text;
+}
+
+static char *write_one(enum ps_output_mode mode, bool hex, const struct ps_record *rec)
+{
+	struct ps_output_opts opts = { .mode = mode, .hex = hex };
+
+	return write_records(&opts, rec, 1);
+}
+
+static void fill_header(struct ps_event_header *hdr, uint16_t event_id, uint32_t var_len)
+{
+	memset(hdr, 0, sizeof(*hdr));
+	hdr->pid = 1234;
+	hdr->tid = 1235;
+	hdr->uid = 1000;
+	hdr->event_id = event_id;
+	hdr->fixed_size = (uint16_t)test_events[event_id].fixed_size;
+	hdr->var_len = var_len;
+	strcpy(hdr->comm, "curl");
+}
+
+static void set_ipv4(struct ps_tuple *t, const char *saddr, uint16_t sport, const char *daddr, uint16_t dport)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = AF_INET;
+	t->proto = 6;
+	t->sport = sport;
+	t->dport = dport;
+	inet_pton(AF_INET, saddr, t->saddr);
+	inet_pton(AF_INET, daddr, t->daddr);
+}
+
+static void set_ipv6(struct ps_tuple *t, const char *saddr, uint16_t sport, const char *daddr, uint16_t dport)
+{
+	memset(t, 0, sizeof(*t));
+	t->family = AF_INET6;
+	t->proto = 6;
+	t->sport = sport;
+	t->dport = dport;
+	inet_pton(AF_INET6, saddr, t->saddr);
+	inet_pton(AF_INET6, daddr, t->daddr);
+}
+
+static struct ps_record tls_record(struct test_tls_data *ev, const void *data, size_t len)
+{
+	struct ps_record rec = {
+		.module = &test_module,
+		.event = &test_events[EV_TLS_DATA],
+		.fixed = ev,
+		.data = data,
+		.data_len = len,
+		.time_ns = TEST_TIME_NS,
+	};
+
+	fill_header(&ev->hdr, EV_TLS_DATA, (uint32_t)len);
+	ev->fd = 3;
+	ev->dir = 0;
+	ev->fd_by_offsets = 3;
+	ev->hdr.present = 1;
+	set_ipv4(&ev->conn, "10.0.0.1", 51000, "93.184.216.34", 443);
+	return rec;
+}
+
+static struct ps_record path_record(struct test_open_path *ev, const char *path, size_t len)
+{
+	struct ps_record rec = {
+		.module = &test_module,
+		.event = &test_events[EV_OPEN_PATH],
+		.fixed = ev,
+		.data = (const uint8_t *)path,
+		.data_len = len,
+		.time_ns = TEST_TIME_NS,
+	};
+
+	fill_header(&ev->hdr, EV_OPEN_PATH, (uint32_t)len);
+	ev->dfd = -100;
+	ev->mode = 0644;
+	return rec;
+}
+
+/* Runs one format helper into a string. */
+#define FORMAT(fn, data, len)                                   \
+	({                                                      \
+		char *text_ = NULL;                             \
+		size_t size_ = 0;                               \
+		FILE *mem_ = open_memstream(&text_, &size_);    \
+		fn(mem_, (const uint8_t *)(data), (len));       \
+		fclose(mem_);                                   \
+		text_;                                          \
+	})
+
+static void text_record_with_escapes(void)
+{
+	static const uint8_t data[] = "GET /\0\xff\\x\ty\nz";
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, data, sizeof(data) - 1);
+	char *text = write_one(PS_OUTPUT_TEXT, false, &rec);
+
+	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=write 10.0.0.1:51000 -> 93.184.216.34:443"
+			" len=13\n"
+			"GET /\\x00\\xff\\\\x\ty\nz\n");
+	free(text);
+}
+
+static void text_record_ipv6_and_marks(void)
+{
+	static const uint8_t data[] = "HTTP/1.1 200 OK\r\n";
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, data, sizeof(data) - 1);
+	char *text;
+
+	set_ipv6(&ev.conn, "2001:db8::1", 443, "::1", 40000);
+	ev.dir = 1;
+	rec.lost_bytes = 4096;
+	rec.incomplete = true;
+	rec.read_failed = true;
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	/* data ending in a newline gets no second one */
+	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=read [2001:db8::1]:443 -> [::1]:40000"
+			" len=17 lost=4096 incomplete read-failed\n"
+			"HTTP/1.1 200 OK\\x0d\n");
+	free(text);
+}
+
+static void text_record_without_tuple_or_data(void)
+{
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, "", 0);
+	char *text;
+
+	memset(&ev.conn, 0, sizeof(ev.conn));
+	ev.dir = 7; /* no name for it in the spec */
+	ev.fd = -1;
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=-1 dir=7 len=0\n");
+	free(text);
+}
+
+static void text_record_hexdump(void)
+{
+	static const uint8_t data[] = "Hello, world!\n\0\xff\\abcdefghijklmnopqrstuvwxyz";
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, data, sizeof(data) - 1);
+	char *text = write_one(PS_OUTPUT_TEXT, true, &rec);
+
+	/* what `hexdump -C` prints for the same bytes, less its final offset line */
+	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=write 10.0.0.1:51000 -> 93.184.216.34:443"
+			" len=43\n"
+			"00000000  48 65 6c 6c 6f 2c 20 77  6f 72 6c 64 21 0a 00 ff  |Hello, world!...|\n"
+			"00000010  5c 61 62 63 64 65 66 67  68 69 6a 6b 6c 6d 6e 6f  |\\abcdefghijklmno|\n"
+			"00000020  70 71 72 73 74 75 76 77  78 79 7a                 |pqrstuvwxyz|\n");
+	free(text);
+}
+
+static void text_string_and_fixed_events(void)
+{
+	struct test_open_path path_ev;
+	struct test_exit exit_ev;
+	struct ps_record recs[2];
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT, .hex = true };
+	char *text;
+
+	recs[0] = path_record(&path_ev, "/tmp/a b\\\x01", 10);
+	path_ev.hdr.present = 1 << 3;
+	fill_header(&exit_ev.hdr, EV_EXIT, 0);
+	strcpy(exit_ev.hdr.comm, "Web Content");
+	exit_ev.code = 2;
+	recs[1] = (struct ps_record){ .module = &test_module, .event = &test_events[EV_EXIT],
+				      .fixed = &exit_ev, .time_ns = TEST_TIME_NS + 1 };
+	/* hex applies to bytes only: a path stays text */
+	text = write_records(&opts, recs, 2);
+	CHECK_STR(text, TEST_HEADER "open_path " TEST_IDS " dfd=-100 mode=420 len=10\n"
+			"/tmp/a b\\\\\\x01\n"
+			"2026-11-29T11:45:01.123456790Z tls exit pid=1234 tid=1235 uid=1000 comm=Web\\x20Content"
+			" code=2\n");
+	free(text);
+}
+
+static void json_record_bytes(void)
+{
+	static const uint8_t data[] = "\0\xff\\";
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, data, 3);
+	char *text = write_one(PS_OUTPUT_JSON, false, &rec);
+
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
+			" \"dir\": \"write\", \"saddr\": \"10.0.0.1\", \"sport\": 51000,"
+			" \"daddr\": \"93.184.216.34\", \"dport\": 443, \"len\": 3, \"payload_b64\": \"AP9c\"}\n");
+	free(text);
+}
+
+static void json_record_ipv6_marks_and_unknown_enum(void)
+{
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, "hi", 2);
+	char *text;
+
+	set_ipv6(&ev.conn, "fe80::1", 1, "2001:db8:0:0:1::2", 2);
+	ev.dir = 9;
+	rec.lost_bytes = 7;
+	rec.incomplete = true;
+	rec.read_failed = true;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
+			" \"dir\": 9, \"saddr\": \"fe80::1\", \"sport\": 1,"
+			" \"daddr\": \"2001:db8::1:0:0:2\", \"dport\": 2, \"len\": 2, \"payload_b64\": \"aGk=\","
+			" \"lost_bytes\": 7, \"incomplete\": true, \"read_failed\": true}\n");
+	free(text);
+
+	memset(&ev.conn, 0, sizeof(ev.conn));
+	rec.lost_bytes = 0;
+	rec.incomplete = rec.read_failed = false;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
+			" \"dir\": 9, \"len\": 2, \"payload_b64\": \"aGk=\"}\n");
+	free(text);
+}
+
+static void json_string_fields(void)
+{
+	struct test_open_path ev;
+	struct ps_record rec = path_record(&ev, "/etc/\xc3\xa9t\xc3\xa9\n\"q\"", 14);
+	char *text;
+
+	/* dfd is optional and absent: no key */
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"mode\": 420,"
+			" \"path\": \"/etc/\xc3\xa9t\xc3\xa9\\u000a\\\"q\\\"\"}\n");
+	free(text);
+
+	/* invalid UTF-8: replaced in the text, kept whole in base64 */
+	rec = path_record(&ev, "a\xff", 2);
+	ev.hdr.present = 1 << 3;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"dfd\": -100,"
+			" \"mode\": 420, \"path\": \"a\\ufffd\", \"path_b64\": \"Yf8=\"}\n");
+	free(text);
+}
+
+static void json_comm_is_escaped(void)
+{
+	struct test_exit ev;
+	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
+				 .time_ns = 5 };
+	char *text;
+
+	fill_header(&ev.hdr, EV_EXIT, 0);
+	/* all 16 bytes used, no NUL: the name must stop at the array's end */
+	memcpy(ev.hdr.comm, "a\"b\\c\x01\xff" "789012345", PS_COMM_LEN);
+	ev.code = -1;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK_STR(text, "{\"time_ns\": 5, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"a\\\"b\\\\c\\u0001\\ufffd789012345\", \"module\": \"tls\", \"event\": \"exit\","
+			" \"code\": -1}\n");
+	free(text);
+}
+
+static void json_summary(void)
+{
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_counters c = {
+		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
+		.write_errors = 12, .check_mismatch = 13,
+	};
+	struct ps_writer *w;
+	char *text;
+
+	c.kernel_loss[PS_LOSS_RINGBUF_EVENTS] = 4;
+	c.kernel_loss[PS_LOSS_RINGBUF_BYTES] = 5;
+	c.kernel_loss[PS_LOSS_READ_FAIL] = 6;
+	c.kernel_loss[PS_LOSS_SAVE_FULL] = 7;
+	c.kernel_loss[PS_LOSS_TRUNC_BYTES] = 8;
+	w = ps_writer_open(temp_path, &opts);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_summary(w, &c), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
+			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7, \"truncated_bytes\": 8,"
+			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12},"
+			" \"check_mismatch\": 13}}\n");
+	free(text);
+
+	/* text mode: the summary goes to stderr, not into the output */
+	opts.mode = PS_OUTPUT_TEXT;
+	w = ps_writer_open(temp_path, &opts);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_summary(w, &c), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	CHECK_STR(text, "");
+	free(text);
+	unlink(temp_path);
+}
+
+/* RFC 4648 section 10. */
+static void base64_test_vectors(void)
+{
+	static const char *const want[] = { "", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy" };
+
+	for (size_t len = 0; len < sizeof(want) / sizeof(want[0]); len++) {
+		char *text = FORMAT(ps_format_base64, "foobar", len);
+
+		CHECK_STR(text, want[len]);
+		free(text);
+	}
+	/* lengths 0..4 as the JSON writer puts them */
+	for (size_t len = 0; len <= 4; len++) {
+		struct test_tls_data ev;
+		struct ps_record rec = tls_record(&ev, "foob", len);
+		char *text = write_one(PS_OUTPUT_JSON, false, &rec);
+		char want_tail[64];
+
+		snprintf(want_tail, sizeof(want_tail), "\"len\": %zu, \"payload_b64\": \"%s\"}\n", len, want[len]);
+		CHECK(text && strlen(text) > strlen(want_tail));
+		if (text && strlen(text) > strlen(want_tail))
+			CHECK_STR(text + strlen(text) - strlen(want_tail), want_tail);
+		free(text);
+	}
+}
+
+/* Longer than the helper's own buffer, with every byte value. */
+static void base64_long_input(void)
+{
+	size_t len = 10000;
+	uint8_t *data = malloc(len);
+	char *text;
+	size_t text_len;
+	bool same = true;
+
+	for (size_t i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 37);
+	text = FORMAT(ps_format_base64, data, len);
+	text_len = strlen(text);
+	CHECK_INT(text_len, (len + 2) / 3 * 4);
+	/* decode by hand and compare */
+	for (size_t i = 0, o = 0; i + 4 <= text_len; i += 4) {
+		static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+		uint32_t group = 0;
+
+		for (int k = 0; k < 4; k++)
+			group = group << 6 | (text[i + k] == '=' ? 0 : (uint32_t)(strchr(alphabet, text[i + k]) - alphabet));
+		for (int k = 0; k < 3 && o < len; k++, o++)
+			same &= data[o] == (uint8_t)(group >> (16 - 8 * k));
+	}
+	CHECK(same);
+	free(text);
+	free(data);
+}
+
+static void escaped_text(void)
+{
+	char *text = FORMAT(ps_format_escaped, "a\0b\xff\\\n\t\r\x7f~ ", 11);
+
+	CHECK_STR(text, "a\\x00b\\xff\\\\\n\t\\x0d\\x7f~ ");
+	free(text);
+	text = FORMAT(ps_format_escaped, "", 0);
+	CHECK_STR(text, "");
+	free(text);
+}
+
+static void json_string_escaping(void)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want;
+		bool valid;
+	} cases[] = {
+		{ "plain", 5, "plain", true },
+		{ "q\"b\\s/", 6, "q\\\"b\\\\s/", true },
+		{ "\0\x01\n\t\x1f\x7f", 6, "\\u0000\\u0001\\u000a\\u0009\\u001f\x7f", true },
+		/* é, €, 😀: two, three and four bytes */
+		{ "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9, "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", true },
+		{ "a\xff" "b", 3, "a\\ufffdb", false },
+		/* an overlong '/', a surrogate half, past U+10FFFF, a lone continuation byte */
+		{ "\xc0\xaf", 2, "\\ufffd\\ufffd", false },
+		{ "\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd", false },
+		{ "\xf4\x90\x80\x80", 4, "\\ufffd\\ufffd\\ufffd\\ufffd", false },
+		{ "\x80", 1, "\\ufffd", false },
+		/* a sequence cut short by the end of the data */
+		{ "ok\xe2\x82", 4, "ok\\ufffd\\ufffd", false },
+		/* the highest code point and the last before the surrogates are fine */
+		{ "\xf4\x8f\xbf\xbf\xed\x9f\xbf", 7, "\xf4\x8f\xbf\xbf\xed\x9f\xbf", true },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = FORMAT(ps_format_json_string, cases[i].in, cases[i].len);
+
+		CHECK_STR(text, cases[i].want);
+		CHECK_INT(ps_format_utf8_valid((const uint8_t *)cases[i].in, cases[i].len), cases[i].valid);
+		free(text);
+	}
+}
+
+static void addresses(void)
+{
+	struct ps_tuple t;
+	char buf[64];
+
+	set_ipv4(&t, "127.0.0.1", 1, "192.168.1.254", 2);
+	CHECK_STR(ps_format_addr(&t, t.saddr, buf, sizeof(buf)), "127.0.0.1");
+	CHECK_STR(ps_format_addr(&t, t.daddr, buf, sizeof(buf)), "192.168.1.254");
+	set_ipv6(&t, "::1", 1, "::ffff:10.1.2.3", 2);
+	CHECK_STR(ps_format_addr(&t, t.saddr, buf, sizeof(buf)), "::1");
+	CHECK_STR(ps_format_addr(&t, t.daddr, buf, sizeof(buf)), "::ffff:10.1.2.3");
+	t.family = 0;
+	CHECK_STR(ps_format_addr(&t, t.saddr, buf, sizeof(buf)), "?");
+}
+
+static void file_is_private_and_truncated(void)
+{
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+	struct test_exit ev;
+	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
+				 .time_ns = TEST_TIME_NS };
+	struct ps_writer *w;
+	struct stat st;
+	FILE *old;
+	char *text;
+
+	unlink(temp_path);
+	fill_header(&ev.hdr, EV_EXIT, 0);
+	ev.code = 0;
+	w = ps_writer_open(temp_path, &opts);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(stat(temp_path, &st), 0);
+	CHECK_INT(st.st_mode & 0777, 0600);
+	CHECK_INT(ps_writer_close(w), 0);
+
+	old = fopen(temp_path, "w");
+	for (int i = 0; i < 1000; i++)
+		fputs("left over from an earlier run\n", old);
+	fclose(old);
+	text = write_records(&opts, &rec, 1);
+	CHECK_STR(text, TEST_HEADER "exit " TEST_IDS " code=0\n");
+	free(text);
+}
+
+static void open_failure_sets_errno(void)
+{
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+
+	errno = 0;
+	CHECK(ps_writer_open("/nonexistent-dir/out.txt", &opts) == NULL);
+	CHECK_INT(errno, ENOENT);
+}
+
+/* A full disk must reach the caller: from the record, or at the latest from close. */
+static void write_error_is_reported(void)
+{
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+	size_t big_len = 3 << 20;
+	uint8_t *big = calloc(1, big_len);
+	struct test_tls_data ev;
+	struct ps_record small = tls_record(&ev, "hi\n", 3);
+	struct ps_record large = tls_record(&ev, big, big_len);
+	struct ps_writer *w;
+
+	/* small enough to sit in the buffer: close is where it fails */
+	w = ps_writer_open("/dev/full", &opts);
+	CHECK(w != NULL);
+	if (w) {
+		CHECK_INT(ps_writer_record(w, &small), 0);
+		CHECK_INT(ps_writer_close(w), -ENOSPC);
+	}
+
+	/* bigger than the buffer: the record itself fails, and so does all after it */
+	opts.mode = PS_OUTPUT_JSON;
+	w = ps_writer_open("/dev/full", &opts);
+	CHECK(w != NULL);
+	if (w) {
+		CHECK_INT(ps_writer_record(w, &large), -ENOSPC);
+		CHECK_INT(ps_writer_record(w, &small), -ENOSPC);
+		CHECK_INT(ps_writer_summary(w, &(struct ps_counters){ 0 }), -ENOSPC);
+		CHECK_INT(ps_writer_close(w), -ENOSPC);
+	}
+	free(big);
+}
+
+/* stdout (path NULL): each record reaches the reader when written. */
+static void stdout_gets_each_record_at_once(void)
+{
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+	struct test_exit ev;
+	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
+				 .time_ns = TEST_TIME_NS };
+	int fd = open(temp_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	int saved_stdout;
+	struct ps_writer *w;
+	char *text;
+
+	fill_header(&ev.hdr, EV_EXIT, 0);
+	ev.code = 1;
+	fflush(stdout);
+	saved_stdout = dup(STDOUT_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	close(fd);
+	w = ps_writer_open(NULL, &opts);
+	CHECK(w != NULL);
+	if (w) {
+		CHECK_INT(ps_writer_record(w, &rec), 0);
+		text = read_all(temp_path);
+		CHECK_STR(text, TEST_HEADER "exit " TEST_IDS " code=1\n");
+		free(text);
+		CHECK_INT(ps_writer_close(w), 0);
+	}
+	dup2(saved_stdout, STDOUT_FILENO);
+	close(saved_stdout);
+	unlink(temp_path);
+}
+
+int main(void)
+{
+	make_temp_path();
+	TEST(text_record_with_escapes);
+	TEST(text_record_ipv6_and_marks);
+	TEST(text_record_without_tuple_or_data);
+	TEST(text_record_hexdump);
+	TEST(text_string_and_fixed_events);
+	TEST(json_record_bytes);
+	TEST(json_record_ipv6_marks_and_unknown_enum);
+	TEST(json_string_fields);
+	TEST(json_comm_is_escaped);
+	TEST(json_summary);
+	TEST(base64_test_vectors);
+	TEST(base64_long_input);
+	TEST(escaped_text);
+	TEST(json_string_escaping);
+	TEST(addresses);
+	TEST(file_is_private_and_truncated);
+	TEST(open_failure_sets_errno);
+	TEST(write_error_is_reported);
+	TEST(stdout_gets_each_record_at_once);
+	return TEST_EXIT();
+}

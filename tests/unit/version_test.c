@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/* runtime/version.c: ordering, detection in real binaries, forced versions, layout choice. */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "check.h"
+#include "ldcache.h"
+#include "version.h"
+
+static const struct ps_version_rule openssl_rule = {
+	.section = ".rodata",
+	.regex = "OpenSSL ([0-9]+\\.[0-9]+\\.[0-9]+[a-z]*)",
+	.needed_prefix = "libcrypto.so",
+	.force_flag = -1,
+};
+
+static int sign(int value)
+{
+	return (value > 0) - (value < 0);
+}
+
+static void check_order(const char *lower, const char *higher)
+{
+	int forward = ps_version_compare(lower, higher);
+	int backward = ps_version_compare(higher, lower);
+
+	if (sign(forward) != -1 || sign(backward) != 1) {
+		fprintf(stderr, "  want %s < %s, compare gives %d and %d\n", lower, higher, forward, backward);
+		check_failures_in_test++;
+	}
+}
+
+static void check_same(const char *a, const char *b)
+{
+	CHECK_INT(ps_version_compare(a, b), 0);
+	CHECK_INT(ps_version_compare(b, a), 0);
+}
+
+static void test_compare_order(void)
+{
+	static const char *const ascending[] = {
+		"1.0.2", "1.0.2u", "1.1.0", "1.1.1", "1.1.1v", "1.1.1w", "3.0.0",
+		"3.0.9", "3.0.19", "3.1.0", "3.9.9", "3.10.0", "10.0.0",
+	};
+	size_t count = sizeof(ascending) / sizeof(ascending[0]);
+
+	/* Every pair, not only neighbours: the order must be transitive. */
+	for (size_t i = 0; i < count; i++) {
+		for (size_t j = i + 1; j < count; j++)
+			check_order(ascending[i], ascending[j]);
+		check_same(ascending[i], ascending[i]);
+	}
+	check_order("1.0.2z", "1.0.2za");
+	check_order("1.0.2w", "1.0.2za");
+	check_order("1.0.2zh", "1.0.2zi");
+	check_order("1.1.1zz", "1.1.2");
+	check_order("3.0.99", "3.0.100");
+	check_order("3.0", "3.0.1");
+	check_order("99999999999999999999.1", "100000000000000000000.0");
+}
+
+static void test_compare_ignores_suffixes(void)
+{
+	check_same("3.0.13+quic", "3.0.13");
+	check_same("3.2.0-dev", "3.2.0");
+	check_same("1.1.1w-fips", "1.1.1w");
+	check_same("3.0.0", "3.0");
+	check_same("3.00.1", "3.0.1");
+	check_same("", "0");
+	check_order("3.0.13+quic", "3.0.14-dev");
+	check_order("1.1.1-dev", "1.1.1a");
+}
+
+/* The library's own version as `openssl version` reports it ("... (Library: OpenSSL 3.0.x ...)"). */
+static int openssl_cli_version(char *version, size_t size)
+{
+	char line[512], found[64];
+	const char *library;
+	FILE *cli = popen("openssl version 2>/dev/null", "r");
+	int ok = 0;
+
+	if (!cli)
+		return 0;
+	if (fgets(line, sizeof(line), cli)) {
+		library = strstr(line, "Library: OpenSSL ");
+		if (library)
+			ok = sscanf(library, "Library: OpenSSL %63[0-9a-z.]", found) == 1;
+		else
+			ok = sscanf(line, "OpenSSL %63[0-9a-z.]", found) == 1;
+	}
+	pclose(cli);
+	if (ok)
+		snprintf(version, size, "%s", found);
+	return ok;
+}
+
+static void test_detect_system_openssl(void)
+{
+	char libssl[PATH_MAX], libcrypto[PATH_MAX], want[64], version[64], found_in[PATH_MAX];
+
+	CHECK_INT(ps_ldcache_resolve("libssl.so.3", libssl, sizeof(libssl)), 0);
+	CHECK_INT(ps_ldcache_resolve("libcrypto.so.3", libcrypto, sizeof(libcrypto)), 0);
+	CHECK(openssl_cli_version(want, sizeof(want)));
+	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, sizeof(version), found_in, sizeof(found_in)), 0);
+	CHECK_STR(version, want);
+	CHECK_STR(found_in, libcrypto);
+
+	/* found_in is optional. */
+	memset(version, 0, sizeof(version));
+	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, sizeof(version), NULL, 0), 0);
+	CHECK_STR(version, want);
+
+	/* Too small for the version or the path: said, not cut. */
+	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, 3, found_in, sizeof(found_in)), -ENOSPC);
+	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, sizeof(version), found_in, 4), -ENOSPC);
+}
+
+static void test_detect_without_needed(void)
+{
+	struct ps_version_rule only_target = openssl_rule;
+	char libssl[PATH_MAX], version[64];
+
+	only_target.needed_prefix = NULL;
+	CHECK_INT(ps_ldcache_resolve("libssl.so.3", libssl, sizeof(libssl)), 0);
+	/* libssl asks libcrypto for its version; its own strings hold none. */
+	CHECK_INT(ps_version_detect(libssl, &only_target, version, sizeof(version), NULL, 0), -ENOENT);
+}
+
+static void test_detect_errors(void)
+{
+	struct ps_version_rule bad_regex = openssl_rule;
+	struct ps_version_rule no_group = openssl_rule;
+	char version[64];
+
+	CHECK_INT(ps_version_detect("/bin/true", &openssl_rule, version, sizeof(version), NULL, 0), -ENOENT);
+	CHECK(ps_version_detect("/nonexistent/libssl.so.3", &openssl_rule, version, sizeof(version), NULL, 0) < 0);
+	bad_regex.regex = "OpenSSL ([0-9]+";
+	CHECK_INT(ps_version_detect("/bin/true", &bad_regex, version, sizeof(version), NULL, 0), -EINVAL);
+	no_group.regex = "OpenSSL [0-9]+";
+	CHECK_INT(ps_version_detect("/bin/true", &no_group, version, sizeof(version), NULL, 0), -EINVAL);
+}
+
+static void test_parse_forced(void)
+{
+	char version[64];
+
+	CHECK_INT(ps_version_parse_forced("openssl 3.0.13", &openssl_rule, version, sizeof(version)), 0);
+	CHECK_STR(version, "3.0.13");
+	CHECK_INT(ps_version_parse_forced("OpenSSL 1.1.1w  11 Sep 2023", &openssl_rule, version, sizeof(version)), 0);
+	CHECK_STR(version, "1.1.1w");
+	CHECK(ps_version_parse_forced("garbage", &openssl_rule, version, sizeof(version)) < 0);
+	CHECK(ps_version_parse_forced("", &openssl_rule, version, sizeof(version)) < 0);
+	CHECK_INT(ps_version_parse_forced("openssl 3.0.13", &openssl_rule, version, 4), -ENOSPC);
+}
+
+static const struct ps_layout_desc test_layouts[] = {
+	{ .name = "openssl-1.1.1", .min_version = "1.1.1", .max_version = "1.1.1zz" },
+	{ .name = "openssl-3.0", .min_version = "3.0.0", .max_version = "3.0.99" },
+	{ .name = "openssl-3.2", .min_version = "3.2.0", .max_version = "3.2.99" },
+};
+
+static const struct ps_module_desc test_module = {
+	.name = "tls-test",
+	.layouts = test_layouts,
+	.n_layouts = sizeof(test_layouts) / sizeof(test_layouts[0]),
+};
+
+static void check_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
+{
+	const struct ps_layout_desc *layout = (const void *)&test_module; /* must be overwritten */
+	enum ps_layout_match match = ps_layout_select(&test_module, version, &layout);
+
+	if (match != want_match) {
+		fprintf(stderr, "  version %s: match %d, want %d\n", version, match, want_match);
+		check_failures_in_test++;
+	}
+	if (!want_name)
+		CHECK(layout == NULL);
+	else
+		CHECK_STR(layout ? layout->name : NULL, want_name);
+}
+
+static void test_layout_select(void)
+{
+	check_layout("1.1.1w", PS_LAYOUT_EXACT, "openssl-1.1.1");
+	check_layout("3.0.19", PS_LAYOUT_EXACT, "openssl-3.0");
+	check_layout("3.2.1", PS_LAYOUT_EXACT, "openssl-3.2");
+
+	/* The boundaries belong to the range. */
+	check_layout("1.1.1", PS_LAYOUT_EXACT, "openssl-1.1.1");
+	check_layout("1.1.1zz", PS_LAYOUT_EXACT, "openssl-1.1.1");
+	check_layout("3.0.0", PS_LAYOUT_EXACT, "openssl-3.0");
+	check_layout("3.0.99", PS_LAYOUT_EXACT, "openssl-3.0");
+	check_layout("3.2.0", PS_LAYOUT_EXACT, "openssl-3.2");
+	check_layout("3.2.99", PS_LAYOUT_EXACT, "openssl-3.2");
+
+	/* Between ranges and above them: the layout just below. */
+	check_layout("3.1.5", PS_LAYOUT_NEAREST, "openssl-3.0");
+	check_layout("3.0.100", PS_LAYOUT_NEAREST, "openssl-3.0");
+	check_layout("2.0.0", PS_LAYOUT_NEAREST, "openssl-1.1.1");
+	check_layout("3.5.0", PS_LAYOUT_NEAREST, "openssl-3.2");
+
+	/* Below every range. */
+	check_layout("1.0.2", PS_LAYOUT_NONE, NULL);
+	check_layout("1.1.0l", PS_LAYOUT_NONE, NULL);
+	check_layout(NULL, PS_LAYOUT_NONE, NULL);
+}
+
+int main(void)
+{
+	TEST(test_compare_order);
+	TEST(test_compare_ignores_suffixes);
+	TEST(test_detect_system_openssl);
+	TEST(test_detect_without_needed);
+	TEST(test_detect_errors);
+	TEST(test_parse_forced);
+	TEST(test_layout_select);
+	return TEST_EXIT();
+}

@@ -7,6 +7,8 @@ bool ps_field_present(const struct ps_field_desc *field, const struct ps_record 
 {
 	if (field->present_bit < 0)
 		return true;
+	if (field->present_bit >= 32)
+		return false;
 	return (ps_record_header(rec)->present >> field->present_bit) & 1;
 }
 

@@ -10,11 +10,6 @@
 #include <unistd.h>
 #include "output.h"
 
-/* In output_text.c and output_json.c; they belong in output.h's private part. */
-void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec);
-void ps_output_json_record(FILE *f, const struct ps_record *rec);
-void ps_output_json_summary(FILE *f, const struct ps_counters *counters);
-
 /* Big writes: one 4 MiB call should cost a few syscalls, not thousands. */
 #define WRITER_BUFFER_SIZE (1 << 20)
 

@@ -39,7 +39,13 @@ void ps_format_escaped(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len);
 void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
 void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);
+bool ps_format_utf8_valid(const uint8_t *data, size_t len);
 /* "127.0.0.1" or "::1" from a tuple address; buf holds at least 46 bytes. */
 const char *ps_format_addr(const struct ps_tuple *t, const uint8_t addr[16], char *buf, size_t size);
+
+/* The per-mode writers behind ps_writer_record and ps_writer_summary. */
+void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec);
+void ps_output_json_record(FILE *f, const struct ps_record *rec);
+void ps_output_json_summary(FILE *f, const struct ps_counters *counters);
 
 #endif

@@ -11,7 +11,6 @@
 #include "output.h"
 
 /* In format.c; it belongs in output.h beside the other format helpers. */
-bool ps_format_utf8_valid(const uint8_t *data, size_t len);
 
 static void write_string(FILE *f, const char *s, size_t len)
 {

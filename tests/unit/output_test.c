@@ -12,7 +12,6 @@
 #include "output.h"
 
 /* In format.c, not yet in output.h. */
-bool ps_format_utf8_valid(const uint8_t *data, size_t len);
 
 /* The shape of a generated event (see a build's tls.events.h), written out here. */
 struct test_tls_data {

@@ -254,8 +254,6 @@ struct ps_chunk_ctx {
  * constant size: short reads cost a small record, long ones 32 KiB.
  */
 #define PS_STRING_CHUNK 4096
-/* Bound on one call's data: 32768 chunks of 32 KiB = 1 GiB. */
-#define PS_CALL_MAX_CHUNKS 32768
 
 /*
  * PS_DEFINE_EMITTER(name, type) defines ps_emit_<name>(ev, src, len) and
@@ -292,6 +290,20 @@ struct ps_chunk_ctx {
 		}                                                                                 \
 		bpf_ringbuf_submit(rec, 0);                                                       \
 		return 0;                                                                         \
+	}
+
+/* ps_emit_fixed_<name>(ev): an event with no variable part is one record. */
+#define PS_DEFINE_FIXED_EMITTER(name, type)                                                       \
+	static __always_inline void ps_emit_fixed_##name(type *ev)                                \
+	{                                                                                         \
+		type *rec = bpf_ringbuf_reserve(&ps_events, sizeof(type), 0);                     \
+                                                                                                  \
+		if (!rec) {                                                                       \
+			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \
+			return;                                                                   \
+		}                                                                                 \
+		__builtin_memcpy(rec, ev, sizeof(type));                                          \
+		bpf_ringbuf_submit(rec, 0);                                                       \
 	}
 
 #define PS_DEFINE_EMITTER(name, type)                                                             \
@@ -378,7 +390,7 @@ struct ps_chunk_ctx {
 			ps_loss_add(PS_LOSS_TRUNC_BYTES, 1);                                      \
 		}                                                                                 \
 		bpf_ringbuf_submit(rec, 0);                                                       \
-		return c->done;                                                                   \
+		return c->done != 0;                                                              \
 	}                                                                                         \
                                                                                                   \
 	static __always_inline void ps_emit_str_##name(type *ev, __u64 src)                       \
@@ -388,16 +400,6 @@ struct ps_chunk_ctx {
 		bpf_loop(c.chunks, ps_str_chunk_##name, &c, 0);                                   \
 	}                                                                                         \
                                                                                                   \
-	static __always_inline void ps_emit_fixed_##name(type *ev)                                \
-	{                                                                                         \
-		type *rec = bpf_ringbuf_reserve(&ps_events, sizeof(type), 0);                     \
-                                                                                                  \
-		if (!rec) {                                                                       \
-			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \
-			return;                                                                   \
-		}                                                                                 \
-		__builtin_memcpy(rec, ev, sizeof(type));                                          \
-		bpf_ringbuf_submit(rec, 0);                                                       \
-	}
+	PS_DEFINE_FIXED_EMITTER(name, type)
 
 #endif /* PLAINSIGHT_BPF_H */

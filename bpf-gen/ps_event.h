@@ -21,6 +21,8 @@
  * class (see ps_chunk_class in plainsight.bpf.h), not all PS_CHUNK_MAX.
  */
 #define PS_CHUNK_MAX 32768
+/* Bound on one call's data: 32768 chunks of 32 KiB = 1 GiB; the rest is counted as truncated. */
+#define PS_CALL_MAX_CHUNKS 32768
 
 /* ps_event_header.flags */
 #define PS_EV_MORE      0x1 /* another chunk of this call's data follows */

@@ -5,6 +5,7 @@
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define ABSENT_HINT "value may be absent; use ?? to give a default"
 
@@ -892,6 +893,8 @@ static struct value_type check_arrow(struct check_ctx *ctx, struct ast_expr *e)
 
 	if (p.kind == VK_ERROR)
 		return p;
+	if (p.kind == VK_PTR && p.ptr && p.ptr->struct_name && !p.ptr->strct)
+		return value_error();   /* its unknown struct type has been reported */
 	if (p.kind != VK_PTR || !p.ptr || !p.ptr->strct) {
 		ERROR(ctx, e->loc, "'->' needs a pointer to a struct, but this is %s", value_text(ctx, &p));
 		return value_error();
@@ -1023,7 +1026,7 @@ static void check_assign(struct check_ctx *ctx, struct ast_event *ev, struct ast
 		return;
 	if (!value_fits_field(&t, f)) {
 		ERROR(ctx, a->value->loc, "type mismatch: '%s' is %s %s field but the value is %s%s", f->name,
-		      f->kind == FK_INT && f->scalar == SC_I8 ? "an" : "a", field_type_text(f), value_text(ctx, &t),
+		      f->kind == FK_INT && scalar_signed(f->scalar) ? "an" : "a", field_type_text(f), value_text(ctx, &t),
 		      field_hint(f));
 		return;
 	}
@@ -1072,6 +1075,9 @@ static void check_emit(struct check_ctx *ctx, struct ast_stmt *st)
 
 		for (struct ast_assign *a = st->assigns; a && !set; a = a->next)
 			set = a->field == f;
+		/* a duplicate field has been reported already */
+		for (struct ast_field *g = ev->fields; g != f && !set; g = g->next)
+			set = strcmp(g->name, f->name) == 0;
 		if (!set && !f->optional)
 			ERROR(ctx, st->name_loc, "emit of '%s' does not set field '%s' (it is not optional)", ev->name,
 			      f->name);
@@ -1232,7 +1238,7 @@ static void plan_programs(struct ast_hook *hook)
 	hook->has_return_prog = hook->track || hook->ret;
 }
 
-/* A C identifier for the symbol, unique in its hook set: entry_<name>, ps_saved_<name>. */
+/* A C identifier for the symbol, unique in its hook set even upper-cased: entry_<name>, PS_HOOK_<NAME>. */
 static void name_hook(struct check_ctx *ctx, struct ast_hookset *set, struct ast_hook *hook)
 {
 	size_t n = strlen(hook->symbol);
@@ -1248,7 +1254,7 @@ static void name_hook(struct check_ctx *ctx, struct ast_hookset *set, struct ast
 		bool taken = false;
 
 		for (struct ast_hook *h = set->hooks; h != hook; h = h->next)
-			taken |= strcmp(h->c_name, hook->c_name) == 0;
+			taken |= strcasecmp(h->c_name, hook->c_name) == 0;   /* PS_HOOK_<NAME> is upper case */
 		if (!taken)
 			break;
 		hook->c_name = arena_printf(ctx->arena, "%s_%d", name, k);

@@ -104,6 +104,8 @@ static void print_excerpt(FILE *out, const struct loc *loc)
 
 void diag_flush(struct diag *diag, FILE *out)
 {
+	if (!diag->n)
+		return;   /* qsort wants a real array, even of none */
 	qsort(diag->entries, (size_t)diag->n, sizeof(*diag->entries), entry_cmp);
 	for (int i = 0; i < diag->n; i++) {
 		struct diag_entry *e = &diag->entries[i];

@@ -23,7 +23,7 @@
  * plainsight.bpf.h) of one call; it counts the rest as truncated. An offset
  * past that is a broken record, and must not make us allocate terabytes.
  */
-#define ASSEMBLE_MAX_CALL_BYTES (32768ULL * PS_CHUNK_MAX)
+#define ASSEMBLE_MAX_CALL_BYTES ((uint64_t)PS_CALL_MAX_CHUNKS * PS_CHUNK_MAX)
 
 #define ASSEMBLE_MIN_BUCKETS 64
 

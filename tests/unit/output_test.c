@@ -11,8 +11,6 @@
 #include "check.h"
 #include "output.h"
 
-/* In format.c, not yet in output.h. */
-
 /* The shape of a generated event (see a build's tls.events.h), written out here. */
 struct test_tls_data {
 	struct ps_event_header hdr;

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* M.tables.c: the module's descriptors (runtime/module.h) the runtime interprets. */
+#include "emit.h"
+
+static const char *flag_type_const(enum flag_type t)
+{
+	switch (t) {
+	case FT_BOOL: return "PS_FLAG_BOOL";
+	case FT_INT: return "PS_FLAG_INT";
+	case FT_STRING: return "PS_FLAG_STRING";
+	case FT_PATH: return "PS_FLAG_PATH";
+	}
+	return "PS_FLAG_BOOL";
+}
+
+static const char *field_kind_const(const struct ast_field *f)
+{
+	switch (f->kind) {
+	case FK_INT: return f->scalar >= SC_U8 ? "PS_FIELD_UINT" : "PS_FIELD_INT";
+	case FK_ENUM: return "PS_FIELD_ENUM";
+	case FK_TUPLE: return "PS_FIELD_TUPLE";
+	case FK_BYTES: return "PS_FIELD_BYTES";
+	case FK_STRING: return "PS_FIELD_STRING";
+	}
+	return "PS_FIELD_INT";
+}
+
+/* `.name = "value",` on its own line, the string escaped for C. */
+static void put_str_member(struct buf *b, const char *indent, const char *name, const char *value)
+{
+	buf_printf(b, "%s.%s = ", indent, name);
+	put_c_string(b, value);
+	buf_puts(b, ",\n");
+}
+
+static void put_flags(struct buf *b, const struct ast_module *mod)
+{
+	if (!mod->flags)
+		return;
+	buf_printf(b, "static const struct ps_flag_desc %s_flags[] = {\n", mod->name);
+	for (const struct ast_flag *f = mod->flags; f; f = f->next) {
+		buf_puts(b, "\t{\n");
+		put_str_member(b, "\t\t", "name", f->name);
+		if (f->short_name)
+			buf_printf(b, "\t\t.short_name = '%c',\n", f->short_name[0]);
+		else
+			buf_puts(b, "\t\t.short_name = 0,\n");
+		buf_printf(b, "\t\t.type = %s,\n", flag_type_const(f->type));
+		put_str_member(b, "\t\t", "default_value", f->default_value);
+		put_str_member(b, "\t\t", "help", f->help);
+		buf_puts(b, "\t},\n");
+	}
+	buf_puts(b, "};\n\n");
+}
+
+static void put_targets(struct buf *b, const struct ast_module *mod)
+{
+	buf_printf(b, "static const struct ps_target_desc %s_targets[] = {\n", mod->name);
+	for (const struct ast_target *t = mod->targets; t; t = t->next) {
+		buf_puts(b, "\t{\n");
+		put_str_member(b, "\t\t", "name", t->name);
+		put_str_member(b, "\t\t", "library", t->library);
+		buf_printf(b, "\t\t.override_flag = %d,\n", t->override.name ? t->override.index : -1);
+		buf_puts(b, "\t\t.version = {\n");
+		put_str_member(b, "\t\t\t", "section", t->version->section);
+		put_str_member(b, "\t\t\t", "regex", t->version->match);
+		put_str_member(b, "\t\t\t", "needed_prefix", t->version->needed);
+		buf_printf(b, "\t\t\t.force_flag = %d,\n", t->version->force.name ? t->version->force.index : -1);
+		buf_puts(b, "\t\t},\n\t},\n");
+	}
+	buf_puts(b, "};\n\n");
+}
+
+static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct ast_module *mod, const char *M)
+{
+	int i = 0;
+
+	if (mod->n_offsets) {
+		buf_printf(b, "static const struct ps_offset_desc %s_offsets[] = {\n", mod->name);
+		for (const struct ast_struct *s = mod->structs; s; s = s->next)
+			for (const struct ast_struct_field *f = s->fields; f; f = f->next)
+				buf_printf(b, "\t[PS_%s_OFF_%s_%s] = { \"%s\", \"%s\" },\n", M, upper_name(a, s->name),
+					   upper_name(a, f->name), s->name, f->name);
+		buf_puts(b, "};\n\n");
+	}
+	for (const struct ast_layout *l = mod->layouts; l; l = l->next, i++) {
+		if (!mod->n_offsets)
+			break;
+		buf_printf(b, "/* layout \"%s\": -1 where the field does not exist */\n", l->name);
+		buf_printf(b, "static const int32_t %s_layout%d_offsets[PS_%s_N_OFFSETS] = {\n", mod->name, i, M);
+		for (const struct ast_struct *s = mod->structs; s; s = s->next)
+			for (const struct ast_struct_field *f = s->fields; f; f = f->next)
+				buf_printf(b, "\t[PS_%s_OFF_%s_%s] = %d,\n", M, upper_name(a, s->name), upper_name(a, f->name),
+					   l->values[f->offset_id]);
+		buf_puts(b, "};\n\n");
+	}
+	if (!mod->layouts)
+		return;
+	i = 0;
+	buf_printf(b, "static const struct ps_layout_desc %s_layouts[] = {\n", mod->name);
+	for (const struct ast_layout *l = mod->layouts; l; l = l->next, i++) {
+		buf_puts(b, "\t{\n");
+		put_str_member(b, "\t\t", "name", l->name);
+		put_str_member(b, "\t\t", "min_version", l->min_version);
+		put_str_member(b, "\t\t", "max_version", l->max_version);
+		put_str_member(b, "\t\t", "source", l->source);
+		if (mod->n_offsets)
+			buf_printf(b, "\t\t.offsets = %s_layout%d_offsets,\n", mod->name, i);
+		else
+			buf_puts(b, "\t\t.offsets = NULL,\n");
+		buf_printf(b, "\t\t.hookset = %d,\n", l->hookset);
+		buf_puts(b, "\t},\n");
+	}
+	buf_puts(b, "};\n\n");
+}
+
+static void put_hooksets(struct buf *b, const struct ast_module *mod)
+{
+	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next) {
+		buf_printf(b, "extern const unsigned char ps_bpf_%s_%s[], ps_bpf_%s_%s_end[];\n\n", mod->name, set->name,
+			   mod->name, set->name);
+		buf_printf(b, "/* Indexed by hook id (PS_HOOK_* in %s.%s.bpf.c). */\n", mod->name, set->name);
+		buf_printf(b, "static const struct ps_hook_desc %s_%s_hooks[] = {\n", mod->name, set->name);
+		for (const struct ast_hook *h = set->hooks; h; h = h->next) {
+			buf_puts(b, "\t{\n");
+			put_str_member(b, "\t\t", "symbol", h->symbol);
+			buf_printf(b, "\t\t.target = %d,\n", h->target);
+			if (h->has_entry_prog)
+				buf_printf(b, "\t\t.entry_prog = \"entry_%s\",\n", h->c_name);
+			else
+				buf_puts(b, "\t\t.entry_prog = NULL,\n");
+			if (h->has_return_prog)
+				buf_printf(b, "\t\t.return_prog = \"return_%s\",\n", h->c_name);
+			else
+				buf_puts(b, "\t\t.return_prog = NULL,\n");
+			buf_printf(b, "\t\t.optional = %s,\n", h->optional ? "true" : "false");
+			buf_printf(b, "\t\t.abi = %s,\n", h->abi == ABI_GO ? "PS_ABI_GO" : "PS_ABI_SYSV");
+			buf_puts(b, "\t},\n");
+		}
+		buf_puts(b, "};\n\n");
+	}
+	buf_printf(b, "static const struct ps_hookset_desc %s_hooksets[] = {\n", mod->name);
+	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next) {
+		int n = 0;
+
+		for (const struct ast_hook *h = set->hooks; h; h = h->next)
+			n++;
+		buf_puts(b, "\t{\n");
+		put_str_member(b, "\t\t", "name", set->name);
+		buf_printf(b, "\t\t.bpf_obj = ps_bpf_%s_%s,\n", mod->name, set->name);
+		buf_printf(b, "\t\t.bpf_obj_end = ps_bpf_%s_%s_end,\n", mod->name, set->name);
+		buf_printf(b, "\t\t.hooks = %s_%s_hooks,\n", mod->name, set->name);
+		buf_printf(b, "\t\t.n_hooks = %d,\n", n);
+		buf_printf(b, "\t\t.track_socket = %s,\n", set->track_socket ? "true" : "false");
+		buf_puts(b, "\t},\n");
+	}
+	buf_puts(b, "};\n\n");
+}
+
+static void put_event_fields(struct buf *b, struct arena *a, const struct ast_module *mod, const struct ast_event *ev)
+{
+	const char *type = event_struct_name(a, mod, ev);
+
+	for (const struct ast_field *f = ev->fields; f; f = f->next) {
+		if (f->kind != FK_ENUM)
+			continue;
+		buf_printf(b, "static const char *const %s_%s_%s_names[] = {", mod->name, ev->name, f->name);
+		for (const struct ast_name *m = f->members; m; m = m->next)
+			buf_printf(b, " \"%s\",", m->name);
+		buf_puts(b, " };\n");
+	}
+	buf_printf(b, "static const struct ps_field_desc %s_%s_fields[] = {\n", mod->name, ev->name);
+	for (const struct ast_field *f = ev->fields; f; f = f->next) {
+		buf_puts(b, "\t{\n");
+		put_str_member(b, "\t\t", "name", f->name);
+		buf_printf(b, "\t\t.kind = %s,\n", field_kind_const(f));
+		if (f == ev->var_field) {
+			buf_printf(b, "\t\t.offset = sizeof(%s),\n", type);
+			buf_puts(b, "\t\t.size = 0,\n");
+		} else {
+			buf_printf(b, "\t\t.offset = offsetof(%s, %s),\n", type, f->name);
+			buf_printf(b, "\t\t.size = PS_MEMBER_SIZE(%s, %s),\n", type, f->name);
+		}
+		if (f->optional)
+			buf_printf(b, "\t\t.present_bit = %s,\n", present_const(a, mod, ev, f));
+		else
+			buf_puts(b, "\t\t.present_bit = -1,\n");
+		if (f->kind == FK_ENUM) {
+			int n = 0;
+
+			for (const struct ast_name *m = f->members; m; m = m->next)
+				n++;
+			buf_printf(b, "\t\t.enum_names = %s_%s_%s_names,\n", mod->name, ev->name, f->name);
+			buf_printf(b, "\t\t.n_enum = %d,\n", n);
+		}
+		buf_printf(b, "\t\t.hidden = %s,\n", f->hidden ? "true" : "false");
+		buf_printf(b, "\t\t.check_field = %d,\n", f->check_index);
+		buf_puts(b, "\t},\n");
+	}
+	buf_puts(b, "};\n\n");
+}
+
+static void put_events(struct buf *b, struct arena *a, const struct ast_module *mod)
+{
+	if (!mod->events)
+		return;
+	for (const struct ast_event *ev = mod->events; ev; ev = ev->next)
+		put_event_fields(b, a, mod, ev);
+	buf_printf(b, "static const struct ps_event_desc %s_events[] = {\n", mod->name);
+	for (const struct ast_event *ev = mod->events; ev; ev = ev->next) {
+		buf_puts(b, "\t{\n");
+		put_str_member(b, "\t\t", "name", ev->name);
+		buf_printf(b, "\t\t.fixed_size = sizeof(%s),\n", event_struct_name(a, mod, ev));
+		buf_printf(b, "\t\t.fields = %s_%s_fields,\n", mod->name, ev->name);
+		buf_printf(b, "\t\t.n_fields = %d,\n", ev->n_fields);
+		buf_printf(b, "\t\t.var_field = %d,\n", ev->var_field ? ev->var_field->index : -1);
+		buf_puts(b, "\t},\n");
+	}
+	buf_puts(b, "};\n\n");
+}
+
+static void put_table_ref(struct buf *b, const char *member, bool present, const char *mod, const char *table,
+			  int n)
+{
+	if (present)
+		buf_printf(b, "\t.%s = %s_%s,\n", member, mod, table);
+	else
+		buf_printf(b, "\t.%s = NULL,\n", member);
+	buf_printf(b, "\t.n_%s = %d,\n", member, present ? n : 0);
+}
+
+void emit_tables_c(struct gen_output *out, struct ast_module *mod)
+{
+	struct arena *a = out->arena;
+	const char *M = upper_name(a, mod->name);
+	struct buf *b = gen_output_file(out, arena_printf(a, "%s.tables.c", mod->name));
+
+	buf_printf(b, "/* Generated by probec from %s (module %s); do not edit. */\n", mod->src->path, mod->name);
+	buf_printf(b, "#include <stddef.h>\n\n#include \"module.h\"\n#include \"%s.events.h\"\n\n", mod->name);
+	buf_puts(b, "#define PS_MEMBER_SIZE(type, member) sizeof(((type *)0)->member)\n\n");
+	put_flags(b, mod);
+	put_targets(b, mod);
+	put_offsets_and_layouts(b, a, mod, M);
+	put_hooksets(b, mod);
+	put_events(b, a, mod);
+
+	buf_printf(b, "const struct ps_module_desc ps_module_%s = {\n", mod->name);
+	put_str_member(b, "\t", "name", mod->name);
+	put_str_member(b, "\t", "help", mod->help);
+	put_str_member(b, "\t", "spec_path", mod->src->path);
+	put_table_ref(b, "flags", mod->flags, mod->name, "flags", mod->n_flags);
+	put_table_ref(b, "targets", true, mod->name, "targets", mod->n_targets);
+	put_table_ref(b, "offsets", mod->n_offsets > 0, mod->name, "offsets", mod->n_offsets);
+	put_table_ref(b, "layouts", mod->layouts, mod->name, "layouts", mod->n_layouts);
+	put_table_ref(b, "hooksets", true, mod->name, "hooksets", mod->n_hooksets);
+	put_table_ref(b, "events", mod->events, mod->name, "events", mod->n_events);
+	buf_puts(b, "};\n");
+}

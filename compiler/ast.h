@@ -154,7 +154,7 @@ struct ast_event {
 	struct ast_event *next;
 };
 
-enum expr_kind { EX_INT, EX_IDENT, EX_CALL, EX_UNARY, EX_BINARY, EX_ARROW, EX_INDEX };
+enum expr_kind { EX_INT, EX_IDENT, EX_CALL, EX_UNARY, EX_BINARY, EX_ARROW, EX_INDEX, EX_COND, EX_ABSENT };
 
 enum op {
 	OP_NOT, OP_NEG, OP_DEREF,
@@ -182,7 +182,8 @@ struct ast_expr {
 	const char *name;          /* EX_IDENT, EX_CALL, EX_ARROW (the field) */
 	struct loc name_loc;
 	enum op op;
-	struct ast_expr *a, *b;    /* operands; EX_CALL: a is the first argument */
+	struct ast_expr *a, *b;    /* operands; EX_CALL: a is the first argument; EX_COND: a ? b : c */
+	struct ast_expr *c;        /* EX_COND: the value when a is false or absent */
 	struct ast_expr *next;     /* EX_CALL arguments */
 	/* check: */
 	struct value_type type;

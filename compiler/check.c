@@ -930,6 +930,34 @@ static struct value_type check_index(struct check_ctx *ctx, struct ast_expr *e)
 	return (struct value_type){ .kind = VK_SLICE, .optional = p.optional || n.optional };
 }
 
+/* c ? a : b: a where c holds, else b; an absent c counts as false, like in `when`. */
+static struct value_type check_cond(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type c = check_expr(ctx, e->a), a = check_expr(ctx, e->b), b = check_expr(ctx, e->c);
+	struct value_type r = { .kind = VK_INT, .scalar = SC_I64 };
+
+	if (c.kind == VK_ERROR || a.kind == VK_ERROR || b.kind == VK_ERROR)
+		return value_error();
+	if (!is_numeric(&c)) {
+		ERROR(ctx, e->a->loc, "a condition needs an integer, not %s", value_text(ctx, &c));
+		return value_error();
+	}
+	if (!is_numeric(&a) || !is_numeric(&b)) {
+		struct ast_expr *bad = is_numeric(&a) ? e->c : e->b;
+
+		ERROR(ctx, bad->loc, "'?:' gives integers only, not %s", value_text(ctx, is_numeric(&a) ? &b : &a));
+		return value_error();
+	}
+	if (e->b->kind == EX_ABSENT)
+		r.scalar = b.scalar;
+	else if (e->c->kind == EX_ABSENT || (a.scalar == b.scalar))
+		r.scalar = a.scalar;
+	else if (a.scalar == SC_U64 || a.scalar == SC_PTR || b.scalar == SC_U64 || b.scalar == SC_PTR)
+		r.scalar = SC_U64;
+	r.optional = a.optional || b.optional;
+	return r;
+}
+
 static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e)
 {
 	struct value_type t = value_error();
@@ -944,6 +972,11 @@ static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e)
 	case EX_BINARY: t = check_binary(ctx, e); break;
 	case EX_ARROW: t = check_arrow(ctx, e); break;
 	case EX_INDEX: t = check_index(ctx, e); break;
+	case EX_COND: t = check_cond(ctx, e); break;
+	case EX_ABSENT:
+		/* a value that is never there: only where absence is allowed */
+		t = (struct value_type){ .kind = VK_INT, .scalar = SC_I64, .optional = true };
+		break;
 	}
 	e->type = t;
 	return t;

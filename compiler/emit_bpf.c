@@ -331,6 +331,25 @@ static struct cval gen_coalesce(struct gen *g, struct scope *s, const struct ast
 	};
 }
 
+static const char *gen_condition(struct gen *g, struct scope *s, const struct ast_expr *e);
+
+/* c ? a : b. All three are computed: user-memory reads that are not needed cost a failed read at most. */
+static struct cval gen_cond(struct gen *g, struct scope *s, const struct ast_expr *e)
+{
+	const char *cond = gen_condition(g, s, e->a);
+	const char *temp = new_temp(g, s, SC_I32);
+	struct cval a = materialize(g, s, gen_expr(g, s, e->b), e->b);
+	struct cval b = materialize(g, s, gen_expr(g, s, e->c), e->c);
+
+	stmt(s, "%s = %s;", temp, cond);
+	return (struct cval){
+		.val = fmt(g, "%s ? %s : %s", temp, wide(g, &a), wide(g, &b)),
+		.ok = a.ok || b.ok ? fmt(g, "(%s ? %s : %s)", temp, a.ok ? a.ok : "1", b.ok ? b.ok : "1") : NULL,
+		.compound = true,
+		.ctype = e->type.scalar,
+	};
+}
+
 static struct cval gen_binary(struct gen *g, struct scope *s, const struct ast_expr *e)
 {
 	struct cval a, b;
@@ -381,6 +400,10 @@ static struct cval gen_expr(struct gen *g, struct scope *s, const struct ast_exp
 		return e->kind == EX_ARROW ? gen_arrow(g, s, e) : gen_unary(g, s, e);
 	case EX_BINARY:
 		return gen_binary(g, s, e);
+	case EX_COND:
+		return gen_cond(g, s, e);
+	case EX_ABSENT:
+		return (struct cval){ .val = "0", .ok = "0", .ctype = SC_I64 };
 	case EX_CALL:
 	case EX_INDEX:
 		break;   /* only as a field's whole value: see gen_emit */
@@ -616,7 +639,7 @@ static bool expr_uses(const struct ast_expr *e, enum ref_kind ref)
 	if (e->kind == EX_IDENT && e->ref == ref)
 		return true;
 	/* next: the following argument of a call */
-	return expr_uses(e->a, ref) || expr_uses(e->b, ref) || expr_uses(e->next, ref);
+	return expr_uses(e->a, ref) || expr_uses(e->b, ref) || expr_uses(e->c, ref) || expr_uses(e->next, ref);
 }
 
 static bool block_uses(const struct ast_block *block, enum ref_kind ref)

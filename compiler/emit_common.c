@@ -121,6 +121,20 @@ static void put_expr(struct buf *b, const struct ast_expr *e, bool nested)
 		put_expr(b, e->a, true);
 		buf_printf(b, "->%s", e->name);
 		break;
+	case EX_ABSENT:
+		buf_puts(b, "absent");
+		break;
+	case EX_COND:
+		if (nested)
+			buf_puts(b, "(");
+		put_expr(b, e->a, true);
+		buf_puts(b, " ? ");
+		put_expr(b, e->b, true);
+		buf_puts(b, " : ");
+		put_expr(b, e->c, true);
+		if (nested)
+			buf_puts(b, ")");
+		break;
 	case EX_INDEX:
 		put_expr(b, e->a, true);
 		buf_puts(b, "[");

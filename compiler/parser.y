@@ -129,6 +129,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 
 %destructor { (void)$$; /* arena-owned */ } <*>
 
+%right '?' ':'
 %left "??"
 %left "||"
 %left "&&"
@@ -616,7 +617,14 @@ assigns:
 /* ---- expressions ---------------------------------------------------------- */
 
 expr:
-	  expr "??" expr             { $$ = new_binary(ctx, OP_COALESCE, $1, $3, @$); }
+	  expr '?' expr ':' expr
+		{
+			$$ = new_expr(ctx, EX_COND, @$);
+			$$->a = $1;
+			$$->b = $3;
+			$$->c = $5;
+		}
+	| expr "??" expr             { $$ = new_binary(ctx, OP_COALESCE, $1, $3, @$); }
 	| expr "||" expr             { $$ = new_binary(ctx, OP_OR, $1, $3, @$); }
 	| expr "&&" expr             { $$ = new_binary(ctx, OP_AND, $1, $3, @$); }
 	| expr "==" expr             { $$ = new_binary(ctx, OP_EQ, $1, $3, @$); }
@@ -673,6 +681,7 @@ primary:
 			$$->name_loc = @1;
 			$$->a = $3;
 		}
+	| "absent"                   { $$ = new_expr(ctx, EX_ABSENT, @$); }
 	| '(' expr ')'               { $$ = $2; }
 	;
 

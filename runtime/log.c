@@ -66,7 +66,7 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 {
 	if (!debug_enabled)
 		return 0;
-	fputs("libbpf: ", stderr);
+	/* libbpf starts its lines with "libbpf: " itself */
 	return vfprintf(stderr, fmt, ap);
 }
 

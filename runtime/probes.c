@@ -188,8 +188,10 @@ static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes
 	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offset);
 	if (!link) {
 		err = -errno;
-		ps_error("%s: cannot attach %s to %s in %s: %s", opts->module->name,
-			 retprobe ? "a uretprobe" : "a uprobe", symbol, path, strerror(-err));
+		/* the kernel refuses a uprobe where another tracer's differs in kind */
+		ps_error("%s: cannot attach %s to %s in %s: %s%s", opts->module->name,
+			 retprobe ? "a uretprobe" : "a uprobe", symbol, path, strerror(-err),
+			 err == -EINVAL ? " (is another tracer holding a probe on it?)" : "");
 		return err;
 	}
 	probes->n_uprobes++;

@@ -6,6 +6,7 @@ the test fails or times out) kills the processes it started and removes its
 temporary directory.
 """
 
+import atexit
 import base64
 import contextlib
 import json
@@ -103,11 +104,46 @@ def indent(lines, prefix="    | "):
     return [prefix + l for l in lines]
 
 
+_private_dir = None
+
+
+def private_libssl():
+    """With E2E_PRIVATE_LIBSSL=1, a copy of the system's libssl.so.3 (a new
+    inode) that the workloads load through LD_LIBRARY_PATH and plainsight
+    traces through --libssl: isolates the tests from other tracers' uprobes
+    on the system library. Returns the copy's path, or None (the default:
+    the real library, found the way plainsight finds it)."""
+    global _private_dir
+    if os.environ.get("E2E_PRIVATE_LIBSSL") != "1":
+        return None
+    if _private_dir is None:
+        src = None
+        for d in ("/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib"):
+            if os.path.exists(os.path.join(d, "libssl.so.3")):
+                src = os.path.realpath(os.path.join(d, "libssl.so.3"))
+                break
+        if src is None:
+            raise TestSkip("E2E_PRIVATE_LIBSSL=1 but no libssl.so.3 found")
+        _private_dir = tempfile.mkdtemp(prefix="plainsight-e2e-libssl-")
+        shutil.copy2(src, os.path.join(_private_dir, "libssl.so.3"))
+        atexit.register(shutil.rmtree, _private_dir, True)
+    return os.path.join(_private_dir, "libssl.so.3")
+
+
+def workload_env(env=None):
+    env = dict(os.environ if env is None else env)
+    lib = private_libssl()
+    if lib:
+        env["LD_LIBRARY_PATH"] = os.path.dirname(lib) + (
+            ":" + env["LD_LIBRARY_PATH"] if env.get("LD_LIBRARY_PATH") else "")
+    return env
+
+
 class Proc:
     """A child process in its own session, with its stderr collected."""
 
     def __init__(self, ctx, argv, name, stdin=subprocess.DEVNULL, stdout=None, env=None,
-                 collect_stdout=False):
+                 collect_stdout=False, plain_env=False):
         self.ctx = ctx
         self.argv = argv
         self.name = name
@@ -117,6 +153,8 @@ class Proc:
         self.err_lines = []
         if stdout is None:
             stdout = subprocess.PIPE if collect_stdout else subprocess.DEVNULL
+        if not plain_env:
+            env = workload_env(env)
         self.p = subprocess.Popen(argv, stdin=stdin, stdout=stdout, stderr=subprocess.PIPE,
                                   env=env, start_new_session=True)
         ctx.procs.append(self)
@@ -216,6 +254,20 @@ class Proc:
                     f.close()
 
 
+def attach_hints():
+    """Why the kernel may refuse a uprobe: another tracer (e.g. BCC's sslsniff)
+    holding one at the same place with another ref_ctr_offset."""
+    try:
+        r = subprocess.run(["dmesg"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=5)
+        lines = [l for l in r.stdout.decode("utf-8", "replace").splitlines()[-200:] if "ref_ctr_offset" in l]
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    if not lines:
+        return []
+    return ["hint: the kernel log says another uprobe sits at the same place with a different "
+            "ref_ctr_offset (another tracer running?):", "    " + lines[-1]]
+
+
 class Plainsight(Proc):
     """plainsight started with args; json output (if any) goes to a file."""
 
@@ -223,18 +275,28 @@ class Plainsight(Proc):
         self.bin = binary(asan)
         if not os.path.exists(self.bin):
             raise TestFailure("plainsight binary not found: %s (build it first)" % self.bin)
+        args = list(args)
+        lib = private_libssl()
+        if lib and args[:1] == ["tls"] and "--libssl" not in args:
+            args[1:1] = ["--libssl", lib]
         self.stdout_path = stdout_path or os.path.join(ctx.tmp, "plainsight.out")
         self.outf = open(self.stdout_path, "wb")
         try:
-            super().__init__(ctx, [self.bin] + list(args), "plainsight", stdout=self.outf,
-                             env=env)
+            super().__init__(ctx, [self.bin] + args, "plainsight", stdout=self.outf,
+                             env=env, plain_env=True)
         finally:
             self.outf.close()
         self.attached_line = None
 
     def wait_attached(self, timeout=ATTACH_TIMEOUT):
-        self.attached_line = self.wait_line("plainsight: attached", timeout)
+        try:
+            self.attached_line = self.wait_line("plainsight: attached", timeout)
+        except TestFailure as e:
+            if "cannot attach" in self.stderr:
+                e.lines.extend(attach_hints())
+            raise
         return self.attached_line
+
 
     def stop(self, sig=signal.SIGINT, timeout=STOP_TIMEOUT):
         """Sends sig, waits; fails unless it exits 0. Returns its stderr."""
@@ -419,6 +481,16 @@ def compare_stream(records, pid, direction, want, what, fd=None, tuple_=None):
         if by_time != recs and concat(by_time) == want:
             e.lines.append("note: sorted by time_ns the records match: they are written out of order")
         e.lines.append("%d records, lengths: %s" % (len(recs), summarize_lengths(recs)))
+        got = concat(recs)
+        n = min(len(got), len(want))
+        off = next((i for i in range(n) if got[i] != want[i]), n)
+        start = 0
+        for i, r in enumerate(recs):
+            if start <= off < start + len(r["payload"]):
+                e.lines.append("the first difference is in record #%d (len %d, starting at offset %d, "
+                               "time_ns %s, tid %s)" % (i, len(r["payload"]), start, r.get("time_ns"), r.get("tid")))
+                break
+            start += len(r["payload"])
         raise
     return recs
 

@@ -28,8 +28,9 @@ def start_json(ctx, extra=(), **kw):
     return ps
 
 
-def check_summary(records, summary, what="summary"):
-    """The last line is the summary; nothing lost; records and bytes add up."""
+def check_summary(records, summary, what="summary", allow_check_mismatch=False):
+    """The last line is the summary; nothing lost; records and bytes add up;
+    the fd read through the layout's offsets agrees with the socket's."""
     if summary is None:
         raise TestFailure("%s: no {\"summary\": ...} line at the end of the json output" % what)
     if not isinstance(summary, dict):
@@ -54,7 +55,7 @@ def check_summary(records, summary, what="summary"):
         return [] if v == 0 else ["%s=%r" % (path, v)]
 
     bad = nonzero(summary["lost"], "lost")
-    if summary.get("check_mismatch"):
+    if summary.get("check_mismatch") and not allow_check_mismatch:
         # fd read through the layout's offsets disagreed with the tracked socket fd
         bad.append("check_mismatch=%r (the offsets' fd differs from the socket's)" % summary["check_mismatch"])
     if bad:
@@ -129,7 +130,10 @@ def curl_test(size):
             fds = {r.get("fd") for r in fdrecs}
             if len(fds) != 1 or min(fds) < 0:
                 raise TestFailure("pid %d: reads and writes of one connection name fds %s" % (pid, sorted(fds)))
-        check_summary(records, summary)
+        # curl 7.88 gives OpenSSL its own BIO (not a socket BIO: num is 0), so
+        # the offsets' fd cannot agree for curl's calls: check_mismatch is
+        # allowed here; the python tests hold the layout to it.
+        check_summary(records, summary, allow_check_mismatch=True)
     return run
 
 

@@ -107,7 +107,7 @@ $(OUT)/gen/gen.mk: $(SPECS) $(OUT)/probec
 
 # Goals that run before the build tools may be installed do not read it.
 GOALS := $(or $(MAKECMDGOALS),all)
-ifneq ($(filter-out clean deps check-deps test run,$(GOALS)),)
+ifneq ($(filter-out clean deps check-deps test run bench,$(GOALS)),)
 -include $(OUT)/gen/gen.mk
 endif
 
@@ -190,6 +190,11 @@ e2e: $(OUT)/plainsight $(ASAN_OUT)/plainsight
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all asan
 	$(Q)OUT=$(OUT) tests/run-all.sh
+
+# ---- benchmarks (bench/README.md) ---------------------------------------------
+bench: check-deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)OUT=$(OUT) bash bench/run.sh
 
 # ---- use ----------------------------------------------------------------------
 run: check-deps

@@ -363,11 +363,12 @@ class Context:
         self.plainsight = ps
         return ps
 
-    def cleanup(self):
+    def cleanup(self, keep_files=False):
         for p in reversed(self.procs):
             with contextlib.suppress(Exception):
                 p.kill()
-        shutil.rmtree(self.tmp, ignore_errors=True)
+        if not keep_files:
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 # ---- json output ---------------------------------------------------------------

@@ -3,6 +3,12 @@
 
   OUT=build python3 tests/e2e/run.py [-k SUBSTRING] [-v]
 
+Environment: E2E_KEEP=1 keeps a failed test's files (plainsight's output, the
+data sent) for a look; E2E_PRIVATE_LIBSSL=1 traces a private copy of
+libssl.so.3 (via --libssl and LD_LIBRARY_PATH) instead of the system's, e.g.
+when another tracer's uprobes block the system library; E2E_TEST_TIMEOUT
+bounds each test (seconds, default 180).
+
 Prints one line per test: "PASS name", "FAIL name" followed by indented
 diagnostics, or "SKIP name: reason". Exits 1 if any test failed.
 """
@@ -52,8 +58,11 @@ def run_one(name, fn, verbose):
             lines.append("plainsight command: %s" % " ".join(ps.argv))
             lines.append("plainsight stderr:")
             lines.extend(harness.indent(harness.tail(ps.stderr)))
+    keep = result == "FAIL" and os.environ.get("E2E_KEEP") == "1"
+    if keep:
+        lines.append("E2E_KEEP=1: the test's files stay in %s" % ctx.tmp)
     try:
-        ctx.cleanup()
+        ctx.cleanup(keep_files=keep)
     except Exception:
         pass
     if result == "SKIP":

@@ -162,15 +162,23 @@ static void emit_record(struct ps_assembler *a, const struct ps_event_desc *ev, 
 	a->emit(&rec, a->emit_arg);
 }
 
+static int pending_reserve(struct pending_call *p, size_t need);
+
 /* Emits a pending call, then forgets it. */
 static void pending_emit(struct ps_assembler *a, struct pending_call *p, bool incomplete)
 {
 	const struct ps_event_desc *ev = &a->module->events[p->event_id];
 
-	/* What var_total promised but never came is lost too. */
-	if (p->var_total > p->data_len) {
+	/*
+	 * What var_total promised but never came is lost too, and zero-filled
+	 * like a gap: len is always the call's length, lost_bytes how much of
+	 * it is missing.
+	 */
+	if (p->var_total > p->data_len && pending_reserve(p, p->var_total) == 0) {
 		uint64_t tail = p->var_total - p->data_len;
 
+		memset(p->data + p->data_len, 0, tail);
+		p->data_len = p->var_total;
 		p->lost_bytes += tail;
 		a->counters->gap_bytes += tail;
 	}

@@ -19,7 +19,7 @@ struct ps_record {
 	const uint8_t *data;        /* the variable part, joined; NULL when the event has none */
 	size_t data_len;
 	uint64_t time_ns;           /* wall clock, ns since the epoch */
-	uint64_t lost_bytes;        /* data the ring buffer could not carry (a gap, filled with zeros) */
+	uint64_t lost_bytes;        /* bytes of data the ring buffer could not carry: zeros in data */
 	bool incomplete;            /* the call's last chunk never arrived */
 	bool read_failed;           /* some data could not be read from the traced process */
 };

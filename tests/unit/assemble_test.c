@@ -353,8 +353,11 @@ static void last_chunk_never_comes(void)
 	CHECK_INT(n_got, 2);
 	CHECK(got[0].incomplete);
 	CHECK_INT(got[0].time_ns, WALL_OFFSET + 500);
-	CHECK_INT(got[0].data_len, 2 * PS_CHUNK_MAX);
+	/* the missing tail is zero-filled: len stays the call's length */
+	CHECK_INT(got[0].data_len, 3 * PS_CHUNK_MAX);
 	CHECK(memcmp(got[0].data, data, 2 * PS_CHUNK_MAX) == 0);
+	CHECK(got[0].data_len == 3 * PS_CHUNK_MAX && got[0].data[2 * PS_CHUNK_MAX] == 0 &&
+	      got[0].data[3 * PS_CHUNK_MAX - 1] == 0);
 	CHECK_INT(got[0].lost_bytes, PS_CHUNK_MAX);
 	CHECK(!got[1].incomplete);
 	CHECK_INT(got[1].data_len, 2);

@@ -14,8 +14,9 @@ VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 CFLAGS    ?= -O2 -g
 WARNINGS  := -Wall -Wextra -Wno-unused-parameter
 ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
+# clang -target bpf does not search the multiarch include directory by itself.
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
-	-I$(OUT) -Ibpf-gen -I$(OUT)/gen
+	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 RUNTIME_LIBS := -lbpf -lelf -lz -lcrypto
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -37,7 +38,7 @@ all: $(OUT)/plainsight
 
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev \
-	flex bison bpftool pkg-config linux-libc-dev libc6-dev-i386
+	flex bison bpftool pkg-config linux-libc-dev binutils
 DEB_TEST  := openssl curl python3 iproute2
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 

@@ -7,10 +7,23 @@ OUT=${OUT:-build}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
+# A stage that fails without naming a failed test (a build error, a crash)
+# still counts as one failure.
+stage() {
+	local name=$1 before
+	shift
+	before=$(grep -c '^FAIL ' "$log")
+	"$@" 2>&1 | tee -a "$log"
+	local status=${PIPESTATUS[0]}
+	if [ "$status" -ne 0 ] && [ "$(grep -c '^FAIL ' "$log")" -eq "$before" ]; then
+		echo "FAIL $name: exited with status $status without naming a failed test" | tee -a "$log"
+	fi
+}
+
 echo "== unit tests"
-make --no-print-directory OUT="$OUT" unit 2>&1 | tee -a "$log"
+stage unit-stage make --no-print-directory OUT="$OUT" unit
 echo "== end-to-end tests"
-OUT="$OUT" python3 tests/e2e/run.py 2>&1 | tee -a "$log"
+stage e2e-stage env OUT="$OUT" python3 tests/e2e/run.py
 
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")

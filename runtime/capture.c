@@ -13,6 +13,7 @@
 #include <bpf/libbpf.h>
 #include "assemble.h"
 #include "capture.h"
+#include "collect.h"
 #include "fields.h"
 #include "log.h"
 #include "output.h"
@@ -44,6 +45,7 @@ struct capture {
 	const struct ps_plan *plan;
 	struct ps_writer *writer;
 	struct ps_assembler *assembler;
+	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
 	struct ps_counters counters;
 	int write_error;            /* first output error, negative errno */
 	bool warned_mismatch;
@@ -85,7 +87,7 @@ static void run_checks(struct capture *cap, const struct ps_record *rec)
 	}
 }
 
-static void on_record(const struct ps_record *rec, void *arg)
+static void deliver_record(const struct ps_record *rec, void *arg)
 {
 	struct capture *cap = arg;
 	int err;
@@ -107,6 +109,13 @@ static void on_record(const struct ps_record *rec, void *arg)
 	cap->counters.bytes += rec->data_len;
 }
 
+static void on_record(const struct ps_record *rec, void *arg)
+{
+	struct capture *cap = arg;
+
+	ps_collect_record(cap->collect, rec, deliver_record, cap);
+}
+
 static int on_ring_record(void *ctx, void *data, size_t size)
 {
 	struct capture *cap = ctx;
@@ -120,7 +129,7 @@ static uint64_t total_lost(const struct ps_counters *c)
 {
 	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->kernel_loss[PS_LOSS_READ_FAIL] +
 	       c->kernel_loss[PS_LOSS_SAVE_FULL] + c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
-	       c->incomplete + c->malformed + c->write_errors;
+	       c->incomplete + c->malformed + c->write_errors + c->kernel_missed;
 }
 
 static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
@@ -128,6 +137,7 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 	double seconds = elapsed_ns / 1e9;
 
 	ps_probes_read_loss(probes, cap->counters.kernel_loss);
+	cap->counters.kernel_missed = ps_probes_missed_runs(probes);
 	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB, lost %llu%s",
 		(unsigned long long)cap->counters.records, seconds > 0 ? cap->counters.records / seconds : 0.0,
 		cap->counters.bytes / 1048576.0, (unsigned long long)total_lost(&cap->counters),
@@ -145,12 +155,14 @@ static void print_summary(const struct ps_counters *c)
 		return;
 	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
 		"%llu calls with no state slot, %llu bytes over the per-call limit, %llu gap bytes, "
-		"%llu incomplete calls, %llu malformed records, %llu records not written; %llu check mismatches",
+		"%llu incomplete calls, %llu malformed records, %llu records not written, "
+		"%llu probe runs the kernel skipped; %llu check mismatches",
 		(unsigned long long)k[PS_LOSS_RINGBUF_EVENTS], (unsigned long long)k[PS_LOSS_RINGBUF_BYTES],
 		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_SAVE_FULL],
 		(unsigned long long)k[PS_LOSS_TRUNC_BYTES], (unsigned long long)c->gap_bytes,
 		(unsigned long long)c->incomplete, (unsigned long long)c->malformed,
-		(unsigned long long)c->write_errors, (unsigned long long)c->check_mismatch);
+		(unsigned long long)c->write_errors, (unsigned long long)c->kernel_missed,
+		(unsigned long long)c->check_mismatch);
 }
 
 static void announce_attached(const struct ps_options *opts, const struct ps_plan *plan,
@@ -211,13 +223,15 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		return -errno;
 	}
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
+	cap.collect = ps_collect_new(opts);
 	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
-	if (!cap.assembler || !rb) {
+	if (!cap.assembler || !cap.collect || !rb) {
 		ps_error("cannot set up the ring buffer reader: %s", strerror(errno));
 		err = -ENOMEM;
 		goto out;
 	}
 	install_signal_handlers();
+	ps_plan_print_warnings(plan);
 	announce_attached(opts, plan, probes);
 	err = drain_loop(&cap, rb, probes, status);
 
@@ -227,12 +241,14 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		ring_buffer__consume(rb);
 	ps_assembler_flush(cap.assembler);
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
+	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)
 		ps_error("reading the ring buffer failed: %s", strerror(-err));
 out:
 	ring_buffer__free(rb);
 	if (cap.assembler)
 		ps_assembler_free(cap.assembler);
+	ps_collect_free(cap.collect);
 	if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);
 	close_err = ps_writer_close(cap.writer);

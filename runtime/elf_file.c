@@ -147,8 +147,18 @@ static bool is_defined_function(const GElf_Sym *sym)
  * versions (glibc's memcpy@GLIBC_2.2.5 and memcpy@@GLIBC_2.14); callers that
  * link today get the default one, so it wins over the hidden ones.
  */
+/* A global variable defined here: data the BPF programs may read. */
+static bool is_defined_object(const GElf_Sym *sym)
+{
+	int type = GELF_ST_TYPE(sym->st_info);
+
+	if (type != STT_OBJECT && type != STT_TLS && type != STT_COMMON)
+		return false;
+	return type != STT_TLS && sym->st_shndx != SHN_UNDEF && sym->st_value != 0;
+}
+
 static int find_symbol_in_table(Elf *e, Elf_Scn *scn, const GElf_Shdr *shdr, const char *symbol,
-				GElf_Addr *value)
+				GElf_Addr *value, bool object)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	Elf_Data *versions = NULL;
@@ -171,7 +181,7 @@ static int find_symbol_in_table(Elf *e, Elf_Scn *scn, const GElf_Shdr *shdr, con
 		const char *name;
 		bool hidden;
 
-		if (!gelf_getsym(data, i, &sym) || !is_defined_function(&sym))
+		if (!gelf_getsym(data, i, &sym) || !(object ? is_defined_object(&sym) : is_defined_function(&sym)))
 			continue;
 		name = elf_strptr(e, shdr->sh_link, sym.st_name);
 		if (!name || !symbol_name_matches(name, symbol, &hidden))
@@ -226,10 +236,50 @@ long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol)
 		if (!scn)
 			continue;
 		any_table = true;
-		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, &address) == 0)
+		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, &address, false) == 0)
 			return file_offset_of_address(elf->elf, address);
 	}
 	return any_table ? -ENOENT : -ENODATA;
+}
+
+int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uint64_t *vaddr)
+{
+	static const GElf_Word table_types[] = { SHT_DYNSYM, SHT_SYMTAB };
+	bool any_table = false;
+
+	for (size_t i = 0; i < sizeof(table_types) / sizeof(table_types[0]); i++) {
+		GElf_Shdr shdr;
+		GElf_Addr address = 0;
+		Elf_Scn *scn = find_section_by_type(elf->elf, table_types[i], &shdr);
+
+		if (!scn)
+			continue;
+		any_table = true;
+		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, &address, object) == 0) {
+			*vaddr = address;
+			return 0;
+		}
+	}
+	return any_table ? -ENOENT : -ENODATA;
+}
+
+int ps_elf_offset_vaddr(struct ps_elf *elf, uint64_t offset, uint64_t *vaddr)
+{
+	size_t count;
+
+	if (elf_getphdrnum(elf->elf, &count) != 0)
+		return -ENOEXEC;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Phdr phdr;
+
+		if (!gelf_getphdr(elf->elf, i, &phdr) || phdr.p_type != PT_LOAD)
+			continue;
+		if (offset >= phdr.p_offset && offset - phdr.p_offset < phdr.p_filesz) {
+			*vaddr = offset - phdr.p_offset + phdr.p_vaddr;
+			return 0;
+		}
+	}
+	return -ERANGE;
 }
 
 int ps_elf_has_symbols(struct ps_elf *elf)

@@ -4,6 +4,7 @@
 #ifndef PS_ELF_H
 #define PS_ELF_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,15 @@ const char *ps_elf_path(const struct ps_elf *elf);
  * when the file has no symbol tables at all (stripped).
  */
 long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol);
+
+/*
+ * The link-time address (st_value) of a function, or with object set of a
+ * global variable; the same errors as ps_elf_symbol_offset.
+ */
+int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uint64_t *vaddr);
+
+/* The link-time address of a file offset inside a loaded segment; -ERANGE outside them. */
+int ps_elf_offset_vaddr(struct ps_elf *elf, uint64_t offset, uint64_t *vaddr);
 
 /* Whether the file has any symbol table; a stripped binary has none. */
 int ps_elf_has_symbols(struct ps_elf *elf);

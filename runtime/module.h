@@ -41,6 +41,8 @@ struct ps_target_desc {
 	const char *library;       /* soname looked up in the ld.so cache, or an absolute path */
 	int override_flag;         /* index into flags of a PATH flag that replaces library; -1: none */
 	struct ps_version_rule version;
+	const int32_t *more_overrides; /* `override a, b, c;`: b and c, tried in order when a is not given */
+	uint32_t n_more_overrides;
 };
 
 /* One named offset: `field` of `strct`. Its index is the offset id. */
@@ -71,6 +73,9 @@ struct ps_hook_desc {
 	const char *return_prog;   /* BPF program name, or NULL */
 	bool optional;             /* a missing symbol is a note, not an error */
 	enum ps_hook_abi abi;
+	const char *unless;        /* attach only when this symbol is absent from the target; NULL: always */
+	int32_t symbol_flag;       /* a STRING flag whose value replaces symbol; -1: none */
+	int32_t offset_flag;       /* an INT flag whose value is the file offset to attach at; -1: none */
 };
 
 /* One BPF object: the hooks a group of versions shares. */
@@ -102,6 +107,17 @@ struct ps_field_desc {
 	uint32_t n_enum;
 	bool hidden;               /* used by the runtime, not printed */
 	int32_t check_field;       /* must equal this field when both are present; -1: none */
+	bool collect;              /* filled in user space from the buffered records of collect_event */
+	uint32_t collect_event;
+	const char *joined;        /* collect: separator between the collected values; NULL: none */
+	bool unescape;             /* string: each unescape_byte + next becomes next ^ unescape_xor */
+	uint8_t unescape_byte, unescape_xor;
+};
+
+enum ps_buffer_kind {
+	PS_BUFFER_NONE,            /* records are output */
+	PS_BUFFER_PID,             /* records wait, per process, for an event that collects them */
+	PS_BUFFER_TID,             /* the same, per thread */
 };
 
 struct ps_event_desc {
@@ -110,6 +126,29 @@ struct ps_event_desc {
 	const struct ps_field_desc *fields;
 	uint32_t n_fields;
 	int32_t var_field;         /* index of the bytes/string field, or -1 */
+	enum ps_buffer_kind buffer;
+};
+
+/* A C global the BPF programs read (`global` in a spec); its address goes into ps_link. */
+struct ps_global_desc {
+	const char *name;
+	uint32_t target;           /* index into targets */
+	bool optional;             /* absent: its value is absent, not an error */
+};
+
+enum ps_filter_op { PS_FILTER_EQ, PS_FILTER_NE, PS_FILTER_LT, PS_FILTER_LE, PS_FILTER_GT, PS_FILTER_GE };
+
+/*
+ * `filter FIELD OP VALUE;`: records of events with FIELD are output only when
+ * it holds. With a flag as VALUE, the filter is off until the flag is given.
+ */
+struct ps_filter_desc {
+	const char *field;
+	enum ps_filter_op op;
+	bool text;                 /* compares a string field with text_value or the flag's text */
+	int32_t flag;              /* index into flags; -1: the literal below */
+	int64_t value;
+	const char *text_value;
 };
 
 struct ps_module_desc {
@@ -128,6 +167,10 @@ struct ps_module_desc {
 	uint32_t n_hooksets;
 	const struct ps_event_desc *events;
 	uint32_t n_events;
+	const struct ps_global_desc *globals;
+	uint32_t n_globals;
+	const struct ps_filter_desc *filters;
+	uint32_t n_filters;
 };
 
 /* From the generated modules.gen.c: every module found in specs/. */

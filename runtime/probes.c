@@ -7,6 +7,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "elf_file.h"
+#include "link.h"
 #include "log.h"
 #include "probes.h"
 
@@ -29,6 +30,7 @@ static int find_hook_sites(const struct ps_options *opts, const struct ps_plan *
 	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		const char *path = plan->targets[hook->target].path;
+		const char *symbol;
 		long offset;
 
 		if (!elves[hook->target] && !(elves[hook->target] = ps_elf_open(path))) {
@@ -36,20 +38,20 @@ static int find_hook_sites(const struct ps_options *opts, const struct ps_plan *
 			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
 			break;
 		}
-		offset = ps_elf_symbol_offset(elves[hook->target], hook->symbol);
+		offset = ps_hook_site(opts, elves[hook->target], hook, &symbol);
 		sites[i].offset = offset;
-		if (offset >= 0)
+		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` symbol is there */
 			continue;
 		if (offset == -ENODATA) {
 			ps_error("%s: %s is stripped: it has no symbol table to find %s in", module->name, path,
-				 hook->symbol);
+				 symbol);
 			err = (int)offset;
 		} else if (hook->optional) {
-			ps_debug("%s: optional symbol %s not in %s", module->name, hook->symbol, path);
+			ps_debug("%s: optional symbol %s not in %s", module->name, symbol, path);
 			(*n_missing)++;
 		} else {
 			ps_error("%s: symbol %s not found in %s (is it the right library?)", module->name,
-				 hook->symbol, path);
+				 symbol, path);
 			err = (int)offset;
 		}
 	}
@@ -301,6 +303,8 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	if (!err)
 		err = write_config(opts, plan, probes->obj);
 	if (!err)
+		err = ps_link_write(opts, plan, hookset, probes->obj);
+	if (!err)
 		err = load_object(opts, hookset, probes);
 	if (!err)
 		err = attach_all(opts, plan, hookset, sites, probes);
@@ -322,6 +326,25 @@ void ps_probes_destroy(struct ps_probes *probes)
 	ps_probes_detach(probes);
 	bpf_object__close(probes->obj);
 	probes->obj = NULL;
+}
+
+uint64_t ps_probes_missed_runs(const struct ps_probes *probes)
+{
+	struct bpf_program *prog;
+	uint64_t missed = 0;
+
+	if (!probes->obj)
+		return 0;
+	bpf_object__for_each_program(prog, probes->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd >= 0 && bpf_obj_get_info_by_fd(fd, &info, &len) == 0)
+			missed += info.recursion_misses;
+	}
+	return missed;
 }
 
 int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS])

@@ -28,6 +28,9 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 void ps_probes_detach(struct ps_probes *probes);
 void ps_probes_destroy(struct ps_probes *probes);
 
+/* Probe runs the kernel skipped (it does so on recursion), over all programs. */
+uint64_t ps_probes_missed_runs(const struct ps_probes *probes);
+
 /* Sums the per-CPU loss counters. */
 int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS]);
 

@@ -39,6 +39,7 @@ struct ps_counters {
 	uint64_t incomplete;        /* calls whose last chunk never came */
 	uint64_t malformed;         /* ring-buffer records that made no sense */
 	uint64_t write_errors;      /* records the output could not take */
+	uint64_t kernel_missed;     /* probe runs the kernel skipped (bpf_prog_info.recursion_misses) */
 	uint64_t check_mismatch;    /* `check` fields that disagreed */
 };
 

@@ -1,25 +1,51 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include "elf_file.h"
 #include "ldcache.h"
+#include "link.h"
 #include "log.h"
 #include "target.h"
+
+__attribute__((format(printf, 2, 3)))
+static void plan_warn(struct ps_plan *plan, const char *fmt, ...)
+{
+	char **grown = realloc(plan->warnings, (plan->n_warnings + 1) * sizeof(*grown));
+	va_list ap;
+	char *line;
+
+	if (!grown)
+		return;
+	plan->warnings = grown;
+	va_start(ap, fmt);
+	if (vasprintf(&line, fmt, ap) >= 0)
+		plan->warnings[plan->n_warnings++] = line;
+	va_end(ap);
+}
+
+void ps_plan_print_warnings(const struct ps_plan *plan)
+{
+	for (size_t i = 0; i < plan->n_warnings; i++)
+		ps_warn("%s", plan->warnings[i]);
+}
 
 static int resolve_target_path(const struct ps_options *opts, const struct ps_target_desc *target,
 			       char *path, size_t size)
 {
 	const char *module = opts->module->name;
-	const char *override = ps_cli_flag_value(opts, target->override_flag);
+	int override_flag = ps_target_override_flag(opts, target);
+	const char *override = ps_cli_flag_value(opts, override_flag);
 	int err;
 
 	if (override && *override) {
 		if (access(override, R_OK) != 0) {
 			err = -errno;
 			ps_error("%s: cannot read %s (--%s): %s", module, override,
-				 opts->module->flags[target->override_flag].name, strerror(-err));
+				 opts->module->flags[override_flag].name, strerror(-err));
 			return err;
 		}
 		if (strlen(override) >= size) {
@@ -64,7 +90,7 @@ static int check_is_elf(const char *module, const char *path)
 }
 
 static int read_version(const struct ps_options *opts, const struct ps_target_desc *target,
-			struct ps_resolved_target *resolved)
+			struct ps_resolved_target *resolved, struct ps_plan *plan)
 {
 	const char *module = opts->module->name;
 	const char *forced = ps_cli_flag_value(opts, target->version.force_flag);
@@ -88,7 +114,7 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	err = ps_version_detect(resolved->path, &target->version, resolved->version, sizeof(resolved->version),
 				resolved->version_from, sizeof(resolved->version_from));
 	if (err == -ENOENT) {
-		ps_warn("%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
+		plan_warn(plan, "%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
 			module, resolved->path);
 		resolved->version[0] = '\0';
 		return 0;
@@ -115,12 +141,12 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 	case PS_LAYOUT_EXACT:
 		break;
 	case PS_LAYOUT_NEAREST:
-		ps_warn("%s: no layout for version %s; using the nearest lower one, '%s' (%s to %s)", module,
+		plan_warn(plan, "%s: no layout for version %s; using the nearest lower one, '%s' (%s to %s)", module,
 			version, plan->layout->name, plan->layout->min_version, plan->layout->max_version);
 		break;
 	case PS_LAYOUT_NONE:
 		if (opts->module->n_layouts)
-			ps_warn("%s: version %s is older than every known layout; capturing without offsets "
+			plan_warn(plan, "%s: version %s is older than every known layout; capturing without offsets "
 				"(plaintext is complete, offset-based fields are absent)",
 				module, version);
 		break;
@@ -150,7 +176,7 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 		if (err)
 			return err;
 	}
-	err = read_version(opts, &module->targets[0], &plan->targets[0]);
+	err = read_version(opts, &module->targets[0], &plan->targets[0], plan);
 	if (err)
 		return err;
 	choose_layout(opts, plan);
@@ -159,6 +185,11 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 
 void ps_plan_free(struct ps_plan *plan)
 {
+	for (size_t i = 0; i < plan->n_warnings; i++)
+		free(plan->warnings[i]);
+	free(plan->warnings);
+	plan->warnings = NULL;
+	plan->n_warnings = 0;
 	free(plan->targets);
 	plan->targets = NULL;
 }

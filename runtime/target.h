@@ -19,6 +19,8 @@ struct ps_plan {
 	const struct ps_layout_desc *layout;  /* NULL: no offsets */
 	enum ps_layout_match layout_match;
 	uint32_t hookset;
+	char **warnings;                      /* shown once the probes are attached */
+	size_t n_warnings;
 };
 
 /*
@@ -28,5 +30,11 @@ struct ps_plan {
  */
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
 void ps_plan_free(struct ps_plan *plan);
+
+/*
+ * A plan's warnings (no version found, nearest layout, ...) wait until the
+ * plan has worked: a run that fails says one line, the failure.
+ */
+void ps_plan_print_warnings(const struct ps_plan *plan);
 
 #endif

@@ -388,7 +388,7 @@ static void json_summary(void)
 	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
-		.write_errors = 12, .check_mismatch = 13,
+		.write_errors = 12, .kernel_missed = 14, .check_mismatch = 13,
 	};
 	struct ps_writer *w;
 	char *text;
@@ -407,7 +407,8 @@ static void json_summary(void)
 	text = read_all(temp_path);
 	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
 			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7, \"truncated_bytes\": 8,"
-			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12},"
+			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
+			" \"kernel_missed\": 14},"
 			" \"check_mismatch\": 13}}\n");
 	free(text);
 

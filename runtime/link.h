@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where a module's hooks go and what they read, beyond one symbol per hook:
+ * override flags tried in order, `symbol`/`offset` flags, `unless`, and the
+ * link-time addresses of hooks and globals the BPF programs turn into
+ * run-time addresses (see `global` in specs/README.md).
+ */
+#ifndef PS_LINK_H
+#define PS_LINK_H
+
+#include "cli.h"
+#include "elf_file.h"
+#include "module.h"
+#include "target.h"
+
+struct bpf_object;
+
+/* The override flag of a target that was given (the first of `override a, b;`), or its first one. */
+int ps_target_override_flag(const struct ps_options *opts, const struct ps_target_desc *target);
+
+/*
+ * The file offset a hook attaches at: its `offset` flag, else its symbol (or
+ * its `symbol` flag's value) in elf. -ESRCH when the hook's `unless` symbol
+ * is present (the hook is not wanted); otherwise ps_elf_symbol_offset's errors.
+ * *symbol is set to the name looked up, for messages.
+ */
+long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
+		  const char **symbol);
+
+/* Writes ps_link (hook and global addresses) into the object's .rodata; 0 when it has none. */
+int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
+		  struct bpf_object *obj);
+
+#endif

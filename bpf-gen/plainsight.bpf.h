@@ -152,9 +152,14 @@ struct ps_key_pid {
 	__u32 pad;
 };
 
+/*
+ * A plain hash, not an LRU one: an LRU map may evict a live entry before it
+ * is full, which would lose a call's socket without a trace. A thread that
+ * dies inside a call leaves a stale entry that its tid's next call replaces.
+ */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
 	__type(key, __u32);
 	__type(value, struct ps_incall);
 } ps_incall SEC(".maps");

@@ -61,6 +61,7 @@ struct flag_ref {
 	const char *name;
 	struct loc loc;
 	int index;                 /* check: into the module's flags; -1 none */
+	struct flag_ref *next;     /* `override a, b;`: the flags after the first */
 };
 
 struct ast_version {
@@ -74,7 +75,7 @@ struct ast_target {
 	const char *name;
 	struct loc loc;
 	const char *library;
-	struct flag_ref override;
+	struct flag_ref override;  /* the first of `override a, b, ...;` */
 	struct ast_version *version;
 	struct ast_target *next;
 };
@@ -134,6 +135,14 @@ struct ast_field {
 	struct loc type_loc;
 	struct ast_name *members;  /* FK_ENUM */
 	bool optional, hidden;
+	/* `collect EVENT.FIELD [joined "SEP"]`: filled in user space */
+	const char *collect_event, *collect_field, *joined;
+	struct loc collect_loc;
+	struct ast_event *collect_ev;  /* check */
+	/* `unescape BYTE xor MASK` */
+	bool unescape;
+	long long unescape_byte, unescape_xor;
+	struct loc unescape_loc;
 	const char *check_name;
 	struct loc check_loc;
 	int check_index;           /* check: -1 none */
@@ -143,9 +152,14 @@ struct ast_field {
 	struct ast_field *next;
 };
 
+enum buffer_kind { BUF_NONE, BUF_PID, BUF_TID };
+
 struct ast_event {
 	const char *name;
 	struct loc loc;
+	const char *buffer_by;     /* `buffered by pid|tid`, or NULL */
+	struct loc buffer_loc;
+	enum buffer_kind buffer;   /* check */
 	struct ast_field *fields;
 	int id;                    /* check */
 	int n_fields;              /* check */
@@ -172,7 +186,7 @@ struct value_type {
 	bool optional;             /* may be absent */
 };
 
-enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER };
+enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER, REF_GLOBAL, REF_VAR };
 
 struct ast_expr {
 	enum expr_kind kind;
@@ -191,6 +205,8 @@ struct ast_expr {
 	struct ast_param *param;
 	struct ast_stmt *let;
 	struct ast_struct_field *field;  /* EX_ARROW */
+	struct ast_global *global; /* REF_GLOBAL */
+	struct ast_var *var;       /* REF_VAR */
 	int member;                /* REF_MEMBER: index in its enum */
 };
 
@@ -202,14 +218,15 @@ struct ast_assign {
 	struct ast_assign *next;
 };
 
-enum stmt_kind { ST_LET, ST_EMIT };
+enum stmt_kind { ST_LET, ST_EMIT, ST_SET, ST_CLEAR };
 
 struct ast_stmt {
 	enum stmt_kind kind;
 	struct loc loc;
-	const char *name;          /* let name, or event name */
+	const char *name;          /* let name, event name, or var name */
 	struct loc name_loc;
-	struct ast_expr *value;    /* ST_LET */
+	struct ast_expr *value;    /* ST_LET, ST_SET */
+	struct ast_var *var;       /* check: ST_SET, ST_CLEAR */
 	struct ast_assign *assigns; /* ST_EMIT */
 	struct ast_event *event;   /* check: ST_EMIT */
 	struct value_type let_type; /* check: ST_LET */
@@ -245,6 +262,10 @@ struct ast_hook {
 	struct loc target_loc;
 	const char *abi_name;
 	struct loc abi_loc;
+	const char *unless;        /* `unless SYMBOL`: attach only when SYMBOL is absent */
+	struct loc unless_loc;
+	struct flag_ref symbol_flag;  /* `symbol FLAG`: a string flag replacing the symbol */
+	struct flag_ref offset_flag;  /* `offset FLAG`: an int flag giving the file offset */
 	struct ast_param *params;
 	struct ast_type *ret_type; /* NULL: none declared */
 	struct ast_expr *track;    /* `track socket by EXPR`, or NULL */
@@ -258,6 +279,7 @@ struct ast_hook {
 	bool has_entry_prog, has_return_prog;
 	bool saves;                /* has a saved struct */
 	bool save_track_key;       /* the key is no bare parameter: saved as track_key */
+	bool reads_globals;        /* check: its entry block reads a global */
 	struct ast_hook *next;
 };
 
@@ -268,6 +290,48 @@ struct ast_hookset {
 	bool track_socket;         /* check */
 	bool is_default;
 	struct ast_hookset *next;
+};
+
+/* `global NAME: TYPE [optional] [in TARGET];` */
+struct ast_global {
+	const char *name;
+	struct loc loc;
+	struct ast_type *type;
+	bool optional;
+	const char *target_name;
+	struct loc target_loc;
+	int target;                /* check */
+	int index;                 /* check */
+	struct ast_global *next;
+};
+
+/* `var NAME: TYPE per thread|process;` */
+struct ast_var {
+	const char *name;
+	struct loc loc;
+	enum scalar type;
+	const char *per;
+	struct loc per_loc;
+	bool per_process;          /* check */
+	int index;                 /* check */
+	struct ast_var *next;
+};
+
+enum filter_value { FV_INT, FV_STRING, FV_FLAG };
+
+/* `filter FIELD OP VALUE;` */
+struct ast_filter {
+	const char *field;
+	struct loc loc;
+	enum op op;
+	struct loc op_loc;
+	enum filter_value kind;
+	long long int_value;
+	const char *str_value;     /* FV_STRING; FV_FLAG: the flag's name */
+	struct loc value_loc;
+	int flag;                  /* check: FV_FLAG */
+	bool string_field;         /* check: compares text */
+	struct ast_filter *next;
 };
 
 struct ast_module {
@@ -282,10 +346,14 @@ struct ast_module {
 	struct ast_event *events;
 	struct ast_hookset *hooksets;  /* named ones as parsed; check puts `default` first */
 	struct ast_hook *hooks;        /* outside any hookset */
+	struct ast_global *globals;
+	struct ast_var *vars;
+	struct ast_filter *filters;
 	/* check: */
 	struct ast_struct_field **offsets;  /* by offset id */
 	int n_offsets;
 	int n_events, n_hooksets, n_flags, n_targets, n_layouts;
+	int n_globals, n_vars, n_filters;
 	struct ast_module *next;
 };
 

@@ -215,8 +215,8 @@ static void resolve_flag_ref(struct check_ctx *ctx, struct flag_ref *ref, enum f
 		return;
 	}
 	if (flag->type != want) {
-		ERROR(ctx, ref->loc, "'%s' needs a %s flag, but '%s' is a %s flag", what, flag_type_name(want),
-		      ref->name, flag_type_name(flag->type));
+		ERROR(ctx, ref->loc, "'%s' needs %s %s flag, but '%s' is %s %s flag", what, want == FT_INT ? "an" : "a",
+		      flag_type_name(want), ref->name, flag->type == FT_INT ? "an" : "a", flag_type_name(flag->type));
 		ref->index = -1;
 	}
 }
@@ -269,6 +269,8 @@ static void check_targets(struct check_ctx *ctx)
 		if (!t->library && !t->override.name)
 			ERROR(ctx, t->loc, "target '%s' has neither 'library' nor 'override'", t->name);
 		resolve_flag_ref(ctx, &t->override, FT_PATH, "override");
+		for (struct flag_ref *r = t->override.next; r; r = r->next)
+			resolve_flag_ref(ctx, r, FT_PATH, "override");
 		check_version_block(ctx, t);
 	}
 }
@@ -620,6 +622,76 @@ static void check_field_check(struct check_ctx *ctx, struct ast_event *ev, struc
 	f->check_index = i;
 }
 
+static struct ast_event *find_event(struct ast_module *mod, const char *name)
+{
+	for (struct ast_event *e = mod->events; e; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+/* `collect E.F [joined "SEP"]` and `unescape B xor M` on one field. */
+static void check_field_text_mods(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f)
+{
+	bool text = f->kind == FK_STRING || f->kind == FK_BYTES;
+	struct ast_event *src;
+	struct ast_field *sf;
+	struct suggest s;
+
+	if (f->unescape && f->kind != FK_STRING)
+		ERROR(ctx, f->unescape_loc, "'unescape' applies to string fields only, and '%s' is %s", f->name,
+		      field_type_text(f));
+	if (f->joined && !f->collect_event)
+		ERROR(ctx, f->loc, "'joined' goes with 'collect' (field '%s' collects nothing)", f->name);
+	if (!f->collect_event)
+		return;
+	if (!text) {
+		ERROR(ctx, f->collect_loc, "'collect' fills a string or bytes field, and '%s' is %s", f->name,
+		      field_type_text(f));
+		return;
+	}
+	if (ev->buffer) {
+		ERROR(ctx, f->collect_loc, "buffered event '%s' cannot collect", ev->name);
+		return;
+	}
+	src = find_event(ctx->mod, f->collect_event);
+	if (!src) {
+		suggest_init(&s, f->collect_event);
+		for (struct ast_event *e = ctx->mod->events; e; e = e->next)
+			if (e->buffer_by)
+				suggest_offer(&s, e->name);
+		ERROR(ctx, f->collect_loc, "'collect' names unknown event '%s'%s", f->collect_event,
+		      did_you_mean(ctx, &s));
+		return;
+	}
+	if (!src->buffer_by) {
+		ERROR(ctx, f->collect_loc,
+		      "'collect' takes from a buffered event, and '%s' is not one (write 'event %s buffered by pid')",
+		      src->name, src->name);
+		return;
+	}
+	sf = find_event_field(src, f->collect_field);
+	if (!sf || (sf->kind != FK_STRING && sf->kind != FK_BYTES)) {
+		ERROR(ctx, f->collect_loc, "'collect' needs the string or bytes field of '%s', and '%s' is %s",
+		      src->name, f->collect_field, sf ? "not one" : "no field of it");
+		return;
+	}
+	f->collect_ev = src;
+}
+
+static void check_event_buffer(struct check_ctx *ctx, struct ast_event *ev)
+{
+	ev->buffer = BUF_NONE;
+	if (!ev->buffer_by)
+		return;
+	if (strcmp(ev->buffer_by, "pid") == 0)
+		ev->buffer = BUF_PID;
+	else if (strcmp(ev->buffer_by, "tid") == 0)
+		ev->buffer = BUF_TID;
+	else
+		ERROR(ctx, ev->buffer_loc, "'buffered by' takes pid or tid, not '%s'", ev->buffer_by);
+}
+
 static void check_event(struct check_ctx *ctx, struct ast_event *ev)
 {
 	int present = 0, index = 0;
@@ -648,6 +720,13 @@ static void check_event(struct check_ctx *ctx, struct ast_event *ev)
 	layout_event(ev);
 }
 
+static void check_event_text_mods(struct check_ctx *ctx)
+{
+	for (struct ast_event *ev = ctx->mod->events; ev; ev = ev->next)
+		for (struct ast_field *f = ev->fields; f; f = f->next)
+			check_field_text_mods(ctx, ev, f);
+}
+
 static void check_events(struct check_ctx *ctx)
 {
 	int id = 0;
@@ -657,9 +736,11 @@ static void check_events(struct check_ctx *ctx)
 			if (strcmp(e->name, ev->name) == 0)
 				ERROR(ctx, ev->loc, "duplicate event '%s'", ev->name);
 		ev->id = id++;
+		check_event_buffer(ctx, ev);
 		check_event(ctx, ev);
 	}
 	ctx->mod->n_events = id;
+	check_event_text_mods(ctx);
 }
 
 /* ---- expressions ---------------------------------------------------------- */
@@ -708,6 +789,15 @@ static bool at_return(struct check_ctx *ctx)
 }
 
 static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e);
+
+static const char *target_name(struct ast_module *mod, int index)
+{
+	struct ast_target *t = mod->targets;
+
+	for (int i = 0; t && i < index; i++)
+		t = t->next;
+	return t ? t->name : "?";
+}
 
 static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 {
@@ -763,9 +853,43 @@ static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 		}
 		return (struct value_type){ .kind = VK_INT, .scalar = SC_I32, .optional = true };
 	}
+	for (struct ast_global *g = ctx->mod->globals; g; g = g->next) {
+		struct value_type t;
+
+		if (strcmp(g->name, e->name) != 0)
+			continue;
+		e->ref = REF_GLOBAL;
+		e->global = g;
+		if (!ctx->block || at_return(ctx)) {
+			ERROR(ctx, e->loc,
+			      "global '%s' can be read in 'on entry' only (its address comes from the entry's instruction pointer)",
+			      g->name);
+			return value_error();
+		}
+		if (g->target != hook->target) {
+			ERROR(ctx, e->loc, "global '%s' is in target '%s', but hook '%s' is not: read it from a hook in '%s'",
+			      g->name, target_name(ctx->mod, g->target), hook->symbol, target_name(ctx->mod, g->target));
+			return value_error();
+		}
+		hook->reads_globals = true;
+		t = value_of_type(g->type);
+		t.optional = true;
+		return t;
+	}
+	for (struct ast_var *v = ctx->mod->vars; v; v = v->next) {
+		if (strcmp(v->name, e->name) != 0)
+			continue;
+		e->ref = REF_VAR;
+		e->var = v;
+		return (struct value_type){ .kind = VK_INT, .scalar = v->type, .optional = true };
+	}
 	suggest_init(&s, e->name);
 	for (struct ast_param *p = hook->params; p; p = p->next)
 		suggest_offer(&s, p->name);
+	for (struct ast_global *g = ctx->mod->globals; g; g = g->next)
+		suggest_offer(&s, g->name);
+	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
+		suggest_offer(&s, v->name);
 	for (int i = 0; i < ctx->n_lets; i++)
 		suggest_offer(&s, ctx->lets[i]->name);
 	if (at_return(ctx) && hook->ret_type)
@@ -1101,6 +1225,11 @@ static void check_emit(struct check_ctx *ctx, struct ast_stmt *st)
 				ERROR(ctx, a->loc, "field '%s' set twice", a->name);
 				break;
 			}
+		if (a->field->collect_event) {
+			ERROR(ctx, a->loc, "field '%s' is filled by 'collect' in user space; an emit does not set it",
+			      a->name);
+			continue;
+		}
 		check_assign(ctx, ev, a);
 	}
 	for (struct ast_field *f = ev->fields; f; f = f->next) {
@@ -1111,7 +1240,7 @@ static void check_emit(struct check_ctx *ctx, struct ast_stmt *st)
 		/* a duplicate field has been reported already */
 		for (struct ast_field *g = ev->fields; g != f && !set; g = g->next)
 			set = strcmp(g->name, f->name) == 0;
-		if (!set && !f->optional)
+		if (!set && !f->optional && !f->collect_event)
 			ERROR(ctx, st->name_loc, "emit of '%s' does not set field '%s' (it is not optional)", ev->name,
 			      f->name);
 	}
@@ -1144,6 +1273,28 @@ static void check_let(struct check_ctx *ctx, struct ast_stmt *st)
 	push_let(ctx, st);
 }
 
+static struct ast_var *find_var(struct check_ctx *ctx, struct ast_stmt *st)
+{
+	struct suggest s;
+
+	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
+		if (strcmp(v->name, st->name) == 0)
+			return v;
+	suggest_init(&s, st->name);
+	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
+		suggest_offer(&s, v->name);
+	ERROR(ctx, st->name_loc, "'%s' is no variable (declare it with 'var %s: i64 per thread;')%s",
+	      st->name, st->name, did_you_mean(ctx, &s));
+	return NULL;
+}
+
+static void check_set(struct check_ctx *ctx, struct ast_stmt *st)
+{
+	st->var = find_var(ctx, st);
+	if (st->kind == ST_SET)
+		require_present_number(ctx, st->value, "the value of 'set'");
+}
+
 static void check_block(struct check_ctx *ctx, struct ast_block *block)
 {
 	ctx->block = block;
@@ -1156,6 +1307,8 @@ static void check_block(struct check_ctx *ctx, struct ast_block *block)
 	for (struct ast_stmt *st = block->stmts; st; st = st->next) {
 		if (st->kind == ST_LET)
 			check_let(ctx, st);
+		else if (st->kind == ST_SET || st->kind == ST_CLEAR)
+			check_set(ctx, st);
 		else
 			check_emit(ctx, st);
 	}
@@ -1308,12 +1461,124 @@ static void check_hooks(struct check_ctx *ctx)
 			check_go_limits(ctx, hook);
 			check_params(ctx, hook);
 			check_hook_target(ctx, hook);
+			resolve_flag_ref(ctx, &hook->symbol_flag, FT_STRING, "symbol");
+			resolve_flag_ref(ctx, &hook->offset_flag, FT_INT, "offset");
+			if (hook->unless && strcmp(hook->unless, hook->symbol) == 0)
+				ERROR(ctx, hook->unless_loc, "hook '%s' cannot be 'unless' itself", hook->symbol);
 			check_hook_body(ctx, hook);
 			plan_programs(hook);
 			name_hook(ctx, set, hook);
 			set->track_socket |= hook->track != NULL;
 		}
 	}
+}
+
+/* ---- globals, variables, filters ------------------------------------------ */
+
+static int find_target_index(struct check_ctx *ctx, const char *name, struct loc loc)
+{
+	struct suggest s;
+	int i = 0;
+
+	if (!name)
+		return 0;
+	for (struct ast_target *t = ctx->mod->targets; t; t = t->next, i++)
+		if (strcmp(t->name, name) == 0)
+			return i;
+	suggest_init(&s, name);
+	for (struct ast_target *t = ctx->mod->targets; t; t = t->next)
+		suggest_offer(&s, t->name);
+	ERROR(ctx, loc, "unknown target '%s'%s", name, did_you_mean(ctx, &s));
+	return 0;
+}
+
+static void check_globals_and_vars(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+	int n = 0;
+
+	for (struct ast_global *g = mod->globals; g; g = g->next) {
+		g->index = n++;
+		for (struct ast_global *h = mod->globals; h != g; h = h->next)
+			if (strcmp(h->name, g->name) == 0)
+				ERROR(ctx, g->loc, "duplicate global '%s'", g->name);
+		resolve_type(ctx, g->type);
+		g->target = find_target_index(ctx, g->target_name, g->target_loc);
+	}
+	mod->n_globals = n;
+	n = 0;
+	for (struct ast_var *v = mod->vars; v; v = v->next) {
+		v->index = n++;
+		for (struct ast_var *w = mod->vars; w != v; w = w->next)
+			if (strcmp(w->name, v->name) == 0)
+				ERROR(ctx, v->loc, "duplicate variable '%s'", v->name);
+		for (struct ast_global *g = mod->globals; g; g = g->next)
+			if (strcmp(g->name, v->name) == 0) {
+				ERROR(ctx, v->loc, "variable '%s' has the name of a global", v->name);
+				break;
+			}
+		if (strcmp(v->per, "process") == 0)
+			v->per_process = true;
+		else if (strcmp(v->per, "thread") != 0)
+			ERROR(ctx, v->per_loc, "a variable is 'per thread' or 'per process', not 'per %s'", v->per);
+	}
+	mod->n_vars = n;
+}
+
+static void check_filter(struct check_ctx *ctx, struct ast_filter *flt)
+{
+	struct ast_field *found = NULL;
+	struct ast_flag *flag;
+	struct suggest s;
+
+	for (struct ast_event *ev = ctx->mod->events; ev && !found; ev = ev->next)
+		if (!ev->buffer)
+			found = find_event_field(ev, flt->field);
+	if (!found) {
+		suggest_init(&s, flt->field);
+		for (struct ast_event *ev = ctx->mod->events; ev; ev = ev->next)
+			for (struct ast_field *f = ev->fields; f; f = f->next)
+				suggest_offer(&s, f->name);
+		ERROR(ctx, flt->loc, "'filter' names no field of an output event: '%s'%s", flt->field,
+		      did_you_mean(ctx, &s));
+		return;
+	}
+	if (found->kind == FK_TUPLE || found->kind == FK_BYTES) {
+		ERROR(ctx, flt->loc, "'filter' compares integer and string fields, and '%s' is %s", flt->field,
+		      field_type_text(found));
+		return;
+	}
+	flt->string_field = found->kind == FK_STRING;
+	if (flt->string_field && flt->op != OP_EQ && flt->op != OP_NE)
+		ERROR(ctx, flt->op_loc, "text compares with == and != only");
+	flt->flag = -1;
+	if (flt->kind == FV_FLAG) {
+		flag = find_flag(ctx->mod, flt->str_value, &flt->flag);
+		if (!flag) {
+			suggest_init(&s, flt->str_value);
+			for (struct ast_flag *f = ctx->mod->flags; f; f = f->next)
+				suggest_offer(&s, f->name);
+			ERROR(ctx, flt->value_loc, "unknown flag '%s' in 'filter'%s", flt->str_value, did_you_mean(ctx, &s));
+			return;
+		}
+		if (flag->type != (flt->string_field ? FT_STRING : FT_INT))
+			ERROR(ctx, flt->value_loc, "'filter' on %s field '%s' needs %s flag, but '%s' is %s %s flag",
+			      flt->string_field ? "string" : "integer", flt->field, flt->string_field ? "a string" : "an int",
+			      flag->name, flag->type == FT_INT ? "an" : "a", flag_type_name(flag->type));
+		return;
+	}
+	if ((flt->kind == FV_STRING) != flt->string_field)
+		ERROR(ctx, flt->value_loc, "'filter' compares %s field '%s' with %s", flt->string_field ? "string" : "integer",
+		      flt->field, flt->kind == FV_STRING ? "a string" : "an integer");
+}
+
+static void check_filters(struct check_ctx *ctx)
+{
+	int n = 0;
+
+	for (struct ast_filter *f = ctx->mod->filters; f; f = f->next, n++)
+		check_filter(ctx, f);
+	ctx->mod->n_filters = n;
 }
 
 /* ---- modules -------------------------------------------------------------- */
@@ -1329,6 +1594,8 @@ static void check_module(struct check_ctx *ctx, struct ast_module *mod)
 	gather_hooksets(ctx);
 	check_layouts(ctx);
 	check_events(ctx);
+	check_globals_and_vars(ctx);
+	check_filters(ctx);
 	check_hooks(ctx);
 }
 

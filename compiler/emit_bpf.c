@@ -245,11 +245,42 @@ static struct cval gen_ident(struct gen *g, const struct ast_expr *e)
 		return (struct cval){ .val = "ret", .ctype = e->type.scalar == SC_U64 || e->type.scalar == SC_PTR ? SC_U64 : SC_I64 };
 	case REF_SOCKET_FD:
 		return (struct cval){ .val = "socket_fd", .ok = "socket_fd_ok", .ctype = SC_I32 };
+	case REF_GLOBAL:
+	case REF_VAR:
 	case REF_MEMBER:
 	case REF_NONE:
 		break;
 	}
 	return (struct cval){ .val = "0", .ctype = SC_I64 };
+}
+
+/* A global: st_value plus the load bias the entry computed from its instruction pointer. */
+static struct cval gen_global(struct gen *g, struct scope *s, const struct ast_expr *e)
+{
+	enum scalar t = e->global->type->kind;
+	const char *temp = new_temp(g, s, t);
+	const char *addr = fmt(g, "ps_link.global_vaddr[%d]", e->global->index);
+
+	return (struct cval){
+		.val = temp,
+		.ok = fmt(g, "%s != 0 &&" BREAK " bpf_probe_read_user(&%s, sizeof(%s), (void *)(load_bias + %s)) == 0", addr,
+			  temp, temp, addr),
+		.ok_pending = true,
+		.ctype = t == SC_PTR ? SC_U64 : t,
+	};
+}
+
+/* A per-thread or per-process variable: absent until set. */
+static struct cval gen_var(struct gen *g, struct scope *s, const struct ast_expr *e)
+{
+	const char *temp = new_temp(g, s, SC_I64);
+
+	return (struct cval){
+		.val = temp,
+		.ok = fmt(g, "ps_var_get(%d, %d, &%s) == 0", e->var->index, e->var->per_process, temp),
+		.ok_pending = true,
+		.ctype = SC_I64,
+	};
 }
 
 /* p->f: ps_read_field at the layout's offset of f; absent when p is, or the read fails. */
@@ -391,6 +422,10 @@ static struct cval gen_expr(struct gen *g, struct scope *s, const struct ast_exp
 			return (struct cval){ .val = fmt(g, "%lluULL", (unsigned long long)e->int_value), .ctype = SC_U64 };
 		return (struct cval){ .val = fmt(g, "%lld", e->int_value), .ctype = SC_I64 };
 	case EX_IDENT:
+		if (e->ref == REF_GLOBAL)
+			return gen_global(g, s, e);
+		if (e->ref == REF_VAR)
+			return gen_var(g, s, e);
 		return gen_ident(g, e);
 	case EX_ARROW:
 	case EX_UNARY:
@@ -534,6 +569,24 @@ static void gen_let(struct gen *g, struct scope *s, const struct ast_stmt *st)
 	}
 }
 
+static void gen_set(struct gen *g, struct scope *s, const struct ast_stmt *st)
+{
+	struct cval v;
+
+	if (st->kind == ST_CLEAR) {
+		stmt(s, "/* clear %s */", st->name);
+		stmt(s, "ps_var_clear(%d, %d);", st->var->index, st->var->per_process);
+		return;
+	}
+	v = gen_present(g, s, st->value);
+	stmt(s, "/* set %s = %s */", st->name, expr_text(g->arena, st->value));
+	if (st->var->type == SC_I64)
+		stmt(s, "ps_var_set(%d, %d, (__s64)%s);", st->var->index, st->var->per_process, paren(g, &v));
+	else
+		stmt(s, "ps_var_set(%d, %d, (__s64)(%s)%s);", st->var->index, st->var->per_process,
+		     c_scalar_type(st->var->type), paren(g, &v));
+}
+
 /* An emit among other statements gets its own C block, so each has its own `ev`. */
 static void gen_stmt(struct gen *g, struct scope *s, const struct ast_stmt *st, bool alone)
 {
@@ -541,6 +594,10 @@ static void gen_stmt(struct gen *g, struct scope *s, const struct ast_stmt *st, 
 
 	if (st->kind == ST_LET) {
 		gen_let(g, s, st);
+		return;
+	}
+	if (st->kind == ST_SET || st->kind == ST_CLEAR) {
+		gen_set(g, s, st);
 		return;
 	}
 	if (alone) {
@@ -604,6 +661,8 @@ static void gen_entry_prog(struct gen *g, struct buf *out, struct ast_hook *hook
 		decl(&fn, "__u64 key = ps_saved_key(pid_tgid, PS_HOOK_%s);", H);
 		decl(&fn, "struct ps_saved_%s saved = {};", hook->c_name);
 	}
+	if (hook->reads_globals)
+		decl(&fn, "__u64 load_bias = (PT_REGS_IP(ctx) - ps_link.hook_vaddr[PS_HOOK_%s]) & ~0xfffULL;", H);
 	stmt(&fn, "if (!ps_filter_pass(&ps_config.filter, pid_tgid))");
 	stmt(&fn, "\treturn 0;");
 	for (const struct ast_param *p = hook->params; p; p = p->next) {
@@ -760,6 +819,67 @@ static void put_saved_structs(struct buf *b, const struct ast_hookset *set)
 		    "} ps_saved SEC(\".maps\");\n\n");
 }
 
+/* Where hooks and globals are: the runtime writes each st_value before loading (runtime/link.c). */
+static void put_link(struct buf *b, const struct ast_module *mod, const struct ast_hookset *set)
+{
+	int n = 0;
+
+	if (!mod->n_globals)
+		return;
+	for (const struct ast_hook *h = set->hooks; h; h = h->next)
+		n++;
+	buf_puts(b, "/* Link-time addresses (st_value): hooks by id, then globals; the runtime fills them. */\n");
+	buf_printf(b, "const volatile struct {\n\t__u64 hook_vaddr[%d];\n\t__u64 global_vaddr[%d];\n} ps_link = {};\n\n",
+		   n, mod->n_globals);
+}
+
+static const char vars_helpers[] =
+	"/* `var NAME ... per thread|process`: one slot per variable and thread or process. */\n"
+	"struct ps_var_key {\n"
+	"\t__u32 var;\n"
+	"\t__u32 id;\n"
+	"};\n"
+	"\n"
+	"struct {\n"
+	"\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n"
+	"\t__uint(max_entries, 16384);\n"
+	"\t__type(key, struct ps_var_key);\n"
+	"\t__type(value, __s64);\n"
+	"} ps_vars SEC(\".maps\");\n"
+	"\n"
+	"static __always_inline struct ps_var_key ps_var_key(__u32 var, int per_process)\n"
+	"{\n"
+	"\t__u64 pid_tgid = bpf_get_current_pid_tgid();\n"
+	"\tstruct ps_var_key key = { .var = var, .id = per_process ? pid_tgid >> 32 : (__u32)pid_tgid };\n"
+	"\n"
+	"\treturn key;\n"
+	"}\n"
+	"\n"
+	"static __always_inline int ps_var_get(__u32 var, int per_process, __s64 *value)\n"
+	"{\n"
+	"\tstruct ps_var_key key = ps_var_key(var, per_process);\n"
+	"\t__s64 *slot = bpf_map_lookup_elem(&ps_vars, &key);\n"
+	"\n"
+	"\tif (!slot)\n"
+	"\t\treturn -1;\n"
+	"\t*value = *slot;\n"
+	"\treturn 0;\n"
+	"}\n"
+	"\n"
+	"static __always_inline void ps_var_set(__u32 var, int per_process, __s64 value)\n"
+	"{\n"
+	"\tstruct ps_var_key key = ps_var_key(var, per_process);\n"
+	"\n"
+	"\tbpf_map_update_elem(&ps_vars, &key, &value, BPF_ANY);\n"
+	"}\n"
+	"\n"
+	"static __always_inline void ps_var_clear(__u32 var, int per_process)\n"
+	"{\n"
+	"\tstruct ps_var_key key = ps_var_key(var, per_process);\n"
+	"\n"
+	"\tbpf_map_delete_elem(&ps_vars, &key);\n"
+	"}\n\n";
+
 static const char read_field_helper[] =
 	"/* Reads a value of `size` bytes at user address base + off[off_id]; 0 on success. */\n"
 	"static __always_inline int ps_read_field(void *dst, __u32 size, __u64 base, __u32 off_id)\n"
@@ -826,6 +946,9 @@ void emit_bpf_c(struct gen_output *out, struct ast_module *mod, struct ast_hooks
 		buf_printf(b, "#define PS_HOOK_%s %d\n", upper_name(g.arena, h->c_name), h->id);
 	buf_puts(b, "\n");
 	put_saved_structs(b, set);
+	put_link(b, mod, set);
+	if (mod->n_vars)
+		buf_puts(b, vars_helpers);
 	if (g.uses_read_field)
 		buf_puts(b, read_field_helper);
 	/* the programs end with a blank line; the file with one newline */

@@ -66,7 +66,16 @@ static void put_targets(struct buf *b, const struct ast_module *mod)
 		put_str_member(b, "\t\t\t", "regex", t->version->match);
 		put_str_member(b, "\t\t\t", "needed_prefix", t->version->needed);
 		buf_printf(b, "\t\t\t.force_flag = %d,\n", t->version->force.name ? t->version->force.index : -1);
-		buf_puts(b, "\t\t},\n\t},\n");
+		buf_puts(b, "\t\t},\n");
+		if (t->override.next) {
+			int n = 0;
+
+			buf_puts(b, "\t\t.more_overrides = (const int32_t[]){");
+			for (const struct flag_ref *r = t->override.next; r; r = r->next, n++)
+				buf_printf(b, " %d,", r->index);
+			buf_printf(b, " },\n\t\t.n_more_overrides = %d,\n", n);
+		}
+		buf_puts(b, "\t},\n");
 	}
 	buf_puts(b, "};\n\n");
 }
@@ -135,6 +144,10 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 				buf_puts(b, "\t\t.return_prog = NULL,\n");
 			buf_printf(b, "\t\t.optional = %s,\n", h->optional ? "true" : "false");
 			buf_printf(b, "\t\t.abi = %s,\n", h->abi == ABI_GO ? "PS_ABI_GO" : "PS_ABI_SYSV");
+			if (h->unless)
+				put_str_member(b, "\t\t", "unless", h->unless);
+			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
+			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
 			buf_puts(b, "\t},\n");
 		}
 		buf_puts(b, "};\n\n");
@@ -195,6 +208,14 @@ static void put_event_fields(struct buf *b, struct arena *a, const struct ast_mo
 		}
 		buf_printf(b, "\t\t.hidden = %s,\n", f->hidden ? "true" : "false");
 		buf_printf(b, "\t\t.check_field = %d,\n", f->check_index);
+		if (f->collect_ev) {
+			buf_printf(b, "\t\t.collect = true,\n\t\t.collect_event = %d,\n", f->collect_ev->id);
+			if (f->joined)
+				put_str_member(b, "\t\t", "joined", f->joined);
+		}
+		if (f->unescape)
+			buf_printf(b, "\t\t.unescape = true,\n\t\t.unescape_byte = 0x%02llx,\n\t\t.unescape_xor = 0x%02llx,\n",
+				   f->unescape_byte, f->unescape_xor);
 		buf_puts(b, "\t},\n");
 	}
 	buf_puts(b, "};\n\n");
@@ -214,9 +235,44 @@ static void put_events(struct buf *b, struct arena *a, const struct ast_module *
 		buf_printf(b, "\t\t.fields = %s_%s_fields,\n", mod->name, ev->name);
 		buf_printf(b, "\t\t.n_fields = %d,\n", ev->n_fields);
 		buf_printf(b, "\t\t.var_field = %d,\n", ev->var_field ? ev->var_field->index : -1);
+		if (ev->buffer)
+			buf_printf(b, "\t\t.buffer = %s,\n", ev->buffer == BUF_PID ? "PS_BUFFER_PID" : "PS_BUFFER_TID");
 		buf_puts(b, "\t},\n");
 	}
 	buf_puts(b, "};\n\n");
+}
+
+static void put_globals_and_filters(struct buf *b, const struct ast_module *mod)
+{
+	static const char *const ops[] = {
+		[OP_EQ] = "PS_FILTER_EQ", [OP_NE] = "PS_FILTER_NE", [OP_LT] = "PS_FILTER_LT",
+		[OP_LE] = "PS_FILTER_LE", [OP_GT] = "PS_FILTER_GT", [OP_GE] = "PS_FILTER_GE",
+	};
+
+	if (mod->globals) {
+		buf_printf(b, "/* Indexed like ps_link.global_vaddr[] in the BPF objects. */\n");
+		buf_printf(b, "static const struct ps_global_desc %s_globals[] = {\n", mod->name);
+		for (const struct ast_global *g = mod->globals; g; g = g->next) {
+			buf_puts(b, "\t{ ");
+			put_c_string(b, g->name);
+			buf_printf(b, ", %d, %s },\n", g->target, g->optional ? "true" : "false");
+		}
+		buf_puts(b, "};\n\n");
+	}
+	if (mod->filters) {
+		buf_printf(b, "static const struct ps_filter_desc %s_filters[] = {\n", mod->name);
+		for (const struct ast_filter *f = mod->filters; f; f = f->next) {
+			buf_puts(b, "\t{\n");
+			put_str_member(b, "\t\t", "field", f->field);
+			buf_printf(b, "\t\t.op = %s,\n", ops[f->op]);
+			buf_printf(b, "\t\t.text = %s,\n", f->string_field ? "true" : "false");
+			buf_printf(b, "\t\t.flag = %d,\n", f->kind == FV_FLAG ? f->flag : -1);
+			buf_printf(b, "\t\t.value = %lldLL,\n", f->kind == FV_INT ? f->int_value : 0);
+			put_str_member(b, "\t\t", "text_value", f->kind == FV_STRING ? f->str_value : NULL);
+			buf_puts(b, "\t},\n");
+		}
+		buf_puts(b, "};\n\n");
+	}
 }
 
 static void put_table_ref(struct buf *b, const char *member, bool present, const char *mod, const char *table,
@@ -243,6 +299,7 @@ void emit_tables_c(struct gen_output *out, struct ast_module *mod)
 	put_offsets_and_layouts(b, a, mod, M);
 	put_hooksets(b, mod);
 	put_events(b, a, mod);
+	put_globals_and_filters(b, mod);
 
 	buf_printf(b, "const struct ps_module_desc ps_module_%s = {\n", mod->name);
 	put_str_member(b, "\t", "name", mod->name);
@@ -254,5 +311,9 @@ void emit_tables_c(struct gen_output *out, struct ast_module *mod)
 	put_table_ref(b, "layouts", mod->layouts, mod->name, "layouts", mod->n_layouts);
 	put_table_ref(b, "hooksets", true, mod->name, "hooksets", mod->n_hooksets);
 	put_table_ref(b, "events", mod->events, mod->name, "events", mod->n_events);
+	if (mod->globals)
+		put_table_ref(b, "globals", true, mod->name, "globals", mod->n_globals);
+	if (mod->filters)
+		put_table_ref(b, "filters", true, mod->name, "filters", mod->n_filters);
 	buf_puts(b, "};\n");
 }

@@ -89,6 +89,11 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 	struct ast_stmt *stmt;
 	struct ast_assign *assign;
 	struct ast_expr *expr;
+	struct ast_global *global;
+	struct ast_var *var;
+	struct ast_filter *filter;
+	struct flag_ref *flag_refs;
+	enum op op;
 }
 
 %token <str> IDENT "identifier"
@@ -103,6 +108,8 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token CHECK "check" ENUM "enum" TUPLE "tuple" BYTES "bytes" HOOKSET "hookset" HOOK "hook"
 %token IN "in" ABI "abi" TRACK "track" SOCKET "socket" BY "by" ON "on" ENTRY "entry"
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit"
+%token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
+%token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name literal hook_symbol flag_short flag_default flag_help
@@ -126,6 +133,12 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <expr> when_opt expr postfix primary args args_opt
 %type <stmt> stmts stmt
 %type <assign> assigns
+%type <global> global
+%type <var> var
+%type <filter> filter
+%type <flag_refs> flag_refs
+%type <op> filter_op
+%type <str> event_buffer
 
 %destructor { (void)$$; /* arena-owned */ } <*>
 
@@ -164,6 +177,9 @@ module_body:
 	| module_body event             { $$ = $1; APPEND($$->events, $2); }
 	| module_body hookset           { $$ = $1; APPEND($$->hooksets, $2); }
 	| module_body hook              { $$ = $1; APPEND($$->hooks, $2); }
+	| module_body global            { $$ = $1; APPEND($$->globals, $2); }
+	| module_body var               { $$ = $1; APPEND($$->vars, $2); }
+	| module_body filter            { $$ = $1; APPEND($$->filters, $2); }
 	| module_body error ';'         { $$ = $1; }
 	| module_body error '}'         { $$ = $1; }
 	;
@@ -187,6 +203,85 @@ name:
 	| "flag"     { $$ = "flag"; }
 	| "match"    { $$ = "match"; }
 	| "hidden"   { $$ = "hidden"; }
+	| "global"   { $$ = "global"; }
+	| "var"      { $$ = "var"; }
+	| "per"      { $$ = "per"; }
+	| "set"      { $$ = "set"; }
+	| "clear"    { $$ = "clear"; }
+	| "buffered" { $$ = "buffered"; }
+	| "collect"  { $$ = "collect"; }
+	| "joined"   { $$ = "joined"; }
+	| "unescape" { $$ = "unescape"; }
+	| "xor"      { $$ = "xor"; }
+	| "filter"   { $$ = "filter"; }
+	| "unless"   { $$ = "unless"; }
+	| "symbol"   { $$ = "symbol"; }
+	| "offset"   { $$ = "offset"; }
+	;
+
+/* ---- globals, variables, filters ------------------------------------------ */
+
+global:
+	  "global" name ':' type hook_opts ';'
+		{
+			$$ = NEW(struct ast_global);
+			$$->name = $2;
+			$$->loc = @2;
+			$$->type = $4;
+			$$->optional = $5->optional;
+			$$->target_name = $5->target_name;
+			$$->target_loc = $5->target_loc;
+			if ($5->abi_name || $5->unless || $5->symbol_flag.name || $5->offset_flag.name)
+				diag_error(ctx->diag, @5, "a global takes only 'optional' and 'in TARGET'");
+		}
+	;
+
+var:
+	  "var" name ':' SCALAR "per" name ';'
+		{
+			$$ = NEW(struct ast_var);
+			$$->name = $2;
+			$$->loc = @2;
+			$$->type = $4;
+			$$->per = $6;
+			$$->per_loc = @6;
+		}
+	;
+
+filter:
+	  "filter" name filter_op INT ';'
+		{
+			$$ = NEW(struct ast_filter);
+			$$->field = $2; $$->loc = @2; $$->op = $3; $$->op_loc = @3;
+			$$->kind = FV_INT; $$->int_value = (long long)$4; $$->value_loc = @4;
+		}
+	| "filter" name filter_op '-' INT ';'
+		{
+			$$ = NEW(struct ast_filter);
+			$$->field = $2; $$->loc = @2; $$->op = $3; $$->op_loc = @3;
+			$$->kind = FV_INT; $$->int_value = -(long long)$5; $$->value_loc = @5;
+		}
+	| "filter" name filter_op STRING ';'
+		{
+			$$ = NEW(struct ast_filter);
+			$$->field = $2; $$->loc = @2; $$->op = $3; $$->op_loc = @3;
+			$$->kind = FV_STRING; $$->str_value = $4; $$->value_loc = @4;
+		}
+	| "filter" name filter_op name ';'
+		{
+			$$ = NEW(struct ast_filter);
+			$$->field = $2; $$->loc = @2; $$->op = $3; $$->op_loc = @3;
+			$$->kind = FV_FLAG; $$->str_value = $4; $$->value_loc = @4;
+		}
+	;
+
+filter_op:
+	  "=="   { $$ = OP_EQ; }
+	| "!="   { $$ = OP_NE; }
+	| '<'    { $$ = OP_LT; }
+	| "<="   { $$ = OP_LE; }
+	| '>'    { $$ = OP_GT; }
+	| ">="   { $$ = OP_GE; }
 	;
 
 /* ---- flags ---------------------------------------------------------------- */
@@ -244,13 +339,12 @@ target:
 target_body:
 	  %empty                              { $$ = NEW(struct ast_target); $$->override.index = -1; }
 	| target_body "library" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->library, $3, @2, "library"); }
-	| target_body "override" name ';'
+	| target_body "override" flag_refs ';'
 		{
 			$$ = $1;
 			if ($$->override.name)
 				diag_error(ctx->diag, @2, "duplicate 'override' in this target");
-			$$->override.name = $3;
-			$$->override.loc = @3;
+			$$->override = *$3;
 		}
 	| target_body version
 		{
@@ -260,6 +354,21 @@ target_body:
 			$$->version = $2;
 		}
 	| target_body error ';'               { $$ = $1; }
+	;
+
+flag_refs:
+	  name
+		{ $$ = NEW(struct flag_ref); $$->name = $1; $$->loc = @1; $$->index = -1; }
+	| flag_refs ',' name
+		{
+			struct flag_ref *r = NEW(struct flag_ref);
+
+			r->name = $3;
+			r->loc = @3;
+			r->index = -1;
+			$$ = $1;
+			APPEND($$->next, r);
+		}
 	;
 
 version:
@@ -386,8 +495,20 @@ offset_number:
 /* ---- events --------------------------------------------------------------- */
 
 event:
-	  "event" name '{' event_fields '}'
-		{ $$ = NEW(struct ast_event); $$->name = $2; $$->loc = @2; $$->fields = $4; }
+	  "event" name event_buffer '{' event_fields '}'
+		{
+			$$ = NEW(struct ast_event);
+			$$->name = $2;
+			$$->loc = @2;
+			$$->buffer_by = $3;
+			$$->buffer_loc = @3;
+			$$->fields = $5;
+		}
+	;
+
+event_buffer:
+	  %empty                     { $$ = NULL; }
+	| "buffered" "by" name       { $$ = $3; }
 	;
 
 event_fields:
@@ -439,6 +560,36 @@ field_mods:
 				diag_error(ctx->diag, @2, "'hidden' given twice");
 			$$->hidden = true;
 		}
+	| field_mods "collect" name '.' name
+		{
+			$$ = $1;
+			if ($$->collect_event)
+				diag_error(ctx->diag, @2, "'collect' given twice");
+			$$->collect_event = $3;
+			$$->collect_field = $5;
+			$$->collect_loc = @3;
+			$$->collect_loc.end_line = @5.end_line;
+			$$->collect_loc.end_col = @5.end_col;
+		}
+	| field_mods "joined" STRING
+		{
+			$$ = $1;
+			if ($$->joined)
+				diag_error(ctx->diag, @2, "'joined' given twice");
+			$$->joined = $3;
+		}
+	| field_mods "unescape" INT "xor" INT
+		{
+			$$ = $1;
+			if ($$->unescape)
+				diag_error(ctx->diag, @2, "'unescape' given twice");
+			if ($3 > 255 || $5 > 255)
+				diag_error(ctx->diag, @3, "'unescape' takes bytes (0 .. 255)");
+			$$->unescape = true;
+			$$->unescape_byte = (long long)$3;
+			$$->unescape_xor = (long long)$5;
+			$$->unescape_loc = @2;
+		}
 	| field_mods "check" name
 		{
 			$$ = $1;
@@ -472,6 +623,10 @@ hook:
 			$$->target_loc = $3->target_loc;
 			$$->abi_name = $3->abi_name;
 			$$->abi_loc = $3->abi_loc;
+			$$->unless = $3->unless;
+			$$->unless_loc = $3->unless_loc;
+			$$->symbol_flag = $3->symbol_flag;
+			$$->offset_flag = $3->offset_flag;
 			$$->params = $5;
 			$$->ret_type = $7;
 		}
@@ -483,7 +638,36 @@ hook_symbol:
 	;
 
 hook_opts:
-	  %empty                     { $$ = NEW(struct ast_hook); }
+	  %empty
+		{
+			$$ = NEW(struct ast_hook);
+			$$->symbol_flag.index = -1;
+			$$->offset_flag.index = -1;
+		}
+	| hook_opts "unless" hook_symbol
+		{
+			$$ = $1;
+			if ($$->unless)
+				diag_error(ctx->diag, @2, "'unless' given twice");
+			$$->unless = $3;
+			$$->unless_loc = @3;
+		}
+	| hook_opts "symbol" name
+		{
+			$$ = $1;
+			if ($$->symbol_flag.name)
+				diag_error(ctx->diag, @2, "'symbol' given twice");
+			$$->symbol_flag.name = $3;
+			$$->symbol_flag.loc = @3;
+		}
+	| hook_opts "offset" name
+		{
+			$$ = $1;
+			if ($$->offset_flag.name)
+				diag_error(ctx->diag, @2, "'offset' given twice");
+			$$->offset_flag.name = $3;
+			$$->offset_flag.loc = @3;
+		}
 	| hook_opts "optional"
 		{
 			$$ = $1;
@@ -587,6 +771,23 @@ stmt:
 			$$->name = $2;
 			$$->name_loc = @2;
 			$$->value = $4;
+		}
+	| "set" name '=' expr ';'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_SET;
+			$$->loc = @$;
+			$$->name = $2;
+			$$->name_loc = @2;
+			$$->value = $4;
+		}
+	| "clear" name ';'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_CLEAR;
+			$$->loc = @$;
+			$$->name = $2;
+			$$->name_loc = @2;
 		}
 	| "emit" name '{' assigns '}'
 		{

@@ -6,10 +6,14 @@ const volatile struct ps_demo_config ps_config = {};
 
 PS_DEFINE_EMITTER(request, struct ps_demo_request)
 PS_DEFINE_FIXED_EMITTER(counter, struct ps_demo_counter)
+PS_DEFINE_EMITTER(line, struct ps_demo_line)
+PS_DEFINE_EMITTER(done, struct ps_demo_done)
 
 /* Hook ids: index into this hook set's table. */
-#define PS_HOOK_DEMO_HANDLE 0
-#define PS_HOOK_DEMO__COUNT 1
+#define PS_HOOK_DEMO_READ 0
+#define PS_HOOK_DEMO_DONE 1
+#define PS_HOOK_DEMO_HANDLE 2
+#define PS_HOOK_DEMO__COUNT 3
 
 /* What each hook's return needs from its entry. */
 struct ps_saved_demo_handle {
@@ -33,6 +37,58 @@ struct {
 	__type(value, union ps_saved);
 } ps_saved SEC(".maps");
 
+/* Link-time addresses (st_value): hooks by id, then globals; the runtime fills them. */
+const volatile struct {
+	__u64 hook_vaddr[4];
+	__u64 global_vaddr[2];
+} ps_link = {};
+
+/* `var NAME ... per thread|process`: one slot per variable and thread or process. */
+struct ps_var_key {
+	__u32 var;
+	__u32 id;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct ps_var_key);
+	__type(value, __s64);
+} ps_vars SEC(".maps");
+
+static __always_inline struct ps_var_key ps_var_key(__u32 var, int per_process)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	struct ps_var_key key = { .var = var, .id = per_process ? pid_tgid >> 32 : (__u32)pid_tgid };
+
+	return key;
+}
+
+static __always_inline int ps_var_get(__u32 var, int per_process, __s64 *value)
+{
+	struct ps_var_key key = ps_var_key(var, per_process);
+	__s64 *slot = bpf_map_lookup_elem(&ps_vars, &key);
+
+	if (!slot)
+		return -1;
+	*value = *slot;
+	return 0;
+}
+
+static __always_inline void ps_var_set(__u32 var, int per_process, __s64 value)
+{
+	struct ps_var_key key = ps_var_key(var, per_process);
+
+	bpf_map_update_elem(&ps_vars, &key, &value, BPF_ANY);
+}
+
+static __always_inline void ps_var_clear(__u32 var, int per_process)
+{
+	struct ps_var_key key = ps_var_key(var, per_process);
+
+	bpf_map_delete_elem(&ps_vars, &key);
+}
+
 /* Reads a value of `size` bytes at user address base + off[off_id]; 0 on success. */
 static __always_inline int ps_read_field(void *dst, __u32 size, __u64 base, __u32 off_id)
 {
@@ -41,6 +97,92 @@ static __always_inline int ps_read_field(void *dst, __u32 size, __u64 base, __u3
 	if (off < 0 || base == 0)
 		return -1;
 	return bpf_probe_read_user(dst, size, (void *)(base + off));
+}
+
+SEC("uprobe")
+int entry_demo_read(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 load_bias = (PT_REGS_IP(ctx) - ps_link.hook_vaddr[PS_HOOK_DEMO_READ]) & ~0xfffULL;
+
+	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
+		return 0;
+
+	{
+		__s32 v0;
+		int v0_ok;
+		__u64 p1;
+		__u64 v2;
+		int v2_ok;
+
+		v0_ok = ps_link.global_vaddr[0] != 0 &&
+			bpf_probe_read_user(&v0, sizeof(v0), (void *)(load_bias + ps_link.global_vaddr[0])) == 0;
+		v2_ok = ps_link.global_vaddr[1] != 0 &&
+			bpf_probe_read_user(&p1, sizeof(p1), (void *)(load_bias + ps_link.global_vaddr[1])) == 0 &&
+			p1 && bpf_probe_read_user(&v2, sizeof(v2), (void *)p1) == 0;
+		/* set seen = (demo_state ?? 0) + (*demo_cfg ?? 1) */
+		ps_var_set(0, 0, (__s64)((__s64)(v0_ok ? v0 : 0) + (v2_ok ? v2 : 1)));
+	}
+	return 0;
+}
+
+SEC("uretprobe")
+int return_demo_read(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 ret = (__u64)PT_REGS_RC(ctx);
+
+	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
+		return 0;
+
+	if (ret != 0) {
+		struct ps_demo_line ev = {};
+
+		ps_event_init(&ev.hdr, PS_DEMO_EV_LINE, PS_HOOK_DEMO_READ, sizeof(ev));
+		/* text = cstr(ret) */
+		ps_emit_str_line(&ev, ret);
+	}
+	return 0;
+}
+
+SEC("uprobe")
+int entry_demo_done(struct pt_regs *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 load_bias = (PT_REGS_IP(ctx) - ps_link.hook_vaddr[PS_HOOK_DEMO_DONE]) & ~0xfffULL;
+	__u64 arg_code;
+
+	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
+		return 0;
+	arg_code = (__u64)PT_REGS_PARM1(ctx);
+
+	if ((__s32)arg_code >= 0) {
+		__s64 v0;
+		int v0_ok;
+
+		v0_ok = ps_var_get(1, 1, &v0) == 0;
+		/* set errors = (errors ?? 0) + 1 */
+		ps_var_set(1, 1, (__s64)(__u32)((__s64)(v0_ok ? v0 : 0) + 1));
+		{
+			struct ps_demo_done ev = {};
+			__s64 v1;
+			int v1_ok;
+			__s32 v2;
+			int v2_ok;
+
+			ps_event_init(&ev.hdr, PS_DEMO_EV_DONE, PS_HOOK_DEMO_DONE, sizeof(ev));
+			/* status = (seen ?? demo_state) ?? code */
+			v1_ok = ps_var_get(0, 0, &v1) == 0;
+			v2_ok = ps_link.global_vaddr[0] != 0 &&
+				bpf_probe_read_user(&v2, sizeof(v2), (void *)(load_bias + ps_link.global_vaddr[0])) == 0;
+			ev.status = (v1_ok || v2_ok) ? (v1_ok ? v1 : v2) : (__s32)arg_code;
+			ev.hdr.present |= 1u << PS_DEMO_DONE_PRESENT_STATUS;
+			ps_emit_fixed_done(&ev);
+		}
+		/* clear seen */
+		ps_var_clear(0, 0);
+	}
+	return 0;
 }
 
 SEC("uprobe")

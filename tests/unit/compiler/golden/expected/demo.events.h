@@ -13,6 +13,8 @@
 /* Event ids. */
 #define PS_DEMO_EV_REQUEST 0
 #define PS_DEMO_EV_COUNTER 1
+#define PS_DEMO_EV_LINE 2
+#define PS_DEMO_EV_DONE 3
 
 /* enum members of request.kind */
 #define PS_DEMO_REQUEST_KIND_GET 0
@@ -50,6 +52,29 @@ struct ps_demo_counter {
 _Static_assert(sizeof(struct ps_demo_counter) == 88, "counter: size");
 _Static_assert(__builtin_offsetof(struct ps_demo_counter, value) == 72, "counter.value: offset");
 _Static_assert(__builtin_offsetof(struct ps_demo_counter, sum) == 80, "counter.sum: offset");
+
+struct ps_demo_line {
+	struct ps_event_header hdr;
+	__u8 data[] __attribute__((aligned(8)));
+};
+
+/* The layout probec computed; the C compiler must agree (kernel and user half). */
+_Static_assert(sizeof(struct ps_demo_line) == 72, "line: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_line, data) == 72, "line.text: offset");
+
+/* present bits of done's optional fields */
+#define PS_DEMO_DONE_PRESENT_STATUS 0
+
+struct ps_demo_done {
+	struct ps_event_header hdr;
+	__s32 status;
+	__u8 data[] __attribute__((aligned(8)));
+};
+
+/* The layout probec computed; the C compiler must agree (kernel and user half). */
+_Static_assert(sizeof(struct ps_demo_done) == 80, "done: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_done, status) == 72, "done.status: offset");
+_Static_assert(__builtin_offsetof(struct ps_demo_done, data) == 80, "done.text: offset");
 
 /* Configuration the runtime writes into .rodata before loading. */
 struct ps_demo_config {

@@ -21,6 +21,27 @@ static const struct ps_flag_desc demo_flags[] = {
 		.default_value = "3",
 		.help = "how much",
 	},
+	{
+		.name = "lib2",
+		.short_name = 0,
+		.type = PS_FLAG_PATH,
+		.default_value = NULL,
+		.help = "the library, second choice",
+	},
+	{
+		.name = "name",
+		.short_name = 0,
+		.type = PS_FLAG_STRING,
+		.default_value = NULL,
+		.help = "hook this symbol instead",
+	},
+	{
+		.name = "off",
+		.short_name = 0,
+		.type = PS_FLAG_INT,
+		.default_value = NULL,
+		.help = "hook at this file offset",
+	},
 };
 
 static const struct ps_target_desc demo_targets[] = {
@@ -34,6 +55,8 @@ static const struct ps_target_desc demo_targets[] = {
 			.needed_prefix = NULL,
 			.force_flag = -1,
 		},
+		.more_overrides = (const int32_t[]){ 2, },
+		.n_more_overrides = 1,
 	},
 };
 
@@ -81,12 +104,35 @@ extern const unsigned char ps_bpf_demo_default[], ps_bpf_demo_default_end[];
 /* Indexed by hook id (PS_HOOK_* in demo.default.bpf.c). */
 static const struct ps_hook_desc demo_default_hooks[] = {
 	{
+		.symbol = "demo_read",
+		.target = 0,
+		.entry_prog = "entry_demo_read",
+		.return_prog = "return_demo_read",
+		.optional = false,
+		.abi = PS_ABI_SYSV,
+		.unless = "demo_read2",
+		.symbol_flag = 3,
+		.offset_flag = 4,
+	},
+	{
+		.symbol = "demo_done",
+		.target = 0,
+		.entry_prog = "entry_demo_done",
+		.return_prog = NULL,
+		.optional = false,
+		.abi = PS_ABI_SYSV,
+		.symbol_flag = -1,
+		.offset_flag = -1,
+	},
+	{
 		.symbol = "demo_handle",
 		.target = 0,
 		.entry_prog = "entry_demo_handle",
 		.return_prog = "return_demo_handle",
 		.optional = false,
 		.abi = PS_ABI_SYSV,
+		.symbol_flag = -1,
+		.offset_flag = -1,
 	},
 	{
 		.symbol = "demo::count",
@@ -95,6 +141,8 @@ static const struct ps_hook_desc demo_default_hooks[] = {
 		.return_prog = "return_demo__count",
 		.optional = false,
 		.abi = PS_ABI_SYSV,
+		.symbol_flag = -1,
+		.offset_flag = -1,
 	},
 };
 
@@ -109,6 +157,8 @@ static const struct ps_hook_desc demo_v2_hooks[] = {
 		.return_prog = NULL,
 		.optional = false,
 		.abi = PS_ABI_SYSV,
+		.symbol_flag = -1,
+		.offset_flag = -1,
 	},
 	{
 		.symbol = "demo.Handle",
@@ -117,6 +167,8 @@ static const struct ps_hook_desc demo_v2_hooks[] = {
 		.return_prog = NULL,
 		.optional = false,
 		.abi = PS_ABI_GO,
+		.symbol_flag = -1,
+		.offset_flag = -1,
 	},
 };
 
@@ -126,7 +178,7 @@ static const struct ps_hookset_desc demo_hooksets[] = {
 		.bpf_obj = ps_bpf_demo_default,
 		.bpf_obj_end = ps_bpf_demo_default_end,
 		.hooks = demo_default_hooks,
-		.n_hooks = 2,
+		.n_hooks = 4,
 		.track_socket = false,
 	},
 	{
@@ -202,6 +254,45 @@ static const struct ps_field_desc demo_counter_fields[] = {
 	},
 };
 
+static const struct ps_field_desc demo_line_fields[] = {
+	{
+		.name = "text",
+		.kind = PS_FIELD_STRING,
+		.offset = sizeof(struct ps_demo_line),
+		.size = 0,
+		.present_bit = -1,
+		.hidden = false,
+		.check_field = -1,
+		.unescape = true,
+		.unescape_byte = 0x83,
+		.unescape_xor = 0x20,
+	},
+};
+
+static const struct ps_field_desc demo_done_fields[] = {
+	{
+		.name = "status",
+		.kind = PS_FIELD_INT,
+		.offset = offsetof(struct ps_demo_done, status),
+		.size = PS_MEMBER_SIZE(struct ps_demo_done, status),
+		.present_bit = PS_DEMO_DONE_PRESENT_STATUS,
+		.hidden = false,
+		.check_field = -1,
+	},
+	{
+		.name = "text",
+		.kind = PS_FIELD_STRING,
+		.offset = sizeof(struct ps_demo_done),
+		.size = 0,
+		.present_bit = -1,
+		.hidden = false,
+		.check_field = -1,
+		.collect = true,
+		.collect_event = 2,
+		.joined = "\n",
+	},
+};
+
 static const struct ps_event_desc demo_events[] = {
 	{
 		.name = "request",
@@ -217,6 +308,46 @@ static const struct ps_event_desc demo_events[] = {
 		.n_fields = 2,
 		.var_field = -1,
 	},
+	{
+		.name = "line",
+		.fixed_size = sizeof(struct ps_demo_line),
+		.fields = demo_line_fields,
+		.n_fields = 1,
+		.var_field = 0,
+		.buffer = PS_BUFFER_PID,
+	},
+	{
+		.name = "done",
+		.fixed_size = sizeof(struct ps_demo_done),
+		.fields = demo_done_fields,
+		.n_fields = 2,
+		.var_field = 1,
+	},
+};
+
+/* Indexed like ps_link.global_vaddr[] in the BPF objects. */
+static const struct ps_global_desc demo_globals[] = {
+	{ "demo_state", 0, false },
+	{ "demo_cfg", 0, true },
+};
+
+static const struct ps_filter_desc demo_filters[] = {
+	{
+		.field = "status",
+		.op = PS_FILTER_EQ,
+		.text = false,
+		.flag = 1,
+		.value = 0LL,
+		.text_value = NULL,
+	},
+	{
+		.field = "text",
+		.op = PS_FILTER_NE,
+		.text = true,
+		.flag = -1,
+		.value = 0LL,
+		.text_value = "",
+	},
 };
 
 const struct ps_module_desc ps_module_demo = {
@@ -224,7 +355,7 @@ const struct ps_module_desc ps_module_demo = {
 	.help = "probec's golden test module",
 	.spec_path = "tests/unit/compiler/golden/demo.spec",
 	.flags = demo_flags,
-	.n_flags = 2,
+	.n_flags = 5,
 	.targets = demo_targets,
 	.n_targets = 1,
 	.offsets = demo_offsets,
@@ -234,5 +365,9 @@ const struct ps_module_desc ps_module_demo = {
 	.hooksets = demo_hooksets,
 	.n_hooksets = 2,
 	.events = demo_events,
-	.n_events = 2,
+	.n_events = 4,
+	.globals = demo_globals,
+	.n_globals = 2,
+	.filters = demo_filters,
+	.n_filters = 2,
 };

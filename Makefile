@@ -38,8 +38,8 @@ all: $(OUT)/plainsight
 
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev \
-	flex bison bpftool pkg-config linux-libc-dev binutils
-DEB_TEST  := openssl curl python3 iproute2
+	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev
+DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -166,8 +166,23 @@ $(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 asan: $(ASAN_OUT)/plainsight
 
 # ---- offsets tool (see offsets/README.md) ----------------------------------
-offsets:
-	@echo "offsets: not built yet; see offsets/README.md" >&2; exit 1
+# Its objects live apart from $(OUT)/offsets, which is the binary.
+OFFSETS_CFLAGS := -I$(shell llvm-config-14 --includedir 2>/dev/null || echo /usr/lib/llvm-14/include)
+OFFSETS_LIBS   := -lclang-14
+OFFSETS_OBJS   := $(patsubst offsets/%.c,$(OUT)/offsets-obj/%.o,$(wildcard offsets/*.c))
+
+$(OUT)/offsets-obj/%.o: offsets/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(OFFSETS_CFLAGS) -c -o $@ $<
+
+$(OUT)/offsets: $(OFFSETS_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(OFFSETS_LIBS)
+
+# make offsets SRC=<openssl source tree>: prints the layout block for that version.
+offsets: $(OUT)/offsets
+	@[ -n "$(SRC)" ] || { echo "usage: make offsets SRC=<openssl source tree>" >&2; exit 2; }
+	$(Q)$(OUT)/offsets --spec specs/openssl/openssl.spec --module tls $(SRC)
 
 # ---- tests --------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
@@ -182,7 +197,7 @@ $(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RU
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 
-unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight
+unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
 
 e2e: $(OUT)/plainsight $(ASAN_OUT)/plainsight

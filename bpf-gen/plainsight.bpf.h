@@ -57,6 +57,17 @@ static __always_inline int ps_filter_pass(const volatile struct ps_filter *filte
 	return 1;
 }
 
+/*
+ * A uretprobe only fires for calls whose entry probe ran, so a return that
+ * finds no saved state lost it (say, to a call nested in itself), unless the
+ * filter skipped the entry on purpose.
+ */
+static __always_inline void ps_note_missing_entry(const volatile struct ps_filter *filter, __u64 pid_tgid)
+{
+	if (ps_filter_pass(filter, pid_tgid))
+		ps_loss_add(PS_LOSS_NO_ENTRY, 1);
+}
+
 /* Key of a call's saved entry state: one slot per thread and hook. */
 static __always_inline __u64 ps_saved_key(__u64 pid_tgid, __u16 hook_id)
 {

@@ -741,8 +741,10 @@ static void gen_return_prologue(struct gen *g, struct scope *fn, struct ast_hook
 	}
 	if (hook->saves) {
 		stmt(fn, "slot = bpf_map_lookup_elem(&ps_saved, &key);");
-		stmt(fn, "if (!slot)");
+		stmt(fn, "if (!slot) {");
+		stmt(fn, "\tps_note_missing_entry(&ps_config.filter, pid_tgid);");
 		stmt(fn, "\treturn 0;");
+		stmt(fn, "}");
 		stmt(fn, "saved = *slot;");
 		stmt(fn, "bpf_map_delete_elem(&ps_saved, &key);");
 	} else {
@@ -812,8 +814,8 @@ static void put_saved_structs(struct buf *b, const struct ast_hookset *set)
 			buf_printf(b, "\tstruct ps_saved_%s %s;\n", h->c_name, h->c_name);
 	buf_puts(b, "};\n\n");
 	buf_puts(b, "struct {\n"
-		    "\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n"
-		    "\t__uint(max_entries, 16384);\n"
+		    "\t__uint(type, BPF_MAP_TYPE_HASH);\n"
+		    "\t__uint(max_entries, 65536);\n"
 		    "\t__type(key, __u64);\n"
 		    "\t__type(value, union ps_saved);\n"
 		    "} ps_saved SEC(\".maps\");\n\n");

@@ -128,7 +128,8 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 static uint64_t total_lost(const struct ps_counters *c)
 {
 	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->kernel_loss[PS_LOSS_READ_FAIL] +
-	       c->kernel_loss[PS_LOSS_SAVE_FULL] + c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
+	       c->kernel_loss[PS_LOSS_SAVE_FULL] + c->kernel_loss[PS_LOSS_NO_ENTRY] +
+	       c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
 	       c->incomplete + c->malformed + c->write_errors + c->kernel_missed;
 }
 
@@ -154,11 +155,13 @@ static void print_summary(const struct ps_counters *c)
 	if (!total_lost(c) && !c->check_mismatch)
 		return;
 	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
-		"%llu calls with no state slot, %llu bytes over the per-call limit, %llu gap bytes, "
+		"%llu calls with no state slot, %llu returns whose entry state was lost, "
+		"%llu bytes over the per-call limit, %llu gap bytes, "
 		"%llu incomplete calls, %llu malformed records, %llu records not written, "
 		"%llu probe runs the kernel skipped; %llu check mismatches",
 		(unsigned long long)k[PS_LOSS_RINGBUF_EVENTS], (unsigned long long)k[PS_LOSS_RINGBUF_BYTES],
 		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_SAVE_FULL],
+		(unsigned long long)k[PS_LOSS_NO_ENTRY],
 		(unsigned long long)k[PS_LOSS_TRUNC_BYTES], (unsigned long long)c->gap_bytes,
 		(unsigned long long)c->incomplete, (unsigned long long)c->malformed,
 		(unsigned long long)c->write_errors, (unsigned long long)c->kernel_missed,

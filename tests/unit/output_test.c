@@ -398,6 +398,7 @@ static void json_summary(void)
 	c.kernel_loss[PS_LOSS_READ_FAIL] = 6;
 	c.kernel_loss[PS_LOSS_SAVE_FULL] = 7;
 	c.kernel_loss[PS_LOSS_TRUNC_BYTES] = 8;
+	c.kernel_loss[PS_LOSS_NO_ENTRY] = 15;
 	w = ps_writer_open(temp_path, &opts);
 	CHECK(w != NULL);
 	if (!w)
@@ -406,7 +407,8 @@ static void json_summary(void)
 	CHECK_INT(ps_writer_close(w), 0);
 	text = read_all(temp_path);
 	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
-			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7, \"truncated_bytes\": 8,"
+			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7, \"no_entry\": 15,"
+			" \"truncated_bytes\": 8,"
 			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
 			" \"kernel_missed\": 14},"
 			" \"check_mismatch\": 13}}\n");

@@ -31,8 +31,8 @@ union ps_saved {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
 	__type(key, __u64);
 	__type(value, union ps_saved);
 } ps_saved SEC(".maps");
@@ -244,8 +244,10 @@ int return_demo_handle(struct pt_regs *ctx)
 	__s64 ret = (__s64)PT_REGS_RC(ctx);
 
 	slot = bpf_map_lookup_elem(&ps_saved, &key);
-	if (!slot)
+	if (!slot) {
+		ps_note_missing_entry(&ps_config.filter, pid_tgid);
 		return 0;
+	}
 	saved = *slot;
 	bpf_map_delete_elem(&ps_saved, &key);
 
@@ -308,8 +310,10 @@ int return_demo__count(struct pt_regs *ctx)
 	__s64 ret = (__u32)PT_REGS_RC(ctx);
 
 	slot = bpf_map_lookup_elem(&ps_saved, &key);
-	if (!slot)
+	if (!slot) {
+		ps_note_missing_entry(&ps_config.filter, pid_tgid);
 		return 0;
+	}
 	saved = *slot;
 	bpf_map_delete_elem(&ps_saved, &key);
 

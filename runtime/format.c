@@ -112,28 +112,52 @@ void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
 }
 
 /* RFC 4648 section 4: the standard alphabet, padded with '='. */
+static const char base64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/*
+ * Base64 is on the hot path of json output (every payload byte goes through
+ * it): a table of all 4096 twelve-bit values, two characters each, turns
+ * three bytes into four characters with two lookups.
+ */
+static const char *base64_pairs(void)
+{
+	static char pairs[4096 * 2];
+	static int ready;
+
+	if (!ready) {
+		for (int i = 0; i < 4096; i++) {
+			pairs[2 * i] = base64_alphabet[i >> 6];
+			pairs[2 * i + 1] = base64_alphabet[i & 63];
+		}
+		ready = 1;
+	}
+	return pairs;
+}
+
 void ps_format_base64(FILE *f, const uint8_t *data, size_t len)
 {
-	static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char out[4096];
-	size_t pos = 0;
+	const char *pairs = base64_pairs();
+	char out[16384];
+	size_t pos = 0, i = 0;
 
-	for (size_t i = 0; i < len; i += 3) {
-		size_t n = len - i < 3 ? len - i : 3;
-		uint32_t group = (uint32_t)data[i] << 16;
+	for (; i + 3 <= len; i += 3) {
+		uint32_t group = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
 
-		if (n > 1)
-			group |= (uint32_t)data[i + 1] << 8;
-		if (n > 2)
-			group |= data[i + 2];
-		out[pos++] = alphabet[(group >> 18) & 63];
-		out[pos++] = alphabet[(group >> 12) & 63];
-		out[pos++] = n > 1 ? alphabet[(group >> 6) & 63] : '=';
-		out[pos++] = n > 2 ? alphabet[group & 63] : '=';
+		memcpy(out + pos, pairs + 2 * (group >> 12), 2);
+		memcpy(out + pos + 2, pairs + 2 * (group & 0xfff), 2);
+		pos += 4;
 		if (pos == sizeof(out)) {
 			fwrite(out, 1, pos, f);
 			pos = 0;
 		}
+	}
+	if (i < len) {
+		uint32_t group = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
+
+		out[pos++] = base64_alphabet[(group >> 18) & 63];
+		out[pos++] = base64_alphabet[(group >> 12) & 63];
+		out[pos++] = i + 1 < len ? base64_alphabet[(group >> 6) & 63] : '=';
+		out[pos++] = '=';
 	}
 	fwrite(out, 1, pos, f);
 }

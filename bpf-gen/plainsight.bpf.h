@@ -185,13 +185,16 @@ struct ps_key_pid {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	/* allocated as used: preallocating 64 Ki entries slows every start */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, struct ps_incall);
 } ps_incall SEC(".maps");
 
+/* A cache: losing an entry costs at most the fd of a call with no syscall. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
+	__uint(max_entries, 8192);
 	__type(key, struct ps_key_pid);
 	__type(value, __s32);
 } ps_key_fd SEC(".maps");

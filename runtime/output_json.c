@@ -111,8 +111,9 @@ void ps_output_json_record(FILE *f, const struct ps_record *rec)
 {
 	const struct ps_event_header *hdr = ps_record_header(rec);
 
-	fprintf(f, "{\"time_ns\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"uid\": %u, \"comm\": ", rec->time_ns,
-		hdr->pid, hdr->tid, hdr->uid);
+	/* mono_ns: CLOCK_MONOTONIC, for ordering and intervals that wall-clock steps cannot skew */
+	fprintf(f, "{\"time_ns\": %" PRIu64 ", \"mono_ns\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"uid\": %u, \"comm\": ",
+		rec->time_ns, (uint64_t)hdr->mono_ns, hdr->pid, hdr->tid, hdr->uid);
 	write_string(f, hdr->comm, strnlen(hdr->comm, PS_COMM_LEN));
 	fputs(", \"module\": ", f);
 	write_string(f, rec->module->name, strlen(rec->module->name));

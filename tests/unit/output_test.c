@@ -306,7 +306,7 @@ static void json_record_bytes(void)
 	struct ps_record rec = tls_record(&ev, data, 3);
 	char *text = write_one(PS_OUTPUT_JSON, false, &rec);
 
-	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": \"write\", \"saddr\": \"10.0.0.1\", \"sport\": 51000,"
 			" \"daddr\": \"93.184.216.34\", \"dport\": 443, \"len\": 3, \"payload_b64\": \"AP9c\"}\n");
@@ -325,7 +325,7 @@ static void json_record_ipv6_marks_and_unknown_enum(void)
 	rec.incomplete = true;
 	rec.read_failed = true;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
-	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": 9, \"saddr\": \"fe80::1\", \"sport\": 1,"
 			" \"daddr\": \"2001:db8::1:0:0:2\", \"dport\": 2, \"len\": 2, \"payload_b64\": \"aGk=\","
@@ -336,7 +336,7 @@ static void json_record_ipv6_marks_and_unknown_enum(void)
 	rec.lost_bytes = 0;
 	rec.incomplete = rec.read_failed = false;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
-	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": 9, \"len\": 2, \"payload_b64\": \"aGk=\"}\n");
 	free(text);
@@ -350,7 +350,7 @@ static void json_string_fields(void)
 
 	/* dfd is optional and absent: no key */
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
-	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"mode\": 420,"
 			" \"path\": \"/etc/\xc3\xa9t\xc3\xa9\\u000a\\\"q\\\"\"}\n");
 	free(text);
@@ -359,7 +359,7 @@ static void json_string_fields(void)
 	rec = path_record(&ev, "a\xff", 2);
 	ev.hdr.present = 1 << 3;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
-	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"dfd\": -100,"
 			" \"mode\": 420, \"path\": \"a\\ufffd\", \"path_b64\": \"Yf8=\"}\n");
 	free(text);
@@ -377,7 +377,7 @@ static void json_comm_is_escaped(void)
 	memcpy(ev.hdr.comm, "a\"b\\c\x01\xff" "789012345", PS_COMM_LEN);
 	ev.code = -1;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
-	CHECK_STR(text, "{\"time_ns\": 5, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+	CHECK_STR(text, "{\"time_ns\": 5, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"a\\\"b\\\\c\\u0001\\ufffd789012345\", \"module\": \"tls\", \"event\": \"exit\","
 			" \"code\": -1}\n");
 	free(text);

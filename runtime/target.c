@@ -153,6 +153,14 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 	}
 	if (plan->layout)
 		plan->hookset = plan->layout->hookset;
+	/*
+	 * "1.1.1v+quic" compares equal to 1.1.1v, but a patched build may have
+	 * moved fields: say that the layout was made for the plain release.
+	 */
+	if (plan->layout && ps_version_suffix(version))
+		plan_warn(plan, "%s: version %s is a modified build ('%s'); layout '%s' was made for the unmodified "
+			  "release, so its offsets may not fit (plaintext capture does not depend on them)",
+			  module, version, ps_version_suffix(version), plan->layout->name);
 }
 
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)

@@ -99,6 +99,28 @@ int ps_version_compare(const char *a, const char *b)
 	return 0;
 }
 
+const char *ps_version_suffix(const char *version)
+{
+	const char *at = version;
+
+	if (!version)
+		return NULL;
+	for (;;) {
+		const char *digits = at;
+
+		while (is_digit(*at))
+			at++;
+		if (at == digits)
+			break;
+		while (is_lower(*at))
+			at++;
+		if (at[0] != '.' || !is_digit(at[1]))
+			break;
+		at++;
+	}
+	return *at ? at : NULL;
+}
+
 static int copy_bounded(const char *from, size_t len, char *out, size_t out_size)
 {
 	if (len >= out_size)
@@ -131,51 +153,153 @@ static int match_version(const regex_t *regex, const char *text, char *version, 
 }
 
 /*
+ * One string of a section: 1 when the match starts the string (a banner such
+ * as "OpenSSL 1.1.1t  7 Feb 2023"), 0 when it lies inside longer text, with
+ * the version copied out in *found; -ENOENT without a match.
+ */
+static int match_in_string(const regex_t *regex, const char *text, char **found)
+{
+	regmatch_t groups[2];
+
+	*found = NULL;
+	if (!*text || regexec(regex, text, 2, groups, 0) != 0 || groups[1].rm_so < 0)
+		return -ENOENT;
+	*found = strndup(text + groups[1].rm_so, groups[1].rm_eo - groups[1].rm_so);
+	if (!*found)
+		return -ENOMEM;
+	return groups[0].rm_so == 0;
+}
+
+/*
+ * The literal text every match of an extended regex begins with ("OpenSSL "
+ * for "OpenSSL ([0-9]+..."), so that only strings holding it need regexec:
+ * a Node.js executable has some 50 MB of .rodata. Conservative: no prefix
+ * (0) when the regex has an alternation; a literal made optional by the
+ * quantifier after it is left out.
+ */
+static size_t literal_prefix(const char *regex, char *out, size_t out_size)
+{
+	const char *at = regex;
+	size_t len = 0;
+
+	if (strchr(regex, '|'))
+		return 0;
+	if (*at == '^')
+		at++;
+	while (*at && len + 1 < out_size) {
+		char c = *at;
+
+		if (c == '\\') {
+			/* An escaped punctuation mark is itself; \w, \1 and the like are not literals. */
+			if (!at[1] || (at[1] >= '0' && at[1] <= '9') || (at[1] >= 'a' && at[1] <= 'z') ||
+			    (at[1] >= 'A' && at[1] <= 'Z'))
+				break;
+			c = at[1];
+			at += 2;
+		} else if (strchr(".[]()*+?{}^$", c)) {
+			break;
+		} else {
+			at++;
+		}
+		/* "ab*", "ab?", "ab{0,1}": the b may be absent. */
+		if (*at == '*' || *at == '?' || *at == '{')
+			break;
+		out[len++] = c;
+	}
+	out[len] = '\0';
+	return len;
+}
+
+/*
  * A section is a run of NUL-terminated strings; regexec wants each one alone.
  * The last string may lack its NUL at the section's end, so it is copied.
+ *
+ * The version is the first string that starts with a match: an executable
+ * with a library linked in also holds text that merely mentions versions
+ * (Node.js keeps its JavaScript sources in .rodata, "// OpenSSL 1.1.0,
+ * buffers are ..." among them, which can come before the banner). Only
+ * without such a string does the first match inside other text count
+ * (OpenSSL 1.0.2's "SSLv3 part of OpenSSL 1.0.2s  28 May 2019").
  */
-static int match_in_strings(const regex_t *regex, const char *bytes, size_t size, char *version,
-			    size_t version_size)
+static int match_in_strings(const regex_t *regex, const char *prefix, size_t prefix_len, const char *bytes,
+			    size_t size, char *version, size_t version_size)
 {
+	char *embedded = NULL;
 	size_t at = 0;
+	int err;
 
 	while (at < size) {
 		const char *start = bytes + at;
-		const char *end = memchr(start, '\0', size - at);
-		int err;
+		const char *end;
+		char *found;
+		int where;
 
+		if (prefix_len) {
+			/* Straight to the next string holding the prefix, back to where it starts. */
+			const char *hit = memmem(start, size - at, prefix, prefix_len);
+
+			if (!hit)
+				break;
+			start = hit;
+			while (start > bytes + at && start[-1] != '\0')
+				start--;
+			at = start - bytes;
+		}
+		end = memchr(start, '\0', size - at);
 		if (end) {
-			err = *start ? match_version(regex, start, version, version_size) : -ENOENT;
+			where = match_in_string(regex, start, &found);
 			at = end - bytes + 1;
 		} else {
 			char *tail = strndup(start, size - at);
 
-			if (!tail)
+			if (!tail) {
+				free(embedded);
 				return -ENOMEM;
-			err = match_version(regex, tail, version, version_size);
+			}
+			where = match_in_string(regex, tail, &found);
 			free(tail);
 			at = size;
 		}
-		if (err != -ENOENT)
+		if (where == -ENOENT)
+			continue;
+		if (where < 0) {
+			free(embedded);
+			return where;
+		}
+		if (where == 1) {
+			free(embedded);
+			err = copy_bounded(found, strlen(found), version, version_size);
+			free(found);
 			return err;
+		}
+		if (!embedded)
+			embedded = found;
+		else
+			free(found);
 	}
-	return -ENOENT;
+	if (!embedded)
+		return -ENOENT;
+	err = copy_bounded(embedded, strlen(embedded), version, version_size);
+	free(embedded);
+	return err;
 }
 
 /* Detection in one file: -ENOENT when the section is absent or holds no match. */
-static int detect_in_file(const char *path, const char *section, const regex_t *regex, char *version,
-			  size_t version_size)
+static int detect_in_file(const char *path, const struct ps_version_rule *rule, const regex_t *regex,
+			  char *version, size_t version_size)
 {
 	struct ps_elf *elf = ps_elf_open(path);
+	char prefix[64];
+	size_t prefix_len = literal_prefix(rule->regex, prefix, sizeof(prefix));
 	const void *bytes;
 	size_t size;
 	int err;
 
 	if (!elf)
 		return -errno;
-	err = ps_elf_section(elf, section, &bytes, &size);
+	err = ps_elf_section(elf, rule->section, &bytes, &size);
 	if (err == 0)
-		err = match_in_strings(regex, bytes, size, version, version_size);
+		err = match_in_strings(regex, prefix, prefix_len, bytes, size, version, version_size);
 	else if (err == -ENODATA)
 		err = -ENOENT;
 	ps_elf_close(elf);
@@ -206,7 +330,7 @@ static int search_needed_library(const char *name, void *arg)
 	 */
 	err = ps_ldcache_resolve_needed(search->from, name, search->found_in, sizeof(search->found_in));
 	if (err == 0)
-		err = detect_in_file(search->found_in, search->rule->section, search->regex, search->version,
+		err = detect_in_file(search->found_in, search->rule, search->regex, search->version,
 				     search->version_size);
 	if (err == -ENOENT || err == -ENOEXEC)
 		return 0;
@@ -250,7 +374,7 @@ int ps_version_detect(const char *path, const struct ps_version_rule *rule, char
 	err = compile_rule(rule, 0, &regex);
 	if (err)
 		return err;
-	err = detect_in_file(path, rule->section, &regex, version, version_size);
+	err = detect_in_file(path, rule, &regex, version, version_size);
 	if (err == 0 && found_in)
 		err = copy_bounded(path, strlen(path), found_in, found_in_size);
 	else if (err == -ENOENT && rule->needed_prefix)

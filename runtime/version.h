@@ -10,6 +10,13 @@
 int ps_version_compare(const char *a, const char *b);
 
 /*
+ * What follows the release in a version ("+quic" in "1.1.1v+quic", "-dev" in
+ * "3.2.0-dev"): a patched or unreleased build, which compares equal to the
+ * release; NULL for a plain release such as "3.0.19" or "1.0.2za".
+ */
+const char *ps_version_suffix(const char *version);
+
+/*
  * Runs rule->regex over the NUL-separated strings of rule->section in the
  * file at path, then in its DT_NEEDED libraries starting with
  * rule->needed_prefix. On success writes group 1 to version, the file it was

@@ -7,7 +7,9 @@ Environment: E2E_KEEP=1 keeps a failed test's files (plainsight's output, the
 data sent) for a look; E2E_PRIVATE_LIBSSL=1 traces a private copy of
 libssl.so.3 (via --libssl and LD_LIBRARY_PATH) instead of the system's, e.g.
 when another tracer's uprobes block the system library; E2E_TEST_TIMEOUT
-bounds each test (seconds, default 180).
+bounds each test (seconds, default 180). test_versions.py fetches real OpenSSL
+binaries with tests/corpus/fetch.sh into $PLAINSIGHT_CACHE (default
+/var/cache/plainsight-corpus) and builds a trixie chroot there once.
 
 Prints one line per test: "PASS name", "FAIL name" followed by indented
 diagnostics, or "SKIP name: reason". Exits 1 if any test failed.
@@ -26,6 +28,7 @@ import audit_test  # noqa: E402
 import harness  # noqa: E402
 import test_loss  # noqa: E402
 import test_tls  # noqa: E402
+import test_versions  # noqa: E402
 
 TEST_TIMEOUT = int(os.environ.get("E2E_TEST_TIMEOUT", "180"))
 
@@ -84,7 +87,7 @@ def main():
     ap.add_argument("-v", action="store_true", help="print each test's duration")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
-    tests = [(n, f) for n, f in test_tls.TESTS + test_loss.TESTS + audit_test.TESTS if not a.k or a.k in n]
+    tests = [(n, f) for n, f in test_tls.TESTS + test_loss.TESTS + test_versions.TESTS + audit_test.TESTS if not a.k or a.k in n]
     if a.list:
         for n, _ in tests:
             print(n)

@@ -2,8 +2,11 @@
 /* runtime/version.c: ordering, detection in real binaries, forced versions, layout choice. */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "ldcache.h"
@@ -59,6 +62,22 @@ static void test_compare_order(void)
 	check_order("3.0.99", "3.0.100");
 	check_order("3.0", "3.0.1");
 	check_order("99999999999999999999.1", "100000000000000000000.0");
+}
+
+static void test_suffix(void)
+{
+	CHECK_STR(ps_version_suffix("1.1.1v+quic"), "+quic");
+	CHECK_STR(ps_version_suffix("3.0.16+quic"), "+quic");
+	CHECK_STR(ps_version_suffix("3.2.0-dev"), "-dev");
+	CHECK_STR(ps_version_suffix("1.1.1w-fips"), "-fips");
+	CHECK_STR(ps_version_suffix("3.0."), ".");
+	CHECK_STR(ps_version_suffix("garbage"), "garbage");
+	CHECK(ps_version_suffix("3.0.19") == NULL);
+	CHECK(ps_version_suffix("1.0.2za") == NULL);
+	CHECK(ps_version_suffix("3.0") == NULL);
+	CHECK(ps_version_suffix("10") == NULL);
+	CHECK(ps_version_suffix("") == NULL);
+	CHECK(ps_version_suffix(NULL) == NULL);
 }
 
 static void test_compare_ignores_suffixes(void)
@@ -142,6 +161,127 @@ static void test_detect_errors(void)
 	CHECK_INT(ps_version_detect("/bin/true", &no_group, version, sizeof(version), NULL, 0), -EINVAL);
 }
 
+/*
+ * An executable whose .rodata holds the given strings in this order (one
+ * const array each, -fno-toplevel-reorder keeps the order); false when no
+ * compiler works here.
+ */
+static bool build_with_strings(const char *path, const char *const *strings, size_t count)
+{
+	char source[PATH_MAX + 8], command[3 * PATH_MAX];
+	FILE *file;
+
+	snprintf(source, sizeof(source), "%s.c", path);
+	file = fopen(source, "w");
+	if (!file)
+		return false;
+	for (size_t i = 0; i < count; i++) {
+		fprintf(file, "__attribute__((used)) const char s%zu[] = \"", i);
+		for (const char *c = strings[i]; *c; c++)
+			fprintf(file, *c == '\n' ? "\\n" : (*c == '"' || *c == '\\') ? "\\%c" : "%c", *c);
+		fputs("\";\n", file);
+	}
+	fputs("int main(void) { return 0; }\n", file);
+	fclose(file);
+	snprintf(command, sizeof(command), "cc -O0 -fno-toplevel-reorder -o '%s' '%s' >/dev/null 2>&1",
+		 path, source);
+	unlink(path);
+	return system(command) == 0;
+}
+
+static void check_detected_with(const char *regex, const char *const *strings, size_t count, int want_err,
+				const char *want)
+{
+	char dir[] = "/tmp/plainsight-version-test.XXXXXX", path[PATH_MAX], version[64] = "";
+	struct ps_version_rule only_target = openssl_rule;
+	char command[PATH_MAX + 16];
+
+	only_target.needed_prefix = NULL;
+	if (regex)
+		only_target.regex = regex;
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/strings", dir);
+	if (!build_with_strings(path, strings, count)) {
+		fprintf(stderr, "  cc cannot build here\n");
+		check_failures_in_test++;
+	} else {
+		int before = check_failures_in_test;
+
+		CHECK_INT(ps_version_detect(path, &only_target, version, sizeof(version), NULL, 0), want_err);
+		if (want)
+			CHECK_STR(version, want);
+		if (check_failures_in_test != before)
+			fprintf(stderr, "  (regex \"%s\", first string \"%s\")\n", only_target.regex, strings[0]);
+	}
+	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+	if (system(command) != 0)
+		fprintf(stderr, "  could not remove %s\n", dir);
+}
+
+static void check_detected(const char *const *strings, size_t count, int want_err, const char *want)
+{
+	check_detected_with(NULL, strings, count, want_err, want);
+}
+
+/* Node.js 8 and 14 keep their JavaScript in .rodata: a comment there names a version too. */
+static void test_detect_prefers_banner(void)
+{
+	static const char *const js_first[] = {
+		"// Copyright Joyent, Inc.\n  // OpenSSL 1.1.0, buffers are malloced and freed\n",
+		"OpenSSL 1.1.1t  7 Feb 2023",
+	};
+	static const char *const banner_first[] = {
+		"OpenSSL 1.1.1v+quic  1 Aug 2023",
+		"  // OpenSSL 1.1.0, buffers are malloced and freed\n",
+	};
+	/* 1.0.2 also says it inside other strings; the bare banner still wins. */
+	static const char *const parts_first[] = {
+		"DTLSv1 part of OpenSSL 1.0.2r  26 Feb 2019",
+		"OpenSSL 1.0.2s  28 May 2019",
+	};
+	/* Without a bare banner, the first mention counts. */
+	static const char *const only_inside[] = {
+		"SSLv3 part of OpenSSL 1.0.2s  28 May 2019",
+		"RSA part of OpenSSL 1.0.2t  10 Sep 2019",
+	};
+	static const char *const none[] = { "OpenSSL without a version", "LibreSSL 3.8.2" };
+
+	check_detected(js_first, 2, 0, "1.1.1t");
+	check_detected(banner_first, 2, 0, "1.1.1v");
+	check_detected(parts_first, 2, 0, "1.0.2s");
+	check_detected(only_inside, 2, 0, "1.0.2s");
+	check_detected(none, 2, -ENOENT, NULL);
+}
+
+/*
+ * Only strings holding the regex's literal start are matched: that start
+ * must never be longer than what every match really begins with.
+ */
+static void test_detect_literal_prefix(void)
+{
+	static const char *const glued[] = { "x", "OpenSSL1.1.1t  7 Feb 2023" };
+	static const char *const spaced[] = { "OpenSSL 1.0.2s", "Open SSL 3.0.2" };
+	static const char *const inside[] = { "libssl: OpenSSL 3.5.9 29 Sep 2026", "y" };
+	static const char *const libre[] = { "z", "LibreSSL 3.8.2" };
+
+	/* "L ?": the space may be absent. */
+	check_detected_with("OpenSSL ?([0-9]+\\.[0-9]+\\.[0-9]+[a-z]*)", glued, 2, 0, "1.1.1t");
+	check_detected_with("OpenSSL{0,1}1([.0-9]+[a-z]*)", glued, 2, 0, ".1.1t");
+	/* An escaped space is a literal one; \\. a literal dot. */
+	check_detected_with("Open\\ SSL ([0-9]+\\.[0-9]+\\.[0-9]+)", spaced, 2, 0, "3.0.2");
+	/* Anchored: a match inside other text does not count. */
+	check_detected_with("^OpenSSL ([0-9]+\\.[0-9]+\\.[0-9]+[a-z]*)", inside, 2, -ENOENT, NULL);
+	check_detected_with("OpenSSL ([0-9]+\\.[0-9]+\\.[0-9]+[a-z]*)", inside, 2, 0, "3.5.9");
+	/* An alternation has no single start. */
+	check_detected_with("OpenSSL ([0-9.]+)|LibreSSL ([0-9.]+)", libre, 2, -ENOENT, NULL);
+	check_detected_with("(Libre|Open)SSL [0-9.]+", libre, 2, 0, "Libre");
+	/* Nothing literal at all. */
+	check_detected_with("([0-9]+\\.[0-9]+\\.[0-9]+)", libre, 2, 0, "3.8.2");
+}
+
 static void test_parse_forced(void)
 {
 	char version[64];
@@ -212,9 +352,12 @@ int main(void)
 {
 	TEST(test_compare_order);
 	TEST(test_compare_ignores_suffixes);
+	TEST(test_suffix);
 	TEST(test_detect_system_openssl);
 	TEST(test_detect_without_needed);
 	TEST(test_detect_errors);
+	TEST(test_detect_prefers_banner);
+	TEST(test_detect_literal_prefix);
 	TEST(test_parse_forced);
 	TEST(test_layout_select);
 	return TEST_EXIT();

@@ -20,6 +20,43 @@ static bool is_plain_text(uint8_t c)
 	return (c >= 0x20 && c < 0x7f && c != '\\') || c == '\n' || c == '\t';
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/*
+ * Whether all eight bytes of w are printable ASCII other than backslash:
+ * text output scans every captured byte, so it looks at eight at a time.
+ * A byte below 0x20 (newline and tab included) sends the word to the
+ * byte-by-byte path, which knows those two are plain too.
+ */
+static bool word_is_printable(uint64_t w)
+{
+	uint64_t below_space = (w - ONES * 0x20) & ~w;
+	uint64_t above_tilde = (w + ONES * (0x80 - 0x7f)) | w;
+	uint64_t x = w ^ (ONES * '\\');
+	uint64_t backslash = (x - ONES) & ~x;
+
+	return !((below_space | above_tilde | backslash) & HIGHS);
+}
+
+/* Length of the run of plain text at the start of data. */
+static size_t plain_run(const uint8_t *data, size_t len)
+{
+	size_t run = 0;
+
+	while (run + 8 <= len) {
+		uint64_t w;
+
+		memcpy(&w, data + run, 8);
+		if (!word_is_printable(w))
+			break;
+		run += 8;
+	}
+	while (run < len && is_plain_text(data[run]))
+		run++;
+	return run;
+}
+
 /*
  * Escaped output is built in a local buffer and written in big pieces: one
  * stdio call per escaped byte made binary data three times slower to print.
@@ -54,10 +91,8 @@ void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
 	size_t i = 0;
 
 	while (i < len) {
-		size_t run = i;
+		size_t run = i + plain_run(data + i, len - i);
 
-		while (run < len && is_plain_text(data[run]))
-			run++;
 		if (run > i) {
 			out_append(&out, data + i, run - i);
 			i = run;
@@ -109,6 +144,22 @@ void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
 		line[pos++] = '\n';
 		fwrite(line, 1, (size_t)pos, f);
 	}
+}
+
+void ps_format_hex(FILE *f, const uint8_t *data, size_t len)
+{
+	char out[256];
+	size_t pos = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		out[pos++] = hex_digits[data[i] >> 4];
+		out[pos++] = hex_digits[data[i] & 0xf];
+		if (pos == sizeof(out)) {
+			fwrite(out, 1, pos, f);
+			pos = 0;
+		}
+	}
+	fwrite(out, 1, pos, f);
 }
 
 /* RFC 4648 section 4: the standard alphabet, padded with '='. */

@@ -647,6 +647,42 @@ static void stdout_gets_each_record_at_once(void)
 	unlink(temp_path);
 }
 
+/* The word-at-a-time scan against the plain definition, every byte at every position. */
+static void escaped_matches_bytewise_reference(void)
+{
+	uint8_t buf[24];
+	int mismatches = 0;
+
+	for (int pos = 0; pos < 16; pos++) {
+		for (int c = 0; c < 256; c++) {
+			char *got = NULL, *want = NULL;
+			size_t got_len = 0, want_len = 0;
+			FILE *g = open_memstream(&got, &got_len), *w = open_memstream(&want, &want_len);
+
+			memset(buf, 'a', sizeof(buf));
+			buf[pos] = (uint8_t)c;
+			ps_format_escaped(g, buf, sizeof(buf));
+			for (size_t i = 0; i < sizeof(buf); i++) {
+				uint8_t b = buf[i];
+
+				if (b == '\\')
+					fputs("\\\\", w);
+				else if ((b >= 0x20 && b < 0x7f) || b == '\n' || b == '\t')
+					fputc(b, w);
+				else
+					fprintf(w, "\\x%02x", b);
+			}
+			fclose(g);
+			fclose(w);
+			if (got_len != want_len || memcmp(got, want, got_len) != 0)
+				mismatches++;
+			free(got);
+			free(want);
+		}
+	}
+	CHECK_INT(mismatches, 0);
+}
+
 int main(void)
 {
 	make_temp_path();
@@ -663,6 +699,7 @@ int main(void)
 	TEST(base64_test_vectors);
 	TEST(base64_long_input);
 	TEST(escaped_text);
+	TEST(escaped_matches_bytewise_reference);
 	TEST(json_string_escaping);
 	TEST(addresses);
 	TEST(file_is_private_and_truncated);

@@ -47,15 +47,19 @@ DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 missing_debs = $(shell dpkg-query -W -f='$${Package} $${Status}\n' $(1) 2>/dev/null | \
 	awk '$$NF=="installed"{ok[$$1]=1} END{n=split("$(1)",w," "); for(i=1;i<=n;i++) if(!ok[w[i]]) printf "%s ", w[i]}')
 
+# DEPS_FOR names the set: all (build and tests, the default) or build.
+DEPS_FOR ?= all
+DEPS_LIST = $(if $(filter build,$(DEPS_FOR)),$(DEB_BUILD),$(DEB_ALL))
+
 deps:
-	@need="$(call missing_debs,$(DEB_ALL))"; \
+	@need="$(call missing_debs,$(DEPS_LIST))"; \
 	if [ -n "$$need" ]; then \
 		echo "  DEPS  apt-get install $$need"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$need >/dev/null; \
 	else echo "  DEPS  all installed"; fi
 
 check-deps:
-	@need="$(call missing_debs,$(DEB_ALL))"; [ -z "$$need" ] || $(MAKE) --no-print-directory deps
+	@need="$(call missing_debs,$(DEPS_LIST))"; [ -z "$$need" ] || $(MAKE) --no-print-directory deps
 
 # ---- the compiler -----------------------------------------------------------
 COMPILER_SRCS := $(wildcard compiler/*.c)
@@ -214,7 +218,8 @@ bench: check-deps
 	$(Q)OUT=$(OUT) bash bench/run.sh
 
 # ---- use ----------------------------------------------------------------------
-run: check-deps
+run:
+	$(Q)$(MAKE) --no-print-directory DEPS_FOR=build check-deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(OUT)/plainsight tls
 

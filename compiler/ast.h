@@ -33,9 +33,10 @@ enum scalar {
 	SC_PTR,
 };
 
-/* `i32`, `ptr`, `ptr u64`, `ptr ssl_st`. */
+/* `i32`, `ptr`, `ptr u64`, `ptr ssl_st`, `u8[32]`. */
 struct ast_type {
-	enum scalar kind;
+	enum scalar kind;          /* an array: its element type */
+	unsigned array_len;        /* `u8[N]`: N; 0 for no array */
 	struct ast_type *pointee;  /* ptr T with T a scalar type */
 	const char *struct_name;   /* ptr S */
 	struct loc struct_loc;
@@ -81,7 +82,7 @@ struct ast_target {
 };
 
 struct ast_struct_field {
-	const char *name;
+	const char *name;          /* a dotted path through inline structs: "s3.client_random" */
 	struct loc loc;
 	struct ast_type *type;
 	int offset_id;             /* check: index into the module's offsets */
@@ -119,7 +120,7 @@ struct ast_layout {
 	struct ast_layout *next;
 };
 
-enum field_kind { FK_INT, FK_ENUM, FK_TUPLE, FK_BYTES, FK_STRING };
+enum field_kind { FK_INT, FK_ENUM, FK_TUPLE, FK_BYTES, FK_STRING, FK_ARRAY };
 
 struct ast_name {
 	const char *name;
@@ -131,7 +132,8 @@ struct ast_field {
 	const char *name;
 	struct loc loc;
 	enum field_kind kind;
-	enum scalar scalar;        /* FK_INT */
+	enum scalar scalar;        /* FK_INT; FK_ARRAY: the element type */
+	unsigned array_len;        /* FK_ARRAY: `u8[N]`, a fixed bytes field */
 	struct loc type_loc;
 	struct ast_name *members;  /* FK_ENUM */
 	bool optional, hidden;
@@ -168,7 +170,7 @@ struct ast_event {
 	struct ast_event *next;
 };
 
-enum expr_kind { EX_INT, EX_IDENT, EX_CALL, EX_UNARY, EX_BINARY, EX_ARROW, EX_INDEX, EX_COND, EX_ABSENT };
+enum expr_kind { EX_INT, EX_IDENT, EX_CALL, EX_UNARY, EX_BINARY, EX_ARROW, EX_INDEX, EX_COND, EX_ABSENT, EX_CAST };
 
 enum op {
 	OP_NOT, OP_NEG, OP_DEREF,
@@ -177,12 +179,13 @@ enum op {
 };
 
 /* What a value is, as check.c works it out. */
-enum value_kind { VK_ERROR, VK_INT, VK_PTR, VK_TUPLE, VK_SLICE, VK_CSTR, VK_MEMBER };
+enum value_kind { VK_ERROR, VK_INT, VK_PTR, VK_TUPLE, VK_SLICE, VK_CSTR, VK_MEMBER, VK_ARRAY };
 
 struct value_type {
 	enum value_kind kind;
 	enum scalar scalar;        /* VK_INT: its C type (computing is 64-bit); VK_PTR: SC_PTR */
 	const struct ast_type *ptr; /* VK_PTR: what it points to, when known */
+	unsigned array_len;        /* VK_ARRAY: bytes of a `u8[N]` struct field */
 	bool optional;             /* may be absent */
 };
 
@@ -199,6 +202,7 @@ struct ast_expr {
 	struct ast_expr *a, *b;    /* operands; EX_CALL: a is the first argument; EX_COND: a ? b : c */
 	struct ast_expr *c;        /* EX_COND: the value when a is false or absent */
 	struct ast_expr *next;     /* EX_CALL arguments */
+	struct ast_type *cast;     /* EX_CAST: `(ptr S) a` */
 	/* check: */
 	struct value_type type;
 	enum ref_kind ref;
@@ -218,14 +222,15 @@ struct ast_assign {
 	struct ast_assign *next;
 };
 
-enum stmt_kind { ST_LET, ST_EMIT, ST_SET, ST_CLEAR };
+enum stmt_kind { ST_LET, ST_EMIT, ST_SET, ST_CLEAR, ST_IF };
 
 struct ast_stmt {
 	enum stmt_kind kind;
 	struct loc loc;
 	const char *name;          /* let name, event name, or var name */
 	struct loc name_loc;
-	struct ast_expr *value;    /* ST_LET, ST_SET */
+	struct ast_expr *value;    /* ST_LET, ST_SET; ST_IF: the condition */
+	struct ast_stmt *body;     /* ST_IF: what runs when it holds */
 	struct ast_var *var;       /* check: ST_SET, ST_CLEAR */
 	struct ast_assign *assigns; /* ST_EMIT */
 	struct ast_event *event;   /* check: ST_EMIT */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "check.h"
+#include "emit.h"
 
 #include <ctype.h>
 #include <regex.h>
@@ -16,6 +17,8 @@
 #define MAX_OPTIONAL_FIELDS 32
 #define PS_EVENT_HEADER_SIZE 72
 #define PS_TUPLE_SIZE 40
+/* `u8[N]`: struct fields and fixed bytes event fields */
+#define MAX_ARRAY_LEN 4096
 
 struct check_ctx {
 	struct arena *arena;
@@ -58,17 +61,25 @@ bool scalar_signed(enum scalar s)
 	return s == SC_I8 || s == SC_I16 || s == SC_I32 || s == SC_I64;
 }
 
-static const char *type_text(struct check_ctx *ctx, const struct ast_type *t)
+/* The type as a spec writes it: "i32", "ptr bio_st", "ptr u64", "u8[32]". */
+const char *type_spelling(struct arena *arena, const struct ast_type *t)
 {
 	if (!t)
 		return "none";
+	if (t->array_len)
+		return arena_printf(arena, "%s[%u]", scalar_name(t->kind), t->array_len);
 	if (t->kind != SC_PTR)
 		return scalar_name(t->kind);
 	if (t->struct_name)
-		return arena_printf(ctx->arena, "ptr %s", t->struct_name);
+		return arena_printf(arena, "ptr %s", t->struct_name);
 	if (t->pointee)
-		return arena_printf(ctx->arena, "ptr %s", type_text(ctx, t->pointee));
+		return arena_printf(arena, "ptr %s", type_spelling(arena, t->pointee));
 	return "ptr";
+}
+
+static const char *type_text(struct check_ctx *ctx, const struct ast_type *t)
+{
+	return type_spelling(ctx->arena, t);
 }
 
 static const char *value_text(struct check_ctx *ctx, const struct value_type *v)
@@ -80,6 +91,7 @@ static const char *value_text(struct check_ctx *ctx, const struct value_type *v)
 	case VK_SLICE: return "a bytes slice";
 	case VK_CSTR: return "a string";
 	case VK_MEMBER: return "an enum member";
+	case VK_ARRAY: return arena_printf(ctx->arena, "u8[%u]", v->array_len);
 	case VK_ERROR: break;
 	}
 	return "an invalid value";
@@ -283,12 +295,50 @@ static struct ast_struct *find_struct(struct ast_module *mod, const char *name)
 	return NULL;
 }
 
+/* The offset macro's part for a field: s3.client_random and s3_client_random clash. */
+static const char *upper_c_name(struct check_ctx *ctx, const char *name)
+{
+	char *u = arena_strdup(ctx->arena, name);
+
+	for (char *p = u; *p; p++)
+		*p = isalnum((unsigned char)*p) ? (char)toupper((unsigned char)*p) : '_';
+	return u;
+}
+
 static struct ast_struct_field *find_struct_field(struct ast_struct *s, const char *name)
 {
 	for (struct ast_struct_field *f = s->fields; f; f = f->next)
 		if (strcmp(f->name, name) == 0)
 			return f;
 	return NULL;
+}
+
+/* `u8[N]` with N in range; arrays of other types are not read. */
+static bool check_array_type(struct check_ctx *ctx, const struct ast_type *t)
+{
+	if (!t->array_len)
+		return true;
+	if (t->kind != SC_U8) {
+		ERROR(ctx, t->loc, "array type '%s': only byte arrays (u8[N]) are supported", type_text(ctx, t));
+		return false;
+	}
+	if (t->array_len > MAX_ARRAY_LEN) {
+		ERROR(ctx, t->loc, "array length out of range (1 .. %d)", MAX_ARRAY_LEN);
+		return false;
+	}
+	return true;
+}
+
+/* Only a struct field holds an array: a register or a global read as one is a mistake. */
+static bool no_array(struct check_ctx *ctx, const struct ast_type *t, const char *what)
+{
+	for (const struct ast_type *u = t; u; u = u->pointee)
+		if (u->array_len) {
+			ERROR(ctx, u->loc, "array type '%s' in %s: arrays are struct fields and event fields only",
+			      type_text(ctx, u), what);
+			return false;
+		}
+	return true;
 }
 
 /* Resolves `ptr S` anywhere in a type. Returns false after an error. */
@@ -321,10 +371,18 @@ static void check_structs(struct check_ctx *ctx)
 			if (strcmp(t->name, s->name) == 0)
 				ERROR(ctx, s->loc, "duplicate struct '%s'", s->name);
 		for (struct ast_struct_field *f = s->fields; f; f = f->next) {
-			for (struct ast_struct_field *g = s->fields; g != f; g = g->next)
+			for (struct ast_struct_field *g = s->fields; g != f; g = g->next) {
 				if (strcmp(g->name, f->name) == 0)
 					ERROR(ctx, f->loc, "duplicate field '%s' in struct '%s'", f->name, s->name);
-			resolve_type(ctx, f->type);
+				else if (strcmp(upper_c_name(ctx, g->name), upper_c_name(ctx, f->name)) == 0)
+					ERROR(ctx, f->loc, "fields '%s' and '%s' of struct '%s' make one C name; rename one",
+					      g->name, f->name, s->name);
+			}
+			if (f->type->array_len) {
+				check_array_type(ctx, f->type);
+			} else if (no_array(ctx, f->type, "a pointer type")) {
+				resolve_type(ctx, f->type);
+			}
 			n++;
 		}
 	}
@@ -531,6 +589,10 @@ static void field_size_align(struct ast_field *f)
 		f->size = PS_TUPLE_SIZE;
 		f->align = 2;
 		break;
+	case FK_ARRAY:
+		f->size = f->array_len;
+		f->align = 1;
+		break;
 	case FK_BYTES:
 	case FK_STRING:
 		f->size = 0;
@@ -566,9 +628,10 @@ static bool same_field_type(const struct ast_field *a, const struct ast_field *b
 	return a->kind == b->kind && (a->kind != FK_INT || a->scalar == b->scalar);
 }
 
-static const char *field_type_text(const struct ast_field *f)
+static const char *field_type_text_in(struct arena *arena, const struct ast_field *f)
 {
 	switch (f->kind) {
+	case FK_ARRAY: return arena_printf(arena, "%s[%u]", scalar_name(f->scalar), f->array_len);
 	case FK_INT: return scalar_name(f->scalar);
 	case FK_ENUM: return "enum";
 	case FK_TUPLE: return "tuple";
@@ -577,6 +640,8 @@ static const char *field_type_text(const struct ast_field *f)
 	}
 	return "?";
 }
+
+#define field_type_text(f) field_type_text_in(ctx->arena, (f))
 
 static void check_field_names(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f)
 {
@@ -612,7 +677,7 @@ static void check_field_check(struct check_ctx *ctx, struct ast_event *ev, struc
 		ERROR(ctx, f->check_loc, "field '%s' cannot check itself", f->name);
 		return;
 	}
-	if (!same_field_type(f, other) || f->kind == FK_BYTES || f->kind == FK_STRING) {
+	if (!same_field_type(f, other) || f->kind == FK_BYTES || f->kind == FK_STRING || f->kind == FK_ARRAY) {
 		ERROR(ctx, f->check_loc, "'check %s' compares %s field '%s' with %s field '%s'; they must have one integer type",
 		      f->check_name, field_type_text(f), f->name, field_type_text(other), other->name);
 		return;
@@ -701,6 +766,11 @@ static void check_event(struct check_ctx *ctx, struct ast_event *ev)
 	for (struct ast_field *f = ev->fields; f; f = f->next) {
 		f->index = index++;
 		check_field_names(ctx, ev, f);
+		if (f->kind == FK_ARRAY) {
+			struct ast_type t = { .kind = f->scalar, .array_len = f->array_len, .loc = f->type_loc };
+
+			check_array_type(ctx, &t);
+		}
 		if (f->kind == FK_BYTES || f->kind == FK_STRING) {
 			if (ev->var_field)
 				ERROR(ctx, f->loc, "event '%s' has two variable fields, '%s' and '%s' (one bytes or string field at most)",
@@ -752,6 +822,8 @@ static struct value_type value_error(void)
 
 static struct value_type value_of_type(const struct ast_type *t)
 {
+	if (t->array_len)
+		return (struct value_type){ .kind = VK_ARRAY, .array_len = t->array_len };
 	if (t->kind == SC_PTR)
 		return (struct value_type){ .kind = VK_PTR, .scalar = SC_PTR, .ptr = t };
 	return (struct value_type){ .kind = VK_INT, .scalar = t->kind };
@@ -982,6 +1054,17 @@ static struct value_type check_binary(struct check_ctx *ctx, struct ast_expr *e)
 
 	if (a.kind == VK_ERROR || b.kind == VK_ERROR)
 		return value_error();
+	if (e->op == OP_COALESCE && (a.kind == VK_ARRAY || b.kind == VK_ARRAY)) {
+		/* the first read that works fills the field */
+		if (a.kind != VK_ARRAY || b.kind != VK_ARRAY || a.array_len != b.array_len) {
+			ERROR(ctx, e->loc, "'?\?' on arrays needs two arrays of one length, not %s and %s",
+			      value_text(ctx, &a), value_text(ctx, &b));
+			return value_error();
+		}
+		r = a;
+		r.optional = b.optional;
+		return r;
+	}
 	if (!is_numeric(&a) || !is_numeric(&b)) {
 		struct ast_expr *bad = is_numeric(&a) ? e->b : e->a;
 
@@ -1082,6 +1165,27 @@ static struct value_type check_cond(struct check_ctx *ctx, struct ast_expr *e)
 	return r;
 }
 
+/* `(ptr S) p`: the same address, read as another struct (OpenSSL 3.2's SSL * is an ssl_connection_st). */
+static struct value_type check_cast(struct check_ctx *ctx, struct ast_expr *e)
+{
+	struct value_type a = check_expr(ctx, e->a), r;
+	bool type_ok = e->cast->kind == SC_PTR && no_array(ctx, e->cast, "a cast") && resolve_type(ctx, e->cast);
+
+	if (e->cast->kind != SC_PTR) {
+		ERROR(ctx, e->cast->loc, "a cast gives a pointer, as in '(ptr S) p', not %s", type_text(ctx, e->cast));
+		return value_error();
+	}
+	if (!type_ok || a.kind == VK_ERROR)
+		return value_error();
+	if (!is_numeric(&a)) {
+		ERROR(ctx, e->a->loc, "a cast takes an integer or pointer, not %s", value_text(ctx, &a));
+		return value_error();
+	}
+	r = value_of_type(e->cast);
+	r.optional = a.optional;
+	return r;
+}
+
 static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e)
 {
 	struct value_type t = value_error();
@@ -1097,6 +1201,7 @@ static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e)
 	case EX_ARROW: t = check_arrow(ctx, e); break;
 	case EX_INDEX: t = check_index(ctx, e); break;
 	case EX_COND: t = check_cond(ctx, e); break;
+	case EX_CAST: t = check_cast(ctx, e); break;
 	case EX_ABSENT:
 		/* a value that is never there: only where absence is allowed */
 		t = (struct value_type){ .kind = VK_INT, .scalar = SC_I64, .optional = true };
@@ -1154,6 +1259,7 @@ static bool value_fits_field(const struct value_type *t, const struct ast_field 
 	case FK_TUPLE: return t->kind == VK_TUPLE;
 	case FK_BYTES: return t->kind == VK_SLICE;
 	case FK_STRING: return t->kind == VK_CSTR;
+	case FK_ARRAY: return t->kind == VK_ARRAY && t->array_len == f->array_len;
 	case FK_ENUM: break;
 	}
 	return false;
@@ -1165,6 +1271,7 @@ static const char *field_hint(const struct ast_field *f)
 	case FK_TUPLE: return " (write tuple(FD))";
 	case FK_BYTES: return " (write PTR[LENGTH])";
 	case FK_STRING: return " (write cstr(PTR))";
+	case FK_ARRAY: return " (write P->FIELD, a struct field of that array type)";
 	default: return "";
 	}
 }
@@ -1185,6 +1292,12 @@ static void check_assign(struct check_ctx *ctx, struct ast_event *ev, struct ast
 		ERROR(ctx, a->value->loc, "type mismatch: '%s' is %s %s field but the value is %s%s", f->name,
 		      f->kind == FK_INT && scalar_signed(f->scalar) ? "an" : "a", field_type_text(f), value_text(ctx, &t),
 		      field_hint(f));
+		return;
+	}
+	if (f->kind == FK_ARRAY) {
+		if (t.optional && !f->optional)
+			ERROR(ctx, a->value->loc, "reading '%s' from memory may fail: declare field '%s' 'optional'",
+			      expr_text(ctx->arena, a->value), f->name);
 		return;
 	}
 	/* bytes: a pointer and a length the emitter cannot do without */
@@ -1295,23 +1408,40 @@ static void check_set(struct check_ctx *ctx, struct ast_stmt *st)
 		require_present_number(ctx, st->value, "the value of 'set'");
 }
 
+static void check_condition(struct check_ctx *ctx, struct ast_expr *e, const char *what)
+{
+	struct value_type t = check_expr(ctx, e);
+
+	if (t.kind != VK_ERROR && !is_numeric(&t))
+		ERROR(ctx, e->loc, "'%s' needs an integer condition, not %s", what, value_text(ctx, &t));
+}
+
+static void check_stmts(struct check_ctx *ctx, struct ast_stmt *stmts)
+{
+	for (struct ast_stmt *st = stmts; st; st = st->next) {
+		if (st->kind == ST_LET) {
+			check_let(ctx, st);
+		} else if (st->kind == ST_SET || st->kind == ST_CLEAR) {
+			check_set(ctx, st);
+		} else if (st->kind == ST_IF) {
+			/* the lets of an `if` are its own: after it they may not have run */
+			int lets = ctx->n_lets;
+
+			check_condition(ctx, st->value, "if");
+			check_stmts(ctx, st->body);
+			ctx->n_lets = lets;
+		} else {
+			check_emit(ctx, st);
+		}
+	}
+}
+
 static void check_block(struct check_ctx *ctx, struct ast_block *block)
 {
 	ctx->block = block;
-	if (block->when) {
-		struct value_type t = check_expr(ctx, block->when);
-
-		if (t.kind != VK_ERROR && !is_numeric(&t))
-			ERROR(ctx, block->when->loc, "'when' needs an integer condition, not %s", value_text(ctx, &t));
-	}
-	for (struct ast_stmt *st = block->stmts; st; st = st->next) {
-		if (st->kind == ST_LET)
-			check_let(ctx, st);
-		else if (st->kind == ST_SET || st->kind == ST_CLEAR)
-			check_set(ctx, st);
-		else
-			check_emit(ctx, st);
-	}
+	if (block->when)
+		check_condition(ctx, block->when, "when");
+	check_stmts(ctx, block->stmts);
 }
 
 /* ---- hooks ---------------------------------------------------------------- */
@@ -1356,9 +1486,10 @@ static void check_params(struct check_ctx *ctx, struct ast_hook *hook)
 				ERROR(ctx, p->loc, "duplicate parameter '%s'", p->name);
 		if (is_c_keyword(p->name) || strcmp(p->name, "track_key") == 0)
 			ERROR(ctx, p->loc, "parameter name '%s' is reserved in the generated C; choose another", p->name);
-		resolve_type(ctx, p->type);
+		if (no_array(ctx, p->type, "a parameter"))
+			resolve_type(ctx, p->type);
 	}
-	if (hook->ret_type)
+	if (hook->ret_type && no_array(ctx, hook->ret_type, "a return type"))
 		resolve_type(ctx, hook->ret_type);
 }
 
@@ -1502,7 +1633,8 @@ static void check_globals_and_vars(struct check_ctx *ctx)
 		for (struct ast_global *h = mod->globals; h != g; h = h->next)
 			if (strcmp(h->name, g->name) == 0)
 				ERROR(ctx, g->loc, "duplicate global '%s'", g->name);
-		resolve_type(ctx, g->type);
+		if (no_array(ctx, g->type, "a global"))
+			resolve_type(ctx, g->type);
 		g->target = find_target_index(ctx, g->target_name, g->target_loc);
 	}
 	mod->n_globals = n;
@@ -1543,7 +1675,7 @@ static void check_filter(struct check_ctx *ctx, struct ast_filter *flt)
 		      did_you_mean(ctx, &s));
 		return;
 	}
-	if (found->kind == FK_TUPLE || found->kind == FK_BYTES) {
+	if (found->kind == FK_TUPLE || found->kind == FK_BYTES || found->kind == FK_ARRAY) {
 		ERROR(ctx, flt->loc, "'filter' compares integer and string fields, and '%s' is %s", flt->field,
 		      field_type_text(found));
 		return;

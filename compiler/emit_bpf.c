@@ -48,6 +48,8 @@ struct gen {
 	const char *M;             /* module name, upper case */
 	bool at_return;
 	bool uses_read_field;
+	const char *ev_dot;        /* how the event being built is reached: "ev." or, in a map, "ev->" */
+	const char *ev_ptr;        /* and its address: "&ev" or "ev" */
 	int temps;
 	struct memo *memo;
 	int n_memo, cap_memo;
@@ -439,6 +441,13 @@ static struct cval gen_expr(struct gen *g, struct scope *s, const struct ast_exp
 		return gen_cond(g, s, e);
 	case EX_ABSENT:
 		return (struct cval){ .val = "0", .ok = "0", .ctype = SC_I64 };
+	case EX_CAST: {
+		/* the same address, another struct: only the type changes, which check.c tracks */
+		struct cval v = gen_expr(g, s, e->a);
+
+		v.ctype = SC_U64;
+		return v;
+	}
 	case EX_CALL:
 	case EX_INDEX:
 		break;   /* only as a field's whole value: see gen_emit */
@@ -465,7 +474,7 @@ static const char *gen_condition(struct gen *g, struct scope *s, const struct as
 static void set_present(struct gen *g, struct scope *s, const struct ast_event *ev, const struct ast_field *f)
 {
 	if (f->optional)
-		stmt(s, "ev.hdr.present |= 1u << %s;", present_const(g->arena, g->mod, ev, f));
+		stmt(s, "%shdr.present |= 1u << %s;", g->ev_dot, present_const(g->arena, g->mod, ev, f));
 }
 
 static void gen_int_field(struct gen *g, struct scope *s, const struct ast_event *ev, const struct ast_assign *a)
@@ -473,17 +482,38 @@ static void gen_int_field(struct gen *g, struct scope *s, const struct ast_event
 	struct cval v = gen_present(g, s, a->value);
 
 	if (!v.ok) {
-		stmt(s, "ev.%s = %s;", a->field->name, v.val);
+		stmt(s, "%s%s = %s;", g->ev_dot, a->field->name, v.val);
 		set_present(g, s, ev, a->field);
 		return;
 	}
 	/* check.c allows an absent value only in an optional field */
 	stmt(s, "if (%s) {", v.ok);
 	s->depth++;
-	stmt(s, "ev.%s = %s;", a->field->name, v.val);
+	stmt(s, "%s%s = %s;", g->ev_dot, a->field->name, v.val);
 	set_present(g, s, ev, a->field);
 	s->depth--;
 	stmt(s, "}");
+}
+
+/*
+ * An array straight into the event: `p->f` reads the field's bytes into dest;
+ * `a ?? b` tries b when a's read fails. The result is the condition that ran them.
+ */
+static const char *gen_array_read(struct gen *g, struct scope *s, const struct ast_expr *e, const char *dest,
+				  unsigned size)
+{
+	struct cval base;
+	const char *read;
+
+	if (e->kind == EX_BINARY && e->op == OP_COALESCE)
+		return fmt(g, "(%s) ||" BREAK " (%s)", gen_array_read(g, s, e->a, dest, size),
+			   gen_array_read(g, s, e->b, dest, size));
+	/* check.c: an array value is a struct field read, or `??` of two */
+	base = materialize(g, s, gen_expr(g, s, e->a), e->a);
+	read = fmt(g, "ps_read_field(%s, %u, %s, PS_%s_OFF_%s_%s) == 0", dest, size, base.val, g->M,
+		   upper_name(g->arena, e->a->type.ptr->strct->name), upper_name(g->arena, e->field->name));
+	g->uses_read_field = true;
+	return base.ok ? fmt(g, "%s && %s", base.ok, read) : read;
 }
 
 static void gen_fixed_field(struct gen *g, struct scope *s, const struct ast_event *ev, const struct ast_assign *a)
@@ -491,7 +521,7 @@ static void gen_fixed_field(struct gen *g, struct scope *s, const struct ast_eve
 	const struct ast_field *f = a->field;
 
 	if (f->kind == FK_ENUM) {
-		stmt(s, "ev.%s = %s;", f->name, member_const(g->arena, g->mod, ev, f, a->value->member));
+		stmt(s, "%s%s = %s;", g->ev_dot, f->name, member_const(g->arena, g->mod, ev, f, a->value->member));
 		set_present(g, s, ev, f);
 		return;
 	}
@@ -499,8 +529,21 @@ static void gen_fixed_field(struct gen *g, struct scope *s, const struct ast_eve
 	if (f->kind == FK_TUPLE) {
 		struct cval fd = gen_present(g, s, a->value->a);
 
-		stmt(s, "ps_tuple_of_fd(&ev.%s, (int)%s);", f->name, paren(g, &fd));
+		stmt(s, "ps_tuple_of_fd(&%s%s, (int)%s);", g->ev_dot, f->name, paren(g, &fd));
 		set_present(g, s, ev, f);
+		return;
+	}
+	if (f->kind == FK_ARRAY) {
+		const char *read = gen_array_read(g, s, a->value, fmt(g, "%s%s", g->ev_dot, f->name), f->array_len);
+
+		if (!f->optional) {
+			stmt(s, "(void)(%s);", read);
+			return;
+		}
+		stmt(s, "if (%s)", read);
+		s->depth++;
+		set_present(g, s, ev, f);
+		s->depth--;
 		return;
 	}
 	gen_int_field(g, s, ev, a);
@@ -513,31 +556,59 @@ static void gen_var_field(struct gen *g, struct scope *s, const struct ast_event
 	const char *length;
 
 	if (!a) {
-		stmt(s, "ps_emit_fixed_%s(&ev);", ev->name);
+		stmt(s, "ps_emit_fixed_%s(%s);", ev->name, g->ev_ptr);
 		return;
 	}
 	set_present(g, s, ev, a->field);
 	stmt(s, "/* %s = %s */", a->name, expr_text(g->arena, a->value));
 	if (a->field->kind == FK_STRING) {
 		src = gen_present(g, s, a->value->a);
-		stmt(s, "ps_emit_str_%s(&ev, %s);", ev->name, src.val);
+		stmt(s, "ps_emit_str_%s(%s, %s);", ev->name, g->ev_ptr, src.val);
 		return;
 	}
 	src = gen_present(g, s, a->value->a);
 	len = gen_present(g, s, a->value->b);
 	/* a negative length (an error return, say) sends nothing */
 	length = scalar_signed(len.ctype) ? fmt(g, "%s > 0 ? (__u64)%s : 0", paren(g, &len), paren(g, &len)) : len.val;
-	stmt(s, "ps_emit_%s(&ev, %s, %s);", ev->name, src.val, length);
+	stmt(s, "ps_emit_%s(%s, %s, %s);", ev->name, g->ev_ptr, src.val, length);
 }
 
+static void gen_emit_fields(struct gen *g, struct scope *s, const struct ast_stmt *st);
+
+/* A big event is built in its per-CPU scratch slot (see put_scratch_maps), a small one on the stack. */
 static void gen_emit(struct gen *g, struct scope *s, const struct ast_stmt *st)
+{
+	const struct ast_event *ev = st->event;
+	struct scope inner;
+
+	if (ev->fixed_size <= BIG_EVENT_SIZE) {
+		g->ev_dot = "ev.";
+		g->ev_ptr = "&ev";
+		decl(s, "%s ev = {};", event_struct_name(g->arena, g->mod, ev));
+		gen_emit_fields(g, s, st);
+		return;
+	}
+	g->ev_dot = "ev->";
+	g->ev_ptr = "ev";
+	decl(s, "%s *ev;", event_struct_name(g->arena, g->mod, ev));
+	decl(s, "__u32 ev_key = 0;");
+	stmt(s, "ev = bpf_map_lookup_elem(&ps_scratch_%s, &ev_key);", ev->name);
+	stmt(s, "if (ev) {");
+	scope_open(g, &inner, s->depth + 1);
+	stmt(&inner, "__builtin_memset(ev, 0, sizeof(*ev));");
+	gen_emit_fields(g, &inner, st);
+	scope_close(g, &inner, &s->stmts);
+	stmt(s, "}");
+}
+
+static void gen_emit_fields(struct gen *g, struct scope *s, const struct ast_stmt *st)
 {
 	const struct ast_event *ev = st->event;
 	const struct ast_assign *var = NULL;
 
-	decl(s, "%s ev = {};", event_struct_name(g->arena, g->mod, ev));
-	stmt(s, "ps_event_init(&ev.hdr, PS_%s_EV_%s, PS_HOOK_%s, sizeof(ev));", g->M, upper_name(g->arena, ev->name),
-	     upper_name(g->arena, g->hook->c_name));
+	stmt(s, "ps_event_init(&%shdr, PS_%s_EV_%s, PS_HOOK_%s, sizeof(%s));", g->ev_dot, g->M,
+	     upper_name(g->arena, ev->name), upper_name(g->arena, g->hook->c_name),
+	     ev->fixed_size <= BIG_EVENT_SIZE ? "ev" : "*ev");
 	for (const struct ast_assign *a = st->assigns; a; a = a->next) {
 		if (a->field == ev->var_field)
 			var = a;
@@ -547,7 +618,7 @@ static void gen_emit(struct gen *g, struct scope *s, const struct ast_stmt *st)
 	if (ev->var_field || var)
 		gen_var_field(g, s, ev, var);
 	else
-		stmt(s, "ps_emit_fixed_%s(&ev);", ev->name);
+		stmt(s, "ps_emit_fixed_%s(%s);", ev->name, g->ev_ptr);
 }
 
 static void gen_let(struct gen *g, struct scope *s, const struct ast_stmt *st)
@@ -598,6 +669,18 @@ static void gen_stmt(struct gen *g, struct scope *s, const struct ast_stmt *st, 
 	}
 	if (st->kind == ST_SET || st->kind == ST_CLEAR) {
 		gen_set(g, s, st);
+		return;
+	}
+	if (st->kind == ST_IF) {
+		bool body_alone = st->body && !st->body->next;
+
+		stmt(s, "/* if %s */", expr_text(g->arena, st->value));
+		stmt(s, "if (%s) {", gen_condition(g, s, st->value));
+		scope_open(g, &inner, s->depth + 1);
+		for (const struct ast_stmt *b = st->body; b; b = b->next)
+			gen_stmt(g, &inner, b, body_alone);
+		scope_close(g, &inner, &s->stmts);
+		stmt(s, "}");
 		return;
 	}
 	if (alone) {
@@ -701,20 +784,23 @@ static bool expr_uses(const struct ast_expr *e, enum ref_kind ref)
 	return expr_uses(e->a, ref) || expr_uses(e->b, ref) || expr_uses(e->c, ref) || expr_uses(e->next, ref);
 }
 
-static bool block_uses(const struct ast_block *block, enum ref_kind ref)
+static bool stmts_use(const struct ast_stmt *stmts, enum ref_kind ref)
 {
-	if (!block)
-		return false;
-	if (expr_uses(block->when, ref))
-		return true;
-	for (const struct ast_stmt *st = block->stmts; st; st = st->next) {
-		if (expr_uses(st->value, ref))
+	for (const struct ast_stmt *st = stmts; st; st = st->next) {
+		if (expr_uses(st->value, ref) || stmts_use(st->body, ref))
 			return true;
 		for (const struct ast_assign *a = st->assigns; a; a = a->next)
 			if (expr_uses(a->value, ref))
 				return true;
 	}
 	return false;
+}
+
+static bool block_uses(const struct ast_block *block, enum ref_kind ref)
+{
+	if (!block)
+		return false;
+	return expr_uses(block->when, ref) || stmts_use(block->stmts, ref);
 }
 
 static void gen_return_prologue(struct gen *g, struct scope *fn, struct ast_hook *hook)
@@ -816,6 +902,7 @@ static void put_saved_structs(struct buf *b, const struct ast_hookset *set)
 	buf_puts(b, "struct {\n"
 		    "\t__uint(type, BPF_MAP_TYPE_HASH);\n"
 		    "\t__uint(max_entries, 65536);\n"
+		    "\t__uint(map_flags, BPF_F_NO_PREALLOC);\n"
 		    "\t__type(key, __u64);\n"
 		    "\t__type(value, union ps_saved);\n"
 		    "} ps_saved SEC(\".maps\");\n\n");
@@ -893,17 +980,37 @@ static const char read_field_helper[] =
 	"\treturn bpf_probe_read_user(dst, size, (void *)(base + off));\n"
 	"}\n\n";
 
+static bool stmts_emit(const struct ast_stmt *stmts, const struct ast_event *ev)
+{
+	for (const struct ast_stmt *st = stmts; st; st = st->next)
+		if ((st->kind == ST_EMIT && st->event == ev) || stmts_emit(st->body, ev))
+			return true;
+	return false;
+}
+
 static bool set_emits(const struct ast_hookset *set, const struct ast_event *ev)
 {
 	for (const struct ast_hook *h = set->hooks; h; h = h->next) {
 		const struct ast_block *blocks[] = { h->entry, h->ret };
 
 		for (int i = 0; i < 2; i++)
-			for (const struct ast_stmt *st = blocks[i] ? blocks[i]->stmts : NULL; st; st = st->next)
-				if (st->kind == ST_EMIT && st->event == ev)
-					return true;
+			if (blocks[i] && stmts_emit(blocks[i]->stmts, ev))
+				return true;
 	}
 	return false;
+}
+
+/* One per-CPU slot per big event: BPF programs have 512 bytes of stack. */
+static void put_scratch_maps(struct buf *b, struct gen *g)
+{
+	for (const struct ast_event *ev = g->mod->events; ev; ev = ev->next) {
+		if (ev->fixed_size <= BIG_EVENT_SIZE || !set_emits(g->set, ev))
+			continue;
+		buf_printf(b, "/* %s is %u bytes: built here, not on the stack. */\n", ev->name, ev->fixed_size);
+		buf_printf(b, "struct {\n\t__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);\n\t__uint(max_entries, 1);\n"
+			      "\t__type(key, __u32);\n\t__type(value, %s);\n} ps_scratch_%s SEC(\".maps\");\n\n",
+			   event_struct_name(g->arena, g->mod, ev), ev->name);
+	}
 }
 
 static void put_emitters(struct buf *b, struct gen *g)
@@ -943,6 +1050,7 @@ void emit_bpf_c(struct gen_output *out, struct ast_module *mod, struct ast_hooks
 	buf_printf(b, "#include \"plainsight.bpf.h\"\n#include \"%s.events.h\"\n\n", mod->name);
 	buf_printf(b, "const volatile struct ps_%s_config ps_config = {};\n\n", mod->name);
 	put_emitters(b, &g);
+	put_scratch_maps(b, &g);
 	buf_puts(b, "/* Hook ids: index into this hook set's table. */\n");
 	for (const struct ast_hook *h = set->hooks; h; h = h->next)
 		buf_printf(b, "#define PS_HOOK_%s %d\n", upper_name(g.arena, h->c_name), h->id);

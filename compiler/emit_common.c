@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "emit.h"
 
 struct buf *gen_output_file(struct gen_output *out, const char *name)
@@ -83,6 +85,20 @@ static const char *op_text(enum op op)
 	return text[op];
 }
 
+/* A cast's type as written: "ptr S", "ptr u64", "ptr" (check.c allows no other). */
+static const char *cast_text(const struct ast_type *t)
+{
+	static char text[160];
+
+	if (t->struct_name)
+		snprintf(text, sizeof(text), "ptr %s", t->struct_name);
+	else if (t->pointee)
+		snprintf(text, sizeof(text), "ptr %s", scalar_name(t->pointee->kind));
+	else
+		snprintf(text, sizeof(text), "ptr");
+	return text;
+}
+
 static void put_expr(struct buf *b, const struct ast_expr *e, bool nested)
 {
 	switch (e->kind) {
@@ -132,6 +148,14 @@ static void put_expr(struct buf *b, const struct ast_expr *e, bool nested)
 		put_expr(b, e->b, true);
 		buf_puts(b, " : ");
 		put_expr(b, e->c, true);
+		if (nested)
+			buf_puts(b, ")");
+		break;
+	case EX_CAST:
+		if (nested)
+			buf_puts(b, "(");
+		buf_printf(b, "(%s) ", cast_text(e->cast));
+		put_expr(b, e->a, true);
 		if (nested)
 			buf_puts(b, ")");
 		break;

@@ -8,6 +8,7 @@ static const char *field_c_type(const struct ast_field *f)
 	case FK_INT: return c_scalar_type(f->scalar);
 	case FK_ENUM: return "__u32";
 	case FK_TUPLE: return "struct ps_tuple";
+	case FK_ARRAY: return c_scalar_type(f->scalar);
 	case FK_BYTES:
 	case FK_STRING: break;
 	}
@@ -63,7 +64,9 @@ static void put_event_struct(struct buf *b, struct arena *a, const struct ast_mo
 
 	buf_printf(b, "%s {\n\tstruct ps_event_header hdr;\n", type);
 	for (const struct ast_field *f = ev->fields; f; f = f->next)
-		if (f != ev->var_field)
+		if (f->kind == FK_ARRAY)
+			buf_printf(b, "\t%s %s[%u];\n", field_c_type(f), f->name, f->array_len);
+		else if (f != ev->var_field)
 			buf_printf(b, "\t%s %s;\n", field_c_type(f), f->name);
 	if (ev->var_field)
 		buf_puts(b, "\t__u8 data[] __attribute__((aligned(8)));\n");

@@ -21,6 +21,7 @@ static const char *field_kind_const(const struct ast_field *f)
 	case FK_TUPLE: return "PS_FIELD_TUPLE";
 	case FK_BYTES: return "PS_FIELD_BYTES";
 	case FK_STRING: return "PS_FIELD_STRING";
+	case FK_ARRAY: return "PS_FIELD_FIXED_BYTES";
 	}
 	return "PS_FIELD_INT";
 }

@@ -21,9 +21,13 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: probec [-o OUTDIR] SPEC...\n"
+		"       probec --list-fields MODULE SPEC...\n"
 		"Compiles plainsight specs (see specs/README.md) into, for each module M and hook set H:\n"
 		"  M.events.h, M.H.bpf.c, M.H.embed.S, M.tables.c, and modules.gen.c, gen.mk.\n"
 		"  -o OUTDIR   where to write them (default: .); nothing is written on error\n"
+		"  --list-fields MODULE\n"
+		"              print the struct fields MODULE declares, one \"STRUCT PATH TYPE\" a line\n"
+		"              (the spec is parsed, not checked: struct blocks alone will do)\n"
 		"  -h, --help  this text\n");
 }
 
@@ -107,6 +111,7 @@ static void emit_all(struct gen_output *out, struct ast_module *modules, const s
 
 struct options {
 	const char *outdir;
+	const char *list_module;   /* --list-fields MODULE */
 	const char **specs;
 	int n_specs;
 };
@@ -115,6 +120,7 @@ struct options {
 static int parse_args(int argc, char **argv, struct options *opt)
 {
 	opt->outdir = ".";
+	opt->list_module = NULL;
 	opt->specs = xmalloc((size_t)argc * sizeof(*opt->specs));
 	opt->n_specs = 0;
 	for (int i = 1; i < argc; i++) {
@@ -130,6 +136,13 @@ static int parse_args(int argc, char **argv, struct options *opt)
 				return 2;
 			}
 			opt->outdir = argv[i];
+		} else if (strcmp(arg, "--list-fields") == 0) {
+			if (++i == argc) {
+				fprintf(stderr, "probec: --list-fields needs a module name\n");
+				usage(stderr);
+				return 2;
+			}
+			opt->list_module = argv[i];
 		} else if (arg[0] == '-' && arg[1]) {
 			fprintf(stderr, "probec: unknown option '%s'\n", arg);
 			usage(stderr);
@@ -163,6 +176,24 @@ static struct ast_module *parse_all(struct arena *arena, struct diag *diag, stru
 	return all;
 }
 
+/*
+ * --list-fields: what the offsets tool measures. One line per struct field of
+ * the module, in spec order: "ssl_st s3.client_random u8[32]".
+ */
+static int list_fields(struct arena *arena, struct ast_module *modules, const char *name)
+{
+	for (struct ast_module *m = modules; m; m = m->next) {
+		if (strcmp(m->name, name) != 0)
+			continue;
+		for (struct ast_struct *s = m->structs; s; s = s->next)
+			for (struct ast_struct_field *f = s->fields; f; f = f->next)
+				printf("%s %s %s\n", s->name, f->name, type_spelling(arena, f->type));
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
+	fprintf(stderr, "probec: no module '%s' in the specs given\n", name);
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt;
@@ -191,6 +222,11 @@ int main(int argc, char **argv)
 	}
 	if (status == 0) {
 		modules = parse_all(&arena, &diag, sources, opt.n_specs);
+		if (opt.list_module) {
+			diag_flush(&diag, stderr);
+			status = diag.errors ? 1 : list_fields(&arena, modules, opt.list_module);
+			goto done;
+		}
 		if (diag.errors == 0)
 			check_modules(&arena, &diag, modules);
 		diag_flush(&diag, stderr);
@@ -201,6 +237,7 @@ int main(int argc, char **argv)
 	}
 	if (status == 0 && write_outputs(opt.outdir, &out))
 		status = 1;
+done:
 	gen_output_free(&out);
 	diag_free(&diag);
 	arena_free(&arena);

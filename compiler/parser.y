@@ -107,12 +107,12 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token SOURCE "source" ABSENT "absent" EVENT "event" OPTIONAL "optional" HIDDEN "hidden"
 %token CHECK "check" ENUM "enum" TUPLE "tuple" BYTES "bytes" HOOKSET "hookset" HOOK "hook"
 %token IN "in" ABI "abi" TRACK "track" SOCKET "socket" BY "by" ON "on" ENTRY "entry"
-%token RETURN "return" WHEN "when" LET "let" EMIT "emit"
+%token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
-%type <str> name literal hook_symbol flag_short flag_default flag_help
+%type <str> name path literal hook_symbol flag_short flag_default flag_help
 %type <i64> offset_number
 %type <flag_type> flag_type
 %type <module> module module_body
@@ -217,6 +217,12 @@ name:
 	| "unless"   { $$ = "unless"; }
 	| "symbol"   { $$ = "symbol"; }
 	| "offset"   { $$ = "offset"; }
+	;
+
+/* A struct field, or a dotted path through structs held inline: `s3.client_random`. */
+path:
+	  name
+	| path '.' name          { $$ = arena_printf(ctx->arena, "%s.%s", $1, $3); }
 	;
 
 /* ---- globals, variables, filters ------------------------------------------ */
@@ -405,7 +411,7 @@ struct:
 
 struct_fields:
 	  %empty                              { $$ = NULL; }
-	| struct_fields name ':' type ';'
+	| struct_fields path ':' type ';'
 		{
 			struct ast_struct_field *f = NEW(struct ast_struct_field);
 
@@ -420,6 +426,15 @@ struct_fields:
 
 type:
 	  SCALAR                { $$ = NEW(struct ast_type); $$->kind = $1; $$->loc = @$; }
+	| SCALAR '[' INT ']'
+		{
+			$$ = NEW(struct ast_type);
+			$$->kind = $1;
+			$$->array_len = $3 > 0xffffffULL ? 0xffffffu : (unsigned)$3;
+			if ($3 == 0)
+				$$->array_len = 0xffffffu;   /* reported by check.c as out of range */
+			$$->loc = @$;
+		}
 	| "ptr"                 { $$ = NEW(struct ast_type); $$->kind = SC_PTR; $$->loc = @$; }
 	| "ptr" type            { $$ = NEW(struct ast_type); $$->kind = SC_PTR; $$->pointee = $2; $$->loc = @$; }
 	| "ptr" IDENT
@@ -455,7 +470,7 @@ layout:
 layout_body:
 	  %empty                              { $$ = NEW(struct ast_layout); }
 	| layout_body "source" STRING ';'     { $$ = $1; set_once_str(ctx, &$$->source, $3, @2, "source"); }
-	| layout_body name '.' name '=' offset_number ';'
+	| layout_body name '.' path '=' offset_number ';'
 		{
 			struct ast_offset *o = NEW(struct ast_offset);
 
@@ -469,7 +484,7 @@ layout_body:
 			$$ = $1;
 			APPEND($$->offsets, o);
 		}
-	| layout_body name '.' name '=' "absent" ';'
+	| layout_body name '.' path '=' "absent" ';'
 		{
 			struct ast_offset *o = NEW(struct ast_offset);
 
@@ -520,6 +535,12 @@ event_fields:
 field:
 	  name ':' SCALAR field_mods ';'
 		{ $$ = $4; $$->name = $1; $$->loc = @1; $$->kind = FK_INT; $$->scalar = $3; $$->type_loc = @3; }
+	| name ':' SCALAR '[' INT ']' field_mods ';'
+		{
+			$$ = $7; $$->name = $1; $$->loc = @1; $$->kind = FK_ARRAY; $$->scalar = $3; $$->type_loc = @3;
+			$$->type_loc.end_col = @6.end_col;
+			$$->array_len = $5 > 0xffffffULL || $5 == 0 ? 0xffffffu : (unsigned)$5;
+		}
 	| name ':' "enum" '{' enum_members '}' field_mods ';'
 		{ $$ = $7; $$->name = $1; $$->loc = @1; $$->kind = FK_ENUM; $$->members = $5; $$->type_loc = @3; }
 	| name ':' "tuple" field_mods ';'
@@ -789,6 +810,14 @@ stmt:
 			$$->name = $2;
 			$$->name_loc = @2;
 		}
+	| "if" expr '{' stmts '}'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_IF;
+			$$->loc = @1;
+			$$->value = $2;
+			$$->body = $4;
+		}
 	| "emit" name '{' assigns '}'
 		{
 			$$ = NEW(struct ast_stmt);
@@ -842,12 +871,18 @@ expr:
 	| '!' expr %prec UNARY       { $$ = new_unary(ctx, OP_NOT, $2, @$); }
 	| '-' expr %prec UNARY       { $$ = new_unary(ctx, OP_NEG, $2, @$); }
 	| '*' expr %prec UNARY       { $$ = new_unary(ctx, OP_DEREF, $2, @$); }
+	| '(' type ')' expr %prec UNARY
+		{
+			$$ = new_expr(ctx, EX_CAST, @$);
+			$$->cast = $2;
+			$$->a = $4;
+		}
 	| postfix
 	;
 
 postfix:
 	  primary
-	| postfix "->" name
+	| postfix "->" path
 		{
 			$$ = new_expr(ctx, EX_ARROW, @$);
 			$$->a = $1;

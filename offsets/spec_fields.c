@@ -1,330 +1,134 @@
 /* SPDX-License-Identifier: MIT */
-/* A minimal reader of a spec's struct blocks (see spec_fields.h). */
+/*
+ * The struct fields of a spec's module, as probec reads them: this runs
+ * `probec --list-fields MODULE SPEC` and takes its "STRUCT PATH TYPE" lines,
+ * so the spec language has one parser. probec is $PROBEC, else the probec
+ * beside this executable (build/probec next to build/offsets), else the one
+ * on $PATH.
+ */
 #include "spec_fields.h"
 
-#include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-enum tok_kind { T_END, T_IDENT, T_INT, T_STRING, T_PUNCT };
-
-struct tok {
-	enum tok_kind kind;
-	const char *start;
-	size_t len;
-	int line;
-};
-
-struct lexer {
-	const char *path;
-	const char *at;
-	int line;
-	struct tok cur;
-	int error;
-};
-
-static void lex_error(struct lexer *lx, int line, const char *what)
+static void find_probec(char *out, size_t size)
 {
-	if (!lx->error)
-		fprintf(stderr, "offsets: %s:%d: %s\n", lx->path, line, what);
-	lx->error = 1;
-}
+	const char *env = getenv("PROBEC");
+	char self[PATH_MAX];
+	ssize_t n;
 
-static void next(struct lexer *lx)
-{
-	const char *p = lx->at;
-
-	for (;;) {
-		while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
-			if (*p == '\n')
-				lx->line++;
-			p++;
-		}
-		if (*p != '#')
-			break;
-		while (*p && *p != '\n')
-			p++;
+	if (env && *env) {
+		snprintf(out, size, "%s", env);
+		return;
 	}
-	lx->cur.start = p;
-	lx->cur.line = lx->line;
-	if (!*p) {
-		lx->cur.kind = T_END;
-		lx->cur.len = 0;
-	} else if (isalpha((unsigned char)*p) || *p == '_') {
-		while (isalnum((unsigned char)*p) || *p == '_')
-			p++;
-		lx->cur.kind = T_IDENT;
-	} else if (isdigit((unsigned char)*p) || (*p == '-' && isdigit((unsigned char)p[1]))) {
-		p++;
-		while (isalnum((unsigned char)*p))
-			p++;
-		lx->cur.kind = T_INT;
-	} else if (*p == '"') {
-		p++;
-		while (*p && *p != '"' && *p != '\n') {
-			if (*p == '\\' && p[1])
-				p++;
-			p++;
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash) {
+			snprintf(out, size, "%.*s/probec", (int)(slash - self), self);
+			if (access(out, X_OK) == 0)
+				return;
 		}
-		if (*p != '"') {
-			lex_error(lx, lx->line, "unterminated string");
-			lx->cur.kind = T_END;
-			lx->cur.len = 0;
-			lx->at = p;
-			return;
-		}
-		p++;
-		lx->cur.kind = T_STRING;
-	} else {
-		/* Two-character operators matter only as "not a brace"; one byte is enough. */
-		p++;
-		lx->cur.kind = T_PUNCT;
 	}
-	lx->cur.len = p - lx->cur.start;
-	lx->at = p;
+	snprintf(out, size, "probec");
 }
 
-static int is(const struct lexer *lx, const char *text)
+/* The first line of a file, without its newline, into buf. */
+static void first_line(FILE *f, char *buf, size_t size)
 {
-	return (lx->cur.kind == T_IDENT || lx->cur.kind == T_PUNCT) && lx->cur.len == strlen(text) &&
-	       memcmp(lx->cur.start, text, lx->cur.len) == 0;
+	buf[0] = '\0';
+	rewind(f);
+	if (fgets(buf, (int)size, f))
+		buf[strcspn(buf, "\n")] = '\0';
 }
 
-static char *dup_tok(const struct tok *t)
-{
-	char *s = malloc(t->len + 1);
-
-	if (!s) {
-		perror("offsets");
-		exit(1);
-	}
-	memcpy(s, t->start, t->len);
-	s[t->len] = '\0';
-	return s;
-}
-
-/* Appends `len` bytes at `s` to the growing string *buf (with a space before, unless empty). */
-static void append(char **buf, const char *s, size_t len, int space)
-{
-	size_t old = *buf ? strlen(*buf) : 0;
-	char *n = realloc(*buf, old + len + 2);
-
-	if (!n) {
-		perror("offsets");
-		exit(1);
-	}
-	if (old && space)
-		n[old++] = ' ';
-	memcpy(n + old, s, len);
-	n[old + len] = '\0';
-	*buf = n;
-}
-
-/* Skips a balanced { ... } block; the current token is its "{". */
-static void skip_block(struct lexer *lx)
-{
-	int depth = 0;
-	int line = lx->cur.line;
-
-	do {
-		if (is(lx, "{"))
-			depth++;
-		else if (is(lx, "}"))
-			depth--;
-		else if (lx->cur.kind == T_END) {
-			lex_error(lx, line, "'{' never closed");
-			return;
-		}
-		next(lx);
-	} while (depth > 0 && !lx->error);
-}
-
-static void add_field(struct spec_fields *out, const char *strct, char *path, char *type, int line)
+static int add_field(struct spec_fields *out, const char *strct, const char *path, const char *type, int line)
 {
 	struct spec_field *v = realloc(out->v, (out->n + 1) * sizeof(*v));
 
-	if (!v) {
-		perror("offsets");
-		exit(1);
-	}
+	if (!v)
+		return -1;
 	out->v = v;
-	v[out->n].strct = strdup(strct);
-	v[out->n].path = path;
-	v[out->n].type = type;
-	v[out->n].line = line;
+	v[out->n] = (struct spec_field){ .strct = strdup(strct), .path = strdup(path), .type = strdup(type), .line = line };
+	if (!v[out->n].strct || !v[out->n].path || !v[out->n].type)
+		return -1;
 	out->n++;
-}
-
-/* struct NAME { path : type ; ... }; the current token is NAME. */
-static void read_struct(struct lexer *lx, struct spec_fields *out)
-{
-	char *name;
-
-	if (lx->cur.kind != T_IDENT) {
-		lex_error(lx, lx->cur.line, "expected a struct name after 'struct'");
-		return;
-	}
-	name = dup_tok(&lx->cur);
-	next(lx);
-	if (!is(lx, "{")) {
-		lex_error(lx, lx->cur.line, "expected '{' after the struct name");
-		free(name);
-		return;
-	}
-	next(lx);
-	while (!lx->error && !is(lx, "}")) {
-		char *path = NULL, *type = NULL;
-		int line = lx->cur.line;
-
-		/* field path: IDENT { "." IDENT } */
-		for (;;) {
-			if (lx->cur.kind != T_IDENT) {
-				lex_error(lx, lx->cur.line, "expected a field name in the struct block");
-				break;
-			}
-			append(&path, lx->cur.start, lx->cur.len, 0);
-			next(lx);
-			if (!is(lx, "."))
-				break;
-			append(&path, ".", 1, 0);
-			next(lx);
-		}
-		if (!lx->error && !is(lx, ":"))
-			lex_error(lx, lx->cur.line, "expected ':' after the field name");
-		if (!lx->error)
-			next(lx);
-		while (!lx->error && !is(lx, ";")) {
-			if (lx->cur.kind == T_END || is(lx, "}") || is(lx, "{")) {
-				lex_error(lx, lx->cur.line, "expected ';' after the field type");
-				break;
-			}
-			/* "u8 [ 32 ]" reads back as "u8[32]" */
-			append(&type, lx->cur.start, lx->cur.len,
-			       !(is(lx, "[") || is(lx, "]") || (type && type[strlen(type) - 1] == '[')));
-			next(lx);
-		}
-		if (lx->error || !type) {
-			if (!lx->error)
-				lex_error(lx, lx->cur.line, "expected a type after ':'");
-			free(path);
-			free(type);
-			break;
-		}
-		next(lx);
-		add_field(out, name, path, type, line);
-	}
-	if (!lx->error)
-		next(lx);
-	free(name);
-}
-
-static char *slurp(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf = NULL;
-	size_t len = 0, cap = 0, got;
-
-	if (!f)
-		return NULL;
-	do {
-		if (cap - len < 4096) {
-			char *n = realloc(buf, cap = cap * 2 + 4096);
-			if (!n) {
-				free(buf);
-				fclose(f);
-				errno = ENOMEM;
-				return NULL;
-			}
-			buf = n;
-		}
-		got = fread(buf + len, 1, cap - len - 1, f);
-		len += got;
-	} while (got > 0);
-	if (ferror(f)) {
-		free(buf);
-		fclose(f);
-		return NULL;
-	}
-	fclose(f);
-	buf[len] = '\0';
-	return buf;
+	return 0;
 }
 
 int spec_fields_read(const char *path, const char *module, struct spec_fields *out)
 {
-	struct lexer lx = { .path = path, .line = 1 };
-	char *text = slurp(path);
-	int found = 0;
+	char probec[PATH_MAX], line[1024], message[512];
+	FILE *err = tmpfile();
+	int pipefd[2], status, rc = 0, lineno = 0;
+	pid_t pid;
+	FILE *in;
 
 	out->v = NULL;
 	out->n = 0;
-	if (!text) {
-		fprintf(stderr, "offsets: cannot read spec %s: %s\n", path, strerror(errno));
+	find_probec(probec, sizeof(probec));
+	if (!err || pipe(pipefd) != 0) {
+		fprintf(stderr, "offsets: cannot run %s: %s\n", probec, strerror(errno));
+		if (err)
+			fclose(err);
 		return -1;
 	}
-	lx.at = text;
-	next(&lx);
-	while (!lx.error && lx.cur.kind != T_END) {
-		int wanted;
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "offsets: cannot run %s: %s\n", probec, strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		fclose(err);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[1], STDOUT_FILENO);
+		dup2(fileno(err), STDERR_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		execlp(probec, probec, "--list-fields", module, path, (char *)NULL);
+		fprintf(stderr, "cannot run %s: %s (build it, or set PROBEC)\n", probec, strerror(errno));
+		_exit(127);
+	}
+	close(pipefd[1]);
+	in = fdopen(pipefd[0], "r");
+	while (in && fgets(line, sizeof(line), in)) {
+		char strct[256], field[512], type[256];
 
-		if (!is(&lx, "module")) {
-			lex_error(&lx, lx.cur.line, "expected 'module'");
-			break;
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		/* the type may hold a space: "ptr bio_st" */
+		if (rc == 0 && (sscanf(line, "%255s %511s %255[^\n]", strct, field, type) != 3 ||
+				add_field(out, strct, field, type, lineno) < 0)) {
+			fprintf(stderr, "offsets: unexpected line from %s --list-fields: \"%s\"\n", probec, line);
+			rc = -1;
 		}
-		next(&lx);
-		if (lx.cur.kind != T_IDENT) {
-			lex_error(&lx, lx.cur.line, "expected a module name");
-			break;
-		}
-		wanted = lx.cur.len == strlen(module) && memcmp(lx.cur.start, module, lx.cur.len) == 0;
-		next(&lx);
-		if (!is(&lx, "{")) {
-			lex_error(&lx, lx.cur.line, "expected '{' after the module name");
-			break;
-		}
-		if (!wanted) {
-			skip_block(&lx);
-			continue;
-		}
-		found = 1;
-		next(&lx);
-		/* Module items: struct blocks are read, everything else skipped by braces and ';'. */
-		while (!lx.error && !is(&lx, "}")) {
-			if (lx.cur.kind == T_END) {
-				lex_error(&lx, lx.cur.line, "module block never closed");
-				break;
-			}
-			if (is(&lx, "struct")) {
-				next(&lx);
-				read_struct(&lx, out);
-				continue;
-			}
-			while (!lx.error && !is(&lx, ";") && !is(&lx, "{") && !is(&lx, "}") && lx.cur.kind != T_END)
-				next(&lx);
-			if (is(&lx, ";"))
-				next(&lx);
-			else if (is(&lx, "{"))
-				skip_block(&lx);
-		}
-		if (!lx.error)
-			next(&lx);
 	}
-	free(text);
-	if (lx.error) {
+	if (in)
+		fclose(in);
+	else
+		close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (rc == 0 && (!WIFEXITED(status) || WEXITSTATUS(status) != 0)) {
+		first_line(err, message, sizeof(message));
+		/* probec's own diagnostic, without its "probec: " prefix: one line, as every tool error */
+		fprintf(stderr, "offsets: %s: %s\n", path,
+			strncmp(message, "probec: ", 8) == 0 ? message + 8 : *message ? message : "probec failed");
+		rc = -1;
+	}
+	fclose(err);
+	if (rc < 0)
 		spec_fields_free(out);
-		return -1;
-	}
-	if (!found) {
-		fprintf(stderr, "offsets: %s: no module '%s'\n", path, module);
-		return -1;
-	}
-	if (out->n == 0) {
-		fprintf(stderr, "offsets: %s: module '%s' declares no struct fields\n", path, module);
-		return -1;
-	}
-	return 0;
+	return rc;
 }
 
 void spec_fields_free(struct spec_fields *f)

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The struct fields one module of a spec names: a minimal reader of the
- * spec's `struct NAME { field: type; ... }` blocks, nothing else. probec
- * owns the language; this reads only what the offsets tool needs and skips
- * every other item by its braces.
+ * The struct fields one module of a spec names, as `probec --list-fields`
+ * prints them: probec owns the language, this runs it (spec_fields.c).
  */
 #ifndef OFFSETS_SPEC_FIELDS_H
 #define OFFSETS_SPEC_FIELDS_H
@@ -24,7 +22,7 @@ struct spec_fields {
 
 /*
  * Reads the struct fields of module `module` from the spec file `path`.
- * Returns 0, or -1 after printing one line "offsets: FILE:LINE: ..." to stderr.
+ * Returns 0, or -1 after printing one line "offsets: ..." to stderr.
  */
 int spec_fields_read(const char *path, const char *module, struct spec_fields *out);
 void spec_fields_free(struct spec_fields *f);

@@ -15,6 +15,7 @@
 #include "capture.h"
 #include "collect.h"
 #include "fields.h"
+#include "keylog.h"
 #include "log.h"
 #include "output.h"
 
@@ -47,6 +48,7 @@ struct capture {
 	const struct ps_options *opts;
 	const struct ps_plan *plan;
 	struct ps_writer *writer;
+	struct ps_writer *keylog;   /* -k FILE beside text or json output; NULL: none */
 	struct ps_assembler *assembler;
 	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
 	struct ps_counters counters;
@@ -107,6 +109,10 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 		ps_error("cannot write %s: %s; stopping (what was written before stays)",
 			 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
 		return;
+	}
+	if (cap->keylog && (err = ps_writer_record(cap->keylog, rec)) != 0) {
+		ps_error("cannot write %s: %s; stopping", cap->opts->keylog_path, strerror(-err));
+		cap->write_error = err;
 	}
 	cap->counters.records++;
 	cap->counters.bytes += rec->data_len;
@@ -229,6 +235,16 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 			 strerror(errno));
 		return -errno;
 	}
+	if (opts->keylog_path) {
+		struct ps_output_opts keylog_opts = { .mode = PS_OUTPUT_KEYLOG };
+
+		cap.keylog = ps_writer_open(opts->keylog_path, &keylog_opts);
+		if (!cap.keylog) {
+			ps_error("cannot open %s for writing: %s", opts->keylog_path, strerror(errno));
+			ps_writer_close(cap.writer);
+			return -errno;
+		}
+	}
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
 	cap.collect = ps_collect_new(opts);
 	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
@@ -258,6 +274,10 @@ out:
 	ps_collect_free(cap.collect);
 	if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);
+	if (cap.keylog && (close_err = ps_writer_close(cap.keylog)) != 0 && !cap.write_error) {
+		ps_error("cannot write %s: %s", opts->keylog_path, strerror(-close_err));
+		cap.write_error = close_err;
+	}
 	close_err = ps_writer_close(cap.writer);
 	if (close_err && !cap.write_error) {
 		ps_error("cannot write %s: %s", opts->output_path ? opts->output_path : "to stdout",

@@ -27,7 +27,9 @@ struct common_option {
 };
 
 static const struct common_option common_options[] = {
-	{ { "model", required_argument, NULL, 'm' }, "MODE", "output: text (default) or json" },
+	{ { "model", required_argument, NULL, 'm' }, "MODE", "output: text (default), json, or keylog (key)" },
+	{ { "keylogfile", required_argument, NULL, 'k' }, "FILE",
+	  "write TLS secrets to FILE (mode 0600) as SSLKEYLOGFILE lines; -m keylog writes only them" },
 	{ { "write", required_argument, NULL, 'w' }, "FILE", "write records to FILE (mode 0600) instead of stdout" },
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
@@ -208,11 +210,16 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 			opts->output.mode = PS_OUTPUT_TEXT;
 		else if (strcmp(arg, "json") == 0)
 			opts->output.mode = PS_OUTPUT_JSON;
+		else if (strcmp(arg, "keylog") == 0 || strcmp(arg, "key") == 0)
+			opts->output.mode = PS_OUTPUT_KEYLOG;
 		else
-			return usage_error(module, "unknown output mode '%s': use text or json", arg);
+			return usage_error(module, "unknown output mode '%s': use text, json or keylog", arg);
 		return PS_CLI_RUN;
 	case 'w':
 		opts->output_path = arg;
+		return PS_CLI_RUN;
+	case 'k':
+		opts->keylog_path = arg;
 		return PS_CLI_RUN;
 	case 'p':
 		if (parse_u32(arg, &opts->pid) || opts->pid == 0)
@@ -303,6 +310,16 @@ static enum ps_cli_result parse_module_options(int argc, char **argv, struct ps_
 		} else {
 			result = apply_common(opts, c, optarg);
 		}
+	}
+	/* keylog mode: the key log is the output (-k, else -w, else stdout) */
+	if (result == PS_CLI_RUN && opts->output.mode == PS_OUTPUT_KEYLOG && opts->keylog_path) {
+		if (opts->output_path && strcmp(opts->output_path, opts->keylog_path) != 0) {
+			fprintf(stderr, "plainsight: -m keylog writes one file: give -k FILE or -w FILE, not both "
+				"(see 'plainsight %s --help')\n", opts->module->name);
+			result = PS_CLI_EXIT_USAGE;
+		}
+		opts->output_path = opts->keylog_path;
+		opts->keylog_path = NULL;
 	}
 	if (result == PS_CLI_RUN && optind < argc) {
 		fprintf(stderr, "plainsight: unexpected argument '%s' (see 'plainsight %s --help')\n", argv[optind],

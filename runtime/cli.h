@@ -12,7 +12,8 @@ struct ps_options {
 	const struct ps_module_desc *module;
 	const char **flag_values;   /* one per module flag; NULL when not given */
 	struct ps_output_opts output;
-	const char *output_path;    /* -w; NULL: stdout */
+	const char *output_path;    /* -w; NULL: stdout. Keylog mode: -k, else -w */
+	const char *keylog_path;    /* -k: SSLKEYLOGFILE lines, in any mode; NULL: none */
 	uint32_t pid;               /* -p; 0: every process */
 	uint32_t uid;               /* -u */
 	bool has_uid;

@@ -70,6 +70,13 @@ int ps_field_int(const struct ps_field_desc *field, const struct ps_record *rec,
 	return 0;
 }
 
+const uint8_t *ps_field_fixed_bytes(const struct ps_field_desc *field, const struct ps_record *rec)
+{
+	if (field->kind != PS_FIELD_FIXED_BYTES || !ps_field_present(field, rec))
+		return NULL;
+	return (const uint8_t *)rec->fixed + field->offset;
+}
+
 const struct ps_tuple *ps_field_tuple(const struct ps_field_desc *field, const struct ps_record *rec)
 {
 	if (field->kind != PS_FIELD_TUPLE || !ps_field_present(field, rec))

@@ -13,6 +13,9 @@ bool ps_field_present(const struct ps_field_desc *field, const struct ps_record 
 /* An integer or enum field's value; -ENOENT when absent, -EINVAL for other kinds. */
 int ps_field_int(const struct ps_field_desc *field, const struct ps_record *rec, int64_t *value);
 
+/* A u8[N] field's field->size bytes; NULL when absent or not one. */
+const uint8_t *ps_field_fixed_bytes(const struct ps_field_desc *field, const struct ps_record *rec);
+
 /* A tuple field; NULL when absent or not a tuple. */
 const struct ps_tuple *ps_field_tuple(const struct ps_field_desc *field, const struct ps_record *rec);
 

@@ -95,6 +95,7 @@ enum ps_field_kind {
 	PS_FIELD_TUPLE,            /* struct ps_tuple */
 	PS_FIELD_BYTES,            /* the variable part: raw bytes */
 	PS_FIELD_STRING,           /* the variable part: text */
+	PS_FIELD_FIXED_BYTES,      /* `u8[N]`: size bytes in the fixed part, printed in hex */
 };
 
 struct ps_field_desc {

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include "keylog.h"
 #include "output.h"
 
 /* Big writes: one 4 MiB call should cost a few syscalls, not thousands. */
@@ -19,6 +21,7 @@ struct ps_writer {
 	struct ps_output_opts opts;
 	bool flush_each_record;     /* a reader may be waiting on the other end */
 	int error;                  /* first failure, a negative errno; sticky */
+	struct ps_keylog *keylog;   /* keylog mode: the lines written so far */
 };
 
 struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *opts)
@@ -52,6 +55,18 @@ struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *
 		free(w->buffer);
 		errno = ENOMEM;
 		goto fail;
+	}
+	/* Keys are secret: an older file of other permissions is made 0600 too. */
+	if (opts->mode == PS_OUTPUT_KEYLOG) {
+		w->keylog = ps_keylog_new();
+		if (!w->keylog || (path && fchmod(fd, 0600) != 0)) {
+			saved_errno = w->keylog ? errno : ENOMEM;
+			ps_keylog_free(w->keylog);
+			fclose(w->stream);
+			free(w->buffer);
+			errno = saved_errno;
+			goto fail;
+		}
 	}
 	/* Someone watches stdout live (a terminal, `| jq`): hand each record over whole. */
 	w->flush_each_record = path == NULL;
@@ -88,6 +103,14 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	case PS_OUTPUT_JSON:
 		ps_output_json_record(w->stream, rec);
 		break;
+	case PS_OUTPUT_KEYLOG: {
+		/* other records are not for this file; each line is flushed as written */
+		int err = ps_keylog_write(w->keylog, w->stream, rec);
+
+		if (err < 0 && !w->error)
+			w->error = err;
+		return check_stream(w);
+	}
 	default:
 		return -EINVAL;
 	}
@@ -121,6 +144,7 @@ int ps_writer_close(struct ps_writer *w)
 	if (fclose(w->stream) != 0 && !w->error)
 		w->error = errno ? -errno : -EIO;
 	err = w->error;
+	ps_keylog_free(w->keylog);
 	free(w->buffer);
 	free(w);
 	return err;

@@ -10,6 +10,7 @@
 enum ps_output_mode {
 	PS_OUTPUT_TEXT,
 	PS_OUTPUT_JSON,
+	PS_OUTPUT_KEYLOG,           /* SSLKEYLOGFILE lines from secrets events (keylog.h) */
 };
 
 struct ps_output_opts {
@@ -38,6 +39,7 @@ int ps_writer_close(struct ps_writer *w);
 void ps_format_escaped(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len);
 void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
+void ps_format_hex(FILE *f, const uint8_t *data, size_t len);   /* lowercase, no spaces */
 void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);
 bool ps_format_utf8_valid(const uint8_t *data, size_t len);
 /* "127.0.0.1" or "::1" from a tuple address; buf holds at least 46 bytes. */

@@ -104,6 +104,12 @@ static void write_field(FILE *f, const struct ps_record *rec, const struct ps_fi
 	case PS_FIELD_STRING:
 		write_data(f, rec, field);
 		break;
+	case PS_FIELD_FIXED_BYTES:
+		write_key(f, field->name, "");
+		fputc('"', f);
+		ps_format_hex(f, ps_field_fixed_bytes(field, rec), field->size);
+		fputc('"', f);
+		break;
 	}
 }
 

@@ -97,6 +97,10 @@ static void write_field(FILE *f, const struct ps_record *rec, const struct ps_fi
 	case PS_FIELD_STRING:
 		fprintf(f, " len=%zu", rec->data_len);
 		break;
+	case PS_FIELD_FIXED_BYTES:
+		fprintf(f, " %s=", field->name);
+		ps_format_hex(f, ps_field_fixed_bytes(field, rec), field->size);
+		break;
 	}
 }
 

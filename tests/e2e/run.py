@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import audit_test  # noqa: E402
 import harness  # noqa: E402
+import test_keylog  # noqa: E402
 import test_loss  # noqa: E402
 import test_tls  # noqa: E402
 import test_versions  # noqa: E402
@@ -87,7 +88,7 @@ def main():
     ap.add_argument("-v", action="store_true", help="print each test's duration")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
-    tests = [(n, f) for n, f in test_tls.TESTS + test_loss.TESTS + test_versions.TESTS + audit_test.TESTS if not a.k or a.k in n]
+    tests = [(n, f) for n, f in test_tls.TESTS + test_keylog.TESTS + test_loss.TESTS + test_versions.TESTS + audit_test.TESTS if not a.k or a.k in n]
     if a.list:
         for n, _ in tests:
             print(n)

@@ -28,9 +28,10 @@ def start_json(ctx, extra=(), **kw):
     return ps
 
 
-def check_summary(records, summary, what="summary"):
-    """The last line is the summary; nothing lost; records and bytes add up;
-    the fd read through the layout's offsets agrees with the socket's."""
+def check_summary(records, summary, others=(), what="summary"):
+    """The last line is the summary; nothing lost; records (every event line,
+    tls_data and others such as tls_secrets) and bytes add up; the fd read
+    through the layout's offsets agrees with the socket's."""
     if summary is None:
         raise TestFailure("%s: no {\"summary\": ...} line at the end of the json output" % what)
     if not isinstance(summary, dict):
@@ -38,9 +39,10 @@ def check_summary(records, summary, what="summary"):
     for key in ("records", "bytes", "lost"):
         if key not in summary:
             raise TestFailure("%s: summary has no %r: %r" % (what, key, summary))
-    if summary["records"] != len(records):
-        raise TestFailure("%s: summary says %r records, the output has %d data records"
-                          % (what, summary["records"], len(records)), "summary: %r" % (summary,))
+    events = len(records) + sum(1 for o in others if o.get("event"))
+    if summary["records"] != events:
+        raise TestFailure("%s: summary says %r records, the output has %d event records"
+                          % (what, summary["records"], events), "summary: %r" % (summary,))
     total = sum(r.get("len", 0) for r in records)
     if summary["bytes"] != total:
         raise TestFailure("%s: summary says %r bytes, the records carry %d" % (what, summary["bytes"], total),
@@ -129,9 +131,9 @@ def python_capture(ctx, client_bytes, server_bytes, extra=(), asan=False, env=No
     ps = start_json(ctx, extra, asan=asan, env=env)
     srv, cli = py_exchange(ctx, cert, key, client_bytes, server_bytes)
     ps.stop(sig)
-    records, summary, _ = ps.json_output()
+    records, summary, others = ps.json_output()
     with with_loss_context(records, summary, (srv.pid, cli.pid)):
-        check_summary(records, summary)
+        check_summary(records, summary, others)
         check_python_streams(records, srv, cli)
     return ps, records, summary
 
@@ -145,11 +147,11 @@ def curl_test(size):
         ps = start_json(ctx)
         ex.run()
         ps.stop()
-        records, summary, _ = ps.json_output()
+        records, summary, others = ps.json_output()
         with with_loss_context(records, summary, (ex.server.pid, ex.curl_pid)):
             # curl 7.88 gives OpenSSL its own BIO (num is 0): the spec checks
             # the offsets' fd only on socket BIOs, so no mismatch here either.
-            check_summary(records, summary)
+            check_summary(records, summary, others)
             # Our own bookkeeping first: did the programs do what we think?
             if not ex.server_got.endswith(ex.body) or not ex.server_got.startswith(b"POST / HTTP/1.1\r\n"):
                 raise TestFailure("s_server's stdout is not curl's POST with the body (%d bytes)"
@@ -209,17 +211,17 @@ def pid_filter(ctx):
     b.finish()
     srv.finish()
     ps.stop()
-    records, summary, _ = ps.json_output()
+    records, summary, others = ps.json_output()
     with with_loss_context(records, summary, (a.pid,)):
-        pid_filter_checks(records, summary, srv, a, b)
+        pid_filter_checks(records, summary, others, srv, a, b)
 
 
-def pid_filter_checks(records, summary, srv, a, b):
-    check_summary(records, summary)
-    others = sorted({r.get("pid") for r in records} - {a.pid})
-    if others:
+def pid_filter_checks(records, summary, others, srv, a, b):
+    check_summary(records, summary, others)
+    strangers = sorted({r.get("pid") for r in records + others if r.get("event")} - {a.pid})
+    if strangers:
         raise TestFailure("-p %d: records from other pids %s (client B is %d, the server %d)"
-                          % (a.pid, others, b.pid, srv.pid))
+                          % (a.pid, strangers, b.pid, srv.pid))
     compare_bytes("client A's bookkeeping", a.received(), srv.send_data)
     compare_bytes("client B's bookkeeping", b.received(), srv.send_data)
     compare_stream(records, a.pid, "write", a.send_data, "client A SSL writes", fd=a.info["fd"])
@@ -236,12 +238,12 @@ def uid_filter(ctx):
     ps = start_json(ctx, ["-u", "65534"])
     srv, cli = py_exchange(ctx, cert, key, 1000, 1000)
     ps.stop()
-    records, summary, _ = ps.json_output()
+    records, summary, others = ps.json_output()
     ours = [r for r in records if r.get("pid") in (srv.pid, cli.pid)]
     if ours or any(r.get("uid") != 65534 for r in records):
         raise TestFailure("-u 65534 captured records of other uids: %s"
                           % sorted({(r.get("pid"), r.get("uid")) for r in records}))
-    check_summary(records, summary)
+    check_summary(records, summary, others)
 
 
 # ---- 4. text mode and -w FILE ---------------------------------------------------

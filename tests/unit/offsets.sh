@@ -74,7 +74,19 @@ else
 		     on && /=/ { sub(/#.*/, ""); gsub(/[ \t;]/, ""); print }' "$SPEC" | sort >"$tmp/spec.30"
 		awk '/^[ \t]*layout / { on = 1; next } on && /^[ \t]*}/ { on = 0 }
 		     on && /=/ { sub(/#.*/, ""); gsub(/[ \t;]/, ""); print }' "$tmp/3.0.out" | sort >"$tmp/tool.30"
-		want="bio_method_st.type=0 bio_st.method=8 bio_st.num=56 ssl_st.rbio=16 ssl_st.wbio=24"
+		# every field of the spec's 3.0 layout (the keylog fields, the fd check's)
+		want="bio_method_st.type=0 bio_st.method=8 bio_st.num=56 ssl3_state_st.client_random=absent \
+ssl_cipher_st.id=24 ssl_connection_st.client_app_traffic_secret=absent \
+ssl_connection_st.early_secret=absent ssl_connection_st.exporter_master_secret=absent \
+ssl_connection_st.handshake_secret=absent ssl_connection_st.handshake_traffic_hash=absent \
+ssl_connection_st.rbio=absent ssl_connection_st.s3.client_random=absent \
+ssl_connection_st.server_app_traffic_secret=absent ssl_connection_st.session=absent \
+ssl_connection_st.wbio=absent ssl_session_st.cipher=760 ssl_session_st.cipher_id=768 \
+ssl_session_st.master_key=80 ssl_session_st.master_key_length=8 ssl_session_st.ssl_version=0 \
+ssl_st.client_app_traffic_secret=1860 ssl_st.early_secret=1348 ssl_st.exporter_master_secret=1988 \
+ssl_st.handshake_secret=1412 ssl_st.handshake_traffic_hash=1796 ssl_st.rbio=16 \
+ssl_st.s3.client_random=352 ssl_st.s3=absent ssl_st.server_app_traffic_secret=1924 \
+ssl_st.session=2328 ssl_st.wbio=24"
 		if [ -s "$tmp/spec.30" ] && diff -u "$tmp/spec.30" "$tmp/tool.30" >"$tmp/diff" &&
 		   [ "$(tr '\n' ' ' <"$tmp/tool.30" | sed 's/ $//')" = "$want" ]; then
 			pass 3.0_matches_spec

@@ -6,6 +6,7 @@ const volatile struct ps_demo_config ps_config = {};
 
 PS_DEFINE_EMITTER(request, struct ps_demo_request)
 PS_DEFINE_FIXED_EMITTER(counter, struct ps_demo_counter)
+PS_DEFINE_FIXED_EMITTER(tagged, struct ps_demo_tagged)
 PS_DEFINE_EMITTER(line, struct ps_demo_line)
 PS_DEFINE_EMITTER(done, struct ps_demo_done)
 
@@ -33,6 +34,7 @@ union ps_saved {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u64);
 	__type(value, union ps_saved);
 } ps_saved SEC(".maps");
@@ -318,15 +320,37 @@ int return_demo__count(struct pt_regs *ctx)
 	bpf_map_delete_elem(&ps_saved, &key);
 
 	{
-		struct ps_demo_counter ev = {};
+		{
+			struct ps_demo_counter ev = {};
 
-		ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO__COUNT, sizeof(ev));
-		/* value = ret */
-		ev.value = ret;
-		/* sum = n */
-		ev.sum = (__s32)saved.n;
-		ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
-		ps_emit_fixed_counter(&ev);
+			ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO__COUNT, sizeof(ev));
+			/* value = ret */
+			ev.value = ret;
+			/* sum = n */
+			ev.sum = (__s32)saved.n;
+			ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+			ps_emit_fixed_counter(&ev);
+		}
+		/* if ret > 1 */
+		if (ret > 1) {
+			__u64 let_r;
+
+			/* let r = (ptr req_st) ret */
+			let_r = ret;
+			{
+				struct ps_demo_tagged ev = {};
+				__u64 p0;
+				int p0_ok;
+
+				ps_event_init(&ev.hdr, PS_DEMO_EV_TAGGED, PS_HOOK_DEMO__COUNT, sizeof(ev));
+				/* tag = r->hdr.tag ?? r->next->hdr.tag */
+				p0_ok = ps_read_field(&p0, sizeof(p0), let_r, PS_DEMO_OFF_REQ_ST_NEXT) == 0;
+				if ((ps_read_field(ev.tag, 8, let_r, PS_DEMO_OFF_REQ_ST_HDR_TAG) == 0) ||
+					(p0_ok && ps_read_field(ev.tag, 8, p0, PS_DEMO_OFF_REQ_ST_HDR_TAG) == 0))
+					ev.hdr.present |= 1u << PS_DEMO_TAGGED_PRESENT_TAG;
+				ps_emit_fixed_tagged(&ev);
+			}
+		}
 	}
 	return 0;
 }

@@ -8,13 +8,15 @@
 #define PS_DEMO_OFF_REQ_ST_PATH 0
 #define PS_DEMO_OFF_REQ_ST_LEN 1
 #define PS_DEMO_OFF_REQ_ST_NEXT 2
-#define PS_DEMO_N_OFFSETS 3
+#define PS_DEMO_OFF_REQ_ST_HDR_TAG 3
+#define PS_DEMO_N_OFFSETS 4
 
 /* Event ids. */
 #define PS_DEMO_EV_REQUEST 0
 #define PS_DEMO_EV_COUNTER 1
-#define PS_DEMO_EV_LINE 2
-#define PS_DEMO_EV_DONE 3
+#define PS_DEMO_EV_TAGGED 2
+#define PS_DEMO_EV_LINE 3
+#define PS_DEMO_EV_DONE 4
 
 /* enum members of request.kind */
 #define PS_DEMO_REQUEST_KIND_GET 0
@@ -52,6 +54,18 @@ struct ps_demo_counter {
 _Static_assert(sizeof(struct ps_demo_counter) == 88, "counter: size");
 _Static_assert(__builtin_offsetof(struct ps_demo_counter, value) == 72, "counter.value: offset");
 _Static_assert(__builtin_offsetof(struct ps_demo_counter, sum) == 80, "counter.sum: offset");
+
+/* present bits of tagged's optional fields */
+#define PS_DEMO_TAGGED_PRESENT_TAG 0
+
+struct ps_demo_tagged {
+	struct ps_event_header hdr;
+	__u8 tag[8];
+};
+
+/* The layout probec computed; the C compiler must agree (kernel and user half). */
+_Static_assert(sizeof(struct ps_demo_tagged) == 80, "tagged: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_tagged, tag) == 72, "tagged.tag: offset");
 
 struct ps_demo_line {
 	struct ps_event_header hdr;

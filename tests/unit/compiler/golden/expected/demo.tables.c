@@ -64,6 +64,7 @@ static const struct ps_offset_desc demo_offsets[] = {
 	[PS_DEMO_OFF_REQ_ST_PATH] = { "req_st", "path" },
 	[PS_DEMO_OFF_REQ_ST_LEN] = { "req_st", "len" },
 	[PS_DEMO_OFF_REQ_ST_NEXT] = { "req_st", "next" },
+	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = { "req_st", "hdr.tag" },
 };
 
 /* layout "1": -1 where the field does not exist */
@@ -71,6 +72,7 @@ static const int32_t demo_layout0_offsets[PS_DEMO_N_OFFSETS] = {
 	[PS_DEMO_OFF_REQ_ST_PATH] = 0,
 	[PS_DEMO_OFF_REQ_ST_LEN] = 8,
 	[PS_DEMO_OFF_REQ_ST_NEXT] = -1,
+	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = -1,
 };
 
 /* layout "2": -1 where the field does not exist */
@@ -78,6 +80,7 @@ static const int32_t demo_layout1_offsets[PS_DEMO_N_OFFSETS] = {
 	[PS_DEMO_OFF_REQ_ST_PATH] = 8,
 	[PS_DEMO_OFF_REQ_ST_LEN] = 0,
 	[PS_DEMO_OFF_REQ_ST_NEXT] = 16,
+	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = 24,
 };
 
 static const struct ps_layout_desc demo_layouts[] = {
@@ -254,6 +257,18 @@ static const struct ps_field_desc demo_counter_fields[] = {
 	},
 };
 
+static const struct ps_field_desc demo_tagged_fields[] = {
+	{
+		.name = "tag",
+		.kind = PS_FIELD_FIXED_BYTES,
+		.offset = offsetof(struct ps_demo_tagged, tag),
+		.size = PS_MEMBER_SIZE(struct ps_demo_tagged, tag),
+		.present_bit = PS_DEMO_TAGGED_PRESENT_TAG,
+		.hidden = false,
+		.check_field = -1,
+	},
+};
+
 static const struct ps_field_desc demo_line_fields[] = {
 	{
 		.name = "text",
@@ -288,7 +303,7 @@ static const struct ps_field_desc demo_done_fields[] = {
 		.hidden = false,
 		.check_field = -1,
 		.collect = true,
-		.collect_event = 2,
+		.collect_event = 3,
 		.joined = "\n",
 	},
 };
@@ -306,6 +321,13 @@ static const struct ps_event_desc demo_events[] = {
 		.fixed_size = sizeof(struct ps_demo_counter),
 		.fields = demo_counter_fields,
 		.n_fields = 2,
+		.var_field = -1,
+	},
+	{
+		.name = "tagged",
+		.fixed_size = sizeof(struct ps_demo_tagged),
+		.fields = demo_tagged_fields,
+		.n_fields = 1,
 		.var_field = -1,
 	},
 	{
@@ -359,13 +381,13 @@ const struct ps_module_desc ps_module_demo = {
 	.targets = demo_targets,
 	.n_targets = 1,
 	.offsets = demo_offsets,
-	.n_offsets = 3,
+	.n_offsets = 4,
 	.layouts = demo_layouts,
 	.n_layouts = 2,
 	.hooksets = demo_hooksets,
 	.n_hooksets = 2,
 	.events = demo_events,
-	.n_events = 4,
+	.n_events = 5,
 	.globals = demo_globals,
 	.n_globals = 2,
 	.filters = demo_filters,

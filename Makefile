@@ -17,7 +17,7 @@ ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
 # clang -target bpf does not search the multiarch include directory by itself.
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
-RUNTIME_LIBS := -lbpf -lelf -lz -lcrypto
+RUNTIME_LIBS := -lbpf -lelf -lz -lcrypto -lcapstone
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_OUT   := $(OUT)/asan
@@ -37,7 +37,7 @@ endif
 all: $(OUT)/plainsight
 
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
-DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev \
+DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
 	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump

@@ -88,6 +88,16 @@ static __always_inline __u64 ps_saved_key(__u64 pid_tgid, __u16 hook_id)
 	return ((__u64)hook_id << 32) | (__u32)pid_tgid;
 }
 
+/* Who typed it: audit records name the terminal, as login records do. */
+static __always_inline void ps_read_tty(char tty[PS_TTY_LEN])
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct tty_struct *term = BPF_CORE_READ(task, signal, tty);
+
+	if (term)
+		bpf_probe_read_kernel_str(tty, PS_TTY_LEN, &term->name);
+}
+
 static __always_inline void ps_event_init(struct ps_event_header *hdr, __u16 event_id, __u16 hook_id,
 					  __u16 fixed_size)
 {
@@ -102,6 +112,7 @@ static __always_inline void ps_event_init(struct ps_event_header *hdr, __u16 eve
 	hdr->fixed_size = fixed_size;
 	hdr->cpu = bpf_get_smp_processor_id();
 	bpf_get_current_comm(hdr->comm, sizeof(hdr->comm));
+	ps_read_tty(hdr->tty);
 }
 
 /* ---- Sockets: which fd a call used, and its connection ---------------- */

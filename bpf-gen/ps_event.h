@@ -13,6 +13,7 @@
 #endif
 
 #define PS_COMM_LEN 16
+#define PS_TTY_LEN 16
 
 /*
  * Variable-length data (a bytes or string field) travels in chunks of at most
@@ -43,6 +44,7 @@ struct ps_event_header {
 	__u16 fixed_size;   /* size of the event struct before the data */
 	__u32 cpu;          /* where the record was made, for debugging */
 	char comm[PS_COMM_LEN];
+	char tty[PS_TTY_LEN];       /* the controlling terminal's line name ("pts3"); "" when none */
 };
 
 /* A TCP/UDP connection as the kernel's struct sock_common sees it. */

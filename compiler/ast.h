@@ -86,6 +86,11 @@ struct ast_struct_field {
 	struct loc loc;
 	struct ast_type *type;
 	int offset_id;             /* check: index into the module's offsets */
+	/* `accessor SYM [load N]`: SYM(S *) reads this field; its N-th access through the argument */
+	const char *accessor;      /* NULL: none */
+	struct loc accessor_loc;
+	int accessor_load;         /* 1-based */
+	struct loc accessor_load_loc;
 	struct ast_struct_field *next;
 };
 

@@ -15,10 +15,11 @@
 #define GO_MAX_PARAMS 9
 /* ps_event_header.present is 32 bits wide. */
 #define MAX_OPTIONAL_FIELDS 32
-#define PS_EVENT_HEADER_SIZE 72
+#define PS_EVENT_HEADER_SIZE 88
 #define PS_TUPLE_SIZE 40
 /* `u8[N]`: struct fields and fixed bytes event fields */
 #define MAX_ARRAY_LEN 4096
+#define MAX_ACCESSOR_LOAD 8   /* runtime/accessors.c follows this many accesses */
 
 struct check_ctx {
 	struct arena *arena;
@@ -378,6 +379,9 @@ static void check_structs(struct check_ctx *ctx)
 					ERROR(ctx, f->loc, "fields '%s' and '%s' of struct '%s' make one C name; rename one",
 					      g->name, f->name, s->name);
 			}
+			if (f->accessor && (f->accessor_load < 1 || f->accessor_load > MAX_ACCESSOR_LOAD))
+				ERROR(ctx, f->accessor_load_loc, "accessor load %d out of range (1 .. %d)", f->accessor_load,
+				      MAX_ACCESSOR_LOAD);
 			if (f->type->array_len) {
 				check_array_type(ctx, f->type);
 			} else if (no_array(ctx, f->type, "a pointer type")) {

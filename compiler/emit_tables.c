@@ -88,9 +88,16 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 	if (mod->n_offsets) {
 		buf_printf(b, "static const struct ps_offset_desc %s_offsets[] = {\n", mod->name);
 		for (const struct ast_struct *s = mod->structs; s; s = s->next)
-			for (const struct ast_struct_field *f = s->fields; f; f = f->next)
-				buf_printf(b, "\t[PS_%s_OFF_%s_%s] = { \"%s\", \"%s\" },\n", M, upper_name(a, s->name),
+			for (const struct ast_struct_field *f = s->fields; f; f = f->next) {
+				buf_printf(b, "\t[PS_%s_OFF_%s_%s] = { \"%s\", \"%s\"", M, upper_name(a, s->name),
 					   upper_name(a, f->name), s->name, f->name);
+				if (f->accessor) {
+					buf_puts(b, ", ");
+					put_c_string(b, f->accessor);
+					buf_printf(b, ", %d", f->accessor_load);
+				}
+				buf_puts(b, " },\n");
+			}
 		buf_puts(b, "};\n\n");
 	}
 	for (const struct ast_layout *l = mod->layouts; l; l = l->next, i++) {

@@ -110,6 +110,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
+%token ACCESSOR "accessor" LOAD "load"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help
@@ -217,6 +218,8 @@ name:
 	| "unless"   { $$ = "unless"; }
 	| "symbol"   { $$ = "symbol"; }
 	| "offset"   { $$ = "offset"; }
+	| "accessor" { $$ = "accessor"; }
+	| "load"     { $$ = "load"; }
 	;
 
 /* A struct field, or a dotted path through structs held inline: `s3.client_random`. */
@@ -418,6 +421,33 @@ struct_fields:
 			f->name = $2;
 			f->loc = @2;
 			f->type = $4;
+			$$ = $1;
+			APPEND($$, f);
+		}
+	| struct_fields path ':' type "accessor" name ';'
+		{
+			struct ast_struct_field *f = NEW(struct ast_struct_field);
+
+			f->name = $2;
+			f->loc = @2;
+			f->type = $4;
+			f->accessor = $6;
+			f->accessor_loc = @6;
+			f->accessor_load = 1;
+			$$ = $1;
+			APPEND($$, f);
+		}
+	| struct_fields path ':' type "accessor" name "load" INT ';'
+		{
+			struct ast_struct_field *f = NEW(struct ast_struct_field);
+
+			f->name = $2;
+			f->loc = @2;
+			f->type = $4;
+			f->accessor = $6;
+			f->accessor_loc = @6;
+			f->accessor_load = $8 > 1000 ? 1000 : (int)$8;
+			f->accessor_load_loc = @8;
 			$$ = $1;
 			APPEND($$, f);
 		}

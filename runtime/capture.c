@@ -98,6 +98,10 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 	int err;
 
 	run_checks(cap, rec);
+	if (cap->plan->keys_refused && ps_keylog_is_secrets_event(rec->event)) {
+		cap->counters.secrets_dropped++;
+		return;
+	}
 	if (cap->write_error) {
 		cap->counters.write_errors++;
 		return;
@@ -161,6 +165,9 @@ static void print_summary(const struct ps_counters *c)
 
 	ps_info("stopped: %llu records, %llu bytes, %llu lost", (unsigned long long)c->records,
 		(unsigned long long)c->bytes, (unsigned long long)total_lost(c));
+	if (c->keys_refused)
+		ps_info("keys refused: %llu secrets records not written (the library's accessors contradict the layout)",
+			(unsigned long long)c->secrets_dropped);
 	if (!total_lost(c) && !c->check_mismatch)
 		return;
 	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
@@ -223,7 +230,7 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 
 int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
 {
-	struct capture cap = { .opts = opts, .plan = plan };
+	struct capture cap = { .opts = opts, .plan = plan, .counters = { .keys_refused = plan->keys_refused } };
 	struct ring_buffer *rb = NULL;
 	bool status = !opts->quiet && (opts->status || isatty(STDERR_FILENO));
 	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));

@@ -14,6 +14,17 @@
 
 static const char hex_digits[] = "0123456789abcdef";
 
+const char *ps_format_tty(const char tty[PS_TTY_LEN], char *buf, size_t size)
+{
+	size_t len = strnlen(tty, PS_TTY_LEN);
+
+	if (len > 3 && strncmp(tty, "pts", 3) == 0 && strspn(tty + 3, "0123456789") == len - 3)
+		snprintf(buf, size, "pts/%.*s", (int)(len - 3), tty + 3);
+	else
+		snprintf(buf, size, "%.*s", (int)len, tty);
+	return buf;
+}
+
 /* Text is copied through as is: printable ASCII, newline, tab; not backslash. */
 static bool is_plain_text(uint8_t c)
 {

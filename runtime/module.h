@@ -49,6 +49,13 @@ struct ps_target_desc {
 struct ps_offset_desc {
 	const char *strct;
 	const char *field;
+	/*
+	 * `accessor SYM [load N]`: the exported function SYM(strct *) reads this
+	 * field, and its N-th memory access through its first argument shows the
+	 * offset (runtime/accessors.c). NULL: no accessor.
+	 */
+	const char *accessor;
+	uint32_t accessor_load;    /* 1-based */
 };
 
 /* Versions [min_version, max_version] share one set of offsets. */

@@ -42,6 +42,11 @@ void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hex(FILE *f, const uint8_t *data, size_t len);   /* lowercase, no spaces */
 void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);
 bool ps_format_utf8_valid(const uint8_t *data, size_t len);
+/*
+ * The terminal's name as a user knows it: the kernel's line name "pts3" is
+ * /dev/pts/3, so "pts/3"; "" when the process has no terminal.
+ */
+const char *ps_format_tty(const char tty[PS_TTY_LEN], char *buf, size_t size);
 /* "127.0.0.1" or "::1" from a tuple address; buf holds at least 46 bytes. */
 const char *ps_format_addr(const struct ps_tuple *t, const uint8_t addr[16], char *buf, size_t size);
 

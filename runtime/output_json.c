@@ -121,6 +121,13 @@ void ps_output_json_record(FILE *f, const struct ps_record *rec)
 	fprintf(f, "{\"time_ns\": %" PRIu64 ", \"mono_ns\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"uid\": %u, \"comm\": ",
 		rec->time_ns, (uint64_t)hdr->mono_ns, hdr->pid, hdr->tid, hdr->uid);
 	write_string(f, hdr->comm, strnlen(hdr->comm, PS_COMM_LEN));
+	if (hdr->tty[0]) {
+		char tty[PS_TTY_LEN + 8];
+
+		fputs(", \"tty\": ", f);
+		ps_format_tty(hdr->tty, tty, sizeof(tty));
+		write_string(f, tty, strlen(tty));
+	}
 	fputs(", \"module\": ", f);
 	write_string(f, rec->module->name, strlen(rec->module->name));
 	fputs(", \"event\": ", f);
@@ -148,10 +155,12 @@ void ps_output_json_summary(FILE *f, const struct ps_counters *c)
 		", \"read_fail\": %" PRIu64 ", \"save_full\": %" PRIu64 ", \"no_entry\": %" PRIu64
 		", \"truncated_bytes\": %" PRIu64
 		", \"gap_bytes\": %" PRIu64 ", \"incomplete\": %" PRIu64 ", \"malformed\": %" PRIu64
-		", \"write_errors\": %" PRIu64 ", \"kernel_missed\": %" PRIu64 "}, \"check_mismatch\": %" PRIu64 "}}\n",
+		", \"write_errors\": %" PRIu64 ", \"kernel_missed\": %" PRIu64 "}, \"check_mismatch\": %" PRIu64
+		", \"keys_refused\": %s, \"secrets_dropped\": %" PRIu64 "}}\n",
 		c->records, c->bytes, c->chunks, c->kernel_loss[PS_LOSS_RINGBUF_EVENTS],
 		c->kernel_loss[PS_LOSS_RINGBUF_BYTES], c->kernel_loss[PS_LOSS_READ_FAIL],
 		c->kernel_loss[PS_LOSS_SAVE_FULL], c->kernel_loss[PS_LOSS_NO_ENTRY], c->kernel_loss[PS_LOSS_TRUNC_BYTES],
 		c->gap_bytes,
-		c->incomplete, c->malformed, c->write_errors, c->kernel_missed, c->check_mismatch);
+		c->incomplete, c->malformed, c->write_errors, c->kernel_missed, c->check_mismatch,
+		c->keys_refused ? "true" : "false", c->secrets_dropped);
 }

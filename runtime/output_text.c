@@ -35,12 +35,13 @@ static void write_time(FILE *f, uint64_t time_ns)
  * A thread can name itself anything (prctl PR_SET_NAME), spaces included;
  * escape those too, so that the header line still splits on spaces.
  */
-static void write_comm(FILE *f, const char comm[PS_COMM_LEN])
+/* A header value (comm, tty) as one space-free word. */
+static void write_word(FILE *f, const char *text, size_t max)
 {
-	size_t len = strnlen(comm, PS_COMM_LEN);
+	size_t len = strnlen(text, max);
 
 	for (size_t i = 0; i < len; i++) {
-		uint8_t c = (uint8_t)comm[i];
+		uint8_t c = (uint8_t)text[i];
 
 		if (c == '\\')
 			fputs("\\\\", f);
@@ -111,7 +112,13 @@ static void write_header(FILE *f, const struct ps_record *rec)
 	write_time(f, rec->time_ns);
 	fprintf(f, " %s %s pid=%u tid=%u uid=%u comm=", rec->module->name, rec->event->name, hdr->pid,
 		hdr->tid, hdr->uid);
-	write_comm(f, hdr->comm);
+	write_word(f, hdr->comm, PS_COMM_LEN);
+	if (hdr->tty[0]) {
+		char tty[PS_TTY_LEN + 8];
+
+		fprintf(f, " tty=");
+		write_word(f, ps_format_tty(hdr->tty, tty, sizeof(tty)), sizeof(tty));
+	}
 	for (uint32_t i = 0; i < rec->event->n_fields; i++) {
 		const struct ps_field_desc *field = &rec->event->fields[i];
 

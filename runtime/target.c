@@ -9,6 +9,7 @@
 #include "ldcache.h"
 #include "link.h"
 #include "log.h"
+#include "accessors.h"
 #include "target.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -126,6 +127,30 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	return 0;
 }
 
+/*
+ * The library's exported accessors (`accessor` in the spec) show where this
+ * build keeps some fields: when they contradict the layout, its secrets
+ * cannot be trusted and are refused; plaintext does not depend on offsets.
+ */
+static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
+{
+	struct ps_accessor_result result;
+
+	if (!plan->layout)
+		return;
+	ps_accessors_check(opts->module, plan->layout, plan->targets[0].path, &result);
+	plan->accessors_confirmed = result.checked;
+	if (!result.mismatches)
+		return;
+	plan->keys_refused = true;
+	if (result.mismatches > 1)
+		plan_warn(plan, "%s: keys refused: %s (and %u more fields); secrets are not written, plaintext capture "
+			  "goes on", opts->module->name, result.message, result.mismatches - 1);
+	else
+		plan_warn(plan, "%s: keys refused: %s; secrets are not written, plaintext capture goes on",
+			  opts->module->name, result.message);
+}
+
 static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 {
 	const char *module = opts->module->name;
@@ -153,14 +178,17 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 	}
 	if (plan->layout)
 		plan->hookset = plan->layout->hookset;
+	check_accessors(opts, plan);
 	/*
 	 * "1.1.1v+quic" compares equal to 1.1.1v, but a patched build may have
 	 * moved fields: say that the layout was made for the plain release.
 	 */
 	if (plan->layout && ps_version_suffix(version))
 		plan_warn(plan, "%s: version %s is a modified build ('%s'); layout '%s' was made for the unmodified "
-			  "release, so its offsets may not fit (plaintext capture does not depend on them)",
-			  module, version, ps_version_suffix(version), plan->layout->name);
+			  "release, so its offsets may not fit (plaintext capture does not depend on them)%s",
+			  module, version, ps_version_suffix(version), plan->layout->name,
+			  plan->keys_refused ? "; its accessors contradict them: keys refused"
+			  : plan->accessors_confirmed ? "; its accessors confirm the offsets they show" : "");
 }
 
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)

@@ -19,6 +19,8 @@ struct ps_plan {
 	const struct ps_layout_desc *layout;  /* NULL: no offsets */
 	enum ps_layout_match layout_match;
 	uint32_t hookset;
+	bool keys_refused;                    /* accessors contradict the layout: secrets events are dropped */
+	uint32_t accessors_confirmed;         /* layout offsets the library's accessors confirmed */
 	char **warnings;                      /* shown once the probes are attached */
 	size_t n_warnings;
 };

@@ -108,6 +108,8 @@ class Shell:
         if ctx is not None:
             ctx.procs.append(_Cleanup(self))
         self.pid = int(self._tmux("display-message", "-p", "#{pane_pid}").strip())
+        # "/dev/pts/5": what plainsight must report as the line's terminal
+        self.tty = self._tmux("display-message", "-p", "#{pane_tty}").strip()
         self.n_commands = 0
         # The first prompt writes the first status line.
         self._wait_statuses(1)

@@ -126,6 +126,7 @@ def shell_session(ctx, kind, extra=()):
                               % (kind, st, lines, want))
         typed.append((lines, st))
     pid = sh.pid
+    ctx.shell_tty = sh.tty
     sh.close()
     time.sleep(0.3)
     ps.stop()
@@ -137,10 +138,14 @@ def check_shell_lines(ctx, kind):
     recs, typed, pid = shell_session(ctx, kind)
     if not recs:
         raise TestFailure("no records for the shell's pid %d" % pid)
+    want_tty = ctx.shell_tty[len("/dev/"):] if ctx.shell_tty.startswith("/dev/") else ctx.shell_tty
     for r in recs:
-        for k in ("pid", "uid", "comm", "line"):
+        for k in ("pid", "uid", "comm", "line", "tty"):
             if k not in r:
                 raise TestFailure("record without %r: %r" % (k, r))
+        if r["tty"] != want_tty:
+            raise TestFailure("record says tty %r, the shell runs on %s" % (r["tty"], ctx.shell_tty),
+                              "record: %r" % (r,))
     joined = any(b"\n" in (text_of(r, "line") or b"").rstrip(b"\n") for r in recs)
     for lines, _ in typed:
         if len(lines) > 1 and not joined:

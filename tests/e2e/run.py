@@ -26,7 +26,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import audit_test  # noqa: E402
 import harness  # noqa: E402
+import test_accessors  # noqa: E402
+import test_add_version  # noqa: E402
 import test_keylog  # noqa: E402
+import test_keylog_versions  # noqa: E402
 import test_loss  # noqa: E402
 import test_tls  # noqa: E402
 import test_versions  # noqa: E402
@@ -43,7 +46,8 @@ def run_one(name, fn, verbose):
     t0 = time.monotonic()
     result, lines = "PASS", []
     signal.signal(signal.SIGALRM, on_alarm)
-    signal.alarm(TEST_TIMEOUT)
+    timeout = max(TEST_TIMEOUT, getattr(fn, "timeout", 0))
+    signal.alarm(timeout)
     try:
         try:
             fn(ctx)
@@ -54,7 +58,7 @@ def run_one(name, fn, verbose):
     except harness.TestFailure as e:
         result, lines = "FAIL", list(e.lines)
     except harness.TestTimeout:
-        result, lines = "FAIL", ["test timed out after %d s" % TEST_TIMEOUT]
+        result, lines = "FAIL", ["test timed out after %d s" % timeout]
     except Exception:
         result, lines = "FAIL", ["unexpected error in the test:"] + \
             traceback.format_exc().rstrip().splitlines()
@@ -88,7 +92,7 @@ def main():
     ap.add_argument("-v", action="store_true", help="print each test's duration")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
-    tests = [(n, f) for n, f in test_tls.TESTS + test_keylog.TESTS + test_loss.TESTS + test_versions.TESTS + audit_test.TESTS if not a.k or a.k in n]
+    tests = [(n, f) for n, f in test_tls.TESTS + test_keylog.TESTS + test_keylog_versions.TESTS + test_loss.TESTS + test_versions.TESTS + test_accessors.TESTS + test_add_version.TESTS + audit_test.TESTS if not a.k or a.k in n]
     if a.list:
         for n, _ in tests:
             print(n)

@@ -16,7 +16,7 @@ struct test_tls_data {
 	__s32 fd_by_offsets;
 	__u8 data[] __attribute__((aligned(8)));
 };
-_Static_assert(sizeof(struct test_tls_data) == 128, "test_tls_data: size");
+_Static_assert(sizeof(struct test_tls_data) == PS_TEST_HDR + 56, "test_tls_data: size");
 
 struct test_open_path {
 	struct ps_event_header hdr;
@@ -36,26 +36,26 @@ enum { EV_TLS_DATA, EV_OPEN_PATH, EV_EXIT, N_EVENTS };
 static const char *const dir_names[] = { "write", "read" };
 
 static const struct ps_field_desc tls_data_fields[] = {
-	{ .name = "fd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
-	{ .name = "dir", .kind = PS_FIELD_ENUM, .offset = 76, .size = 4, .present_bit = -1,
+	{ .name = "fd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "dir", .kind = PS_FIELD_ENUM, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1,
 	  .enum_names = dir_names, .n_enum = 2, .check_field = -1 },
-	{ .name = "conn", .kind = PS_FIELD_TUPLE, .offset = 80, .size = sizeof(struct ps_tuple),
+	{ .name = "conn", .kind = PS_FIELD_TUPLE, .offset = PS_TEST_HDR + 8, .size = sizeof(struct ps_tuple),
 	  .present_bit = -1, .check_field = -1 },
-	{ .name = "fd_by_offsets", .kind = PS_FIELD_INT, .offset = 120, .size = 4, .present_bit = 0,
+	{ .name = "fd_by_offsets", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR + 48, .size = 4, .present_bit = 0,
 	  .hidden = true, .check_field = 0 },
-	{ .name = "payload", .kind = PS_FIELD_BYTES, .offset = 128, .size = 0, .present_bit = -1,
+	{ .name = "payload", .kind = PS_FIELD_BYTES, .offset = PS_TEST_HDR + 56, .size = 0, .present_bit = -1,
 	  .check_field = -1 },
 };
 
 static const struct ps_field_desc open_path_fields[] = {
-	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
-	{ .name = "flags", .kind = PS_FIELD_UINT, .offset = 76, .size = 4, .present_bit = -1, .check_field = -1 },
-	{ .name = "path", .kind = PS_FIELD_STRING, .offset = 80, .size = 0, .present_bit = -1,
+	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "flags", .kind = PS_FIELD_UINT, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "path", .kind = PS_FIELD_STRING, .offset = PS_TEST_HDR + 8, .size = 0, .present_bit = -1,
 	  .check_field = -1 },
 };
 
 static const struct ps_field_desc exit_fields[] = {
-	{ .name = "code", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "code", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = -1, .check_field = -1 },
 };
 
 static const struct ps_event_desc test_events[N_EVENTS] = {
@@ -108,7 +108,7 @@ static void collect(const struct ps_record *rec, void *arg)
 	c->lost_bytes = rec->lost_bytes;
 	c->incomplete = rec->incomplete;
 	c->read_failed = rec->read_failed;
-	memcpy(&c->first_field, (const uint8_t *)rec->fixed + 72, sizeof(c->first_field));
+	memcpy(&c->first_field, (const uint8_t *)rec->fixed + PS_TEST_HDR, sizeof(c->first_field));
 }
 
 static void reset(void)
@@ -169,7 +169,7 @@ static int push_chunk(struct ps_assembler *a, const struct chunk_spec *spec, con
 	int err;
 
 	memcpy(raw, &hdr, sizeof(hdr));
-	memcpy(raw + 72, &spec->first_field, sizeof(spec->first_field));
+	memcpy(raw + PS_TEST_HDR, &spec->first_field, sizeof(spec->first_field));
 	if (len)
 		memcpy(raw + fixed_size, data, len);
 	err = ps_assembler_push(a, raw, raw_size);
@@ -444,7 +444,7 @@ static void malformed_records(void)
 {
 	struct ps_assembler *a = new_assembler();
 	uint8_t raw[256] = { 0 };
-	struct ps_event_header hdr = { .tid = 1, .fixed_size = 128, .var_len = 16 };
+	struct ps_event_header hdr = { .tid = 1, .fixed_size = PS_TEST_HDR + 56, .var_len = 16 };
 	struct chunk_spec bad_id = { .event_id = N_EVENTS + 3, .tid = 1 };
 
 	/* shorter than a header */
@@ -453,13 +453,13 @@ static void malformed_records(void)
 	CHECK_INT(push_chunk(a, &bad_id, (const uint8_t *)"x", 1), -EINVAL);
 	/* data said to run past the end of the record */
 	memcpy(raw, &hdr, sizeof(hdr));
-	CHECK_INT(ps_assembler_push(a, raw, 128 + 15), -EINVAL);
+	CHECK_INT(ps_assembler_push(a, raw, PS_TEST_HDR + 56 + 15), -EINVAL);
 	/* fixed part shorter than the event's */
-	hdr.fixed_size = 120;
+	hdr.fixed_size = PS_TEST_HDR + 48;
 	memcpy(raw, &hdr, sizeof(hdr));
 	CHECK_INT(ps_assembler_push(a, raw, sizeof(raw)), -EINVAL);
 	/* a record shorter than its own fixed part */
-	hdr.fixed_size = 128;
+	hdr.fixed_size = PS_TEST_HDR + 56;
 	hdr.var_len = 0;
 	memcpy(raw, &hdr, sizeof(hdr));
 	CHECK_INT(ps_assembler_push(a, raw, 100), -EINVAL);

@@ -53,4 +53,7 @@ static int check_failed_tests;
 
 #define TEST_EXIT() (check_failed_tests ? 1 : 0)
 
+/* Where a test event's own fields start: right after the common header. */
+#define PS_TEST_HDR ((uint32_t)sizeof(struct ps_event_header))
+
 #endif

@@ -73,7 +73,7 @@ static const struct ps_event_desc secrets_event = {
 };
 
 static const struct ps_field_desc data_fields[] = {
-	{ .name = "fd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "fd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = -1, .check_field = -1 },
 };
 static const struct ps_event_desc data_event = { .name = "tls_data", .fields = data_fields, .n_fields = 1,
 						 .var_field = -1 };

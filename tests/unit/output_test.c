@@ -20,7 +20,7 @@ struct test_tls_data {
 	__s32 fd_by_offsets;
 	__u8 data[] __attribute__((aligned(8)));
 };
-_Static_assert(sizeof(struct test_tls_data) == 128, "test_tls_data: size");
+_Static_assert(sizeof(struct test_tls_data) == PS_TEST_HDR + 56, "test_tls_data: size");
 
 struct test_open_path {
 	struct ps_event_header hdr;
@@ -40,27 +40,27 @@ enum { EV_TLS_DATA, EV_OPEN_PATH, EV_EXIT, N_EVENTS };
 static const char *const dir_names[] = { "write", "read" };
 
 static const struct ps_field_desc tls_data_fields[] = {
-	{ .name = "fd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
-	{ .name = "dir", .kind = PS_FIELD_ENUM, .offset = 76, .size = 4, .present_bit = -1,
+	{ .name = "fd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "dir", .kind = PS_FIELD_ENUM, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1,
 	  .enum_names = dir_names, .n_enum = 2, .check_field = -1 },
-	{ .name = "conn", .kind = PS_FIELD_TUPLE, .offset = 80, .size = sizeof(struct ps_tuple),
+	{ .name = "conn", .kind = PS_FIELD_TUPLE, .offset = PS_TEST_HDR + 8, .size = sizeof(struct ps_tuple),
 	  .present_bit = -1, .check_field = -1 },
-	{ .name = "fd_by_offsets", .kind = PS_FIELD_INT, .offset = 120, .size = 4, .present_bit = 0,
+	{ .name = "fd_by_offsets", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR + 48, .size = 4, .present_bit = 0,
 	  .hidden = true, .check_field = 0 },
-	{ .name = "payload", .kind = PS_FIELD_BYTES, .offset = 128, .size = 0, .present_bit = -1,
+	{ .name = "payload", .kind = PS_FIELD_BYTES, .offset = PS_TEST_HDR + 56, .size = 0, .present_bit = -1,
 	  .check_field = -1 },
 };
 
 /* An optional field that is shown, and a string as the variable part. */
 static const struct ps_field_desc open_path_fields[] = {
-	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = 3, .check_field = -1 },
-	{ .name = "mode", .kind = PS_FIELD_UINT, .offset = 76, .size = 4, .present_bit = -1, .check_field = -1 },
-	{ .name = "path", .kind = PS_FIELD_STRING, .offset = 80, .size = 0, .present_bit = -1,
+	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = 3, .check_field = -1 },
+	{ .name = "mode", .kind = PS_FIELD_UINT, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "path", .kind = PS_FIELD_STRING, .offset = PS_TEST_HDR + 8, .size = 0, .present_bit = -1,
 	  .check_field = -1 },
 };
 
 static const struct ps_field_desc exit_fields[] = {
-	{ .name = "code", .kind = PS_FIELD_INT, .offset = 72, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "code", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = -1, .check_field = -1 },
 };
 
 static const struct ps_event_desc test_events[N_EVENTS] = {
@@ -383,6 +383,31 @@ static void json_comm_is_escaped(void)
 	free(text);
 }
 
+/* The terminal: "pts3" is /dev/pts/3; other names pass as they are. */
+static void tty_is_shown_as_users_know_it(void)
+{
+	struct test_exit ev;
+	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
+				 .time_ns = 5 };
+	static const char names[][PS_TTY_LEN] = { "pts3", "pts", "ttyS0", "" };
+	char buf[32], *text;
+
+	CHECK_STR(ps_format_tty(names[0], buf, sizeof(buf)), "pts/3");
+	CHECK_STR(ps_format_tty(names[1], buf, sizeof(buf)), "pts");
+	CHECK_STR(ps_format_tty(names[2], buf, sizeof(buf)), "ttyS0");
+	CHECK_STR(ps_format_tty(names[3], buf, sizeof(buf)), "");
+	fill_header(&ev.hdr, EV_EXIT, 0);
+	memcpy(ev.hdr.comm, "bash", 5);
+	memcpy(ev.hdr.tty, "pts12", 6);
+	ev.code = 0;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK(text && strstr(text, "\"comm\": \"bash\", \"tty\": \"pts/12\", \"module\""));
+	free(text);
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	CHECK(text && strstr(text, " comm=bash tty=pts/12 "));
+	free(text);
+}
+
 static void json_summary(void)
 {
 	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
@@ -411,7 +436,7 @@ static void json_summary(void)
 			" \"truncated_bytes\": 8,"
 			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
 			" \"kernel_missed\": 14},"
-			" \"check_mismatch\": 13}}\n");
+			" \"check_mismatch\": 13, \"keys_refused\": false, \"secrets_dropped\": 0}}\n");
 	free(text);
 
 	/* text mode: the summary goes to stderr, not into the output */
@@ -696,6 +721,7 @@ int main(void)
 	TEST(json_string_fields);
 	TEST(json_comm_is_escaped);
 	TEST(json_summary);
+	TEST(tty_is_shown_as_users_know_it);
 	TEST(base64_test_vectors);
 	TEST(base64_long_input);
 	TEST(escaped_text);

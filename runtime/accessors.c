@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Accessor checks (accessors.h): disassemble an exported getter with capstone
+ * and read which offset from its first argument it uses. Kept deliberately
+ * simple: one straight-line path, the argument register and its copies; any
+ * other shape is "cannot tell", never a guess.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <capstone/capstone.h>
+#include "accessors.h"
+#include "elf_file.h"
+#include "log.h"
+
+#define CODE_BYTES 512          /* an accessor is short; the walk stops long before */
+#define MAX_INSNS 64
+
+/* The 64-bit register a register id is part of; X86_REG_INVALID for others. */
+static x86_reg full_reg(unsigned reg)
+{
+	static const x86_reg map[][5] = {
+		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH },
+		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH },
+		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH },
+		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH },
+		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, X86_REG_INVALID },
+		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, X86_REG_INVALID },
+		{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL, X86_REG_INVALID },
+		{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL, X86_REG_INVALID },
+		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, X86_REG_INVALID },
+		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B, X86_REG_INVALID },
+		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B, X86_REG_INVALID },
+		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B, X86_REG_INVALID },
+		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B, X86_REG_INVALID },
+		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B, X86_REG_INVALID },
+		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B, X86_REG_INVALID },
+		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B, X86_REG_INVALID },
+	};
+
+	if (reg == X86_REG_INVALID)
+		return X86_REG_INVALID;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		for (size_t j = 0; j < 5; j++)
+			if (map[i][j] == reg)
+				return map[i][0];
+	return X86_REG_INVALID;
+}
+
+/* The set of registers holding the argument, as a bit per 64-bit register id. */
+struct regset {
+	x86_reg regs[16];
+	unsigned n;
+};
+
+static bool has(const struct regset *s, unsigned reg)
+{
+	x86_reg r = full_reg(reg);
+
+	for (unsigned i = 0; r != X86_REG_INVALID && i < s->n; i++)
+		if (s->regs[i] == r)
+			return true;
+	return false;
+}
+
+static void drop(struct regset *s, unsigned reg)
+{
+	x86_reg r = full_reg(reg);
+
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->regs[i] == r) {
+			s->regs[i] = s->regs[--s->n];
+			return;
+		}
+}
+
+static void add(struct regset *s, unsigned reg)
+{
+	x86_reg r = full_reg(reg);
+
+	if (r != X86_REG_INVALID && !has(s, r) && s->n < 16)
+		s->regs[s->n++] = r;
+}
+
+static bool ends_path(const cs_insn *insn)
+{
+	for (uint8_t i = 0; i < insn->detail->groups_count; i++) {
+		switch (insn->detail->groups[i]) {
+		case CS_GRP_RET:
+		case CS_GRP_CALL:
+		case CS_GRP_INT:
+		case CS_GRP_IRET:
+			return true;
+		default:
+			break;
+		}
+	}
+	return insn->id == X86_INS_JMP || insn->id == X86_INS_HLT || insn->id == X86_INS_UD2 ||
+	       insn->id == X86_INS_INVALID;
+}
+
+/* Returns 1 and *offset at the n-th access, 0 to go on, -ENOENT when the shape is not simple. */
+static int scan_insn(csh cs, const cs_insn *insn, struct regset *arg, unsigned n, unsigned *seen, int64_t *offset)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	cs_regs rd, wr;
+	uint8_t n_rd = 0, n_wr = 0;
+
+	for (uint8_t i = 0; i < x->op_count; i++) {
+		const cs_x86_op *op = &x->operands[i];
+
+		if (op->type != X86_OP_MEM)
+			continue;
+		if (op->mem.index != X86_REG_INVALID && has(arg, op->mem.index))
+			return -ENOENT;   /* the argument as an index: not a field access */
+		if (op->mem.segment != X86_REG_INVALID || op->mem.base == X86_REG_INVALID || !has(arg, op->mem.base))
+			continue;
+		if (op->mem.index != X86_REG_INVALID)
+			return -ENOENT;   /* base + index: an array, not one field */
+		if (++*seen == n) {
+			*offset = op->mem.disp;
+			return 1;
+		}
+	}
+	/* `mov %rdi,%rax`: the copy holds the argument too; other writes end a register's part */
+	if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[1].type == X86_OP_REG && x->operands[0].size == 8 && has(arg, x->operands[1].reg)) {
+		add(arg, x->operands[0].reg);
+		return 0;
+	}
+	if (cs_regs_access(cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
+		return -ENOENT;
+	for (uint8_t i = 0; i < n_wr; i++)
+		drop(arg, wr[i]);
+	return arg->n ? 0 : -ENOENT;
+}
+
+int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t *offset)
+{
+	struct regset arg = { .regs = { X86_REG_RDI }, .n = 1 };
+	unsigned seen = 0, count = 0;
+	cs_insn *insn;
+	csh cs;
+	int ret = -ENOENT;
+
+	if (!code || !n || !offset)
+		return -EINVAL;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOENT;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	while (insn && count++ < MAX_INSNS && cs_disasm_iter(cs, &code, &size, &address, insn)) {
+		int r = scan_insn(cs, insn, &arg, n, &seen, offset);
+
+		if (r != 0) {
+			ret = r > 0 ? 0 : r;
+			break;
+		}
+		if (ends_path(insn))
+			break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return ret;
+}
+
+int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t *offset)
+{
+	uint8_t code[CODE_BYTES];
+	struct ps_elf *elf = ps_elf_open(path);
+	uint64_t vaddr = 0;
+	long file_off;
+	ssize_t got;
+	int fd, err;
+
+	if (!elf)
+		return -errno;
+	file_off = ps_elf_symbol_offset(elf, symbol);
+	err = file_off < 0 ? (int)file_off : ps_elf_symbol_vaddr(elf, symbol, false, &vaddr);
+	ps_elf_close(elf);
+	if (err)
+		return err == -ENODATA ? -ENOENT : err;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	got = pread(fd, code, sizeof(code), file_off);
+	err = got < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	if (got == 0)
+		return -ENOENT;
+	return ps_accessor_decode(code, (size_t)got, vaddr, n, offset);
+}
+
+void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
+			struct ps_accessor_result *result)
+{
+	memset(result, 0, sizeof(*result));
+	if (!layout || !layout->offsets)
+		return;
+	for (uint32_t i = 0; i < module->n_offsets; i++) {
+		const struct ps_offset_desc *o = &module->offsets[i];
+		int32_t want = layout->offsets[i];
+		int64_t got;
+		int err;
+
+		if (!o->accessor || want < 0)
+			continue;
+		err = ps_accessor_offset(path, o->accessor, o->accessor_load, &got);
+		if (err) {
+			ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
+				 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
+			continue;
+		}
+		if (got == want) {
+			result->checked++;
+			ps_debug("%s: %s.%s at %d in layout '%s': %s confirms it", module->name, o->strct, o->field,
+				 want, layout->name, o->accessor);
+			continue;
+		}
+		if (result->mismatches++ == 0)
+			snprintf(result->message, sizeof(result->message),
+				 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct,
+				 o->field, want, o->accessor, path, (long long)got);
+	}
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checking a layout against the machine code of the library's exported
+ * accessors (`accessor SYM [load N]` on a struct field in a spec): SSL_get_session
+ * reads ssl->session, so its code shows the offset of that field in this very
+ * build. Nothing here knows one library: the pairs come from the spec.
+ */
+#ifndef PS_ACCESSORS_H
+#define PS_ACCESSORS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "module.h"
+
+/*
+ * Decodes x86-64 code starting at a function's entry: the displacement of the
+ * n-th (1-based) memory access (a load, a store, a compare or an lea) whose
+ * base register holds the first argument (rdi, or a register it was copied
+ * to), following the straight-line path (conditional branches fall through)
+ * until ret, jmp, call or the end of code. 0 and *offset on success; -ENOENT
+ * when the pattern is not that simple ("cannot tell"); -EINVAL on bad input.
+ */
+int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t *offset);
+
+/* Reads the symbol's code from the ELF file at path and decodes it as above; -ENOENT also when absent. */
+int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t *offset);
+
+struct ps_accessor_result {
+	uint32_t checked;          /* fields whose accessor confirmed the layout */
+	uint32_t mismatches;       /* fields whose accessor disagrees with the layout */
+	char message[512];         /* the first mismatch, one line; "" when none */
+};
+
+/*
+ * Compares every field with an accessor that the layout places with what the
+ * accessor in the binary at path reveals. Confirmations and "cannot tell"
+ * are debug lines; a mismatch is described in result->message.
+ */
+void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
+			struct ps_accessor_result *result);
+
+#endif

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * runtime/accessors.c: the decoder on hand-made machine code, and on the real
+ * accessors of this machine's libssl.so.3 against the spec's "3.0" layout
+ * (the generated tables, so the spec's `accessor` annotations are what is tested).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "accessors.h"
+#include "check.h"
+#include "ldcache.h"
+#include "log.h"
+#include "module.h"
+
+static char libssl_path[PATH_MAX];
+
+static const struct ps_module_desc *find_module(const char *name)
+{
+	for (uint32_t i = 0; i < ps_n_modules; i++)
+		if (strcmp(ps_modules[i]->name, name) == 0)
+			return ps_modules[i];
+	return NULL;
+}
+
+static const struct ps_layout_desc *find_layout(const struct ps_module_desc *m, const char *name)
+{
+	for (uint32_t i = 0; m && i < m->n_layouts; i++)
+		if (strcmp(m->layouts[i].name, name) == 0)
+			return &m->layouts[i];
+	return NULL;
+}
+
+/* mov 0x10(%rdi),%rax; ret */
+static void test_plain_load(void)
+{
+	static const uint8_t code[] = { 0x48, 0x8b, 0x47, 0x10, 0xc3 };
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, &off), 0);
+	CHECK_INT(off, 16);
+	/* there is no second access */
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, &off), -ENOENT);
+}
+
+/*
+ * The shape of SSL_get_wbio and SSL_SESSION_get_master_key: a null check, a
+ * copy of the argument, then accesses through the copy:
+ *   test %rdi,%rdi; je +9; mov %rdi,%rax; mov 0x20(%rdi),%rdx;
+ *   lea 0x918(%rax),%rsi; ret
+ */
+static void test_null_check_and_copy(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0x85, 0xff,                         /* test %rdi,%rdi */
+		0x74, 0x0f,                               /* je +15 */
+		0x48, 0x89, 0xf8,                         /* mov %rdi,%rax */
+		0x48, 0x8b, 0x57, 0x20,                   /* mov 0x20(%rdi),%rdx */
+		0x48, 0x8d, 0xb0, 0x18, 0x09, 0x00, 0x00, /* lea 0x918(%rax),%rsi */
+		0xc3,                                     /* ret */
+	};
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, &off), 0);
+	CHECK_INT(off, 0x20);
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, &off), 0);
+	CHECK_INT(off, 0x918);
+}
+
+/* Shapes the decoder must not guess at: the argument overwritten first, a tail call, an index. */
+static void test_cannot_tell(void)
+{
+	static const uint8_t overwritten[] = { 0x31, 0xff, 0x48, 0x8b, 0x47, 0x10, 0xc3 }; /* xor %edi,%edi; mov 0x10(%rdi),%rax */
+	static const uint8_t tail_call[] = { 0xe9, 0x00, 0x00, 0x00, 0x00, 0x48, 0x8b, 0x47, 0x10 };  /* jmp; mov */
+	static const uint8_t indexed[] = { 0x48, 0x8b, 0x44, 0xf7, 0x10, 0xc3 }; /* mov 0x10(%rdi,%rsi,8),%rax */
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_decode(overwritten, sizeof(overwritten), 0, 1, &off), -ENOENT);
+	CHECK_INT(ps_accessor_decode(tail_call, sizeof(tail_call), 0, 1, &off), -ENOENT);
+	CHECK_INT(ps_accessor_decode(indexed, sizeof(indexed), 0, 1, &off), -ENOENT);
+	CHECK_INT(ps_accessor_decode(NULL, 0, 0, 1, &off), -EINVAL);
+}
+
+/* Every accessor the spec names agrees with the "3.0" layout on the system's libssl 3.0. */
+static void test_system_libssl_matches_3_0(void)
+{
+	const struct ps_module_desc *tls = find_module("tls");
+	const struct ps_layout_desc *layout = find_layout(tls, "3.0");
+	struct ps_accessor_result result;
+	uint32_t with_accessor = 0;
+
+	CHECK(tls && layout);
+	if (!tls || !layout)
+		return;
+	for (uint32_t i = 0; i < tls->n_offsets; i++) {
+		const struct ps_offset_desc *o = &tls->offsets[i];
+		int64_t off = -1;
+		int err;
+
+		if (!o->accessor || layout->offsets[i] < 0)
+			continue;
+		with_accessor++;
+		err = ps_accessor_offset(libssl_path, o->accessor, o->accessor_load, &off);
+		if (err || off != layout->offsets[i])
+			fprintf(stderr, "  %s.%s: %s load %u gives %lld (err %d), layout 3.0 has %d\n", o->strct,
+				o->field, o->accessor, o->accessor_load, (long long)off, err, layout->offsets[i]);
+		CHECK_INT(err, 0);
+		CHECK_INT(off, layout->offsets[i]);
+	}
+	/* rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
+	CHECK(with_accessor >= 9);
+	ps_accessors_check(tls, layout, libssl_path, &result);
+	CHECK_INT(result.mismatches, 0);
+	CHECK_INT(result.checked, with_accessor);
+	CHECK_STR(result.message, "");
+}
+
+/* The 1.1.1 layout on libssl 3.0: session and s3 are elsewhere; the check says so. */
+static void test_system_libssl_refuses_1_1_1(void)
+{
+	const struct ps_module_desc *tls = find_module("tls");
+	const struct ps_layout_desc *layout = find_layout(tls, "1.1.1");
+	struct ps_accessor_result result;
+
+	CHECK(tls && layout);
+	if (!tls || !layout)
+		return;
+	ps_accessors_check(tls, layout, libssl_path, &result);
+	CHECK(result.mismatches >= 2);
+	CHECK(strstr(result.message, "layout '1.1.1' puts ssl_st.") != NULL);
+	CHECK(strstr(result.message, "reads it at") != NULL);
+}
+
+int main(void)
+{
+	ps_log_set_debug(false);
+	TEST(test_plain_load);
+	TEST(test_null_check_and_copy);
+	TEST(test_cannot_tell);
+	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0) {
+		TEST(test_system_libssl_matches_3_0);
+		TEST(test_system_libssl_refuses_1_1_1);
+	} else {
+		printf("SKIP test_system_libssl_matches_3_0: no libssl.so.3 in the ld.so cache\n");
+	}
+	return TEST_EXIT();
+}

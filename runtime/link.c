@@ -5,6 +5,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "link.h"
+#include "rodata.h"
 #include "log.h"
 
 #define LINK_VAR "ps_link"
@@ -56,41 +57,6 @@ long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struc
 	return ps_elf_symbol_offset(elf, *symbol);
 }
 
-static int find_link_var(struct bpf_object *obj, struct bpf_map **rodata, uint32_t *offset, uint32_t *size)
-{
-	struct btf *btf = bpf_object__btf(obj);
-	const struct btf_type *sec;
-	const struct btf_var_secinfo *vars;
-	struct bpf_map *map;
-	int id;
-
-	*rodata = NULL;
-	bpf_object__for_each_map(map, obj) {
-		const char *name = bpf_map__name(map);
-		size_t len = strlen(name);
-
-		if (bpf_map__is_internal(map) && len >= 7 && strcmp(name + len - 7, ".rodata") == 0)
-			*rodata = map;
-	}
-	if (!btf || !*rodata)
-		return -ENOENT;
-	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
-	if (id < 0)
-		return -ENOENT;
-	sec = btf__type_by_id(btf, id);
-	vars = btf_var_secinfos(sec);
-	for (int i = 0; i < btf_vlen(sec); i++) {
-		const struct btf_type *var = btf__type_by_id(btf, vars[i].type);
-
-		if (strcmp(btf__name_by_offset(btf, var->name_off), LINK_VAR) == 0) {
-			*offset = vars[i].offset;
-			*size = vars[i].size;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 /* st_value of each hook (0 when not attached) and each global; errors for a missing global. */
 static int fill_addresses(const struct ps_options *opts, const struct ps_plan *plan,
 			  const struct ps_hookset_desc *hookset, struct ps_elf **elves, uint64_t *addr)
@@ -135,19 +101,15 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 		  struct bpf_object *obj)
 {
 	const struct ps_module_desc *module = opts->module;
-	uint32_t n = hookset->n_hooks + module->n_globals, offset, size;
+	uint32_t n = hookset->n_hooks + module->n_globals, size;
 	struct ps_elf **elves;
-	struct bpf_map *rodata;
-	size_t rodata_size;
 	uint64_t *addr;
-	char *init;
+	void *init;
 	int err;
 
 	if (!module->n_globals)
 		return 0;
-	if (find_link_var(obj, &rodata, &offset, &size) ||
-	    !(init = (char *)bpf_map__initial_value(rodata, &rodata_size)) || size != n * sizeof(uint64_t) ||
-	    offset + size > rodata_size) {
+	if (ps_rodata_var(obj, LINK_VAR, &init, &size) || size != n * sizeof(uint64_t)) {
 		ps_error("internal: %s's BPF object and tables disagree on %s", module->name, LINK_VAR);
 		return -EINVAL;
 	}
@@ -155,7 +117,7 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 	addr = calloc(n, sizeof(*addr));
 	err = elves && addr ? fill_addresses(opts, plan, hookset, elves, addr) : -ENOMEM;
 	if (!err)
-		memcpy(init + offset, addr, size);
+		memcpy(init, addr, size);
 	for (uint32_t i = 0; elves && i < module->n_targets; i++)
 		if (elves[i])
 			ps_elf_close(elves[i]);

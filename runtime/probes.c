@@ -10,6 +10,7 @@
 #include "link.h"
 #include "log.h"
 #include "probes.h"
+#include "rodata.h"
 
 #define CONFIG_VAR "ps_config"
 
@@ -89,54 +90,12 @@ static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_
 	return 0;
 }
 
-static struct bpf_map *find_rodata(struct bpf_object *obj)
-{
-	struct bpf_map *map;
-
-	bpf_object__for_each_map(map, obj) {
-		const char *name = bpf_map__name(map);
-		size_t len = strlen(name);
-
-		if (bpf_map__is_internal(map) && len >= 7 && strcmp(name + len - 7, ".rodata") == 0)
-			return map;
-	}
-	return NULL;
-}
-
-/* Finds ps_config in .rodata through BTF: its offset and size there. */
-static int find_config_var(struct bpf_object *obj, uint32_t *offset, uint32_t *size)
-{
-	struct btf *btf = bpf_object__btf(obj);
-	const struct btf_type *sec;
-	const struct btf_var_secinfo *vars;
-	int id;
-
-	if (!btf)
-		return -ENOENT;
-	id = btf__find_by_name_kind(btf, ".rodata", BTF_KIND_DATASEC);
-	if (id < 0)
-		return -ENOENT;
-	sec = btf__type_by_id(btf, id);
-	vars = btf_var_secinfos(sec);
-	for (int i = 0; i < btf_vlen(sec); i++) {
-		const struct btf_type *var = btf__type_by_id(btf, vars[i].type);
-
-		if (strcmp(btf__name_by_offset(btf, var->name_off), CONFIG_VAR) == 0) {
-			*offset = vars[i].offset;
-			*size = vars[i].size;
-			return 0;
-		}
-	}
-	return -ENOENT;
-}
-
 static int write_config(const struct ps_options *opts, const struct ps_plan *plan, struct bpf_object *obj)
 {
 	const struct ps_module_desc *module = opts->module;
 	uint32_t n_offsets = module->n_offsets ? module->n_offsets : 1;
 	size_t want = sizeof(struct ps_filter) + n_offsets * sizeof(int32_t);
-	struct bpf_map *rodata = find_rodata(obj);
-	uint32_t var_offset, var_size;
+	uint32_t var_size;
 	struct ps_filter filter = {
 		.pid = opts->pid,
 		.uid = opts->uid,
@@ -144,21 +103,19 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		.self_pid = (uint32_t)getpid(),
 	};
 	int32_t *offsets;
-	size_t rodata_size;
-	char *init;
+	void *init;
 
-	if (!rodata || find_config_var(obj, &var_offset, &var_size)) {
+	if (ps_rodata_var(obj, CONFIG_VAR, &init, &var_size)) {
 		ps_error("internal: %s's BPF object has no %s", module->name, CONFIG_VAR);
 		return -ENOENT;
 	}
-	init = (char *)bpf_map__initial_value(rodata, &rodata_size);
-	if (!init || var_size != want || var_offset + var_size > rodata_size) {
+	if (var_size != want) {
 		ps_error("internal: %s's BPF object and tables disagree on %s (%u bytes, want %zu)", module->name,
 			 CONFIG_VAR, var_size, want);
 		return -EINVAL;
 	}
-	memcpy(init + var_offset, &filter, sizeof(filter));
-	offsets = (int32_t *)(init + var_offset + sizeof(filter));
+	memcpy(init, &filter, sizeof(filter));
+	offsets = (int32_t *)((char *)init + sizeof(filter));
 	for (uint32_t i = 0; i < n_offsets; i++)
 		offsets[i] = plan->layout && i < module->n_offsets ? plan->layout->offsets[i] : -1;
 	return 0;

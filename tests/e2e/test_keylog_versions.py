@@ -5,17 +5,30 @@ test_versions.py does). bullseye's `openssl s_client` is traced (-p, with
 python https server (the system's libssl); tshark must decrypt the loopback
 capture with the keys plainsight wrote, for TLS 1.2 and TLS 1.3. And the
 server side: bullseye's `openssl s_server -quiet` traced while curl (the
-system's libssl) sends it the request."""
+system's libssl) sends it the request.
+
+The same two exchanges for libssl 3.5 (trixie) and 3.6 (sid), whose openssl
+runs in test_versions.py's debootstrap'd trixie chroot (plainsight outside,
+--libssl naming the library inside the root). And Node.js 18, 20 and 24
+(OpenSSL linked into the executable, --libssl naming it): node_peer.js
+client and server over node's tls module carry an HTTP request and response;
+each side traced alone with -p. TLS 1.2 and 1.3 everywhere. A corpus that
+cannot be fetched SKIPs (fetch.sh's complaint). A build whose accessors
+contradict its layout (keys refused, by design) must say so instead; none of
+the ones here is known to."""
 
 import os
+import re
+import shutil
 import subprocess
+import tempfile
 import time
 
 import test_keylog
 import test_versions
-from harness import TestFailure, TestSkip, free_port, indent, listening, tail, wait_until
+from harness import TestFailure, TestSkip, compare_bytes, free_port, indent, listening, tail, wait_until
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools, start_server
-from tls_servers import make_cert
+from tls_servers import make_cert, read_json_line, read_rest_json
 
 TESTS = []
 
@@ -25,6 +38,33 @@ def test(name):
         TESTS.append((name, fn))
         return fn
     return reg
+
+
+class Runner:
+    """How to run one openssl command: `run` is the argv prefix (possibly
+    chroot ... env ...), `path` maps a host path to the one it sees, and
+    `place` copies a file to where it can read it (a directory under the
+    root's /tmp, removed by done())."""
+
+    def __init__(self, run, env, libssl, want, root=None):
+        self.run, self.env, self.libssl, self.want, self.root = run, env, libssl, want, root
+        self.work = None
+
+    def path(self, p):
+        return p[len(self.root):] if self.root else p
+
+    def place(self, ctx, f):
+        if not self.root:
+            return f
+        if self.work is None:
+            self.work = tempfile.mkdtemp(prefix="plainsight-e2e-", dir=os.path.join(self.root, "tmp"))
+        shutil.copy(f, self.work)
+        return os.path.join(self.work, os.path.basename(f))
+
+    def done(self):
+        if self.work:
+            shutil.rmtree(self.work, ignore_errors=True)
+            self.work = None
 
 
 def bullseye(ctx):
@@ -40,27 +80,54 @@ def bullseye(ctx):
     banner = test_versions.probe_program(ctx, [openssl], env, "bullseye's openssl")
     if want not in banner:
         raise TestFailure("bullseye's openssl says %r, the manifest %s" % (banner, want))
-    return openssl, libssl, env, want
+    return Runner([openssl], env, libssl, want)
 
 
-def s_client_keylog(ctx, maxv):
+def in_chroot(suite):
+    """trixie's or sid's openssl in test_versions.py's trixie chroot."""
+    def make(ctx):
+        root, entry = test_versions.root_with_suite(suite)
+        inside = "/opt/plainsight/%s/usr" % suite
+        libssl = os.path.join(root, inside.lstrip("/"), "lib", "x86_64-linux-gnu", "libssl.so.3")
+        run = [shutil.which("chroot") or "/usr/sbin/chroot", root, "/usr/bin/env",
+               "LD_LIBRARY_PATH=%s/lib/x86_64-linux-gnu" % inside, "OPENSSL_CONF=/dev/null",
+               "%s/bin/openssl" % inside]
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        want = test_versions.upstream_version(entry["version"])
+        banner = test_versions.probe_program(ctx, run, env, "%s's openssl in the %s chroot"
+                                             % (suite, test_versions.ROOT_SUITE))
+        if want not in banner:
+            raise TestFailure("%s's openssl says %r, the manifest %s" % (suite, banner, want))
+        return Runner(run, env, libssl, want, root=root)
+    return make
+
+
+def no_http(ctx, what, pcap, out, lines):
+    r = ctx.run(["tshark", "-n", "-r", pcap], timeout=60)
+    return TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (%s); tshark -Y http says:"
+                       % (test_keylog.REQ_PATH, what),
+                       *indent(tail(out) or ["(nothing)"]), "keylog:", *indent(lines),
+                       "capture:", *indent(tail(r.stdout.decode("utf-8", "replace"), 20)))
+
+
+def s_client_keylog(ctx, maxv, runner=bullseye, label="bullseye"):
     need_tools()
-    openssl, libssl, env, want = bullseye(ctx)
+    rn = runner(ctx)
     cert, key = make_cert(ctx)
     port = free_port()
     keylog = ctx.path("keys.log")
     srv = start_server(ctx, "python", port, cert, key, maxv)
     # sh reads "go" first, so that plainsight can be given the pid that
-    # becomes s_client's; -quiet implies -ign_eof: s_client ends when the
-    # server closes.
-    argv = ["sh", "-c", 'read go; exec "$@"', "sh", openssl, "s_client", "-quiet", "-connect",
-            "127.0.0.1:%d" % port, "-servername", "localhost"]
+    # becomes s_client's (chroot and env exec too); -quiet implies -ign_eof:
+    # s_client ends when the server closes.
+    argv = ["sh", "-c", 'read go; exec "$@"', "sh"] + rn.run + ["s_client", "-quiet", "-connect",
+                                                              "127.0.0.1:%d" % port, "-servername", "localhost"]
     argv.append("-tls1_2" if maxv == "1.2" else "-tls1_3")
-    cli = ctx.start(argv, "bullseye openssl s_client", stdin=subprocess.PIPE, env=env)
+    cli = ctx.start(argv, "%s openssl s_client" % label, stdin=subprocess.PIPE, env=rn.env)
     cap = Capture(ctx, port)
-    ps = ctx.start_plainsight(["tls", "--libssl", libssl, "-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+    ps = ctx.start_plainsight(["tls", "--libssl", rn.libssl, "-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
     ps.wait_attached()
-    test_versions.check_version_report(ps, libssl, want)
+    test_versions.check_version_report(ps, rn.libssl, rn.want)
     request = "GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % test_keylog.REQ_PATH
     cli.p.stdin.write(b"go\n" + request.encode())
     cli.p.stdin.flush()
@@ -75,11 +142,7 @@ def s_client_keylog(ctx, maxv):
     lines = check_keylog_file(keylog, maxv != "1.2")
     out = decrypted_requests(ctx, cap.file, keylog)
     if test_keylog.REQ_PATH not in out:
-        r = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
-        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (libssl %s s_client, "
-                          "TLS %s); tshark -Y http says:" % (test_keylog.REQ_PATH, want, maxv),
-                          *indent(tail(out) or ["(nothing)"]), "keylog:", *indent(lines),
-                          "capture:", *indent(tail(r.stdout.decode("utf-8", "replace"), 20)))
+        raise no_http(ctx, "libssl %s s_client, TLS %s" % (rn.want, maxv), cap.file, out, lines)
 
 
 for _maxv in ("1.2", "1.3"):
@@ -87,51 +150,155 @@ for _maxv in ("1.2", "1.3"):
         lambda ctx, maxv=_maxv: s_client_keylog(ctx, maxv))
 
 
-def s_server_keylog(ctx, maxv):
-    """The server side: bullseye's s_server (plain -quiet mode, which reads
-    with SSL_read; not -www) answers curl with a canned HTTP response."""
+def s_server_keylog(ctx, maxv, runner=bullseye, label="bullseye"):
+    """The server side: s_server (plain -quiet mode, which reads with
+    SSL_read; not -www) answers curl with a canned HTTP response."""
     need_tools()
-    openssl, libssl, env, want = bullseye(ctx)
-    cert, key = make_cert(ctx)
-    port = free_port()
-    keylog = ctx.path("keys.log")
-    argv = [openssl, "s_server", "-quiet", "-naccept", "1", "-accept", str(port), "-cert", cert, "-key", key]
-    if maxv == "1.2":
-        argv.append("-no_tls1_3")
-    srv = ctx.start(argv, "bullseye openssl s_server", stdin=subprocess.PIPE, env=env)
-    wait_until(lambda: listening(port), 10,
-                             "bullseye's s_server to listen on port %d" % port)
-    cap = Capture(ctx, port)
-    ps = ctx.start_plainsight(["tls", "--libssl", libssl, "-m", "keylog", "-k", keylog, "-p", str(srv.pid)])
-    ps.wait_attached()
-    test_versions.check_version_report(ps, libssl, want)
-    body = b"hello from bullseye's s_server\n"
-    srv.p.stdin.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body))
-    srv.p.stdin.flush()
-    url = "https://127.0.0.1:%d%s" % (port, test_keylog.REQ_PATH)
-    cargv = ["curl", "-sk", "-o", "/dev/null", "--max-time", "15", url]
-    if maxv == "1.2":
-        cargv += ["--tls-max", "1.2"]
-    r = ctx.run(cargv, timeout=30)
+    rn = runner(ctx)
     try:
-        srv.p.stdin.close()
-        srv.p.wait(10)
-    except (subprocess.TimeoutExpired, OSError):
-        srv.kill()
-    time.sleep(0.3)
-    ps.stop()
-    cap.stop()
-    lines = check_keylog_file(keylog, maxv != "1.2")
-    out = decrypted_requests(ctx, cap.file, keylog)
-    if test_keylog.REQ_PATH not in out:
-        rr = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
-        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (libssl %s s_server, "
-                          "TLS %s, curl status %d); tshark -Y http says:" % (test_keylog.REQ_PATH, want, maxv,
-                                                                             r.returncode),
-                          *indent(tail(out) or ["(nothing)"]), "keylog:", *indent(lines),
-                          "capture:", *indent(tail(rr.stdout.decode("utf-8", "replace"), 20)))
+        cert, key = make_cert(ctx)
+        cert, key = rn.place(ctx, cert), rn.place(ctx, key)
+        port = free_port()
+        keylog = ctx.path("keys.log")
+        argv = rn.run + ["s_server", "-quiet", "-naccept", "1", "-accept", str(port),
+                         "-cert", rn.path(cert), "-key", rn.path(key)]
+        if maxv == "1.2":
+            argv.append("-no_tls1_3")
+        srv = ctx.start(argv, "%s openssl s_server" % label, stdin=subprocess.PIPE, env=rn.env)
+        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10,
+                   "%s's s_server to listen on port %d" % (label, port))
+        if srv.p.poll() is not None:
+            raise TestFailure("%s's s_server exited (%s) before listening; its stderr:" % (label, srv.p.returncode),
+                              *indent(tail(srv.stderr)))
+        cap = Capture(ctx, port)
+        ps = ctx.start_plainsight(["tls", "--libssl", rn.libssl, "-m", "keylog", "-k", keylog,
+                                   "-p", str(srv.pid)])
+        ps.wait_attached()
+        test_versions.check_version_report(ps, rn.libssl, rn.want)
+        body = b"hello from the keylog test's s_server\n"
+        srv.p.stdin.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s"
+                          % (len(body), body))
+        srv.p.stdin.flush()
+        url = "https://127.0.0.1:%d%s" % (port, test_keylog.REQ_PATH)
+        cargv = ["curl", "-sk", "-o", "/dev/null", "--max-time", "15", url]
+        if maxv == "1.2":
+            cargv += ["--tls-max", "1.2"]
+        r = ctx.run(cargv, timeout=30)
+        try:
+            srv.p.stdin.close()
+            srv.p.wait(10)
+        except (subprocess.TimeoutExpired, OSError):
+            srv.kill()
+        time.sleep(0.3)
+        ps.stop()
+        cap.stop()
+        lines = check_keylog_file(keylog, maxv != "1.2")
+        out = decrypted_requests(ctx, cap.file, keylog)
+        if test_keylog.REQ_PATH not in out:
+            raise no_http(ctx, "libssl %s s_server, TLS %s, curl status %d" % (rn.want, maxv, r.returncode),
+                          cap.file, out, lines)
+    finally:
+        rn.done()
 
 
 for _maxv in ("1.2", "1.3"):
     test("keylog_libssl_1.1.1_bullseye_s_server_tls%s" % _maxv.replace(".", ""))(
         lambda ctx, maxv=_maxv: s_server_keylog(ctx, maxv))
+
+
+# ---- libssl 3.5 (trixie) and 3.6 (sid), in test_versions.py's chroot --------------------------
+
+for _suite, _line in (("trixie", "3.5"), ("sid", "3.6")):
+    for _maxv in ("1.2", "1.3"):
+        test("keylog_libssl_%s_%s_s_client_tls%s" % (_line, _suite, _maxv.replace(".", "")))(
+            lambda ctx, maxv=_maxv, suite=_suite: s_client_keylog(ctx, maxv, in_chroot(suite), suite))
+        test("keylog_libssl_%s_%s_s_server_tls%s" % (_line, _suite, _maxv.replace(".", "")))(
+            lambda ctx, maxv=_maxv, suite=_suite: s_server_keylog(ctx, maxv, in_chroot(suite), suite))
+
+
+# ---- Node.js 18, 20, 24: node_peer.js over node's tls module ---------------------------------
+
+# Builds whose keys cannot be right by design: major -> why. plainsight must
+# print "keys refused" for them and write no secrets. (Node 16's
+# OpenSSL+QUIC would belong here; 18, 20 and 24 are expected to give keys.)
+NODE_KEYS_REFUSED = {}
+
+REFUSED_RE = re.compile(r"keys refused: .*secrets are not written")
+
+
+def node_keylog(ctx, major, side, maxv):
+    need_tools()
+    entry = test_versions.corpus("node:%d" % major)
+    node = entry["path"]
+    want = test_versions.node_openssl_version(entry)
+    cert, key = make_cert(ctx)
+    keylog = ctx.path("keys.log")
+    request = ("GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n" % test_keylog.REQ_PATH).encode()
+    body = b"hello from node's tls module\n"
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(body), body)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp}
+    # --tls-max-v1.2 (node >= 11.4) on both ends; TLS 1.3 is their default.
+    flags = ["--tls-max-v1.2"] if maxv == "1.2" else []
+    srv_argv = [node] + flags + [test_versions.NODE_PEER, "server", cert, key, str(len(request)),
+                                 ctx.write("server.send", response), ctx.path("server.recv")]
+    if side == "server":
+        # sh reads "go" first: plainsight is told the server's pid before it listens.
+        srv_argv = ["sh", "-c", 'read go; exec "$@"', "sh"] + srv_argv
+    srv = ctx.start(srv_argv, "node server", stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                    plain_env=True)
+    cli_argv = ["sh", "-c", 'read go; exec "$@"', "sh", node] + flags + [
+        test_versions.NODE_PEER, "client", None, ctx.write("client.send", request), str(len(response)),
+        ctx.path("client.recv")]
+    traced = srv if side == "server" else None
+    ps = None
+    if side == "server":
+        ps = ctx.start_plainsight(["tls", "--libssl", node, "-m", "keylog", "-k", keylog, "-p", str(srv.pid)])
+        ps.wait_attached()
+        srv.p.stdin.write(b"go\n")
+        srv.p.stdin.flush()
+    hello = read_json_line(srv, "port")
+    port = hello["port"]
+    cli_argv[cli_argv.index(None)] = str(port)
+    cli = ctx.start(cli_argv, "node client", stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                    plain_env=True)
+    if side == "client":
+        traced = cli
+        ps = ctx.start_plainsight(["tls", "--libssl", node, "-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+        ps.wait_attached()
+    test_versions.check_version_report(ps, node, want)
+    cap = Capture(ctx, port)
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    cli.check_ok(60)
+    srv.check_ok(60)
+    infos = read_rest_json(cli, "connection info")
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    compare_bytes("node server's bookkeeping: received vs client sent", ctx.read("server.recv"), request)
+    compare_bytes("node client's bookkeeping: received vs server sent", ctx.read("client.recv"), response)
+    proto = infos[-1].get("protocol") if infos else None
+    want_proto = "TLSv1.2" if maxv == "1.2" else "TLSv1.3"
+    if proto != want_proto:
+        raise TestFailure("node negotiated %r, the test wants %s (connection info %r)" % (proto, want_proto, infos))
+    what = "node %d (OpenSSL %s) %s side, TLS %s, traced pid %d" % (major, want, side, maxv, traced.pid)
+    if major in NODE_KEYS_REFUSED:
+        if not REFUSED_RE.search(ps.stderr):
+            raise TestFailure("%s: keys cannot be right (%s), yet no 'keys refused' line:" % (
+                what, NODE_KEYS_REFUSED[major]), *indent(tail(ps.stderr, 20)))
+        if os.path.exists(keylog) and os.path.getsize(keylog):
+            raise TestFailure("%s: keys refused, yet the key log has %d bytes" % (what, os.path.getsize(keylog)))
+        return
+    if "keys refused" in ps.stderr:
+        raise TestFailure("%s: plainsight refused the keys:" % what, *indent(tail(ps.stderr, 20)))
+    lines = check_keylog_file(keylog, maxv != "1.2")
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if test_keylog.REQ_PATH not in out or "200" not in out:
+        raise no_http(ctx, what + "; want the request and a 200 response", cap.file, out, lines)
+
+
+for _major in (18, 20, 24):
+    for _side in ("client", "server"):
+        for _maxv in ("1.2", "1.3"):
+            test("keylog_node%d_%s_tls%s" % (_major, _side, _maxv.replace(".", "")))(
+                lambda ctx, major=_major, side=_side, maxv=_maxv: node_keylog(ctx, major, side, maxv))

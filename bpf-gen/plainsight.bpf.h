@@ -72,9 +72,9 @@ static __always_inline int ps_filter_pass(const volatile struct ps_filter *filte
 }
 
 /*
- * A uretprobe only fires for calls whose entry probe ran, so a return that
- * finds no saved state lost it (say, to a call nested in itself), unless the
- * filter skipped the entry on purpose.
+ * A return that finds no saved state: a call nested in itself replaced it, or
+ * the call began before we attached and returns through another tracer's
+ * uretprobe on the same function. Counted apart from losses (capture.c).
  */
 static __always_inline void ps_note_missing_entry(const volatile struct ps_filter *filter, __u64 pid_tgid)
 {

@@ -64,7 +64,7 @@ enum ps_loss_kind {
 	PS_LOSS_READ_FAIL,          /* data that user memory did not yield */
 	PS_LOSS_SAVE_FULL,          /* calls whose entry state found no map slot */
 	PS_LOSS_TRUNC_BYTES,        /* data beyond PS_CALL_MAX_CHUNKS chunks in one call */
-	PS_LOSS_NO_ENTRY,           /* returns whose entry state was gone */
+	PS_LOSS_NO_ENTRY,           /* returns without entry state: reported, not a loss */
 	PS_LOSS_KINDS
 };
 

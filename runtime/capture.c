@@ -141,9 +141,9 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 static uint64_t total_lost(const struct ps_counters *c)
 {
 	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->kernel_loss[PS_LOSS_READ_FAIL] +
-	       c->kernel_loss[PS_LOSS_SAVE_FULL] + c->kernel_loss[PS_LOSS_NO_ENTRY] +
+	       c->kernel_loss[PS_LOSS_SAVE_FULL] +
 	       c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
-	       c->incomplete + c->malformed + c->write_errors + c->kernel_missed;
+	       c->incomplete + c->malformed + c->write_errors + c->kernel_missed + c->uncollected;
 }
 
 static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
@@ -168,19 +168,27 @@ static void print_summary(const struct ps_counters *c)
 	if (c->keys_refused)
 		ps_info("keys refused: %llu secrets records not written (the library's accessors contradict the layout)",
 			(unsigned long long)c->secrets_dropped);
+	/*
+	 * Not counted as lost: a call already running when another tracer's
+	 * uretprobe sat on the same function returns through ours without our
+	 * entry. A call nested in itself lands here too, so it is still said.
+	 */
+	if (k[PS_LOSS_NO_ENTRY])
+		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
+			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
 	if (!total_lost(c) && !c->check_mismatch)
 		return;
 	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
-		"%llu calls with no state slot, %llu returns whose entry state was lost, "
+		"%llu calls with no state slot, "
 		"%llu bytes over the per-call limit, %llu gap bytes, "
 		"%llu incomplete calls, %llu malformed records, %llu records not written, "
-		"%llu probe runs the kernel skipped; %llu check mismatches",
+		"%llu probe runs the kernel skipped, %llu buffered records never collected; %llu check mismatches",
 		(unsigned long long)k[PS_LOSS_RINGBUF_EVENTS], (unsigned long long)k[PS_LOSS_RINGBUF_BYTES],
 		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_SAVE_FULL],
-		(unsigned long long)k[PS_LOSS_NO_ENTRY],
 		(unsigned long long)k[PS_LOSS_TRUNC_BYTES], (unsigned long long)c->gap_bytes,
 		(unsigned long long)c->incomplete, (unsigned long long)c->malformed,
 		(unsigned long long)c->write_errors, (unsigned long long)c->kernel_missed,
+		(unsigned long long)c->uncollected,
 		(unsigned long long)c->check_mismatch);
 }
 
@@ -278,6 +286,7 @@ out:
 	ring_buffer__free(rb);
 	if (cap.assembler)
 		ps_assembler_free(cap.assembler);
+	cap.counters.uncollected = ps_collect_uncollected(cap.collect);
 	ps_collect_free(cap.collect);
 	if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);

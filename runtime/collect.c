@@ -54,6 +54,11 @@ size_t ps_collect_pending(const struct ps_collect *c)
 	return c ? c->n_pending : 0;
 }
 
+uint64_t ps_collect_uncollected(const struct ps_collect *c)
+{
+	return c ? c->n_pending + c->dropped : 0;
+}
+
 void ps_collect_free(struct ps_collect *c)
 {
 	if (!c)

@@ -21,6 +21,9 @@ void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_rec
 /* Records still buffered (never collected) at the end. */
 size_t ps_collect_pending(const struct ps_collect *c);
 
+/* Buffered records that no later record took: still waiting, or pushed out by the bound. */
+uint64_t ps_collect_uncollected(const struct ps_collect *c);
+
 void ps_collect_free(struct ps_collect *c);
 
 #endif

@@ -40,6 +40,7 @@ struct ps_counters {
 	uint64_t malformed;         /* ring-buffer records that made no sense */
 	uint64_t write_errors;      /* records the output could not take */
 	uint64_t kernel_missed;     /* probe runs the kernel skipped (bpf_prog_info.recursion_misses) */
+	uint64_t uncollected;       /* buffered records no later record took (collect.h) */
 	uint64_t check_mismatch;    /* `check` fields that disagreed */
 	bool keys_refused;          /* the library's accessors contradict the layout: secrets are not written */
 	uint64_t secrets_dropped;   /* secrets records not written for that reason */

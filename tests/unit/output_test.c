@@ -351,7 +351,7 @@ static void json_summary(void)
 	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
-		.write_errors = 12, .kernel_missed = 14, .check_mismatch = 13,
+		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13,
 	};
 	struct ps_writer *w;
 	char *text;
@@ -370,11 +370,12 @@ static void json_summary(void)
 	CHECK_INT(ps_writer_close(w), 0);
 	text = read_all(temp_path);
 	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
-			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7, \"no_entry\": 15,"
+			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7,"
 			" \"truncated_bytes\": 8,"
 			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
-			" \"kernel_missed\": 14},"
-			" \"check_mismatch\": 13, \"keys_refused\": false, \"secrets_dropped\": 0}}\n");
+			" \"kernel_missed\": 14, \"uncollected\": 16},"
+			" \"check_mismatch\": 13, \"unpaired_returns\": 15, \"keys_refused\": false,"
+			" \"secrets_dropped\": 0}}\n");
 	free(text);
 
 	/* text mode: the summary goes to stderr, not into the output */

@@ -225,21 +225,10 @@ static long file_offset_of_address(Elf *e, GElf_Addr address)
 
 long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol)
 {
-	static const GElf_Word table_types[] = { SHT_DYNSYM, SHT_SYMTAB };
-	bool any_table = false;
+	uint64_t address;
+	int err = ps_elf_symbol_vaddr(elf, symbol, false, &address);
 
-	for (size_t i = 0; i < sizeof(table_types) / sizeof(table_types[0]); i++) {
-		GElf_Shdr shdr;
-		GElf_Addr address = 0;
-		Elf_Scn *scn = find_section_by_type(elf->elf, table_types[i], &shdr);
-
-		if (!scn)
-			continue;
-		any_table = true;
-		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, &address, false) == 0)
-			return file_offset_of_address(elf->elf, address);
-	}
-	return any_table ? -ENOENT : -ENODATA;
+	return err ? err : file_offset_of_address(elf->elf, address);
 }
 
 int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uint64_t *vaddr)

@@ -12,50 +12,20 @@ bool ps_field_present(const struct ps_field_desc *field, const struct ps_record 
 	return (ps_record_header(rec)->present >> field->present_bit) & 1;
 }
 
-static int64_t read_signed(const uint8_t *p, uint32_t size)
+/* Fields are little-endian and 1, 2, 4 or 8 bytes wide. */
+static uint64_t read_unsigned(const uint8_t *p, uint32_t size)
 {
-	int8_t v8;
-	int16_t v16;
-	int32_t v32;
-	int64_t v64;
+	uint64_t v = 0;
 
-	switch (size) {
-	case 1:
-		memcpy(&v8, p, 1);
-		return v8;
-	case 2:
-		memcpy(&v16, p, 2);
-		return v16;
-	case 4:
-		memcpy(&v32, p, 4);
-		return v32;
-	default:
-		memcpy(&v64, p, 8);
-		return v64;
-	}
+	memcpy(&v, p, size < 8 ? size : 8);
+	return v;
 }
 
-static int64_t read_unsigned(const uint8_t *p, uint32_t size)
+static int64_t read_signed(const uint8_t *p, uint32_t size)
 {
-	uint8_t v8;
-	uint16_t v16;
-	uint32_t v32;
-	uint64_t v64;
+	unsigned shift = size < 8 ? 64 - 8 * size : 0;
 
-	switch (size) {
-	case 1:
-		memcpy(&v8, p, 1);
-		return v8;
-	case 2:
-		memcpy(&v16, p, 2);
-		return v16;
-	case 4:
-		memcpy(&v32, p, 4);
-		return v32;
-	default:
-		memcpy(&v64, p, 8);
-		return (int64_t)v64;
-	}
+	return (int64_t)(read_unsigned(p, size) << shift) >> shift;
 }
 
 int ps_field_int(const struct ps_field_desc *field, const struct ps_record *rec, int64_t *value)
@@ -66,7 +36,7 @@ int ps_field_int(const struct ps_field_desc *field, const struct ps_record *rec,
 		return -EINVAL;
 	if (!ps_field_present(field, rec))
 		return -ENOENT;
-	*value = field->kind == PS_FIELD_INT ? read_signed(p, field->size) : read_unsigned(p, field->size);
+	*value = field->kind == PS_FIELD_INT ? read_signed(p, field->size) : (int64_t)read_unsigned(p, field->size);
 	return 0;
 }
 

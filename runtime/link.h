@@ -20,15 +20,24 @@ int ps_target_override_flag(const struct ps_options *opts, const struct ps_targe
 
 /*
  * The file offset a hook attaches at: its `offset` flag, else its symbol (or
- * its `symbol` flag's value) in elf. -ESRCH when the hook's `unless` symbol
+ * its `symbol` flag's value) in elf, else for `called by` the function its
+ * callers share (runtime/callgraph.c). -ESRCH when the hook's `unless` symbol
  * is present (the hook is not wanted); otherwise ps_elf_symbol_offset's errors.
  * *symbol is set to the name looked up, for messages.
  */
 long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
 		  const char **symbol);
 
-/* Writes ps_link (hook and global addresses) into the object's .rodata; 0 when it has none. */
+/*
+ * The file offset of each hook of the hook set (sites[i] < 0: not attached),
+ * in order, so that `unless calls H` sees where H went. Reports what is
+ * wrong itself; optional hooks not found are counted in *n_missing.
+ */
+int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
+		  long *sites, uint32_t *n_missing);
+
+/* Writes ps_link (hook and global addresses, from sites) into the object's .rodata; 0 when it has none. */
 int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
-		  struct bpf_object *obj);
+		  const long *sites, struct bpf_object *obj);
 
 #endif

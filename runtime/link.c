@@ -71,8 +71,10 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 			return -ENOENT;
 		}
 	offset = ps_elf_symbol_offset(elf, symbol);
-	if (offset >= 0)
+	if (offset >= 0) {
+		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
 		return offset;
+	}
 	join_names(callers, sizeof(callers), hook->called_by, hook->n_called_by);
 	err = ps_callgraph_locate(elf, hook->called_by, hook->n_called_by, &vaddr, &n_candidates);
 	if (!err) {

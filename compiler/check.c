@@ -1640,10 +1640,12 @@ static void check_hooks(struct check_ctx *ctx)
 		for (struct ast_hook *hook = set->hooks; hook; hook = hook->next) {
 			hook->id = id++;
 			for (struct ast_hook *h = set->hooks; h != hook; h = h->next)
-				if (strcmp(h->symbol, hook->symbol) == 0 && !exclusive_hooks(h, hook))
+				if (strcmp(h->symbol, hook->symbol) == 0 && !exclusive_hooks(h, hook)) {
 					ERROR(ctx, hook->loc, "duplicate hook '%s' in hook set '%s'%s", hook->symbol, set->name,
 					      h->called_by || hook->called_by ?
 					      " (two hooks on one symbol need 'unless S' on one and S in the other's 'called by')" : "");
+					break;
+				}
 			check_abi(ctx, hook);
 			check_go_limits(ctx, hook);
 			check_params(ctx, hook);

@@ -83,9 +83,9 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 		return ps_elf_vaddr_offset(elf, vaddr);
 	}
 	if (err == -EMLINK)
-		ps_warn("%s: cannot locate %s in %s: %s share %zu direct callees, not exactly one; hooks that stand "
-			"in for it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers,
-			n_candidates);
+		ps_warn("%s: cannot locate %s in %s: %s %s %zu unexported direct callees, not exactly one; hooks "
+			"that stand in for it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers,
+			hook->n_called_by == 1 ? "has" : "share", n_candidates);
 	else
 		ps_warn("%s: cannot locate %s in %s: the code of %s does not decode (%s); hooks that stand in for "
 			"it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers, strerror(-err));

@@ -17,6 +17,8 @@
 #include "check.h"
 #include "elf_file.h"
 #include "ldcache.h"
+#include "link.h"
+#include "target.h"
 
 static char libssl_path[PATH_MAX];
 
@@ -140,6 +142,82 @@ out:
 	ps_elf_close(stripped);
 }
 
+static const char *const fixture_readers[] = { "fixture_read", "fixture_read_ex" };
+static const char *const fixture_reader_alone[] = { "fixture_read" };
+static const char *const fixture_internal_only[] = { "fixture_internal" };
+
+/* Sites of hooks as a spec would declare them, on the stripped fixture. */
+static int fixture_sites(const struct ps_hook_desc *hooks, uint32_t n_hooks, long *sites, uint32_t *n_missing)
+{
+	static struct ps_resolved_target target;
+	const struct ps_module_desc module = { .name = "fixture", .n_targets = 1 };
+	const struct ps_hookset_desc hookset = { .name = "default", .hooks = hooks, .n_hooks = n_hooks };
+	const struct ps_options opts = { .module = &module };
+	const struct ps_plan plan = { .targets = &target };
+
+	fixture_path(target.path, sizeof(target.path), "libcallgraph_fixture.stripped.so");
+	*n_missing = 0;
+	return ps_hook_sites(&opts, &plan, &hookset, sites, n_missing);
+}
+
+/*
+ * `called by` and `unless calls` together (how the tls spec hooks
+ * ssl_read_internal): the internal function is hooked; the exported
+ * functions that reach it, directly or by a tail call through the PLT, are
+ * not; one that does not reach it is.
+ */
+static void test_hook_sites_located(void)
+{
+	const struct ps_hook_desc hooks[] = {
+		{ .symbol = "fixture_internal", .optional = true, .called_by = fixture_readers, .n_called_by = 2,
+		  .symbol_flag = -1, .offset_flag = -1 },
+		{ .symbol = "fixture_read", .unless_calls = fixture_internal_only, .n_unless_calls = 1,
+		  .symbol_flag = -1, .offset_flag = -1 },
+		{ .symbol = "fixture_read_all", .unless_calls = fixture_internal_only, .n_unless_calls = 1,
+		  .symbol_flag = -1, .offset_flag = -1 },
+		{ .symbol = "fixture_other", .unless_calls = fixture_internal_only, .n_unless_calls = 1,
+		  .symbol_flag = -1, .offset_flag = -1 },
+	};
+	char path[PATH_MAX];
+	struct ps_elf *elf = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
+	uint64_t vaddr = 0, size;
+	long sites[4], want = -1;
+	uint32_t missing;
+
+	CHECK(elf != NULL);
+	if (elf && ps_elf_function(elf, "fixture_internal", &vaddr, &size) == 0)
+		want = ps_elf_vaddr_offset(elf, vaddr);
+	ps_elf_close(elf);
+	CHECK_INT(fixture_sites(hooks, 4, sites, &missing), 0);
+	CHECK_INT(sites[0], want);
+	CHECK_INT(sites[1], -ESRCH);
+	CHECK_INT(sites[2], -ESRCH);
+	CHECK(sites[3] >= 0);
+	CHECK_INT(missing, 0);
+}
+
+/*
+ * One caller alone shares two callees with itself: not located (a warning,
+ * the optional hook counted missing), and the exported function that stands
+ * in for it is hooked: nothing is lost.
+ */
+static void test_hook_sites_fall_back(void)
+{
+	const struct ps_hook_desc hooks[] = {
+		{ .symbol = "fixture_internal", .optional = true, .called_by = fixture_reader_alone, .n_called_by = 1,
+		  .symbol_flag = -1, .offset_flag = -1 },
+		{ .symbol = "fixture_read", .unless_calls = fixture_internal_only, .n_unless_calls = 1,
+		  .symbol_flag = -1, .offset_flag = -1 },
+	};
+	long sites[2];
+	uint32_t missing;
+
+	CHECK_INT(fixture_sites(hooks, 2, sites, &missing), 0);
+	CHECK_INT(sites[0], -ENOENT);
+	CHECK(sites[1] >= 0);
+	CHECK_INT(missing, 1);
+}
+
 static const char *corpus_path(char *buf, size_t size, const char *rest)
 {
 	const char *cache = getenv("PLAINSIGHT_CACHE");
@@ -213,6 +291,8 @@ int main(void)
 	TEST(test_callees_of_hand_made_code);
 	TEST(test_undecodable_code);
 	TEST(test_stripped_fixture);
+	TEST(test_hook_sites_located);
+	TEST(test_hook_sites_fall_back);
 	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0)
 		TEST(test_system_libssl);
 	else

@@ -13,8 +13,13 @@
 
 /* Past this a "function" is no wrapper worth following: cannot tell. */
 #define MAX_FUNCTION_BYTES (1u << 20)
-/* SSL_write_ex -> SSL_write_ex2 (through the PLT) -> ssl_write_internal is two levels. */
-#define MAX_REACH_DEPTH 3
+/*
+ * Levels of code searched: the function's own and that of the exported
+ * functions it calls. SSL_write_ex -> SSL_write_ex2 (through the PLT) ->
+ * ssl_write_internal is two; each level more multiplies the work (Node.js
+ * exports nearly everything its SSL_read calls).
+ */
+#define MAX_REACH_DEPTH 2
 #define PLT_STUB_BYTES 16
 
 static bool is_direct_branch(const cs_insn *insn, uint64_t *target)

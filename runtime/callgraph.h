@@ -34,7 +34,7 @@ int ps_callgraph_locate(struct ps_elf *elf, const char *const *callers, size_t n
 /*
  * Whether the function symbol's code reaches one of goals[0 .. n_goals)
  * (link-time addresses): directly, through a PLT stub bound to it, or through
- * functions it calls that the file defines and exports (a few levels deep).
+ * the code of functions it calls that the file defines and exports (one level).
  * 1 yes, 0 no, negative errno when it cannot tell.
  */
 int ps_callgraph_reaches(struct ps_elf *elf, const char *symbol, const uint64_t *goals, size_t n_goals);

@@ -15,10 +15,19 @@
 /* In .gnu.version: the symbol is a non-default version (name@VER, not name@@VER). */
 #define VERSYM_HIDDEN 0x8000
 
+/* An exported function's address and size, for lookups by address. */
+struct exported_function {
+	uint64_t vaddr;
+	uint64_t size;
+};
+
 struct ps_elf {
 	char *path;
 	int fd;
 	Elf *elf;
+	struct exported_function *exports;  /* sorted by vaddr; built at the first lookup by address */
+	size_t n_exports;
+	bool exports_read;
 };
 
 static void ps_elf_free(struct ps_elf *elf)
@@ -27,6 +36,7 @@ static void ps_elf_free(struct ps_elf *elf)
 		elf_end(elf->elf);
 	if (elf->fd >= 0)
 		close(elf->fd);
+	free(elf->exports);
 	free(elf->path);
 	free(elf);
 }
@@ -277,23 +287,49 @@ int ps_elf_function(struct ps_elf *elf, const char *symbol, uint64_t *vaddr, uin
 	return 0;
 }
 
-int ps_elf_exported_function_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *size)
+static int by_vaddr(const void *a, const void *b)
+{
+	const struct exported_function *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+/* The functions .dynsym defines, sorted: call following looks many addresses up. */
+static int read_exports(struct ps_elf *elf)
 {
 	GElf_Shdr shdr;
 	Elf_Scn *scn = find_section_by_type(elf->elf, SHT_DYNSYM, &shdr);
 	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	size_t count = data && shdr.sh_entsize ? shdr.sh_size / shdr.sh_entsize : 0;
 
-	if (!data || shdr.sh_entsize == 0)
-		return -ENOENT;
-	for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+	elf->exports_read = true;
+	if (!count)
+		return 0;
+	elf->exports = calloc(count, sizeof(*elf->exports));
+	if (!elf->exports)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
 		GElf_Sym sym;
 
-		if (gelf_getsym(data, (int)i, &sym) && is_defined_function(&sym) && sym.st_value == vaddr) {
-			*size = sym.st_size;
-			return 0;
-		}
+		if (gelf_getsym(data, (int)i, &sym) && is_defined_function(&sym))
+			elf->exports[elf->n_exports++] = (struct exported_function){ sym.st_value, sym.st_size };
 	}
-	return -ENOENT;
+	qsort(elf->exports, elf->n_exports, sizeof(*elf->exports), by_vaddr);
+	return 0;
+}
+
+int ps_elf_exported_function_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *size)
+{
+	const struct exported_function key = { .vaddr = vaddr }, *found;
+	int err = elf->exports_read ? 0 : read_exports(elf);
+
+	if (err)
+		return err;
+	found = elf->n_exports ? bsearch(&key, elf->exports, elf->n_exports, sizeof(key), by_vaddr) : NULL;
+	if (!found)
+		return -ENOENT;
+	*size = found->size;
+	return 0;
 }
 
 const char *ps_elf_section_name_at(struct ps_elf *elf, uint64_t vaddr)

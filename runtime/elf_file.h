@@ -32,7 +32,8 @@ int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uin
 /* A function's link-time address and size (st_size); the same errors as ps_elf_symbol_offset. */
 int ps_elf_function(struct ps_elf *elf, const char *symbol, uint64_t *vaddr, uint64_t *size);
 
-/* Whether .dynsym defines a function starting at vaddr, one the file exports: 0 and its size, or -ENOENT. */
+/* Whether .dynsym defines a function starting at vaddr, one the file exports: 0 and its size, or -ENOENT
+ * (-ENOMEM when its index cannot be built). */
 int ps_elf_exported_function_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *size);
 
 /* The name of the loaded section holding vaddr (".text", ".plt", ...); NULL outside them. */

@@ -243,23 +243,19 @@ static int reaches(struct ps_elf *elf, uint64_t vaddr, uint64_t size, const uint
 
 	if (err)
 		return err;
+	/* found: 1 reached, 0 not (yet), negative: cannot tell; 1 or an error ends the search */
 	for (size_t i = 0; i < n_callees && !found; i++) {
 		uint64_t callee = callees[i], callee_size;
+		int r;
 
-		if (is_goal(callee, goals, n_goals)) {
-			found = 1;
-			break;
-		}
-		if (!followable(elf, &callee, &callee_size))
-			continue;
 		if (is_goal(callee, goals, n_goals))
 			found = 1;
-		else if (depth > 1)
-			found = reaches(elf, callee, callee_size, goals, n_goals, depth - 1);
-		if (found < 0 && found != -EFBIG)
-			break;
-		if (found < 0)
-			found = 0;   /* a huge exported callee is no wrapper: it does not count */
+		else if (!followable(elf, &callee, &callee_size))
+			continue;
+		else if (is_goal(callee, goals, n_goals))   /* a PLT stub bound to the goal */
+			found = 1;
+		else if (depth > 1 && (r = reaches(elf, callee, callee_size, goals, n_goals, depth - 1)) != -EFBIG)
+			found = r;   /* -EFBIG: no size, or too big for a wrapper; not followed */
 	}
 	free(callees);
 	return found;

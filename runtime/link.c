@@ -92,8 +92,9 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 	return -ENOENT;
 }
 
-long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-		  const char **symbol)
+/* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
+static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
+		      const char **symbol)
 {
 	const char *offset = given(opts, hook->offset_flag);
 	const char *name = given(opts, hook->symbol_flag);
@@ -178,7 +179,7 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
 			break;
 		}
-		offset = sites[i] = ps_hook_site(opts, elves[hook->target], hook, &symbol);
+		offset = sites[i] = hook_site(opts, elves[hook->target], hook, &symbol);
 		if (offset >= 0 && hook->n_unless_calls && !given(opts, hook->offset_flag))
 			offset = sites[i] = unless_calls(opts, elves[hook->target], hookset, i, sites, symbol);
 		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` says it is not wanted */

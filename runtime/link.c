@@ -66,8 +66,8 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 
 	for (uint32_t i = 0; i < hook->n_called_by; i++)
 		if (ps_elf_symbol_offset(elf, hook->called_by[i]) < 0) {
-			ps_debug("%s: %s: no %s in %s, so no function it calls to find", opts->module->name, symbol,
-				 hook->called_by[i], ps_elf_path(elf));
+			ps_debug("%s: %s not looked for: %s has no %s, one of its callers", opts->module->name, symbol,
+				 ps_elf_path(elf), hook->called_by[i]);
 			return -ENOENT;
 		}
 	offset = ps_elf_symbol_offset(elf, symbol);
@@ -150,7 +150,7 @@ static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, cons
 	free(goals);
 	if (r > 0) {
 		ps_debug("%s: %s not hooked: it calls a hooked %s", opts->module->name, symbol,
-			 n_goals == 1 ? reached : "function it stands in for");
+			 n_goals == 1 ? reached : "function its 'unless calls' names");
 		return -ESRCH;
 	}
 	if (r < 0)

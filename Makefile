@@ -202,7 +202,18 @@ $(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RU
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 
-unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight
+# tests/unit/callgraph_test.c's small library: one copy with its symbol table, one stripped.
+$(OUT)/tests/libcallgraph_fixture.so: tests/unit/callgraph_fixture.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) -O2 -fPIC -shared -o $@ $<
+
+$(OUT)/tests/libcallgraph_fixture.stripped.so: tests/unit/callgraph_fixture.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) -O2 -fPIC -shared -s -o $@ $<
+
+CALLGRAPH_FIXTURES := $(OUT)/tests/libcallgraph_fixture.so $(OUT)/tests/libcallgraph_fixture.stripped.so
+
+unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES)
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
 
 e2e: $(OUT)/plainsight $(ASAN_OUT)/plainsight

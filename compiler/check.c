@@ -1582,6 +1582,56 @@ static void name_hook(struct check_ctx *ctx, struct ast_hookset *set, struct ast
 	}
 }
 
+static bool names_has(const struct ast_name *list, const char *name)
+{
+	for (; list; list = list->next)
+		if (strcmp(list->name, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Two hooks on one symbol never attach together when one needs S (in its
+ * `called by`: a binary without S has no such function) and the other is
+ * `unless S`: a function whose signature changed, told apart by its caller.
+ */
+static bool exclusive_hooks(const struct ast_hook *a, const struct ast_hook *b)
+{
+	return (a->unless && names_has(b->called_by, a->unless)) || (b->unless && names_has(a->called_by, b->unless));
+}
+
+static void check_called_by(struct check_ctx *ctx, const struct ast_hook *hook)
+{
+	for (const struct ast_name *n = hook->called_by; n; n = n->next) {
+		if (strcmp(n->name, hook->symbol) == 0)
+			ERROR(ctx, n->loc, "hook '%s' cannot be 'called by' itself", hook->symbol);
+		for (const struct ast_name *m = hook->called_by; m != n; m = m->next)
+			if (strcmp(m->name, n->name) == 0)
+				ERROR(ctx, n->loc, "'%s' named twice in 'called by'", n->name);
+	}
+}
+
+/* `unless calls H`: H must be a hook declared before, of the same target, so sites resolve in order. */
+static void check_unless_calls(struct check_ctx *ctx, const struct ast_hookset *set, const struct ast_hook *hook)
+{
+	for (const struct ast_name *n = hook->unless_calls; n; n = n->next) {
+		bool found = false;
+
+		for (const struct ast_hook *h = set->hooks; h != hook; h = h->next)
+			if (strcmp(h->symbol, n->name) == 0) {
+				found = true;
+				if (h->target != hook->target)
+					ERROR(ctx, n->loc, "'unless calls %s': hook '%s' is in another target", n->name,
+					      n->name);
+			}
+		if (strcmp(n->name, hook->symbol) == 0)
+			ERROR(ctx, n->loc, "hook '%s' cannot be 'unless calls' itself", hook->symbol);
+		else if (!found)
+			ERROR(ctx, n->loc, "'unless calls %s' names no hook declared before it in hook set '%s'", n->name,
+			      set->name);
+	}
+}
+
 static void check_hooks(struct check_ctx *ctx)
 {
 	for (struct ast_hookset *set = ctx->mod->hooksets; set; set = set->next) {
@@ -1590,8 +1640,12 @@ static void check_hooks(struct check_ctx *ctx)
 		for (struct ast_hook *hook = set->hooks; hook; hook = hook->next) {
 			hook->id = id++;
 			for (struct ast_hook *h = set->hooks; h != hook; h = h->next)
-				if (strcmp(h->symbol, hook->symbol) == 0)
-					ERROR(ctx, hook->loc, "duplicate hook '%s' in hook set '%s'", hook->symbol, set->name);
+				if (strcmp(h->symbol, hook->symbol) == 0 && !exclusive_hooks(h, hook)) {
+					ERROR(ctx, hook->loc, "duplicate hook '%s' in hook set '%s'%s", hook->symbol, set->name,
+					      h->called_by || hook->called_by ?
+					      " (two hooks on one symbol need 'unless S' on one and S in the other's 'called by')" : "");
+					break;
+				}
 			check_abi(ctx, hook);
 			check_go_limits(ctx, hook);
 			check_params(ctx, hook);
@@ -1600,6 +1654,8 @@ static void check_hooks(struct check_ctx *ctx)
 			resolve_flag_ref(ctx, &hook->offset_flag, FT_INT, "offset");
 			if (hook->unless && strcmp(hook->unless, hook->symbol) == 0)
 				ERROR(ctx, hook->unless_loc, "hook '%s' cannot be 'unless' itself", hook->symbol);
+			check_called_by(ctx, hook);
+			check_unless_calls(ctx, set, hook);
 			check_hook_body(ctx, hook);
 			plan_programs(hook);
 			name_hook(ctx, set, hook);

@@ -131,6 +131,21 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 	buf_puts(b, "};\n\n");
 }
 
+/* `.NAME = (const char *const[]){ "a", "b" }, .n_NAME = 2,`; nothing for an empty list. */
+static void put_name_list(struct buf *b, const char *member, const struct ast_name *list)
+{
+	int n = 0;
+
+	if (!list)
+		return;
+	buf_printf(b, "\t\t.%s = (const char *const[]){", member);
+	for (; list; list = list->next, n++) {
+		buf_puts(b, n ? ", " : " ");
+		put_c_string(b, list->name);
+	}
+	buf_printf(b, " },\n\t\t.n_%s = %d,\n", member, n);
+}
+
 static void put_hooksets(struct buf *b, const struct ast_module *mod)
 {
 	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next) {
@@ -154,6 +169,8 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			buf_printf(b, "\t\t.abi = %s,\n", h->abi == ABI_GO ? "PS_ABI_GO" : "PS_ABI_SYSV");
 			if (h->unless)
 				put_str_member(b, "\t\t", "unless", h->unless);
+			put_name_list(b, "called_by", h->called_by);
+			put_name_list(b, "unless_calls", h->unless_calls);
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
 			buf_puts(b, "\t},\n");

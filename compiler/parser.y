@@ -110,7 +110,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
-%token ACCESSOR "accessor" LOAD "load"
+%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help
@@ -126,7 +126,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <layout> layout layout_body
 %type <event> event
 %type <field> event_fields field field_mods
-%type <names> enum_members
+%type <names> enum_members symbol_list
 %type <hookset> hookset
 %type <hook> hook hooks hook_opts hook_body
 %type <param> params params_opt param
@@ -220,6 +220,8 @@ name:
 	| "offset"   { $$ = "offset"; }
 	| "accessor" { $$ = "accessor"; }
 	| "load"     { $$ = "load"; }
+	| "called"   { $$ = "called"; }
+	| "calls"    { $$ = "calls"; }
 	;
 
 /* A struct field, or a dotted path through structs held inline: `s3.client_random`. */
@@ -240,7 +242,8 @@ global:
 			$$->optional = $5->optional;
 			$$->target_name = $5->target_name;
 			$$->target_loc = $5->target_loc;
-			if ($5->abi_name || $5->unless || $5->symbol_flag.name || $5->offset_flag.name)
+			if ($5->abi_name || $5->unless || $5->symbol_flag.name || $5->offset_flag.name || $5->called_by ||
+			    $5->unless_calls)
 				diag_error(ctx->diag, @5, "a global takes only 'optional' and 'in TARGET'");
 		}
 	;
@@ -676,6 +679,8 @@ hook:
 			$$->abi_loc = $3->abi_loc;
 			$$->unless = $3->unless;
 			$$->unless_loc = $3->unless_loc;
+			$$->called_by = $3->called_by;
+			$$->unless_calls = $3->unless_calls;
 			$$->symbol_flag = $3->symbol_flag;
 			$$->offset_flag = $3->offset_flag;
 			$$->params = $5;
@@ -686,6 +691,20 @@ hook:
 hook_symbol:
 	  IDENT
 	| STRING
+	;
+
+symbol_list:
+	  hook_symbol
+		{ $$ = NEW(struct ast_name); $$->name = $1; $$->loc = @1; }
+	| symbol_list ',' hook_symbol
+		{
+			struct ast_name *n = NEW(struct ast_name);
+
+			n->name = $3;
+			n->loc = @3;
+			$$ = $1;
+			APPEND($$, n);
+		}
 	;
 
 hook_opts:
@@ -702,6 +721,20 @@ hook_opts:
 				diag_error(ctx->diag, @2, "'unless' given twice");
 			$$->unless = $3;
 			$$->unless_loc = @3;
+		}
+	| hook_opts "called" "by" symbol_list
+		{
+			$$ = $1;
+			if ($$->called_by)
+				diag_error(ctx->diag, @2, "'called by' given twice");
+			$$->called_by = $4;
+		}
+	| hook_opts "unless" "calls" symbol_list
+		{
+			$$ = $1;
+			if ($$->unless_calls)
+				diag_error(ctx->diag, @2, "'unless calls' given twice");
+			$$->unless_calls = $4;
 		}
 	| hook_opts "symbol" name
 		{

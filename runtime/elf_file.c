@@ -15,10 +15,19 @@
 /* In .gnu.version: the symbol is a non-default version (name@VER, not name@@VER). */
 #define VERSYM_HIDDEN 0x8000
 
+/* An exported function's address and size, for lookups by address. */
+struct exported_function {
+	uint64_t vaddr;
+	uint64_t size;
+};
+
 struct ps_elf {
 	char *path;
 	int fd;
 	Elf *elf;
+	struct exported_function *exports;  /* sorted by vaddr; built at the first lookup by address */
+	size_t n_exports;
+	bool exports_read;
 };
 
 static void ps_elf_free(struct ps_elf *elf)
@@ -27,6 +36,7 @@ static void ps_elf_free(struct ps_elf *elf)
 		elf_end(elf->elf);
 	if (elf->fd >= 0)
 		close(elf->fd);
+	free(elf->exports);
 	free(elf->path);
 	free(elf);
 }
@@ -158,7 +168,7 @@ static bool is_defined_object(const GElf_Sym *sym)
 }
 
 static int find_symbol_in_table(Elf *e, Elf_Scn *scn, const GElf_Shdr *shdr, const char *symbol,
-				GElf_Addr *value, bool object)
+				GElf_Sym *found, bool object)
 {
 	Elf_Data *data = elf_getdata(scn, NULL);
 	Elf_Data *versions = NULL;
@@ -189,11 +199,11 @@ static int find_symbol_in_table(Elf *e, Elf_Scn *scn, const GElf_Shdr *shdr, con
 		if (versions && gelf_getversym(versions, i, &version) && (version & VERSYM_HIDDEN))
 			hidden = true;
 		if (!hidden) {
-			*value = sym.st_value;
+			*found = sym;
 			return 0;
 		}
 		if (!found_hidden) {
-			*value = sym.st_value;
+			*found = sym;
 			found_hidden = true;
 		}
 	}
@@ -223,6 +233,11 @@ static long file_offset_of_address(Elf *e, GElf_Addr address)
 	return -ERANGE;
 }
 
+long ps_elf_vaddr_offset(struct ps_elf *elf, uint64_t vaddr)
+{
+	return file_offset_of_address(elf->elf, vaddr);
+}
+
 long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol)
 {
 	uint64_t address;
@@ -231,25 +246,148 @@ long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol)
 	return err ? err : file_offset_of_address(elf->elf, address);
 }
 
-int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uint64_t *vaddr)
+/* The symbol's entry in .dynsym, else .symtab; -ENOENT when absent, -ENODATA with no table at all. */
+static int find_symbol(struct ps_elf *elf, const char *symbol, bool object, GElf_Sym *found)
 {
 	static const GElf_Word table_types[] = { SHT_DYNSYM, SHT_SYMTAB };
 	bool any_table = false;
 
 	for (size_t i = 0; i < sizeof(table_types) / sizeof(table_types[0]); i++) {
 		GElf_Shdr shdr;
-		GElf_Addr address = 0;
 		Elf_Scn *scn = find_section_by_type(elf->elf, table_types[i], &shdr);
 
 		if (!scn)
 			continue;
 		any_table = true;
-		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, &address, object) == 0) {
-			*vaddr = address;
+		if (find_symbol_in_table(elf->elf, scn, &shdr, symbol, found, object) == 0)
 			return 0;
-		}
 	}
 	return any_table ? -ENOENT : -ENODATA;
+}
+
+int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uint64_t *vaddr)
+{
+	GElf_Sym sym;
+	int err = find_symbol(elf, symbol, object, &sym);
+
+	if (!err)
+		*vaddr = sym.st_value;
+	return err;
+}
+
+int ps_elf_function(struct ps_elf *elf, const char *symbol, uint64_t *vaddr, uint64_t *size)
+{
+	GElf_Sym sym;
+	int err = find_symbol(elf, symbol, false, &sym);
+
+	if (err)
+		return err;
+	*vaddr = sym.st_value;
+	*size = sym.st_size;
+	return 0;
+}
+
+static int by_vaddr(const void *a, const void *b)
+{
+	const struct exported_function *x = a, *y = b;
+
+	return x->vaddr < y->vaddr ? -1 : x->vaddr > y->vaddr;
+}
+
+/* The functions .dynsym defines, sorted: call following looks many addresses up. */
+static int read_exports(struct ps_elf *elf)
+{
+	GElf_Shdr shdr;
+	Elf_Scn *scn = find_section_by_type(elf->elf, SHT_DYNSYM, &shdr);
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	size_t count = data && shdr.sh_entsize ? shdr.sh_size / shdr.sh_entsize : 0;
+
+	elf->exports_read = true;
+	if (!count)
+		return 0;
+	elf->exports = calloc(count, sizeof(*elf->exports));
+	if (!elf->exports)
+		return -ENOMEM;
+	for (size_t i = 0; i < count; i++) {
+		GElf_Sym sym;
+
+		if (gelf_getsym(data, (int)i, &sym) && is_defined_function(&sym))
+			elf->exports[elf->n_exports++] = (struct exported_function){ sym.st_value, sym.st_size };
+	}
+	qsort(elf->exports, elf->n_exports, sizeof(*elf->exports), by_vaddr);
+	return 0;
+}
+
+int ps_elf_exported_function_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *size)
+{
+	const struct exported_function key = { .vaddr = vaddr }, *found;
+	int err = elf->exports_read ? 0 : read_exports(elf);
+
+	if (err)
+		return err;
+	found = elf->n_exports ? bsearch(&key, elf->exports, elf->n_exports, sizeof(key), by_vaddr) : NULL;
+	if (!found)
+		return -ENOENT;
+	*size = found->size;
+	return 0;
+}
+
+const char *ps_elf_section_name_at(struct ps_elf *elf, uint64_t vaddr)
+{
+	Elf_Scn *scn = NULL;
+	size_t names_index;
+
+	if (elf_getshdrstrndx(elf->elf, &names_index) != 0)
+		return NULL;
+	while ((scn = elf_nextscn(elf->elf, scn)) != NULL) {
+		GElf_Shdr shdr;
+
+		if (!gelf_getshdr(scn, &shdr) || !(shdr.sh_flags & SHF_ALLOC))
+			continue;
+		if (vaddr >= shdr.sh_addr && vaddr - shdr.sh_addr < shdr.sh_size)
+			return elf_strptr(elf->elf, names_index, shdr.sh_name);
+	}
+	return NULL;
+}
+
+const char *ps_elf_relocation_symbol(struct ps_elf *elf, uint64_t slot)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf->elf, scn)) != NULL) {
+		GElf_Shdr shdr, symtab_shdr;
+		Elf_Scn *symtab;
+		Elf_Data *data, *syms;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA || shdr.sh_entsize == 0)
+			continue;
+		data = elf_getdata(scn, NULL);
+		symtab = elf_getscn(elf->elf, shdr.sh_link);
+		if (!data || !symtab || !gelf_getshdr(symtab, &symtab_shdr) || !(syms = elf_getdata(symtab, NULL)))
+			continue;
+		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Rela rela;
+			GElf_Sym sym;
+
+			if (!gelf_getrela(data, i, &rela) || rela.r_offset != slot || GELF_R_SYM(rela.r_info) == 0)
+				continue;
+			if (!gelf_getsym(syms, (int)GELF_R_SYM(rela.r_info), &sym))
+				return NULL;
+			return elf_strptr(elf->elf, symtab_shdr.sh_link, sym.st_name);
+		}
+	}
+	return NULL;
+}
+
+ssize_t ps_elf_read_code(struct ps_elf *elf, uint64_t vaddr, void *buf, size_t size)
+{
+	long offset = file_offset_of_address(elf->elf, vaddr);
+	ssize_t got;
+
+	if (offset < 0)
+		return offset;
+	got = pread(elf->fd, buf, size, offset);
+	return got < 0 ? -errno : got;
 }
 
 int ps_elf_offset_vaddr(struct ps_elf *elf, uint64_t offset, uint64_t *vaddr)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct ps_elf;
 
@@ -27,6 +28,25 @@ long ps_elf_symbol_offset(struct ps_elf *elf, const char *symbol);
  * global variable; the same errors as ps_elf_symbol_offset.
  */
 int ps_elf_symbol_vaddr(struct ps_elf *elf, const char *symbol, bool object, uint64_t *vaddr);
+
+/* A function's link-time address and size (st_size); the same errors as ps_elf_symbol_offset. */
+int ps_elf_function(struct ps_elf *elf, const char *symbol, uint64_t *vaddr, uint64_t *size);
+
+/* Whether .dynsym defines a function starting at vaddr, one the file exports: 0 and its size, or -ENOENT
+ * (-ENOMEM when its index cannot be built). */
+int ps_elf_exported_function_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *size);
+
+/* The name of the loaded section holding vaddr (".text", ".plt", ...); NULL outside them. */
+const char *ps_elf_section_name_at(struct ps_elf *elf, uint64_t vaddr);
+
+/* The name of the symbol a relocation at slot (a GOT entry, say) binds; NULL when none does. */
+const char *ps_elf_relocation_symbol(struct ps_elf *elf, uint64_t slot);
+
+/* Reads up to size bytes of the file at link-time address vaddr: the count read, or a negative errno. */
+ssize_t ps_elf_read_code(struct ps_elf *elf, uint64_t vaddr, void *buf, size_t size);
+
+/* The file offset of a link-time address inside a loaded segment; -ERANGE outside them. */
+long ps_elf_vaddr_offset(struct ps_elf *elf, uint64_t vaddr);
 
 /* The link-time address of a file offset inside a loaded segment; -ERANGE outside them. */
 int ps_elf_offset_vaddr(struct ps_elf *elf, uint64_t offset, uint64_t *vaddr);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "callgraph.h"
 #include "link.h"
 #include "rodata.h"
 #include "log.h"
@@ -34,8 +36,65 @@ static const char *given(const struct ps_options *opts, int32_t flag)
 	return value && *value ? value : NULL;
 }
 
-long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-		  const char **symbol)
+static void join_names(char *out, size_t size, const char *const *names, size_t n)
+{
+	size_t used = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < n && used < size; i++) {
+		int w = snprintf(out + used, size - used, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
+
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+}
+
+/*
+ * `called by F, G`: the function's own symbol where the file has one (an
+ * unstripped build), else the one direct callee F and G share. A file
+ * without F or G has no such function: -ENOENT, as for an absent symbol.
+ */
+static long locate_called(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
+			  const char *symbol)
+{
+	char callers[256];
+	size_t n_candidates;
+	uint64_t vaddr;
+	long offset;
+	int err;
+
+	for (uint32_t i = 0; i < hook->n_called_by; i++)
+		if (ps_elf_symbol_offset(elf, hook->called_by[i]) < 0) {
+			ps_debug("%s: %s not looked for: %s has no %s, one of its callers", opts->module->name, symbol,
+				 ps_elf_path(elf), hook->called_by[i]);
+			return -ENOENT;
+		}
+	offset = ps_elf_symbol_offset(elf, symbol);
+	if (offset >= 0) {
+		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+		return offset;
+	}
+	join_names(callers, sizeof(callers), hook->called_by, hook->n_called_by);
+	err = ps_callgraph_locate(elf, hook->called_by, hook->n_called_by, &vaddr, &n_candidates);
+	if (!err) {
+		ps_debug("%s: %s located at 0x%llx in %s: the one function %s call directly", opts->module->name,
+			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), callers);
+		return ps_elf_vaddr_offset(elf, vaddr);
+	}
+	if (err == -EMLINK)
+		ps_warn("%s: cannot locate %s in %s: %s %s %zu unexported direct callees, not exactly one; hooks "
+			"that stand in for it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers,
+			hook->n_called_by == 1 ? "has" : "share", n_candidates);
+	else
+		ps_warn("%s: cannot locate %s in %s: the code of %s does not decode (%s); hooks that stand in for "
+			"it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers, strerror(-err));
+	return -ENOENT;
+}
+
+/* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
+static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
+		      const char **symbol)
 {
 	const char *offset = given(opts, hook->offset_flag);
 	const char *name = given(opts, hook->symbol_flag);
@@ -54,12 +113,100 @@ long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struc
 	}
 	if (hook->unless && ps_elf_symbol_offset(elf, hook->unless) >= 0)
 		return -ESRCH;
+	if (hook->n_called_by && !name)
+		return locate_called(opts, elf, hook, *symbol);
 	return ps_elf_symbol_offset(elf, *symbol);
+}
+
+/*
+ * `unless calls H`: -ESRCH when the hook's function reaches a function where
+ * a hook on H (declared before it) attached, so one call is seen once.
+ */
+static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hookset_desc *hookset,
+			 uint32_t index, const long *sites, const char *symbol)
+{
+	const struct ps_hook_desc *hook = &hookset->hooks[index];
+	uint64_t *goals = calloc(index ? index : 1, sizeof(*goals));
+	const char *reached = NULL;
+	size_t n_goals = 0;
+	int r;
+
+	if (!goals)
+		return -ENOMEM;
+	for (uint32_t j = 0; j < index; j++) {
+		const struct ps_hook_desc *other = &hookset->hooks[j];
+
+		if (sites[j] < 0 || other->target != hook->target)
+			continue;
+		for (uint32_t k = 0; k < hook->n_unless_calls; k++)
+			if (strcmp(other->symbol, hook->unless_calls[k]) == 0 &&
+			    ps_elf_offset_vaddr(elf, (uint64_t)sites[j], &goals[n_goals]) == 0) {
+				reached = reached ? reached : other->symbol;
+				n_goals++;
+				break;
+			}
+	}
+	r = n_goals ? ps_callgraph_reaches(elf, symbol, goals, n_goals) : 0;
+	free(goals);
+	if (r > 0) {
+		ps_debug("%s: %s not hooked: it calls a hooked %s", opts->module->name, symbol,
+			 n_goals == 1 ? reached : "function its 'unless calls' names");
+		return -ESRCH;
+	}
+	if (r < 0)
+		ps_warn("%s: cannot tell whether %s in %s calls %s (%s); hooking both, so a call may be seen twice",
+			opts->module->name, symbol, ps_elf_path(elf), reached, strerror(-r));
+	return sites[index];
+}
+
+int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
+		  long *sites, uint32_t *n_missing)
+{
+	const struct ps_module_desc *module = opts->module;
+	struct ps_elf **elves = calloc(module->n_targets, sizeof(*elves));
+	int err = 0;
+
+	if (!elves)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
+		const struct ps_hook_desc *hook = &hookset->hooks[i];
+		const char *path = plan->targets[hook->target].path;
+		const char *symbol;
+		long offset;
+
+		if (!elves[hook->target] && !(elves[hook->target] = ps_elf_open(path))) {
+			err = -errno;
+			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
+			break;
+		}
+		offset = sites[i] = hook_site(opts, elves[hook->target], hook, &symbol);
+		if (offset >= 0 && hook->n_unless_calls && !given(opts, hook->offset_flag))
+			offset = sites[i] = unless_calls(opts, elves[hook->target], hookset, i, sites, symbol);
+		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` says it is not wanted */
+			continue;
+		if (offset == -ENODATA) {
+			ps_error("%s: %s is stripped: it has no symbol table to find %s in", module->name, path,
+				 symbol);
+			err = (int)offset;
+		} else if (hook->optional) {
+			ps_debug("%s: optional symbol %s not in %s", module->name, symbol, path);
+			(*n_missing)++;
+		} else {
+			ps_error("%s: symbol %s not found in %s (is it the right library?)", module->name,
+				 symbol, path);
+			err = (int)offset;
+		}
+	}
+	for (uint32_t i = 0; i < module->n_targets; i++)
+		if (elves[i])
+			ps_elf_close(elves[i]);
+	free(elves);
+	return err;
 }
 
 /* st_value of each hook (0 when not attached) and each global; errors for a missing global. */
 static int fill_addresses(const struct ps_options *opts, const struct ps_plan *plan,
-			  const struct ps_hookset_desc *hookset, struct ps_elf **elves, uint64_t *addr)
+			  const struct ps_hookset_desc *hookset, const long *sites, struct ps_elf **elves, uint64_t *addr)
 {
 	const struct ps_module_desc *module = opts->module;
 
@@ -75,11 +222,7 @@ static int fill_addresses(const struct ps_options *opts, const struct ps_plan *p
 		}
 		addr[i] = 0;
 		if (is_hook) {
-			const struct ps_hook_desc *hook = &hookset->hooks[i];
-			const char *symbol;
-			long offset = ps_hook_site(opts, elves[target], hook, &symbol);
-
-			if (offset >= 0 && ps_elf_offset_vaddr(elves[target], (uint64_t)offset, &addr[i]))
+			if (sites[i] >= 0 && ps_elf_offset_vaddr(elves[target], (uint64_t)sites[i], &addr[i]))
 				addr[i] = 0;
 			continue;
 		}
@@ -98,7 +241,7 @@ static int fill_addresses(const struct ps_options *opts, const struct ps_plan *p
 }
 
 int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
-		  struct bpf_object *obj)
+		  const long *sites, struct bpf_object *obj)
 {
 	const struct ps_module_desc *module = opts->module;
 	uint32_t n = hookset->n_hooks + module->n_globals, size;
@@ -115,7 +258,7 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 	}
 	elves = calloc(module->n_targets, sizeof(*elves));
 	addr = calloc(n, sizeof(*addr));
-	err = elves && addr ? fill_addresses(opts, plan, hookset, elves, addr) : -ENOMEM;
+	err = elves && addr ? fill_addresses(opts, plan, hookset, sites, elves, addr) : -ENOMEM;
 	if (!err)
 		memcpy(init, addr, size);
 	for (uint32_t i = 0; elves && i < module->n_targets; i++)

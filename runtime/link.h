@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Where a module's hooks go and what they read, beyond one symbol per hook:
- * override flags tried in order, `symbol`/`offset` flags, `unless`, and the
- * link-time addresses of hooks and globals the BPF programs turn into
- * run-time addresses (see `global` in specs/README.md).
+ * override flags tried in order, `symbol`/`offset` flags, `unless`, `called
+ * by` and `unless calls`, and the link-time addresses of hooks and globals
+ * the BPF programs turn into run-time addresses (see `global` in
+ * specs/README.md).
  */
 #ifndef PS_LINK_H
 #define PS_LINK_H
@@ -19,16 +20,18 @@ struct bpf_object;
 int ps_target_override_flag(const struct ps_options *opts, const struct ps_target_desc *target);
 
 /*
- * The file offset a hook attaches at: its `offset` flag, else its symbol (or
- * its `symbol` flag's value) in elf. -ESRCH when the hook's `unless` symbol
- * is present (the hook is not wanted); otherwise ps_elf_symbol_offset's errors.
- * *symbol is set to the name looked up, for messages.
+ * The file offset of each hook of the hook set (sites[i] < 0: not attached):
+ * its `offset` flag, else its symbol (or its `symbol` flag's value), else for
+ * `called by` the function its callers share (runtime/callgraph.c); -ESRCH
+ * when its `unless` symbol is present or its code reaches a hook named by
+ * `unless calls`. In order, so that `unless calls H` sees where H went.
+ * Reports what is wrong itself; optional hooks not found count in *n_missing.
  */
-long ps_hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-		  const char **symbol);
+int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
+		  long *sites, uint32_t *n_missing);
 
-/* Writes ps_link (hook and global addresses) into the object's .rodata; 0 when it has none. */
+/* Writes ps_link (hook and global addresses, from sites) into the object's .rodata; 0 when it has none. */
 int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
-		  struct bpf_object *obj);
+		  const long *sites, struct bpf_object *obj);
 
 #endif

@@ -81,6 +81,16 @@ struct ps_hook_desc {
 	bool optional;             /* a missing symbol is a note, not an error */
 	enum ps_hook_abi abi;
 	const char *unless;        /* attach only when this symbol is absent from the target; NULL: always */
+	/*
+	 * `called by F, G`: where the target has no symbol for it, the function
+	 * is the one direct callee F and G share (runtime/callgraph.c); a target
+	 * without F or G has no such function.
+	 */
+	const char *const *called_by;
+	uint32_t n_called_by;
+	/* `unless calls H`: not attached where its code reaches (calls) an attached hook on H. */
+	const char *const *unless_calls;
+	uint32_t n_unless_calls;
 	int32_t symbol_flag;       /* a STRING flag whose value replaces symbol; -1: none */
 	int32_t offset_flag;       /* an INT flag whose value is the file offset to attach at; -1: none */
 };

@@ -14,63 +14,13 @@
 
 #define CONFIG_VAR "ps_config"
 
-/* Where one hook goes, found before loading so absent symbols load nothing. */
-struct hook_site {
-	long offset;                /* file offset; < 0: not attached */
-};
-
-static int find_hook_sites(const struct ps_options *opts, const struct ps_plan *plan,
-			   const struct ps_hookset_desc *hookset, struct hook_site *sites, uint32_t *n_missing)
-{
-	const struct ps_module_desc *module = opts->module;
-	struct ps_elf **elves = calloc(module->n_targets, sizeof(*elves));
-	int err = 0;
-
-	if (!elves)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
-		const struct ps_hook_desc *hook = &hookset->hooks[i];
-		const char *path = plan->targets[hook->target].path;
-		const char *symbol;
-		long offset;
-
-		if (!elves[hook->target] && !(elves[hook->target] = ps_elf_open(path))) {
-			err = -errno;
-			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
-			break;
-		}
-		offset = ps_hook_site(opts, elves[hook->target], hook, &symbol);
-		sites[i].offset = offset;
-		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` symbol is there */
-			continue;
-		if (offset == -ENODATA) {
-			ps_error("%s: %s is stripped: it has no symbol table to find %s in", module->name, path,
-				 symbol);
-			err = (int)offset;
-		} else if (hook->optional) {
-			ps_debug("%s: optional symbol %s not in %s", module->name, symbol, path);
-			(*n_missing)++;
-		} else {
-			ps_error("%s: symbol %s not found in %s (is it the right library?)", module->name,
-				 symbol, path);
-			err = (int)offset;
-		}
-	}
-	for (uint32_t i = 0; i < module->n_targets; i++)
-		if (elves[i])
-			ps_elf_close(elves[i]);
-	free(elves);
-	return err;
-}
-
 static struct bpf_program *find_program(struct bpf_object *obj, const char *name)
 {
 	return name ? bpf_object__find_program_by_name(obj, name) : NULL;
 }
 
 /* Programs of hooks whose symbol is absent are not loaded at all. */
-static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_desc *hookset,
-				const struct hook_site *sites)
+static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_desc *hookset, const long *sites)
 {
 	for (uint32_t i = 0; i < hookset->n_hooks; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
@@ -83,7 +33,7 @@ static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_
 				ps_error("internal: program %s missing from the BPF object", names[k]);
 				return -ENOENT;
 			}
-			if (prog && sites[i].offset < 0)
+			if (prog && sites[i] < 0)
 				bpf_program__set_autoload(prog, false);
 		}
 	}
@@ -158,7 +108,7 @@ static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes
 }
 
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
-		      const struct ps_hookset_desc *hookset, const struct hook_site *sites, struct ps_probes *probes)
+		      const struct ps_hookset_desc *hookset, const long *sites, struct ps_probes *probes)
 {
 	int err;
 
@@ -179,12 +129,12 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		const char *path = plan->targets[hook->target].path;
 
-		if (sites[i].offset < 0)
+		if (sites[i] < 0)
 			continue;
-		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i].offset);
+		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
 		if (!err)
 			err = attach_uprobe(opts, probes, hook->return_prog, true, path, hook->symbol,
-					    sites[i].offset);
+					    sites[i]);
 		if (err)
 			return err;
 	}
@@ -243,14 +193,15 @@ static int load_object(const struct ps_options *opts, const struct ps_hookset_de
 int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
 {
 	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
-	struct hook_site *sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*sites));
+	/* Where each hook goes, found before loading so absent symbols load nothing. */
+	long *sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*sites));
 	int err;
 
 	memset(probes, 0, sizeof(*probes));
 	probes->events_fd = probes->loss_fd = -1;
 	if (!sites)
 		return -ENOMEM;
-	err = find_hook_sites(opts, plan, hookset, sites, &probes->n_missing);
+	err = ps_hook_sites(opts, plan, hookset, sites, &probes->n_missing);
 	if (!err)
 		err = open_object(opts, hookset, probes);
 	if (!err)
@@ -260,7 +211,7 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	if (!err)
 		err = write_config(opts, plan, probes->obj);
 	if (!err)
-		err = ps_link_write(opts, plan, hookset, probes->obj);
+		err = ps_link_write(opts, plan, hookset, sites, probes->obj);
 	if (!err)
 		err = load_object(opts, hookset, probes);
 	if (!err)

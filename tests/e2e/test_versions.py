@@ -579,6 +579,135 @@ for _suite, _line in (("trixie", "3.5"), ("sid", "3.6")):
     test("versions_libssl_%s_%s_100KiB" % (_line, _suite))(chroot_test(_suite, 100 * KiB))
 
 
+# ---- 3. BIO_f_ssl: openssl s_server -www, curl as the client ---------------------------------
+#
+# s_server -www reads the request with BIO_gets and writes the page with
+# BIO_puts through an SSL BIO (apps/s_server.c, www_body): libssl's
+# ssl_read_internal/ssl_write_internal (ssl/bio_ssl.c), never SSL_read or
+# SSL_write. The spec finds those unexported functions by following calls;
+# these tests fail when that path is missed, and when a read or write is
+# seen twice (the exported functions hooked as well).
+
+CURL_TRACE_DATA = re.compile(r"^[0-9a-f]{4}: ((?:[0-9a-f]{2} ){1,16})")
+
+
+def curl_sent(trace):
+    """The plaintext curl's --trace file says it sent ("=> Send header" and
+    "=> Send data" blocks; "=> Send SSL data" is TLS records), in order."""
+    sent, sending = bytearray(), False
+    with open(trace, "rb") as f:
+        for line in f.read().decode("latin-1").splitlines():
+            if line.startswith(("=> ", "<= ", "== ")):
+                sending = line.startswith(("=> Send header", "=> Send data"))
+                continue
+            m = CURL_TRACE_DATA.match(line)
+            if sending and m:
+                sent += bytes.fromhex(m.group(1))
+    return bytes(sent)
+
+
+def www_exchange(ctx, run, env, cert, key, libssl, path=lambda p: p):
+    """s_server -www (run is the argv prefix running openssl) answers one
+    curl GET while plainsight traces libssl: the server's reads must be what
+    curl sent, its writes what curl received (curl -i: status line, headers
+    and page), each byte once."""
+    curl_bin = shutil.which("curl")
+    if not curl_bin:
+        raise TestSkip("program 'curl' not found in PATH")
+    port = free_port()
+    server = ctx.start(run + ["s_server", "-www", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
+                              "-cert", path(cert), "-key", path(key)],
+                       "openssl s_server -www", collect_stdout=True, env=env, plain_env=True)
+    wait_until(lambda: listening(port) or server.p.poll() is not None, 20, "s_server to listen on port %d" % port)
+    if server.p.poll() is not None:
+        raise TestFailure("s_server -www exited (%s) before listening; its stderr:" % server.p.returncode,
+                          *indent(tail(server.stderr)))
+    ps = start_plainsight(ctx, libssl)
+    trace, out = ctx.path("curl.trace"), ctx.path("curl.out")
+    curl = ctx.start([curl_bin, "-sSk", "--http1.1", "-i", "--max-time", str(WORK_TIMEOUT), "--trace", trace,
+                      "-o", out, "https://%s:%d/plainsight-www-test" % (LOCAL, port)], "curl")
+    curl.check_ok(WORK_TIMEOUT + 10)
+    deadline = time.monotonic() + 10
+    while server.p.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.kill()   # -naccept 1 exits by itself after the connection
+    server.join_readers()
+    request = curl_sent(trace)
+    with open(out, "rb") as f:
+        page = f.read()
+    if not request.startswith(b"GET /plainsight-www-test HTTP/1.1\r\n") or not request.endswith(b"\r\n\r\n"):
+        raise TestFailure("curl's trace shows no whole GET request", "parsed: %r" % request[:300])
+    if not page.startswith(b"HTTP/1.0 200 ok\r\n") or b"</HTML>" not in page:
+        raise TestFailure("curl got no s_server -www status page", "start: %r" % page[:300])
+
+    def check(records):
+        compare_stream(records, server.pid, "read", request, "s_server -www reads (BIO_f_ssl) vs what curl sent",
+                       tuple_=(LOCAL, port, LOCAL, None))
+        compare_stream(records, server.pid, "write", page,
+                       "s_server -www writes (BIO_f_ssl) vs what curl received", tuple_=(LOCAL, port, LOCAL, None))
+        fds = {r.get("fd") for r in records if r.get("pid") == server.pid}
+        if len(fds) != 1 or min(fds) < 0:
+            raise TestFailure("s_server's records name fds %s for its one connection" % sorted(fds))
+
+    finish(ps, (server.pid, curl.pid), check)
+    return ps
+
+
+@test("versions_www_libssl_3.0_system")
+def www_system(ctx):
+    openssl = shutil.which("openssl")
+    if not openssl:
+        raise TestSkip("program 'openssl' not found in PATH")
+    libssl = None
+    for d in ("/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu"):
+        if os.path.exists(os.path.join(d, "libssl.so.3")):
+            libssl = os.path.join(d, "libssl.so.3")
+            break
+    if libssl is None:
+        raise TestSkip("no libssl.so.3 on this machine")
+    cert, key = make_cert(ctx)
+    www_exchange(ctx, [openssl], dict(os.environ), cert, key, libssl)
+
+
+@test("versions_www_libssl_1.1.1_bullseye")
+def www_bullseye(ctx):
+    entry = corpus("libssl:bullseye")
+    libdir = os.path.join(entry["path"], "usr", "lib", "x86_64-linux-gnu")
+    openssl = os.path.join(entry["path"], "usr", "bin", "openssl")
+    if not os.path.exists(openssl):
+        raise TestSkip("corpus libssl:bullseye has no openssl command (%s)" % entry["note"])
+    env = dict(os.environ, LD_LIBRARY_PATH=libdir, OPENSSL_CONF="/dev/null")
+    probe_program(ctx, [openssl], env, "bullseye's openssl")
+    cert, key = make_cert(ctx)
+    www_exchange(ctx, [openssl], env, cert, key, os.path.join(libdir, "libssl.so.1.1"))
+
+
+def www_chroot_test(suite):
+    def run(ctx):
+        root, entry = root_with_suite(suite)
+        inside = "/opt/plainsight/%s/usr" % suite
+        libssl = os.path.join(root, inside.lstrip("/"), "lib", "x86_64-linux-gnu", "libssl.so.3")
+        argv = [shutil.which("chroot") or "/usr/sbin/chroot", root, "/usr/bin/env",
+                "LD_LIBRARY_PATH=%s/lib/x86_64-linux-gnu" % inside, "OPENSSL_CONF=/dev/null",
+                "%s/bin/openssl" % inside]
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        probe_program(ctx, argv, env, "%s's openssl in the %s chroot" % (suite, ROOT_SUITE))
+        work = tempfile.mkdtemp(prefix="plainsight-e2e-", dir=os.path.join(root, "tmp"))
+        try:
+            cert, key = make_cert(ctx)
+            for f in (cert, key):
+                shutil.copy(f, work)
+            cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+            www_exchange(ctx, argv, env, cert, key, libssl, path=lambda p: p[len(root):])
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return run
+
+
+for _suite, _line in (("trixie", "3.5"), ("sid", "3.6")):
+    test("versions_www_libssl_%s_%s" % (_line, _suite))(www_chroot_test(_suite))
+
+
 # ---- 3. Node.js 8 .. 24: OpenSSL linked into the executable ---------------------------------
 
 class NodeExchange:

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Call following (callgraph.h). A function's code is swept linearly from its
+ * symbol's address over its st_size: compilers put x86-64 jump tables in
+ * .rodata, so every byte there is an instruction. Only direct calls and
+ * jumps count; an indirect one (a method table) names no function.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <capstone/capstone.h>
+#include "callgraph.h"
+
+/* Past this a "function" is no wrapper worth following: cannot tell. */
+#define MAX_FUNCTION_BYTES (1u << 20)
+/*
+ * Levels of code searched: the function's own and that of the exported
+ * functions it calls. SSL_write_ex -> SSL_write_ex2 (through the PLT) ->
+ * ssl_write_internal is two; each level more multiplies the work (Node.js
+ * exports nearly everything its SSL_read calls).
+ */
+#define MAX_REACH_DEPTH 2
+#define PLT_STUB_BYTES 16
+
+static bool is_direct_branch(const cs_insn *insn, uint64_t *target)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	bool branch = false;
+
+	for (uint8_t i = 0; i < insn->detail->groups_count; i++)
+		branch |= insn->detail->groups[i] == CS_GRP_CALL || insn->detail->groups[i] == CS_GRP_JUMP;
+	if (!branch || x->op_count != 1 || x->operands[0].type != X86_OP_IMM)
+		return false;
+	*target = (uint64_t)x->operands[0].imm;
+	return true;
+}
+
+static int add_target(uint64_t **targets, size_t *n, uint64_t target)
+{
+	uint64_t *grown;
+
+	for (size_t i = 0; i < *n; i++)
+		if ((*targets)[i] == target)
+			return 0;
+	grown = realloc(*targets, (*n + 1) * sizeof(**targets));
+	if (!grown)
+		return -ENOMEM;
+	*targets = grown;
+	(*targets)[(*n)++] = target;
+	return 0;
+}
+
+int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64_t **targets, size_t *n_targets)
+{
+	uint64_t address = vaddr, end = vaddr + size;
+	cs_insn *insn;
+	csh cs;
+	int err = 0;
+
+	*targets = NULL;
+	*n_targets = 0;
+	if (!code || !size)
+		return -EINVAL;
+	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return -ENOEXEC;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	if (!insn)
+		err = -ENOMEM;
+	while (!err && size) {
+		uint64_t target;
+
+		if (!cs_disasm_iter(cs, &code, &size, &address, insn)) {
+			err = -ENOEXEC;   /* bytes that are no instruction: not a plain function */
+			break;
+		}
+		if (is_direct_branch(insn, &target) && (target < vaddr || target >= end))
+			err = add_target(targets, n_targets, target);
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	if (err) {
+		free(*targets);
+		*targets = NULL;
+		*n_targets = 0;
+	}
+	return err;
+}
+
+/* The direct callees of the function at vaddr of size bytes in elf. */
+static int function_callees(struct ps_elf *elf, uint64_t vaddr, uint64_t size, uint64_t **targets, size_t *n)
+{
+	uint8_t *code;
+	ssize_t got;
+	int err;
+
+	if (size == 0 || size > MAX_FUNCTION_BYTES)
+		return -EFBIG;
+	code = malloc(size);
+	if (!code)
+		return -ENOMEM;
+	got = ps_elf_read_code(elf, vaddr, code, size);
+	err = got < 0 ? (int)got : (uint64_t)got != size ? -EIO : 0;
+	if (!err)
+		err = ps_callgraph_decode(code, size, vaddr, targets, n);
+	free(code);
+	return err;
+}
+
+static bool in_plt(struct ps_elf *elf, uint64_t vaddr)
+{
+	const char *section = ps_elf_section_name_at(elf, vaddr);
+
+	return section && strncmp(section, ".plt", 4) == 0;
+}
+
+/*
+ * The symbol a PLT stub jumps to: its `jmp *slot(%rip)` reads a GOT slot that
+ * a relocation binds to the symbol. Lazy .plt, .plt.sec (endbr64 first) and
+ * .plt.got stubs all have that jump within their first bytes.
+ */
+static const char *plt_stub_symbol(struct ps_elf *elf, uint64_t vaddr)
+{
+	uint8_t bytes[PLT_STUB_BYTES];
+	const uint8_t *code = bytes;
+	const char *name = NULL;
+	uint64_t address = vaddr;
+	ssize_t got = ps_elf_read_code(elf, vaddr, bytes, sizeof(bytes));
+	size_t size = got > 0 ? (size_t)got : 0;
+	cs_insn *insn;
+	csh cs;
+
+	if (!size || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+		return NULL;
+	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = cs_malloc(cs);
+	while (insn && !name && cs_disasm_iter(cs, &code, &size, &address, insn)) {
+		const cs_x86 *x = &insn->detail->x86;
+
+		if (insn->id != X86_INS_JMP)
+			continue;
+		if (x->op_count == 1 && x->operands[0].type == X86_OP_MEM && x->operands[0].mem.base == X86_REG_RIP &&
+		    x->operands[0].mem.index == X86_REG_INVALID)
+			name = ps_elf_relocation_symbol(elf, insn->address + insn->size + (uint64_t)x->operands[0].mem.disp);
+		break;
+	}
+	if (insn)
+		cs_free(insn, 1);
+	cs_close(&cs);
+	return name;
+}
+
+static bool is_internal_callee(struct ps_elf *elf, uint64_t vaddr)
+{
+	uint64_t size;
+
+	return !in_plt(elf, vaddr) && ps_elf_exported_function_at(elf, vaddr, &size) != 0;
+}
+
+/* Keeps in *common only the addresses also in more[0 .. n_more). */
+static void intersect(uint64_t *common, size_t *n_common, const uint64_t *more, size_t n_more)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < *n_common; i++)
+		for (size_t j = 0; j < n_more; j++)
+			if (common[i] == more[j]) {
+				common[kept++] = common[i];
+				break;
+			}
+	*n_common = kept;
+}
+
+int ps_callgraph_locate(struct ps_elf *elf, const char *const *callers, size_t n_callers, uint64_t *vaddr,
+			size_t *n_candidates)
+{
+	uint64_t *common = NULL;
+	size_t n_common = 0;
+	int err = 0;
+
+	*n_candidates = 0;
+	if (!n_callers)
+		return -EINVAL;
+	for (size_t i = 0; i < n_callers && !err; i++) {
+		uint64_t start, size, *callees = NULL;
+		size_t n_callees = 0, kept = 0;
+
+		err = ps_elf_function(elf, callers[i], &start, &size);
+		if (err == -ENODATA)
+			err = -ENOENT;
+		if (!err)
+			err = function_callees(elf, start, size, &callees, &n_callees);
+		if (err)
+			break;
+		for (size_t j = 0; j < n_callees; j++)
+			if (is_internal_callee(elf, callees[j]))
+				callees[kept++] = callees[j];
+		if (i == 0) {
+			common = callees;
+			n_common = kept;
+			continue;
+		}
+		intersect(common, &n_common, callees, kept);
+		free(callees);
+	}
+	if (!err) {
+		*n_candidates = n_common;
+		if (n_common == 1)
+			*vaddr = common[0];
+		else
+			err = -EMLINK;
+	}
+	free(common);
+	return err;
+}
+
+static bool is_goal(uint64_t vaddr, const uint64_t *goals, size_t n_goals)
+{
+	for (size_t i = 0; i < n_goals; i++)
+		if (goals[i] == vaddr)
+			return true;
+	return false;
+}
+
+/* Where a callee's own code is, to follow it: an exported function, or a PLT stub bound to one defined here. */
+static bool followable(struct ps_elf *elf, uint64_t *vaddr, uint64_t *size)
+{
+	const char *name;
+
+	if (!in_plt(elf, *vaddr))
+		return ps_elf_exported_function_at(elf, *vaddr, size) == 0;
+	name = plt_stub_symbol(elf, *vaddr);
+	return name && ps_elf_function(elf, name, vaddr, size) == 0;
+}
+
+static int reaches(struct ps_elf *elf, uint64_t vaddr, uint64_t size, const uint64_t *goals, size_t n_goals,
+		   int depth)
+{
+	uint64_t *callees = NULL;
+	size_t n_callees = 0;
+	int err = function_callees(elf, vaddr, size, &callees, &n_callees), found = 0;
+
+	if (err)
+		return err;
+	/* found: 1 reached, 0 not (yet), negative: cannot tell; 1 or an error ends the search */
+	for (size_t i = 0; i < n_callees && !found; i++) {
+		uint64_t callee = callees[i], callee_size;
+		int r;
+
+		if (is_goal(callee, goals, n_goals))
+			found = 1;
+		else if (!followable(elf, &callee, &callee_size))
+			continue;
+		else if (is_goal(callee, goals, n_goals))   /* a PLT stub bound to the goal */
+			found = 1;
+		else if (depth > 1 && (r = reaches(elf, callee, callee_size, goals, n_goals, depth - 1)) != -EFBIG)
+			found = r;   /* -EFBIG: no size, or too big for a wrapper; not followed */
+	}
+	free(callees);
+	return found;
+}
+
+int ps_callgraph_reaches(struct ps_elf *elf, const char *symbol, const uint64_t *goals, size_t n_goals)
+{
+	uint64_t vaddr, size;
+	int err = ps_elf_function(elf, symbol, &vaddr, &size);
+
+	if (err)
+		return err;
+	if (is_goal(vaddr, goals, n_goals))
+		return 1;
+	return reaches(elf, vaddr, size, goals, n_goals, MAX_REACH_DEPTH);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small library for tests/unit/callgraph_test.c, built twice (Makefile):
+ * with its symbol table and stripped. Like libssl's SSL_read, SSL_read_ex
+ * and ssl_read_internal: two exported wrappers call one function that is not
+ * exported, and a third exported function tail-calls a wrapper. The test
+ * locates fixture_internal in the stripped copy by its callers and compares
+ * with the address the unstripped copy's .symtab gives.
+ */
+#include <stddef.h>
+
+__attribute__((visibility("hidden"), noinline)) int fixture_internal(char *buf, size_t num, size_t *done)
+{
+	size_t i;
+
+	for (i = 0; i < num && buf[i]; i++)
+		buf[i] ^= 0x20;
+	*done = i;
+	return i ? 1 : -1;
+}
+
+__attribute__((visibility("hidden"), noinline)) int fixture_error(int code)
+{
+	return code < 0 ? -1 : code;
+}
+
+int fixture_read(char *buf, int num)
+{
+	size_t done;
+	int ret;
+
+	if (num < 0)
+		return fixture_error(num);
+	ret = fixture_internal(buf, (size_t)num, &done);
+	return ret > 0 ? (int)done : ret;
+}
+
+int fixture_read_ex(char *buf, size_t num, size_t *done)
+{
+	int ret = fixture_internal(buf, num, done);
+
+	return ret < 0 ? 0 : ret;
+}
+
+/* Reaches fixture_internal only through the exported fixture_read_ex (a tail call). */
+int fixture_read_all(char *buf, size_t num, size_t *done)
+{
+	return fixture_read_ex(buf, num, done);
+}
+
+/* Reaches nothing of the above. */
+int fixture_other(int x)
+{
+	return fixture_error(x);
+}

@@ -248,9 +248,10 @@ static int load_object(const struct ps_options *opts, const struct ps_hookset_de
 	return 0;
 }
 
+/* *refused: the kernel (or libbpf's relocation) refused the programs; other failures were reported. */
 static int open_and_load(const struct ps_options *opts, const struct ps_plan *plan,
 			 const struct ps_hookset_desc *hookset, const struct hook_site *sites,
-			 const char *core_btf_path, struct ps_probes *probes)
+			 const char *core_btf_path, struct ps_probes *probes, bool *refused)
 {
 	int err = open_object(opts, hookset, core_btf_path, probes);
 
@@ -262,8 +263,10 @@ static int open_and_load(const struct ps_options *opts, const struct ps_plan *pl
 		err = write_config(opts, plan, probes->obj);
 	if (!err)
 		err = ps_link_write(opts, plan, hookset, probes->obj);
-	if (!err)
+	if (!err) {
 		err = load_object(opts, hookset, probes, core_btf_path != NULL);
+		*refused = err != 0;
+	}
 	return err;
 }
 
@@ -277,23 +280,24 @@ static int load_with_core_types(const struct ps_options *opts, const struct ps_p
 				struct ps_probes *probes)
 {
 	struct ps_core_btf core;
+	bool refused = false;
 	char name[64];
 	int err;
 
 	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
 	if (ps_core_btf_get(opts->btf_cache_dir, name, hookset->bpf_obj,
 			    (size_t)(hookset->bpf_obj_end - hookset->bpf_obj), &core) == 0) {
-		err = open_and_load(opts, plan, hookset, sites, core.path, probes);
-		if (!err) {
+		err = open_and_load(opts, plan, hookset, sites, core.path, probes, &refused);
+		if (!refused) {
 			ps_core_btf_close(&core);
-			return 0;
+			return err;
 		}
 		ps_debug("CO-RE types: dropping %s, retrying with the kernel's whole BTF", core.entry);
 		ps_core_btf_forget(&core);
 		bpf_object__close(probes->obj);
 		probes->obj = NULL;
 	}
-	return open_and_load(opts, plan, hookset, sites, NULL, probes);
+	return open_and_load(opts, plan, hookset, sites, NULL, probes, &refused);
 }
 
 int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)

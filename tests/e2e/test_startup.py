@@ -7,6 +7,7 @@ were wrong would show there."""
 import glob
 import os
 import shutil
+import struct
 
 from harness import Context, TestFailure, TestSkip, binary, indent, tail
 from test_tls import python_capture
@@ -73,6 +74,36 @@ def btf_cache_built_used_rebuilt(ctx):
     os.chmod(entry, 0o666)
     capture_says(ctx, cache, "not using %s" % entry, absent=("from the cache",))
     os.chmod(entry, 0o644)
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for byte in data:
+        h = ((h ^ byte) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+@test("btf_cache_wrong_types_dropped")
+def btf_cache_wrong_types_dropped(ctx):
+    """An entry whose digest is right but whose types are not (an empty BTF:
+    the relocations find nothing): the kernel refuses the programs, the entry
+    is dropped and the kernel's whole BTF is used. The entry's layout is the
+    one runtime/core_btf.c writes: magic, key, FNV-1a digest, size, payload."""
+    require_bpftool()
+    cache = ctx.path("btf-cache")
+    capture_says(ctx, cache, "CO-RE types: built with bpftool")
+    entry, = glob.glob(os.path.join(cache, "tls_*.btf"))
+    with open(entry, "rb") as f:
+        head = f.read(16)
+    # struct btf_header: magic, version 1, flags, hdr_len 24, no types, a one-byte string section
+    empty_btf = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, 0, 0, 1) + b"\0"
+    with open(entry, "wb") as f:
+        f.write(head + struct.pack("<QQ", fnv1a64(empty_btf), len(empty_btf)) + empty_btf)
+    capture_says(ctx, cache, "CO-RE types: from the cache, %s (%d bytes)" % (entry, len(empty_btf)),
+                 "with the cached CO-RE types", "dropping %s" % entry, "loading kernel BTF")
+    if os.path.exists(entry):
+        raise TestFailure("the refused entry %s is still there" % entry)
+    capture_says(ctx, cache, "CO-RE types: built with bpftool and cached in %s" % entry)
 
 
 @test("btf_cache_none_reads_kernel_btf")

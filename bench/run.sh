@@ -20,6 +20,7 @@
 #                   (default "65536 262144 1048576")
 #   BENCH_INSTALL   0: never apt-get install missing packages (default 1)
 #   BENCH_ONLY      subset of scenarios to run, e.g. "P1 P2 P4" (default all)
+#   BENCH_P4_RUNS   P4 starts per tracer, median  (default 5)
 #   BENCH_QUIET_WAIT seconds to wait, before each measured run, for other
 #                   processes' uprobes on libssl to go away (default 20)
 set -uo pipefail
@@ -40,6 +41,7 @@ BENCH_MAPSIZES=${BENCH_MAPSIZES:-65536 262144 1048576}
 BENCH_INSTALL=${BENCH_INSTALL:-1}
 BENCH_ONLY=${BENCH_ONLY:-P1 P2 P3 P4 P5 P6}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-20}
+BENCH_P4_RUNS=${BENCH_P4_RUNS:-5}
 
 PUMP_TIMEOUT=300      # seconds for one transfer
 READY_TIMEOUT=120     # seconds for a tracer to attach (bcc compiles first)
@@ -692,18 +694,32 @@ fi
 
 # ---- P4: time to attach ----------------------------------------------------------
 if want P4; then
-	log "P4: start to probes attached, median of 5"
+	log "P4: start to probes attached, median of $BENCH_P4_RUNS"
 	for k in plainsight $BENCH_PEERS; do
 		if [ "$k" = plainsight ] && [ $PS_OK = 0 ]; then R[P4.plainsight]=$PS_WHY; continue; fi
 		if [ "$k" != plainsight ] && [[ " ${PEERS[*]} " != *" $k "* ]]; then R[P4.$k]=$(peer_why "$k"); continue; fi
+		if [ "$k" = plainsight ]; then
+			# The first start on a kernel builds plainsight's cache of the
+			# kernel types CO-RE needs (--btf-cache): timed apart, with an
+			# empty cache of its own; the start that follows fills the
+			# default cache, if it was empty, unmeasured.
+			if start_tracer plainsight p4cold "" "$T/p4.out" --btf-cache "$T/btf-cache-cold"; then
+				cold=$(ms_between "$TR_T0" "$TR_READY")
+				add_detail P4 "\"plainsight_first_start_ms\": $cold"
+				log "  plainsight, first start on this kernel (builds the CO-RE types cache): $cold ms"
+			fi
+			stop_tracer
+			start_tracer plainsight p4warm "" "$T/p4.out" && stop_tracer
+			rm -f "$T/p4.out"
+		fi
 		ts=()
-		for r in 1 2 3 4 5; do
+		for ((r = 1; r <= BENCH_P4_RUNS; r++)); do
 			start_tracer "$k" "p4$k" "" "$T/p4.out" || { R[P4.$k]=$TR_WHY; break; }
 			ts+=("$(ms_between "$TR_T0" "$TR_READY")")
 			stop_tracer
 			rm -f "$T/p4.out"
 		done
-		if [ ${#ts[@]} = 5 ]; then
+		if [ ${#ts[@]} = "$BENCH_P4_RUNS" ]; then
 			R[P4.$k]=$(median "${ts[@]}")
 			add_detail P4 "\"${k}_runs_ms\": [$(IFS=,; echo "${ts[*]}")]"
 			log "  $k: ${R[P4.$k]} ms (runs: ${ts[*]})"
@@ -768,7 +784,7 @@ ROWS=(
 	"P1|bulk TLS throughput, captured / uncaptured|>= 0.90"
 	"P2|completeness: bytes captured / sent|= 1.000"
 	"P3|nginx HTTPS req/s, captured / uncaptured|>= 0.85"
-	"P4|start to probes attached, ms (median of 5)|<= 100"
+	"P4|start to probes attached, ms (median of $BENCH_P4_RUNS)|<= 100"
 	"P5|resident memory during P1, MiB peak / steady|<= 20"
 	"P6|compile all specs, ms (median of 5)|<= 1000"
 )

@@ -262,8 +262,12 @@ static __always_inline int ps_is_socket_io(long nr)
 	return 0;
 }
 
-/* tp_btf needs no tracefs and no kprobes, which this project may not have. */
-SEC("tp_btf/sys_enter")
+/*
+ * A raw tracepoint needs no tracefs and no kprobes, which this project may
+ * not have, and unlike tp_btf it attaches by name: libbpf then needs no
+ * kernel BTF to attach it, only for CO-RE (see runtime/btf_cache.c).
+ */
+SEC("raw_tp/sys_enter")
 int BPF_PROG(ps_sys_enter, struct pt_regs *regs, long nr)
 {
 	__u32 tid;

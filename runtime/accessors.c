@@ -10,8 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <capstone/capstone.h>
 #include "accessors.h"
+#include "capstone_lib.h"
 #include "elf_file.h"
 #include "log.h"
 
@@ -102,7 +102,7 @@ static bool ends_path(const cs_insn *insn)
 }
 
 /* Returns 1 and *offset at the n-th access, 0 to go on, -ENOENT when the shape is not simple. */
-static int scan_insn(csh cs, const cs_insn *insn, struct regset *arg, unsigned n, unsigned *seen, int64_t *offset)
+static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn, struct regset *arg, unsigned n, unsigned *seen, int64_t *offset)
 {
 	const cs_x86 *x = &insn->detail->x86;
 	cs_regs rd, wr;
@@ -130,7 +130,7 @@ static int scan_insn(csh cs, const cs_insn *insn, struct regset *arg, unsigned n
 		add(arg, x->operands[0].reg);
 		return 0;
 	}
-	if (cs_regs_access(cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
+	if (lib->regs_access(cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
 		return -ENOENT;
 	for (uint8_t i = 0; i < n_wr; i++)
 		drop(arg, wr[i]);
@@ -141,18 +141,24 @@ int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsig
 {
 	struct regset arg = { .regs = { X86_REG_RDI }, .n = 1 };
 	unsigned seen = 0, count = 0;
+	const struct ps_capstone *lib;
 	cs_insn *insn;
 	csh cs;
 	int ret = -ENOENT;
 
 	if (!code || !n || !offset)
 		return -EINVAL;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	lib = ps_capstone_acquire();
+	if (!lib)
 		return -ENOENT;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
-	while (insn && count++ < MAX_INSNS && cs_disasm_iter(cs, &code, &size, &address, insn)) {
-		int r = scan_insn(cs, insn, &arg, n, &seen, offset);
+	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		ps_capstone_release();
+		return -ENOENT;
+	}
+	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = lib->malloc(cs);
+	while (insn && count++ < MAX_INSNS && lib->disasm_iter(cs, &code, &size, &address, insn)) {
+		int r = scan_insn(lib, cs, insn, &arg, n, &seen, offset);
 
 		if (r != 0) {
 			ret = r > 0 ? 0 : r;
@@ -162,8 +168,9 @@ int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsig
 			break;
 	}
 	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+		lib->free(insn, 1);
+	lib->close(&cs);
+	ps_capstone_release();
 	return ret;
 }
 
@@ -202,6 +209,9 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 	memset(result, 0, sizeof(*result));
 	if (!layout || !layout->offsets)
 		return;
+	/* loaded once for all the checks (each decode would load it again) */
+	if (!ps_capstone_acquire())
+		return;
 	for (uint32_t i = 0; i < module->n_offsets; i++) {
 		const struct ps_offset_desc *o = &module->offsets[i];
 		int32_t want = layout->offsets[i];
@@ -227,4 +237,5 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 				 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct,
 				 o->field, want, o->accessor, path, (long long)got);
 	}
+	ps_capstone_release();
 }

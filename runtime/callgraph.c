@@ -8,8 +8,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <capstone/capstone.h>
 #include "callgraph.h"
+#include "capstone_lib.h"
 
 /* Past this a "function" is no wrapper worth following: cannot tell. */
 #define MAX_FUNCTION_BYTES (1u << 20)
@@ -53,6 +53,7 @@ static int add_target(uint64_t **targets, size_t *n, uint64_t target)
 int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64_t **targets, size_t *n_targets)
 {
 	uint64_t address = vaddr, end = vaddr + size;
+	const struct ps_capstone *lib;
 	cs_insn *insn;
 	csh cs;
 	int err = 0;
@@ -61,16 +62,21 @@ int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64
 	*n_targets = 0;
 	if (!code || !size)
 		return -EINVAL;
-	if (cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	lib = ps_capstone_acquire();
+	if (!lib)
 		return -ENOEXEC;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
+	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		ps_capstone_release();
+		return -ENOEXEC;
+	}
+	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = lib->malloc(cs);
 	if (!insn)
 		err = -ENOMEM;
 	while (!err && size) {
 		uint64_t target;
 
-		if (!cs_disasm_iter(cs, &code, &size, &address, insn)) {
+		if (!lib->disasm_iter(cs, &code, &size, &address, insn)) {
 			err = -ENOEXEC;   /* bytes that are no instruction: not a plain function */
 			break;
 		}
@@ -78,8 +84,9 @@ int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64
 			err = add_target(targets, n_targets, target);
 	}
 	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+		lib->free(insn, 1);
+	lib->close(&cs);
+	ps_capstone_release();
 	if (err) {
 		free(*targets);
 		*targets = NULL;
@@ -128,14 +135,19 @@ static const char *plt_stub_symbol(struct ps_elf *elf, uint64_t vaddr)
 	uint64_t address = vaddr;
 	ssize_t got = ps_elf_read_code(elf, vaddr, bytes, sizeof(bytes));
 	size_t size = got > 0 ? (size_t)got : 0;
+	const struct ps_capstone *lib;
 	cs_insn *insn;
 	csh cs;
 
-	if (!size || cs_open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK)
+	if (!size || !(lib = ps_capstone_acquire()))
 		return NULL;
-	cs_option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = cs_malloc(cs);
-	while (insn && !name && cs_disasm_iter(cs, &code, &size, &address, insn)) {
+	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
+		ps_capstone_release();
+		return NULL;
+	}
+	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
+	insn = lib->malloc(cs);
+	while (insn && !name && lib->disasm_iter(cs, &code, &size, &address, insn)) {
 		const cs_x86 *x = &insn->detail->x86;
 
 		if (insn->id != X86_INS_JMP)
@@ -146,8 +158,9 @@ static const char *plt_stub_symbol(struct ps_elf *elf, uint64_t vaddr)
 		break;
 	}
 	if (insn)
-		cs_free(insn, 1);
-	cs_close(&cs);
+		lib->free(insn, 1);
+	lib->close(&cs);
+	ps_capstone_release();
 	return name;
 }
 

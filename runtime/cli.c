@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "core_btf.h"
 #include "log.h"
 
 #ifndef PS_VERSION_STRING
@@ -17,6 +18,7 @@ enum {
 	OPT_HEX = 256,
 	OPT_MAPSIZE,
 	OPT_STATUS,
+	OPT_BTF_CACHE,
 	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
 };
 
@@ -38,6 +40,9 @@ static const struct common_option common_options[] = {
 	  "ring buffer size in KiB, a power of two (default 8192)" },
 	{ { "quiet", no_argument, NULL, 'q' }, NULL, "no status line" },
 	{ { "status", no_argument, NULL, OPT_STATUS }, NULL, "status line even when stderr is not a terminal" },
+	{ { "btf-cache", required_argument, NULL, OPT_BTF_CACHE }, "DIR",
+	  "keep the kernel types the probes need in DIR, for a fast start; 'none': read them all "
+	  "from the kernel each time (default " PS_CORE_BTF_DEFAULT_DIR ")" },
 	{ { "debug", no_argument, NULL, 'd' }, NULL, "show libbpf's messages and the verifier log" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
 };
@@ -248,6 +253,11 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 	case 'd':
 		opts->debug = true;
 		return PS_CLI_RUN;
+	case OPT_BTF_CACHE:
+		if (!*arg || (*arg != '/' && strcmp(arg, "none") != 0))
+			return usage_error(module, "--btf-cache wants an absolute directory or 'none', not '%s'", arg);
+		opts->btf_cache_dir = strcmp(arg, "none") == 0 ? NULL : arg;
+		return PS_CLI_RUN;
 	}
 	return PS_CLI_EXIT_USAGE;
 }
@@ -336,6 +346,7 @@ enum ps_cli_result ps_cli_parse(int argc, char **argv, struct ps_options *opts)
 	memset(opts, 0, sizeof(*opts));
 	opts->mapsize_kib = PS_DEFAULT_MAPSIZE_KIB;
 	opts->output.mode = PS_OUTPUT_TEXT;
+	opts->btf_cache_dir = PS_CORE_BTF_DEFAULT_DIR;
 
 	if (argc < 2) {
 		print_main_help();

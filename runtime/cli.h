@@ -21,6 +21,7 @@ struct ps_options {
 	bool quiet;                 /* -q: no status line */
 	bool status;                /* --status: status line even when stderr is no terminal */
 	bool debug;                 /* -d */
+	const char *btf_cache_dir;  /* --btf-cache; NULL: none, read the kernel's whole BTF */
 };
 
 enum ps_cli_result {

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "callgraph.h"
 #include "link.h"
+#include "capstone_lib.h"
 #include "rodata.h"
 #include "log.h"
 
@@ -159,15 +160,27 @@ static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, cons
 	return sites[index];
 }
 
+static bool follows_calls(const struct ps_hookset_desc *hookset)
+{
+	for (uint32_t i = 0; i < hookset->n_hooks; i++)
+		if (hookset->hooks[i].n_called_by || hookset->hooks[i].n_unless_calls)
+			return true;
+	return false;
+}
+
 int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
 		  long *sites, uint32_t *n_missing)
 {
 	const struct ps_module_desc *module = opts->module;
 	struct ps_elf **elves = calloc(module->n_targets, sizeof(*elves));
+	bool disassembles = follows_calls(hookset);
 	int err = 0;
 
 	if (!elves)
 		return -ENOMEM;
+	/* held over the whole search: each decode would load and unload it again */
+	if (disassembles)
+		ps_capstone_acquire();
 	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		const char *path = plan->targets[hook->target].path;
@@ -197,6 +210,8 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 			err = (int)offset;
 		}
 	}
+	if (disassembles)
+		ps_capstone_release();
 	for (uint32_t i = 0; i < module->n_targets; i++)
 		if (elves[i])
 			ps_elf_close(elves[i]);

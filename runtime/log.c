@@ -1,15 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 
 /* Set once from the command line, before anything else runs. */
 static bool debug_enabled;
 
+/* Milliseconds since the process started, by the monotonic clock (for -d). */
+static double ms_since_start(void)
+{
+	static struct timespec start;
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!start.tv_sec && !start.tv_nsec)
+		start = now;
+	return (double)(now.tv_sec - start.tv_sec) * 1e3 + (double)(now.tv_nsec - start.tv_nsec) / 1e6;
+}
+
 void ps_log_set_debug(bool debug)
 {
 	debug_enabled = debug;
+	ms_since_start();
 }
 
 bool ps_log_debug_enabled(void)
@@ -49,6 +63,12 @@ void ps_info(const char *fmt, ...)
 	va_start(ap, fmt);
 	log_line("", fmt, ap);
 	va_end(ap);
+}
+
+void ps_debug_phase(const char *what)
+{
+	if (debug_enabled)
+		ps_debug("%.1f ms: %s", ms_since_start(), what);
 }
 
 void ps_debug(const char *fmt, ...)

@@ -17,6 +17,9 @@ void ps_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -d. */
 void ps_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Only with -d: time since ps_log_set_debug (the start) and what just ended. */
+void ps_debug_phase(const char *what);
+
 /* Routes libbpf's messages through ps_debug; warnings too when debugging. */
 void ps_log_install_libbpf(void);
 

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "core_btf.h"
 #include "elf_file.h"
 #include "link.h"
 #include "log.h"
@@ -141,11 +142,12 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 	return 0;
 }
 
+/* core_btf_path: the kernel types for CO-RE; NULL: libbpf reads the kernel's own. */
 static int open_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
-		       struct ps_probes *probes)
+		       const char *core_btf_path, struct ps_probes *probes)
 {
 	char name[64];
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = name);
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = name, .btf_custom_path = core_btf_path);
 	int err;
 
 	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
@@ -170,11 +172,17 @@ static int size_ring_buffer(const struct ps_options *opts, struct ps_probes *pro
 	return bpf_map__set_max_entries(events, opts->mapsize_kib * 1024u);
 }
 
+/* quiet: a failure is retried, so only -d shows it. */
 static int load_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
-		       struct ps_probes *probes)
+		       struct ps_probes *probes, bool quiet)
 {
 	int err = bpf_object__load(probes->obj);
 
+	if (err && quiet) {
+		ps_debug("%s: the kernel refused the BPF programs of hook set '%s' with the cached CO-RE types: %s",
+			 opts->module->name, hookset->name, strerror(-err));
+		return err;
+	}
 	if (err) {
 		ps_error("%s: the kernel refused the BPF programs of hook set '%s': %s%s", opts->module->name,
 			 hookset->name, strerror(-err),
@@ -190,6 +198,58 @@ static int load_object(const struct ps_options *opts, const struct ps_hookset_de
 	return 0;
 }
 
+/* *refused: the kernel (or libbpf's relocation) refused the programs; other failures were reported. */
+static int open_and_load(const struct ps_options *opts, const struct ps_plan *plan,
+			 const struct ps_hookset_desc *hookset, const long *sites,
+			 const char *core_btf_path, struct ps_probes *probes, bool *refused)
+{
+	int err = open_object(opts, hookset, core_btf_path, probes);
+
+	if (!err)
+		err = disable_absent_hooks(probes->obj, hookset, sites);
+	if (!err)
+		err = size_ring_buffer(opts, probes);
+	if (!err)
+		err = write_config(opts, plan, probes->obj);
+	if (!err)
+		err = ps_link_write(opts, plan, hookset, sites, probes->obj);
+	if (!err) {
+		err = load_object(opts, hookset, probes, core_btf_path != NULL);
+		*refused = err != 0;
+	}
+	return err;
+}
+
+/*
+ * With the cached minimal kernel types when there are some (core_btf.c),
+ * else, or when the kernel refuses the programs so relocated, with the
+ * kernel's whole BTF.
+ */
+static int load_with_core_types(const struct ps_options *opts, const struct ps_plan *plan,
+				const struct ps_hookset_desc *hookset, const long *sites,
+				struct ps_probes *probes)
+{
+	struct ps_core_btf core;
+	bool refused = false;
+	char name[64];
+	int err;
+
+	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
+	if (ps_core_btf_get(opts->btf_cache_dir, name, hookset->bpf_obj,
+			    (size_t)(hookset->bpf_obj_end - hookset->bpf_obj), &core) == 0) {
+		err = open_and_load(opts, plan, hookset, sites, core.path, probes, &refused);
+		if (!refused) {
+			ps_core_btf_close(&core);
+			return err;
+		}
+		ps_debug("CO-RE types: dropping %s, retrying with the kernel's whole BTF", core.entry);
+		ps_core_btf_forget(&core);
+		bpf_object__close(probes->obj);
+		probes->obj = NULL;
+	}
+	return open_and_load(opts, plan, hookset, sites, NULL, probes, &refused);
+}
+
 int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
 {
 	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
@@ -202,20 +262,13 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	if (!sites)
 		return -ENOMEM;
 	err = ps_hook_sites(opts, plan, hookset, sites, &probes->n_missing);
+	ps_debug_phase("hook sites found");
 	if (!err)
-		err = open_object(opts, hookset, probes);
-	if (!err)
-		err = disable_absent_hooks(probes->obj, hookset, sites);
-	if (!err)
-		err = size_ring_buffer(opts, probes);
-	if (!err)
-		err = write_config(opts, plan, probes->obj);
-	if (!err)
-		err = ps_link_write(opts, plan, hookset, sites, probes->obj);
-	if (!err)
-		err = load_object(opts, hookset, probes);
+		err = load_with_core_types(opts, plan, hookset, sites, probes);
+	ps_debug_phase("BPF object loaded");
 	if (!err)
 		err = attach_all(opts, plan, hookset, sites, probes);
+	ps_debug_phase("probes attached");
 	free(sites);
 	return err;
 }

@@ -212,10 +212,13 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 		if (err)
 			return err;
 	}
+	ps_debug_phase("targets found");
 	err = read_version(opts, &module->targets[0], &plan->targets[0], plan);
 	if (err)
 		return err;
+	ps_debug_phase("version read");
 	choose_layout(opts, plan);
+	ps_debug_phase("layout chosen, accessors checked");
 	return 0;
 }
 

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * capstone's decoder tables for every architecture it knows stay resident
+ * once its library is mapped: ~4.7 MiB of a ~26 MiB runtime, for a check
+ * that runs for a few milliseconds at start-up (accessors.c). Loaded with
+ * dlopen while needed and unloaded after, it costs nothing while capturing.
+ */
+#include <dlfcn.h>
+#include "capstone_lib.h"
+#include "log.h"
+
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+/* the soname of the capstone whose header we were built with */
+#define CAPSTONE_SONAME "libcapstone.so." STRINGIFY(CS_API_MAJOR)
+
+static struct ps_capstone api;
+static void *handle;
+static unsigned users;
+
+static int load_symbols(void)
+{
+	struct {
+		void **slot;
+		const char *name;
+	} syms[] = {
+		{ (void **)&api.open, "cs_open" },
+		{ (void **)&api.option, "cs_option" },
+		{ (void **)&api.malloc, "cs_malloc" },
+		{ (void **)&api.disasm_iter, "cs_disasm_iter" },
+		{ (void **)&api.free, "cs_free" },
+		{ (void **)&api.close, "cs_close" },
+		{ (void **)&api.regs_access, "cs_regs_access" },
+	};
+
+	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].slot = dlsym(handle, syms[i].name);
+		if (!*syms[i].slot) {
+			ps_debug("%s has no %s", CAPSTONE_SONAME, syms[i].name);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+const struct ps_capstone *ps_capstone_acquire(void)
+{
+	if (users) {
+		users++;
+		return &api;
+	}
+	handle = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!handle) {
+		ps_debug("cannot load capstone: %s", dlerror());
+		return NULL;
+	}
+	if (load_symbols()) {
+		dlclose(handle);
+		handle = NULL;
+		return NULL;
+	}
+	users = 1;
+	return &api;
+}
+
+void ps_capstone_release(void)
+{
+	if (!users || --users)
+		return;
+	dlclose(handle);
+	handle = NULL;
+}

@@ -18,7 +18,7 @@
 set -u -o pipefail
 
 SUITES=(bullseye bookworm trixie sid)
-NODE_VERSIONS=(8.17.0 14.21.3 16.20.2 18.20.8 20.20.2 24.22.3)
+NODE_VERSIONS=(8.17.0 10.15.3 14.21.3 16.20.2 18.20.8 20.20.2 24.22.3)
 MIRROR=${PLAINSIGHT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${PLAINSIGHT_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg

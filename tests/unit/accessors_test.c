@@ -46,6 +46,16 @@ static void test_plain_load(void)
 	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, &off), -ENOENT);
 }
 
+/* SSL_version up to 3.1: the first member, a load with no displacement: mov (%rdi),%eax; ret */
+static void test_zero_displacement(void)
+{
+	static const uint8_t code[] = { 0x8b, 0x07, 0xc3 };
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, &off), 0);
+	CHECK_INT(off, 0);
+}
+
 /*
  * The shape of SSL_get_wbio and SSL_SESSION_get_master_key: a null check, a
  * copy of the argument, then accesses through the copy:
@@ -110,8 +120,8 @@ static void test_system_libssl_matches_3_0(void)
 		CHECK_INT(err, 0);
 		CHECK_INT(off, layout->offsets[i]);
 	}
-	/* rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
-	CHECK(with_accessor >= 9);
+	/* version, rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
+	CHECK(with_accessor >= 10);
 	ps_accessors_check(tls, layout, libssl_path, &result);
 	CHECK_INT(result.mismatches, 0);
 	CHECK_INT(result.checked, with_accessor);
@@ -138,6 +148,7 @@ int main(void)
 {
 	ps_log_set_debug(false);
 	TEST(test_plain_load);
+	TEST(test_zero_displacement);
 	TEST(test_null_check_and_copy);
 	TEST(test_cannot_tell);
 	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0) {

@@ -127,6 +127,10 @@ NODE_ACCESSORS = {
                    "ssl3_state_st.client_random": 184, "ssl_session_st.master_key": 80,
                    "ssl_session_st.master_key_length": 8, "ssl_session_st.cipher": 496},
          {"ssl_st.session": (1296, 1488)}),
+    22: ("3.0", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.s3.client_random": 352,
+                 "ssl_session_st.master_key": 80, "ssl_session_st.master_key_length": 8,
+                 "ssl_session_st.cipher": 760, "ssl_cipher_st.id": 24},
+         {"ssl_st.session": (2328, 2520)}),
 }
 CONFIRM_RE = re.compile(r"^plainsight: debug: tls: (\S+) at (\d+) in layout '([^']+)': (\S+) confirms it$")
 CORRECT_RE = re.compile(r"^plainsight: debug: tls: (\S+): (\S+) reads it at (\d+), not at (\d+) as layout '([^']+)' "

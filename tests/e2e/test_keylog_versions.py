@@ -10,8 +10,8 @@ system's libssl) sends it the request.
 The same two exchanges for libssl 3.5 (trixie) and 3.6 (sid), whose openssl
 runs in test_versions.py's debootstrap'd trixie chroot (plainsight outside,
 --libssl naming the library inside the root). And Node.js 8, 10, 14, 16,
-18, 20 and 24 (OpenSSL 1.0.2s, 1.1.0j, 1.1.1t, 1.1.1v+quic, 3.0.16, 3.0.19,
-3.5.9 linked into the executable, --libssl naming it): node_peer.js client
+18, 20, 22.0 and 24 (OpenSSL 1.0.2s, 1.1.0j, 1.1.1t, 1.1.1v+quic, 3.0.16,
+3.0.19, 3.0.13+quic, 3.5.9 linked into the executable, --libssl naming it): node_peer.js client
 and server over node's tls module carry an HTTP request and response; each
 side traced alone with -p. TLS 1.2 and 1.3 everywhere, except Node 8 and 10,
 whose OpenSSL knows no TLS 1.3. A corpus that
@@ -226,8 +226,11 @@ for _suite, _line in (("trixie", "3.5"), ("sid", "3.6")):
 # are used, so TLS 1.2 keys (client random, session, master key: all read
 # through confirmed offsets) decrypt, while the TLS 1.3 secrets held in
 # ssl_st, which no accessor shows, are refused with one line naming them.
-NODE_CONTRADICTED = {16: ("handshake_secret", "handshake_hash", "client_traffic_secret_0",
-                          "server_traffic_secret_0", "exporter_secret")}
+# Node 22.0.0's 3.0.13+quic: the same story in the 3.0 layout (ssl_st.session
+# at 2520, not 2328; the client random held inline at 352 is confirmed).
+_TLS13_SECRETS = ("handshake_secret", "handshake_hash", "client_traffic_secret_0", "server_traffic_secret_0",
+                  "exporter_secret")
+NODE_CONTRADICTED = {16: _TLS13_SECRETS, 22: _TLS13_SECRETS}
 NODE_KEYS_REFUSED_RE = re.compile(r"plainsight: warning: tls: keys refused: tls_secrets fields (.*) are not written: "
                                   r"they read .*, which no accessor confirms in this build")
 
@@ -313,7 +316,7 @@ def node_keylog(ctx, major, side, maxv):
         raise no_http(ctx, what + "; want the request and a 200 response", cap.file, out, lines)
 
 
-for _major in (8, 10, 14, 16, 18, 20, 24):
+for _major in (8, 10, 14, 16, 18, 20, 22, 24):
     for _side in ("client", "server"):
         for _maxv in ("1.2",) if _major in NODE_NO_TLS13 else ("1.2", "1.3"):
             test("keylog_node%d_%s_tls%s" % (_major, _side, _maxv.replace(".", "")))(

@@ -33,7 +33,7 @@ def test(name):
     return reg
 
 
-def traced_exchange(ctx, extra_args):
+def traced_exchange(ctx, extra_args, asan=False, env=None):
     """A python client (traced alone) and server exchange 20 KiB each way; returns
     (plainsight, records, others, key log lines, client, server)."""
     cert, key = make_cert(ctx)
@@ -41,7 +41,7 @@ def traced_exchange(ctx, extra_args):
     keylog = ctx.path("keys.log")
     srv = PyServer(ctx, cert, key, size, os.urandom(size))
     cli = PyClient(ctx, srv.port, os.urandom(size), size, wait_go=True)
-    ps = ctx.start_plainsight(["tls", "-m", "json", "-k", keylog, "-p", str(cli.pid)] + extra_args)
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-k", keylog, "-p", str(cli.pid)] + extra_args, asan=asan, env=env)
     ps.wait_attached()
     cli.go()
     cli.finish()
@@ -62,8 +62,9 @@ def check_plaintext(records, cli, srv, what):
 
 
 @test("accessors_wrong_layout_refuses_keys")
-def wrong_layout(ctx):
-    ps, records, others, lines, cli, srv = traced_exchange(ctx, ["--ssl_version", "openssl 1.1.1w"])
+def wrong_layout(ctx, asan=False, env=None):
+    ps, records, others, lines, cli, srv = traced_exchange(ctx, ["--ssl_version", "openssl 1.1.1w"], asan=asan,
+                                                           env=env)
     err = ps.stderr.splitlines()
     contradicted = [l for l in err if CONTRADICTED_RE.match(l)]
     if len(contradicted) != 1:
@@ -96,6 +97,23 @@ def wrong_layout(ctx):
     if not ctx.summary or ctx.summary.get("keys_refused") is not True:
         raise TestFailure("the json summary does not say keys were refused: %r" % (ctx.summary,))
     check_plaintext(records, cli, srv, "keys refused")
+
+
+@test("asan_accessors_wrong_layout_refuses_keys")
+def asan_wrong_layout(ctx):
+    """The same under ASan+UBSan: records lose fields in copies (runtime/capture.c)."""
+    from harness import binary
+    from test_tls import SANITIZER_RE
+    if not os.path.exists(binary(asan=True)):
+        raise TestFailure("ASan build not found: %s (make asan)" % binary(asan=True))
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    try:
+        wrong_layout(ctx, asan=True, env=env)
+    finally:
+        ps = ctx.plainsight
+        if ps is not None and ps.p.poll() is not None and SANITIZER_RE.search(ps.stderr):
+            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
 
 
 @test("accessors_right_layout_is_quiet")

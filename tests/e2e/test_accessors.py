@@ -137,6 +137,7 @@ def right_layout(ctx):
 NODE_ACCESSORS = {
     8: ("1.0.2", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.session": 304, "ssl_cipher_st.id": 16}, {}),
     10: ("1.1.0", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.session": 376, "ssl_session_st.master_key": 8,
+                   "ssl_session_st.ssl_version": 0,
                    "ssl_session_st.cipher": 216, "ssl_cipher_st.id": 16}, {}),
     14: ("1.1.1", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.session": 1296,
                    "ssl_st.s3": 168, "ssl3_state_st.client_random": 184, "ssl_session_st.master_key": 80,

@@ -98,6 +98,8 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 				}
 				if (f->through_field)
 					buf_printf(b, ", .has_through = true, .through = %d", f->through_field->offset_id);
+				if (f->accessor && !f->type->array_len && f->type->kind == SC_PTR)
+					buf_puts(b, ", .pointer = true");
 				buf_puts(b, " },\n");
 			}
 		buf_puts(b, "};\n\n");

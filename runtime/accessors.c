@@ -111,6 +111,7 @@ struct walk {
 	struct regset arg, inner;
 	int64_t through;           /* -1: count the accesses through arg */
 	unsigned n, seen;
+	bool pointer_load;         /* the n-th access is `mov reg64, [...]`: it loads a pointer-sized value */
 };
 
 static struct regset *counted(struct walk *w)
@@ -158,6 +159,8 @@ static int scan_insn(csh cs, const cs_insn *insn, struct walk *w, int64_t *offse
 			return -ENOENT;   /* base + index: an array, not one field */
 		if (++w->seen == w->n) {
 			*offset = op->mem.disp;
+			w->pointer_load = insn->id == X86_INS_MOV && i == 1 && x->operands[0].type == X86_OP_REG &&
+					  x->operands[0].size == 8 && op->size == 8;
 			return 1;
 		}
 	}
@@ -180,7 +183,7 @@ static int scan_insn(csh cs, const cs_insn *insn, struct walk *w, int64_t *offse
 }
 
 int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
-		       int64_t *offset)
+		       int64_t *offset, bool *pointer_load)
 {
 	struct walk w = { .arg = { .regs = { X86_REG_RDI }, .n = 1 }, .through = through, .n = n };
 	unsigned count = 0;
@@ -207,10 +210,13 @@ int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsig
 	if (insn)
 		cs_free(insn, 1);
 	cs_close(&cs);
+	if (pointer_load)
+		*pointer_load = ret == 0 && w.pointer_load;
 	return ret;
 }
 
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset)
+int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
+		       bool *pointer_load)
 {
 	uint8_t code[CODE_BYTES];
 	struct ps_elf *elf = ps_elf_open(path);
@@ -236,7 +242,7 @@ int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t
 		return err;
 	if (got == 0)
 		return -ENOENT;
-	return ps_accessor_decode(code, (size_t)got, vaddr, n, through, offset);
+	return ps_accessor_decode(code, (size_t)got, vaddr, n, through, offset, pointer_load);
 }
 
 /* One field: confirmed, contradicted (its offset replaced), or "cannot tell" (left alone). */
@@ -246,6 +252,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 	const struct ps_offset_desc *o = &module->offsets[i];
 	int32_t want = offsets[i];
 	int64_t through = -1, got;
+	bool pointer_load = false;
 	int err;
 
 	if (o->has_through) {
@@ -253,7 +260,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 		if (through < 0)
 			return;   /* the pointer it goes through does not exist here */
 	}
-	err = ps_accessor_offset(path, o->accessor, o->accessor_load, through, &got);
+	err = ps_accessor_offset(path, o->accessor, o->accessor_load, through, &got, &pointer_load);
 	if (err) {
 		ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
 			 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
@@ -270,6 +277,16 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 		snprintf(result->message, sizeof(result->message),
 			 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct, o->field,
 			 want, o->accessor, path, (long long)got);
+	/*
+	 * A pointer field is read by loading 8 bytes; any other access (an lea:
+	 * the address of something held inline) says the build's struct differs
+	 * in kind here, not just in place, so no offset of the layout's fits.
+	 */
+	if (o->pointer && !pointer_load) {
+		ps_debug("%s: %s.%s: %s accesses offset %lld, but not as a pointer load: left unknown", module->name,
+			 o->strct, o->field, o->accessor, (long long)got);
+		return;
+	}
 	ps_debug("%s: %s.%s: %s reads it at %lld, not at %d as layout '%s' says: using %lld", module->name, o->strct,
 		 o->field, o->accessor, (long long)got, want, layout->name, (long long)got);
 	if (got >= 0 && got <= INT32_MAX) {

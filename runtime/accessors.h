@@ -21,14 +21,16 @@
  * until ret, jmp, call or the end of code. With through >= 0, the accesses
  * counted are instead those through the register loaded by
  * `mov reg, [argument + through]` (a field reached through a pointer field).
- * 0 and *offset on success; -ENOENT when the pattern is not that simple
- * ("cannot tell"); -EINVAL on bad input.
+ * 0 and *offset on success, with *pointer_load (when not NULL) telling
+ * whether that access is `mov reg64, [...]`, the load of a pointer; -ENOENT
+ * when the pattern is not that simple ("cannot tell"); -EINVAL on bad input.
  */
 int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
-		       int64_t *offset);
+		       int64_t *offset, bool *pointer_load);
 
 /* Reads the symbol's code from the ELF file at path and decodes it as above; -ENOENT also when absent. */
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset);
+int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
+		       bool *pointer_load);
 
 struct ps_accessor_result {
 	uint32_t checked;          /* fields whose accessor confirmed the layout */
@@ -41,7 +43,9 @@ struct ps_accessor_result {
  * accessor in the binary at path reveals. offsets (module->n_offsets, the
  * layout's on entry) then hold the accessor's offset for each field it
  * contradicts: the machine code of this very build is the ground truth.
- * shown[i] is set for each field an accessor confirmed or gave. Fields placed
+ * shown[i] is set for each field an accessor confirmed or gave; a pointer
+ * field whose accessor does not load it as a pointer (an lea: the build holds
+ * something inline there) is contradicted but left unknown. Fields placed
  * through a pointer field (`through`) are checked after it, at its offset
  * as corrected. Confirmations and "cannot tell" are debug lines; the first
  * mismatch is described in result->message.

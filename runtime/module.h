@@ -63,6 +63,7 @@ struct ps_offset_desc {
 	 */
 	bool has_through;
 	uint32_t through;
+	bool pointer;              /* a `ptr` field: its accessor must load 8 bytes to correct it */
 };
 
 /* Versions [min_version, max_version] share one set of offsets. */

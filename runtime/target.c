@@ -259,8 +259,8 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		plan->layout_contradicted = true;
 		plan->accessors_corrected = result.mismatches;
 		if (result.mismatches > 1)
-			plan_warn(plan, "%s: %s (and %u more fields); the offsets the accessors read are used instead",
-				  m->name, result.message, result.mismatches - 1);
+			plan_warn(plan, "%s: %s (and %u more fields); the offsets the accessors read replace the layout's "
+				  "where they can (-d tells)", m->name, result.message, result.mismatches - 1);
 		else
 			plan_warn(plan, "%s: %s; the offset the accessor reads is used instead", m->name, result.message);
 		drop_unconfirmed(opts, plan, shown);

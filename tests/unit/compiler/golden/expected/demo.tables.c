@@ -63,7 +63,7 @@ static const struct ps_target_desc demo_targets[] = {
 static const struct ps_offset_desc demo_offsets[] = {
 	[PS_DEMO_OFF_REQ_ST_PATH] = { "req_st", "path" },
 	[PS_DEMO_OFF_REQ_ST_LEN] = { "req_st", "len", "req_len", 1 },
-	[PS_DEMO_OFF_REQ_ST_NEXT] = { "req_st", "next", "req_next", 2 },
+	[PS_DEMO_OFF_REQ_ST_NEXT] = { "req_st", "next", "req_next", 2, .pointer = true },
 	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = { "req_st", "hdr.tag", "req_tag", 1, .has_through = true, .through = 2 },
 };
 

@@ -140,7 +140,7 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 	struct capture *cap = arg;
 
 	run_checks(cap, rec);
-	if (cap->plan->drop_record || cap->plan->drop_present) {
+	if (cap->plan->drop_record || cap->plan->drop_present || cap->plan->keys_refused) {
 		deliver_trusted(cap, rec);
 		return;
 	}

@@ -146,6 +146,17 @@ static char *join_names(const char *const *names, size_t n)
 	return text;
 }
 
+/* No memory to tell fields apart: every secrets record is refused whole (capture.c). */
+static void refuse_all_secrets(struct ps_plan *plan)
+{
+	free(plan->drop_present);
+	free(plan->drop_record);
+	plan->drop_present = NULL;
+	plan->drop_record = NULL;
+	plan->keys_refused = true;
+	plan_warn(plan, "out of memory while checking which fields the accessors confirm: every secret is refused");
+}
+
 /*
  * In a layout the accessors contradict, only what they confirmed or gave is
  * known: an event field that reads any other offset this layout places
@@ -162,8 +173,7 @@ static void drop_unconfirmed(const struct ps_options *opts, struct ps_plan *plan
 	plan->drop_present = calloc(m->n_events + 1, sizeof(*plan->drop_present));
 	plan->drop_record = calloc(m->n_events + 1, sizeof(*plan->drop_record));
 	if (!offsets || !owned || !named || !plan->drop_present || !plan->drop_record) {
-		/* no memory to tell fields apart: every secret is refused, as before any of this */
-		plan->keys_refused = true;
+		refuse_all_secrets(plan);
 		goto out;
 	}
 	for (uint32_t e = 0; e < m->n_events; e++) {
@@ -173,7 +183,7 @@ static void drop_unconfirmed(const struct ps_options *opts, struct ps_plan *plan
 		free(fields);
 		fields = calloc(ev->n_fields + 1, sizeof(*fields));
 		if (!fields) {
-			plan->keys_refused = true;
+			refuse_all_secrets(plan);
 			goto out;
 		}
 		memset(named, 0, m->n_offsets * sizeof(*named));

@@ -158,83 +158,87 @@ static void refuse_all_secrets(struct ps_plan *plan)
 }
 
 /*
+ * One event's fields that read an offset this layout places and no accessor
+ * showed: their present bits (or the whole record) are dropped, and one
+ * warning names them with those offsets. false: out of memory.
+ */
+static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *plan, const bool *shown, uint32_t e)
+{
+	const struct ps_event_desc *ev = &m->events[e];
+	const char **fields = calloc(ev->n_fields + 1, sizeof(*fields));
+	char **offsets = calloc(m->n_offsets + 1, sizeof(*offsets));
+	bool *named = calloc(m->n_offsets + 1, sizeof(*named));
+	size_t n_fields = 0, n_offsets = 0;
+	bool ok = fields && offsets && named;
+
+	for (uint32_t i = 0; ok && i < ev->n_fields; i++) {
+		const struct ps_field_desc *f = &ev->fields[i];
+		bool drop = false;
+
+		for (uint32_t r = 0; ok && r < f->n_reads; r++) {
+			uint32_t id = f->reads[r];
+
+			if (id >= m->n_offsets || plan->offsets[id] < 0 || shown[id])
+				continue;
+			drop = true;
+			if (named[id])
+				continue;
+			named[id] = true;
+			if (asprintf(&offsets[n_offsets], "%s.%s", m->offsets[id].strct, m->offsets[id].field) < 0)
+				ok = false;
+			else
+				n_offsets++;
+		}
+		if (!drop)
+			continue;
+		if (f->present_bit < 0 || f->present_bit >= 32)
+			plan->drop_record[e] = true;
+		else
+			plan->drop_present[e] |= 1u << f->present_bit;
+		fields[n_fields++] = f->name;
+	}
+	if (ok && n_fields) {
+		char *field_list = join_names(fields, n_fields);
+		char *offset_list = join_names((const char *const *)offsets, n_offsets);
+		bool secrets = ps_keylog_is_secrets_event(ev);
+
+		ok = field_list && offset_list;
+		if (ok && secrets)
+			plan->keys_refused = true;
+		if (ok)
+			plan_warn(plan, "%s: %s%s fields %s are not written: they read %s, which no accessor confirms "
+				  "in this build (layout '%s' is contradicted)%s", m->name, secrets ? "keys refused: " : "",
+				  ev->name, field_list, offset_list, plan->layout->name,
+				  plan->drop_record[e] ? "; its records are not written" : "");
+		free(field_list);
+		free(offset_list);
+	}
+	for (size_t i = 0; i < n_offsets; i++)
+		free(offsets[i]);
+	free(offsets);
+	free(fields);
+	free(named);
+	return ok;
+}
+
+/*
  * In a layout the accessors contradict, only what they confirmed or gave is
  * known: an event field that reads any other offset this layout places
  * (`.reads` in the tables) is left out, and said once per event.
  */
-static void drop_unconfirmed(const struct ps_options *opts, struct ps_plan *plan, const bool *shown)
+static void drop_unconfirmed(const struct ps_module_desc *m, struct ps_plan *plan, const bool *shown)
 {
-	const struct ps_module_desc *m = opts->module;
-	const char **fields = NULL;
-	const char **offsets = calloc(m->n_offsets + 1, sizeof(*offsets));
-	char **owned = calloc(m->n_offsets + 1, sizeof(*owned));
-	bool *named = calloc(m->n_offsets + 1, sizeof(*named));
-
 	plan->drop_present = calloc(m->n_events + 1, sizeof(*plan->drop_present));
 	plan->drop_record = calloc(m->n_events + 1, sizeof(*plan->drop_record));
-	if (!offsets || !owned || !named || !plan->drop_present || !plan->drop_record) {
+	if (!plan->drop_present || !plan->drop_record) {
 		refuse_all_secrets(plan);
-		goto out;
+		return;
 	}
-	for (uint32_t e = 0; e < m->n_events; e++) {
-		const struct ps_event_desc *ev = &m->events[e];
-		size_t n_fields = 0, n_offsets = 0;
-
-		free(fields);
-		fields = calloc(ev->n_fields + 1, sizeof(*fields));
-		if (!fields) {
+	for (uint32_t e = 0; e < m->n_events; e++)
+		if (!drop_event_fields(m, plan, shown, e)) {
 			refuse_all_secrets(plan);
-			goto out;
+			return;
 		}
-		memset(named, 0, m->n_offsets * sizeof(*named));
-		for (uint32_t i = 0; i < ev->n_fields; i++) {
-			const struct ps_field_desc *f = &ev->fields[i];
-			bool drop = false;
-
-			for (uint32_t r = 0; r < f->n_reads; r++) {
-				uint32_t id = f->reads[r];
-
-				if (id >= m->n_offsets || plan->offsets[id] < 0 || shown[id])
-					continue;
-				drop = true;
-				if (!named[id]) {
-					named[id] = true;
-					owned[n_offsets] = NULL;
-					if (asprintf(&owned[n_offsets], "%s.%s", m->offsets[id].strct, m->offsets[id].field) < 0)
-						owned[n_offsets] = NULL;
-					offsets[n_offsets] = owned[n_offsets] ? owned[n_offsets] : m->offsets[id].field;
-					n_offsets++;
-				}
-			}
-			if (!drop)
-				continue;
-			if (f->present_bit < 0 || f->present_bit >= 32)
-				plan->drop_record[e] = true;
-			else
-				plan->drop_present[e] |= 1u << f->present_bit;
-			fields[n_fields++] = f->name;
-		}
-		if (n_fields) {
-			char *field_list = join_names(fields, n_fields), *offset_list = join_names(offsets, n_offsets);
-			bool secrets = ps_keylog_is_secrets_event(ev);
-
-			if (secrets)
-				plan->keys_refused = true;
-			plan_warn(plan, "%s: %s%s fields %s are not written: they read %s, which no accessor confirms in "
-				  "this build (layout '%s' is contradicted)%s", m->name, secrets ? "keys refused: " : "",
-				  ev->name, field_list ? field_list : "(no memory)", offset_list ? offset_list : "(no memory)",
-				  plan->layout->name, plan->drop_record[e] ? "; its records are not written" : "");
-			free(field_list);
-			free(offset_list);
-		}
-		for (size_t i = 0; i < n_offsets; i++)
-			free(owned[i]);
-	}
-out:
-	free(fields);
-	free(offsets);
-	free(owned);
-	free(named);
 }
 
 /*
@@ -273,7 +277,7 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 				  "where they can (-d tells)", m->name, result.message, result.mismatches - 1);
 		else
 			plan_warn(plan, "%s: %s; the offset the accessor reads is used instead", m->name, result.message);
-		drop_unconfirmed(opts, plan, shown);
+		drop_unconfirmed(m, plan, shown);
 	}
 	free(shown);
 }

@@ -91,6 +91,10 @@ struct ast_struct_field {
 	struct loc accessor_loc;
 	int accessor_load;         /* 1-based */
 	struct loc accessor_load_loc;
+	/* `through S.F`: SYM takes an S * and reaches this field through its pointer field F */
+	const char *accessor_through;  /* "S.F", or NULL */
+	struct loc accessor_through_loc;
+	struct ast_struct_field *through_field;  /* check: F of S */
 	struct ast_struct_field *next;
 };
 

@@ -504,6 +504,47 @@ static void suggest_offsets(struct ast_module *mod, struct suggest *s, struct ar
 	}
 }
 
+/*
+ * `accessor SYM through S.F`: SYM takes an S * and reads F, a pointer to the
+ * field's own struct, before the field; the runtime follows that pointer.
+ */
+static void check_accessor_through(struct check_ctx *ctx, struct ast_struct *owner, struct ast_struct_field *f)
+{
+	struct ast_module *mod = ctx->mod;
+	const char *dot = strchr(f->accessor_through, '.');
+	struct ast_struct *s = NULL;
+	struct ast_struct_field *g = NULL;
+
+	if (dot) {
+		s = find_struct(mod, arena_printf(ctx->arena, "%.*s", (int)(dot - f->accessor_through),
+						  f->accessor_through));
+		g = s ? find_struct_field(s, dot + 1) : NULL;
+	}
+	if (!g) {
+		struct suggest sg;
+
+		suggest_init(&sg, f->accessor_through);
+		suggest_offsets(mod, &sg, ctx->arena);
+		ERROR(ctx, f->accessor_through_loc, "unknown offset '%s' in 'accessor ... through'%s",
+		      f->accessor_through, did_you_mean(ctx, &sg));
+		return;
+	}
+	if (g->type->array_len || g->type->kind != SC_PTR || g->type->strct != owner) {
+		ERROR(ctx, f->accessor_through_loc, "accessor through '%s': it must be a 'ptr %s', the struct of '%s'",
+		      f->accessor_through, owner->name, f->name);
+		return;
+	}
+	f->through_field = g;
+}
+
+static void check_accessors_through(struct check_ctx *ctx)
+{
+	for (struct ast_struct *s = ctx->mod->structs; s; s = s->next)
+		for (struct ast_struct_field *f = s->fields; f; f = f->next)
+			if (f->accessor && f->accessor_through)
+				check_accessor_through(ctx, s, f);
+}
+
 static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 {
 	struct ast_module *mod = ctx->mod;
@@ -1783,6 +1824,7 @@ static void check_module(struct check_ctx *ctx, struct ast_module *mod)
 	check_flags(ctx);
 	check_targets(ctx);
 	check_structs(ctx);
+	check_accessors_through(ctx);
 	gather_hooksets(ctx);
 	check_layouts(ctx);
 	check_events(ctx);

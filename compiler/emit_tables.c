@@ -96,6 +96,10 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 					put_c_string(b, f->accessor);
 					buf_printf(b, ", %d", f->accessor_load);
 				}
+				if (f->through_field)
+					buf_printf(b, ", .has_through = true, .through = %d", f->through_field->offset_id);
+				if (f->accessor && !f->type->array_len && f->type->kind == SC_PTR)
+					buf_puts(b, ", .pointer = true");
 				buf_puts(b, " },\n");
 			}
 		buf_puts(b, "};\n\n");
@@ -195,6 +199,64 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 	buf_puts(b, "};\n\n");
 }
 
+/* Marks in reads[] every offset an expression reads, through the lets it names. */
+static void expr_reads(const struct ast_expr *e, bool *reads, int depth)
+{
+	if (!e || depth > 64)
+		return;
+	if (e->kind == EX_ARROW && e->field)
+		reads[e->field->offset_id] = true;
+	if (e->kind == EX_IDENT && e->ref == REF_LET && e->let)
+		expr_reads(e->let->value, reads, depth + 1);
+	expr_reads(e->a, reads, depth + 1);
+	expr_reads(e->b, reads, depth + 1);
+	expr_reads(e->c, reads, depth + 1);
+	if (e->kind == EX_CALL)
+		for (const struct ast_expr *arg = e->a ? e->a->next : NULL; arg; arg = arg->next)
+			expr_reads(arg, reads, depth + 1);
+}
+
+static void stmts_reads(const struct ast_stmt *st, const struct ast_field *f, bool *reads)
+{
+	for (; st; st = st->next) {
+		if (st->kind == ST_IF)
+			stmts_reads(st->body, f, reads);
+		if (st->kind != ST_EMIT)
+			continue;
+		for (const struct ast_assign *as = st->assigns; as; as = as->next)
+			if (as->field == f)
+				expr_reads(as->value, reads, 0);
+	}
+}
+
+/*
+ * The offsets an event field's value is read through, in every hook that
+ * emits it: the runtime drops the field when one of them cannot be trusted
+ * (a layout its accessors contradict). Written as `.reads`; none: nothing.
+ */
+static void put_field_reads(struct buf *b, struct arena *a, const struct ast_module *mod, const struct ast_field *f)
+{
+	bool *reads = arena_alloc(a, (size_t)(mod->n_offsets ? mod->n_offsets : 1));
+	int n = 0;
+
+	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next)
+		for (const struct ast_hook *h = set->hooks; h; h = h->next) {
+			if (h->entry)
+				stmts_reads(h->entry->stmts, f, reads);
+			if (h->ret)
+				stmts_reads(h->ret->stmts, f, reads);
+		}
+	for (int i = 0; i < mod->n_offsets; i++)
+		n += reads[i];
+	if (!n)
+		return;
+	buf_puts(b, "\t\t.reads = (const uint32_t[]){");
+	for (int i = 0; i < mod->n_offsets; i++)
+		if (reads[i])
+			buf_printf(b, " %d,", i);
+	buf_printf(b, " },\n\t\t.n_reads = %d,\n", n);
+}
+
 static void put_event_fields(struct buf *b, struct arena *a, const struct ast_module *mod, const struct ast_event *ev)
 {
 	const char *type = event_struct_name(a, mod, ev);
@@ -238,6 +300,7 @@ static void put_event_fields(struct buf *b, struct arena *a, const struct ast_mo
 			if (f->joined)
 				put_str_member(b, "\t\t", "joined", f->joined);
 		}
+		put_field_reads(b, a, mod, f);
 		if (f->unescape)
 			buf_printf(b, "\t\t.unescape = true,\n\t\t.unescape_byte = 0x%02llx,\n\t\t.unescape_xor = 0x%02llx,\n",
 				   f->unescape_byte, f->unescape_xor);

@@ -110,7 +110,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
-%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls"
+%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help
@@ -121,7 +121,9 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <target> target target_body
 %type <version> version version_body
 %type <strct> struct
-%type <sfield> struct_fields
+%type <sfield> struct_fields accessor
+%type <i64> accessor_load
+%type <str> accessor_through
 %type <type> type
 %type <layout> layout layout_body
 %type <event> event
@@ -222,6 +224,7 @@ name:
 	| "load"     { $$ = "load"; }
 	| "called"   { $$ = "called"; }
 	| "calls"    { $$ = "calls"; }
+	| "through"  { $$ = "through"; }
 	;
 
 /* A struct field, or a dotted path through structs held inline: `s3.client_random`. */
@@ -427,34 +430,41 @@ struct_fields:
 			$$ = $1;
 			APPEND($$, f);
 		}
-	| struct_fields path ':' type "accessor" name ';'
+	| struct_fields path ':' type accessor ';'
 		{
-			struct ast_struct_field *f = NEW(struct ast_struct_field);
+			struct ast_struct_field *f = $5;
 
 			f->name = $2;
 			f->loc = @2;
 			f->type = $4;
-			f->accessor = $6;
-			f->accessor_loc = @6;
-			f->accessor_load = 1;
-			$$ = $1;
-			APPEND($$, f);
-		}
-	| struct_fields path ':' type "accessor" name "load" INT ';'
-		{
-			struct ast_struct_field *f = NEW(struct ast_struct_field);
-
-			f->name = $2;
-			f->loc = @2;
-			f->type = $4;
-			f->accessor = $6;
-			f->accessor_loc = @6;
-			f->accessor_load = $8 > 1000 ? 1000 : (int)$8;
-			f->accessor_load_loc = @8;
 			$$ = $1;
 			APPEND($$, f);
 		}
 	| struct_fields error ';'             { $$ = $1; }
+	;
+
+/* `accessor SYM [load N] [through S.F]`: the field, with only its accessor filled in. */
+accessor:
+	  "accessor" name accessor_load accessor_through
+		{
+			$$ = NEW(struct ast_struct_field);
+			$$->accessor = $2;
+			$$->accessor_loc = @2;
+			$$->accessor_load = $3 > 1000 ? 1000 : (int)$3;
+			$$->accessor_load_loc = @3;
+			$$->accessor_through = $4;
+			$$->accessor_through_loc = @4;
+		}
+	;
+
+accessor_load:
+	  %empty                { $$ = 1; }
+	| "load" INT            { $$ = $2; @$ = @2; }
+	;
+
+accessor_through:
+	  %empty                { $$ = NULL; }
+	| "through" path        { $$ = $2; @$ = @2; }
 	;
 
 type:

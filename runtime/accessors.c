@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -101,10 +102,47 @@ static bool ends_path(const cs_insn *insn)
 	       insn->id == X86_INS_INVALID;
 }
 
-/* Returns 1 and *offset at the n-th access, 0 to go on, -ENOENT when the shape is not simple. */
-static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn, struct regset *arg, unsigned n, unsigned *seen, int64_t *offset)
+/*
+ * The registers being followed: `arg` holds the first argument; with a
+ * `through` offset, `inner` holds what was loaded from [arg + through], and
+ * the accesses counted are those through inner instead of arg.
+ */
+struct walk {
+	struct regset arg, inner;
+	int64_t through;           /* -1: count the accesses through arg */
+	unsigned n, seen;
+	bool pointer_load;         /* the n-th access is `mov reg64, [...]`: it loads a pointer-sized value */
+};
+
+static struct regset *counted(struct walk *w)
+{
+	return w->through < 0 ? &w->arg : &w->inner;
+}
+
+/* `mov reg64, [arg + through]`: reg now holds the pointer the field is reached through. */
+static bool loads_through(const struct walk *w, const cs_insn *insn)
 {
 	const cs_x86 *x = &insn->detail->x86;
+
+	return w->through >= 0 && insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	       x->operands[0].size == 8 && x->operands[1].type == X86_OP_MEM &&
+	       x->operands[1].mem.segment == X86_REG_INVALID && x->operands[1].mem.index == X86_REG_INVALID &&
+	       has(&w->arg, x->operands[1].mem.base) && x->operands[1].mem.disp == w->through;
+}
+
+/* `mov %rdi,%rax`: the copy holds what the source held. */
+static void follow_copy(struct regset *s, const cs_x86 *x)
+{
+	if (has(s, x->operands[1].reg))
+		add(s, x->operands[0].reg);
+}
+
+/* Returns 1 and *offset at the n-th access, 0 to go on, -ENOENT when the shape is not simple. */
+static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn, struct walk *w, int64_t *offset)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	struct regset *count = counted(w);
+	bool loaded = loads_through(w, insn);
 	cs_regs rd, wr;
 	uint8_t n_rd = 0, n_wr = 0;
 
@@ -113,34 +151,42 @@ static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn,
 
 		if (op->type != X86_OP_MEM)
 			continue;
-		if (op->mem.index != X86_REG_INVALID && has(arg, op->mem.index))
-			return -ENOENT;   /* the argument as an index: not a field access */
-		if (op->mem.segment != X86_REG_INVALID || op->mem.base == X86_REG_INVALID || !has(arg, op->mem.base))
+		if (op->mem.index != X86_REG_INVALID && has(count, op->mem.index))
+			return -ENOENT;   /* the pointer as an index: not a field access */
+		if (op->mem.segment != X86_REG_INVALID || op->mem.base == X86_REG_INVALID || !has(count, op->mem.base))
 			continue;
 		if (op->mem.index != X86_REG_INVALID)
 			return -ENOENT;   /* base + index: an array, not one field */
-		if (++*seen == n) {
+		if (++w->seen == w->n) {
 			*offset = op->mem.disp;
+			w->pointer_load = insn->id == X86_INS_MOV && i == 1 && x->operands[0].type == X86_OP_REG &&
+					  x->operands[0].size == 8 && op->size == 8;
 			return 1;
 		}
 	}
-	/* `mov %rdi,%rax`: the copy holds the argument too; other writes end a register's part */
 	if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
-	    x->operands[1].type == X86_OP_REG && x->operands[0].size == 8 && has(arg, x->operands[1].reg)) {
-		add(arg, x->operands[0].reg);
+	    x->operands[1].type == X86_OP_REG && x->operands[0].size == 8) {
+		follow_copy(&w->arg, x);
+		follow_copy(&w->inner, x);
 		return 0;
 	}
+	/* other writes end a register's part */
 	if (lib->regs_access(cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
 		return -ENOENT;
-	for (uint8_t i = 0; i < n_wr; i++)
-		drop(arg, wr[i]);
-	return arg->n ? 0 : -ENOENT;
+	for (uint8_t i = 0; i < n_wr; i++) {
+		drop(&w->arg, wr[i]);
+		drop(&w->inner, wr[i]);
+	}
+	if (loaded)
+		add(&w->inner, x->operands[0].reg);
+	return count->n || (w->through >= 0 && w->arg.n) ? 0 : -ENOENT;
 }
 
-int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t *offset)
+int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
+		       int64_t *offset, bool *pointer_load)
 {
-	struct regset arg = { .regs = { X86_REG_RDI }, .n = 1 };
-	unsigned seen = 0, count = 0;
+	struct walk w = { .arg = { .regs = { X86_REG_RDI }, .n = 1 }, .through = through, .n = n };
+	unsigned count = 0;
 	const struct ps_capstone *lib;
 	cs_insn *insn;
 	csh cs;
@@ -158,7 +204,7 @@ int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsig
 	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
 	insn = lib->malloc(cs);
 	while (insn && count++ < MAX_INSNS && lib->disasm_iter(cs, &code, &size, &address, insn)) {
-		int r = scan_insn(lib, cs, insn, &arg, n, &seen, offset);
+		int r = scan_insn(lib, cs, insn, &w, offset);
 
 		if (r != 0) {
 			ret = r > 0 ? 0 : r;
@@ -171,10 +217,13 @@ int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsig
 		lib->free(insn, 1);
 	lib->close(&cs);
 	ps_capstone_release();
+	if (pointer_load)
+		*pointer_load = ret == 0 && w.pointer_load;
 	return ret;
 }
 
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t *offset)
+int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
+		       bool *pointer_load)
 {
 	uint8_t code[CODE_BYTES];
 	struct ps_elf *elf = ps_elf_open(path);
@@ -200,42 +249,78 @@ int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t
 		return err;
 	if (got == 0)
 		return -ENOENT;
-	return ps_accessor_decode(code, (size_t)got, vaddr, n, offset);
+	return ps_accessor_decode(code, (size_t)got, vaddr, n, through, offset, pointer_load);
+}
+
+/* One field: confirmed, contradicted (its offset replaced), or "cannot tell" (left alone). */
+static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
+		      uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
+{
+	const struct ps_offset_desc *o = &module->offsets[i];
+	int32_t want = offsets[i];
+	int64_t through = -1, got;
+	bool pointer_load = false;
+	int err;
+
+	if (o->has_through) {
+		through = o->through < module->n_offsets ? offsets[o->through] : -1;
+		if (through < 0)
+			return;   /* the pointer it goes through does not exist here */
+	}
+	err = ps_accessor_offset(path, o->accessor, o->accessor_load, through, &got, &pointer_load);
+	if (err) {
+		ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
+			 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
+		return;
+	}
+	if (got == want) {
+		result->checked++;
+		shown[i] = true;
+		ps_debug("%s: %s.%s at %d in layout '%s': %s confirms it", module->name, o->strct, o->field, want,
+			 layout->name, o->accessor);
+		return;
+	}
+	if (result->mismatches++ == 0)
+		snprintf(result->message, sizeof(result->message),
+			 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct, o->field,
+			 want, o->accessor, path, (long long)got);
+	/*
+	 * A pointer field is read by loading 8 bytes; any other access (an lea:
+	 * the address of something held inline) says the build's struct differs
+	 * in kind here, not just in place, so no offset of the layout's fits.
+	 */
+	if (o->pointer && !pointer_load) {
+		ps_debug("%s: %s.%s: %s accesses offset %lld, but not as a pointer load: left unknown", module->name,
+			 o->strct, o->field, o->accessor, (long long)got);
+		return;
+	}
+	ps_debug("%s: %s.%s: %s reads it at %lld, not at %d as layout '%s' says: using %lld", module->name, o->strct,
+		 o->field, o->accessor, (long long)got, want, layout->name, (long long)got);
+	if (got >= 0 && got <= INT32_MAX) {
+		offsets[i] = (int32_t)got;
+		shown[i] = true;
+	}
 }
 
 void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
-			struct ps_accessor_result *result)
+			int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	memset(result, 0, sizeof(*result));
 	if (!layout || !layout->offsets)
 		return;
 	/* loaded once for all the checks (each decode would load it again) */
-	if (!ps_capstone_acquire())
+	if (!ps_capstone_acquire()) {
+		ps_warn("%s: capstone cannot be loaded (is libcapstone4 installed?): layout '%s' is not checked against the accessors in %s",
+			module->name, layout->name, path);
 		return;
-	for (uint32_t i = 0; i < module->n_offsets; i++) {
-		const struct ps_offset_desc *o = &module->offsets[i];
-		int32_t want = layout->offsets[i];
-		int64_t got;
-		int err;
-
-		if (!o->accessor || want < 0)
-			continue;
-		err = ps_accessor_offset(path, o->accessor, o->accessor_load, &got);
-		if (err) {
-			ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
-				 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
-			continue;
-		}
-		if (got == want) {
-			result->checked++;
-			ps_debug("%s: %s.%s at %d in layout '%s': %s confirms it", module->name, o->strct, o->field,
-				 want, layout->name, o->accessor);
-			continue;
-		}
-		if (result->mismatches++ == 0)
-			snprintf(result->message, sizeof(result->message),
-				 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct,
-				 o->field, want, o->accessor, path, (long long)got);
 	}
+	/* fields reached through a pointer field come second: that field's offset may change first */
+	for (int pass = 0; pass < 2; pass++)
+		for (uint32_t i = 0; i < module->n_offsets; i++) {
+			const struct ps_offset_desc *o = &module->offsets[i];
+
+			if (o->accessor && offsets[i] >= 0 && o->has_through == (pass == 1))
+				check_one(module, layout, path, i, offsets, shown, result);
+		}
 	ps_capstone_release();
 }

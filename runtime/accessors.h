@@ -18,13 +18,19 @@
  * n-th (1-based) memory access (a load, a store, a compare or an lea) whose
  * base register holds the first argument (rdi, or a register it was copied
  * to), following the straight-line path (conditional branches fall through)
- * until ret, jmp, call or the end of code. 0 and *offset on success; -ENOENT
+ * until ret, jmp, call or the end of code. With through >= 0, the accesses
+ * counted are instead those through the register loaded by
+ * `mov reg, [argument + through]` (a field reached through a pointer field).
+ * 0 and *offset on success, with *pointer_load (when not NULL) telling
+ * whether that access is `mov reg64, [...]`, the load of a pointer; -ENOENT
  * when the pattern is not that simple ("cannot tell"); -EINVAL on bad input.
  */
-int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t *offset);
+int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
+		       int64_t *offset, bool *pointer_load);
 
 /* Reads the symbol's code from the ELF file at path and decodes it as above; -ENOENT also when absent. */
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t *offset);
+int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
+		       bool *pointer_load);
 
 struct ps_accessor_result {
 	uint32_t checked;          /* fields whose accessor confirmed the layout */
@@ -34,10 +40,17 @@ struct ps_accessor_result {
 
 /*
  * Compares every field with an accessor that the layout places with what the
- * accessor in the binary at path reveals. Confirmations and "cannot tell"
- * are debug lines; a mismatch is described in result->message.
+ * accessor in the binary at path reveals. offsets (module->n_offsets, the
+ * layout's on entry) then hold the accessor's offset for each field it
+ * contradicts: the machine code of this very build is the ground truth.
+ * shown[i] is set for each field an accessor confirmed or gave; a pointer
+ * field whose accessor does not load it as a pointer (an lea: the build holds
+ * something inline there) is contradicted but left unknown. Fields placed
+ * through a pointer field (`through`) are checked after it, at its offset
+ * as corrected. Confirmations and "cannot tell" are debug lines; the first
+ * mismatch is described in result->message.
  */
 void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
-			struct ps_accessor_result *result);
+			int32_t *offsets, bool *shown, struct ps_accessor_result *result);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -92,16 +93,64 @@ static void run_checks(struct capture *cap, const struct ps_record *rec)
 	}
 }
 
+static void write_record(struct capture *cap, const struct ps_record *rec);
+
+/*
+ * Fields the plan left out (they read offsets no accessor confirms in a
+ * contradicted layout) lose their present bit in a copy of the record; a
+ * record whose always-present field is one of them is not written.
+ */
+static void deliver_trusted(struct capture *cap, const struct ps_record *rec)
+{
+	uint32_t e = (uint32_t)(rec->event - rec->module->events);
+	bool secrets = ps_keylog_is_secrets_event(rec->event);
+	uint32_t drop = cap->plan->drop_present ? cap->plan->drop_present[e] : 0;
+	struct ps_record copy = *rec;
+	struct ps_event_header *header;
+	void *fixed;
+
+	if ((cap->plan->drop_record && cap->plan->drop_record[e]) ||
+	    (!cap->plan->drop_present && secrets && cap->plan->keys_refused)) {
+		if (secrets)
+			cap->counters.secrets_dropped++;
+		return;
+	}
+	if (!(ps_record_header(rec)->present & drop)) {
+		write_record(cap, rec);
+		return;
+	}
+	fixed = malloc(rec->event->fixed_size);
+	if (!fixed) {
+		/* a record not written is counted; a record with an untrusted field is never written */
+		cap->counters.write_errors++;
+		return;
+	}
+	memcpy(fixed, rec->fixed, rec->event->fixed_size);
+	header = fixed;
+	header->present &= ~drop;
+	copy.fixed = fixed;
+	if (secrets)
+		cap->counters.secrets_dropped++;
+	write_record(cap, &copy);
+	free(fixed);
+}
+
 static void deliver_record(const struct ps_record *rec, void *arg)
 {
 	struct capture *cap = arg;
-	int err;
 
 	run_checks(cap, rec);
-	if (cap->plan->keys_refused && ps_keylog_is_secrets_event(rec->event)) {
-		cap->counters.secrets_dropped++;
+	if (cap->plan->drop_record || cap->plan->drop_present || cap->plan->keys_refused) {
+		deliver_trusted(cap, rec);
 		return;
 	}
+	write_record(cap, rec);
+}
+
+static void write_record(struct capture *cap, const struct ps_record *rec)
+{
+	int err;
+
 	if (cap->write_error) {
 		cap->counters.write_errors++;
 		return;
@@ -166,8 +215,8 @@ static void print_summary(const struct ps_counters *c)
 	ps_info("stopped: %llu records, %llu bytes, %llu lost", (unsigned long long)c->records,
 		(unsigned long long)c->bytes, (unsigned long long)total_lost(c));
 	if (c->keys_refused)
-		ps_info("keys refused: %llu secrets records not written (the library's accessors contradict the layout)",
-			(unsigned long long)c->secrets_dropped);
+		ps_info("keys refused: %llu secrets records written without the fields no accessor confirms, or not at all "
+			"(the library's accessors contradict the layout)", (unsigned long long)c->secrets_dropped);
 	/*
 	 * Not counted as lost: a call already running when another tracer's
 	 * uretprobe sat on the same function returns through ours without our

@@ -56,6 +56,14 @@ struct ps_offset_desc {
 	 */
 	const char *accessor;
 	uint32_t accessor_load;    /* 1-based */
+	/*
+	 * `through S.F`: SYM takes an S * and reaches this field through the
+	 * pointer field F (offset id `through`): the accesses counted are those
+	 * through the register loaded from F.
+	 */
+	bool has_through;
+	uint32_t through;
+	bool pointer;              /* a `ptr` field: its accessor must load 8 bytes to correct it */
 };
 
 /* Versions [min_version, max_version] share one set of offsets. */
@@ -129,6 +137,8 @@ struct ps_field_desc {
 	uint32_t collect_event;
 	const char *joined;        /* collect: separator between the collected values; NULL: none */
 	bool unescape;             /* string: each unescape_byte + next becomes next ^ unescape_xor */
+	const uint32_t *reads;     /* offset ids its value is read through (every hook emitting it) */
+	uint32_t n_reads;
 	uint8_t unescape_byte, unescape_xor;
 };
 

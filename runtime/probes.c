@@ -68,7 +68,7 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 	memcpy(init, &filter, sizeof(filter));
 	offsets = (int32_t *)((char *)init + sizeof(filter));
 	for (uint32_t i = 0; i < n_offsets; i++)
-		offsets[i] = plan->layout && i < module->n_offsets ? plan->layout->offsets[i] : -1;
+		offsets[i] = plan->offsets && i < module->n_offsets ? plan->offsets[i] : -1;
 	return 0;
 }
 

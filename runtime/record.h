@@ -42,8 +42,8 @@ struct ps_counters {
 	uint64_t kernel_missed;     /* probe runs the kernel skipped (bpf_prog_info.recursion_misses) */
 	uint64_t uncollected;       /* buffered records no later record took (collect.h) */
 	uint64_t check_mismatch;    /* `check` fields that disagreed */
-	bool keys_refused;          /* the library's accessors contradict the layout: secrets are not written */
-	uint64_t secrets_dropped;   /* secrets records not written for that reason */
+	bool keys_refused;          /* secrets the accessors do not confirm are left out (target.h) */
+	uint64_t secrets_dropped;   /* secrets records written without them, or not at all */
 };
 
 #endif

@@ -10,6 +10,7 @@
 #include "link.h"
 #include "log.h"
 #include "accessors.h"
+#include "keylog.h"
 #include "target.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -127,28 +128,158 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	return 0;
 }
 
+/* "a, b, c": names joined, in a string the caller frees; NULL when out of memory. */
+static char *join_names(const char *const *names, size_t n)
+{
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, "%s%s", i ? ", " : "", names[i]);
+	if (fclose(f) != 0) {
+		free(text);
+		return NULL;
+	}
+	return text;
+}
+
+/* No memory to tell fields apart: every secrets record is refused whole (capture.c). */
+static void refuse_all_secrets(struct ps_plan *plan)
+{
+	free(plan->drop_present);
+	free(plan->drop_record);
+	plan->drop_present = NULL;
+	plan->drop_record = NULL;
+	plan->keys_refused = true;
+	plan_warn(plan, "out of memory while checking which fields the accessors confirm: every secret is refused");
+}
+
+/*
+ * One event's fields that read an offset this layout places and no accessor
+ * showed: their present bits (or the whole record) are dropped, and one
+ * warning names them with those offsets. false: out of memory.
+ */
+static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *plan, const bool *shown, uint32_t e)
+{
+	const struct ps_event_desc *ev = &m->events[e];
+	const char **fields = calloc(ev->n_fields + 1, sizeof(*fields));
+	char **offsets = calloc(m->n_offsets + 1, sizeof(*offsets));
+	bool *named = calloc(m->n_offsets + 1, sizeof(*named));
+	size_t n_fields = 0, n_offsets = 0;
+	bool ok = fields && offsets && named;
+
+	for (uint32_t i = 0; ok && i < ev->n_fields; i++) {
+		const struct ps_field_desc *f = &ev->fields[i];
+		bool drop = false;
+
+		for (uint32_t r = 0; ok && r < f->n_reads; r++) {
+			uint32_t id = f->reads[r];
+
+			if (id >= m->n_offsets || plan->offsets[id] < 0 || shown[id])
+				continue;
+			drop = true;
+			if (named[id])
+				continue;
+			named[id] = true;
+			if (asprintf(&offsets[n_offsets], "%s.%s", m->offsets[id].strct, m->offsets[id].field) < 0)
+				ok = false;
+			else
+				n_offsets++;
+		}
+		if (!drop)
+			continue;
+		if (f->present_bit < 0 || f->present_bit >= 32)
+			plan->drop_record[e] = true;
+		else
+			plan->drop_present[e] |= 1u << f->present_bit;
+		fields[n_fields++] = f->name;
+	}
+	if (ok && n_fields) {
+		char *field_list = join_names(fields, n_fields);
+		char *offset_list = join_names((const char *const *)offsets, n_offsets);
+		bool secrets = ps_keylog_is_secrets_event(ev);
+
+		ok = field_list && offset_list;
+		if (ok && secrets)
+			plan->keys_refused = true;
+		if (ok)
+			plan_warn(plan, "%s: %s%s fields %s are not written: they read %s, which no accessor confirms "
+				  "in this build (layout '%s' is contradicted)%s", m->name, secrets ? "keys refused: " : "",
+				  ev->name, field_list, offset_list, plan->layout->name,
+				  plan->drop_record[e] ? "; its records are not written" : "");
+		free(field_list);
+		free(offset_list);
+	}
+	for (size_t i = 0; i < n_offsets; i++)
+		free(offsets[i]);
+	free(offsets);
+	free(fields);
+	free(named);
+	return ok;
+}
+
+/*
+ * In a layout the accessors contradict, only what they confirmed or gave is
+ * known: an event field that reads any other offset this layout places
+ * (`.reads` in the tables) is left out, and said once per event.
+ */
+static void drop_unconfirmed(const struct ps_module_desc *m, struct ps_plan *plan, const bool *shown)
+{
+	plan->drop_present = calloc(m->n_events + 1, sizeof(*plan->drop_present));
+	plan->drop_record = calloc(m->n_events + 1, sizeof(*plan->drop_record));
+	if (!plan->drop_present || !plan->drop_record) {
+		refuse_all_secrets(plan);
+		return;
+	}
+	for (uint32_t e = 0; e < m->n_events; e++)
+		if (!drop_event_fields(m, plan, shown, e)) {
+			refuse_all_secrets(plan);
+			return;
+		}
+}
+
 /*
  * The library's exported accessors (`accessor` in the spec) show where this
- * build keeps some fields: when they contradict the layout, its secrets
- * cannot be trusted and are refused; plaintext does not depend on offsets.
+ * build keeps some fields: the machine code is the ground truth, so an offset
+ * they contradict is replaced by theirs. What no accessor shows is then
+ * unknown, and the fields that need it are left out; plaintext does not
+ * depend on offsets.
  */
 static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 {
+	const struct ps_module_desc *m = opts->module;
 	struct ps_accessor_result result;
+	bool *shown;
 
-	if (!plan->layout)
+	if (!plan->layout || !plan->layout->offsets)
 		return;
-	ps_accessors_check(opts->module, plan->layout, plan->targets[0].path, &result);
+	plan->offsets = malloc((m->n_offsets + 1) * sizeof(*plan->offsets));
+	shown = calloc(m->n_offsets + 1, sizeof(*shown));
+	if (!plan->offsets || !shown) {
+		free(shown);
+		free(plan->offsets);
+		plan->offsets = NULL;
+		plan->layout = NULL;
+		plan_warn(plan, "%s: out of memory for the layout's offsets; capturing without them", m->name);
+		return;
+	}
+	memcpy(plan->offsets, plan->layout->offsets, m->n_offsets * sizeof(*plan->offsets));
+	ps_accessors_check(m, plan->layout, plan->targets[0].path, plan->offsets, shown, &result);
 	plan->accessors_confirmed = result.checked;
-	if (!result.mismatches)
-		return;
-	plan->keys_refused = true;
-	if (result.mismatches > 1)
-		plan_warn(plan, "%s: keys refused: %s (and %u more fields); secrets are not written, plaintext capture "
-			  "goes on", opts->module->name, result.message, result.mismatches - 1);
-	else
-		plan_warn(plan, "%s: keys refused: %s; secrets are not written, plaintext capture goes on",
-			  opts->module->name, result.message);
+	if (result.mismatches) {
+		plan->layout_contradicted = true;
+		plan->accessors_corrected = result.mismatches;
+		if (result.mismatches > 1)
+			plan_warn(plan, "%s: %s (and %u more fields); the offsets the accessors read replace the layout's "
+				  "where they can (-d tells)", m->name, result.message, result.mismatches - 1);
+		else
+			plan_warn(plan, "%s: %s; the offset the accessor reads is used instead", m->name, result.message);
+		drop_unconfirmed(m, plan, shown);
+	}
+	free(shown);
 }
 
 static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
@@ -187,7 +318,7 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 		plan_warn(plan, "%s: version %s is a modified build ('%s'); layout '%s' was made for the unmodified "
 			  "release, so its offsets may not fit (plaintext capture does not depend on them)%s",
 			  module, version, ps_version_suffix(version), plan->layout->name,
-			  plan->keys_refused ? "; its accessors contradict them: keys refused"
+			  plan->layout_contradicted ? "; its accessors contradict them (see above)"
 			  : plan->accessors_confirmed ? "; its accessors confirm the offsets they show" : "");
 }
 
@@ -231,4 +362,10 @@ void ps_plan_free(struct ps_plan *plan)
 	plan->n_warnings = 0;
 	free(plan->targets);
 	plan->targets = NULL;
+	free(plan->offsets);
+	plan->offsets = NULL;
+	free(plan->drop_present);
+	plan->drop_present = NULL;
+	free(plan->drop_record);
+	plan->drop_record = NULL;
 }

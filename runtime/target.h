@@ -19,8 +19,18 @@ struct ps_plan {
 	const struct ps_layout_desc *layout;  /* NULL: no offsets */
 	enum ps_layout_match layout_match;
 	uint32_t hookset;
-	bool keys_refused;                    /* accessors contradict the layout: secrets events are dropped */
+	int32_t *offsets;                     /* the layout's, as the accessors corrected them; NULL: no layout */
+	bool layout_contradicted;             /* some accessor disagreed with the layout */
+	/*
+	 * Per event (module->n_events): the present bits of the fields left out
+	 * because they read offsets no accessor confirms in a contradicted
+	 * layout; drop_record when a field that is always present is one of them.
+	 */
+	uint32_t *drop_present;
+	bool *drop_record;
+	bool keys_refused;                    /* fields of a secrets event are left out as above */
 	uint32_t accessors_confirmed;         /* layout offsets the library's accessors confirmed */
+	uint32_t accessors_corrected;         /* layout offsets replaced by what the accessors read */
 	char **warnings;                      /* shown once the probes are attached */
 	size_t n_warnings;
 };

@@ -18,7 +18,12 @@
 set -u -o pipefail
 
 SUITES=(bullseye bookworm trixie sid)
-NODE_VERSIONS=(8.17.0 14.21.3 16.20.2 18.20.8 20.20.2 24.22.3)
+# Pinned per major, each for the OpenSSL it links in (process.versions.openssl):
+# 8: 1.0.2s, 10.15.3: 1.1.0j (10.16 moved to 1.1.1), 14: 1.1.1t, 16: 1.1.1v+quic,
+# 18: 3.0.16, 20: 3.0.19, 22.0.0: 3.0.13+quic (22.20 moved to 3.5), 24: 3.5.9.
+# No Node.js release links OpenSSL 3.1 .. 3.4 (22.19 has 3.0.17, 22.20 3.5.2;
+# 24.4.1 3.0.16, 24.5.0 3.5.1).
+NODE_VERSIONS=(8.17.0 10.15.3 14.21.3 16.20.2 18.20.8 20.20.2 22.0.0 24.22.3)
 MIRROR=${PLAINSIGHT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${PLAINSIGHT_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg

@@ -779,7 +779,7 @@ def node_test(major, size):
     return run
 
 
-for _major in (8, 14, 16, 18, 20, 24):
+for _major in (8, 10, 14, 16, 18, 20, 22, 24):
     test("versions_node%d_1B" % _major)(node_test(_major, 1))
     test("versions_node%d_100KiB" % _major)(node_test(_major, 100 * KiB))
 

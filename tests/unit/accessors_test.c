@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -40,10 +41,25 @@ static void test_plain_load(void)
 	static const uint8_t code[] = { 0x48, 0x8b, 0x47, 0x10, 0xc3 };
 	int64_t off = -1;
 
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, &off), 0);
+	bool pointer_load = false;
+
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, &pointer_load), 0);
 	CHECK_INT(off, 16);
+	CHECK(pointer_load);   /* 8 bytes into a 64-bit register */
 	/* there is no second access */
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, &off), -ENOENT);
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, -1, &off, NULL), -ENOENT);
+}
+
+/* SSL_version up to 3.1: the first member, a load with no displacement: mov (%rdi),%eax; ret */
+static void test_zero_displacement(void)
+{
+	static const uint8_t code[] = { 0x8b, 0x07, 0xc3 };
+	int64_t off = -1;
+	bool pointer_load = true;
+
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, &pointer_load), 0);
+	CHECK_INT(off, 0);
+	CHECK(!pointer_load);   /* 4 bytes: an int, not a pointer */
 }
 
 /*
@@ -63,11 +79,13 @@ static void test_null_check_and_copy(void)
 		0xc3,                                     /* ret */
 	};
 	int64_t off = -1;
+	bool pointer_load = true;
 
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, &off), 0);
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, NULL), 0);
 	CHECK_INT(off, 0x20);
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, &off), 0);
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, -1, &off, &pointer_load), 0);
 	CHECK_INT(off, 0x918);
+	CHECK(!pointer_load);   /* lea: an address, nothing loaded */
 }
 
 /* Shapes the decoder must not guess at: the argument overwritten first, a tail call, an index. */
@@ -78,10 +96,10 @@ static void test_cannot_tell(void)
 	static const uint8_t indexed[] = { 0x48, 0x8b, 0x44, 0xf7, 0x10, 0xc3 }; /* mov 0x10(%rdi,%rsi,8),%rax */
 	int64_t off = -1;
 
-	CHECK_INT(ps_accessor_decode(overwritten, sizeof(overwritten), 0, 1, &off), -ENOENT);
-	CHECK_INT(ps_accessor_decode(tail_call, sizeof(tail_call), 0, 1, &off), -ENOENT);
-	CHECK_INT(ps_accessor_decode(indexed, sizeof(indexed), 0, 1, &off), -ENOENT);
-	CHECK_INT(ps_accessor_decode(NULL, 0, 0, 1, &off), -EINVAL);
+	CHECK_INT(ps_accessor_decode(overwritten, sizeof(overwritten), 0, 1, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(tail_call, sizeof(tail_call), 0, 1, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(indexed, sizeof(indexed), 0, 1, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(NULL, 0, 0, 1, -1, &off, NULL), -EINVAL);
 }
 
 /* Every accessor the spec names agrees with the "3.0" layout on the system's libssl 3.0. */
@@ -91,9 +109,11 @@ static void test_system_libssl_matches_3_0(void)
 	const struct ps_layout_desc *layout = find_layout(tls, "3.0");
 	struct ps_accessor_result result;
 	uint32_t with_accessor = 0;
+	int32_t offsets[256];
+	bool shown[256] = { false };
 
-	CHECK(tls && layout);
-	if (!tls || !layout)
+	CHECK(tls && layout && tls->n_offsets <= 256);
+	if (!tls || !layout || tls->n_offsets > 256)
 		return;
 	for (uint32_t i = 0; i < tls->n_offsets; i++) {
 		const struct ps_offset_desc *o = &tls->offsets[i];
@@ -103,46 +123,97 @@ static void test_system_libssl_matches_3_0(void)
 		if (!o->accessor || layout->offsets[i] < 0)
 			continue;
 		with_accessor++;
-		err = ps_accessor_offset(libssl_path, o->accessor, o->accessor_load, &off);
+		err = ps_accessor_offset(libssl_path, o->accessor, o->accessor_load,
+					 o->has_through ? layout->offsets[o->through] : -1, &off, NULL);
 		if (err || off != layout->offsets[i])
 			fprintf(stderr, "  %s.%s: %s load %u gives %lld (err %d), layout 3.0 has %d\n", o->strct,
 				o->field, o->accessor, o->accessor_load, (long long)off, err, layout->offsets[i]);
 		CHECK_INT(err, 0);
 		CHECK_INT(off, layout->offsets[i]);
 	}
-	/* rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
-	CHECK(with_accessor >= 9);
-	ps_accessors_check(tls, layout, libssl_path, &result);
+	/* version, rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
+	CHECK(with_accessor >= 10);
+	memcpy(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets));
+	ps_accessors_check(tls, layout, libssl_path, offsets, shown, &result);
 	CHECK_INT(result.mismatches, 0);
+	CHECK(memcmp(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets)) == 0);
 	CHECK_INT(result.checked, with_accessor);
 	CHECK_STR(result.message, "");
 }
 
-/* The 1.1.1 layout on libssl 3.0: session and s3 are elsewhere; the check says so. */
-static void test_system_libssl_refuses_1_1_1(void)
+/*
+ * The 1.1.1 layout on libssl 3.0: session and s3 are elsewhere; the check says
+ * so and puts what the accessors read in their place.
+ */
+static void test_system_libssl_corrects_1_1_1(void)
 {
 	const struct ps_module_desc *tls = find_module("tls");
 	const struct ps_layout_desc *layout = find_layout(tls, "1.1.1");
+	const struct ps_layout_desc *right = find_layout(tls, "3.0");
 	struct ps_accessor_result result;
+	int32_t offsets[256];
+	bool shown[256] = { false };
+	bool session_checked = false, s3_checked = false;
 
-	CHECK(tls && layout);
-	if (!tls || !layout)
+	CHECK(tls && layout && right && tls->n_offsets <= 256);
+	if (!tls || !layout || !right || tls->n_offsets > 256)
 		return;
-	ps_accessors_check(tls, layout, libssl_path, &result);
+	memcpy(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets));
+	ps_accessors_check(tls, layout, libssl_path, offsets, shown, &result);
 	CHECK(result.mismatches >= 2);
 	CHECK(strstr(result.message, "layout '1.1.1' puts ssl_st.") != NULL);
 	CHECK(strstr(result.message, "reads it at") != NULL);
+	for (uint32_t i = 0; i < tls->n_offsets; i++) {
+		if (strcmp(tls->offsets[i].strct, "ssl_st"))
+			continue;
+		if (!strcmp(tls->offsets[i].field, "session")) {
+			session_checked = true;
+			CHECK(shown[i]);
+			CHECK_INT(offsets[i], right->offsets[i]);   /* 2328, where 3.0 keeps it */
+		}
+		if (!strcmp(tls->offsets[i].field, "s3")) {
+			/* 1.1.1's s3 is a pointer; 3.0's SSL_get_client_random takes the address of its inline struct */
+			s3_checked = true;
+			CHECK(!shown[i]);
+			CHECK_INT(offsets[i], layout->offsets[i]);
+		}
+	}
+	CHECK(session_checked && s3_checked);
+}
+
+/*
+ * A field reached through a pointer field (`through`), the shape of
+ * SSL_get_client_random in 1.1.1: mov 0xa8(%rdi),%rdi; lea 0xb8(%rdi),%rcx; ret
+ */
+static void test_through_pointer(void)
+{
+	static const uint8_t code[] = {
+		0x48, 0x8b, 0xbf, 0xa8, 0x00, 0x00, 0x00, /* mov 0xa8(%rdi),%rdi */
+		0x48, 0x8d, 0x8f, 0xb8, 0x00, 0x00, 0x00, /* lea 0xb8(%rdi),%rcx */
+		0xc3,
+	};
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, 0xa8, &off, NULL), 0);
+	CHECK_INT(off, 0xb8);
+	/* without through: the first access through the argument is the pointer itself */
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, NULL), 0);
+	CHECK_INT(off, 0xa8);
+	/* a pointer loaded from elsewhere: nothing is reached through the one named */
+	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, 0x90, &off, NULL), -ENOENT);
 }
 
 int main(void)
 {
 	ps_log_set_debug(false);
 	TEST(test_plain_load);
+	TEST(test_zero_displacement);
 	TEST(test_null_check_and_copy);
 	TEST(test_cannot_tell);
+	TEST(test_through_pointer);
 	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0) {
 		TEST(test_system_libssl_matches_3_0);
-		TEST(test_system_libssl_refuses_1_1_1);
+		TEST(test_system_libssl_corrects_1_1_1);
 	} else {
 		printf("SKIP test_system_libssl_matches_3_0: no libssl.so.3 in the ld.so cache\n");
 	}

@@ -86,7 +86,7 @@ ssl_session_st.master_key=80 ssl_session_st.master_key_length=8 ssl_session_st.s
 ssl_st.client_app_traffic_secret=1860 ssl_st.early_secret=1348 ssl_st.exporter_master_secret=1988 \
 ssl_st.handshake_secret=1412 ssl_st.handshake_traffic_hash=1796 ssl_st.rbio=16 \
 ssl_st.s3.client_random=352 ssl_st.s3=absent ssl_st.server_app_traffic_secret=1924 \
-ssl_st.session=2328 ssl_st.wbio=24"
+ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 		if [ -s "$tmp/spec.30" ] && diff -u "$tmp/spec.30" "$tmp/tool.30" >"$tmp/diff" &&
 		   [ "$(tr '\n' ' ' <"$tmp/tool.30" | sed 's/ $//')" = "$want" ]; then
 			pass 3.0_matches_spec
@@ -157,14 +157,14 @@ check_fields() {
 	done
 	if [ -z "$missing" ]; then pass "$name"; else fail "$name" "wrong:$missing"; fi
 }
-check_fields 3.0_keylog_fields bookworm "ssl_st.rbio=16 ssl_st.wbio=24 ssl_st.session=2328 ssl_st.s3.client_random=352
+check_fields 3.0_keylog_fields bookworm "ssl_st.version=0 ssl_st.rbio=16 ssl_st.wbio=24 ssl_st.session=2328 ssl_st.s3.client_random=352
 	ssl_session_st.master_key=80 ssl_session_st.master_key_length=8 ssl_st.s3=absent ssl_connection_st.rbio=absent"
-check_fields 1.1.1_keylog_fields bullseye "ssl_st.rbio=16 ssl_st.wbio=24 ssl_st.session=1296 ssl_st.s3=168
+check_fields 1.1.1_keylog_fields bullseye "ssl_st.version=0 ssl_st.rbio=16 ssl_st.wbio=24 ssl_st.session=1296 ssl_st.s3=168
 	ssl3_state_st.client_random=184 ssl_st.s3.client_random=absent ssl_session_st.master_key=80
 	ssl_session_st.master_key_length=8 bio_st.method=0 bio_st.num=48"
-check_fields 3.5_keylog_fields trixie "ssl_connection_st.rbio=80 ssl_connection_st.session=2304 ssl_st.rbio=absent
+check_fields 3.5_keylog_fields trixie "ssl_st.version=absent ssl_connection_st.rbio=80 ssl_connection_st.session=2304 ssl_st.rbio=absent
 	ssl_session_st.master_key=80 ssl_session_st.master_key_length=8 bio_st.method=8 bio_st.num=56"
-check_fields 3.6_keylog_fields sid "ssl_connection_st.rbio=80 ssl_connection_st.session=2304 ssl_st.rbio=absent
+check_fields 3.6_keylog_fields sid "ssl_st.version=absent ssl_connection_st.rbio=80 ssl_connection_st.session=2304 ssl_st.rbio=absent
 	ssl_session_st.master_key=80 bio_st.method=8 bio_st.num=56"
 
 exit $status

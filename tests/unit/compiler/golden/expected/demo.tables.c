@@ -63,8 +63,8 @@ static const struct ps_target_desc demo_targets[] = {
 static const struct ps_offset_desc demo_offsets[] = {
 	[PS_DEMO_OFF_REQ_ST_PATH] = { "req_st", "path" },
 	[PS_DEMO_OFF_REQ_ST_LEN] = { "req_st", "len", "req_len", 1 },
-	[PS_DEMO_OFF_REQ_ST_NEXT] = { "req_st", "next", "req_next", 2 },
-	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = { "req_st", "hdr.tag" },
+	[PS_DEMO_OFF_REQ_ST_NEXT] = { "req_st", "next", "req_next", 2, .pointer = true },
+	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = { "req_st", "hdr.tag", "req_tag", 1, .has_through = true, .through = 2 },
 };
 
 /* layout "1": -1 where the field does not exist */
@@ -215,6 +215,8 @@ static const struct ps_field_desc demo_request_fields[] = {
 		.present_bit = PS_DEMO_REQUEST_PRESENT_LEN,
 		.hidden = false,
 		.check_field = -1,
+		.reads = (const uint32_t[]){ 1, },
+		.n_reads = 1,
 	},
 	{
 		.name = "depth",
@@ -224,6 +226,8 @@ static const struct ps_field_desc demo_request_fields[] = {
 		.present_bit = -1,
 		.hidden = false,
 		.check_field = -1,
+		.reads = (const uint32_t[]){ 1, },
+		.n_reads = 1,
 	},
 	{
 		.name = "path",
@@ -233,6 +237,8 @@ static const struct ps_field_desc demo_request_fields[] = {
 		.present_bit = PS_DEMO_REQUEST_PRESENT_PATH,
 		.hidden = false,
 		.check_field = -1,
+		.reads = (const uint32_t[]){ 0, },
+		.n_reads = 1,
 	},
 };
 
@@ -254,6 +260,8 @@ static const struct ps_field_desc demo_counter_fields[] = {
 		.present_bit = PS_DEMO_COUNTER_PRESENT_SUM,
 		.hidden = false,
 		.check_field = -1,
+		.reads = (const uint32_t[]){ 1, 2, },
+		.n_reads = 2,
 	},
 };
 
@@ -266,6 +274,8 @@ static const struct ps_field_desc demo_tagged_fields[] = {
 		.present_bit = PS_DEMO_TAGGED_PRESENT_TAG,
 		.hidden = false,
 		.check_field = -1,
+		.reads = (const uint32_t[]){ 2, 3, },
+		.n_reads = 2,
 	},
 };
 

@@ -199,8 +199,8 @@ static void announce_attached(const struct ps_options *opts, const struct ps_pla
 	char version[256];
 
 	if (target->version[0])
-		snprintf(version, sizeof(version), "version %s, layout %s", target->version,
-			 plan->layout ? plan->layout->name : "none");
+		snprintf(version, sizeof(version), "%s%sversion %s, layout %s", target->product ? target->product : "",
+			 target->product ? " " : "", target->version, plan->layout ? plan->layout->name : "none");
 	else
 		snprintf(version, sizeof(version), "version unknown, no layout");
 	ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version,

@@ -360,7 +360,7 @@ def expect_error(ctx, args, pattern, what):
 @test("audit_missing_symbol")
 def t_missing_symbol(ctx):
     # zsh's binary has no mariadb dispatch_command, bash's no zleentry.
-    expect_error(ctx, ["mysqld", "--mysqld", "/usr/bin/bash", "--mysqld_version", "10.11.6"],
+    expect_error(ctx, ["mysqld", "--mysqld", "/usr/bin/bash", "--mysqld_version", "10.11.6-MariaDB"],
                  ["dispatch_command", "symbol"], "mysqld on bash")
     expect_error(ctx, ["zsh", "--zsh", "/usr/bin/bash"], ["zleentry", "symbol", "version"], "zsh on bash")
 

@@ -29,6 +29,7 @@ import harness  # noqa: E402
 from harness import TestFailure, TestSkip, indent, tail  # noqa: E402
 import audit_shells  # noqa: E402
 import audit_servers  # noqa: E402
+import audit_roots  # noqa: E402
 
 TESTS = []
 
@@ -341,6 +342,89 @@ def t_postgres_status(ctx):
     if ok_r.get("status") != 0 or not bad_r.get("status"):
         raise TestFailure("status %r for a good query, %r for a failing one"
                           % (ok_r.get("status"), bad_r.get("status")))
+
+
+# ---- other versions, from Debian roots -------------------------------------------
+
+def check_attached(ps, want, what):
+    """The `attached ... (PRODUCT version V, layout L)` line says want."""
+    for line in ps.stderr.splitlines():
+        if "plainsight: attached" in line:
+            if want not in line:
+                raise TestFailure("%s: attached line %r does not say %r" % (what, line, want))
+            return
+    raise TestFailure("%s: no 'plainsight: attached' line" % what, *indent(tail(ps.stderr)))
+
+
+def check_query_statuses(recs, queries, ok_status, what):
+    """Each query whole and exactly once, with status ok_status, or, for
+    one that failed, the status queries gives (an int), or any nonzero (None)."""
+    for q, want in queries:
+        r = check_once(recs, "query", q.encode(), what)
+        got = r.get("status")
+        if want == 0 and got != ok_status:
+            raise TestFailure("%s: status %r for %s (want %r)" % (what, got, short(q), ok_status))
+        if want != 0 and (got in (None, ok_status) or (want is not None and got != want)):
+            raise TestFailure("%s: status %r for the failing %s (want %s)"
+                              % (what, got, short(q), want if want is not None else "nonzero"))
+
+
+MYSQL_SUITE, MYSQL_PACKAGE = "sid", "mysql-server-core"
+
+
+@test("mysqld_mysql97")
+def t_mysqld_mysql97(ctx):
+    """MySQL 9.7 (Debian sid) told apart from MariaDB by its banner; the
+    COM_DATA hook set reads query and length from the union."""
+    root = audit_roots.root_with_packages(MYSQL_SUITE, [MYSQL_PACKAGE])
+    mysqld = os.path.join(root, "usr", "sbin", "mysqld")
+    ps = start(ctx, "mysqld", ["--mysqld", mysqld])
+    check_attached(ps, "(mysql version 9.7.", "mysqld on MySQL 9.7")
+    db = audit_servers.MySQLInRoot(ctx, root)
+    # MySQL's numbers: 1146 wants a database, so no database selected is 1046.
+    queries = [(q, {"SELEC broken syntax": 1064, "SELECT * FROM no_such_table_plainsight": 1046}.get(q, want))
+               for q, want in audit_servers.mariadb_queries()]
+    for q, want in queries:
+        st, out, err = db.query_status(q)
+        if (st == 0) != (want == 0):
+            raise TestFailure("mariadb client status %d for %s" % (st, short(q)), err.decode(errors="replace"))
+    prep = "SELECT ? + 1 AS plainsight_prepared"
+    db.prepare_execute(prep, [41])
+    pid = db.pid
+    db.close()
+    ps.stop()
+    recs = [r for r in audit_records(ps, "mysqld") if r.get("pid") == pid]
+    check_query_statuses(recs, queries + [(prep, 0)], 0, "mysqld (MySQL 9.7)")
+
+
+def check_postgres_version(ctx, suite, major, error_level):
+    root = audit_roots.root_with_packages(suite, ["postgresql-%d" % major])
+    bindir = "/usr/lib/postgresql/%d/bin" % major
+    ps = start(ctx, "postgres", ["--postgres", os.path.join(root, bindir.lstrip("/"), "postgres")])
+    check_attached(ps, "(version %d." % major, "postgres %d" % major)
+    pg = audit_servers.Postgres(ctx, bindir=bindir, root=root)
+    queries = audit_servers.postgres_queries()
+    for q, want in queries:
+        st, out, err = pg.query_status(q)
+        if (st == 0) != (want == 0):
+            raise TestFailure("psql status %d for %s" % (st, short(q)), err.decode(errors="replace"))
+    ext = "SELECT $1::int + 1 AS plainsight_extended"
+    pg.extended(ext, ["41"], name="plainsight_s1")
+    pg.close()
+    ps.stop()
+    recs = [r for r in audit_records(ps, "postgres") if r.get("comm") == "postgres"]
+    check_query_statuses(recs, [(q, error_level if want else 0) for q, want in queries] + [(ext, 0)], 0,
+                         "postgres %d" % major)
+
+
+@test("postgres_17")
+def t_postgres_17(ctx):
+    check_postgres_version(ctx, "trixie", 17, 21)     # ERROR is 21 since 14
+
+
+@test("postgres_13")
+def t_postgres_13(ctx):
+    check_postgres_version(ctx, "bullseye", 13, 20)   # ERROR is 20 in 13
 
 
 # ---- errors ----------------------------------------------------------------------

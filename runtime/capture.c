@@ -278,6 +278,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
 	ps_assembler_flush(cap.assembler);
+	ps_collect_flush(cap.collect, deliver_record, &cap);
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
 	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)

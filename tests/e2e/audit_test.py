@@ -242,6 +242,49 @@ def t_zsh_errnumber(ctx):
     check_shell_errnumber(ctx, "zsh")
 
 
+@test("bash_unfinished_at_exit")
+def t_bash_unfinished(ctx):
+    """A line whose command still runs when plainsight stops is written once,
+    marked incomplete, without a status (none came), and counted uncollected."""
+    if not shutil.which("bash"):
+        raise TestSkip("bash not installed")
+    try:
+        sh = audit_shells.Shell(ctx, "bash")
+    except audit_shells.ShellError as e:
+        raise TestFailure("cannot start bash in tmux: %s" % e)
+    # -p: only this shell's records, so that the summary's count is its own.
+    # The readline already waiting when the probes attach returns unseen (a
+    # uretprobe needs the call's entry): one line to get past it.
+    ps = start(ctx, "bash", ["-p", str(sh.pid)])
+    sh.command("true")
+    done, running = "echo plainsight-before", "sleep 30 # plainsight-unfinished"
+    if sh.command(done) != 0:
+        raise TestFailure("bash gave a nonzero status for %r" % done)
+    sh.type_line(running)
+    deadline = time.monotonic() + 10
+    while not any(b"sleep" in c for c in audit_shells.children_comms(sh.pid)):
+        if time.monotonic() > deadline:
+            raise TestFailure("bash started no sleep for %r" % running, *indent(sh.screen().splitlines()))
+        time.sleep(0.05)
+    ps.stop()
+    _, summary, others = ps.json_output()
+    recs = [r for r in others if r.get("pid") == sh.pid]
+    sh.close()
+    before = check_once(recs, "line", done.encode(), "bash line")
+    if before.get("status") != 0 or before.get("incomplete"):
+        raise TestFailure("the finished line: %r (want status 0, not incomplete)" % (before,))
+    unfinished = check_once(recs, "line", running.encode(), "bash line still running")
+    if unfinished.get("incomplete") is not True or "status" in unfinished:
+        raise TestFailure("the running line: %r (want \"incomplete\": true and no status)" % (unfinished,))
+    for k in ("pid", "uid", "comm", "tty"):
+        if k not in unfinished:
+            raise TestFailure("the running line has no %r: %r" % (k, unfinished))
+    got = (summary or {}).get("lost", {}).get("uncollected")
+    if got != 1:
+        raise TestFailure("summary counts %r uncollected records (want 1: the running line)" % got,
+                          "summary: %r" % (summary,))
+
+
 # ---- servers ---------------------------------------------------------------------
 
 def check_query_records(recs, queries, what):

@@ -178,10 +178,34 @@ static void test_flush_filtered(void)
 	ps_collect_free(c);
 }
 
+/* Past the bound (65536 waiting records), the oldest process's lines are written unfinished at once. */
+static void test_bound_writes_oldest(void)
+{
+	const char *flag_values[1] = { NULL };
+	struct ps_options opts;
+	struct ps_collect *c = new_collect(&opts, flag_values);
+	struct got got = { 0 };
+
+	feed(c, &got, EV_INPUT, 1, 0, "first");
+	feed(c, &got, EV_INPUT, 1, 0, "second");
+	for (uint32_t pid = 2; pid <= 65535; pid++)
+		feed(c, &got, EV_INPUT, pid, 0, "x");
+	CHECK_INT(got.n, 0);
+	feed(c, &got, EV_INPUT, 70000, 0, "one too many");
+	CHECK_INT(got.n, 1);
+	CHECK_STR(got.rec[0].line, "first\nsecond");
+	CHECK_INT(got.rec[0].pid, 1);
+	CHECK(got.rec[0].incomplete && got.rec[0].unfinished);
+	CHECK_INT(ps_collect_pending(c), 65535);
+	CHECK_INT(ps_collect_uncollected(c), 65537);
+	ps_collect_free(c);
+}
+
 int main(void)
 {
 	TEST(test_collected);
 	TEST(test_flush_unfinished);
 	TEST(test_flush_filtered);
+	TEST(test_bound_writes_oldest);
 	return TEST_EXIT();
 }

@@ -125,7 +125,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <sfield> struct_fields
 %type <type> type
 %type <layout> layout layout_body
-%type <opt_name> layout_product layout_hooks
+%type <opt_name> opt_product layout_hooks
 %type <event> event
 %type <field> event_fields field field_mods
 %type <names> enum_members
@@ -390,21 +390,13 @@ version:
 version_body:
 	  %empty                              { $$ = NEW(struct ast_version); $$->force.index = -1; }
 	| version_body "section" STRING ';'   { $$ = $1; set_once_str(ctx, &$$->section, $3, @2, "section"); }
-	| version_body "match" STRING ';'
+	| version_body "match" STRING opt_product ';'
 		{
 			struct ast_match *m = NEW(struct ast_match);
 
 			$$ = $1;
 			m->regex = $3; m->loc = @3;
-			APPEND($$->matches, m);
-		}
-	| version_body "match" STRING "product" name ';'
-		{
-			struct ast_match *m = NEW(struct ast_match);
-
-			$$ = $1;
-			m->regex = $3; m->loc = @3;
-			m->product = $5; m->product_loc = @5;
+			m->product = $4.name; m->product_loc = $4.loc;
 			APPEND($$->matches, m);
 		}
 	| version_body "needed" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->needed, $3, @2, "needed"); }
@@ -494,7 +486,7 @@ type:
 /* ---- layouts -------------------------------------------------------------- */
 
 layout:
-	  "layout" STRING layout_product "versions" STRING ".." STRING layout_hooks '{' layout_body '}'
+	  "layout" STRING opt_product "versions" STRING ".." STRING layout_hooks '{' layout_body '}'
 		{
 			$$ = $10;
 			$$->name = $2; $$->loc = @2;
@@ -505,7 +497,8 @@ layout:
 		}
 	;
 
-layout_product:
+/* `product NAME` after a match rule or a layout's name */
+opt_product:
 	  %empty                              { $$.name = NULL; $$.loc = @$; }
 	| "product" name                      { $$.name = $2; $$.loc = @2; }
 	;

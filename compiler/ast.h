@@ -65,10 +65,19 @@ struct flag_ref {
 	struct flag_ref *next;     /* `override a, b;`: the flags after the first */
 };
 
+/* `match "REGEX" [product NAME];`: one banner, and which product it names. */
+struct ast_match {
+	const char *regex;
+	struct loc loc;            /* the regex string */
+	const char *product;       /* NULL: the banner names no product */
+	struct loc product_loc;
+	struct ast_match *next;
+};
+
 struct ast_version {
 	struct loc loc;
-	const char *section, *match, *needed;
-	struct loc match_loc;
+	const char *section, *needed;
+	struct ast_match *matches; /* tried in order; the first that matches gives version and product */
 	struct flag_ref force;
 };
 
@@ -118,6 +127,8 @@ struct ast_offset {
 struct ast_layout {
 	const char *name;
 	struct loc loc;
+	const char *product;       /* `product NAME`: NULL, any product */
+	struct loc product_loc;
 	const char *min_version, *max_version;
 	struct loc min_loc, max_loc;
 	const char *hookset_name;  /* NULL: the default hook set */

@@ -234,20 +234,36 @@ static void resolve_flag_ref(struct check_ctx *ctx, struct flag_ref *ref, enum f
 	}
 }
 
-static void check_regex(struct check_ctx *ctx, const struct ast_version *v)
+static void check_regex(struct check_ctx *ctx, const struct ast_match *m)
 {
 	regex_t re;
 	char message[256];
-	int err = regcomp(&re, v->match, REG_EXTENDED);
+	int err = regcomp(&re, m->regex, REG_EXTENDED);
 
 	if (err) {
 		regerror(err, &re, message, sizeof(message));
-		ERROR(ctx, v->match_loc, "invalid regex in 'match': %s", message);
+		ERROR(ctx, m->loc, "invalid regex in 'match': %s", message);
 		return;
 	}
 	if (re.re_nsub < 1)
-		ERROR(ctx, v->match_loc, "the regex in 'match' has no capture group: group 1 must be the version");
+		ERROR(ctx, m->loc, "the regex in 'match' has no capture group: group 1 must be the version");
 	regfree(&re);
+}
+
+/*
+ * Several banners are tried in order, so a second rule with the same regex
+ * could never match; products name what tells layouts apart.
+ */
+static void check_matches(struct check_ctx *ctx, const struct ast_version *v)
+{
+	for (const struct ast_match *m = v->matches; m; m = m->next) {
+		check_regex(ctx, m);
+		for (const struct ast_match *k = v->matches; k != m; k = k->next)
+			if (strcmp(k->regex, m->regex) == 0) {
+				ERROR(ctx, m->loc, "duplicate 'match' regex in this version block");
+				break;
+			}
+	}
 }
 
 static void check_version_block(struct check_ctx *ctx, struct ast_target *t)
@@ -260,10 +276,10 @@ static void check_version_block(struct check_ctx *ctx, struct ast_target *t)
 	}
 	if (!v->section)
 		ERROR(ctx, v->loc, "version block has no 'section' (where the version string is, e.g. \".rodata\")");
-	if (!v->match)
+	if (!v->matches)
 		ERROR(ctx, v->loc, "version block has no 'match' (a regex whose group 1 is the version)");
 	else
-		check_regex(ctx, v);
+		check_matches(ctx, v);
 	resolve_flag_ref(ctx, &v->force, FT_STRING, "force");
 }
 
@@ -467,12 +483,20 @@ static bool layout_range_usable(const struct ast_layout *l)
 	       version_compare(l->min_version, l->max_version) <= 0;
 }
 
+/* Layouts of different products may share version numbers (MariaDB 10 and MySQL 8 never meet). */
+static bool same_product(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
 {
 	if (!layout_range_usable(l))
 		return;
 	for (struct ast_layout *k = ctx->mod->layouts; k != l; k = k->next) {
-		if (!layout_range_usable(k))
+		if (!layout_range_usable(k) || !same_product(k->product, l->product))
 			continue;
 		if (version_compare(k->min_version, l->min_version) == 0 &&
 		    version_compare(k->max_version, l->max_version) == 0) {
@@ -581,6 +605,25 @@ static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 				      l->name, s->name, f->name, s->name, f->name);
 }
 
+/* A layout's product must be one the first target's banners can name: layouts choose by its version. */
+static void check_layout_product(struct check_ctx *ctx, struct ast_layout *l)
+{
+	const struct ast_target *t = ctx->mod->targets;
+	struct suggest s;
+
+	if (!l->product || !t || !t->version)
+		return;
+	suggest_init(&s, l->product);
+	for (const struct ast_match *m = t->version->matches; m; m = m->next) {
+		if (m->product && strcmp(m->product, l->product) == 0)
+			return;
+		if (m->product)
+			suggest_offer(&s, m->product);
+	}
+	ERROR(ctx, l->product_loc, "layout '%s' names product '%s', which no 'match' of target '%s' gives%s", l->name,
+	      l->product, t->name, did_you_mean(ctx, &s));
+}
+
 static void check_layouts(struct check_ctx *ctx)
 {
 	struct ast_module *mod = ctx->mod;
@@ -591,6 +634,7 @@ static void check_layouts(struct check_ctx *ctx)
 		for (struct ast_layout *k = mod->layouts; k != l; k = k->next)
 			if (strcmp(k->name, l->name) == 0)
 				ERROR(ctx, l->loc, "duplicate layout '%s'", l->name);
+		check_layout_product(ctx, l);
 		check_layout_range(ctx, l);
 		check_layout_overlaps(ctx, l);
 		check_layout_offsets(ctx, l);

@@ -54,20 +54,40 @@ static void put_flags(struct buf *b, const struct ast_module *mod)
 	buf_puts(b, "};\n\n");
 }
 
+static void put_version_rule(struct buf *b, const char *indent, const struct ast_version *v,
+			     const struct ast_match *m)
+{
+	put_str_member(b, indent, "section", v->section);
+	put_str_member(b, indent, "regex", m->regex);
+	put_str_member(b, indent, "product", m->product);
+	put_str_member(b, indent, "needed_prefix", v->needed);
+	buf_printf(b, "%s.force_flag = %d,\n", indent, v->force.name ? v->force.index : -1);
+}
+
 static void put_targets(struct buf *b, const struct ast_module *mod)
 {
 	buf_printf(b, "static const struct ps_target_desc %s_targets[] = {\n", mod->name);
 	for (const struct ast_target *t = mod->targets; t; t = t->next) {
+		const struct ast_match *first = t->version->matches;
+
 		buf_puts(b, "\t{\n");
 		put_str_member(b, "\t\t", "name", t->name);
 		put_str_member(b, "\t\t", "library", t->library);
 		buf_printf(b, "\t\t.override_flag = %d,\n", t->override.name ? t->override.index : -1);
 		buf_puts(b, "\t\t.version = {\n");
-		put_str_member(b, "\t\t\t", "section", t->version->section);
-		put_str_member(b, "\t\t\t", "regex", t->version->match);
-		put_str_member(b, "\t\t\t", "needed_prefix", t->version->needed);
-		buf_printf(b, "\t\t\t.force_flag = %d,\n", t->version->force.name ? t->version->force.index : -1);
+		put_version_rule(b, "\t\t\t", t->version, first);
 		buf_puts(b, "\t\t},\n");
+		if (first->next) {
+			int n = 0;
+
+			buf_puts(b, "\t\t.more_versions = (const struct ps_version_rule[]){\n");
+			for (const struct ast_match *m = first->next; m; m = m->next, n++) {
+				buf_puts(b, "\t\t\t{\n");
+				put_version_rule(b, "\t\t\t\t", t->version, m);
+				buf_puts(b, "\t\t\t},\n");
+			}
+			buf_printf(b, "\t\t},\n\t\t.n_more_versions = %d,\n", n);
+		}
 		if (t->override.next) {
 			int n = 0;
 
@@ -122,6 +142,7 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 	for (const struct ast_layout *l = mod->layouts; l; l = l->next, i++) {
 		buf_puts(b, "\t{\n");
 		put_str_member(b, "\t\t", "name", l->name);
+		put_str_member(b, "\t\t", "product", l->product);
 		put_str_member(b, "\t\t", "min_version", l->min_version);
 		put_str_member(b, "\t\t", "max_version", l->max_version);
 		put_str_member(b, "\t\t", "source", l->source);

@@ -94,6 +94,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 	struct ast_filter *filter;
 	struct flag_ref *flag_refs;
 	enum op op;
+	struct { const char *name; struct loc loc; } opt_name; /* an optional `KEYWORD name` */
 }
 
 %token <str> IDENT "identifier"
@@ -110,7 +111,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
-%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through"
+%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help
@@ -126,6 +127,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <str> accessor_through
 %type <type> type
 %type <layout> layout layout_body
+%type <opt_name> opt_product layout_hooks
 %type <event> event
 %type <field> event_fields field field_mods
 %type <names> enum_members symbol_list
@@ -205,6 +207,7 @@ name:
 	| "event"    { $$ = "event"; }
 	| "flag"     { $$ = "flag"; }
 	| "match"    { $$ = "match"; }
+	| "product"  { $$ = "product"; }
 	| "hidden"   { $$ = "hidden"; }
 	| "global"   { $$ = "global"; }
 	| "var"      { $$ = "var"; }
@@ -393,11 +396,14 @@ version:
 version_body:
 	  %empty                              { $$ = NEW(struct ast_version); $$->force.index = -1; }
 	| version_body "section" STRING ';'   { $$ = $1; set_once_str(ctx, &$$->section, $3, @2, "section"); }
-	| version_body "match" STRING ';'
+	| version_body "match" STRING opt_product ';'
 		{
+			struct ast_match *m = NEW(struct ast_match);
+
 			$$ = $1;
-			set_once_str(ctx, &$$->match, $3, @2, "match");
-			$$->match_loc = @3;
+			m->regex = $3; m->loc = @3;
+			m->product = $4.name; m->product_loc = $4.loc;
+			APPEND($$->matches, m);
 		}
 	| version_body "needed" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->needed, $3, @2, "needed"); }
 	| version_body "force" name ';'
@@ -493,21 +499,26 @@ type:
 /* ---- layouts -------------------------------------------------------------- */
 
 layout:
-	  "layout" STRING "versions" STRING ".." STRING '{' layout_body '}'
-		{
-			$$ = $8;
-			$$->name = $2; $$->loc = @2;
-			$$->min_version = $4; $$->min_loc = @4;
-			$$->max_version = $6; $$->max_loc = @6;
-		}
-	| "layout" STRING "versions" STRING ".." STRING "hooks" name '{' layout_body '}'
+	  "layout" STRING opt_product "versions" STRING ".." STRING layout_hooks '{' layout_body '}'
 		{
 			$$ = $10;
 			$$->name = $2; $$->loc = @2;
-			$$->min_version = $4; $$->min_loc = @4;
-			$$->max_version = $6; $$->max_loc = @6;
-			$$->hookset_name = $8; $$->hookset_loc = @8;
+			$$->product = $3.name; $$->product_loc = $3.loc;
+			$$->min_version = $5; $$->min_loc = @5;
+			$$->max_version = $7; $$->max_loc = @7;
+			$$->hookset_name = $8.name; $$->hookset_loc = $8.loc;
 		}
+	;
+
+/* `product NAME` after a match rule or a layout's name */
+opt_product:
+	  %empty                              { $$.name = NULL; $$.loc = @$; }
+	| "product" name                      { $$.name = $2; $$.loc = @2; }
+	;
+
+layout_hooks:
+	  %empty                              { $$.name = NULL; $$.loc = @$; }
+	| "hooks" name                        { $$.name = $2; $$.loc = @2; }
 	;
 
 layout_body:

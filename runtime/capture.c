@@ -248,8 +248,8 @@ static void announce_attached(const struct ps_options *opts, const struct ps_pla
 	char version[256];
 
 	if (target->version[0])
-		snprintf(version, sizeof(version), "version %s, layout %s", target->version,
-			 plan->layout ? plan->layout->name : "none");
+		snprintf(version, sizeof(version), "%s%sversion %s, layout %s", target->product ? target->product : "",
+			 target->product ? " " : "", target->version, plan->layout ? plan->layout->name : "none");
 	else
 		snprintf(version, sizeof(version), "version unknown, no layout");
 	ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version,
@@ -327,6 +327,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
 	ps_assembler_flush(cap.assembler);
+	ps_collect_flush(cap.collect, deliver_record, &cap);
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
 	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)

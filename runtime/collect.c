@@ -14,6 +14,8 @@ struct pending {
 	uint32_t key;               /* pid or tid, as the event is buffered */
 	uint8_t *data;
 	size_t len;
+	struct ps_event_header header; /* who and when, for a record written unfinished */
+	uint64_t time_ns;
 };
 
 struct ps_collect {
@@ -21,7 +23,7 @@ struct ps_collect {
 	bool active;                /* the module uses any of this */
 	struct pending *pending;
 	size_t n_pending, cap_pending;
-	uint64_t dropped;           /* pending records pushed out by MAX_PENDING */
+	uint64_t dropped;           /* pending records pushed out by MAX_PENDING or written unfinished */
 };
 
 static bool module_needs_collect(const struct ps_module_desc *m)
@@ -100,15 +102,16 @@ static uint32_t buffer_key(const struct ps_record *rec, enum ps_buffer_kind kind
 	return kind == PS_BUFFER_TID ? hdr->tid : hdr->pid;
 }
 
-static void keep(struct ps_collect *c, const struct ps_record *rec, uint8_t *data, size_t len)
+static void write_unfinished(struct ps_collect *c, size_t index, ps_record_fn emit, void *arg);
+
+static void keep(struct ps_collect *c, const struct ps_record *rec, uint8_t *data, size_t len, ps_record_fn emit,
+		 void *arg)
 {
 	if (c->n_pending == MAX_PENDING) {
-		free(c->pending[0].data);
-		memmove(c->pending, c->pending + 1, (c->n_pending - 1) * sizeof(*c->pending));
-		c->n_pending--;
-		if (!c->dropped++)
-			ps_warn("%s: more than %d records wait to be collected; dropping the oldest", rec->module->name,
-				MAX_PENDING);
+		if (!c->dropped)
+			ps_warn("%s: more than %d records wait to be collected; writing the oldest unfinished",
+				rec->module->name, MAX_PENDING);
+		write_unfinished(c, 0, emit, arg);
 	}
 	if (c->n_pending == c->cap_pending) {
 		size_t cap = c->cap_pending ? c->cap_pending * 2 : 64;
@@ -126,6 +129,8 @@ static void keep(struct ps_collect *c, const struct ps_record *rec, uint8_t *dat
 		.key = buffer_key(rec, rec->event->buffer),
 		.data = data,
 		.len = len,
+		.header = *ps_record_header(rec),
+		.time_ns = rec->time_ns,
 	};
 }
 
@@ -219,6 +224,14 @@ static bool filter_passes(const struct ps_options *opts, const struct ps_filter_
 	return compare(flt->op, have < want ? -1 : have > want);
 }
 
+static bool filters_pass(const struct ps_collect *c, const struct ps_record *rec)
+{
+	for (uint32_t i = 0; i < rec->module->n_filters; i++)
+		if (!filter_passes(c->opts, &rec->module->filters[i], rec))
+			return false;
+	return true;
+}
+
 void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_record_fn emit, void *arg)
 {
 	const struct ps_field_desc *field;
@@ -235,7 +248,7 @@ void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_rec
 	if (rec->event->buffer != PS_BUFFER_NONE) {
 		data = copy_data(field, rec->data, rec->data ? rec->data_len : 0, &len);
 		if (data)
-			keep(c, rec, data, len);
+			keep(c, rec, data, len, emit, arg);
 		return;
 	}
 	if (field && field->collect) {
@@ -251,11 +264,92 @@ void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_rec
 		out.data = data;
 		out.data_len = len;
 	}
-	for (uint32_t i = 0; i < rec->module->n_filters; i++)
-		if (!filter_passes(c->opts, &rec->module->filters[i], &out)) {
-			free(data);
-			return;
-		}
-	emit(&out, arg);
+	if (filters_pass(c, &out))
+		emit(&out, arg);
 	free(data);
+}
+
+/* The field (of another event) that collects event `source`, or NULL. */
+static const struct ps_field_desc *collector_of(const struct ps_module_desc *m, uint32_t source,
+						const struct ps_event_desc **event)
+{
+	for (uint32_t e = 0; e < m->n_events; e++) {
+		const struct ps_event_desc *ev = &m->events[e];
+
+		if (ev->var_field >= 0 && ev->fields[ev->var_field].collect &&
+		    ev->fields[ev->var_field].collect_event == source) {
+			*event = ev;
+			return &ev->fields[ev->var_field];
+		}
+	}
+	return NULL;
+}
+
+static void forget(struct ps_collect *c, size_t index)
+{
+	free(c->pending[index].data);
+	memmove(c->pending + index, c->pending + index + 1, (c->n_pending - index - 1) * sizeof(*c->pending));
+	c->n_pending--;
+}
+
+/*
+ * Everything waiting with pending[index] (same event, same pid or tid),
+ * joined into one record of the collecting event: its header is that of the
+ * first part (who typed or sent it, when), with the event's own id; its
+ * other fields are absent (unfinished), for their values never came.
+ */
+static void write_unfinished(struct ps_collect *c, size_t index, ps_record_fn emit, void *arg)
+{
+	const struct ps_module_desc *m = c->opts->module;
+	const struct pending *p = &c->pending[index];
+	const struct ps_event_desc *event = NULL;
+	const struct ps_field_desc *field = collector_of(m, p->event, &event);
+	struct ps_event_header *header;
+	struct ps_record out;
+	size_t before = c->n_pending, len = 0;
+	uint8_t *data;
+
+	if (!field) {
+		forget(c, index);
+		c->dropped++;
+		return;
+	}
+	header = calloc(1, event->fixed_size > sizeof(*header) ? event->fixed_size : sizeof(*header));
+	if (!header) {
+		forget(c, index);
+		c->dropped++;
+		return;
+	}
+	*header = p->header;
+	header->event_id = (uint16_t)(event - m->events);
+	header->present = 0;
+	header->fixed_size = (uint16_t)event->fixed_size;
+	out = (struct ps_record){
+		.module = m,
+		.event = event,
+		.fixed = header,
+		.time_ns = p->time_ns,
+		.incomplete = true,
+		.unfinished = true,
+	};
+	data = take(c, &out, field, &len);
+	if (!data && c->n_pending == before)
+		forget(c, index);   /* no memory to join them: they go, counted */
+	c->dropped += before - c->n_pending;
+	if (data) {
+		out.data = data;
+		out.data_len = len;
+		if (filters_pass(c, &out))
+			emit(&out, arg);
+	}
+	free(data);
+	free(header);
+}
+
+void ps_collect_flush(struct ps_collect *c, ps_record_fn emit, void *arg)
+{
+	if (!c)
+		return;
+	while (c->n_pending)
+		write_unfinished(c, 0, emit, arg);
 }

@@ -5,6 +5,8 @@
 
 bool ps_field_present(const struct ps_field_desc *field, const struct ps_record *rec)
 {
+	if (rec->unfinished && field - rec->event->fields != rec->event->var_field)
+		return false;
 	if (field->present_bit < 0)
 		return true;
 	if (field->present_bit >= 32)

@@ -31,6 +31,7 @@ struct ps_flag_desc {
 struct ps_version_rule {
 	const char *section;       /* e.g. ".rodata" */
 	const char *regex;         /* POSIX extended; group 1 is the version */
+	const char *product;       /* what a match of this regex is (`match ... product P`); NULL: unnamed */
 	const char *needed_prefix; /* also search DT_NEEDED libraries starting so; NULL: only the target */
 	int force_flag;            /* index into flags: its value is matched with regex instead; -1: none */
 };
@@ -43,6 +44,8 @@ struct ps_target_desc {
 	struct ps_version_rule version;
 	const int32_t *more_overrides; /* `override a, b, c;`: b and c, tried in order when a is not given */
 	uint32_t n_more_overrides;
+	const struct ps_version_rule *more_versions; /* the second and later `match`es, tried after version */
+	uint32_t n_more_versions;
 };
 
 /* One named offset: `field` of `strct`. Its index is the offset id. */
@@ -66,9 +69,10 @@ struct ps_offset_desc {
 	bool pointer;              /* a `ptr` field: its accessor must load 8 bytes to correct it */
 };
 
-/* Versions [min_version, max_version] share one set of offsets. */
+/* Versions [min_version, max_version] of product (NULL: any) share one set of offsets. */
 struct ps_layout_desc {
 	const char *name;
+	const char *product;
 	const char *min_version;
 	const char *max_version;
 	const char *source;        /* where the numbers came from */

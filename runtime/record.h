@@ -21,6 +21,11 @@ struct ps_record {
 	uint64_t time_ns;           /* wall clock, ns since the epoch */
 	uint64_t lost_bytes;        /* bytes of data the ring buffer could not carry: zeros in data */
 	bool incomplete;            /* the call's last chunk never arrived */
+	/*
+	 * Only the collected text is known: the record that would have collected
+	 * it never came (collect.h), so every other field is absent.
+	 */
+	bool unfinished;
 	bool read_failed;           /* some data could not be read from the traced process */
 };
 

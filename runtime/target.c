@@ -91,30 +91,50 @@ static int check_is_elf(const char *module, const char *path)
 	return err;
 }
 
+/* "'A' or 'B'": every pattern a forced version may follow, for the error line. */
+static void list_patterns(const struct ps_target_desc *target, char *out, size_t size)
+{
+	const struct ps_version_rule *rule;
+	size_t len = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; (rule = ps_target_version_rule(target, i)) && len < size; i++) {
+		int n = snprintf(out + len, size - len, "%s'%s'", i ? " or " : "", rule->regex);
+
+		if (n < 0)
+			break;
+		len += (size_t)n;
+	}
+}
+
 static int read_version(const struct ps_options *opts, const struct ps_target_desc *target,
 			struct ps_resolved_target *resolved, struct ps_plan *plan)
 {
 	const char *module = opts->module->name;
 	const char *forced = ps_cli_flag_value(opts, target->version.force_flag);
+	const struct ps_version_rule *matched = NULL;
 	int err;
 
 	if (forced && *forced) {
-		err = ps_version_parse_forced(forced, &target->version, resolved->version,
-					      sizeof(resolved->version));
+		err = ps_target_version_parse_forced(forced, target, resolved->version, sizeof(resolved->version),
+						     &matched);
 		if (err) {
-			ps_error("%s: --%s '%s' names no version this module knows how to read (the spec's pattern is '%s')",
-				 module, opts->module->flags[target->version.force_flag].name, forced,
-				 target->version.regex);
+			char patterns[1024];
+
+			list_patterns(target, patterns, sizeof(patterns));
+			ps_error("%s: --%s '%s' names no version this module knows how to read (the spec's pattern is %s)",
+				 module, opts->module->flags[target->version.force_flag].name, forced, patterns);
 			return err;
 		}
+		resolved->product = matched->product;
 		snprintf(resolved->version_from, sizeof(resolved->version_from), "--%s",
 			 opts->module->flags[target->version.force_flag].name);
 		return 0;
 	}
 	if (!target->version.regex)
 		return 0;
-	err = ps_version_detect(resolved->path, &target->version, resolved->version, sizeof(resolved->version),
-				resolved->version_from, sizeof(resolved->version_from));
+	err = ps_target_version_detect(resolved->path, target, resolved->version, sizeof(resolved->version),
+				       resolved->version_from, sizeof(resolved->version_from), &matched);
 	if (err == -ENOENT) {
 		plan_warn(plan, "%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
 			module, resolved->path);
@@ -125,6 +145,7 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 		ps_error("%s: cannot read the version of %s: %s", module, resolved->path, strerror(-err));
 		return err;
 	}
+	resolved->product = matched->product;
 	return 0;
 }
 
@@ -286,25 +307,27 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 {
 	const char *module = opts->module->name;
 	const char *version = plan->targets[0].version;
+	const char *product = plan->targets[0].product;
 
 	plan->layout = NULL;
 	plan->layout_match = PS_LAYOUT_NONE;
 	plan->hookset = 0;
 	if (!version[0])
 		return;
-	plan->layout_match = ps_layout_select(opts->module, version, &plan->layout);
+	plan->layout_match = ps_layout_select(opts->module, product, version, &plan->layout);
 	switch (plan->layout_match) {
 	case PS_LAYOUT_EXACT:
 		break;
 	case PS_LAYOUT_NEAREST:
-		plan_warn(plan, "%s: no layout for version %s; using the nearest lower one, '%s' (%s to %s)", module,
-			version, plan->layout->name, plan->layout->min_version, plan->layout->max_version);
+		plan_warn(plan, "%s: no layout for %s%sversion %s; using the nearest lower one, '%s' (%s to %s)", module,
+			product ? product : "", product ? " " : "", version, plan->layout->name,
+			plan->layout->min_version, plan->layout->max_version);
 		break;
 	case PS_LAYOUT_NONE:
 		if (opts->module->n_layouts)
-			plan_warn(plan, "%s: version %s is older than every known layout; capturing without offsets "
+			plan_warn(plan, "%s: %s%sversion %s is older than every known layout; capturing without offsets "
 				"(plaintext is complete, offset-based fields are absent)",
-				module, version);
+				module, product ? product : "", product ? " " : "", version);
 		break;
 	}
 	if (plan->layout)

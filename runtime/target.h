@@ -11,6 +11,7 @@
 struct ps_resolved_target {
 	char path[PATH_MAX];        /* the binary the probes go into */
 	char version[64];           /* "" when unknown */
+	const char *product;        /* what the matching banner names (a spec string); NULL: unnamed */
 	char version_from[PATH_MAX]; /* the file the version was read from */
 };
 

@@ -397,6 +397,56 @@ int ps_version_parse_forced(const char *forced, const struct ps_version_rule *ru
 	return err == -ENOENT ? -EINVAL : err;
 }
 
+const struct ps_version_rule *ps_target_version_rule(const struct ps_target_desc *target, uint32_t index)
+{
+	if (index == 0)
+		return target->version.regex ? &target->version : NULL;
+	return index - 1 < target->n_more_versions ? &target->more_versions[index - 1] : NULL;
+}
+
+int ps_target_version_detect(const char *path, const struct ps_target_desc *target, char *version,
+			     size_t version_size, char *found_in, size_t found_in_size,
+			     const struct ps_version_rule **matched)
+{
+	const struct ps_version_rule *rule;
+	int err = -ENOENT;
+
+	*matched = NULL;
+	/* In the spec's order: a later banner may also occur in a binary an earlier one names. */
+	for (uint32_t i = 0; (rule = ps_target_version_rule(target, i)); i++) {
+		err = ps_version_detect(path, rule, version, version_size, found_in, found_in_size);
+		if (err != -ENOENT)
+			break;
+	}
+	if (err == 0)
+		*matched = rule;
+	return err;
+}
+
+int ps_target_version_parse_forced(const char *forced, const struct ps_target_desc *target, char *version,
+				   size_t version_size, const struct ps_version_rule **matched)
+{
+	const struct ps_version_rule *rule;
+	int err = -EINVAL;
+
+	*matched = NULL;
+	for (uint32_t i = 0; (rule = ps_target_version_rule(target, i)); i++) {
+		err = ps_version_parse_forced(forced, rule, version, version_size);
+		if (err != -EINVAL)
+			break;
+	}
+	if (err == 0)
+		*matched = rule;
+	return err;
+}
+
+static bool same_product(const char *a, const char *b)
+{
+	if (!a || !b)
+		return a == b;
+	return strcmp(a, b) == 0;
+}
+
 /* A missing bound (NULL) leaves that side of the range open. */
 static bool layout_holds(const struct ps_layout_desc *layout, const char *version)
 {
@@ -407,34 +457,53 @@ static bool layout_holds(const struct ps_layout_desc *layout, const char *versio
 	return true;
 }
 
-enum ps_layout_match ps_layout_select(const struct ps_module_desc *module, const char *version,
-				      const struct ps_layout_desc **layout)
+/* The layout of product (NULL: any) whose range holds version, or NULL. */
+static const struct ps_layout_desc *layout_holding(const struct ps_module_desc *module, const char *product,
+						   const char *version)
+{
+	for (uint32_t i = 0; i < module->n_layouts; i++) {
+		const struct ps_layout_desc *layout = &module->layouts[i];
+
+		if (same_product(layout->product, product) && layout_holds(layout, version))
+			return layout;
+	}
+	return NULL;
+}
+
+/* Of product's layouts (or those of none), the one ending closest below version. */
+static const struct ps_layout_desc *nearest_lower(const struct ps_module_desc *module, const char *product,
+						  const char *version)
 {
 	const struct ps_layout_desc *nearest = NULL;
 
-	*layout = NULL;
-	if (!version)
-		return PS_LAYOUT_NONE;
-	for (uint32_t i = 0; i < module->n_layouts; i++) {
-		if (layout_holds(&module->layouts[i], version)) {
-			*layout = &module->layouts[i];
-			return PS_LAYOUT_EXACT;
-		}
-	}
-	/*
-	 * A version between two ranges (3.1.x when specs cover 3.0 and 3.2) most
-	 * likely kept the struct layout of the release before it.
-	 */
 	for (uint32_t i = 0; i < module->n_layouts; i++) {
 		const struct ps_layout_desc *candidate = &module->layouts[i];
 
+		if (candidate->product && !same_product(candidate->product, product))
+			continue;
 		if (!candidate->max_version || ps_version_compare(candidate->max_version, version) >= 0)
 			continue;
 		if (!nearest || ps_version_compare(candidate->max_version, nearest->max_version) > 0)
 			nearest = candidate;
 	}
-	if (!nearest)
+	return nearest;
+}
+
+enum ps_layout_match ps_layout_select(const struct ps_module_desc *module, const char *product,
+				      const char *version, const struct ps_layout_desc **layout)
+{
+	*layout = NULL;
+	if (!version)
 		return PS_LAYOUT_NONE;
-	*layout = nearest;
-	return PS_LAYOUT_NEAREST;
+	*layout = layout_holding(module, product, version);
+	if (!*layout && product)
+		*layout = layout_holding(module, NULL, version);
+	if (*layout)
+		return PS_LAYOUT_EXACT;
+	/*
+	 * A version between two ranges (3.1.x when specs cover 3.0 and 3.2) most
+	 * likely kept the struct layout of the release before it.
+	 */
+	*layout = nearest_lower(module, product, version);
+	return *layout ? PS_LAYOUT_NEAREST : PS_LAYOUT_NONE;
 }

@@ -30,14 +30,34 @@ int ps_version_detect(const char *path, const struct ps_version_rule *rule, char
 int ps_version_parse_forced(const char *forced, const struct ps_version_rule *rule, char *version,
 			    size_t version_size);
 
+/* A target's version rules in order: `version`, then `more_versions`; NULL past the last. */
+const struct ps_version_rule *ps_target_version_rule(const struct ps_target_desc *target, uint32_t index);
+
+/*
+ * ps_version_detect with each of the target's rules in turn: the first rule
+ * that finds its banner gives the version and, in *matched, the product it
+ * names. -ENOENT when none does.
+ */
+int ps_target_version_detect(const char *path, const struct ps_target_desc *target, char *version,
+			     size_t version_size, char *found_in, size_t found_in_size,
+			     const struct ps_version_rule **matched);
+
+/* ps_version_parse_forced with each rule in turn; -EINVAL when none reads it. */
+int ps_target_version_parse_forced(const char *forced, const struct ps_target_desc *target, char *version,
+				   size_t version_size, const struct ps_version_rule **matched);
+
 enum ps_layout_match {
 	PS_LAYOUT_EXACT,   /* the version lies in the layout's range */
 	PS_LAYOUT_NEAREST, /* no range holds it: the nearest lower layout */
 	PS_LAYOUT_NONE,    /* below every layout: run without offsets */
 };
 
-/* Chooses the layout for version; sets *layout (NULL for PS_LAYOUT_NONE). */
-enum ps_layout_match ps_layout_select(const struct ps_module_desc *module, const char *version,
-				      const struct ps_layout_desc **layout);
+/*
+ * Chooses the layout for product (NULL: unnamed) and version; sets *layout
+ * (NULL for PS_LAYOUT_NONE). Only layouts of that product, or of none, apply;
+ * one of the product comes before one of none.
+ */
+enum ps_layout_match ps_layout_select(const struct ps_module_desc *module, const char *product,
+				      const char *version, const struct ps_layout_desc **layout);
 
 #endif

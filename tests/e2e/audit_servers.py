@@ -221,6 +221,69 @@ class MariaDB:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class MySQLInRoot(MariaDB):
+    """MySQL's mysqld from a Debian root (e.g. CACHE/roots/sid, whose glibc
+    and libstdc++ it needs), run by chroot as root: data directory, socket and
+    log in a temporary directory inside the root, removed by close(). Queries
+    go from this machine's mariadb client to the socket as seen from outside;
+    mysqld itself is traced at ROOT/usr/sbin/mysqld."""
+
+    def __init__(self, ctx, root):
+        self.root = root
+        self.mariadbd = os.path.join(root, "usr", "sbin", "mysqld")
+        if not os.access(self.mariadbd, os.X_OK):
+            raise ServerError("no mysqld in %s" % root)
+        self.client = shutil.which("mariadb") or shutil.which("mysql")
+        if not self.client:
+            raise ServerError("the mariadb client not found (apt-get install mariadb-client)")
+        self.closed = False
+        self.proc = None
+        self._own = True
+        self.dir = tempfile.mkdtemp(prefix="plainsight-mysql-", dir=os.path.join(root, "tmp"))
+        self.inner = "/" + os.path.relpath(self.dir, root)
+        self.sock = os.path.join(self.dir, "mysqld.sock")
+        self.log = os.path.join(self.dir, "error.log")
+        if ctx is not None:
+            ctx.procs.append(_Cleanup(self))
+        try:
+            self._start()
+        except BaseException:
+            self.close()
+            raise
+
+    def _mysqld(self, *args):
+        return ["chroot", self.root, "/usr/sbin/mysqld", "--no-defaults", "--user=root",
+                "--datadir=%s/data" % self.inner, "--innodb-buffer-pool-size=32M"] + list(args)
+
+    def _start(self):
+        # mysqld's default --secure-file-priv directory does not exist in the root.
+        _check(_run(self._mysqld("--initialize-insecure", "--log-error=%s/init.log" % self.inner),
+                    timeout=120), "mysqld --initialize-insecure")
+        argv = self._mysqld("--socket=%s/mysqld.sock" % self.inner, "--skip-networking", "--mysqlx=OFF",
+                            "--secure-file-priv=NULL", "--pid-file=%s/mysqld.pid" % self.inner,
+                            "--log-error=%s/error.log" % self.inner, "--max-allowed-packet=64M",
+                            "--skip-log-bin", "--character-set-server=utf8mb4")
+        # chroot execs mysqld: the pid is the server's.
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError("mysqld exited with status %s; its log:\n%s"
+                                  % (self.proc.returncode, _tail(self.log)))
+            if os.path.exists(self.sock):
+                r = _run([self.client, "--no-defaults", "-S", self.sock, "-u", "root", "-e",
+                          "SELECT 1"], timeout=10)
+                if r.returncode == 0:
+                    return
+            time.sleep(0.2)
+        raise ServerError("mysqld did not answer within %.0f s; its log:\n%s" % (TIMEOUT, _tail(self.log)))
+
+    def version(self):
+        r = _check(_run(["chroot", self.root, "/usr/sbin/mysqld", "--version"]), "mysqld --version")
+        return r.stdout.decode(errors="replace").strip()
+
+
 class MyProtoClient:
     """Just enough of the MySQL/MariaDB client protocol for a prepared
     statement: handshake (root over the unix socket: the unix_socket plugin,
@@ -364,21 +427,50 @@ def find_pg_bindir():
     return os.path.dirname(p) if p else None
 
 
+def _root_user(root, name):
+    """(uid, gid) of user name in root's /etc/passwd."""
+    with open(os.path.join(root, "etc", "passwd")) as f:
+        for line in f:
+            p = line.split(":")
+            if p[0] == name:
+                return int(p[2]), int(p[3])
+    raise ServerError("no user %s in %s/etc/passwd" % (name, root))
+
+
 class Postgres:
-    def __init__(self, ctx=None, bindir=None, user="postgres"):
+    """A cluster of this machine's PostgreSQL, or, with root, of the one
+    installed in a Debian root (bindir is then the path inside it: initdb,
+    pg_ctl and the server run by chroot as the root's postgres user, with
+    data directory and socket in a temporary directory inside the root,
+    removed by close()). Queries go from this machine's psql."""
+
+    def __init__(self, ctx=None, bindir=None, user="postgres", root=None):
+        self.root = root
         self.bindir = bindir or find_pg_bindir()
         if not self.bindir:
             raise ServerError("PostgreSQL server binaries not found (apt-get install postgresql)")
-        self.postgres = os.path.join(self.bindir, "postgres")
+        self.postgres = os.path.join(root or "/", self.bindir.lstrip("/"), "postgres")
         self.psql = shutil.which("psql") or os.path.join(self.bindir, "psql")
         self.user = user
         self.closed = False
         self.started = False
-        self._own = ctx is None
-        self.dir = _workdir(ctx, "postgres", user)
+        if root:
+            self._own = True
+            self.dir = tempfile.mkdtemp(prefix="plainsight-postgres-", dir=os.path.join(root, "tmp"))
+            os.chmod(self.dir, 0o711)
+            os.chown(self.dir, *_root_user(root, user))
+            inner = "/" + os.path.relpath(self.dir, root)
+        else:
+            self._own = ctx is None
+            self.dir = _workdir(ctx, "postgres", user)
+            inner = self.dir
         self.datadir = os.path.join(self.dir, "data")
         self.sockdir = self.dir
         self.log = os.path.join(self.dir, "server.log")
+        # as the server's commands see them (inside the root, if any)
+        self.inner_datadir = os.path.join(inner, "data")
+        self.inner_sockdir = inner
+        self.inner_log = os.path.join(inner, "server.log")
         if ctx is not None:
             ctx.procs.append(_Cleanup(self))
         try:
@@ -387,15 +479,21 @@ class Postgres:
             self.close()
             raise
 
+    def _server_cmd(self, program, *args, timeout=TIMEOUT):
+        """Runs one of the server's programs as its user, inside the root if any."""
+        argv = [os.path.join(self.bindir, program)] + list(args)
+        if self.root:
+            return _run(["chroot", "--userspec=%s:%s" % (self.user, self.user), self.root] + argv,
+                        timeout=timeout, env=dict(os.environ, LC_ALL="C.UTF-8"))
+        return _run(argv, user=self.user, timeout=timeout)
+
     def _start(self):
-        _check(_run([os.path.join(self.bindir, "initdb"), "-D", self.datadir, "-A", "trust",
-                     "-U", "postgres", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"],
-                    user=self.user, timeout=120), "initdb")
-        opts = "-k %s -c listen_addresses='' -c fsync=off -c max_connections=20" % self.sockdir
+        _check(self._server_cmd("initdb", "-D", self.inner_datadir, "-A", "trust", "-U", "postgres", "-E", "UTF8",
+                                "--locale=C.UTF-8", "--no-sync", timeout=120), "initdb")
+        opts = "-k %s -c listen_addresses='' -c fsync=off -c max_connections=20" % self.inner_sockdir
         self.started = True
-        _check(_run([os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, "-l", self.log,
-                     "-o", opts, "-w", "-t", "60", "start"], user=self.user, timeout=90),
-               "pg_ctl start")
+        _check(self._server_cmd("pg_ctl", "-D", self.inner_datadir, "-l", self.inner_log, "-o", opts, "-w",
+                                "-t", "60", "start", timeout=90), "pg_ctl start")
 
     @property
     def pid(self):
@@ -404,7 +502,7 @@ class Postgres:
             return int(f.readline())
 
     def version(self):
-        r = _check(_run([self.postgres, "--version"]), "postgres --version")
+        r = _check(self._server_cmd("postgres", "--version"), "postgres --version")
         return r.stdout.decode(errors="replace").strip()
 
     def _psql(self, args, input=None):
@@ -441,8 +539,8 @@ class Postgres:
                 pid = self.pid
             except (OSError, ValueError):
                 pass
-            _run([os.path.join(self.bindir, "pg_ctl"), "-D", self.datadir, "-m", "fast", "-w",
-                  "-t", "30", "stop"], user=self.user, timeout=60)
+            self._server_cmd("pg_ctl", "-D", self.inner_datadir, "-m", "fast", "-w", "-t", "30", "stop",
+                             timeout=60)
             if pid and _alive(pid):
                 try:
                     os.killpg(pid, 9)

@@ -190,6 +190,23 @@ class Shell:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def children_comms(pid):
+    """The comm (bytes) of each child of pid."""
+    out = []
+    for task in os.listdir("/proc"):
+        if not task.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % task, "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        comm, rest = stat[stat.index(b"(") + 1:stat.rindex(b")")], stat[stat.rindex(b")") + 2:].split()
+        if int(rest[1]) == pid:
+            out.append(comm)
+    return out
+
+
 # What the tests type: (lines, expected status). Statuses are checked against
 # the shell itself too, so a wrong expectation here shows up in the self-check.
 BIG = "x" * 5000

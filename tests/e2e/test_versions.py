@@ -187,18 +187,19 @@ def remove_tree(path):
                    stderr=subprocess.DEVNULL)
 
 
-_root = {}
+_roots = {}
 
 
-def chroot_root():
-    """CACHE/roots/trixie: a minbase trixie built once with debootstrap.
-    Returns its path; SKIPs with the reason when it cannot be built."""
+def chroot_root(suite=ROOT_SUITE):
+    """CACHE/roots/SUITE: a minbase root of that Debian suite built once with
+    debootstrap. Returns its path; SKIPs with the reason when it cannot be built."""
+    _root = _roots.setdefault(suite, {})
     if "path" in _root:
         return _root["path"]
     if "why" in _root:
         raise TestSkip(_root["why"])
     base = os.path.join(cache_dir(), "roots")
-    root = os.path.join(base, ROOT_SUITE)
+    root = os.path.join(base, suite)
     stamp = os.path.join(root, ".plainsight-root")
     if os.path.exists(stamp):
         _root["path"] = root
@@ -206,14 +207,14 @@ def chroot_root():
     try:
         os.makedirs(base, exist_ok=True)
     except OSError as e:
-        _root["why"] = "cannot create %s for the %s chroot: %s" % (base, ROOT_SUITE, e)
+        _root["why"] = "cannot create %s for the %s chroot: %s" % (base, suite, e)
         raise TestSkip(_root["why"])
     lock = open(os.path.join(base, ".lock"), "w")
     try:
         with preparation(ROOT_TIMEOUT):
             fcntl.flock(lock, fcntl.LOCK_EX)
             if not os.path.exists(stamp):
-                why = build_root(root, stamp)
+                why = build_root(suite, root)
                 if why:
                     _root["why"] = why
                     raise TestSkip(why)
@@ -223,20 +224,19 @@ def chroot_root():
     return root
 
 
-def build_root(root, stamp):
+def build_root(suite, root):
     """Runs debootstrap into root.tmp and moves it into place; returns None
     or why it failed."""
     tool = shutil.which("debootstrap") or ("/usr/sbin/debootstrap" if os.path.exists("/usr/sbin/debootstrap")
                                            else None)
     if not tool:
-        return "debootstrap not installed (apt-get install debootstrap): no %s chroot for OpenSSL 3.5/3.6" \
-            % ROOT_SUITE
+        return "debootstrap not installed (apt-get install debootstrap): no %s chroot" % suite
     tmp = root + ".tmp"
     log = root + ".log"
     remove_tree(tmp)
     mirror = debian_mirror()
     t0 = time.monotonic()
-    argv = [tool, "--variant=minbase", ROOT_SUITE, tmp, mirror]
+    argv = [tool, "--variant=minbase", suite, tmp, mirror]
     why = None
     with open(log, "wb") as logf:
         logf.write(("$ %s\n" % " ".join(argv)).encode())
@@ -247,15 +247,15 @@ def build_root(root, stamp):
             try:
                 rc = p.wait(ROOT_TIMEOUT)
                 if rc != 0:
-                    why = "debootstrap %s exited with status %d" % (ROOT_SUITE, rc)
+                    why = "debootstrap %s exited with status %d" % (suite, rc)
             except subprocess.TimeoutExpired:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait()
-                why = "debootstrap %s did not finish within %d s" % (ROOT_SUITE, ROOT_TIMEOUT)
+                why = "debootstrap %s did not finish within %d s" % (suite, ROOT_TIMEOUT)
         except OSError as e:
             why = "cannot run debootstrap: %s" % e
     if why is None and not os.path.exists(os.path.join(tmp, "usr", "bin", "env")):
-        why = "debootstrap %s made no usable root" % ROOT_SUITE
+        why = "debootstrap %s made no usable root" % suite
     if why:
         last = ""
         with contextlib.suppress(OSError), open(log, "rb") as f:
@@ -264,7 +264,7 @@ def build_root(root, stamp):
         remove_tree(tmp)
         return "%s from %s (log %s: %s)" % (why, mirror, log, last[:200])
     with open(os.path.join(tmp, ".plainsight-root"), "w") as f:
-        f.write("debootstrap --variant=minbase %s %s, %.0f s\n" % (ROOT_SUITE, mirror, time.monotonic() - t0))
+        f.write("debootstrap --variant=minbase %s %s, %.0f s\n" % (suite, mirror, time.monotonic() - t0))
     for mp in mounts_under(tmp):
         subprocess.run(["umount", "-l", mp], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     remove_tree(root)

@@ -310,7 +310,7 @@ static const struct ps_module_desc test_module = {
 static void check_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
 {
 	const struct ps_layout_desc *layout = (const void *)&test_module; /* must be overwritten */
-	enum ps_layout_match match = ps_layout_select(&test_module, version, &layout);
+	enum ps_layout_match match = ps_layout_select(&test_module, NULL, version, &layout);
 
 	if (match != want_match) {
 		fprintf(stderr, "  version %s: match %d, want %d\n", version, match, want_match);
@@ -348,6 +348,135 @@ static void test_layout_select(void)
 	check_layout(NULL, PS_LAYOUT_NONE, NULL);
 }
 
+/* Two products whose version numbers overlap, as MariaDB 10/11 and MySQL 8/9 do (specs/mysqld). */
+static const struct ps_version_rule more_server_rules[] = {
+	{ .section = ".rodata", .regex = "^MySQL ([0-9]+\\.[0-9]+\\.[0-9]+)$", .product = "mysql", .force_flag = -1 },
+	{ .section = ".rodata", .regex = "^([0-9]+\\.[0-9]+\\.[0-9]+)$", .product = "mysql", .force_flag = -1 },
+};
+
+static const struct ps_target_desc server_target = {
+	.name = "server",
+	.version = { .section = ".rodata", .regex = "^([0-9]+\\.[0-9]+\\.[0-9]+)-MariaDB", .product = "mariadb",
+		     .force_flag = -1 },
+	.more_versions = more_server_rules,
+	.n_more_versions = 2,
+};
+
+static void check_product_detected(const char *const *strings, size_t count, const char *want_product,
+				   const char *want_version)
+{
+	char dir[] = "/tmp/plainsight-version-test.XXXXXX", path[PATH_MAX], version[64] = "";
+	char command[PATH_MAX + 16];
+	const struct ps_version_rule *matched = NULL;
+
+	if (!mkdtemp(dir)) {
+		CHECK(!"mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/strings", dir);
+	if (!build_with_strings(path, strings, count)) {
+		fprintf(stderr, "  cc cannot build here\n");
+		check_failures_in_test++;
+	} else if (!want_product) {
+		CHECK_INT(ps_target_version_detect(path, &server_target, version, sizeof(version), NULL, 0, &matched),
+			  -ENOENT);
+		CHECK(matched == NULL);
+	} else {
+		CHECK_INT(ps_target_version_detect(path, &server_target, version, sizeof(version), NULL, 0, &matched), 0);
+		CHECK_STR(matched ? matched->product : NULL, want_product);
+		CHECK_STR(version, want_version);
+	}
+	snprintf(command, sizeof(command), "rm -rf '%s'", dir);
+	if (system(command) != 0)
+		fprintf(stderr, "  could not remove %s\n", dir);
+}
+
+/* The rules are tried in order over the whole section: the first rule that matches anywhere wins. */
+static void test_detect_products(void)
+{
+	/* MariaDB also says "MySQL"-like things; its own banner comes first in the rules. */
+	static const char *const mariadb[] = { "MySQL 5.5.5", "10.11.19-MariaDB", "5.5.5" };
+	static const char *const mysql[] = { "1.3.2", "MySQL 9.7.4", "9.7.4.0" };
+	static const char *const bare[] = { "no banner here", "8.0.36" };
+	static const char *const neither[] = { "MariaDB", "MySQL", "9.7" };
+
+	check_product_detected(mariadb, 3, "mariadb", "10.11.19");
+	check_product_detected(mysql, 3, "mysql", "9.7.4");
+	check_product_detected(bare, 2, "mysql", "8.0.36");
+	check_product_detected(neither, 3, NULL, NULL);
+}
+
+static void check_forced_product(const char *forced, int want_err, const char *want_product, const char *want_version)
+{
+	const struct ps_version_rule *matched = (const void *)&server_target; /* must be overwritten */
+	char version[64] = "";
+
+	CHECK_INT(ps_target_version_parse_forced(forced, &server_target, version, sizeof(version), &matched), want_err);
+	if (want_err) {
+		CHECK(matched == NULL);
+		return;
+	}
+	CHECK_STR(matched ? matched->product : NULL, want_product);
+	CHECK_STR(version, want_version);
+}
+
+static void test_parse_forced_products(void)
+{
+	check_forced_product("10.11.6-MariaDB", 0, "mariadb", "10.11.6");
+	check_forced_product("10.11.6-mariadb-log", 0, "mariadb", "10.11.6");
+	check_forced_product("mysql 8.0.36", 0, "mysql", "8.0.36");
+	check_forced_product("8.0.36", 0, "mysql", "8.0.36");
+	check_forced_product("eight", -EINVAL, NULL, NULL);
+}
+
+static const struct ps_layout_desc product_layouts[] = {
+	{ .name = "mariadb", .product = "mariadb", .min_version = "10.0.0", .max_version = "11.99.99" },
+	{ .name = "mysql-8", .product = "mysql", .min_version = "8.0.0", .max_version = "8.99.99" },
+	{ .name = "mysql-9", .product = "mysql", .min_version = "9.0.0", .max_version = "9.99.99" },
+	{ .name = "any-old", .min_version = "5.0.0", .max_version = "5.99.99" },
+};
+
+static const struct ps_module_desc product_module = {
+	.name = "server-test",
+	.layouts = product_layouts,
+	.n_layouts = sizeof(product_layouts) / sizeof(product_layouts[0]),
+};
+
+static void check_product_layout(const char *product, const char *version, enum ps_layout_match want_match,
+				 const char *want_name)
+{
+	const struct ps_layout_desc *layout = (const void *)&product_module; /* must be overwritten */
+	enum ps_layout_match match = ps_layout_select(&product_module, product, version, &layout);
+
+	if (match != want_match) {
+		fprintf(stderr, "  %s %s: match %d, want %d\n", product ? product : "(none)", version, match,
+			want_match);
+		check_failures_in_test++;
+	}
+	if (!want_name)
+		CHECK(layout == NULL);
+	else
+		CHECK_STR(layout ? layout->name : NULL, want_name);
+}
+
+static void test_layout_select_products(void)
+{
+	/* The same numbers, told apart by the product. */
+	check_product_layout("mariadb", "10.11.19", PS_LAYOUT_EXACT, "mariadb");
+	check_product_layout("mysql", "9.7.4", PS_LAYOUT_EXACT, "mysql-9");
+	check_product_layout("mysql", "8.0.36", PS_LAYOUT_EXACT, "mysql-8");
+	/* MariaDB 12 falls back to MariaDB's layout, never to MySQL 9's. */
+	check_product_layout("mariadb", "12.0.1", PS_LAYOUT_NEAREST, "mariadb");
+	check_product_layout("mysql", "10.0.0", PS_LAYOUT_NEAREST, "mysql-9");
+	/* A layout of no product serves every product where none of its own holds. */
+	check_product_layout("mysql", "5.7.44", PS_LAYOUT_EXACT, "any-old");
+	check_product_layout("mariadb", "5.5.5", PS_LAYOUT_EXACT, "any-old");
+	check_product_layout("mariadb", "9.0.0", PS_LAYOUT_NEAREST, "any-old");
+	/* An unnamed product gets only the layouts of none. */
+	check_product_layout(NULL, "10.11.19", PS_LAYOUT_NEAREST, "any-old");
+	check_product_layout("percona", "4.1.0", PS_LAYOUT_NONE, NULL);
+}
+
 int main(void)
 {
 	TEST(test_compare_order);
@@ -360,5 +489,8 @@ int main(void)
 	TEST(test_detect_literal_prefix);
 	TEST(test_parse_forced);
 	TEST(test_layout_select);
+	TEST(test_detect_products);
+	TEST(test_parse_forced_products);
+	TEST(test_layout_select_products);
 	return TEST_EXIT();
 }

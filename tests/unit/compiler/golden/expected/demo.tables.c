@@ -52,6 +52,7 @@ static const struct ps_target_desc demo_targets[] = {
 		.version = {
 			.section = ".rodata",
 			.regex = "demo ([0-9]+\\.[0-9]+)",
+			.product = NULL,
 			.needed_prefix = NULL,
 			.force_flag = -1,
 		},
@@ -86,6 +87,7 @@ static const int32_t demo_layout1_offsets[PS_DEMO_N_OFFSETS] = {
 static const struct ps_layout_desc demo_layouts[] = {
 	{
 		.name = "1",
+		.product = NULL,
 		.min_version = "1.0",
 		.max_version = "1.9z",
 		.source = "demo 1.x",
@@ -94,6 +96,7 @@ static const struct ps_layout_desc demo_layouts[] = {
 	},
 	{
 		.name = "2",
+		.product = NULL,
 		.min_version = "2.0",
 		.max_version = "2.99",
 		.source = NULL,

@@ -140,6 +140,23 @@ class MariaDB:
             self.close()
             raise
 
+    def _spawn(self, argv, name):
+        """Starts the server and returns once it answers a query on its socket."""
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise ServerError("%s exited with status %s; its log:\n%s"
+                                  % (name, self.proc.returncode, _tail(self.log)))
+            if os.path.exists(self.sock):
+                r = _run([self.client, "--no-defaults", "-S", self.sock, "-u", "root", "-e",
+                          "SELECT 1"], timeout=10)
+                if r.returncode == 0:
+                    return
+            time.sleep(0.1)
+        raise ServerError("%s did not answer within %.0f s; its log:\n%s" % (name, TIMEOUT, _tail(self.log)))
+
     def _start(self):
         _check(_run([self.install_db, "--no-defaults", "--user=" + self.user,
                      "--datadir=" + self.datadir, "--auth-root-authentication-method=socket",
@@ -149,20 +166,7 @@ class MariaDB:
                 "--pid-file=" + self.pidfile, "--log-error=" + self.log,
                 "--innodb-buffer-pool-size=32M", "--max-allowed-packet=64M",
                 "--skip-log-bin", "--character-set-server=utf8mb4"]
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError("mariadbd exited with status %s; its log:\n%s"
-                                  % (self.proc.returncode, _tail(self.log)))
-            if os.path.exists(self.sock):
-                r = _run([self.client, "--no-defaults", "-S", self.sock, "-u", "root", "-e",
-                          "SELECT 1"], timeout=10)
-                if r.returncode == 0:
-                    return
-            time.sleep(0.1)
-        raise ServerError("mariadbd did not answer within %.0f s; its log:\n%s" % (TIMEOUT, _tail(self.log)))
+        self._spawn(argv, "mariadbd")
 
     @property
     def pid(self):
@@ -264,20 +268,7 @@ class MySQLInRoot(MariaDB):
                             "--log-error=%s/error.log" % self.inner, "--max-allowed-packet=64M",
                             "--skip-log-bin", "--character-set-server=utf8mb4")
         # chroot execs mysqld: the pid is the server's.
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise ServerError("mysqld exited with status %s; its log:\n%s"
-                                  % (self.proc.returncode, _tail(self.log)))
-            if os.path.exists(self.sock):
-                r = _run([self.client, "--no-defaults", "-S", self.sock, "-u", "root", "-e",
-                          "SELECT 1"], timeout=10)
-                if r.returncode == 0:
-                    return
-            time.sleep(0.2)
-        raise ServerError("mysqld did not answer within %.0f s; its log:\n%s" % (TIMEOUT, _tail(self.log)))
+        self._spawn(argv, "mysqld")
 
     def version(self):
         r = _check(_run(["chroot", self.root, "/usr/sbin/mysqld", "--version"]), "mysqld --version")

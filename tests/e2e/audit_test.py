@@ -31,14 +31,7 @@ import audit_shells  # noqa: E402
 import audit_servers  # noqa: E402
 import audit_roots  # noqa: E402
 
-TESTS = []
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
+TESTS, test = harness.registry()
 
 
 # ---- plainsight output -------------------------------------------------------------

@@ -500,3 +500,16 @@ def summarize_lengths(recs, n=20):
     lens = [r.get("len") for r in recs]
     s = ", ".join(str(l) for l in lens[:n])
     return s + (", ... (%d more)" % (len(lens) - n) if len(lens) > n else "")
+
+
+def registry():
+    """A module's test list and the decorator that fills it:
+    TESTS, test = harness.registry(); @test("name") def ...: ..."""
+    tests = []
+
+    def test(name):
+        def reg(fn):
+            tests.append((name, fn))
+            return fn
+        return reg
+    return tests, test

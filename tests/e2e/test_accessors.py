@@ -12,10 +12,11 @@ layout must say nothing and give secrets."""
 import os
 import re
 
+import harness
 from harness import TestFailure, compare_stream, indent, tail
 from tls_servers import PyClient, PyServer, make_cert
 
-TESTS = []
+TESTS, test = harness.registry()
 KiB = 1024
 CONTRADICTED_RE = re.compile(r"^plainsight: warning: tls: layout '1\.1\.1' puts (\S+) at (\d+) "
                              r"but (\S+) in \S+ reads it at (\d+)")
@@ -24,13 +25,6 @@ REFUSED_RE = re.compile(r"^plainsight: warning: tls: keys refused: tls_secrets f
 # What the 1.1.1 layout cannot give on 3.0 once its accessors have spoken.
 WANT_REFUSED = ("client_random", "handshake_secret", "handshake_hash", "client_traffic_secret_0",
                 "server_traffic_secret_0", "exporter_secret")
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
 
 
 def traced_exchange(ctx, extra_args, asan=False, env=None):

@@ -11,19 +11,13 @@ import stat
 import subprocess
 import time
 
+import harness
 from harness import TestFailure, TestSkip, free_port, indent, listening, tail, wait_until
 from tls_servers import make_cert
 
-TESTS = []
+TESTS, test = harness.registry()
 PYTHON = "python3"
 REQ_PATH = "/keylog-%d" % os.getpid()
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
 
 
 SERVER_PY = r"""

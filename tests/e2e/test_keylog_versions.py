@@ -28,18 +28,12 @@ import time
 
 import test_keylog
 import test_versions
+import harness
 from harness import TestFailure, TestSkip, compare_bytes, free_port, indent, listening, tail, wait_until
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools, start_server
 from tls_servers import make_cert, read_json_line, read_rest_json
 
-TESTS = []
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
+TESTS, test = harness.registry()
 
 
 class Runner:
@@ -236,7 +230,6 @@ NODE_KEYS_REFUSED_RE = re.compile(r"plainsight: warning: tls: keys refused: tls_
 
 # Majors whose OpenSSL has no TLS 1.3 (1.0.2, 1.1.0) nor --tls-max-v1.2.
 NODE_NO_TLS13 = (8, 10)
-
 
 
 def node_keylog(ctx, major, side, maxv):

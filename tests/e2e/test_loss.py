@@ -4,18 +4,12 @@ traced program moved."""
 
 import os
 
+import harness
 from harness import TestFailure, indent, tail
 from tls_servers import PyClient, PyServer, make_cert
 
-TESTS = []
+TESTS, test = harness.registry()
 MiB = 1024 * 1024
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
 
 
 def real_bytes(records):

@@ -9,17 +9,11 @@ import os
 import shutil
 import struct
 
+import harness
 from harness import Context, TestFailure, TestSkip, binary, indent, tail
 from test_tls import python_capture
 
-TESTS = []
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
+TESTS, test = harness.registry()
 
 
 def require_bpftool():

@@ -5,21 +5,15 @@ import re
 import shutil
 import signal
 
+import harness
 from harness import (TestFailure, TestSkip, binary, compare_bytes, compare_stream, indent,
                      records_of, require_program, tail)
 from tls_servers import CurlExchange, PyClient, PyServer, make_cert, py_exchange
 
-TESTS = []
+TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
 SIZES = [("1B", 1), ("100KiB", 100 * KiB), ("4MiB", 4 * MiB)]
 LOCAL = "127.0.0.1"
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
 
 
 def start_json(ctx, extra=(), **kw):

@@ -41,12 +41,13 @@ import tempfile
 import threading
 import time
 
+import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      repo_root, tail, wait_until)
 from test_tls import check_summary, with_loss_context
 from tls_servers import make_cert, read_json_line, read_rest_json
 
-TESTS = []
+TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
 LOCAL = "127.0.0.1"
 WORK_TIMEOUT = 60
@@ -55,13 +56,6 @@ ROOT_TIMEOUT = 1200      # debootstrap, first time
 ROOT_SUITE = "trixie"    # its glibc (2.41) runs trixie's and sid's OpenSSL
 NODE_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_peer.js")
 FETCH = os.path.join(repo_root(), "tests", "corpus", "fetch.sh")
-
-
-def test(name):
-    def reg(fn):
-        TESTS.append((name, fn))
-        return fn
-    return reg
 
 
 # ---- time bounds ------------------------------------------------------------------

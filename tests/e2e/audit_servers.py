@@ -70,6 +70,16 @@ def _check(r, what):
     return r
 
 
+def _recv_exact(sock, n, who):
+    b = b""
+    while len(b) < n:
+        c = sock.recv(n - len(b))
+        if not c:
+            raise ServerError("%s closed the connection" % who)
+        b += c
+    return b
+
+
 def _tail(path, n=30):
     try:
         with open(path, errors="replace") as f:
@@ -300,13 +310,7 @@ class MyProtoClient:
         self.s.close()
 
     def _recv_exact(self, n):
-        b = b""
-        while len(b) < n:
-            c = self.s.recv(n - len(b))
-            if not c:
-                raise ServerError("mariadb closed the connection")
-            b += c
-        return b
+        return _recv_exact(self.s, n, "mariadb")
 
     def read_packet(self):
         data = b""
@@ -561,13 +565,7 @@ class PgProtoClient:
         self.s.close()
 
     def _recv_exact(self, n):
-        b = b""
-        while len(b) < n:
-            c = self.s.recv(n - len(b))
-            if not c:
-                raise ServerError("postgres closed the connection")
-            b += c
-        return b
+        return _recv_exact(self.s, n, "postgres")
 
     def read_msg(self):
         h = self._recv_exact(5)

@@ -538,15 +538,22 @@ test("versions_libssl_1.1.1_bullseye_4MiB")(bullseye_test(4 * MiB))
 
 # ---- 2. libssl 3.5 (trixie) and 3.6 (sid), in a chroot --------------------------------------
 
+def chroot_openssl(suite):
+    """The suite's root, its corpus entry, its libssl.so.3 seen from outside,
+    and the argv and env that run its openssl inside the root."""
+    root, entry = root_with_suite(suite)
+    inside = "/opt/plainsight/%s/usr" % suite
+    libssl = os.path.join(root, inside.lstrip("/"), "lib", "x86_64-linux-gnu", "libssl.so.3")
+    argv = [shutil.which("chroot") or "/usr/sbin/chroot", root, "/usr/bin/env",
+            "LD_LIBRARY_PATH=%s/lib/x86_64-linux-gnu" % inside, "OPENSSL_CONF=/dev/null",
+            "%s/bin/openssl" % inside]
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+    return root, entry, libssl, argv, env
+
+
 def chroot_test(suite, size):
     def run(ctx):
-        root, entry = root_with_suite(suite)
-        inside = "/opt/plainsight/%s/usr" % suite
-        libssl = os.path.join(root, inside.lstrip("/"), "lib", "x86_64-linux-gnu", "libssl.so.3")
-        argv = [shutil.which("chroot") or "/usr/sbin/chroot", root, "/usr/bin/env",
-                "LD_LIBRARY_PATH=%s/lib/x86_64-linux-gnu" % inside, "OPENSSL_CONF=/dev/null",
-                "%s/bin/openssl" % inside]
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        root, entry, libssl, argv, env = chroot_openssl(suite)
         want = upstream_version(entry["version"])
         banner = probe_program(ctx, argv, env, "%s's openssl in the %s chroot" % (suite, ROOT_SUITE))
         if want not in banner:
@@ -678,13 +685,7 @@ def www_bullseye(ctx):
 
 def www_chroot_test(suite):
     def run(ctx):
-        root, entry = root_with_suite(suite)
-        inside = "/opt/plainsight/%s/usr" % suite
-        libssl = os.path.join(root, inside.lstrip("/"), "lib", "x86_64-linux-gnu", "libssl.so.3")
-        argv = [shutil.which("chroot") or "/usr/sbin/chroot", root, "/usr/bin/env",
-                "LD_LIBRARY_PATH=%s/lib/x86_64-linux-gnu" % inside, "OPENSSL_CONF=/dev/null",
-                "%s/bin/openssl" % inside]
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        root, entry, libssl, argv, env = chroot_openssl(suite)
         probe_program(ctx, argv, env, "%s's openssl in the %s chroot" % (suite, ROOT_SUITE))
         work = tempfile.mkdtemp(prefix="plainsight-e2e-", dir=os.path.join(root, "tmp"))
         try:

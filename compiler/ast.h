@@ -242,12 +242,12 @@ struct ast_assign {
 	struct ast_assign *next;
 };
 
-enum stmt_kind { ST_LET, ST_EMIT, ST_SET, ST_CLEAR, ST_IF };
+enum stmt_kind { ST_LET, ST_EMIT, ST_SET, ST_CLEAR, ST_IF, ST_DO };
 
 struct ast_stmt {
 	enum stmt_kind kind;
 	struct loc loc;
-	const char *name;          /* let name, event name, or var name */
+	const char *name;          /* let name, event name, var name, or ST_DO: the steps' name */
 	struct loc name_loc;
 	struct ast_expr *value;    /* ST_LET, ST_SET; ST_IF: the condition */
 	struct ast_stmt *body;     /* ST_IF: what runs when it holds */
@@ -257,7 +257,21 @@ struct ast_stmt {
 	struct value_type let_type; /* check: ST_LET */
 	bool saved;                /* check: a let of `on entry` that `on return` reads */
 	bool saved_optional;       /* check: may be absent when read at return */
+	const struct ast_stmt *done_by; /* check: the `do` this statement was copied in for */
 	struct ast_stmt *next;
+};
+
+/*
+ * `steps NAME { stmts }`: statements several hooks share. `do NAME;` in a
+ * hook stands for a copy of them, made and checked where it stands (check).
+ */
+struct ast_steps {
+	const char *name;
+	struct loc loc;
+	struct ast_stmt *stmts;
+	bool expanding;            /* check: being copied in, to catch steps that use themselves */
+	bool used;                 /* check: some hook does them */
+	struct ast_steps *next;
 };
 
 struct ast_block {
@@ -376,6 +390,7 @@ struct ast_module {
 	struct ast_global *globals;
 	struct ast_var *vars;
 	struct ast_filter *filters;
+	struct ast_steps *steps;
 	/* check: */
 	struct ast_struct_field **offsets;  /* by offset id */
 	int n_offsets;

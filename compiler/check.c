@@ -1508,6 +1508,8 @@ static void check_condition(struct check_ctx *ctx, struct ast_expr *e, const cha
 static void check_stmts(struct check_ctx *ctx, struct ast_stmt *stmts)
 {
 	for (struct ast_stmt *st = stmts; st; st = st->next) {
+		int errors = ctx->diag->errors;
+
 		if (st->kind == ST_LET) {
 			check_let(ctx, st);
 		} else if (st->kind == ST_SET || st->kind == ST_CLEAR) {
@@ -1522,6 +1524,9 @@ static void check_stmts(struct check_ctx *ctx, struct ast_stmt *stmts)
 		} else {
 			check_emit(ctx, st);
 		}
+		for (const struct ast_stmt *st_do = st->done_by; st_do && ctx->diag->errors > errors; st_do = st_do->done_by)
+			diag_note(ctx->diag, st_do->name_loc, "in steps '%s', done here by hook '%s'", st_do->name,
+				  ctx->hook->symbol);
 	}
 }
 
@@ -1615,8 +1620,111 @@ static void check_track(struct check_ctx *ctx, struct ast_hook *hook)
 		hook->save_track_key = true;
 }
 
+/* ---- shared steps (`steps NAME { ... }`, `do NAME;`) ------------------------ */
+
+static struct ast_expr *clone_expr(struct check_ctx *ctx, const struct ast_expr *e)
+{
+	struct ast_expr *c;
+
+	if (!e)
+		return NULL;
+	c = ARENA_NEW(ctx->arena, struct ast_expr);
+	*c = *e;
+	c->a = clone_expr(ctx, e->a);
+	c->b = clone_expr(ctx, e->b);
+	c->c = clone_expr(ctx, e->c);
+	c->next = clone_expr(ctx, e->next);
+	return c;
+}
+
+static struct ast_assign *clone_assigns(struct check_ctx *ctx, const struct ast_assign *a)
+{
+	struct ast_assign *c;
+
+	if (!a)
+		return NULL;
+	c = ARENA_NEW(ctx->arena, struct ast_assign);
+	*c = *a;
+	c->value = clone_expr(ctx, a->value);
+	c->next = clone_assigns(ctx, a->next);
+	return c;
+}
+
+/* The definitions are never checked themselves: each copy is, where it stands. */
+static struct ast_stmt *clone_stmts(struct check_ctx *ctx, const struct ast_stmt *st)
+{
+	struct ast_stmt *c;
+
+	if (!st)
+		return NULL;
+	c = ARENA_NEW(ctx->arena, struct ast_stmt);
+	*c = *st;
+	c->value = clone_expr(ctx, st->value);
+	c->body = clone_stmts(ctx, st->body);
+	c->assigns = clone_assigns(ctx, st->assigns);
+	c->next = clone_stmts(ctx, st->next);
+	return c;
+}
+
+static struct ast_steps *find_steps(struct check_ctx *ctx, const struct ast_stmt *use)
+{
+	struct suggest s;
+
+	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
+		if (strcmp(steps->name, use->name) == 0)
+			return steps;
+	suggest_init(&s, use->name);
+	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
+		suggest_offer(&s, steps->name);
+	ERROR(ctx, use->name_loc, "unknown steps '%s'%s%s%s", use->name, s.best ? " (did you mean '" : "",
+	      s.best ? s.best : "", s.best ? "'?)" : "");
+	return NULL;
+}
+
+/* Replaces each `do NAME;` in *list (and in its ifs) by a copy of NAME's statements. */
+static void expand_steps(struct check_ctx *ctx, struct ast_stmt **list)
+{
+	while (*list) {
+		struct ast_stmt *st = *list, *copy = NULL, *last;
+		struct ast_steps *steps;
+
+		if (st->kind == ST_IF)
+			expand_steps(ctx, &st->body);
+		if (st->kind != ST_DO) {
+			list = &st->next;
+			continue;
+		}
+		steps = find_steps(ctx, st);
+		if (steps && steps->expanding) {
+			ERROR(ctx, st->name_loc, "steps '%s' use themselves", steps->name);
+		} else if (steps) {
+			steps->used = true;
+			steps->expanding = true;
+			copy = clone_stmts(ctx, steps->stmts);
+			for (struct ast_stmt *c = copy; c; c = c->next)
+				c->done_by = st;
+			expand_steps(ctx, &copy);
+			steps->expanding = false;
+		}
+		/* the copy (or nothing, after an error) takes the `do`'s place */
+		if (!copy) {
+			*list = st->next;
+			continue;
+		}
+		for (last = copy; last->next; last = last->next)
+			;
+		last->next = st->next;
+		*list = copy;
+		list = &last->next;
+	}
+}
+
 static void check_hook_body(struct check_ctx *ctx, struct ast_hook *hook)
 {
+	if (hook->entry)
+		expand_steps(ctx, &hook->entry->stmts);
+	if (hook->ret)
+		expand_steps(ctx, &hook->ret->stmts);
 	ctx->hook = hook;
 	ctx->n_lets = 0;
 	check_track(ctx, hook);
@@ -1749,6 +1857,25 @@ static void check_hooks(struct check_ctx *ctx)
 	}
 }
 
+static void check_duplicate_steps(struct check_ctx *ctx)
+{
+	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
+		for (struct ast_steps *s = ctx->mod->steps; s != steps; s = s->next)
+			if (strcmp(s->name, steps->name) == 0) {
+				ERROR(ctx, steps->loc, "duplicate steps '%s' (also at line %d)", steps->name, s->loc.line);
+				break;
+			}
+}
+
+/* Steps no hook does are never checked: say so rather than let their mistakes hide. */
+static void check_unused_steps(struct check_ctx *ctx)
+{
+	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
+		if (!steps->used)
+			diag_warning(ctx->diag, steps->loc, "steps '%s' are never done (no hook has 'do %s;'): not checked",
+				     steps->name, steps->name);
+}
+
 /* ---- globals, variables, filters ------------------------------------------ */
 
 static int find_target_index(struct check_ctx *ctx, const char *name, struct loc loc)
@@ -1874,7 +2001,9 @@ static void check_module(struct check_ctx *ctx, struct ast_module *mod)
 	check_events(ctx);
 	check_globals_and_vars(ctx);
 	check_filters(ctx);
+	check_duplicate_steps(ctx);
 	check_hooks(ctx);
+	check_unused_steps(ctx);
 }
 
 int check_modules(struct arena *arena, struct diag *diag, struct ast_module *modules)

@@ -50,6 +50,21 @@ void diag_warning(struct diag *diag, struct loc loc, const char *fmt, ...)
 	va_end(ap);
 }
 
+void diag_note(struct diag *diag, struct loc loc, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	diag_add(diag, loc, "note", fmt, ap);
+	va_end(ap);
+}
+
+static bool same_entry(const struct diag_entry *a, const struct diag_entry *b)
+{
+	return a->loc.src == b->loc.src && a->loc.line == b->loc.line && a->loc.col == b->loc.col &&
+	       strcmp(a->severity, b->severity) == 0 && strcmp(a->message, b->message) == 0;
+}
+
 static int entry_cmp(const void *pa, const void *pb)
 {
 	const struct diag_entry *a = pa, *b = pb;
@@ -110,14 +125,18 @@ void diag_flush(struct diag *diag, FILE *out)
 	for (int i = 0; i < diag->n; i++) {
 		struct diag_entry *e = &diag->entries[i];
 
+		/* steps copied into several hooks make the same mistake once each */
+		if (i > 0 && same_entry(e, &diag->entries[i - 1]))
+			continue;
 		if (e->loc.src)
 			fprintf(out, "%s:%d:%d: %s: %s\n", e->loc.src->path, e->loc.line, e->loc.col, e->severity,
 				e->message);
 		else
 			fprintf(out, "probec: %s: %s\n", e->severity, e->message);
 		print_excerpt(out, &e->loc);
-		free(e->message);
 	}
+	for (int i = 0; i < diag->n; i++)
+		free(diag->entries[i].message);
 	diag->n = 0;
 }
 

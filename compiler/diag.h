@@ -21,7 +21,9 @@ struct diag {
 
 void diag_error(struct diag *diag, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void diag_warning(struct diag *diag, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* Prints what was collected, sorted, and forgets it. */
+/* Where an error just reported came from (e.g. the `do` that copied the statement in). */
+void diag_note(struct diag *diag, struct loc loc, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Prints what was collected, sorted, each message once, and forgets it. */
 void diag_flush(struct diag *diag, FILE *out);
 void diag_free(struct diag *diag);
 

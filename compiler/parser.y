@@ -91,6 +91,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 	struct ast_expr *expr;
 	struct ast_global *global;
 	struct ast_var *var;
+	struct ast_steps *steps;
 	struct ast_filter *filter;
 	struct flag_ref *flag_refs;
 	enum op op;
@@ -111,7 +112,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
-%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product"
+%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help
@@ -140,6 +141,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <assign> assigns
 %type <global> global
 %type <var> var
+%type <steps> steps
 %type <filter> filter
 %type <flag_refs> flag_refs
 %type <op> filter_op
@@ -185,6 +187,7 @@ module_body:
 	| module_body global            { $$ = $1; APPEND($$->globals, $2); }
 	| module_body var               { $$ = $1; APPEND($$->vars, $2); }
 	| module_body filter            { $$ = $1; APPEND($$->filters, $2); }
+	| module_body steps             { $$ = $1; APPEND($$->steps, $2); }
 	| module_body error ';'         { $$ = $1; }
 	| module_body error '}'         { $$ = $1; }
 	;
@@ -228,6 +231,8 @@ name:
 	| "called"   { $$ = "called"; }
 	| "calls"    { $$ = "calls"; }
 	| "through"  { $$ = "through"; }
+	| "steps"    { $$ = "steps"; }
+	| "do"       { $$ = "do"; }
 	;
 
 /* A struct field, or a dotted path through structs held inline: `s3.client_random`. */
@@ -263,6 +268,16 @@ var:
 			$$->type = $4;
 			$$->per = $6;
 			$$->per_loc = @6;
+		}
+	;
+
+steps:
+	  "steps" name '{' stmts '}'
+		{
+			$$ = NEW(struct ast_steps);
+			$$->name = $2;
+			$$->loc = @2;
+			$$->stmts = $4;
 		}
 	;
 
@@ -901,6 +916,14 @@ stmt:
 			$$->loc = @1;
 			$$->value = $2;
 			$$->body = $4;
+		}
+	| "do" name ';'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_DO;
+			$$->loc = @$;
+			$$->name = $2;
+			$$->name_loc = @2;
 		}
 	| "emit" name '{' assigns '}'
 		{

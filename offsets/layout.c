@@ -331,7 +331,14 @@ out:
 
 /* ---- configuration-dependent parts of a struct -------------------------- */
 
-static int line_skipped(CXSourceRangeList *skipped, CXFile file, unsigned line)
+/*
+ * Whether the preprocessor skipped line of file. A range holding the
+ * struct's own first line (struct_line) is ignored: the struct was parsed, so
+ * that range is a later inclusion of the same header skipped whole by its
+ * include guard (1.0.2 reaches ssl.h both as include/openssl/ssl.h and
+ * through its symlinked original).
+ */
+static int line_skipped(CXSourceRangeList *skipped, CXFile file, unsigned line, unsigned struct_line)
 {
 	for (unsigned i = 0; skipped && i < skipped->count; i++) {
 		CXFile f;
@@ -341,6 +348,8 @@ static int line_skipped(CXSourceRangeList *skipped, CXFile file, unsigned line)
 		if (!clang_File_isEqual(f, file))
 			continue;
 		clang_getSpellingLocation(clang_getRangeEnd(skipped->ranges[i]), NULL, &b, NULL, NULL);
+		if (struct_line >= a && struct_line <= b)
+			continue;
 		if (line >= a && line <= b)
 			return 1;
 	}
@@ -361,7 +370,9 @@ static void config_notes(CXTranslationUnit tu, CXCursor rec, unsigned last_line,
 	CXFile file;
 	char *fname, *rel, *sname = take(clang_getCursorSpelling(rec));
 
-	clang_getSpellingLocation(clang_getRangeStart(ext), &file, NULL, NULL, NULL);
+	unsigned struct_line;
+
+	clang_getSpellingLocation(clang_getRangeStart(ext), &file, &struct_line, NULL, NULL);
 	fname = take(clang_getFileName(file));
 	rel = fname;
 	if (strncmp(fname, root, strlen(root)) == 0 && fname[strlen(root)] == '/')
@@ -402,7 +413,7 @@ static void config_notes(CXTranslationUnit tu, CXCursor rec, unsigned last_line,
 			out->config_notes = v;
 			v[out->n_config_notes++] =
 				xprintf("%s: #%s %s at %s:%u: %s", sname[0] ? sname : "(anonymous)", d, cond, rel,
-					line, line_skipped(skipped, file, line + 1) ? "left out" : "kept");
+					line, line_skipped(skipped, file, line + 1, struct_line) ? "left out" : "kept");
 		}
 		free(p);
 		free(d);

@@ -50,6 +50,8 @@ static void usage(FILE *out)
 		"  --cflags ARGS      more compiler options for parsing, one string (e.g. -DOPENSSL_NO_PSK)\n"
 		"  --name NAME        the layout's name (default from the banner: \"3.0\", \"1.1.1\")\n"
 		"  --versions LO..HI  the versions it covers (default \"3.0.0\"..\"3.0.99\", \"1.1.1\"..\"1.1.1zz\")\n"
+		"  --product NAME     the product the layout is for (default: the banner's build metadata,\n"
+		"                     \"quic\" for \"OpenSSL 1.1.1v+quic\"; none for a plain release)\n"
 		"  --work DIR         prepare the copy in DIR (kept; reused when already prepared)\n"
 		"  --keep             keep the scratch directory and say where it is\n"
 		"  -h, --help         this text\n");
@@ -137,16 +139,38 @@ static int parse_banner(const char *banner, int *major, int *minor, int *patch, 
 	return 0;
 }
 
+/*
+ * The build metadata of a banner, "quic" for "OpenSSL 3.0.13+quic 30 Jan
+ * 2024", or NULL. A patched build lays its structs out otherwise than the
+ * release it is named after, so its layout belongs to its own product.
+ */
+static char *banner_build_metadata(const char *banner)
+{
+	const char *p = strstr(banner, "SSL ");
+	if (!p)
+		return NULL;
+	p += 4;
+	while (*p && *p != ' ' && *p != '+')
+		p++;
+	if (*p != '+')
+		return NULL;
+	size_t n = 0;
+	while ((p[1 + n] >= 'a' && p[1 + n] <= 'z') || (p[1 + n] >= '0' && p[1 + n] <= '9') || p[1 + n] == '_')
+		n++;
+	return n ? strndup(p + 1, n) : NULL;
+}
+
 int main(int argc, char **argv)
 {
 	const char *spec = "specs/openssl/openssl.spec", *module = "tls";
-	const char *configure = "", *cflags = "", *name = NULL, *versions = NULL, *work_opt = NULL;
+	const char *configure = "", *cflags = "", *name = NULL, *versions = NULL, *work_opt = NULL, *product_opt = NULL;
 	int keep = 0;
 	static const struct option opts[] = {
 		{ "spec", required_argument, NULL, 's' },      { "module", required_argument, NULL, 'm' },
 		{ "configure", required_argument, NULL, 'c' }, { "cflags", required_argument, NULL, 'f' },
 		{ "name", required_argument, NULL, 'n' },      { "versions", required_argument, NULL, 'v' },
 		{ "work", required_argument, NULL, 'w' },      { "keep", no_argument, NULL, 'k' },
+		{ "product", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -160,6 +184,7 @@ int main(int argc, char **argv)
 		case 'n': name = optarg; break;
 		case 'v': versions = optarg; break;
 		case 'w': work_opt = optarg; break;
+		case 'p': product_opt = optarg; break;
 		case 'k': keep = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -313,6 +338,7 @@ int main(int argc, char **argv)
 		layout_result_free(&res, fields.n);
 		goto out;
 	}
+	char *product = product_opt ? strdup(product_opt) : banner_build_metadata(res.banner);
 	char dname[32], lo[40], hi[40];
 	if (major >= 3) {
 		snprintf(dname, sizeof(dname), "%d.%d", major, minor);
@@ -333,6 +359,21 @@ int main(int argc, char **argv)
 		snprintf(lo, sizeof(lo), "%.*s", (int)(dots - versions), versions);
 		snprintf(hi, sizeof(hi), "%s", dots + 2);
 	}
+	char *layout_name = NULL;
+	if (asprintf(&layout_name, "%s%s%s", name ? name : dname, product && !name ? "+" : "",
+		     product && !name ? product : "") < 0) {
+		fprintf(stderr, "offsets: out of memory\n");
+		free(product);
+		layout_result_free(&res, fields.n);
+		goto out;
+	}
+	if (product) {
+		if (!product_opt)
+			fprintf(stderr,
+				"offsets: the banner \"%s\" names the build \"+%s\": the layout is for product %s, "
+				"which a `match ... product %s;` rule of the spec must detect\n",
+				res.banner, product, product, product);
+	}
 
 	/* ---- the layout block ---- */
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
@@ -347,7 +388,12 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < res.n_config_notes; i++)
 			printf("    #     %s\n", res.config_notes[i]);
 	}
-	printf("    layout \"%s\" versions \"%s\" .. \"%s\" {\n", name ? name : dname, lo, hi);
+	printf("    layout \"%s\"", layout_name);
+	if (product)
+		printf(" product %s", product);
+	printf(" versions \"%s\" .. \"%s\" {\n", lo, hi);
+	free(layout_name);
+	free(product);
 	printf("        source \"%s: %s%s%s, derived by build/offsets\";\n", res.banner, ssl_h, bio_h ? " and " : "",
 	       bio_h ? bio_h : "");
 	int absent = 0;

@@ -124,37 +124,41 @@ def right_layout(ctx):
 
 # ---- the accessors of real Node.js builds against the layouts the spec gives them ----------
 
-# major -> (layout, {field: offset the accessors must confirm}, {field: (layout's, accessor's)}).
-# The numbers are what the layouts say (1.0.2 and 1.1.0 RECORDED from a published
-# table, 1.1.1 derived) and what each build's own machine code reads; a layout
-# that drifts from the binary fails here.
-NODE_ACCESSORS = {
-    8: ("1.0.2", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.session": 304, "ssl_cipher_st.id": 16}, {}),
-    10: ("1.1.0", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.session": 376, "ssl_session_st.master_key": 8,
-                   "ssl_session_st.ssl_version": 0,
-                   "ssl_session_st.cipher": 216, "ssl_cipher_st.id": 16}, {}),
-    14: ("1.1.1", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.session": 1296,
-                   "ssl_st.s3": 168, "ssl3_state_st.client_random": 184, "ssl_session_st.master_key": 80,
-                   "ssl_session_st.master_key_length": 8, "ssl_session_st.cipher": 496}, {}),
-    16: ("1.1.1", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.s3": 168,
-                   "ssl3_state_st.client_random": 184, "ssl_session_st.master_key": 80,
-                   "ssl_session_st.master_key_length": 8, "ssl_session_st.cipher": 496},
-         {"ssl_st.session": (1296, 1488)}),
-    22: ("3.0", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.s3.client_random": 352,
-                 "ssl_session_st.master_key": 80, "ssl_session_st.master_key_length": 8,
-                 "ssl_session_st.cipher": 760, "ssl_cipher_st.id": 24},
-         {"ssl_st.session": (2328, 2520)}),
-}
+# (major, forced version or None, layout, {field: offset the accessors must
+# confirm}, {field: (layout's, accessor's)}). The numbers are what the layouts
+# say (each derived by build/offsets from its source) and
+# what each build's own machine code reads; a layout that drifts from the
+# binary fails here. Node 16 and 22.0 are quictls builds ("+quic"), detected
+# as their own product; forced to the plain release's layout, their accessors
+# must contradict it where the patch moved ssl_st.session.
+_QUIC_111 = {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.s3": 168,
+             "ssl3_state_st.client_random": 184, "ssl_session_st.master_key": 80,
+             "ssl_session_st.master_key_length": 8, "ssl_session_st.cipher": 496}
+_QUIC_30 = {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.s3.client_random": 352,
+            "ssl_session_st.master_key": 80, "ssl_session_st.master_key_length": 8,
+            "ssl_session_st.cipher": 760, "ssl_cipher_st.id": 24}
+NODE_ACCESSORS = [
+    (8, None, "1.0.2", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.session": 304, "ssl_cipher_st.id": 16}, {}),
+    (10, None, "1.1.0", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.session": 376,
+                         "ssl_session_st.master_key": 8, "ssl_session_st.ssl_version": 0,
+                         "ssl_session_st.cipher": 216, "ssl_cipher_st.id": 16}, {}),
+    (14, None, "1.1.1", {"ssl_st.version": 0, "ssl_st.rbio": 16, "ssl_st.wbio": 24, "ssl_st.session": 1296,
+                         "ssl_st.s3": 168, "ssl3_state_st.client_random": 184, "ssl_session_st.master_key": 80,
+                         "ssl_session_st.master_key_length": 8, "ssl_session_st.cipher": 496}, {}),
+    (16, None, "1.1.1+quic", dict(_QUIC_111, **{"ssl_st.session": 1488}), {}),
+    (16, "OpenSSL 1.1.1v", "1.1.1", _QUIC_111, {"ssl_st.session": (1296, 1488)}),
+    (22, None, "3.0+quic", dict(_QUIC_30, **{"ssl_st.session": 2520}), {}),
+    (22, "OpenSSL 3.0.13", "3.0", _QUIC_30, {"ssl_st.session": (2328, 2520)}),
+]
 CONFIRM_RE = re.compile(r"^plainsight: debug: tls: (\S+) at (\d+) in layout '([^']+)': (\S+) confirms it$")
 CORRECT_RE = re.compile(r"^plainsight: debug: tls: (\S+): (\S+) reads it at (\d+), not at (\d+) as layout '([^']+)' "
                         r"says: using \d+$")
 
 
-def node_accessors(ctx, major):
+def node_accessors(ctx, major, force, layout, confirmed, corrected):
     import test_versions
-    layout, confirmed, corrected = NODE_ACCESSORS[major]
     node = test_versions.corpus("node:%d" % major)["path"]
-    ps = ctx.start_plainsight(["tls", "--libssl", node, "-d"])
+    ps = ctx.start_plainsight(["tls", "--libssl", node, "-d"] + (["--ssl_version", force] if force else []))
     ps.wait_attached()
     ps.stop()
     err = ps.stderr.splitlines()
@@ -172,6 +176,6 @@ def node_accessors(ctx, major):
                           *indent(tail(ps.stderr)))
 
 
-for _major in sorted(NODE_ACCESSORS):
-    test("accessors_node%d_layout_%s" % (_major, NODE_ACCESSORS[_major][0]))(
-        lambda ctx, major=_major: node_accessors(ctx, major))
+for _case in NODE_ACCESSORS:
+    test("accessors_node%d_layout_%s%s" % (_case[0], _case[2], "_forced" if _case[1] else ""))(
+        lambda ctx, case=_case: node_accessors(ctx, *case))

@@ -30,7 +30,6 @@ TIMEOUT = 900
 SPEC = "specs/openssl/openssl.spec"
 LAYOUT_30_RE = re.compile(r'^    layout "3\.0" versions "3\.0\.0" \.\. "3\.0\.99" \{\n.*?^    \}\n', re.M | re.S)
 FIELD_RE = re.compile(r"^\s+([a-z_0-9]+(?:\.[a-z_0-9]+)+) = (\d+|absent);", re.M)
-ATTACHED_RE = re.compile(r"^plainsight: attached tls to (.+) \(version (\S+), layout ([^)]*)\)", re.M)
 
 
 def test(name, timeout=None):
@@ -111,6 +110,7 @@ def fields_of(block):
 def add_version(ctx):
     import test_keylog
     import test_tls
+    import test_versions
     import harness
 
     src = bookworm_source(ctx)
@@ -178,8 +178,8 @@ def add_version(ctx):
         # Plaintext, byte-exact, in json mode: and the secrets event beside it.
         ps, records, summary = test_tls.python_capture(ctx, 100 * 1024, 64 * 1024)
         err = ps.stderr
-        m = ATTACHED_RE.search(err)
-        if not m or m.group(3) != "3.0" or not m.group(2).startswith("3.0."):
+        m = test_versions.ATTACHED_RE.search(err)
+        if not m or m.group(4) != "3.0" or not m.group(3).startswith("3.0."):
             raise TestFailure("the copy's plainsight did not attach with layout 3.0 to a 3.0.x libssl:",
                               *indent(tail(err, 15)))
         if re.search(r"do not fit this binary|no layout for", err):

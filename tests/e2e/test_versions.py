@@ -442,7 +442,12 @@ class SslExchange:
 
 # ---- plainsight's account of the version -------------------------------------------------
 
-ATTACHED_RE = re.compile(r"^plainsight: attached tls to (.+) \(version (\S+), layout ([^)]*)\)", re.M)
+# "(version 3.0.19, layout 3.0)"; a product's own build names it first:
+# "(quic version 1.1.1v, layout 1.1.1+quic)".
+ATTACHED_RE = re.compile(r"^plainsight: attached tls to (.+) \((?:(\S+) )?version (\S+), layout ([^)]*)\)", re.M)
+
+# Build metadata the spec detects as a product of its own, with its own layouts.
+PRODUCT_BUILDS = ("quic",)
 
 
 def check_version_report(ps, libssl, want_version):
@@ -453,14 +458,19 @@ def check_version_report(ps, libssl, want_version):
     diag = ["plainsight's stderr:"] + indent(tail(err, 20))
     if not m:
         raise TestFailure("no 'plainsight: attached tls to PATH (version V, layout L)' line", *diag)
-    path, version, layout = m.groups()
+    path, product, version, layout = m.groups()
     if path != libssl:
         raise TestFailure("attached to %r, not the --libssl %r" % (path, libssl), *diag)
-    # A patched build ("1.1.1v+quic") may be reported with or without its
-    # suffix while the spec's pattern stops at the letters; the release
-    # itself must be right.
-    base = want_version.split("+", 1)[0]
-    if version not in (want_version, base):
+    # A patched build the spec knows ("1.1.1v+quic") is its own product, with
+    # its own layout; another one ("+fips") may be reported with or without
+    # its suffix, and the release itself must be right.
+    base, _, build = want_version.partition("+")
+    if build in PRODUCT_BUILDS:
+        if (product, version) != (build, base) or not layout.endswith("+" + build):
+            raise TestFailure("%s is OpenSSL %s: want it detected as product %s, version %s, with a %s layout; got "
+                              "product %s, version %s, layout %s" % (libssl, want_version, build, base, build,
+                                                                     product, version, layout), *diag)
+    elif version not in (want_version, base):
         raise TestFailure("plainsight detected version %s; %s is OpenSSL %s" % (version, libssl, want_version),
                           *diag)
     if layout == "none":

@@ -23,7 +23,7 @@ fail() { echo "FAIL offsets/$1${2:+: $2}"; status=1; }
 skip() { echo "SKIP offsets/$1: $2"; }
 
 ALL_CASES="bad_source_dir not_openssl_tree bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched
-3.0_output_compiles 3.0_absent_reported 3.0_keylog_fields 1.1.1_keylog_fields 3.5_keylog_fields 3.6_keylog_fields"
+3.0_output_compiles 3.0_absent_reported 3.0_build_metadata_product 3.0_product_option 3.0_keylog_fields 1.1.1_keylog_fields 3.5_keylog_fields 3.6_keylog_fields"
 
 if [ ! -x "$TOOL" ]; then
 	for c in $ALL_CASES; do skip "$c" "$TOOL is not built (make $TOOL)"; done
@@ -56,7 +56,7 @@ tests/corpus/fetch.sh openssl-src >"$fetch_log" 2>&1 || true
 BOOKWORM=$(src_of bookworm)
 if [ -z "$BOOKWORM" ] || [ ! -d "$BOOKWORM" ]; then
 	why="OpenSSL 3.0 source (bookworm) not in $CACHE: $(grep -m1 'cannot fetch openssl-src:bookworm' "$fetch_log" || echo 'tests/corpus/fetch.sh failed')"
-	for c in bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched 3.0_output_compiles 3.0_absent_reported 3.0_keylog_fields; do
+	for c in bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched 3.0_output_compiles 3.0_absent_reported 3.0_build_metadata_product 3.0_product_option 3.0_keylog_fields; do
 		skip "$c" "$why"
 	done
 else
@@ -136,6 +136,32 @@ ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 	else
 		fail 3.0_absent_reported "exit $rc, stderr: $(head -3 "$tmp/3.0k.err" | tr '\n' '|')"
 	fi
+
+	# A patched tree names its build in the banner ("OpenSSL 3.0.13+quic", as
+	# quictls's do): its layout is that product's, and the tool says the spec
+	# must detect it. A copy of the 3.0 tree with build metadata stands in.
+	cp -a "$BOOKWORM" "$tmp/meta-src"
+	sed -i 's/^BUILD_METADATA=.*/BUILD_METADATA=quic/' "$tmp/meta-src/VERSION.dat"
+	"$TOOL" --work "$tmp/work-meta" "$tmp/meta-src" >"$tmp/meta.out" 2>"$tmp/meta.err"
+	rc=$?
+	if [ $rc -eq 0 ] &&
+	   grep -q '^    #   OPENSSL_VERSION_TEXT "OpenSSL 3\.0\.[0-9]*+quic ' "$tmp/meta.out" &&
+	   grep -q '^    layout "3.0+quic" product quic versions "3.0.0" .. "3.0.99" {$' "$tmp/meta.out" &&
+	   grep -q '^offsets: the banner "OpenSSL 3\.0\.[0-9]*+quic .*" names the build "+quic": the layout is for product quic, which a `match ... product quic;` rule of the spec must detect$' "$tmp/meta.err" &&
+	   diff <(grep ' = ' "$tmp/meta.out") <(grep ' = ' "$tmp/3.0.out") >/dev/null; then
+		pass 3.0_build_metadata_product
+	else
+		fail 3.0_build_metadata_product "exit $rc: $(grep layout "$tmp/meta.out") stderr: $(grep -v absent "$tmp/meta.err" | head -3 | tr '\n' '|')"
+	fi
+	"$TOOL" --product fips --work "$tmp/work-meta" "$tmp/meta-src" >"$tmp/meta2.out" 2>"$tmp/meta2.err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q '^    layout "3.0+fips" product fips versions "3.0.0" .. "3.0.99" {$' "$tmp/meta2.out" &&
+	   ! grep -q 'names the build' "$tmp/meta2.err"; then
+		pass 3.0_product_option
+	else
+		fail 3.0_product_option "exit $rc: $(grep layout "$tmp/meta2.out") stderr: $(grep -v absent "$tmp/meta2.err" | head -3 | tr '\n' '|')"
+	fi
+	rm -rf "$tmp/meta-src" "$tmp/work-meta"
 fi
 
 # ---- the keylog fields, per version, against Debian's libssl machine code -------------

@@ -16,6 +16,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -139,6 +140,17 @@ static int parse_banner(const char *banner, int *major, int *minor, int *patch, 
 	return 0;
 }
 
+/* Whether the n bytes at s make a name the spec language accepts (a letter or _, then letters, digits, _). */
+static int is_spec_name(const char *s, size_t n)
+{
+	if (n == 0 || !(isalpha((unsigned char)s[0]) || s[0] == '_'))
+		return 0;
+	for (size_t i = 1; i < n; i++)
+		if (!(isalnum((unsigned char)s[i]) || s[i] == '_'))
+			return 0;
+	return 1;
+}
+
 /*
  * The build metadata of a banner, "quic" for "OpenSSL 3.0.13+quic 30 Jan
  * 2024", or NULL. A patched build lays its structs out otherwise than the
@@ -157,7 +169,7 @@ static char *banner_build_metadata(const char *banner)
 	size_t n = 0;
 	while ((p[1 + n] >= 'a' && p[1 + n] <= 'z') || (p[1 + n] >= '0' && p[1 + n] <= '9') || p[1 + n] == '_')
 		n++;
-	return n ? strndup(p + 1, n) : NULL;
+	return n && is_spec_name(p + 1, n) ? strndup(p + 1, n) : NULL;
 }
 
 int main(int argc, char **argv)
@@ -193,6 +205,11 @@ int main(int argc, char **argv)
 	if (optind != argc - 1) {
 		usage(stderr);
 		return 2;
+	}
+	if (product_opt && !is_spec_name(product_opt, strlen(product_opt))) {
+		fprintf(stderr, "offsets: --product wants a name (a letter or _, then letters, digits, _), got \"%s\"\n",
+			product_opt);
+		return 1;
 	}
 
 	char src[PATH_MAX];

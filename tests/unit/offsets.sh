@@ -22,7 +22,7 @@ pass() { echo "PASS offsets/$1"; }
 fail() { echo "FAIL offsets/$1${2:+: $2}"; status=1; }
 skip() { echo "SKIP offsets/$1: $2"; }
 
-ALL_CASES="bad_source_dir not_openssl_tree bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched
+ALL_CASES="bad_source_dir not_openssl_tree bad_product_name bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched
 3.0_output_compiles 3.0_absent_reported 3.0_build_metadata_product 3.0_product_option 3.0_keylog_fields 1.1.1_keylog_fields 3.5_keylog_fields 3.6_keylog_fields"
 
 if [ ! -x "$TOOL" ]; then
@@ -46,6 +46,7 @@ one_error() {
 one_error bad_source_dir "offsets: $tmp/no-such-dir: not a directory" "$tmp/no-such-dir"
 mkdir -p "$tmp/empty"
 one_error not_openssl_tree "not an OpenSSL source tree" "$tmp/empty"
+one_error bad_product_name 'offsets: --product wants a name (a letter or _, then letters, digits, _), got "9x"' --product 9x "$tmp/empty"
 
 # ---- the corpus -----------------------------------------------------------------
 src_of() { awk -v s="$1" '$1 == "openssl-src" && $2 == s { print $4 }' "$CACHE/MANIFEST" 2>/dev/null; }

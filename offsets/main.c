@@ -166,10 +166,8 @@ static char *banner_build_metadata(const char *banner)
 		p++;
 	if (*p != '+')
 		return NULL;
-	size_t n = 0;
-	while ((p[1 + n] >= 'a' && p[1 + n] <= 'z') || (p[1 + n] >= '0' && p[1 + n] <= '9') || p[1 + n] == '_')
-		n++;
-	return n && is_spec_name(p + 1, n) ? strndup(p + 1, n) : NULL;
+	size_t n = strspn(p + 1, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_");
+	return is_spec_name(p + 1, n) ? strndup(p + 1, n) : NULL;
 }
 
 int main(int argc, char **argv)
@@ -384,13 +382,11 @@ int main(int argc, char **argv)
 		layout_result_free(&res, fields.n);
 		goto out;
 	}
-	if (product) {
-		if (!product_opt)
-			fprintf(stderr,
-				"offsets: the banner \"%s\" names the build \"+%s\": the layout is for product %s, "
-				"which a `match ... product %s;` rule of the spec must detect\n",
-				res.banner, product, product, product);
-	}
+	if (product && !product_opt)
+		fprintf(stderr,
+			"offsets: the banner \"%s\" names the build \"+%s\": the layout is for product %s, "
+			"which a `match ... product %s;` rule of the spec must detect\n",
+			res.banner, product, product, product);
 
 	/* ---- the layout block ---- */
 	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;

@@ -81,13 +81,7 @@ def bullseye(ctx):
 def in_chroot(suite):
     """trixie's or sid's openssl in test_versions.py's trixie chroot."""
     def make(ctx):
-        root, entry = test_versions.root_with_suite(suite)
-        inside = "/opt/plainsight/%s/usr" % suite
-        libssl = os.path.join(root, inside.lstrip("/"), "lib", "x86_64-linux-gnu", "libssl.so.3")
-        run = [shutil.which("chroot") or "/usr/sbin/chroot", root, "/usr/bin/env",
-               "LD_LIBRARY_PATH=%s/lib/x86_64-linux-gnu" % inside, "OPENSSL_CONF=/dev/null",
-               "%s/bin/openssl" % inside]
-        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root"}
+        root, entry, libssl, run, env = test_versions.chroot_openssl(suite)
         want = test_versions.upstream_version(entry["version"])
         banner = test_versions.probe_program(ctx, run, env, "%s's openssl in the %s chroot"
                                              % (suite, test_versions.ROOT_SUITE))

@@ -573,6 +573,16 @@ def chroot_openssl(suite):
     return root, entry, libssl, argv, env
 
 
+def cert_in_root(ctx, root):
+    """A certificate and key where programs inside root can read them: a
+    directory under its /tmp (the caller removes it), and their paths."""
+    cert, key = make_cert(ctx)
+    work = tempfile.mkdtemp(prefix="plainsight-e2e-", dir=os.path.join(root, "tmp"))
+    for f in (cert, key):
+        shutil.copy(f, work)
+    return work, os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
+
+
 def chroot_test(suite, size):
     def run(ctx):
         root, entry, libssl, argv, env = chroot_openssl(suite)
@@ -580,13 +590,8 @@ def chroot_test(suite, size):
         banner = probe_program(ctx, argv, env, "%s's openssl in the %s chroot" % (suite, ROOT_SUITE))
         if want not in banner:
             raise TestFailure("%s's openssl says %r, the manifest %s" % (suite, banner, want))
-        # The files the programs read must be inside the root.
-        work = tempfile.mkdtemp(prefix="plainsight-e2e-", dir=os.path.join(root, "tmp"))
+        work, cert, key = cert_in_root(ctx, root)
         try:
-            cert, key = make_cert(ctx)
-            for f in (cert, key):
-                shutil.copy(f, work)
-            cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
             ex = SslExchange(ctx, argv, env, cert, key, size, size, path=lambda p: p[len(root):])
             ps = start_plainsight(ctx, libssl)
             ex.go()
@@ -709,12 +714,8 @@ def www_chroot_test(suite):
     def run(ctx):
         root, entry, libssl, argv, env = chroot_openssl(suite)
         probe_program(ctx, argv, env, "%s's openssl in the %s chroot" % (suite, ROOT_SUITE))
-        work = tempfile.mkdtemp(prefix="plainsight-e2e-", dir=os.path.join(root, "tmp"))
+        work, cert, key = cert_in_root(ctx, root)
         try:
-            cert, key = make_cert(ctx)
-            for f in (cert, key):
-                shutil.copy(f, work)
-            cert, key = os.path.join(work, "cert.pem"), os.path.join(work, "key.pem")
             www_exchange(ctx, argv, env, cert, key, libssl, path=lambda p: p[len(root):])
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -20,6 +20,11 @@ stage() {
 	fi
 }
 
+# Every corpus (other OpenSSL builds, Node.js executables) before any test
+# reads one: a fresh machine fetches them once, a warm cache downloads nothing.
+# What cannot be fetched makes the tests that need it skip, loudly.
+echo "== corpora"
+tests/corpus/fetch.sh all 2>&1 | tail -n 20 || echo "corpora: some could not be fetched; the tests that need them skip"
 echo "== unit tests"
 stage unit-stage make --no-print-directory OUT="$OUT" unit
 echo "== end-to-end tests"

@@ -219,12 +219,19 @@ CALLGRAPH_FIXTURES := $(OUT)/tests/libcallgraph_fixture.so $(OUT)/tests/libcallg
 unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES)
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
 
+# T=SUBSTRING: only the end-to-end tests whose names contain it (tests/README.md).
+E2E_SELECT = $(if $(T),-k '$(T)')
+
 e2e: $(OUT)/plainsight $(ASAN_OUT)/plainsight
-	$(Q)OUT=$(OUT) python3 tests/e2e/run.py
+	$(Q)OUT=$(OUT) python3 tests/e2e/run.py $(E2E_SELECT)
 
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all asan
+ifeq ($(T),)
 	$(Q)OUT=$(OUT) tests/run-all.sh
+else
+	$(Q)OUT=$(OUT) python3 tests/e2e/run.py -v $(E2E_SELECT)
+endif
 
 # ---- benchmarks (bench/README.md) ---------------------------------------------
 bench: check-deps

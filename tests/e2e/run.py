@@ -16,6 +16,7 @@ diagnostics, or "SKIP name: reason". Exits 1 if any test failed.
 """
 
 import argparse
+import importlib
 import os
 import signal
 import sys
@@ -24,16 +25,22 @@ import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import audit_test  # noqa: E402
 import harness  # noqa: E402
-import test_accessors  # noqa: E402
-import test_add_version  # noqa: E402
-import test_keylog  # noqa: E402
-import test_keylog_versions  # noqa: E402
-import test_loss  # noqa: E402
-import test_startup  # noqa: E402
-import test_tls  # noqa: E402
-import test_versions  # noqa: E402
+
+E2E_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def discover():
+    """Every suite in this folder: a module named test_*.py or *_test.py
+    with a TESTS list (harness.registry()). A new suite needs no edit here."""
+    tests = []
+    for fname in sorted(os.listdir(E2E_DIR)):
+        stem, ext = os.path.splitext(fname)
+        if ext != ".py" or not (stem.startswith("test_") or stem.endswith("_test")):
+            continue
+        tests.extend(getattr(importlib.import_module(stem), "TESTS", []))
+    return tests
+
 
 TEST_TIMEOUT = int(os.environ.get("E2E_TEST_TIMEOUT", "180"))
 
@@ -93,7 +100,7 @@ def main():
     ap.add_argument("-v", action="store_true", help="print each test's duration")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
-    tests = [(n, f) for n, f in test_tls.TESTS + test_keylog.TESTS + test_keylog_versions.TESTS + test_loss.TESTS + test_versions.TESTS + test_accessors.TESTS + test_add_version.TESTS + audit_test.TESTS + test_startup.TESTS if not a.k or a.k in n]
+    tests = [(n, f) for n, f in discover() if not a.k or a.k in n]
     if a.list:
         for n, _ in tests:
             print(n)

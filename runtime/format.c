@@ -96,27 +96,46 @@ static void out_append(struct out_buffer *out, const void *text, size_t len)
 	out->pos += len;
 }
 
-void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
+/* Escapes data into out; newline and tab stay as they are. */
+static void escape_into(struct out_buffer *out, const uint8_t *data, size_t len)
 {
-	struct out_buffer out = { .f = f };
 	size_t i = 0;
 
 	while (i < len) {
 		size_t run = i + plain_run(data + i, len - i);
 
 		if (run > i) {
-			out_append(&out, data + i, run - i);
+			out_append(out, data + i, run - i);
 			i = run;
 			continue;
 		}
 		if (data[i] == '\\') {
-			out_append(&out, "\\\\", 2);
+			out_append(out, "\\\\", 2);
 		} else {
 			char esc[4] = { '\\', 'x', hex_digits[data[i] >> 4], hex_digits[data[i] & 0xf] };
 
-			out_append(&out, esc, sizeof(esc));
+			out_append(out, esc, sizeof(esc));
 		}
 		i++;
+	}
+}
+
+void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len)
+{
+	struct out_buffer out = { .f = f };
+	size_t prefix_len = strlen(prefix);
+	const uint8_t *end = data + len;
+
+	for (;;) {
+		const uint8_t *newline = data < end ? memchr(data, '\n', (size_t)(end - data)) : NULL;
+		const uint8_t *line_end = newline ? newline : end;
+
+		out_append(&out, prefix, prefix_len);
+		escape_into(&out, data, (size_t)(line_end - data));
+		out_append(&out, "\n", 1);
+		if (!newline)
+			break;
+		data = newline + 1;
 	}
 	out_flush(&out);
 }
@@ -125,13 +144,14 @@ void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
  * The layout of `hexdump -C`, without its `*` for repeated lines: a dump
  * that hides bytes is no help when looking for where two captures differ.
  */
-void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
+void ps_format_hexdump(FILE *f, const char *prefix, const uint8_t *data, size_t len)
 {
 	for (size_t off = 0; off < len; off += 16) {
 		size_t n = len - off < 16 ? len - off : 16;
 		char line[128];
 		int pos = snprintf(line, sizeof(line), "%08zx  ", off);
 
+		fputs(prefix, f);
 		for (size_t i = 0; i < 16; i++) {
 			if (i < n) {
 				line[pos++] = hex_digits[data[off + i] >> 4];

@@ -50,22 +50,31 @@ static bool word_is_printable(uint64_t w)
 	return !((below_space | above_tilde | backslash) & HIGHS);
 }
 
-/* Length of the run of plain text at the start of data. */
+/*
+ * Length of the run of plain text at the start of data: eight bytes at a
+ * time, and byte by byte only through a word with a tab or newline in it.
+ */
 static size_t plain_run(const uint8_t *data, size_t len)
 {
 	size_t run = 0;
 
-	while (run + 8 <= len) {
-		uint64_t w;
+	for (;;) {
+		size_t word_end;
 
-		memcpy(&w, data + run, 8);
-		if (!word_is_printable(w))
-			break;
-		run += 8;
+		while (run + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, data + run, 8);
+			if (!word_is_printable(w))
+				break;
+			run += 8;
+		}
+		word_end = run + 8 < len ? run + 8 : len;
+		while (run < word_end && is_plain_text(data[run]))
+			run++;
+		if (run < word_end || run == len)
+			return run;
 	}
-	while (run < len && is_plain_text(data[run]))
-		run++;
-	return run;
 }
 
 /*
@@ -96,47 +105,46 @@ static void out_append(struct out_buffer *out, const void *text, size_t len)
 	out->pos += len;
 }
 
-/* Escapes data into out; newline and tab stay as they are. */
-static void escape_into(struct out_buffer *out, const uint8_t *data, size_t len)
+/* A run of plain text, with the prefix after each of its newlines. */
+static void append_plain_lines(struct out_buffer *out, const uint8_t *text, size_t len, const char *prefix,
+			       size_t prefix_len)
 {
-	size_t i = 0;
+	const uint8_t *end = text + len;
+	const uint8_t *newline;
 
-	while (i < len) {
-		size_t run = i + plain_run(data + i, len - i);
-
-		if (run > i) {
-			out_append(out, data + i, run - i);
-			i = run;
-			continue;
-		}
-		if (data[i] == '\\') {
-			out_append(out, "\\\\", 2);
-		} else {
-			char esc[4] = { '\\', 'x', hex_digits[data[i] >> 4], hex_digits[data[i] & 0xf] };
-
-			out_append(out, esc, sizeof(esc));
-		}
-		i++;
+	while ((newline = memchr(text, '\n', (size_t)(end - text))) != NULL) {
+		out_append(out, text, (size_t)(newline + 1 - text));
+		out_append(out, prefix, prefix_len);
+		text = newline + 1;
 	}
+	out_append(out, text, (size_t)(end - text));
 }
 
 void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len)
 {
 	struct out_buffer out = { .f = f };
 	size_t prefix_len = strlen(prefix);
-	const uint8_t *end = data + len;
+	size_t i = 0;
 
-	for (;;) {
-		const uint8_t *newline = data < end ? memchr(data, '\n', (size_t)(end - data)) : NULL;
-		const uint8_t *line_end = newline ? newline : end;
+	out_append(&out, prefix, prefix_len);
+	while (i < len) {
+		size_t run = i + plain_run(data + i, len - i);
 
-		out_append(&out, prefix, prefix_len);
-		escape_into(&out, data, (size_t)(line_end - data));
-		out_append(&out, "\n", 1);
-		if (!newline)
-			break;
-		data = newline + 1;
+		if (run > i) {
+			append_plain_lines(&out, data + i, run - i, prefix, prefix_len);
+			i = run;
+			continue;
+		}
+		if (data[i] == '\\') {
+			out_append(&out, "\\\\", 2);
+		} else {
+			char esc[4] = { '\\', 'x', hex_digits[data[i] >> 4], hex_digits[data[i] & 0xf] };
+
+			out_append(&out, esc, sizeof(esc));
+		}
+		i++;
 	}
+	out_append(&out, "\n", 1);
 	out_flush(&out);
 }
 

@@ -645,10 +645,10 @@ static void stdout_gets_each_record_at_once(void)
 /* The word-at-a-time scan against the plain definition, every byte at every position. */
 static void escaped_matches_bytewise_reference(void)
 {
-	uint8_t buf[24];
+	uint8_t buf[40];
 	int mismatches = 0;
 
-	for (int pos = 0; pos < 16; pos++) {
+	for (int pos = 0; pos < 32; pos++) {
 		for (int c = 0; c < 256; c++) {
 			char *got = NULL, *want = NULL;
 			size_t got_len = 0, want_len = 0;

@@ -118,6 +118,15 @@ void ps_outfile_discard(struct ps_outfile *file)
 	file->created = false;
 }
 
+/* Two writers on one file would interleave records and keys. */
+static bool same_regular_file(int fd_a, int fd_b)
+{
+	struct stat a, b;
+
+	return fstat(fd_a, &a) == 0 && fstat(fd_b, &b) == 0 && S_ISREG(a.st_mode) && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 int ps_outfiles_open(const struct ps_options *opts, struct ps_outfiles *files)
 {
 	int err;
@@ -126,6 +135,10 @@ int ps_outfiles_open(const struct ps_options *opts, struct ps_outfiles *files)
 	err = ps_outfile_open(&files->records, opts->output_path);
 	if (!err && opts->keylog_path)
 		err = ps_outfile_open(&files->keylog, opts->keylog_path);
+	if (!err && files->keylog.fd >= 0 && same_regular_file(files->records.fd, files->keylog.fd)) {
+		ps_error("-k %s is the file the records go to: give the key log a file of its own", opts->keylog_path);
+		err = -EINVAL;
+	}
 	if (err)
 		ps_outfiles_discard(files);
 	return err;

@@ -62,12 +62,14 @@ def keylog_unopenable_fails(ctx):
 
 @test("outfile_write_unopenable_fails")
 def write_unopenable_fails(ctx):
-    """-w into a missing directory; and -w fine but -k a directory: the -w
-    file is taken back."""
+    """-w into a missing directory; -w fine but -k a directory, or -k the
+    same file: the -w file is taken back."""
     expect_error(ctx, ["tls", "-m", "json", "-w", "/nonexistent/dir/w"], mentions=[re.escape("/nonexistent/dir/w")])
     out = ctx.path("out")
     expect_error(ctx, ["tls", "-m", "json", "-w", out, "-k", ctx.tmp], mentions=[re.escape(ctx.tmp)])
     check_absent(out, "-w OUT -k DIRECTORY")
+    expect_error(ctx, ["tls", "-m", "json", "-w", out, "-k", out], mentions=[re.escape(out)])
+    check_absent(out, "-w OUT -k OUT")
 
 
 # ---- 2. private files, no symbolic links, no foreign files -------------------------

@@ -158,6 +158,11 @@ static void outfiles_all_or_nothing(void)
 	ps_outfiles_discard(&files);
 	CHECK_INT(access(path, F_OK), -1);
 	CHECK_INT(access(other_path, F_OK), -1);
+
+	/* records and keys in one file would interleave */
+	opts = options(path, path);
+	CHECK_INT(ps_outfiles_open(&opts, &files), -EINVAL);
+	CHECK_INT(access(path, F_OK), -1);
 }
 
 int main(void)

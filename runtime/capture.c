@@ -14,11 +14,11 @@
 #include <bpf/libbpf.h>
 #include "assemble.h"
 #include "capture.h"
-#include "outfile.h"
 #include "collect.h"
 #include "fields.h"
 #include "keylog.h"
 #include "log.h"
+#include "outfile.h"
 #include "output.h"
 
 /* The longest a lone record waits before it is written. */

@@ -18,6 +18,7 @@
 #include "fields.h"
 #include "keylog.h"
 #include "log.h"
+#include "outfile.h"
 #include "output.h"
 
 /* The longest a lone record waits before it is written. */
@@ -285,7 +286,32 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 	return err;
 }
 
-int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
+/* Empties the files and sets their writers up; the files are the writers' from then on. */
+static int start_writers(const struct ps_options *opts, struct ps_outfiles *files, struct capture *cap)
+{
+	struct ps_output_opts keylog_opts = { .mode = PS_OUTPUT_KEYLOG };
+	int err = ps_outfile_begin(&files->records);
+
+	if (!err && files->keylog.fd >= 0)
+		err = ps_outfile_begin(&files->keylog);
+	if (err)
+		goto fail;
+	cap->writer = ps_writer_open(&files->records, &opts->output);
+	if (cap->writer && files->keylog.fd >= 0)
+		cap->keylog = ps_writer_open(&files->keylog, &keylog_opts);
+	if (cap->writer && (cap->keylog || files->keylog.fd < 0))
+		return 0;
+	err = errno ? -errno : -ENOMEM;
+	ps_error("cannot set up the output: %s", strerror(-err));
+	ps_writer_close(cap->writer);
+	cap->writer = NULL;
+fail:
+	ps_outfiles_discard(files);
+	return err;
+}
+
+int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes,
+		   struct ps_outfiles *files)
 {
 	struct capture cap = { .opts = opts, .plan = plan, .counters = { .keys_refused = plan->keys_refused } };
 	struct ring_buffer *rb = NULL;
@@ -293,22 +319,9 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	int err, close_err;
 
-	cap.writer = ps_writer_open(opts->output_path, &opts->output);
-	if (!cap.writer) {
-		ps_error("cannot open %s for writing: %s", opts->output_path ? opts->output_path : "stdout",
-			 strerror(errno));
-		return -errno;
-	}
-	if (opts->keylog_path) {
-		struct ps_output_opts keylog_opts = { .mode = PS_OUTPUT_KEYLOG };
-
-		cap.keylog = ps_writer_open(opts->keylog_path, &keylog_opts);
-		if (!cap.keylog) {
-			ps_error("cannot open %s for writing: %s", opts->keylog_path, strerror(errno));
-			ps_writer_close(cap.writer);
-			return -errno;
-		}
-	}
+	err = start_writers(opts, files, &cap);
+	if (err)
+		return err;
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
 	cap.collect = ps_collect_new(opts);
 	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);

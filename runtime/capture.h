@@ -7,10 +7,14 @@
 #include "probes.h"
 #include "target.h"
 
+struct ps_outfiles;
+
 /*
- * Runs until a stop signal or an output error, then detaches, drains, writes
- * the summary. 0, or a negative errno (already reported).
+ * Writes to files (ps_outfiles_open), taking them over; runs until a stop
+ * signal or an output error, then detaches, drains, writes the summary. 0,
+ * or a negative errno (already reported).
  */
-int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes);
+int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes,
+		   struct ps_outfiles *files);
 
 #endif

@@ -50,22 +50,31 @@ static bool word_is_printable(uint64_t w)
 	return !((below_space | above_tilde | backslash) & HIGHS);
 }
 
-/* Length of the run of plain text at the start of data. */
+/*
+ * Length of the run of plain text at the start of data: eight bytes at a
+ * time, and byte by byte only through a word with a tab or newline in it.
+ */
 static size_t plain_run(const uint8_t *data, size_t len)
 {
 	size_t run = 0;
 
-	while (run + 8 <= len) {
-		uint64_t w;
+	for (;;) {
+		size_t word_end;
 
-		memcpy(&w, data + run, 8);
-		if (!word_is_printable(w))
-			break;
-		run += 8;
+		while (run + 8 <= len) {
+			uint64_t w;
+
+			memcpy(&w, data + run, 8);
+			if (!word_is_printable(w))
+				break;
+			run += 8;
+		}
+		word_end = run + 8 < len ? run + 8 : len;
+		while (run < word_end && is_plain_text(data[run]))
+			run++;
+		if (run < word_end || run == len)
+			return run;
 	}
-	while (run < len && is_plain_text(data[run]))
-		run++;
-	return run;
 }
 
 /*
@@ -96,16 +105,33 @@ static void out_append(struct out_buffer *out, const void *text, size_t len)
 	out->pos += len;
 }
 
-void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
+/* A run of plain text, with the prefix after each of its newlines. */
+static void append_plain_lines(struct out_buffer *out, const uint8_t *text, size_t len, const char *prefix,
+			       size_t prefix_len)
+{
+	const uint8_t *end = text + len;
+	const uint8_t *newline;
+
+	while ((newline = memchr(text, '\n', (size_t)(end - text))) != NULL) {
+		out_append(out, text, (size_t)(newline + 1 - text));
+		out_append(out, prefix, prefix_len);
+		text = newline + 1;
+	}
+	out_append(out, text, (size_t)(end - text));
+}
+
+void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len)
 {
 	struct out_buffer out = { .f = f };
+	size_t prefix_len = strlen(prefix);
 	size_t i = 0;
 
+	out_append(&out, prefix, prefix_len);
 	while (i < len) {
 		size_t run = i + plain_run(data + i, len - i);
 
 		if (run > i) {
-			out_append(&out, data + i, run - i);
+			append_plain_lines(&out, data + i, run - i, prefix, prefix_len);
 			i = run;
 			continue;
 		}
@@ -118,6 +144,7 @@ void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
 		}
 		i++;
 	}
+	out_append(&out, "\n", 1);
 	out_flush(&out);
 }
 
@@ -125,13 +152,14 @@ void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
  * The layout of `hexdump -C`, without its `*` for repeated lines: a dump
  * that hides bytes is no help when looking for where two captures differ.
  */
-void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
+void ps_format_hexdump(FILE *f, const char *prefix, const uint8_t *data, size_t len)
 {
 	for (size_t off = 0; off < len; off += 16) {
 		size_t n = len - off < 16 ? len - off : 16;
 		char line[128];
 		int pos = snprintf(line, sizeof(line), "%08zx  ", off);
 
+		fputs(prefix, f);
 		for (size_t i = 0; i < 16; i++) {
 			if (i < n) {
 				line[pos++] = hex_digits[data[off + i] >> 4];

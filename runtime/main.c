@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* plainsight MODULE [OPTIONS]: parse, find the target, load, attach, capture. */
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include "capture.h"
 #include "cli.h"
 #include "log.h"
+#include "outfile.h"
 #include "probes.h"
 #include "target.h"
 
@@ -24,11 +26,23 @@ static int check_privileges(void)
 	return 0;
 }
 
+/* Before anything is attached: a uprobe on a missing process fails with words about the probe. */
+static int check_process_exists(const struct ps_options *opts)
+{
+	if (opts->pid && kill((pid_t)opts->pid, 0) != 0 && errno == ESRCH) {
+		ps_error("no process with pid %u", opts->pid);
+		return -ESRCH;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct ps_options opts;
 	struct ps_plan plan = { 0 };
 	struct ps_probes probes = { 0 };
+	struct ps_outfiles files;
+	bool files_open = false;
 	int err;
 
 	switch (ps_cli_parse(argc, argv, &opts)) {
@@ -46,11 +60,20 @@ int main(int argc, char **argv)
 
 	err = check_privileges();
 	if (!err)
+		err = check_process_exists(&opts);
+	if (!err)
 		err = ps_plan_make(&opts, &plan);
+	/* Every output is opened before attaching; a run that fails before capture leaves none it made. */
+	if (!err) {
+		err = ps_outfiles_open(&opts, &files);
+		files_open = !err;
+	}
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
 	if (!err)
-		err = ps_capture_run(&opts, &plan, &probes);
+		err = ps_capture_run(&opts, &plan, &probes, &files);
+	else if (files_open)
+		ps_outfiles_discard(&files);
 
 	ps_probes_destroy(&probes);
 	ps_plan_free(&plan);

@@ -5,11 +5,9 @@
  * bytes do not reach the file, so that no record is lost without a count.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
-#include <unistd.h>
-#include <sys/stat.h>
 #include "keylog.h"
+#include "outfile.h"
 #include "output.h"
 
 /*
@@ -28,59 +26,43 @@ struct ps_writer {
 	struct ps_keylog *keylog;   /* keylog mode: the lines written so far */
 };
 
-struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *opts)
+static void writer_free(struct ps_writer *w)
+{
+	ps_keylog_free(w->keylog);
+	free(w->buffer);
+	free(w);
+}
+
+struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts)
 {
 	struct ps_writer *w = calloc(1, sizeof(*w));
-	int fd, saved_errno;
+	int saved_errno;
 
 	if (!w)
 		return NULL;
 	w->opts = *opts;
-	/*
-	 * stdout gets a stream of its own on a duplicate, so that closing the
-	 * writer and freeing its buffer never touches the C library's stdout.
-	 */
-	if (path)
-		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	else
-		fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 0);
-	if (fd < 0)
-		goto fail;
-	w->stream = fdopen(fd, "w");
+	w->buffer = malloc(WRITER_BUFFER_SIZE);
+	if (opts->mode == PS_OUTPUT_KEYLOG)
+		w->keylog = ps_keylog_new();
+	if (!w->buffer || (opts->mode == PS_OUTPUT_KEYLOG && !w->keylog)) {
+		writer_free(w);
+		errno = ENOMEM;
+		return NULL;
+	}
+	/* fdopen's failure leaves the descriptor open: the file stays the caller's. */
+	w->stream = fdopen(file->fd, "w");
 	if (!w->stream) {
 		saved_errno = errno;
-		close(fd);
+		writer_free(w);
 		errno = saved_errno;
-		goto fail;
+		return NULL;
 	}
-	w->buffer = malloc(WRITER_BUFFER_SIZE);
-	if (!w->buffer || setvbuf(w->stream, w->buffer, _IOFBF, WRITER_BUFFER_SIZE) != 0) {
-		fclose(w->stream);
-		free(w->buffer);
-		errno = ENOMEM;
-		goto fail;
-	}
-	/* Keys are secret: an older file of other permissions is made 0600 too. */
-	if (opts->mode == PS_OUTPUT_KEYLOG) {
-		w->keylog = ps_keylog_new();
-		if (!w->keylog || (path && fchmod(fd, 0600) != 0)) {
-			saved_errno = w->keylog ? errno : ENOMEM;
-			ps_keylog_free(w->keylog);
-			fclose(w->stream);
-			free(w->buffer);
-			errno = saved_errno;
-			goto fail;
-		}
-	}
+	/* a fresh stream with a valid mode: setvbuf cannot fail */
+	setvbuf(w->stream, w->buffer, _IOFBF, WRITER_BUFFER_SIZE);
+	file->fd = -1;
 	/* Someone watches stdout live (a terminal, `| jq`): hand each record over whole. */
-	w->flush_each_record = path == NULL;
+	w->flush_each_record = file->path == NULL;
 	return w;
-
-fail:
-	saved_errno = errno;
-	free(w);
-	errno = saved_errno;
-	return NULL;
 }
 
 /* Remembers the stream's first failure; stdio reports it in errno. */
@@ -148,8 +130,6 @@ int ps_writer_close(struct ps_writer *w)
 	if (fclose(w->stream) != 0 && !w->error)
 		w->error = errno ? -errno : -EIO;
 	err = w->error;
-	ps_keylog_free(w->keylog);
-	free(w->buffer);
-	free(w);
+	writer_free(w);
 	return err;
 }

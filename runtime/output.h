@@ -19,12 +19,13 @@ struct ps_output_opts {
 };
 
 struct ps_writer;
+struct ps_outfile;
 
 /*
- * Writes to path (created 0600, truncated) or to stdout when path is NULL.
- * NULL and errno set on failure.
+ * Writes to a file ps_outfile_open opened (outfile.h), and takes its
+ * descriptor. NULL and errno set on failure; the file stays the caller's.
  */
-struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *opts);
+struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts);
 
 /* Writes one record; a negative errno when the output failed (disk full, ...). */
 int ps_writer_record(struct ps_writer *w, const struct ps_record *rec);
@@ -36,8 +37,14 @@ int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters);
 int ps_writer_close(struct ps_writer *w);
 
 /* Format helpers, shared by the writers and tested on their own. */
-void ps_format_escaped(FILE *f, const uint8_t *data, size_t len);
-void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len);
+/*
+ * Data as lines that each start with prefix: printable ASCII and tab as they
+ * are, the backslash as two, any other byte as \xNN; a newline in the data
+ * ends a line, so data ending in one ends with an empty line (prefix only).
+ */
+void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len);
+/* `hexdump -C` lines, each starting with prefix. */
+void ps_format_hexdump(FILE *f, const char *prefix, const uint8_t *data, size_t len);
 void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hex(FILE *f, const uint8_t *data, size_t len);   /* lowercase, no spaces */
 void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);

@@ -3,10 +3,17 @@
  * Text output, for people: one header line per record, then its data.
  *
  *   2026-11-29T11:45:01.123456789Z tls tls_data pid=12 tid=12 uid=0 comm=curl fd=3 dir=write 10.0.0.1:51000 -> 10.0.0.2:443 len=16
- *   GET / HTTP/1.1\x0d
+ *   | GET / HTTP/1.1\x0d
+ *   | Host: a\x0d
+ *   | \x0d
+ *   |<space>
  *
- * Data keeps its newlines and tabs; any other byte outside printable ASCII,
- * and the backslash, is escaped, so the text maps back to the exact bytes.
+ * The traced programs choose the data, so every line of it starts with
+ * DATA_PREFIX and no data can pass for a header: a line that does not start
+ * with it starts a record. Data keeps its tabs, and its newlines end lines
+ * (data ending in a newline ends with a line that is the prefix alone); any
+ * other byte outside printable ASCII, and the backslash, is escaped, so the
+ * text maps back to the exact bytes.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -16,6 +23,7 @@
 #include "fields.h"
 #include "output.h"
 
+#define DATA_PREFIX "| "
 
 /* RFC 3339 in UTC with nanoseconds: 2026-11-29T11:45:01.123456789Z */
 static void write_time(FILE *f, uint64_t time_ns)
@@ -143,14 +151,10 @@ static void write_data(FILE *f, const struct ps_output_opts *opts, const struct 
 	field = &rec->event->fields[rec->event->var_field];
 	if (field->hidden || !ps_field_present(field, rec))
 		return;
-	if (field->kind == PS_FIELD_BYTES && opts->hex) {
-		ps_format_hexdump(f, rec->data, rec->data_len);
-		return;
-	}
-	ps_format_escaped(f, rec->data, rec->data_len);
-	/* The next header must start a line of its own. */
-	if (rec->data[rec->data_len - 1] != '\n')
-		fputc('\n', f);
+	if (field->kind == PS_FIELD_BYTES && opts->hex)
+		ps_format_hexdump(f, DATA_PREFIX, rec->data, rec->data_len);
+	else
+		ps_format_escaped_lines(f, DATA_PREFIX, rec->data, rec->data_len);
 }
 
 void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec)

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -400,6 +401,64 @@ def parse_json_lines(data, stderr=""):
         else:
             others.append(obj)
     return records, summary, others
+
+
+# ---- text output ---------------------------------------------------------------
+
+TEXT_DATA_PREFIX = b"| "
+TEXT_ESCAPED = re.compile(rb"(?:[^\\]|\\\\|\\x[0-9a-f]{2})*")
+TEXT_ESCAPE = re.compile(rb"\\(\\|x[0-9a-f]{2})")
+
+
+def unescape_text(line):
+    """Text mode's escaping undone: \\\\ is a backslash, \\xNN a byte."""
+    if not TEXT_ESCAPED.fullmatch(line):
+        raise TestFailure("text output: a data line with a malformed escape: %r" % line[:200])
+    return TEXT_ESCAPE.sub(lambda m: b"\\" if m.group(1) == b"\\" else bytes([int(m.group(1)[1:], 16)]), line)
+
+
+def parse_text_header(line):
+    """'TIME MODULE EVENT k=v ... [A -> B] [flags]' as a dict: time, module,
+    event, each k=v (ints as ints), src/dst for a tuple, flags as True."""
+    words = line.split(" ")
+    if len(words) < 3:
+        raise TestFailure("text output: a header line with fewer than 3 words: %r" % line[:200])
+    fields = {"time": words[0], "module": words[1], "event": words[2]}
+    rest = words[3:]
+    i = 0
+    while i < len(rest):
+        w = rest[i]
+        if i + 2 < len(rest) and rest[i + 1] == "->":
+            fields["src"], fields["dst"] = w, rest[i + 2]
+            i += 3
+            continue
+        k, eq, v = w.partition("=")
+        fields[k] = (int(v) if re.fullmatch(r"-?\d+", v) else v) if eq else True
+        i += 1
+    return fields
+
+
+def parse_text_records(data, hex_dump=False):
+    """Text mode's records from its bytes. A line that does not start with
+    '| ' is a record's header; the '| ' lines after it are its data: without
+    the prefix ("lines"), joined with newlines, escapes undone ("data"; not
+    with hex_dump, for --hex). Fails on data lines before any header."""
+    records = []
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for i, line in enumerate(lines):
+        if line.startswith(TEXT_DATA_PREFIX):
+            if not records:
+                raise TestFailure("text output line %d: data before any header: %r" % (i + 1, line[:200]))
+            records[-1]["lines"].append(line[len(TEXT_DATA_PREFIX):])
+            continue
+        records.append({"header": line.decode("utf-8", "replace"), "lines": [], "line_no": i + 1})
+    for r in records:
+        r["fields"] = parse_text_header(r["header"])
+        if not hex_dump:
+            r["data"] = b"\n".join(unescape_text(l) for l in r["lines"]) if r["lines"] else b""
+    return records
 
 
 def records_of(records, pid, direction=None):

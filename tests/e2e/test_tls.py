@@ -246,20 +246,6 @@ REQUEST = b"GET /plainsight-text-test?path=C:\\tmp HTTP/1.1\r\nHost: localhost\r
 REPLY = b"HTTP/1.1 204 No Content\r\nServer: e2e\r\n\r\n"
 
 
-def escape_text(data):
-    """Text mode's escaping: printable ASCII, newline and tab as they are;
-    the backslash as two; any other byte as \\xNN."""
-    out = []
-    for c in data:
-        if c == 0x5c:
-            out.append("\\\\")
-        elif 0x20 <= c < 0x7f or c in (0x0a, 0x09):
-            out.append(chr(c))
-        else:
-            out.append("\\x%02x" % c)
-    return "".join(out)
-
-
 def text_capture(ctx, extra):
     cert, key = make_cert(ctx)
     out = ctx.path("capture.txt")
@@ -273,7 +259,8 @@ def text_capture(ctx, extra):
     if not os.path.exists(out):
         raise TestFailure("-w %s: the file was not created" % out)
     with open(out, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
+        raw = f.read()
+    text = raw.decode("utf-8", "replace")
     if ps.output():
         raise TestFailure("-w FILE: %d bytes went to stdout too" % len(ps.output()),
                           *indent(tail(ps.output().decode("utf-8", "replace"), 10)))
@@ -284,25 +271,29 @@ def text_capture(ctx, extra):
     if not header.search(text):
         raise TestFailure("no header line for the client's write (tls, pid=%d, fd=%d, len=%d) in the text output;"
                           " it reads:" % (cli.pid, cli.info["fd"], len(REQUEST)), *indent(tail(text, 30)))
-    return text, cli
+    return text, cli, harness.parse_text_records(raw, hex_dump="--hex" in extra)
+
+
+def text_records_of(records, pid, direction):
+    return [r for r in records if r["fields"].get("pid") == pid and r["fields"].get("dir") == direction]
 
 
 @test("text_mode_file")
 def text_mode_file(ctx):
-    text, cli = text_capture(ctx, [])
-    for what, data in (("request", REQUEST), ("reply", REPLY)):
-        want = escape_text(data)
-        if want not in text:
-            raise TestFailure("the escaped %s %r is not in the text output; it reads:" % (what, want),
-                              *indent(tail(text, 30)))
+    text, cli, records = text_capture(ctx, [])
+    for what, direction, want in (("request", "write", REQUEST), ("reply", "read", REPLY)):
+        got = b"".join(r["data"] for r in text_records_of(records, cli.pid, direction))
+        if got != want:
+            raise TestFailure("the client's %s read back from the text output is %r, not %r; it reads:"
+                              % (what, got, want), *indent(tail(text, 30)))
 
 
-def hexdump_bytes(text):
+def hexdump_bytes(lines):
     """The bytes of a hex dump, whatever its layout: per line, drop an ASCII
     column (from '|') and an offset, keep even-length hex groups."""
     out = []
-    for line in text.splitlines():
-        line = line.split("|", 1)[0]
+    for line in lines:
+        line = line.decode("utf-8", "replace").split("|", 1)[0]
         toks = line.split()
         if toks and (toks[0].endswith(":") or len(toks[0]) >= 4 and
                      re.fullmatch(r"[0-9a-fA-F]+:?", toks[0]) and len(toks[0]) not in (2, 4)):
@@ -315,8 +306,9 @@ def hexdump_bytes(text):
 
 @test("text_mode_hex")
 def text_mode_hex(ctx):
-    text, cli = text_capture(ctx, ["--hex"])
-    if REQUEST.hex() not in hexdump_bytes(text):
+    text, cli, records = text_capture(ctx, ["--hex"])
+    dump = [l for r in text_records_of(records, cli.pid, "write") for l in r["lines"]]
+    if hexdump_bytes(dump) != REQUEST.hex():
         raise TestFailure("the request's hex %s... is not in the --hex output; it reads:" % REQUEST[:16].hex(),
                           *indent(tail(text, 30)))
 

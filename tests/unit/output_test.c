@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
+#include "outfile.h"
 #include "output.h"
 
 #include "test_events.h"
@@ -44,10 +45,24 @@ static char *read_all(const char *path)
 	return text;
 }
 
+/* A writer on path (NULL: stdout), opened as plainsight opens its outputs. */
+static struct ps_writer *open_writer(const char *path, const struct ps_output_opts *opts)
+{
+	struct ps_outfile file;
+	struct ps_writer *w;
+
+	if (ps_outfile_open(&file, path) != 0)
+		return NULL;
+	w = ps_outfile_begin(&file) == 0 ? ps_writer_open(&file, opts) : NULL;
+	if (!w)
+		ps_outfile_discard(&file);
+	return w;
+}
+
 /* Writes records with a fresh writer and returns what landed in the file. */
 static char *write_records(const struct ps_output_opts *opts, const struct ps_record *recs, size_t n)
 {
-	struct ps_writer *w = ps_writer_open(temp_path, opts);
+	struct ps_writer *w = open_writer(temp_path, opts);
 	char *text;
 
 	CHECK(w != NULL);
@@ -159,7 +174,8 @@ static void text_record_with_escapes(void)
 
 	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=write 10.0.0.1:51000 -> 93.184.216.34:443"
 			" len=13\n"
-			"GET /\\x00\\xff\\\\x\ty\nz\n");
+			"| GET /\\x00\\xff\\\\x\ty\n"
+			"| z\n");
 	free(text);
 }
 
@@ -176,10 +192,11 @@ static void text_record_ipv6_and_marks(void)
 	rec.incomplete = true;
 	rec.read_failed = true;
 	text = write_one(PS_OUTPUT_TEXT, false, &rec);
-	/* data ending in a newline gets no second one */
+	/* data ending in a newline ends with an empty data line */
 	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=read [2001:db8::1]:443 -> [::1]:40000"
 			" len=17 lost=4096 incomplete read-failed\n"
-			"HTTP/1.1 200 OK\\x0d\n");
+			"| HTTP/1.1 200 OK\\x0d\n"
+			"| \n");
 	free(text);
 }
 
@@ -207,9 +224,9 @@ static void text_record_hexdump(void)
 	/* what `hexdump -C` prints for the same bytes, less its final offset line */
 	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=write 10.0.0.1:51000 -> 93.184.216.34:443"
 			" len=43\n"
-			"00000000  48 65 6c 6c 6f 2c 20 77  6f 72 6c 64 21 0a 00 ff  |Hello, world!...|\n"
-			"00000010  5c 61 62 63 64 65 66 67  68 69 6a 6b 6c 6d 6e 6f  |\\abcdefghijklmno|\n"
-			"00000020  70 71 72 73 74 75 76 77  78 79 7a                 |pqrstuvwxyz|\n");
+			"| 00000000  48 65 6c 6c 6f 2c 20 77  6f 72 6c 64 21 0a 00 ff  |Hello, world!...|\n"
+			"| 00000010  5c 61 62 63 64 65 66 67  68 69 6a 6b 6c 6d 6e 6f  |\\abcdefghijklmno|\n"
+			"| 00000020  70 71 72 73 74 75 76 77  78 79 7a                 |pqrstuvwxyz|\n");
 	free(text);
 }
 
@@ -231,7 +248,7 @@ static void text_string_and_fixed_events(void)
 	/* hex applies to bytes only: a path stays text */
 	text = write_records(&opts, recs, 2);
 	CHECK_STR(text, TEST_HEADER "open_path " TEST_IDS " dfd=-100 mode=420 len=10\n"
-			"/tmp/a b\\\\\\x01\n"
+			"| /tmp/a b\\\\\\x01\n"
 			"2026-11-29T11:45:01.123456790Z tls exit pid=1234 tid=1235 uid=1000 comm=Web\\x20Content"
 			" code=2\n");
 	free(text);
@@ -362,7 +379,7 @@ static void json_summary(void)
 	c.kernel_loss[PS_LOSS_SAVE_FULL] = 7;
 	c.kernel_loss[PS_LOSS_TRUNC_BYTES] = 8;
 	c.kernel_loss[PS_LOSS_NO_ENTRY] = 15;
-	w = ps_writer_open(temp_path, &opts);
+	w = open_writer(temp_path, &opts);
 	CHECK(w != NULL);
 	if (!w)
 		return;
@@ -380,7 +397,7 @@ static void json_summary(void)
 
 	/* text mode: the summary goes to stderr, not into the output */
 	opts.mode = PS_OUTPUT_TEXT;
-	w = ps_writer_open(temp_path, &opts);
+	w = open_writer(temp_path, &opts);
 	CHECK(w != NULL);
 	if (!w)
 		return;
@@ -447,14 +464,37 @@ static void base64_long_input(void)
 	free(data);
 }
 
+static void escaped_lines(FILE *f, const uint8_t *data, size_t len)
+{
+	ps_format_escaped_lines(f, "| ", data, len);
+}
+
 static void escaped_text(void)
 {
-	char *text = FORMAT(ps_format_escaped, "a\0b\xff\\\n\t\r\x7f~ ", 11);
+	char *text = FORMAT(escaped_lines, "a\0b\xff\\\n\t\r\x7f~ ", 11);
 
-	CHECK_STR(text, "a\\x00b\\xff\\\\\n\t\\x0d\\x7f~ ");
+	CHECK_STR(text, "| a\\x00b\\xff\\\\\n| \t\\x0d\\x7f~ \n");
 	free(text);
-	text = FORMAT(ps_format_escaped, "", 0);
-	CHECK_STR(text, "");
+	text = FORMAT(escaped_lines, "", 0);
+	CHECK_STR(text, "| \n");
+	free(text);
+}
+
+/*
+ * What a forged header in the data becomes: a data line. Only newlines end
+ * lines; the other bytes readers may split lines on (\r, \v, \f, \x1c-\x1e,
+ * \x85, U+2028's bytes) are escaped.
+ */
+static void data_cannot_start_a_line(void)
+{
+	static const char data[] = "x\n2026-11-29T11:45:01.123456789Z tls tls_data pid=1 len=1\n\n"
+				   "\r\v\f\x1c\x1d\x1e\x85\xe2\x80\xa8";
+	char *text = FORMAT(escaped_lines, data, sizeof(data) - 1);
+
+	CHECK_STR(text, "| x\n"
+			"| 2026-11-29T11:45:01.123456789Z tls tls_data pid=1 len=1\n"
+			"| \n"
+			"| \\x0d\\x0b\\x0c\\x1c\\x1d\\x1e\\x85\\xe2\\x80\\xa8\n");
 	free(text);
 }
 
@@ -521,7 +561,7 @@ static void file_is_private_and_truncated(void)
 	unlink(temp_path);
 	fill_header(&ev.hdr, EV_EXIT, 0);
 	ev.code = 0;
-	w = ps_writer_open(temp_path, &opts);
+	w = open_writer(temp_path, &opts);
 	CHECK(w != NULL);
 	if (!w)
 		return;
@@ -538,15 +578,6 @@ static void file_is_private_and_truncated(void)
 	free(text);
 }
 
-static void open_failure_sets_errno(void)
-{
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
-
-	errno = 0;
-	CHECK(ps_writer_open("/nonexistent-dir/out.txt", &opts) == NULL);
-	CHECK_INT(errno, ENOENT);
-}
-
 /* A full disk must reach the caller: from the record, or at the latest from close. */
 static void write_error_is_reported(void)
 {
@@ -559,7 +590,7 @@ static void write_error_is_reported(void)
 	struct ps_writer *w;
 
 	/* small enough to sit in the buffer: close is where it fails */
-	w = ps_writer_open("/dev/full", &opts);
+	w = open_writer("/dev/full", &opts);
 	CHECK(w != NULL);
 	if (w) {
 		CHECK_INT(ps_writer_record(w, &small), 0);
@@ -568,7 +599,7 @@ static void write_error_is_reported(void)
 
 	/* bigger than the buffer: the record itself fails, and so does all after it */
 	opts.mode = PS_OUTPUT_JSON;
-	w = ps_writer_open("/dev/full", &opts);
+	w = open_writer("/dev/full", &opts);
 	CHECK(w != NULL);
 	if (w) {
 		CHECK_INT(ps_writer_record(w, &large), -ENOSPC);
@@ -597,7 +628,7 @@ static void stdout_gets_each_record_at_once(void)
 	saved_stdout = dup(STDOUT_FILENO);
 	dup2(fd, STDOUT_FILENO);
 	close(fd);
-	w = ps_writer_open(NULL, &opts);
+	w = open_writer(NULL, &opts);
 	CHECK(w != NULL);
 	if (w) {
 		CHECK_INT(ps_writer_record(w, &rec), 0);
@@ -614,10 +645,10 @@ static void stdout_gets_each_record_at_once(void)
 /* The word-at-a-time scan against the plain definition, every byte at every position. */
 static void escaped_matches_bytewise_reference(void)
 {
-	uint8_t buf[24];
+	uint8_t buf[40];
 	int mismatches = 0;
 
-	for (int pos = 0; pos < 16; pos++) {
+	for (int pos = 0; pos < 32; pos++) {
 		for (int c = 0; c < 256; c++) {
 			char *got = NULL, *want = NULL;
 			size_t got_len = 0, want_len = 0;
@@ -625,17 +656,21 @@ static void escaped_matches_bytewise_reference(void)
 
 			memset(buf, 'a', sizeof(buf));
 			buf[pos] = (uint8_t)c;
-			ps_format_escaped(g, buf, sizeof(buf));
+			ps_format_escaped_lines(g, "| ", buf, sizeof(buf));
+			fputs("| ", w);
 			for (size_t i = 0; i < sizeof(buf); i++) {
 				uint8_t b = buf[i];
 
 				if (b == '\\')
 					fputs("\\\\", w);
-				else if ((b >= 0x20 && b < 0x7f) || b == '\n' || b == '\t')
+				else if (b == '\n')
+					fputs("\n| ", w);
+				else if ((b >= 0x20 && b < 0x7f) || b == '\t')
 					fputc(b, w);
 				else
 					fprintf(w, "\\x%02x", b);
 			}
+			fputc('\n', w);
 			fclose(g);
 			fclose(w);
 			if (got_len != want_len || memcmp(got, want, got_len) != 0)
@@ -664,11 +699,11 @@ int main(void)
 	TEST(base64_test_vectors);
 	TEST(base64_long_input);
 	TEST(escaped_text);
+	TEST(data_cannot_start_a_line);
 	TEST(escaped_matches_bytewise_reference);
 	TEST(json_string_escaping);
 	TEST(addresses);
 	TEST(file_is_private_and_truncated);
-	TEST(open_failure_sets_errno);
 	TEST(write_error_is_reported);
 	TEST(stdout_gets_each_record_at_once);
 	return TEST_EXIT();

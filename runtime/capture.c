@@ -95,6 +95,12 @@ static void run_checks(struct capture *cap, const struct ps_record *rec)
 
 static void write_record(struct capture *cap, const struct ps_record *rec);
 
+static void count_unwritten(struct capture *cap, const struct ps_record *rec)
+{
+	cap->counters.write_errors++;
+	cap->counters.unwritten_bytes += rec->data_len;
+}
+
 /*
  * Fields the plan left out (they read offsets no accessor confirms in a
  * contradicted layout) lose their present bit in a copy of the record; a
@@ -122,7 +128,7 @@ static void deliver_trusted(struct capture *cap, const struct ps_record *rec)
 	fixed = malloc(rec->event->fixed_size);
 	if (!fixed) {
 		/* a record not written is counted; a record with an untrusted field is never written */
-		cap->counters.write_errors++;
+		count_unwritten(cap, rec);
 		return;
 	}
 	memcpy(fixed, rec->fixed, rec->event->fixed_size);
@@ -152,13 +158,13 @@ static void write_record(struct capture *cap, const struct ps_record *rec)
 	int err;
 
 	if (cap->write_error) {
-		cap->counters.write_errors++;
+		count_unwritten(cap, rec);
 		return;
 	}
 	err = ps_writer_record(cap->writer, rec);
 	if (err) {
 		cap->write_error = err;
-		cap->counters.write_errors++;
+		count_unwritten(cap, rec);
 		ps_error("cannot write %s: %s; stopping (what was written before stays)",
 			 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
 		return;
@@ -187,12 +193,9 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	return cap->write_error ? cap->write_error : 0;
 }
 
-static uint64_t total_lost(const struct ps_counters *c)
+static bool anything_lost(const struct ps_counters *c)
 {
-	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->kernel_loss[PS_LOSS_READ_FAIL] +
-	       c->kernel_loss[PS_LOSS_SAVE_FULL] +
-	       c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
-	       c->incomplete + c->malformed + c->write_errors + c->kernel_missed + c->uncollected;
+	return ps_counters_lost_bytes(c) || ps_counters_lost_records(c) || ps_counters_incomplete_calls(c);
 }
 
 static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
@@ -201,9 +204,9 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 
 	ps_probes_read_loss(probes, cap->counters.kernel_loss);
 	cap->counters.kernel_missed = ps_probes_missed_runs(probes);
-	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB, lost %llu%s",
+	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB captured, %.1f MiB lost%s",
 		(unsigned long long)cap->counters.records, seconds > 0 ? cap->counters.records / seconds : 0.0,
-		cap->counters.bytes / 1048576.0, (unsigned long long)total_lost(&cap->counters),
+		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0,
 		final ? "\n" : "   ");
 	fflush(stderr);
 }
@@ -212,8 +215,10 @@ static void print_summary(const struct ps_counters *c)
 {
 	const uint64_t *k = c->kernel_loss;
 
-	ps_info("stopped: %llu records, %llu bytes, %llu lost", (unsigned long long)c->records,
-		(unsigned long long)c->bytes, (unsigned long long)total_lost(c));
+	ps_info("stopped: %llu records, %llu bytes captured, %llu bytes lost (%llu records, %llu calls incomplete)",
+		(unsigned long long)c->records, (unsigned long long)c->bytes,
+		(unsigned long long)ps_counters_lost_bytes(c), (unsigned long long)ps_counters_lost_records(c),
+		(unsigned long long)ps_counters_incomplete_calls(c));
 	if (c->keys_refused)
 		ps_info("keys refused: %llu secrets records written without the fields no accessor confirms, or not at all "
 			"(the library's accessors contradict the layout)", (unsigned long long)c->secrets_dropped);
@@ -225,20 +230,20 @@ static void print_summary(const struct ps_counters *c)
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
-	if (!total_lost(c) && !c->check_mismatch)
+	if (!anything_lost(c) && !c->check_mismatch)
 		return;
 	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
-		"%llu calls with no state slot, "
-		"%llu bytes over the per-call limit, %llu gap bytes, "
-		"%llu incomplete calls, %llu malformed records, %llu records not written, "
-		"%llu probe runs the kernel skipped, %llu buffered records never collected; %llu check mismatches",
+		"%llu bytes over the per-call limit, %llu bytes of records not written (%llu records), "
+		"%llu calls with no state slot, %llu incomplete calls, %llu malformed records, "
+		"%llu probe runs the kernel skipped, %llu buffered records never collected; %llu check mismatches; "
+		"%llu of the lost bytes are marked as gaps in the records",
 		(unsigned long long)k[PS_LOSS_RINGBUF_EVENTS], (unsigned long long)k[PS_LOSS_RINGBUF_BYTES],
-		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_SAVE_FULL],
-		(unsigned long long)k[PS_LOSS_TRUNC_BYTES], (unsigned long long)c->gap_bytes,
-		(unsigned long long)c->incomplete, (unsigned long long)c->malformed,
-		(unsigned long long)c->write_errors, (unsigned long long)c->kernel_missed,
-		(unsigned long long)c->uncollected,
-		(unsigned long long)c->check_mismatch);
+		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_TRUNC_BYTES],
+		(unsigned long long)c->unwritten_bytes, (unsigned long long)c->write_errors,
+		(unsigned long long)k[PS_LOSS_SAVE_FULL], (unsigned long long)c->incomplete,
+		(unsigned long long)c->malformed, (unsigned long long)c->kernel_missed,
+		(unsigned long long)c->uncollected, (unsigned long long)c->check_mismatch,
+		(unsigned long long)c->gap_bytes);
 }
 
 static void announce_attached(const struct ps_options *opts, const struct ps_plan *plan,

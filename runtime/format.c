@@ -127,10 +127,15 @@ void ps_format_escaped(FILE *f, const uint8_t *data, size_t len)
  */
 void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
 {
+	ps_format_hexdump_at(f, data, len, 0);
+}
+
+void ps_format_hexdump_at(FILE *f, const uint8_t *data, size_t len, uint64_t base)
+{
 	for (size_t off = 0; off < len; off += 16) {
 		size_t n = len - off < 16 ? len - off : 16;
 		char line[128];
-		int pos = snprintf(line, sizeof(line), "%08zx  ", off);
+		int pos = snprintf(line, sizeof(line), "%08llx  ", (unsigned long long)(base + off));
 
 		for (size_t i = 0; i < 16; i++) {
 			if (i < n) {
@@ -155,6 +160,48 @@ void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len)
 		line[pos++] = '\n';
 		fwrite(line, 1, (size_t)pos, f);
 	}
+}
+
+/*
+ * Where bytes are missing: `\[... 32768 bytes lost at offset 65536 ...]`. A
+ * backslash before `[` is no escape that data gives (`\\`, `\xNN`), so no
+ * payload can pass for a marker.
+ */
+void ps_format_gap_marker(FILE *f, const struct ps_gap *gap)
+{
+	fprintf(f, "\\[... %llu bytes lost at offset %llu ...]", (unsigned long long)gap->length,
+		(unsigned long long)gap->offset);
+}
+
+void ps_format_with_gaps(FILE *f, const struct ps_record *rec, ps_piece_fn write_piece, bool marker_lines)
+{
+	const uint8_t *data = rec->data;
+	size_t done = 0;            /* bytes of data written */
+	uint64_t lost = 0;          /* bytes of the gaps passed */
+
+	for (size_t i = 0; i < rec->n_gaps; i++) {
+		const struct ps_gap *gap = &rec->gaps[i];
+		uint64_t before = gap->offset - lost - done;   /* data bytes before this gap */
+
+		if (before > rec->data_len - done)
+			before = rec->data_len - done;
+		if (before)
+			write_piece(f, data + done, (size_t)before, done + lost);
+		done += (size_t)before;
+		ps_format_gap_marker(f, gap);
+		if (marker_lines)
+			fputc('\n', f);
+		lost += gap->length;
+	}
+	if (done < rec->data_len)
+		write_piece(f, data + done, rec->data_len - done, done + lost);
+}
+
+bool ps_format_ends_with_gap(const struct ps_record *rec)
+{
+	const struct ps_gap *last = rec->n_gaps ? &rec->gaps[rec->n_gaps - 1] : NULL;
+
+	return last && last->offset + last->length == rec->data_len + rec->lost_bytes;
 }
 
 void ps_format_hex(FILE *f, const uint8_t *data, size_t len)

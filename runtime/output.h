@@ -38,6 +38,18 @@ int ps_writer_close(struct ps_writer *w);
 /* Format helpers, shared by the writers and tested on their own. */
 void ps_format_escaped(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hexdump(FILE *f, const uint8_t *data, size_t len);
+/* The same, its offsets counted from base: a piece of a call's data. */
+void ps_format_hexdump_at(FILE *f, const uint8_t *data, size_t len, uint64_t base);
+/*
+ * A record's data in call order: write_piece for each run of bytes that
+ * arrived (call_offset: where it starts in the call), ps_format_gap_marker
+ * for each gap, followed by a newline when marker_lines.
+ */
+typedef void (*ps_piece_fn)(FILE *f, const uint8_t *data, size_t len, uint64_t call_offset);
+void ps_format_with_gaps(FILE *f, const struct ps_record *rec, ps_piece_fn write_piece, bool marker_lines);
+void ps_format_gap_marker(FILE *f, const struct ps_gap *gap);
+/* Whether the call's last bytes are missing: its text ends with a marker. */
+bool ps_format_ends_with_gap(const struct ps_record *rec);
 void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hex(FILE *f, const uint8_t *data, size_t len);   /* lowercase, no spaces */
 void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);

@@ -134,22 +134,34 @@ static void write_header(FILE *f, const struct ps_record *rec)
 	fputc('\n', f);
 }
 
+static void write_escaped_piece(FILE *f, const uint8_t *data, size_t len, uint64_t call_offset)
+{
+	(void)call_offset;
+	ps_format_escaped(f, data, len);
+}
+
+static void write_hexdump_piece(FILE *f, const uint8_t *data, size_t len, uint64_t call_offset)
+{
+	ps_format_hexdump_at(f, data, len, call_offset);
+}
+
+/* The data, with a marker where bytes are missing (format.c). */
 static void write_data(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec)
 {
 	const struct ps_field_desc *field;
 
-	if (rec->event->var_field < 0 || !rec->data || rec->data_len == 0)
+	if (rec->event->var_field < 0 || ((!rec->data || rec->data_len == 0) && !rec->n_gaps))
 		return;
 	field = &rec->event->fields[rec->event->var_field];
 	if (field->hidden || !ps_field_present(field, rec))
 		return;
 	if (field->kind == PS_FIELD_BYTES && opts->hex) {
-		ps_format_hexdump(f, rec->data, rec->data_len);
+		ps_format_with_gaps(f, rec, write_hexdump_piece, true);
 		return;
 	}
-	ps_format_escaped(f, rec->data, rec->data_len);
+	ps_format_with_gaps(f, rec, write_escaped_piece, false);
 	/* The next header must start a line of its own. */
-	if (rec->data[rec->data_len - 1] != '\n')
+	if (ps_format_ends_with_gap(rec) || rec->data[rec->data_len - 1] != '\n')
 		fputc('\n', f);
 }
 

@@ -50,6 +50,7 @@ struct capture {
 	const struct ps_plan *plan;
 	struct ps_writer *writer;
 	struct ps_writer *keylog;   /* -k FILE beside text or json output; NULL: none */
+	struct ps_keylog *secrets_seen; /* secrets delivered so far, per connection: repeats go */
 	struct ps_assembler *assembler;
 	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
 	struct ps_counters counters;
@@ -153,26 +154,63 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 	write_record(cap, rec);
 }
 
+static void output_failed(struct capture *cap, int err)
+{
+	cap->write_error = err;
+	ps_error("cannot write %s: %s; stopping (what was written before stays)",
+		 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+}
+
+/*
+ * Secrets go only where they were asked for (-k, -m keylog, --secrets), and
+ * once per connection: a record that brings none not delivered before is
+ * dropped, whichever thread emitted it.
+ */
+static void write_secrets(struct capture *cap, const struct ps_record *rec)
+{
+	struct ps_secrets secrets;
+	int written, err;
+
+	if (ps_secrets_from_record(rec, &secrets) != 0 || !ps_keylog_take_new(cap->secrets_seen, &secrets))
+		return;
+	if (cap->write_error) {
+		cap->counters.write_errors++;
+		return;
+	}
+	written = ps_writer_secrets(cap->writer, rec, &secrets);
+	if (written < 0) {
+		cap->counters.write_errors++;
+		output_failed(cap, written);
+		return;
+	}
+	if (cap->keylog && (err = ps_writer_secrets(cap->keylog, rec, &secrets)) < 0) {
+		ps_error("cannot write %s: %s; stopping", cap->opts->keylog_path, strerror(-err));
+		cap->write_error = err;
+	}
+	cap->counters.records += (uint64_t)written;
+}
+
 static void write_record(struct capture *cap, const struct ps_record *rec)
 {
 	int err;
 
+	if (ps_keylog_is_secrets_event(rec->event)) {
+		write_secrets(cap, rec);
+		return;
+	}
 	if (cap->write_error) {
 		count_unwritten(cap, rec);
 		return;
 	}
 	err = ps_writer_record(cap->writer, rec);
 	if (err) {
-		cap->write_error = err;
 		count_unwritten(cap, rec);
-		ps_error("cannot write %s: %s; stopping (what was written before stays)",
-			 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+		output_failed(cap, err);
 		return;
 	}
-	if (cap->keylog && (err = ps_writer_record(cap->keylog, rec)) != 0) {
-		ps_error("cannot write %s: %s; stopping", cap->opts->keylog_path, strerror(-err));
-		cap->write_error = err;
-	}
+	/* keylog mode writes no data records: they are not counted as written */
+	if (cap->opts->output.mode == PS_OUTPUT_KEYLOG)
+		return;
 	cap->counters.records++;
 	cap->counters.bytes += rec->data_len;
 }
@@ -314,10 +352,11 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 			return -errno;
 		}
 	}
+	cap.secrets_seen = ps_keylog_new();
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
 	cap.collect = ps_collect_new(opts);
 	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
-	if (!cap.assembler || !cap.collect || !rb) {
+	if (!cap.secrets_seen || !cap.assembler || !cap.collect || !rb) {
 		ps_error("cannot set up the ring buffer reader: %s", strerror(errno));
 		err = -ENOMEM;
 		goto out;
@@ -343,6 +382,7 @@ out:
 		ps_assembler_free(cap.assembler);
 	cap.counters.uncollected = ps_collect_uncollected(cap.collect);
 	ps_collect_free(cap.collect);
+	ps_keylog_free(cap.secrets_seen);
 	if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);
 	if (cap.keylog && (close_err = ps_writer_close(cap.keylog)) != 0 && !cap.write_error) {

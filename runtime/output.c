@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include "keylog.h"
 #include "output.h"
+#include "secrets_record.h"
 
 /*
  * Big writes: one 4 MiB call should cost a few syscalls, not thousands.
@@ -25,7 +26,6 @@ struct ps_writer {
 	struct ps_output_opts opts;
 	bool flush_each_record;     /* a reader may be waiting on the other end */
 	int error;                  /* first failure, a negative errno; sticky */
-	struct ps_keylog *keylog;   /* keylog mode: the lines written so far */
 };
 
 struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *opts)
@@ -62,10 +62,8 @@ struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *
 	}
 	/* Keys are secret: an older file of other permissions is made 0600 too. */
 	if (opts->mode == PS_OUTPUT_KEYLOG) {
-		w->keylog = ps_keylog_new();
-		if (!w->keylog || (path && fchmod(fd, 0600) != 0)) {
-			saved_errno = w->keylog ? errno : ENOMEM;
-			ps_keylog_free(w->keylog);
+		if (path && fchmod(fd, 0600) != 0) {
+			saved_errno = errno;
 			fclose(w->stream);
 			free(w->buffer);
 			errno = saved_errno;
@@ -107,20 +105,36 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	case PS_OUTPUT_JSON:
 		ps_output_json_record(w->stream, rec);
 		break;
-	case PS_OUTPUT_KEYLOG: {
-		/* other records are not for this file; each line is flushed as written */
-		int err = ps_keylog_write(w->keylog, w->stream, rec);
-
-		if (err < 0 && !w->error)
-			w->error = err;
-		return check_stream(w);
-	}
+	case PS_OUTPUT_KEYLOG:
+		return 0;   /* no record is for this file: ps_writer_secrets */
 	default:
 		return -EINVAL;
 	}
 	if (w->flush_each_record)
 		fflush(w->stream);
 	return check_stream(w);
+}
+
+int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const struct ps_secrets *secrets)
+{
+	struct ps_secrets_record out;
+	int err;
+
+	if (w->error)
+		return w->error;
+	errno = 0;
+	if (w->opts.mode == PS_OUTPUT_KEYLOG) {
+		/* each line is flushed as written: a decrypting reader may be waiting */
+		err = ps_keylog_write_lines(w->stream, secrets);
+		if (err < 0 && !w->error)
+			w->error = err;
+		return check_stream(w) ?: err > 0;
+	}
+	if (!w->opts.secrets)
+		return 0;
+	ps_secrets_record_build(&out, rec, secrets);
+	err = ps_writer_record(w, &out.rec);
+	return err ?: 1;
 }
 
 int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters)
@@ -148,7 +162,6 @@ int ps_writer_close(struct ps_writer *w)
 	if (fclose(w->stream) != 0 && !w->error)
 		w->error = errno ? -errno : -EIO;
 	err = w->error;
-	ps_keylog_free(w->keylog);
 	free(w->buffer);
 	free(w);
 	return err;

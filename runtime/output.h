@@ -16,6 +16,7 @@ enum ps_output_mode {
 struct ps_output_opts {
 	enum ps_output_mode mode;
 	bool hex;                   /* text: hex dump instead of escaped text */
+	bool secrets;               /* text, json: secrets records too (keylog mode: only them) */
 };
 
 struct ps_writer;
@@ -26,8 +27,20 @@ struct ps_writer;
  */
 struct ps_writer *ps_writer_open(const char *path, const struct ps_output_opts *opts);
 
-/* Writes one record; a negative errno when the output failed (disk full, ...). */
+/*
+ * Writes one record; a negative errno when the output failed (disk full, ...).
+ * Keylog mode takes none: secrets go through ps_writer_secrets.
+ */
 int ps_writer_record(struct ps_writer *w, const struct ps_record *rec);
+
+struct ps_secrets;
+
+/*
+ * A connection's secrets not delivered before (keylog.h), from the secrets
+ * record rec: key log lines in keylog mode, else one record of them when
+ * opts.secrets, else nothing. 1 when written, 0 when not, or a negative errno.
+ */
+int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const struct ps_secrets *secrets);
 
 /* json: a final {"summary": {...}} line; text: nothing (the summary goes to stderr). */
 int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters);

@@ -35,7 +35,7 @@ def traced_exchange(ctx, extra_args, asan=False, env=None):
     keylog = ctx.path("keys.log")
     srv = PyServer(ctx, cert, key, size, os.urandom(size))
     cli = PyClient(ctx, srv.port, os.urandom(size), size, wait_go=True)
-    ps = ctx.start_plainsight(["tls", "-m", "json", "-k", keylog, "-p", str(cli.pid)] + extra_args, asan=asan, env=env)
+    ps = ctx.start_plainsight(["tls", "-m", "json", "--secrets", "-k", keylog, "-p", str(cli.pid)] + extra_args, asan=asan, env=env)
     ps.wait_attached()
     cli.go()
     cli.finish()

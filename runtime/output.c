@@ -125,16 +125,18 @@ int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const st
 	errno = 0;
 	if (w->opts.mode == PS_OUTPUT_KEYLOG) {
 		/* each line is flushed as written: a decrypting reader may be waiting */
-		err = ps_keylog_write_lines(w->stream, secrets);
-		if (err < 0 && !w->error)
-			w->error = err;
-		return check_stream(w) ?: err > 0;
+		int lines = ps_keylog_write_lines(w->stream, secrets);
+
+		if (lines < 0 && !w->error)
+			w->error = lines;
+		err = check_stream(w);
+		return err ? err : lines > 0;
 	}
 	if (!w->opts.secrets)
 		return 0;
 	ps_secrets_record_build(&out, rec, secrets);
 	err = ps_writer_record(w, &out.rec);
-	return err ?: 1;
+	return err ? err : 1;
 }
 
 int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters)

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check.h"
 #include "hkdf.h"
 #include "keylog.h"
@@ -313,6 +314,65 @@ static void test_take_new_once_per_connection(void)
 	ps_keylog_free(kl);
 }
 
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536);
+
+	if (f && text)
+		fread(text, 1, 65535, f);
+	if (f)
+		fclose(f);
+	return text;
+}
+
+/* Secrets reach a text or json writer only when asked for; a key log writer takes lines, not records. */
+static void test_writers_take_secrets_only_when_asked(void)
+{
+	char path[] = "/tmp/keylog_test.XXXXXX";
+	int fd = mkstemp(path);
+	struct secrets_ev ev = { 0 };
+	struct ps_record rec = { .module = &secrets_module, .event = &secrets_event, .fixed = &ev, .time_ns = 7 };
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_secrets s;
+	struct ps_writer *w;
+	char *text;
+
+	CHECK(fd >= 0);
+	close(fd);
+	memset(ev.client_random, 0xab, 32);
+	memset(ev.master_secret, 0x11, 48);
+	ev.version = 0x0303;
+	ev.master_secret_length = 48;
+	ev.hdr.present = 0x3ff;
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+
+	w = ps_writer_open(path, &opts);
+	CHECK_INT(ps_writer_secrets(w, &rec, &s), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_file(path);
+	CHECK_STR(text, "");
+	free(text);
+
+	opts.secrets = true;
+	w = ps_writer_open(path, &opts);
+	CHECK_INT(ps_writer_secrets(w, &rec, &s), 1);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_file(path);
+	CHECK(strstr(text, "\"event\": \"tls_secrets\"") && strstr(text, "\"master_secret\": \"1111"));
+	free(text);
+
+	opts = (struct ps_output_opts){ .mode = PS_OUTPUT_KEYLOG };
+	w = ps_writer_open(path, &opts);
+	CHECK_INT(ps_writer_record(w, &rec), 0);
+	CHECK_INT(ps_writer_secrets(w, &rec, &s), 1);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_file(path);
+	CHECK(strncmp(text, "CLIENT_RANDOM abab", 18) == 0 && strchr(text, '\n') == text + strlen(text) - 1);
+	free(text);
+	unlink(path);
+}
+
 int main(void)
 {
 	TEST(test_rfc8448_handshake_traffic);
@@ -322,5 +382,6 @@ int main(void)
 	TEST(test_many_connections);
 	TEST(test_secrets_record_has_its_versions_fields);
 	TEST(test_take_new_once_per_connection);
+	TEST(test_writers_take_secrets_only_when_asked);
 	return TEST_EXIT();
 }

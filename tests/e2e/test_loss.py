@@ -138,3 +138,46 @@ def loss_counted_with_tiny_ringbuf(ctx):
     if "raise --mapsize" not in stderr:
         raise TestFailure("the exit summary on stderr does not say what to do about the loss:",
                           *indent(tail(stderr)))
+
+
+MARKER_RE = re.compile(rb"\\\[\.\.\. (\d+) bytes lost at offset (\d+) \.\.\.\]")
+LOST_RE = re.compile(rb" len=(\d+) lost=(\d+)")
+LEN_RE = re.compile(rb" len=(\d+)")
+
+
+@test("loss_marked_in_text")
+def loss_marked_in_text(ctx):
+    """Text mode: each missing range is a marker in the payload, the markers
+    add up to the headers' lost=, and captured + lost is what was moved."""
+    cert, key = make_cert(ctx)
+    size = 4 * MiB
+    srv = PyServer(ctx, cert, key, size, os.urandom(size))
+    cli = PyClient(ctx, srv.port, os.urandom(size), size, wait_go=True)
+    ps = ctx.start_plainsight(["tls", "-p", str(cli.pid), "--mapsize", "64"])
+    ps.wait_attached()
+    cli.go()
+    cli.finish()
+    srv.finish()
+    stderr = ps.stop()
+    out = ps.output()
+    markers = [(int(n), int(o)) for n, o in MARKER_RE.findall(out)]
+    headers = [(int(n), int(lost)) for n, lost in LOST_RE.findall(out)]
+    m = SUMMARY_RE.search(stderr)
+    if not m:
+        raise TestFailure("no summary line on stderr:", *indent(tail(stderr)))
+    records, captured, lost = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    detail = ["%d markers (%d bytes), %d headers with lost= (%d bytes)"
+              % (len(markers), sum(n for n, _ in markers), len(headers), sum(l for _, l in headers)),
+              "summary: %s" % m.group(0)]
+    if not markers:
+        raise TestFailure("a 64 KiB ring buffer left no gap marker in %d records: the test proves nothing"
+                          % records, *detail)
+    if sum(n for n, _ in markers) != sum(l for _, l in headers):
+        raise TestFailure("the markers and the headers' lost= disagree", *detail)
+    lens = sum(int(n) for n in LEN_RE.findall(out))
+    if lens != captured:
+        raise TestFailure("the headers' len= add up to %d, the summary says %d bytes captured" % (lens, captured),
+                          *detail)
+    if captured + lost != 2 * size:
+        raise TestFailure("captured %d + lost %d = %d bytes, but the client moved %d"
+                          % (captured, lost, captured + lost, 2 * size), *detail)

@@ -464,7 +464,7 @@ if want P1 || want P2 || want P5; then
 		[ $PS_OK = 1 ] || continue
 		if run_pump "ps$r" plainsight -m text; then
 			mine+=("$PUMP_MIBS"); mine_rss+=("$T/ps$r.rss")
-			st=$(sed -nE 's/^[0-9.]+ plainsight: stopped: ([0-9]+) records, ([0-9]+) bytes, ([0-9]+) lost.*/\2 \3/p' "$TR_ERR")
+			st=$(sed -nE 's/^[0-9.]+ plainsight: stopped: ([0-9]+) records, ([0-9]+) bytes captured, ([0-9]+) bytes lost.*/\2 \3/p' "$TR_ERR")
 			mine_bytes+=("${st% *}"); mine_lost+=("${st#* }")
 			log "  plainsight run $r: $PUMP_MIBS MiB/s, captured ${st% *} bytes, ${st#* } lost"
 		else
@@ -546,7 +546,7 @@ if want P1 || want P2 || want P5; then
 			[ -n "$P2_SUMMARY" ] || { P2_WHY="no {\"summary\"} line at the end of the json output"; return 1; }
 			local cap
 			cap=$(sed -nE 's/^\{"summary": \{.*"bytes": ([0-9]+).*/\1/p' <<< "$P2_SUMMARY")
-			P2_LOST=$(sed -nE 's/^[0-9.]+ plainsight: stopped: .* ([0-9]+) lost.*/\1/p' "$TR_ERR")
+			P2_LOST=$(sed -nE 's/^[0-9.]+ plainsight: stopped: .* ([0-9]+) bytes lost.*/\1/p' "$TR_ERR")
 			P2_CAP=$cap
 			P2_MIBS=$PUMP_MIBS
 			P2_RATIO=$(awk -v c="$cap" -v s="$((2 * NBYTES))" 'BEGIN { if (c == s) print "1.000"; else printf "%.6f", c / s }')

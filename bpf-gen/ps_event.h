@@ -77,6 +77,7 @@ struct ps_filter {
 	__u32 uid;          /* only when has_uid */
 	__u32 has_uid;
 	__u32 self_pid;     /* never trace plainsight itself */
+	__u32 events_off;   /* a bit per event id below 32: nothing reads it, so it is not emitted */
 };
 
 #endif /* PS_EVENT_H */

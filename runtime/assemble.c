@@ -10,7 +10,13 @@
  *
  * The emitted record's fixed part is that of the first chunk that arrived;
  * its header's var_* and flags describe that chunk, not the call: the
- * ps_record fields (data_len, lost_bytes, incomplete, read_failed) do.
+ * ps_record fields (data_len, gaps, lost_bytes, incomplete, read_failed) do.
+ *
+ * Bytes that did not arrive (a chunk the ring buffer had no room for, a tail
+ * that never came, a chunk the kernel could not read from the process) are
+ * gaps: named by offset and length, never stood in for by zeros. The kernel
+ * counts those bytes already (enum ps_loss_kind); gap_bytes says how many of
+ * them the records show.
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -33,11 +39,14 @@ struct pending_call {
 	uint16_t event_id;
 	uint64_t mono_ns;
 	uint64_t var_total;         /* last non-zero var_total seen; 0: unknown yet */
+	uint64_t call_len;          /* where the next chunk goes: data_len plus the gaps so far */
 	uint64_t lost_bytes;
 	bool read_failed;
-	uint8_t *data;
+	uint8_t *data;              /* the bytes that arrived, without the gaps */
 	size_t data_len;
 	size_t data_cap;
+	struct ps_gap *gaps;
+	size_t n_gaps, cap_gaps;
 	/* the fixed part of the first chunk that arrived */
 	uint8_t fixed[] __attribute__((aligned(8)));
 };
@@ -134,6 +143,7 @@ static void pending_unlink(struct ps_assembler *a, struct pending_call *p)
 static void pending_free(struct pending_call *p)
 {
 	free(p->data);
+	free(p->gaps);
 	free(p);
 }
 
@@ -143,49 +153,79 @@ static int malformed(struct ps_assembler *a)
 	return -EINVAL;
 }
 
+/* What one call's data came to: the bytes that arrived and the gaps between them. */
+struct call_data {
+	const uint8_t *data;
+	size_t data_len;
+	const struct ps_gap *gaps;
+	size_t n_gaps;
+	uint64_t lost_bytes;
+};
+
 static void emit_record(struct ps_assembler *a, const struct ps_event_desc *ev, const void *fixed,
-			uint64_t mono_ns, const uint8_t *data, size_t data_len, uint64_t lost_bytes,
-			bool incomplete, bool read_failed)
+			uint64_t mono_ns, const struct call_data *call, bool incomplete, bool read_failed)
 {
 	struct ps_record rec = {
 		.module = a->module,
 		.event = ev,
 		.fixed = fixed,
-		.data = ev->var_field >= 0 ? (data ? data : empty_data) : NULL,
-		.data_len = data_len,
+		.data = ev->var_field >= 0 ? (call->data ? call->data : empty_data) : NULL,
+		.data_len = call->data_len,
 		.time_ns = (uint64_t)((int64_t)mono_ns + a->mono_to_wall_ns),
-		.lost_bytes = lost_bytes,
+		.gaps = call->gaps,
+		.n_gaps = call->n_gaps,
+		.lost_bytes = call->lost_bytes,
 		.incomplete = incomplete,
 		.read_failed = read_failed,
 	};
 
+	a->counters->gap_bytes += call->lost_bytes;
 	a->emit(&rec, a->emit_arg);
 }
 
-static int pending_reserve(struct pending_call *p, size_t need);
+/*
+ * Bytes [call_len, call_len + length) of the call are missing: one more gap,
+ * or a longer last one when it ends where this begins.
+ */
+static int pending_add_gap(struct pending_call *p, uint64_t length)
+{
+	struct ps_gap *last = p->n_gaps ? &p->gaps[p->n_gaps - 1] : NULL;
+
+	if (!length)
+		return 0;
+	if (last && last->offset + last->length == p->call_len) {
+		last->length += length;
+	} else {
+		if (p->n_gaps == p->cap_gaps) {
+			size_t cap = p->cap_gaps ? p->cap_gaps * 2 : 4;
+			struct ps_gap *gaps = realloc(p->gaps, cap * sizeof(*gaps));
+
+			if (!gaps)
+				return -ENOMEM;
+			p->gaps = gaps;
+			p->cap_gaps = cap;
+		}
+		p->gaps[p->n_gaps++] = (struct ps_gap){ .offset = p->call_len, .length = length };
+	}
+	p->call_len += length;
+	p->lost_bytes += length;
+	return 0;
+}
 
 /* Emits a pending call, then forgets it. */
 static void pending_emit(struct ps_assembler *a, struct pending_call *p, bool incomplete)
 {
 	const struct ps_event_desc *ev = &a->module->events[p->event_id];
+	struct call_data call;
 
-	/*
-	 * What var_total promised but never came is lost too, and zero-filled
-	 * like a gap: len is always the call's length, lost_bytes how much of
-	 * it is missing.
-	 */
-	if (p->var_total > p->data_len && pending_reserve(p, p->var_total) == 0) {
-		uint64_t tail = p->var_total - p->data_len;
-
-		memset(p->data + p->data_len, 0, tail);
-		p->data_len = p->var_total;
-		p->lost_bytes += tail;
-		a->counters->gap_bytes += tail;
-	}
+	/* What var_total promised but never came is a gap at the end. */
+	if (p->var_total > p->call_len && pending_add_gap(p, p->var_total - p->call_len) != 0)
+		incomplete = true;      /* no memory to say where: the record says it is not whole */
 	if (incomplete)
 		a->counters->incomplete++;
-	emit_record(a, ev, p->fixed, p->mono_ns, p->data, p->data_len, p->lost_bytes, incomplete,
-		    p->read_failed);
+	call = (struct call_data){ .data = p->data, .data_len = p->data_len, .gaps = p->gaps, .n_gaps = p->n_gaps,
+				   .lost_bytes = p->lost_bytes };
+	emit_record(a, ev, p->fixed, p->mono_ns, &call, incomplete, p->read_failed);
 	pending_unlink(a, p);
 	pending_free(p);
 }
@@ -220,7 +260,7 @@ static int pending_reserve(struct pending_call *p, size_t need)
 		return 0;
 	cap = p->data_cap ? p->data_cap * 2 : 4096;
 	if (p->var_total >= need && p->var_total <= ASSEMBLE_MAX_CALL_BYTES)
-		cap = p->var_total;
+		cap = p->var_total - p->lost_bytes;
 	if (cap < need)
 		cap = need;
 	data = realloc(p->data, cap);
@@ -238,22 +278,21 @@ static int pending_append(struct ps_assembler *a, struct pending_call *p,
 
 	if (hdr->var_total)
 		p->var_total = hdr->var_total;
-	err = pending_reserve(p, hdr->var_off + hdr->var_len);
+	/* Chunks the ring buffer had no room for. */
+	err = pending_add_gap(p, hdr->var_off - p->call_len);
 	if (err)
 		return err;
-	/* Chunks the ring buffer had no room for: keep the offsets right. */
-	if (hdr->var_off > p->data_len) {
-		uint64_t gap = hdr->var_off - p->data_len;
-
-		memset(p->data + p->data_len, 0, gap);
-		p->lost_bytes += gap;
-		a->counters->gap_bytes += gap;
-		p->data_len = hdr->var_off;
+	/* The kernel could not read these bytes; what it sent in their place is not data. */
+	if (hdr->flags & PS_EV_READ_FAIL) {
+		p->read_failed = true;
+		return pending_add_gap(p, hdr->var_len);
 	}
+	err = pending_reserve(p, p->data_len + hdr->var_len);
+	if (err)
+		return err;
 	memcpy(p->data + p->data_len, chunk, hdr->var_len);
 	p->data_len += hdr->var_len;
-	if (hdr->flags & PS_EV_READ_FAIL)
-		p->read_failed = true;
+	p->call_len += hdr->var_len;
 	return 0;
 }
 
@@ -295,7 +334,7 @@ int ps_assembler_push(struct ps_assembler *a, const void *raw, size_t raw_size)
 		if (hdr.var_len || (hdr.flags & PS_EV_MORE))
 			return malformed(a);
 		flush_tid(a, hdr.tid);
-		emit_record(a, ev, raw, hdr.mono_ns, NULL, 0, 0, false, hdr.flags & PS_EV_READ_FAIL);
+		emit_record(a, ev, raw, hdr.mono_ns, &(struct call_data){ 0 }, false, hdr.flags & PS_EV_READ_FAIL);
 		return 0;
 	}
 
@@ -311,17 +350,18 @@ int ps_assembler_push(struct ps_assembler *a, const void *raw, size_t raw_size)
 		p = NULL;
 	}
 	/* Chunks of one call arrive in order: going back means a broken record. */
-	if (p && hdr.var_off < p->data_len)
+	if (p && hdr.var_off < p->call_len)
 		return malformed(a);
 
 	if (!p) {
 		/* The common case, one chunk for the whole call: no copy. */
-		if (!(hdr.flags & PS_EV_MORE) && hdr.var_off == 0) {
+		if (!(hdr.flags & PS_EV_MORE) && hdr.var_off == 0 && !(hdr.flags & PS_EV_READ_FAIL)) {
 			uint64_t tail = hdr.var_total > hdr.var_len ? hdr.var_total - hdr.var_len : 0;
+			struct ps_gap gap = { .offset = hdr.var_len, .length = tail };
+			struct call_data call = { .data = chunk, .data_len = hdr.var_len, .gaps = &gap,
+						  .n_gaps = tail ? 1 : 0, .lost_bytes = tail };
 
-			a->counters->gap_bytes += tail;
-			emit_record(a, ev, raw, hdr.mono_ns, chunk, hdr.var_len, tail, false,
-				    hdr.flags & PS_EV_READ_FAIL);
+			emit_record(a, ev, raw, hdr.mono_ns, &call, false, false);
 			return 0;
 		}
 		p = pending_new(a, raw, &hdr);

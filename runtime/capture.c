@@ -51,6 +51,7 @@ struct capture {
 	const struct ps_plan *plan;
 	struct ps_writer *writer;
 	struct ps_writer *keylog;   /* -k FILE beside text or json output; NULL: none */
+	struct ps_keylog *secrets_seen; /* secrets delivered so far, per connection: repeats go */
 	struct ps_assembler *assembler;
 	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
 	struct ps_counters counters;
@@ -96,6 +97,12 @@ static void run_checks(struct capture *cap, const struct ps_record *rec)
 
 static void write_record(struct capture *cap, const struct ps_record *rec);
 
+static void count_unwritten(struct capture *cap, const struct ps_record *rec)
+{
+	cap->counters.write_errors++;
+	cap->counters.unwritten_bytes += rec->data_len;
+}
+
 /*
  * Fields the plan left out (they read offsets no accessor confirms in a
  * contradicted layout) lose their present bit in a copy of the record; a
@@ -123,7 +130,7 @@ static void deliver_trusted(struct capture *cap, const struct ps_record *rec)
 	fixed = malloc(rec->event->fixed_size);
 	if (!fixed) {
 		/* a record not written is counted; a record with an untrusted field is never written */
-		cap->counters.write_errors++;
+		count_unwritten(cap, rec);
 		return;
 	}
 	memcpy(fixed, rec->fixed, rec->event->fixed_size);
@@ -148,26 +155,63 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 	write_record(cap, rec);
 }
 
-static void write_record(struct capture *cap, const struct ps_record *rec)
+static void output_failed(struct capture *cap, int err)
 {
-	int err;
+	cap->write_error = err;
+	ps_error("cannot write %s: %s; stopping (what was written before stays)",
+		 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+}
 
+/*
+ * Secrets go only where they were asked for (-k, -m keylog, --secrets), and
+ * once per connection: a record that brings none not delivered before is
+ * dropped, whichever thread emitted it.
+ */
+static void write_secrets(struct capture *cap, const struct ps_record *rec)
+{
+	struct ps_secrets secrets;
+	int written, err;
+
+	if (ps_secrets_from_record(rec, &secrets) != 0 || !ps_keylog_take_new(cap->secrets_seen, &secrets))
+		return;
 	if (cap->write_error) {
 		cap->counters.write_errors++;
 		return;
 	}
-	err = ps_writer_record(cap->writer, rec);
-	if (err) {
-		cap->write_error = err;
+	written = ps_writer_secrets(cap->writer, rec, &secrets);
+	if (written < 0) {
 		cap->counters.write_errors++;
-		ps_error("cannot write %s: %s; stopping (what was written before stays)",
-			 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+		output_failed(cap, written);
 		return;
 	}
-	if (cap->keylog && (err = ps_writer_record(cap->keylog, rec)) != 0) {
+	if (cap->keylog && (err = ps_writer_secrets(cap->keylog, rec, &secrets)) < 0) {
 		ps_error("cannot write %s: %s; stopping", cap->opts->keylog_path, strerror(-err));
 		cap->write_error = err;
 	}
+	cap->counters.records += (uint64_t)written;
+}
+
+static void write_record(struct capture *cap, const struct ps_record *rec)
+{
+	int err;
+
+	if (ps_keylog_is_secrets_event(rec->event)) {
+		write_secrets(cap, rec);
+		return;
+	}
+	if (cap->write_error) {
+		count_unwritten(cap, rec);
+		return;
+	}
+	err = ps_writer_record(cap->writer, rec);
+	if (err) {
+		count_unwritten(cap, rec);
+		output_failed(cap, err);
+		return;
+	}
+	/* keylog mode writes no data records: they are not counted as written */
+	if (cap->opts->output.mode == PS_OUTPUT_KEYLOG)
+		return;
 	cap->counters.records++;
 	cap->counters.bytes += rec->data_len;
 }
@@ -188,12 +232,9 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	return cap->write_error ? cap->write_error : 0;
 }
 
-static uint64_t total_lost(const struct ps_counters *c)
+static bool anything_lost(const struct ps_counters *c)
 {
-	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->kernel_loss[PS_LOSS_READ_FAIL] +
-	       c->kernel_loss[PS_LOSS_SAVE_FULL] +
-	       c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->gap_bytes +
-	       c->incomplete + c->malformed + c->write_errors + c->kernel_missed + c->uncollected;
+	return ps_counters_lost_bytes(c) || ps_counters_lost_records(c) || ps_counters_incomplete_calls(c);
 }
 
 static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
@@ -202,9 +243,9 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 
 	ps_probes_read_loss(probes, cap->counters.kernel_loss);
 	cap->counters.kernel_missed = ps_probes_missed_runs(probes);
-	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB, lost %llu%s",
+	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB captured, %.1f MiB lost%s",
 		(unsigned long long)cap->counters.records, seconds > 0 ? cap->counters.records / seconds : 0.0,
-		cap->counters.bytes / 1048576.0, (unsigned long long)total_lost(&cap->counters),
+		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0,
 		final ? "\n" : "   ");
 	fflush(stderr);
 }
@@ -213,8 +254,10 @@ static void print_summary(const struct ps_counters *c)
 {
 	const uint64_t *k = c->kernel_loss;
 
-	ps_info("stopped: %llu records, %llu bytes, %llu lost", (unsigned long long)c->records,
-		(unsigned long long)c->bytes, (unsigned long long)total_lost(c));
+	ps_info("stopped: %llu records, %llu bytes captured, %llu bytes lost (%llu records, %llu calls incomplete)",
+		(unsigned long long)c->records, (unsigned long long)c->bytes,
+		(unsigned long long)ps_counters_lost_bytes(c), (unsigned long long)ps_counters_lost_records(c),
+		(unsigned long long)ps_counters_incomplete_calls(c));
 	if (c->keys_refused)
 		ps_info("keys refused: %llu secrets records written without the fields no accessor confirms, or not at all "
 			"(the library's accessors contradict the layout)", (unsigned long long)c->secrets_dropped);
@@ -226,20 +269,20 @@ static void print_summary(const struct ps_counters *c)
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
-	if (!total_lost(c) && !c->check_mismatch)
+	if (!anything_lost(c) && !c->check_mismatch)
 		return;
 	ps_info("lost: %llu ring-buffer records (%llu bytes) with no room (raise --mapsize), %llu bytes unreadable, "
-		"%llu calls with no state slot, "
-		"%llu bytes over the per-call limit, %llu gap bytes, "
-		"%llu incomplete calls, %llu malformed records, %llu records not written, "
-		"%llu probe runs the kernel skipped, %llu buffered records never collected; %llu check mismatches",
+		"%llu bytes over the per-call limit, %llu bytes of records not written (%llu records), "
+		"%llu calls with no state slot, %llu incomplete calls, %llu malformed records, "
+		"%llu probe runs the kernel skipped, %llu buffered records never collected; %llu check mismatches; "
+		"%llu of the lost bytes are marked as gaps in the records",
 		(unsigned long long)k[PS_LOSS_RINGBUF_EVENTS], (unsigned long long)k[PS_LOSS_RINGBUF_BYTES],
-		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_SAVE_FULL],
-		(unsigned long long)k[PS_LOSS_TRUNC_BYTES], (unsigned long long)c->gap_bytes,
-		(unsigned long long)c->incomplete, (unsigned long long)c->malformed,
-		(unsigned long long)c->write_errors, (unsigned long long)c->kernel_missed,
-		(unsigned long long)c->uncollected,
-		(unsigned long long)c->check_mismatch);
+		(unsigned long long)k[PS_LOSS_READ_FAIL], (unsigned long long)k[PS_LOSS_TRUNC_BYTES],
+		(unsigned long long)c->unwritten_bytes, (unsigned long long)c->write_errors,
+		(unsigned long long)k[PS_LOSS_SAVE_FULL], (unsigned long long)c->incomplete,
+		(unsigned long long)c->malformed, (unsigned long long)c->kernel_missed,
+		(unsigned long long)c->uncollected, (unsigned long long)c->check_mismatch,
+		(unsigned long long)c->gap_bytes);
 }
 
 static void announce_attached(const struct ps_options *opts, const struct ps_plan *plan,
@@ -322,10 +365,11 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	err = start_writers(opts, files, &cap);
 	if (err)
 		return err;
+	cap.secrets_seen = ps_keylog_new();
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
 	cap.collect = ps_collect_new(opts);
 	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
-	if (!cap.assembler || !cap.collect || !rb) {
+	if (!cap.secrets_seen || !cap.assembler || !cap.collect || !rb) {
 		ps_error("cannot set up the ring buffer reader: %s", strerror(errno));
 		err = -ENOMEM;
 		goto out;
@@ -351,6 +395,7 @@ out:
 		ps_assembler_free(cap.assembler);
 	cap.counters.uncollected = ps_collect_uncollected(cap.collect);
 	ps_collect_free(cap.collect);
+	ps_keylog_free(cap.secrets_seen);
 	if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);
 	if (cap.keylog && (close_err = ps_writer_close(cap.keylog)) != 0 && !cap.write_error) {

@@ -19,6 +19,7 @@ enum {
 	OPT_MAPSIZE,
 	OPT_STATUS,
 	OPT_BTF_CACHE,
+	OPT_SECRETS,
 	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
 };
 
@@ -32,6 +33,8 @@ static const struct common_option common_options[] = {
 	{ { "model", required_argument, NULL, 'm' }, "MODE", "output: text (default), json, or keylog (key)" },
 	{ { "keylogfile", required_argument, NULL, 'k' }, "FILE",
 	  "write TLS secrets to FILE (mode 0600) as SSLKEYLOGFILE lines; -m keylog writes only them" },
+	{ { "secrets", no_argument, NULL, OPT_SECRETS }, NULL,
+	  "text and json output: the TLS secrets too, one record per connection (left out by default)" },
 	{ { "write", required_argument, NULL, 'w' }, "FILE", "write records to FILE (mode 0600) instead of stdout" },
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
@@ -237,6 +240,9 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 		return PS_CLI_RUN;
 	case OPT_HEX:
 		opts->output.hex = true;
+		return PS_CLI_RUN;
+	case OPT_SECRETS:
+		opts->output.secrets = true;
 		return PS_CLI_RUN;
 	case OPT_MAPSIZE:
 		if (parse_u32(arg, &opts->mapsize_kib) || !is_power_of_two(opts->mapsize_kib) ||

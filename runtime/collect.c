@@ -255,6 +255,10 @@ void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_rec
 		data = take(c, rec, field, &len);
 		if (!data)
 			return;     /* nothing was typed or sent for it */
+		/* the gaps were in this record's own data, which the collected text replaces */
+		out.gaps = NULL;
+		out.n_gaps = 0;
+		out.lost_bytes = 0;
 	} else if (field && field->unescape && rec->data) {
 		data = copy_data(field, rec->data, rec->data_len, &len);
 		if (!data)

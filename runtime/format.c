@@ -120,13 +120,12 @@ static void append_plain_lines(struct out_buffer *out, const uint8_t *text, size
 	out_append(out, text, (size_t)(end - text));
 }
 
-void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len)
+void ps_format_escaped_run(FILE *f, const char *prefix, const uint8_t *data, size_t len)
 {
 	struct out_buffer out = { .f = f };
 	size_t prefix_len = strlen(prefix);
 	size_t i = 0;
 
-	out_append(&out, prefix, prefix_len);
 	while (i < len) {
 		size_t run = i + plain_run(data + i, len - i);
 
@@ -144,8 +143,14 @@ void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, s
 		}
 		i++;
 	}
-	out_append(&out, "\n", 1);
 	out_flush(&out);
+}
+
+void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len)
+{
+	fputs(prefix, f);
+	ps_format_escaped_run(f, prefix, data, len);
+	fputc('\n', f);
 }
 
 /*
@@ -154,10 +159,15 @@ void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, s
  */
 void ps_format_hexdump(FILE *f, const char *prefix, const uint8_t *data, size_t len)
 {
+	ps_format_hexdump_at(f, prefix, data, len, 0);
+}
+
+void ps_format_hexdump_at(FILE *f, const char *prefix, const uint8_t *data, size_t len, uint64_t base)
+{
 	for (size_t off = 0; off < len; off += 16) {
 		size_t n = len - off < 16 ? len - off : 16;
 		char line[128];
-		int pos = snprintf(line, sizeof(line), "%08zx  ", off);
+		int pos = snprintf(line, sizeof(line), "%08llx  ", (unsigned long long)(base + off));
 
 		fputs(prefix, f);
 		for (size_t i = 0; i < 16; i++) {
@@ -183,6 +193,43 @@ void ps_format_hexdump(FILE *f, const char *prefix, const uint8_t *data, size_t 
 		line[pos++] = '\n';
 		fwrite(line, 1, (size_t)pos, f);
 	}
+}
+
+/*
+ * Where bytes are missing: `\[... 32768 bytes lost at offset 65536 ...]`. A
+ * backslash before `[` is no escape that data gives (`\\`, `\xNN`), so no
+ * payload can pass for a marker.
+ */
+void ps_format_gap_marker(FILE *f, const struct ps_gap *gap)
+{
+	fprintf(f, "\\[... %llu bytes lost at offset %llu ...]", (unsigned long long)gap->length,
+		(unsigned long long)gap->offset);
+}
+
+void ps_format_with_gaps(FILE *f, const struct ps_record *rec, ps_piece_fn write_piece, const char *marker_line_prefix)
+{
+	const uint8_t *data = rec->data;
+	size_t done = 0;            /* bytes of data written */
+	uint64_t lost = 0;          /* bytes of the gaps passed */
+
+	for (size_t i = 0; i < rec->n_gaps; i++) {
+		const struct ps_gap *gap = &rec->gaps[i];
+		uint64_t before = gap->offset - lost - done;   /* data bytes before this gap */
+
+		if (before > rec->data_len - done)
+			before = rec->data_len - done;
+		if (before)
+			write_piece(f, data + done, (size_t)before, done + lost);
+		done += (size_t)before;
+		if (marker_line_prefix)
+			fputs(marker_line_prefix, f);
+		ps_format_gap_marker(f, gap);
+		if (marker_line_prefix)
+			fputc('\n', f);
+		lost += gap->length;
+	}
+	if (done < rec->data_len)
+		write_piece(f, data + done, rec->data_len - done, done + lost);
 }
 
 void ps_format_hex(FILE *f, const uint8_t *data, size_t len)

@@ -8,33 +8,43 @@
 #include "keylog.h"
 #include "output.h"
 
-#define CLIENT_RANDOM_LEN 32
 #define MASTER_SECRET_LEN 48
 #define TLS1_3_VERSION 0x0304
 
-enum label {
-	L_CLIENT_RANDOM,
-	L_CLIENT_HS,
-	L_SERVER_HS,
-	L_CLIENT_TRAFFIC_0,
-	L_SERVER_TRAFFIC_0,
-	L_EXPORTER,
-};
-
 static const char *const label_names[] = {
-	[L_CLIENT_RANDOM] = "CLIENT_RANDOM",
-	[L_CLIENT_HS] = "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
-	[L_SERVER_HS] = "SERVER_HANDSHAKE_TRAFFIC_SECRET",
-	[L_CLIENT_TRAFFIC_0] = "CLIENT_TRAFFIC_SECRET_0",
-	[L_SERVER_TRAFFIC_0] = "SERVER_TRAFFIC_SECRET_0",
-	[L_EXPORTER] = "EXPORTER_SECRET",
+	[PS_SECRET_MASTER] = "CLIENT_RANDOM",
+	[PS_SECRET_CLIENT_HS] = "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+	[PS_SECRET_SERVER_HS] = "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+	[PS_SECRET_CLIENT_TRAFFIC_0] = "CLIENT_TRAFFIC_SECRET_0",
+	[PS_SECRET_SERVER_TRAFFIC_0] = "SERVER_TRAFFIC_SECRET_0",
+	[PS_SECRET_EXPORTER] = "EXPORTER_SECRET",
 };
 
-/* The lines written so far: an open-addressing set of (label, client random). */
+/* The names keylog.h gives the secrets events' fields. */
+static const char *const field_names[] = {
+	[PS_SECRET_MASTER] = "master_secret",
+	[PS_SECRET_CLIENT_HS] = "client_handshake_traffic_secret",
+	[PS_SECRET_SERVER_HS] = "server_handshake_traffic_secret",
+	[PS_SECRET_CLIENT_TRAFFIC_0] = "client_traffic_secret_0",
+	[PS_SECRET_SERVER_TRAFFIC_0] = "server_traffic_secret_0",
+	[PS_SECRET_EXPORTER] = "exporter_secret",
+};
+
+const char *ps_secret_label_name(enum ps_secret_label label)
+{
+	return label_names[label];
+}
+
+const char *ps_secret_field_name(enum ps_secret_label label)
+{
+	return field_names[label];
+}
+
+/* The secrets delivered so far: an open-addressing set of (label, connection). */
 struct seen {
 	uint8_t used;
 	uint8_t label;
-	uint8_t client_random[CLIENT_RANDOM_LEN];
+	uint8_t connection[PS_CLIENT_RANDOM_LEN];   /* the client random */
 };
 
 struct ps_keylog {
@@ -59,8 +69,8 @@ static size_t slot_of(const struct seen *key, size_t cap)
 {
 	uint64_t h = 1469598103934665603ull ^ key->label;   /* FNV-1a */
 
-	for (size_t i = 0; i < CLIENT_RANDOM_LEN; i++)
-		h = (h ^ key->client_random[i]) * 1099511628211ull;
+	for (size_t i = 0; i < PS_CLIENT_RANDOM_LEN; i++)
+		h = (h ^ key->connection[i]) * 1099511628211ull;
 	return (size_t)(h & (cap - 1));
 }
 
@@ -69,24 +79,24 @@ static struct seen *find_slot(struct seen *slots, size_t cap, const struct seen 
 	size_t i = slot_of(key, cap);
 
 	while (slots[i].used && (slots[i].label != key->label ||
-				 memcmp(slots[i].client_random, key->client_random, CLIENT_RANDOM_LEN) != 0))
+				 memcmp(slots[i].connection, key->connection, PS_CLIENT_RANDOM_LEN) != 0))
 		i = (i + 1) & (cap - 1);
 	return &slots[i];
 }
 
-/* Adds (label, client random); false when it was there already. */
-static bool remember(struct ps_keylog *kl, enum label label, const uint8_t *client_random)
+/* Adds (label, connection); false when it was there already. */
+static bool remember(struct ps_keylog *kl, enum ps_secret_label label, const uint8_t *connection)
 {
 	struct seen key = { .used = 1, .label = (uint8_t)label };
 	struct seen *slot;
 
-	memcpy(key.client_random, client_random, CLIENT_RANDOM_LEN);
+	memcpy(key.connection, connection, PS_CLIENT_RANDOM_LEN);
 	if ((kl->n + 1) * 2 > kl->cap) {
 		size_t cap = kl->cap ? kl->cap * 2 : 256;
 		struct seen *slots = calloc(cap, sizeof(*slots));
 
 		if (!slots)
-			return true;   /* no memory: a repeat line is better than a lost one */
+			return true;   /* no memory: a repeat is better than a loss */
 		for (size_t i = 0; i < kl->cap; i++)
 			if (kl->slots[i].used)
 				*find_slot(slots, cap, &kl->slots[i]) = kl->slots[i];
@@ -102,6 +112,24 @@ static bool remember(struct ps_keylog *kl, enum label label, const uint8_t *clie
 	return true;
 }
 
+uint32_t ps_keylog_take_new(struct ps_keylog *kl, struct ps_secrets *s)
+{
+	for (enum ps_secret_label l = 0; l < PS_SECRET_LABELS; l++) {
+		uint8_t connection[PS_CLIENT_RANDOM_LEN] = { 0 };
+
+		if (!(s->labels & (1u << l)))
+			continue;
+		if (s->has_client_random)
+			memcpy(connection, s->client_random, PS_CLIENT_RANDOM_LEN);
+		else
+			memcpy(connection, s->secret[l],
+			       s->len[l] < PS_CLIENT_RANDOM_LEN ? s->len[l] : PS_CLIENT_RANDOM_LEN);
+		if (!remember(kl, l, connection))
+			s->labels &= ~(1u << l);
+	}
+	return s->labels;
+}
+
 static const struct ps_field_desc *field_named(const struct ps_event_desc *event, const char *name)
 {
 	for (uint32_t i = 0; i < event->n_fields; i++)
@@ -114,7 +142,7 @@ bool ps_keylog_is_secrets_event(const struct ps_event_desc *event)
 {
 	const struct ps_field_desc *f = field_named(event, "client_random");
 
-	return f && f->kind == PS_FIELD_FIXED_BYTES && f->size == CLIENT_RANDOM_LEN;
+	return f && f->kind == PS_FIELD_FIXED_BYTES && f->size == PS_CLIENT_RANDOM_LEN;
 }
 
 /* A u8[N] field of at least len bytes, present and not all zero; else NULL. */
@@ -153,87 +181,99 @@ static size_t tls13_hash_len(int64_t cipher)
 	return 0;
 }
 
-static int write_line(struct ps_keylog *kl, FILE *f, enum label label, const uint8_t *client_random,
-		      const uint8_t *secret, size_t len)
+static void add_secret(struct ps_secrets *s, enum ps_secret_label label, const uint8_t *secret, size_t len)
 {
-	if (!remember(kl, label, client_random))
-		return 0;
-	fprintf(f, "%s ", label_names[label]);
-	ps_format_hex(f, client_random, CLIENT_RANDOM_LEN);
-	fputc(' ', f);
-	ps_format_hex(f, secret, len);
-	fputc('\n', f);
-	if (fflush(f) != 0 || ferror(f))
-		return errno ? -errno : -EIO;
-	return 1;
+	memcpy(s->secret[label], secret, len);
+	s->len[label] = len;
+	s->labels |= 1u << label;
 }
 
 /* A handshake traffic secret: kept by the library, or derived from the handshake secret. */
-static int write_handshake_secret(struct ps_keylog *kl, FILE *f, const struct ps_record *rec, enum label label,
-				  const uint8_t *client_random, size_t hash_len)
+static void add_handshake_secret(struct ps_secrets *s, const struct ps_record *rec, enum ps_secret_label label,
+				 size_t hash_len)
 {
-	const char *kept = label == L_CLIENT_HS ? "client_handshake_traffic_secret" : "server_handshake_traffic_secret";
+	const char *kept = field_names[label];
 	const uint8_t *secret = secret_field(rec, kept, hash_len), *hs, *hash;
-	uint8_t derived[64];
+	uint8_t derived[PS_SECRET_MAX_LEN];
 
-	if (secret)
-		return write_line(kl, f, label, client_random, secret, hash_len);
+	if (secret) {
+		add_secret(s, label, secret, hash_len);
+		return;
+	}
 	hs = secret_field(rec, "handshake_secret", hash_len);
 	hash = secret_field(rec, "handshake_hash", hash_len);
 	if (!hs || !hash)
+		return;
+	if (ps_hkdf_expand_label(hash_len, hs, hash_len,
+				 label == PS_SECRET_CLIENT_HS ? "c hs traffic" : "s hs traffic", hash, hash_len,
+				 derived, hash_len) < 0)
+		return;
+	add_secret(s, label, derived, hash_len);
+}
+
+int ps_secrets_from_record(const struct ps_record *rec, struct ps_secrets *s)
+{
+	const uint8_t *client_random, *secret;
+	int64_t master_len = MASTER_SECRET_LEN;
+	size_t hash_len;
+
+	memset(s, 0, sizeof(*s));
+	if (!ps_keylog_is_secrets_event(rec->event))
+		return -EINVAL;
+	client_random = secret_field(rec, "client_random", PS_CLIENT_RANDOM_LEN);
+	if (client_random) {
+		memcpy(s->client_random, client_random, PS_CLIENT_RANDOM_LEN);
+		s->has_client_random = true;
+	}
+	s->has_version = int_field(rec, "version", &s->version);
+	s->has_cipher = int_field(rec, "cipher", &s->cipher);
+	if (s->version != TLS1_3_VERSION) {
+		/* TLS 1.2 and below (SSL 3.0's master secret is 48 bytes too) */
+		if (!int_field(rec, "master_secret_length", &master_len))
+			master_len = MASTER_SECRET_LEN;
+		if (master_len > 0 && master_len <= MASTER_SECRET_LEN &&
+		    (secret = secret_field(rec, "master_secret", (size_t)master_len)))
+			add_secret(s, PS_SECRET_MASTER, secret, (size_t)master_len);
 		return 0;
-	if (ps_hkdf_expand_label(hash_len, hs, hash_len, label == L_CLIENT_HS ? "c hs traffic" : "s hs traffic", hash,
-				 hash_len, derived, hash_len) < 0)
+	}
+	hash_len = tls13_hash_len(s->cipher);
+	if (!hash_len)
 		return 0;
-	return write_line(kl, f, label, client_random, derived, hash_len);
+	add_handshake_secret(s, rec, PS_SECRET_CLIENT_HS, hash_len);
+	add_handshake_secret(s, rec, PS_SECRET_SERVER_HS, hash_len);
+	for (enum ps_secret_label l = PS_SECRET_CLIENT_TRAFFIC_0; l <= PS_SECRET_EXPORTER; l++)
+		if ((secret = secret_field(rec, field_names[l], hash_len)))
+			add_secret(s, l, secret, hash_len);
+	return 0;
+}
+
+int ps_keylog_write_lines(FILE *f, const struct ps_secrets *s)
+{
+	int n = 0;
+
+	/* a line names its connection by the client random: none, no line */
+	if (!s->has_client_random)
+		return 0;
+	for (enum ps_secret_label l = 0; l < PS_SECRET_LABELS; l++) {
+		if (!(s->labels & (1u << l)))
+			continue;
+		fprintf(f, "%s ", label_names[l]);
+		ps_format_hex(f, s->client_random, PS_CLIENT_RANDOM_LEN);
+		fputc(' ', f);
+		ps_format_hex(f, s->secret[l], s->len[l]);
+		fputc('\n', f);
+		n++;
+	}
+	if (fflush(f) != 0 || ferror(f))
+		return errno ? -errno : -EIO;
+	return n;
 }
 
 int ps_keylog_write(struct ps_keylog *kl, FILE *f, const struct ps_record *rec)
 {
-	static const struct {
-		enum label label;
-		const char *field;
-	} tls13[] = {
-		{ L_CLIENT_TRAFFIC_0, "client_traffic_secret_0" },
-		{ L_SERVER_TRAFFIC_0, "server_traffic_secret_0" },
-		{ L_EXPORTER, "exporter_secret" },
-	};
-	const uint8_t *client_random, *secret;
-	int64_t version = 0, cipher = 0, master_len = MASTER_SECRET_LEN;
-	size_t hash_len;
-	int n = 0, r;
+	struct ps_secrets s;
 
-	if (!ps_keylog_is_secrets_event(rec->event) ||
-	    !(client_random = secret_field(rec, "client_random", CLIENT_RANDOM_LEN)))
+	if (ps_secrets_from_record(rec, &s) != 0 || !s.has_client_random || !ps_keylog_take_new(kl, &s))
 		return 0;
-	int_field(rec, "version", &version);
-	int_field(rec, "cipher", &cipher);
-	if (version != TLS1_3_VERSION) {
-		/* TLS 1.2 and below (SSL 3.0's master secret is 48 bytes too) */
-		if (!int_field(rec, "master_secret_length", &master_len))
-			master_len = MASTER_SECRET_LEN;
-		if (master_len <= 0 || master_len > MASTER_SECRET_LEN ||
-		    !(secret = secret_field(rec, "master_secret", (size_t)master_len)))
-			return 0;
-		return write_line(kl, f, L_CLIENT_RANDOM, client_random, secret, (size_t)master_len);
-	}
-	hash_len = tls13_hash_len(cipher);
-	if (!hash_len)
-		return 0;
-	for (enum label l = L_CLIENT_HS; l <= L_SERVER_HS; l++) {
-		r = write_handshake_secret(kl, f, rec, l, client_random, hash_len);
-		if (r < 0)
-			return r;
-		n += r;
-	}
-	for (size_t i = 0; i < sizeof(tls13) / sizeof(tls13[0]); i++) {
-		secret = secret_field(rec, tls13[i].field, hash_len);
-		if (!secret)
-			continue;
-		r = write_line(kl, f, tls13[i].label, client_random, secret, hash_len);
-		if (r < 0)
-			return r;
-		n += r;
-	}
-	return n;
+	return ps_keylog_write_lines(f, &s);
 }

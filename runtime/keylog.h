@@ -25,18 +25,68 @@
 #include <stdio.h>
 #include "record.h"
 
+#define PS_CLIENT_RANDOM_LEN 32
+#define PS_SECRET_MAX_LEN 64
+
+/* The secrets of the key log, one per line label. */
+enum ps_secret_label {
+	PS_SECRET_MASTER,           /* CLIENT_RANDOM: TLS 1.2 and below */
+	PS_SECRET_CLIENT_HS,
+	PS_SECRET_SERVER_HS,
+	PS_SECRET_CLIENT_TRAFFIC_0,
+	PS_SECRET_SERVER_TRAFFIC_0,
+	PS_SECRET_EXPORTER,
+	PS_SECRET_LABELS
+};
+
+/*
+ * A connection's secrets as a record gives them: only those its version has,
+ * each present, non-zero and as long as it is (the master secret's length,
+ * the TLS 1.3 suite's hash), the handshake traffic secrets derived.
+ */
+struct ps_secrets {
+	uint8_t client_random[PS_CLIENT_RANDOM_LEN];
+	bool has_client_random;
+	int64_t version;
+	bool has_version;
+	int64_t cipher;
+	bool has_cipher;
+	uint32_t labels;            /* a bit per enum ps_secret_label present */
+	uint8_t secret[PS_SECRET_LABELS][PS_SECRET_MAX_LEN];
+	size_t len[PS_SECRET_LABELS];
+};
+
+/* The name of a secret: the key log's label, or as a field of text and json output. */
+const char *ps_secret_label_name(enum ps_secret_label label);
+const char *ps_secret_field_name(enum ps_secret_label label);
+
+/* Whether records of this event carry secrets (keylog mode's, --secrets). */
+bool ps_keylog_is_secrets_event(const struct ps_event_desc *event);
+
+/* The secrets of a record of a secrets event; -EINVAL for another event. */
+int ps_secrets_from_record(const struct ps_record *rec, struct ps_secrets *s);
+
+/*
+ * The secrets already delivered, per connection (client random) and label:
+ * the one place repeats are dropped, for every output (a threaded server
+ * emits a connection's secrets on each thread that touches it).
+ */
 struct ps_keylog;
 
 struct ps_keylog *ps_keylog_new(void);
 void ps_keylog_free(struct ps_keylog *kl);
 
-/* Whether keylog mode takes records of this event. */
-bool ps_keylog_is_secrets_event(const struct ps_event_desc *event);
-
 /*
- * Writes the lines this record gives that were not written before, each
- * flushed. Returns how many, or a negative errno when f failed.
+ * Drops from s the secrets delivered before and remembers the others;
+ * returns s->labels, 0 when the record brings nothing new. A secret with no
+ * client random is known by its own bytes.
  */
+uint32_t ps_keylog_take_new(struct ps_keylog *kl, struct ps_secrets *s);
+
+/* SSLKEYLOGFILE lines of s, flushed. Returns how many, or a negative errno when f failed. */
+int ps_keylog_write_lines(FILE *f, const struct ps_secrets *s);
+
+/* The three above in one: the lines this record gives that were not written before. */
 int ps_keylog_write(struct ps_keylog *kl, FILE *f, const struct ps_record *rec);
 
 #endif

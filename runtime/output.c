@@ -9,6 +9,7 @@
 #include "keylog.h"
 #include "outfile.h"
 #include "output.h"
+#include "secrets_record.h"
 
 /*
  * Big writes: one 4 MiB call should cost a few syscalls, not thousands.
@@ -23,12 +24,10 @@ struct ps_writer {
 	struct ps_output_opts opts;
 	bool flush_each_record;     /* a reader may be waiting on the other end */
 	int error;                  /* first failure, a negative errno; sticky */
-	struct ps_keylog *keylog;   /* keylog mode: the lines written so far */
 };
 
 static void writer_free(struct ps_writer *w)
 {
-	ps_keylog_free(w->keylog);
 	free(w->buffer);
 	free(w);
 }
@@ -42,9 +41,7 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 		return NULL;
 	w->opts = *opts;
 	w->buffer = malloc(WRITER_BUFFER_SIZE);
-	if (opts->mode == PS_OUTPUT_KEYLOG)
-		w->keylog = ps_keylog_new();
-	if (!w->buffer || (opts->mode == PS_OUTPUT_KEYLOG && !w->keylog)) {
+	if (!w->buffer) {
 		writer_free(w);
 		errno = ENOMEM;
 		return NULL;
@@ -89,20 +86,38 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	case PS_OUTPUT_JSON:
 		ps_output_json_record(w->stream, rec);
 		break;
-	case PS_OUTPUT_KEYLOG: {
-		/* other records are not for this file; each line is flushed as written */
-		int err = ps_keylog_write(w->keylog, w->stream, rec);
-
-		if (err < 0 && !w->error)
-			w->error = err;
-		return check_stream(w);
-	}
+	case PS_OUTPUT_KEYLOG:
+		return 0;   /* no record is for this file: ps_writer_secrets */
 	default:
 		return -EINVAL;
 	}
 	if (w->flush_each_record)
 		fflush(w->stream);
 	return check_stream(w);
+}
+
+int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const struct ps_secrets *secrets)
+{
+	struct ps_secrets_record out;
+	int err;
+
+	if (w->error)
+		return w->error;
+	errno = 0;
+	if (w->opts.mode == PS_OUTPUT_KEYLOG) {
+		/* each line is flushed as written: a decrypting reader may be waiting */
+		int lines = ps_keylog_write_lines(w->stream, secrets);
+
+		if (lines < 0 && !w->error)
+			w->error = lines;
+		err = check_stream(w);
+		return err ? err : lines > 0;
+	}
+	if (!w->opts.secrets)
+		return 0;
+	ps_secrets_record_build(&out, rec, secrets);
+	err = ps_writer_record(w, &out.rec);
+	return err ? err : 1;
 }
 
 int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters)

@@ -16,6 +16,7 @@ enum ps_output_mode {
 struct ps_output_opts {
 	enum ps_output_mode mode;
 	bool hex;                   /* text: hex dump instead of escaped text */
+	bool secrets;               /* text, json: secrets records too (keylog mode: only them) */
 };
 
 struct ps_writer;
@@ -27,8 +28,20 @@ struct ps_outfile;
  */
 struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts);
 
-/* Writes one record; a negative errno when the output failed (disk full, ...). */
+/*
+ * Writes one record; a negative errno when the output failed (disk full, ...).
+ * Keylog mode takes none: secrets go through ps_writer_secrets.
+ */
 int ps_writer_record(struct ps_writer *w, const struct ps_record *rec);
+
+struct ps_secrets;
+
+/*
+ * A connection's secrets not delivered before (keylog.h), from the secrets
+ * record rec: key log lines in keylog mode, else one record of them when
+ * opts.secrets, else nothing. 1 when written, 0 when not, or a negative errno.
+ */
+int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const struct ps_secrets *secrets);
 
 /* json: a final {"summary": {...}} line; text: nothing (the summary goes to stderr). */
 int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters);
@@ -43,8 +56,21 @@ int ps_writer_close(struct ps_writer *w);
  * ends a line, so data ending in one ends with an empty line (prefix only).
  */
 void ps_format_escaped_lines(FILE *f, const char *prefix, const uint8_t *data, size_t len);
+/* The same within a line begun by the caller: prefix only after each newline, none at the ends. */
+void ps_format_escaped_run(FILE *f, const char *prefix, const uint8_t *data, size_t len);
 /* `hexdump -C` lines, each starting with prefix. */
 void ps_format_hexdump(FILE *f, const char *prefix, const uint8_t *data, size_t len);
+/* The same, its offsets counted from base: a piece of a call's data. */
+void ps_format_hexdump_at(FILE *f, const char *prefix, const uint8_t *data, size_t len, uint64_t base);
+/*
+ * A record's data in call order: write_piece for each run of bytes that
+ * arrived (call_offset: where it starts in the call), ps_format_gap_marker
+ * for each gap: inline when marker_line_prefix is NULL, else on a line of
+ * its own that starts with it.
+ */
+typedef void (*ps_piece_fn)(FILE *f, const uint8_t *data, size_t len, uint64_t call_offset);
+void ps_format_with_gaps(FILE *f, const struct ps_record *rec, ps_piece_fn write_piece, const char *marker_line_prefix);
+void ps_format_gap_marker(FILE *f, const struct ps_gap *gap);
 void ps_format_base64(FILE *f, const uint8_t *data, size_t len);
 void ps_format_hex(FILE *f, const uint8_t *data, size_t len);   /* lowercase, no spaces */
 void ps_format_json_string(FILE *f, const uint8_t *data, size_t len);

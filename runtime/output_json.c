@@ -113,6 +113,17 @@ static void write_field(FILE *f, const struct ps_record *rec, const struct ps_fi
 	}
 }
 
+/* "gaps": [[offset, length], ...]: the byte ranges of the call that the payload lacks. */
+static void write_gaps(FILE *f, const struct ps_record *rec)
+{
+	if (!rec->n_gaps)
+		return;
+	fputs(", \"gaps\": [", f);
+	for (size_t i = 0; i < rec->n_gaps; i++)
+		fprintf(f, "%s[%" PRIu64 ", %" PRIu64 "]", i ? ", " : "", rec->gaps[i].offset, rec->gaps[i].length);
+	fputc(']', f);
+}
+
 void ps_output_json_record(FILE *f, const struct ps_record *rec)
 {
 	const struct ps_event_header *hdr = ps_record_header(rec);
@@ -140,6 +151,7 @@ void ps_output_json_record(FILE *f, const struct ps_record *rec)
 	}
 	if (rec->lost_bytes)
 		fprintf(f, ", \"lost_bytes\": %" PRIu64, rec->lost_bytes);
+	write_gaps(f, rec);
 	if (rec->incomplete)
 		fputs(", \"incomplete\": true", f);
 	if (rec->read_failed)
@@ -147,19 +159,29 @@ void ps_output_json_record(FILE *f, const struct ps_record *rec)
 	fputs("}\n", f);
 }
 
+/*
+ * bytes: captured; lost_bytes: every byte of the traced calls that is not in
+ * the output, whatever the cause (bytes + lost_bytes is what they passed);
+ * lost_records and incomplete_calls: the records and calls concerned. "lost"
+ * says where each loss happened; gap_bytes, the part of lost_bytes that the
+ * records show as gaps, is no loss of its own.
+ */
 void ps_output_json_summary(FILE *f, const struct ps_counters *c)
 {
 	fprintf(f,
-		"{\"summary\": {\"records\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"chunks\": %" PRIu64
+		"{\"summary\": {\"records\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"lost_bytes\": %" PRIu64
+		", \"lost_records\": %" PRIu64 ", \"incomplete_calls\": %" PRIu64 ", \"gap_bytes\": %" PRIu64
+		", \"chunks\": %" PRIu64
 		", \"lost\": {\"ringbuf_events\": %" PRIu64 ", \"ringbuf_bytes\": %" PRIu64
 		", \"read_fail\": %" PRIu64 ", \"save_full\": %" PRIu64
-		", \"truncated_bytes\": %" PRIu64
-		", \"gap_bytes\": %" PRIu64 ", \"incomplete\": %" PRIu64 ", \"malformed\": %" PRIu64
+		", \"truncated_bytes\": %" PRIu64 ", \"unwritten_bytes\": %" PRIu64
+		", \"incomplete\": %" PRIu64 ", \"malformed\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"kernel_missed\": %" PRIu64 ", \"uncollected\": %" PRIu64 "}, \"check_mismatch\": %" PRIu64
 		", \"unpaired_returns\": %" PRIu64 ", \"keys_refused\": %s, \"secrets_dropped\": %" PRIu64 "}}\n",
-		c->records, c->bytes, c->chunks, c->kernel_loss[PS_LOSS_RINGBUF_EVENTS],
+		c->records, c->bytes, ps_counters_lost_bytes(c), ps_counters_lost_records(c),
+		ps_counters_incomplete_calls(c), c->gap_bytes, c->chunks, c->kernel_loss[PS_LOSS_RINGBUF_EVENTS],
 		c->kernel_loss[PS_LOSS_RINGBUF_BYTES], c->kernel_loss[PS_LOSS_READ_FAIL],
-		c->kernel_loss[PS_LOSS_SAVE_FULL], c->kernel_loss[PS_LOSS_TRUNC_BYTES], c->gap_bytes,
+		c->kernel_loss[PS_LOSS_SAVE_FULL], c->kernel_loss[PS_LOSS_TRUNC_BYTES], c->unwritten_bytes,
 		c->incomplete, c->malformed, c->write_errors, c->kernel_missed, c->uncollected, c->check_mismatch,
 		c->kernel_loss[PS_LOSS_NO_ENTRY], c->keys_refused ? "true" : "false", c->secrets_dropped);
 }

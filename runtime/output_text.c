@@ -142,19 +142,34 @@ static void write_header(FILE *f, const struct ps_record *rec)
 	fputc('\n', f);
 }
 
+static void write_escaped_piece(FILE *f, const uint8_t *data, size_t len, uint64_t call_offset)
+{
+	(void)call_offset;
+	ps_format_escaped_run(f, DATA_PREFIX, data, len);
+}
+
+static void write_hexdump_piece(FILE *f, const uint8_t *data, size_t len, uint64_t call_offset)
+{
+	ps_format_hexdump_at(f, DATA_PREFIX, data, len, call_offset);
+}
+
+/* The data, with a marker where bytes are missing (format.c). */
 static void write_data(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec)
 {
 	const struct ps_field_desc *field;
 
-	if (rec->event->var_field < 0 || !rec->data || rec->data_len == 0)
+	if (rec->event->var_field < 0 || ((!rec->data || rec->data_len == 0) && !rec->n_gaps))
 		return;
 	field = &rec->event->fields[rec->event->var_field];
 	if (field->hidden || !ps_field_present(field, rec))
 		return;
-	if (field->kind == PS_FIELD_BYTES && opts->hex)
-		ps_format_hexdump(f, DATA_PREFIX, rec->data, rec->data_len);
-	else
-		ps_format_escaped_lines(f, DATA_PREFIX, rec->data, rec->data_len);
+	if (field->kind == PS_FIELD_BYTES && opts->hex) {
+		ps_format_with_gaps(f, rec, write_hexdump_piece, DATA_PREFIX);
+		return;
+	}
+	fputs(DATA_PREFIX, f);
+	ps_format_with_gaps(f, rec, write_escaped_piece, NULL);
+	fputc('\n', f);
 }
 
 void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec)

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "core_btf.h"
 #include "elf_file.h"
+#include "keylog.h"
 #include "link.h"
 #include "log.h"
 #include "probes.h"
@@ -41,6 +42,21 @@ static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_
 	return 0;
 }
 
+/*
+ * Secrets are read only by the key log (-k, -m keylog) and --secrets: with
+ * none of them, the kernel need not emit them at all.
+ */
+static uint32_t events_nobody_reads(const struct ps_options *opts)
+{
+	bool secrets_wanted = opts->keylog_path || opts->output.mode == PS_OUTPUT_KEYLOG || opts->output.secrets;
+	uint32_t off = 0;
+
+	for (uint32_t e = 0; e < opts->module->n_events && e < 32; e++)
+		if (!secrets_wanted && ps_keylog_is_secrets_event(&opts->module->events[e]))
+			off |= 1u << e;
+	return off;
+}
+
 static int write_config(const struct ps_options *opts, const struct ps_plan *plan, struct bpf_object *obj)
 {
 	const struct ps_module_desc *module = opts->module;
@@ -52,6 +68,7 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		.uid = opts->uid,
 		.has_uid = opts->has_uid,
 		.self_pid = (uint32_t)getpid(),
+		.events_off = events_nobody_reads(opts),
 	};
 	int32_t *offsets;
 	void *init;

@@ -12,14 +12,31 @@
 #include "module.h"
 #include "ps_event.h"
 
+/* Bytes of a call that never arrived: [offset, offset + length) of the call's data. */
+struct ps_gap {
+	uint64_t offset;
+	uint64_t length;
+};
+
 struct ps_record {
 	const struct ps_module_desc *module;
 	const struct ps_event_desc *event;
 	const void *fixed;          /* event->fixed_size bytes, starting with struct ps_event_header */
-	const uint8_t *data;        /* the variable part, joined; NULL when the event has none */
+	/*
+	 * The variable part, joined: only the bytes that arrived, with no stand-in
+	 * for those that did not; NULL when the event has none.
+	 */
+	const uint8_t *data;
 	size_t data_len;
 	uint64_t time_ns;           /* wall clock, ns since the epoch */
-	uint64_t lost_bytes;        /* bytes of data the ring buffer could not carry: zeros in data */
+	/*
+	 * The byte ranges of the call missing from data (the ring buffer had no
+	 * room, the process's memory could not be read), in order and apart:
+	 * the call passed data_len + lost_bytes bytes.
+	 */
+	const struct ps_gap *gaps;
+	size_t n_gaps;
+	uint64_t lost_bytes;        /* the sum of the gaps' lengths */
 	bool incomplete;            /* the call's last chunk never arrived */
 	/*
 	 * Only the collected text is known: the record that would have collected
@@ -37,10 +54,15 @@ static inline const struct ps_event_header *ps_record_header(const struct ps_rec
 /* What the runtime counts; shown in the status line and the exit summary. */
 struct ps_counters {
 	uint64_t records;           /* records written */
-	uint64_t bytes;             /* data bytes written */
+	uint64_t bytes;             /* data bytes written: captured bytes only, never a gap */
 	uint64_t chunks;            /* ring-buffer records read */
 	uint64_t kernel_loss[PS_LOSS_KINDS]; /* summed over CPUs, see enum ps_loss_kind */
-	uint64_t gap_bytes;         /* data missing inside joined calls */
+	/*
+	 * Bytes shown as gaps in the records written: already counted by the
+	 * kernel (ring buffer, unreadable), so part of the lost bytes, not more.
+	 */
+	uint64_t gap_bytes;
+	uint64_t unwritten_bytes;   /* data bytes of records the output could not take */
 	uint64_t incomplete;        /* calls whose last chunk never came */
 	uint64_t malformed;         /* ring-buffer records that made no sense */
 	uint64_t write_errors;      /* records the output could not take */
@@ -50,5 +72,28 @@ struct ps_counters {
 	bool keys_refused;          /* secrets the accessors do not confirm are left out (target.h) */
 	uint64_t secrets_dropped;   /* secrets records written without them, or not at all */
 };
+
+/*
+ * The three totals of the summary, each in one unit, each loss counted once
+ * at the place it happened: for the traced calls, bytes + lost bytes is what
+ * they passed. Unreadable strings (no length known) count 1 each.
+ */
+static inline uint64_t ps_counters_lost_bytes(const struct ps_counters *c)
+{
+	return c->kernel_loss[PS_LOSS_RINGBUF_BYTES] + c->kernel_loss[PS_LOSS_READ_FAIL] +
+	       c->kernel_loss[PS_LOSS_TRUNC_BYTES] + c->unwritten_bytes;
+}
+
+/* Records lost whole: ring-buffer records with no room, malformed, not written, never collected. */
+static inline uint64_t ps_counters_lost_records(const struct ps_counters *c)
+{
+	return c->kernel_loss[PS_LOSS_RINGBUF_EVENTS] + c->malformed + c->write_errors + c->uncollected;
+}
+
+/* Calls not seen whole: joined incomplete, no state slot, probe runs the kernel skipped. */
+static inline uint64_t ps_counters_incomplete_calls(const struct ps_counters *c)
+{
+	return c->incomplete + c->kernel_loss[PS_LOSS_SAVE_FULL] + c->kernel_missed;
+}
 
 #endif

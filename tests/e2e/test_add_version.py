@@ -176,7 +176,7 @@ def add_version(ctx):
         if harness.binary() != ps_bin:
             raise TestFailure("harness.binary() is %s, not the copy's %s" % (harness.binary(), ps_bin))
         # Plaintext, byte-exact, in json mode: and the secrets event beside it.
-        ps, records, summary = test_tls.python_capture(ctx, 100 * 1024, 64 * 1024)
+        ps, records, summary = test_tls.python_capture(ctx, 100 * 1024, 64 * 1024, extra=("--secrets",))
         err = ps.stderr
         m = test_versions.ATTACHED_RE.search(err)
         if not m or m.group(4) != "3.0" or not m.group(3).startswith("3.0."):

@@ -2,7 +2,8 @@
 tshark decrypt a capture of the loopback traffic, TLS 1.2 and 1.3, for the
 client side (curl, python) and the server side (python),
 each traced alone with -p. Also: the file is 0600, has no repeated or
-all-zero lines, and text/json show tls_secrets events."""
+all-zero lines; text and json show no secrets unless --secrets asks, and
+then one tls_secrets record per connection with its version's fields only."""
 
 import os
 import re
@@ -222,14 +223,14 @@ for _maxv in ("1.2", "1.3"):
 
 @test("keylog_json_shows_secrets")
 def json_shows_secrets(ctx):
-    """-m json: tls_secrets records beside the data; -k writes the key log too."""
+    """-m json --secrets: tls_secrets records beside the data; -k writes the key log too."""
     need_tools()
     cert, key = make_cert(ctx)
     port = free_port()
     keylog = ctx.path("keys.log")
     srv = start_server(ctx, "python", port, cert, key, "1.3")
     cli = start_client(ctx, "curl", port, "1.3")
-    ps = ctx.start_plainsight(["tls", "-m", "json", "-k", keylog, "-p", str(cli.pid)])
+    ps = ctx.start_plainsight(["tls", "-m", "json", "--secrets", "-k", keylog, "-p", str(cli.pid)])
     ps.wait_attached()
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
@@ -264,3 +265,156 @@ def cli_errors(ctx):
     r = ctx.run([binary(), "tls", "--help"])
     if b"--keylogfile" not in r.stdout or b"keylog" not in r.stdout:
         raise TestFailure("tls --help does not mention -k/--keylogfile and keylog mode")
+
+
+# ---- secrets go only where asked, once per connection --------------------------
+
+# A threading server: the handshake runs on the accepting thread, the request
+# on another, and each thread's first SSL call on the connection emits its
+# secrets: plainsight must still deliver them once.
+THREADED_SERVER_PY = r"""
+import http.server, ssl, sys
+port, cert, key, maxv = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = b"hello from the threaded server\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def log_message(self, *a):
+        pass
+class S(http.server.ThreadingHTTPServer):
+    daemon_threads = False   # server_close waits for the request's thread
+srv = S(("127.0.0.1", port), H)
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+if maxv == "1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.handle_request()
+srv.server_close()
+"""
+
+SECRET_FIELDS = {
+    "1.2": {"master_secret": "CLIENT_RANDOM"},
+    "1.3": {"client_handshake_traffic_secret": "CLIENT_HANDSHAKE_TRAFFIC_SECRET",
+            "server_handshake_traffic_secret": "SERVER_HANDSHAKE_TRAFFIC_SECRET",
+            "client_traffic_secret_0": "CLIENT_TRAFFIC_SECRET_0",
+            "server_traffic_secret_0": "SERVER_TRAFFIC_SECRET_0",
+            "exporter_secret": "EXPORTER_SECRET"},
+}
+RECORD_KEYS = {"time_ns", "mono_ns", "pid", "tid", "uid", "comm", "tty", "module", "event"}
+
+
+def secrets_exchange(ctx, server, maxv, args, with_keylog=True):
+    """One curl connection to `openssl s_server -www` (curl traced) or to a
+    threaded python server (the server traced), plainsight run with args and
+    (with_keylog) -k; returns (plainsight, key log lines or None)."""
+    cert, key = make_cert(ctx)
+    port = free_port()
+    keylog = ctx.path("keys.log")
+    if server == "python-threaded":
+        script = ctx.write("threaded.py", THREADED_SERVER_PY.encode())
+        srv = ctx.start([PYTHON, script, str(port), cert, key, maxv], "threaded python https server")
+        wait_until(lambda: listening(port), 10, "the threaded server to listen on port %d" % port)
+    else:
+        srv = start_server(ctx, server, port, cert, key, maxv)
+    cli = start_client(ctx, "curl", port, maxv)
+    traced = srv.pid if server == "python-threaded" else cli.pid
+    ps = ctx.start_plainsight(["tls"] + args + (["-k", keylog] if with_keylog else []) + ["-p", str(traced)])
+    ps.wait_attached()
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    cli.check_ok(30)
+    if server == "openssl":
+        try:
+            srv.p.wait(10)
+        except subprocess.TimeoutExpired:
+            srv.kill()
+    else:
+        srv.check_ok(30)
+    time.sleep(0.3)
+    ps.stop()
+    return ps, check_keylog_file(keylog, maxv != "1.2") if with_keylog else None
+
+
+def keylog_values(lines):
+    """{label: secret hex} and the client randoms of the key log."""
+    values, randoms = {}, set()
+    for line in lines:
+        label, cr, secret = LINE_RE.match(line).groups()
+        values[label] = secret
+        randoms.add(cr)
+    return values, randoms
+
+
+def check_no_secrets(output, lines, what):
+    values, randoms = keylog_values(lines)
+    text = output.decode("utf-8", "replace")
+    if "tls_secrets" in text:
+        at = text.index("tls_secrets")
+        raise TestFailure("%s: a tls_secrets record, though no --secrets:" % what,
+                          *indent([text[max(0, at - 200):at + 300]]))
+    leaked = [v for v in list(values.values()) + list(randoms) if v in text]
+    if leaked:
+        raise TestFailure("%s: %d secrets or client randoms of the key log are in the output: %s"
+                          % (what, len(leaked), ", ".join(leaked[:3])))
+    if "tls_data" not in text:
+        raise TestFailure("%s: no tls_data record at all: the test proves nothing" % what,
+                          *indent(tail(text, 10)))
+
+
+def secrets_where_asked(ctx, server, maxv):
+    # 1. text and json by default: no secrets; text though -k writes them beside it
+    for mode, with_keylog in (("text", True), ("json", False)):
+        sub = harness.Context("%s-%s" % (ctx.name, mode))
+        what = "-m %s%s (%s server, TLS %s)" % (mode, " -k" if with_keylog else "", server, maxv)
+        try:
+            ps, lines = secrets_exchange(sub, server, maxv, ["-m", mode], with_keylog)
+            check_no_secrets(ps.output(), lines or [], what)
+            if mode == "json":
+                # nothing asked for secrets: the kernel sent only the data, one chunk per small call
+                records, summary, _ = ps.json_output()
+                if summary["chunks"] != len(records):
+                    raise TestFailure("%s: %d ring-buffer records read for %d tls_data calls: the kernel "
+                                      "still sends the secrets nobody asked for" % (what, summary["chunks"],
+                                                                                   len(records)),
+                                      "summary: %r" % (summary,))
+        finally:
+            sub.cleanup()
+    # 3. --secrets: one record for the one connection, the fields of its version, the key log's values
+    ps, lines = secrets_exchange(ctx, server, maxv, ["-m", "json", "--secrets"])
+    values, randoms = keylog_values(lines)
+    records, summary, others = ps.json_output()
+    secrets = [o for o in others if o.get("event") == "tls_secrets"]
+    if len(secrets) != 1 or len(randoms) != 1:
+        raise TestFailure("--secrets: %d tls_secrets records and %d client randoms in the key log for one "
+                          "connection (want 1 and 1)" % (len(secrets), len(randoms)),
+                          *indent([repr(s) for s in secrets[:4]] + lines))
+    s = secrets[0]
+    fields = SECRET_FIELDS[maxv]
+    want_keys = {"client_random", "version", "cipher"} | set(fields)
+    got_keys = set(s) - RECORD_KEYS
+    if got_keys != want_keys:
+        raise TestFailure("--secrets, TLS %s: fields %s, want %s" % (maxv, sorted(got_keys), sorted(want_keys)),
+                          "record: %r" % (s,))
+    if s["version"] != (0x304 if maxv == "1.3" else 0x303) or s["client_random"] not in randoms:
+        raise TestFailure("--secrets: version %r, client random %r (key log: %s)"
+                          % (s["version"], s["client_random"], sorted(randoms)))
+    wrong = [f for f, label in fields.items() if s[f] != values.get(label)]
+    if wrong:
+        raise TestFailure("--secrets: %s differ from the key log's lines" % ", ".join(wrong),
+                          "record: %r" % (s,), *indent(lines))
+    events = len(records) + sum(1 for o in others if o.get("event"))
+    if summary["records"] != events:
+        raise TestFailure("the summary counts %r records, the output has %d" % (summary["records"], events))
+
+
+for _server, _maxv in (("openssl", "1.2"), ("openssl", "1.3"), ("python-threaded", "1.2"),
+                       ("python-threaded", "1.3")):
+    def _register(server, maxv):
+        @test("tls_secrets_only_where_asked_%s_tls%s" % (server.replace("-", "_"), maxv.replace(".", "")))
+        def run(ctx):
+            secrets_where_asked(ctx, server, maxv)
+    _register(_server, _maxv)

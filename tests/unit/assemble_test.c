@@ -21,6 +21,8 @@ struct collected {
 	size_t data_len;
 	bool has_data;
 	uint64_t lost_bytes;
+	struct ps_gap gaps[8];
+	size_t n_gaps;
 	bool incomplete;
 	bool read_failed;
 	int32_t first_field;
@@ -45,6 +47,9 @@ static void collect(const struct ps_record *rec, void *arg)
 	if (rec->data_len)
 		memcpy(c->data, rec->data, rec->data_len);
 	c->lost_bytes = rec->lost_bytes;
+	c->n_gaps = rec->n_gaps;
+	for (size_t i = 0; i < rec->n_gaps && i < 8; i++)
+		c->gaps[i] = rec->gaps[i];
 	c->incomplete = rec->incomplete;
 	c->read_failed = rec->read_failed;
 	memcpy(&c->first_field, (const uint8_t *)rec->fixed + PS_TEST_HDR, sizeof(c->first_field));
@@ -225,12 +230,10 @@ static void call_of_64mib(void)
 	ps_assembler_free(a);
 }
 
-static bool all_zero(const uint8_t *p, size_t n)
+/* Gap i of record r is [offset, offset + length). */
+static bool has_gap(const struct collected *r, size_t i, uint64_t offset, uint64_t length)
 {
-	for (size_t i = 0; i < n; i++)
-		if (p[i])
-			return false;
-	return true;
+	return i < r->n_gaps && r->gaps[i].offset == offset && r->gaps[i].length == length;
 }
 
 static void lost_middle_chunk(void)
@@ -243,15 +246,17 @@ static void lost_middle_chunk(void)
 		if (i != 2)
 			CHECK_INT(push_bytes_chunk(a, 42, 77, data, len, i), 0);
 	CHECK_INT(n_got, 1);
-	CHECK_INT(got[0].data_len, len);
+	/* the bytes that came, and only those: no stand-in for the lost chunk */
+	CHECK_INT(got[0].data_len, len - PS_CHUNK_MAX);
 	CHECK_INT(got[0].lost_bytes, PS_CHUNK_MAX);
+	CHECK_INT(got[0].n_gaps, 1);
+	CHECK(has_gap(&got[0], 0, 2 * PS_CHUNK_MAX, PS_CHUNK_MAX));
 	CHECK(!got[0].incomplete);
 	CHECK_INT(counters.gap_bytes, PS_CHUNK_MAX);
 	CHECK_INT(counters.chunks, 4);
-	if (got[0].data_len == len) {
+	if (got[0].data_len == len - PS_CHUNK_MAX) {
 		CHECK(memcmp(got[0].data, data, 2 * PS_CHUNK_MAX) == 0);
-		CHECK(all_zero(got[0].data + 2 * PS_CHUNK_MAX, PS_CHUNK_MAX));
-		CHECK(memcmp(got[0].data + 3 * PS_CHUNK_MAX, data + 3 * PS_CHUNK_MAX,
+		CHECK(memcmp(got[0].data + 2 * PS_CHUNK_MAX, data + 3 * PS_CHUNK_MAX,
 			     len - 3 * PS_CHUNK_MAX) == 0);
 	}
 	free(data);
@@ -266,13 +271,13 @@ static void lost_first_chunk(void)
 
 	CHECK_INT(push_bytes_chunk(a, 42, 77, data, len, 1), 0);
 	CHECK_INT(n_got, 1);
-	CHECK_INT(got[0].data_len, len);
+	CHECK_INT(got[0].data_len, PS_CHUNK_MAX);
 	CHECK_INT(got[0].lost_bytes, PS_CHUNK_MAX);
+	CHECK_INT(got[0].n_gaps, 1);
+	CHECK(has_gap(&got[0], 0, 0, PS_CHUNK_MAX));
 	CHECK_INT(counters.gap_bytes, PS_CHUNK_MAX);
-	if (got[0].data_len == len) {
-		CHECK(all_zero(got[0].data, PS_CHUNK_MAX));
-		CHECK(memcmp(got[0].data + PS_CHUNK_MAX, data + PS_CHUNK_MAX, PS_CHUNK_MAX) == 0);
-	}
+	if (got[0].data_len == PS_CHUNK_MAX)
+		CHECK(memcmp(got[0].data, data + PS_CHUNK_MAX, PS_CHUNK_MAX) == 0);
 	free(data);
 	ps_assembler_free(a);
 }
@@ -292,12 +297,12 @@ static void last_chunk_never_comes(void)
 	CHECK_INT(n_got, 2);
 	CHECK(got[0].incomplete);
 	CHECK_INT(got[0].time_ns, WALL_OFFSET + 500);
-	/* the missing tail is zero-filled: len stays the call's length */
-	CHECK_INT(got[0].data_len, 3 * PS_CHUNK_MAX);
+	/* the missing tail is a gap at the end: data_len + lost_bytes is the call's length */
+	CHECK_INT(got[0].data_len, 2 * PS_CHUNK_MAX);
 	CHECK(memcmp(got[0].data, data, 2 * PS_CHUNK_MAX) == 0);
-	CHECK(got[0].data_len == 3 * PS_CHUNK_MAX && got[0].data[2 * PS_CHUNK_MAX] == 0 &&
-	      got[0].data[3 * PS_CHUNK_MAX - 1] == 0);
 	CHECK_INT(got[0].lost_bytes, PS_CHUNK_MAX);
+	CHECK_INT(got[0].n_gaps, 1);
+	CHECK(has_gap(&got[0], 0, 2 * PS_CHUNK_MAX, PS_CHUNK_MAX));
 	CHECK(!got[1].incomplete);
 	CHECK_INT(got[1].data_len, 2);
 	CHECK_INT(got[1].time_ns, WALL_OFFSET + 600);
@@ -348,10 +353,54 @@ static void read_failure_marks_call(void)
 				     .var_total = 32 };
 
 	CHECK_INT(push_chunk(a, &first, zeros, 16), 0);
-	CHECK_INT(push_chunk(a, &second, zeros, 16), 0);
+	CHECK_INT(push_chunk(a, &second, (const uint8_t *)"0123456789abcdef", 16), 0);
 	CHECK_INT(n_got, 1);
 	CHECK(got[0].read_failed);
-	CHECK_INT(got[0].data_len, 32);
+	/* what the kernel sent for the unreadable bytes is no data: a gap */
+	CHECK_INT(got[0].data_len, 16);
+	CHECK(got[0].data_len == 16 && memcmp(got[0].data, "0123456789abcdef", 16) == 0);
+	CHECK_INT(got[0].lost_bytes, 16);
+	CHECK(has_gap(&got[0], 0, 0, 16));
+	ps_assembler_free(a);
+}
+
+/* Several gaps, a lost chunk next to an unreadable one made one: every range exact, data + gaps = the call. */
+static void gaps_are_exact(void)
+{
+	const size_t len = 7 * PS_CHUNK_MAX + 100;
+	uint8_t *data = pattern(len, 8), *want = malloc(len);
+	struct ps_assembler *a = new_assembler();
+	size_t kept = 0;
+
+	for (size_t i = 0; i < n_chunks(len); i++) {
+		size_t off = i * PS_CHUNK_MAX, n = len - off < PS_CHUNK_MAX ? len - off : PS_CHUNK_MAX;
+		struct chunk_spec spec = {
+			.event_id = EV_TLS_DATA, .tid = 1, .mono_ns = 2, .var_off = off, .var_total = len,
+			.flags = (off + n < len ? PS_EV_MORE : 0) | (i == 4 ? PS_EV_READ_FAIL : 0),
+		};
+
+		if (i == 1 || i == 3 || i == 7)
+			continue;   /* no room in the ring buffer; 7 is the last, so the call ends incomplete */
+		CHECK_INT(push_chunk(a, &spec, data + off, (uint32_t)n), 0);
+		if (i != 4) {
+			memcpy(want + kept, data + off, n);
+			kept += n;
+		}
+	}
+	ps_assembler_flush(a);
+	CHECK_INT(n_got, 1);
+	CHECK(got[0].incomplete);
+	CHECK_INT(got[0].n_gaps, 3);
+	CHECK(has_gap(&got[0], 0, PS_CHUNK_MAX, PS_CHUNK_MAX));
+	CHECK(has_gap(&got[0], 1, 3 * PS_CHUNK_MAX, 2 * PS_CHUNK_MAX));
+	CHECK(has_gap(&got[0], 2, 7 * PS_CHUNK_MAX, 100));
+	CHECK_INT(got[0].lost_bytes, 3 * PS_CHUNK_MAX + 100);
+	CHECK_INT(got[0].data_len + got[0].lost_bytes, len);
+	CHECK_INT(got[0].data_len, kept);
+	CHECK(got[0].data_len == kept && memcmp(got[0].data, want, kept) == 0);
+	CHECK_INT(counters.gap_bytes, 3 * PS_CHUNK_MAX + 100);
+	free(want);
+	free(data);
 	ps_assembler_free(a);
 }
 
@@ -517,6 +566,7 @@ int main(void)
 	TEST(last_chunk_never_comes);
 	TEST(string_over_several_chunks);
 	TEST(read_failure_marks_call);
+	TEST(gaps_are_exact);
 	TEST(fixed_event_passes_through);
 	TEST(malformed_records);
 	TEST(chunk_going_backwards_is_malformed);

@@ -3,9 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "check.h"
 #include "hkdf.h"
 #include "keylog.h"
+#include "output.h"
+#include "secrets_record.h"
+#include "test_writer.h"
 
 static void unhex(const char *hex, uint8_t *out, size_t len)
 {
@@ -209,6 +213,167 @@ static void test_many_connections(void)
 	ps_keylog_free(kl);
 }
 
+static const struct ps_module_desc secrets_module = { .name = "tls" };
+
+/* The json a writer makes of a secrets record's secrets, when asked for them. */
+static char *secrets_json(const struct secrets_ev *ev)
+{
+	struct ps_record rec = { .module = &secrets_module, .event = &secrets_event, .fixed = ev, .time_ns = 7 };
+	struct ps_secrets s;
+	struct ps_secrets_record out;
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	ps_secrets_record_build(&out, &rec, &s);
+	ps_output_json_record(f, &out.rec);
+	fclose(f);
+	return text;
+}
+
+/* TLS 1.2: the master secret, as long as it is, and no TLS 1.3 field; TLS 1.3: its secrets only. */
+static void test_secrets_record_has_its_versions_fields(void)
+{
+	struct secrets_ev ev = { 0 };
+	char want[2048], cr[65], *text;
+
+	ev.hdr.pid = 5;
+	ev.hdr.tid = 6;
+	memcpy(ev.hdr.comm, "curl", 5);
+	memset(ev.client_random, 0xab, 32);
+	memset(ev.master_secret, 0x11, 48);
+	ev.version = 0x0303;
+	ev.cipher = 0x0300c02f;
+	ev.master_secret_length = 48;
+	ev.hdr.present = 0x3ff;
+	strcpy(cr, hex(ev.client_random, 32));
+	text = secrets_json(&ev);
+	snprintf(want, sizeof(want),
+		 "{\"time_ns\": 7, \"mono_ns\": 0, \"pid\": 5, \"tid\": 6, \"uid\": 0, \"comm\": \"curl\","
+		 " \"module\": \"tls\", \"event\": \"tls_secrets\", \"client_random\": \"%s\", \"version\": 771,"
+		 " \"cipher\": 49199, \"master_secret\": \"%s\"}\n", cr, hex(ev.master_secret, 48));
+	CHECK_STR(text, want);
+	free(text);
+
+	memset(&ev.master_secret, 0, sizeof(ev.master_secret));
+	ev.version = 0x0304;
+	ev.cipher = 0x03001301;
+	unhex("1dc826e93606aa6fdc0aadc12f741b01046aa6b99f691ed221a9f0ca043fbeac", ev.handshake_secret, 32);
+	unhex("860c06edc07858ee8e78f0e7428c58edd6b43f2ca3e6e95f02ed063cf0e1cad8", ev.handshake_hash, 32);
+	memset(ev.client_traffic_secret_0, 0x01, 32);
+	memset(ev.server_traffic_secret_0, 0x02, 32);
+	memset(ev.exporter_secret, 0x03, 32);
+	text = secrets_json(&ev);
+	snprintf(want, sizeof(want),
+		 "{\"time_ns\": 7, \"mono_ns\": 0, \"pid\": 5, \"tid\": 6, \"uid\": 0, \"comm\": \"curl\","
+		 " \"module\": \"tls\", \"event\": \"tls_secrets\", \"client_random\": \"%s\", \"version\": 772,"
+		 " \"cipher\": 4865,"
+		 " \"client_handshake_traffic_secret\": \"b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21\","
+		 " \"server_handshake_traffic_secret\": \"b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38\","
+		 " \"client_traffic_secret_0\": \"0101010101010101010101010101010101010101010101010101010101010101\","
+		 " \"server_traffic_secret_0\": \"0202020202020202020202020202020202020202020202020202020202020202\","
+		 " \"exporter_secret\": \"0303030303030303030303030303030303030303030303030303030303030303\"}\n", cr);
+	CHECK_STR(text, want);
+	free(text);
+}
+
+/* One set of what was delivered: a second record of a connection brings nothing, a later secret only itself. */
+static void test_take_new_once_per_connection(void)
+{
+	struct ps_keylog *kl = ps_keylog_new();
+	struct secrets_ev ev = { 0 };
+	struct ps_record rec = { .event = &secrets_event, .fixed = &ev };
+	struct ps_secrets s;
+
+	memset(ev.client_random, 0x42, 32);
+	ev.version = 0x0304;
+	ev.cipher = 0x1301;
+	memset(ev.client_traffic_secret_0, 0x01, 32);
+	memset(ev.server_traffic_secret_0, 0x02, 32);
+	ev.hdr.present = 0x3ff;
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	CHECK_INT(ps_keylog_take_new(kl, &s), (1u << PS_SECRET_CLIENT_TRAFFIC_0) | (1u << PS_SECRET_SERVER_TRAFFIC_0));
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	CHECK_INT(ps_keylog_take_new(kl, &s), 0);
+	memset(ev.exporter_secret, 0x03, 32);
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	CHECK_INT(ps_keylog_take_new(kl, &s), 1u << PS_SECRET_EXPORTER);
+	/* no client random (refused): the secret itself tells connections apart */
+	ev.hdr.present &= ~1u;
+	ev.version = 0x0303;
+	ev.master_secret_length = 48;
+	memset(ev.master_secret, 0x07, 48);
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	CHECK(!s.has_client_random);
+	CHECK_INT(ps_keylog_take_new(kl, &s), 1u << PS_SECRET_MASTER);
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	CHECK_INT(ps_keylog_take_new(kl, &s), 0);
+	ev.master_secret[0] = 8;
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+	CHECK_INT(ps_keylog_take_new(kl, &s), 1u << PS_SECRET_MASTER);
+	ps_keylog_free(kl);
+}
+
+static char *read_file(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char *text = calloc(1, 65536);
+
+	if (f && text)
+		fread(text, 1, 65535, f);
+	if (f)
+		fclose(f);
+	return text;
+}
+
+/* Secrets reach a text or json writer only when asked for; a key log writer takes lines, not records. */
+static void test_writers_take_secrets_only_when_asked(void)
+{
+	char path[] = "/tmp/keylog_test.XXXXXX";
+	int fd = mkstemp(path);
+	struct secrets_ev ev = { 0 };
+	struct ps_record rec = { .module = &secrets_module, .event = &secrets_event, .fixed = &ev, .time_ns = 7 };
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_secrets s;
+	struct ps_writer *w;
+	char *text;
+
+	CHECK(fd >= 0);
+	close(fd);
+	memset(ev.client_random, 0xab, 32);
+	memset(ev.master_secret, 0x11, 48);
+	ev.version = 0x0303;
+	ev.master_secret_length = 48;
+	ev.hdr.present = 0x3ff;
+	CHECK_INT(ps_secrets_from_record(&rec, &s), 0);
+
+	w = open_writer(path, &opts);
+	CHECK_INT(ps_writer_secrets(w, &rec, &s), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_file(path);
+	CHECK_STR(text, "");
+	free(text);
+
+	opts.secrets = true;
+	w = open_writer(path, &opts);
+	CHECK_INT(ps_writer_secrets(w, &rec, &s), 1);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_file(path);
+	CHECK(strstr(text, "\"event\": \"tls_secrets\"") && strstr(text, "\"master_secret\": \"1111"));
+	free(text);
+
+	opts = (struct ps_output_opts){ .mode = PS_OUTPUT_KEYLOG };
+	w = open_writer(path, &opts);
+	CHECK_INT(ps_writer_record(w, &rec), 0);
+	CHECK_INT(ps_writer_secrets(w, &rec, &s), 1);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_file(path);
+	CHECK(strncmp(text, "CLIENT_RANDOM abab", 18) == 0 && strchr(text, '\n') == text + strlen(text) - 1);
+	free(text);
+	unlink(path);
+}
+
 int main(void)
 {
 	TEST(test_rfc8448_handshake_traffic);
@@ -216,5 +381,8 @@ int main(void)
 	TEST(test_tls13_lines);
 	TEST(test_secrets_event_detection);
 	TEST(test_many_connections);
+	TEST(test_secrets_record_has_its_versions_fields);
+	TEST(test_take_new_once_per_connection);
+	TEST(test_writers_take_secrets_only_when_asked);
 	return TEST_EXIT();
 }

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "check.h"
-#include "outfile.h"
+#include "test_writer.h"
 #include "output.h"
 
 #include "test_events.h"
@@ -43,20 +43,6 @@ static char *read_all(const char *path)
 	fclose(mem);
 	fclose(f);
 	return text;
-}
-
-/* A writer on path (NULL: stdout), opened as plainsight opens its outputs. */
-static struct ps_writer *open_writer(const char *path, const struct ps_output_opts *opts)
-{
-	struct ps_outfile file;
-	struct ps_writer *w;
-
-	if (ps_outfile_open(&file, path) != 0)
-		return NULL;
-	w = ps_outfile_begin(&file) == 0 ? ps_writer_open(&file, opts) : NULL;
-	if (!w)
-		ps_outfile_discard(&file);
-	return w;
 }
 
 /* Writes records with a fresh writer and returns what landed in the file. */
@@ -230,6 +216,40 @@ static void text_record_hexdump(void)
 	free(text);
 }
 
+/* Bytes that never came are named where they were, never shown as data. */
+static const struct ps_gap three_gaps[] = { { 0, 2 }, { 5, 3 }, { 11, 4 } };
+
+static void text_record_gaps(void)
+{
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, "abcdef", 6);
+	char *text;
+
+	rec.gaps = three_gaps;
+	rec.n_gaps = 3;
+	rec.lost_bytes = 9;
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=write 10.0.0.1:51000 -> 93.184.216.34:443"
+			" len=6 lost=9\n"
+			"| \\[... 2 bytes lost at offset 0 ...]abc\\[... 3 bytes lost at offset 5 ...]def"
+			"\\[... 4 bytes lost at offset 11 ...]\n");
+	free(text);
+	text = write_one(PS_OUTPUT_TEXT, true, &rec);
+	CHECK_STR(text, TEST_HEADER "tls_data " TEST_IDS " fd=3 dir=write 10.0.0.1:51000 -> 93.184.216.34:443"
+			" len=6 lost=9\n"
+			"| \\[... 2 bytes lost at offset 0 ...]\n"
+			"| 00000002  61 62 63                                          |abc|\n"
+			"| \\[... 3 bytes lost at offset 5 ...]\n"
+			"| 00000008  64 65 66                                          |def|\n"
+			"| \\[... 4 bytes lost at offset 11 ...]\n");
+	free(text);
+	/* a payload that spells a marker comes out escaped, unlike a marker */
+	rec = tls_record(&ev, "\\[... 1 bytes lost at offset 0 ...]\n", 35);
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	CHECK(text && strstr(text, "\n| \\\\[... 1 bytes lost at offset 0 ...]\n"));
+	free(text);
+}
+
 static void text_string_and_fixed_events(void)
 {
 	struct test_open_path path_ev;
@@ -294,6 +314,16 @@ static void json_record_ipv6_marks_and_unknown_enum(void)
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
 			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": 9, \"len\": 2, \"payload_b64\": \"aGk=\"}\n");
+	free(text);
+
+	/* len and the payload: the bytes that came; gaps: where the others were */
+	rec = tls_record(&ev, "abcdef", 6);
+	rec.gaps = three_gaps;
+	rec.n_gaps = 3;
+	rec.lost_bytes = 9;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK(text && strstr(text, ", \"len\": 6, \"payload_b64\": \"YWJjZGVm\", \"lost_bytes\": 9,"
+				   " \"gaps\": [[0, 2], [5, 3], [11, 4]]}\n"));
 	free(text);
 }
 
@@ -368,7 +398,7 @@ static void json_summary(void)
 	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
-		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13,
+		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13, .unwritten_bytes = 17,
 	};
 	struct ps_writer *w;
 	char *text;
@@ -386,10 +416,12 @@ static void json_summary(void)
 	CHECK_INT(ps_writer_summary(w, &c), 0);
 	CHECK_INT(ps_writer_close(w), 0);
 	text = read_all(temp_path);
-	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
+	/* lost_bytes 5 + 6 + 8 + 17, lost_records 4 + 11 + 12 + 16, incomplete_calls 10 + 7 + 14 */
+	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"lost_bytes\": 36, \"lost_records\": 43,"
+			" \"incomplete_calls\": 31, \"gap_bytes\": 9, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
 			" \"ringbuf_bytes\": 5, \"read_fail\": 6, \"save_full\": 7,"
-			" \"truncated_bytes\": 8,"
-			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
+			" \"truncated_bytes\": 8, \"unwritten_bytes\": 17,"
+			" \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
 			" \"kernel_missed\": 14, \"uncollected\": 16},"
 			" \"check_mismatch\": 13, \"unpaired_returns\": 15, \"keys_refused\": false,"
 			" \"secrets_dropped\": 0}}\n");
@@ -689,6 +721,7 @@ int main(void)
 	TEST(text_record_ipv6_and_marks);
 	TEST(text_record_without_tuple_or_data);
 	TEST(text_record_hexdump);
+	TEST(text_record_gaps);
 	TEST(text_string_and_fixed_events);
 	TEST(json_record_bytes);
 	TEST(json_record_ipv6_marks_and_unknown_enum);

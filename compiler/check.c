@@ -780,6 +780,9 @@ static void check_field_text_mods(struct check_ctx *ctx, struct ast_event *ev, s
 	if (f->unescape && f->kind != FK_STRING)
 		ERROR(ctx, f->unescape_loc, "'unescape' applies to string fields only, and '%s' is %s", f->name,
 		      field_type_text(f));
+	if (f->text && !text)
+		ERROR(ctx, f->text_loc, "'text' applies to string and bytes fields, and '%s' is %s", f->name,
+		      field_type_text(f));
 	if (f->joined && !f->collect_event)
 		ERROR(ctx, f->loc, "'joined' goes with 'collect' (field '%s' collects nothing)", f->name);
 	if (!f->collect_event)

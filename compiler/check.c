@@ -455,7 +455,7 @@ static bool check_version_spelling(struct check_ctx *ctx, const char *version, s
 		for (int i = 0; i < 2; i++) {
 			if (k == upto && bounds[i] == version)
 				return true; /* only bounds written before this one */
-			if (version_order_compare(bounds[i], version) == 0 && strcmp(bounds[i], version) != 0) {
+			if (bounds[i] && version_order_compare(bounds[i], version) == 0 && strcmp(bounds[i], version) != 0) {
 				ERROR(ctx, loc, "version \"%s\" is \"%s\" (layout '%s') spelled another way: write it one way",
 				      version, bounds[i], k->name);
 				return false;

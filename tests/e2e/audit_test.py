@@ -261,6 +261,52 @@ def t_zsh_errnumber(ctx):
     check_shell_errnumber(ctx, "zsh")
 
 
+def check_shell_json_text(ctx, kind, with_invalid):
+    """A typed line is a JSON string; one holding bytes that are never UTF-8
+    (0xff, 0xfe: tmux passes them through) shows U+FFFD and line_b64."""
+    if not shutil.which(kind):
+        raise TestSkip("%s not installed" % kind)
+    ps = start(ctx, kind)
+    try:
+        sh = audit_shells.Shell(ctx, kind)
+    except audit_shells.ShellError as e:
+        raise TestFailure("cannot start %s in tmux: %s" % (kind, e))
+    good = b": plainsight-json-line"
+    bad = b": plainsight-\xff\xfe-line"
+    lines = (good, bad) if with_invalid else (good,)
+    for line in lines:
+        st = sh.command([line])
+        if st != 0:
+            raise TestFailure("%s gave status %d for %r" % (kind, st, line))
+    pid = sh.pid
+    sh.close()
+    time.sleep(0.3)
+    ps.stop()
+    recs = [r for r in audit_records(ps, kind) if r.get("pid") == pid]
+    for line in lines:
+        got = count_exact(recs, "line", line) + count_exact(recs, "line", line + b"\n")
+        if len(got) != 1:
+            check_once(recs, "line", line, "%s line" % kind)
+        check_text_field(got[0], "line", text_of(got[0], "line"), "%s line" % kind)
+    if not with_invalid:
+        return
+    bad_rec = (count_exact(recs, "line", bad) + count_exact(recs, "line", bad + b"\n"))[0]
+    if not bad_rec["line"].startswith(": plainsight-\ufffd\ufffd-line"):
+        raise TestFailure("%s: invalid bytes shown as %r" % (kind, bad_rec["line"]))
+
+
+@test("bash_json_text")
+def t_bash_json_text(ctx):
+    check_shell_json_text(ctx, "bash", with_invalid=True)
+
+
+@test("zsh_json_text")
+def t_zsh_json_text(ctx):
+    # zsh's line editor, in a UTF-8 locale, turns a byte that is not UTF-8 into
+    # '?' before the line exists: no invalid line to capture.
+    check_shell_json_text(ctx, "zsh", with_invalid=False)
+
+
 @test("bash_unfinished_at_exit")
 def t_bash_unfinished(ctx):
     """A line whose command still runs when plainsight stops is written once,

@@ -62,9 +62,22 @@ deps:
 check-deps:
 	@need="$(call missing_debs,$(DEPS_LIST))"; [ -z "$$need" ] || $(MAKE) --no-print-directory deps
 
+# ---- facts both programs compile ---------------------------------------------
+# common/: what probec and the runtime must agree on (the version order), one
+# source in both; tests/unit/version_order_test.c runs against each build.
+COMMON_OBJS := $(patsubst %.c,$(OUT)/%.o,$(wildcard common/*.c))
+
+$(OUT)/common/%.o: common/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Icommon -c -o $@ $<
+
+$(ASAN_OUT)/common/%.o: common/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Icommon -c -o $@ $<
+
 # ---- the compiler -----------------------------------------------------------
 COMPILER_SRCS := $(wildcard compiler/*.c)
-COMPILER_OBJS := $(COMPILER_SRCS:%.c=$(OUT)/%.o) $(OUT)/compiler/parser.tab.o $(OUT)/compiler/lexer.o
+COMPILER_OBJS := $(COMPILER_SRCS:%.c=$(OUT)/%.o) $(OUT)/compiler/parser.tab.o $(OUT)/compiler/lexer.o $(COMMON_OBJS)
 
 $(OUT)/compiler/parser.tab.c $(OUT)/compiler/parser.tab.h: compiler/parser.y
 	$(call msg,BISON,$<)
@@ -76,12 +89,12 @@ $(OUT)/compiler/lexer.c $(OUT)/compiler/lexer.h: compiler/lexer.l
 
 $(OUT)/compiler/%.o: compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Icompiler -I$(OUT)/compiler -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Icompiler -Icommon -I$(OUT)/compiler -c -o $@ $<
 
 # Generated scanner and parser: their own warnings are not ours to fix.
 $(OUT)/compiler/parser.tab.o $(OUT)/compiler/lexer.o: $(OUT)/compiler/%.o: $(OUT)/compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -Icompiler -I$(OUT)/compiler -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Wno-sign-compare -Wno-unused-function -Icompiler -Icommon -I$(OUT)/compiler -c -o $@ $<
 
 $(OUT)/probec: $(COMPILER_OBJS)
 	$(call msg,LINK,$@)
@@ -92,11 +105,11 @@ probec: $(OUT)/probec
 # The compiler under ASan+UBSan, for its tests.
 $(ASAN_OUT)/compiler/%.o: compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Icompiler -I$(OUT)/compiler -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Icompiler -Icommon -I$(OUT)/compiler -c -o $@ $<
 
 $(ASAN_OUT)/compiler/%.o: $(OUT)/compiler/%.c $(OUT)/compiler/parser.tab.h $(OUT)/compiler/lexer.h
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Wno-sign-compare -Wno-unused-function -Icompiler -I$(OUT)/compiler -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Wno-sign-compare -Wno-unused-function -Icompiler -Icommon -I$(OUT)/compiler -c -o $@ $<
 
 $(ASAN_OUT)/probec: $(COMPILER_OBJS:$(OUT)/%=$(ASAN_OUT)/%)
 	$(call msg,LINK,$@)
@@ -142,16 +155,16 @@ $(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
 
 $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 # ---- user half --------------------------------------------------------------
 RUNTIME_SRCS := $(wildcard runtime/*.c)
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
-LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(GEN_OBJS)
+LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(COMMON_OBJS) $(GEN_OBJS)
 
 $(OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 $(OUT)/libplainsight.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -165,9 +178,9 @@ $(OUT)/plainsight: $(OUT)/runtime/main.o $(OUT)/libplainsight.a
 
 $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
-$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
@@ -199,11 +212,24 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
 
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
 
-$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(GEN_OBJS)
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
+
+# The version order's test once more, linked against probec's objects instead
+# of the runtime's library: both programs must pass it from the one source.
+UNIT_BINS += $(OUT)/tests/version_order_test-probec
+ASAN_UNIT_BINS += $(ASAN_OUT)/tests/version_order_test-probec
+
+$(OUT)/tests/version_order_test-probec: tests/unit/version_order_test.c $(filter-out $(OUT)/compiler/main.o,$(COMPILER_OBJS))
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -DVERSION_ORDER_BUILD='"probec"' -Icommon -Itests/unit -o $@ $^
+
+$(ASAN_OUT)/tests/version_order_test-probec: tests/unit/version_order_test.c $(filter-out $(ASAN_OUT)/compiler/main.o,$(COMPILER_OBJS:$(OUT)/%=$(ASAN_OUT)/%))
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -DVERSION_ORDER_BUILD='"probec"' -Icommon -Itests/unit -o $@ $^
 
 # tests/unit/callgraph_test.c's small library: one copy with its symbol table, one stripped.
 $(OUT)/tests/libcallgraph_fixture.so: tests/unit/callgraph_fixture.c

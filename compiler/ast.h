@@ -157,6 +157,9 @@ struct ast_field {
 	struct loc type_loc;
 	struct ast_name *members;  /* FK_ENUM */
 	bool optional, hidden;
+	/* `text`: a string or bytes field that holds text (SQL, a command line), a JSON string */
+	bool text;
+	struct loc text_loc;
 	/* `collect EVENT.FIELD [joined "SEP"]`: filled in user space */
 	const char *collect_event, *collect_field, *joined;
 	struct loc collect_loc;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "check.h"
 #include "emit.h"
+#include "version_order.h"
 
 #include <ctype.h>
 #include <regex.h>
@@ -121,49 +122,6 @@ static bool is_c_keyword(const char *name)
 static const char *did_you_mean(struct check_ctx *ctx, const struct suggest *s)
 {
 	return s->best ? arena_printf(ctx->arena, " (did you mean '%s'?)", s->best) : "";
-}
-
-/* ---- versions ------------------------------------------------------------- */
-
-/* "1.2.3" with an optional trailing lowercase run: "1.1.1w". */
-static bool version_valid(const char *v)
-{
-	const char *p = v;
-
-	for (;;) {
-		if (!isdigit((unsigned char)*p))
-			return false;
-		while (isdigit((unsigned char)*p))
-			p++;
-		if (*p != '.')
-			break;
-		p++;
-	}
-	while (islower((unsigned char)*p))
-		p++;
-	return *p == '\0';
-}
-
-/*
- * Numeric components compare as numbers, missing ones as 0; then the letters
- * after the last one, none sorting first: 1.1.1 < 1.1.1a < 1.1.1w < 1.1.1za.
- */
-int version_compare(const char *a, const char *b)
-{
-	while (isdigit((unsigned char)*a) || isdigit((unsigned char)*b)) {
-		unsigned long long na = strtoull(a, (char **)&a, 10);
-		unsigned long long nb = strtoull(b, (char **)&b, 10);
-
-		if (na != nb)
-			return na < nb ? -1 : 1;
-		if (*a == '.')
-			a++;
-		if (*b == '.')
-			b++;
-	}
-	if (strlen(a) != strlen(b))
-		return strlen(a) < strlen(b) ? -1 : 1;
-	return strcmp(a, b) < 0 ? -1 : strcmp(a, b) > 0;
 }
 
 /* ---- module-level items --------------------------------------------------- */
@@ -459,28 +417,52 @@ static int find_hookset(struct ast_module *mod, const char *name)
 
 /* ---- layouts -------------------------------------------------------------- */
 
+/* False, with one error at loc, when version cannot bound a range (version_order.h says what can). */
+static bool check_version_bound(struct check_ctx *ctx, const char *version, struct loc loc)
+{
+	const char *problem = version_order_spec_problem(version);
+
+	if (problem)
+		ERROR(ctx, loc, "invalid version \"%s\" (%s)", version, problem);
+	return !problem;
+}
+
 static void check_layout_range(struct check_ctx *ctx, struct ast_layout *l)
 {
-	bool ok = true;
+	bool ok = check_version_bound(ctx, l->min_version, l->min_loc);
 
-	if (!version_valid(l->min_version)) {
-		ERROR(ctx, l->min_loc, "invalid version \"%s\" (want numbers joined by dots, e.g. \"3.0.2\" or \"1.1.1w\")",
-		      l->min_version);
-		ok = false;
-	}
-	if (!version_valid(l->max_version)) {
-		ERROR(ctx, l->max_loc, "invalid version \"%s\" (want numbers joined by dots, e.g. \"3.0.2\" or \"1.1.1w\")",
-		      l->max_version);
-		ok = false;
-	}
-	if (ok && version_compare(l->min_version, l->max_version) > 0)
+	ok = check_version_bound(ctx, l->max_version, l->max_loc) && ok;
+	if (ok && version_order_compare(l->min_version, l->max_version) > 0)
 		ERROR(ctx, l->min_loc, "empty version range: \"%s\" is above \"%s\"", l->min_version, l->max_version);
 }
 
 static bool layout_range_usable(const struct ast_layout *l)
 {
-	return version_valid(l->min_version) && version_valid(l->max_version) &&
-	       version_compare(l->min_version, l->max_version) <= 0;
+	return !version_order_spec_problem(l->min_version) && !version_order_spec_problem(l->max_version) &&
+	       version_order_compare(l->min_version, l->max_version) <= 0;
+}
+
+/*
+ * Two spellings of one version ("3.0" and "3.0.0") would read as two bounds
+ * while the runtime sees one: each version is written one way in a module.
+ */
+static bool check_version_spelling(struct check_ctx *ctx, const char *version, struct loc loc,
+				   const struct ast_layout *upto)
+{
+	for (const struct ast_layout *k = ctx->mod->layouts; k; k = k->next) {
+		const char *bounds[2] = { k->min_version, k->max_version };
+
+		for (int i = 0; i < 2; i++) {
+			if (k == upto && bounds[i] == version)
+				return true; /* only bounds written before this one */
+			if (bounds[i] && version_order_compare(bounds[i], version) == 0 && strcmp(bounds[i], version) != 0) {
+				ERROR(ctx, loc, "version \"%s\" is \"%s\" (layout '%s') spelled another way: write it one way",
+				      version, bounds[i], k->name);
+				return false;
+			}
+		}
+	}
+	return true;
 }
 
 /* Layouts of different products may share version numbers (MariaDB 10 and MySQL 8 never meet). */
@@ -498,14 +480,14 @@ static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
 	for (struct ast_layout *k = ctx->mod->layouts; k != l; k = k->next) {
 		if (!layout_range_usable(k) || !same_product(k->product, l->product))
 			continue;
-		if (version_compare(k->min_version, l->min_version) == 0 &&
-		    version_compare(k->max_version, l->max_version) == 0) {
+		if (version_order_compare(k->min_version, l->min_version) == 0 &&
+		    version_order_compare(k->max_version, l->max_version) == 0) {
 			ERROR(ctx, l->min_loc, "duplicate version range \"%s\" .. \"%s\" (layout '%s' has it)",
 			      l->min_version, l->max_version, k->name);
 			return;
 		}
-		if (version_compare(k->min_version, l->max_version) <= 0 &&
-		    version_compare(l->min_version, k->max_version) <= 0) {
+		if (version_order_compare(k->min_version, l->max_version) <= 0 &&
+		    version_order_compare(l->min_version, k->max_version) <= 0) {
 			ERROR(ctx, l->min_loc,
 			      "versions \"%s\" .. \"%s\" overlap layout '%s' (\"%s\" .. \"%s\")", l->min_version,
 			      l->max_version, k->name, k->min_version, k->max_version);
@@ -636,7 +618,10 @@ static void check_layouts(struct check_ctx *ctx)
 				ERROR(ctx, l->loc, "duplicate layout '%s'", l->name);
 		check_layout_product(ctx, l);
 		check_layout_range(ctx, l);
-		check_layout_overlaps(ctx, l);
+		/* One report for one mistake: a second spelling also overlaps the first. */
+		if (layout_range_usable(l) && check_version_spelling(ctx, l->min_version, l->min_loc, l) &&
+		    check_version_spelling(ctx, l->max_version, l->max_loc, l))
+			check_layout_overlaps(ctx, l);
 		check_layout_offsets(ctx, l);
 		l->hookset = find_hookset(mod, l->hookset_name ? l->hookset_name : "default");
 		if (l->hookset >= 0)
@@ -794,6 +779,9 @@ static void check_field_text_mods(struct check_ctx *ctx, struct ast_event *ev, s
 
 	if (f->unescape && f->kind != FK_STRING)
 		ERROR(ctx, f->unescape_loc, "'unescape' applies to string fields only, and '%s' is %s", f->name,
+		      field_type_text(f));
+	if (f->text && !text)
+		ERROR(ctx, f->text_loc, "'text' applies to string and bytes fields, and '%s' is %s", f->name,
 		      field_type_text(f));
 	if (f->joined && !f->collect_event)
 		ERROR(ctx, f->loc, "'joined' goes with 'collect' (field '%s' collects nothing)", f->name);

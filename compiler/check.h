@@ -18,7 +18,6 @@ int check_modules(struct arena *arena, struct diag *diag, struct ast_module *mod
 const char *scalar_name(enum scalar s);
 unsigned scalar_size(enum scalar s);
 bool scalar_signed(enum scalar s);
-int version_compare(const char *a, const char *b);
 const char *type_spelling(struct arena *arena, const struct ast_type *t);
 /* Event structs bigger than this are built in a per-CPU map: the BPF stack has 512 bytes. */
 #define BIG_EVENT_SIZE 256

@@ -315,6 +315,8 @@ static void put_event_fields(struct buf *b, struct arena *a, const struct ast_mo
 			buf_printf(b, "\t\t.n_enum = %d,\n", n);
 		}
 		buf_printf(b, "\t\t.hidden = %s,\n", f->hidden ? "true" : "false");
+		if (f->text)
+			buf_puts(b, "\t\t.text = true,\n");
 		buf_printf(b, "\t\t.check_field = %d,\n", f->check_index);
 		if (f->collect_ev) {
 			buf_printf(b, "\t\t.collect = true,\n\t\t.collect_event = %d,\n", f->collect_ev->id);

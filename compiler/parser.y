@@ -106,7 +106,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token PATH "path" TRUE "true" FALSE "false" TARGET "target" LIBRARY "library"
 %token OVERRIDE "override" VERSION "version" SECTION "section" MATCH "match" NEEDED "needed"
 %token FORCE "force" STRUCT "struct" PTR "ptr" LAYOUT "layout" VERSIONS "versions" HOOKS "hooks"
-%token SOURCE "source" ABSENT "absent" EVENT "event" OPTIONAL "optional" HIDDEN "hidden"
+%token SOURCE "source" ABSENT "absent" EVENT "event" OPTIONAL "optional" HIDDEN "hidden" TEXT_KW "text"
 %token CHECK "check" ENUM "enum" TUPLE "tuple" BYTES "bytes" HOOKSET "hookset" HOOK "hook"
 %token IN "in" ABI "abi" TRACK "track" SOCKET "socket" BY "by" ON "on" ENTRY "entry"
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
@@ -212,6 +212,7 @@ name:
 	| "match"    { $$ = "match"; }
 	| "product"  { $$ = "product"; }
 	| "hidden"   { $$ = "hidden"; }
+	| "text"     { $$ = "text"; }
 	| "global"   { $$ = "global"; }
 	| "var"      { $$ = "var"; }
 	| "per"      { $$ = "per"; }
@@ -649,6 +650,14 @@ field_mods:
 			if ($$->hidden)
 				diag_error(ctx->diag, @2, "'hidden' given twice");
 			$$->hidden = true;
+		}
+	| field_mods "text"
+		{
+			$$ = $1;
+			if ($$->text)
+				diag_error(ctx->diag, @2, "'text' given twice");
+			$$->text = true;
+			$$->text_loc = @2;
 		}
 	| field_mods "collect" name '.' name
 		{

@@ -136,6 +136,7 @@ struct ps_field_desc {
 	const char *const *enum_names;
 	uint32_t n_enum;
 	bool hidden;               /* used by the runtime, not printed */
+	bool text;                 /* bytes or string holding text: a JSON string, not base64 */
 	int32_t check_field;       /* must equal this field when both are present; -1: none */
 	bool collect;              /* filled in user space from the buffered records of collect_event */
 	uint32_t collect_event;

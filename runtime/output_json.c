@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * JSON output, for programs: one object per line (JSON Lines), keys in a
- * fixed order. Bytes travel in base64; a string that is not valid UTF-8 is
- * shown with U+FFFD where it breaks and also sent whole in base64.
+ * fixed order. A field the spec declares `text` (a query, a command line) is
+ * a JSON string; where its bytes are not valid UTF-8 the string shows U+FFFD
+ * and NAME_b64 carries the exact bytes. Other bytes (TLS payloads) travel
+ * in base64 only, as NAME_b64 after their len.
  */
 #include <inttypes.h>
 #include <stdbool.h>
@@ -51,7 +53,7 @@ static void write_data(FILE *f, const struct ps_record *rec, const struct ps_fie
 {
 	const uint8_t *data = rec->data ? rec->data : (const uint8_t *)"";
 
-	if (field->kind == PS_FIELD_BYTES) {
+	if (!field->text) {
 		fprintf(f, ", \"len\": %zu", rec->data_len);
 		write_key(f, field->name, "_b64");
 		fputc('"', f);

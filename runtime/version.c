@@ -11,14 +11,7 @@
 
 #include "elf_file.h"
 #include "ldcache.h"
-
-/* One dotted component of a version: its digits and the letters right after them. */
-struct version_part {
-	const char *digits;
-	size_t n_digits;
-	const char *letters;
-	size_t n_letters;
-};
+#include "version_order.h"
 
 static bool is_digit(char c)
 {
@@ -28,75 +21,6 @@ static bool is_digit(char c)
 static bool is_lower(char c)
 {
 	return c >= 'a' && c <= 'z';
-}
-
-/*
- * Reads the component at *cursor and moves past it and its dot. Whatever does
- * not continue the dotted numbers ("+quic", "-dev", a date) ends the version,
- * so it takes no part in ordering; a missing component reads as 0.
- */
-static void next_version_part(const char **cursor, struct version_part *part)
-{
-	const char *at = *cursor;
-	const char *number = at;
-	bool has_number;
-
-	/* Zeros in front carry no value; dropping them lets digit strings compare by length. */
-	while (*at == '0')
-		at++;
-	part->digits = at;
-	while (is_digit(*at))
-		at++;
-	part->n_digits = at - part->digits;
-	has_number = at > number;
-	part->letters = at;
-	/* OpenSSL counts patch releases with letters: 1.0.2 < 1.0.2a < ... < 1.0.2z < 1.0.2za. */
-	if (has_number) {
-		while (is_lower(*at))
-			at++;
-	}
-	part->n_letters = at - part->letters;
-	if (has_number && at[0] == '.' && is_digit(at[1]))
-		at++;
-	else
-		at += strlen(at); /* the version ends here */
-	*cursor = at;
-}
-
-static int compare_parts(const struct version_part *a, const struct version_part *b)
-{
-	size_t common;
-	int order;
-
-	/* Without leading zeros, the longer digit string is the bigger number: no overflow. */
-	if (a->n_digits != b->n_digits)
-		return a->n_digits < b->n_digits ? -1 : 1;
-	order = memcmp(a->digits, b->digits, a->n_digits);
-	if (order)
-		return order < 0 ? -1 : 1;
-	/* Plain byte order gives z < za and w < za, as OpenSSL counts. */
-	common = a->n_letters < b->n_letters ? a->n_letters : b->n_letters;
-	order = memcmp(a->letters, b->letters, common);
-	if (order)
-		return order < 0 ? -1 : 1;
-	if (a->n_letters != b->n_letters)
-		return a->n_letters < b->n_letters ? -1 : 1;
-	return 0;
-}
-
-int ps_version_compare(const char *a, const char *b)
-{
-	while (*a || *b) {
-		struct version_part part_a, part_b;
-		int order;
-
-		next_version_part(&a, &part_a);
-		next_version_part(&b, &part_b);
-		order = compare_parts(&part_a, &part_b);
-		if (order)
-			return order;
-	}
-	return 0;
 }
 
 const char *ps_version_suffix(const char *version)
@@ -450,9 +374,9 @@ static bool same_product(const char *a, const char *b)
 /* A missing bound (NULL) leaves that side of the range open. */
 static bool layout_holds(const struct ps_layout_desc *layout, const char *version)
 {
-	if (layout->min_version && ps_version_compare(version, layout->min_version) < 0)
+	if (layout->min_version && version_order_compare(version, layout->min_version) < 0)
 		return false;
-	if (layout->max_version && ps_version_compare(version, layout->max_version) > 0)
+	if (layout->max_version && version_order_compare(version, layout->max_version) > 0)
 		return false;
 	return true;
 }
@@ -470,6 +394,18 @@ static const struct ps_layout_desc *layout_holding(const struct ps_module_desc *
 	return NULL;
 }
 
+/*
+ * Whether candidate ends closer below a version than nearest: the later end,
+ * or at the same end the layout of the product (the compiler proves ranges
+ * apart only within a product), so the choice never hangs on table order.
+ */
+static bool closer_below(const struct ps_layout_desc *candidate, const struct ps_layout_desc *nearest)
+{
+	int order = version_order_compare(candidate->max_version, nearest->max_version);
+
+	return order > 0 || (order == 0 && candidate->product && !nearest->product);
+}
+
 /* Of product's layouts (or those of none), the one ending closest below version. */
 static const struct ps_layout_desc *nearest_lower(const struct ps_module_desc *module, const char *product,
 						  const char *version)
@@ -481,9 +417,9 @@ static const struct ps_layout_desc *nearest_lower(const struct ps_module_desc *m
 
 		if (candidate->product && !same_product(candidate->product, product))
 			continue;
-		if (!candidate->max_version || ps_version_compare(candidate->max_version, version) >= 0)
+		if (!candidate->max_version || version_order_compare(candidate->max_version, version) >= 0)
 			continue;
-		if (!nearest || ps_version_compare(candidate->max_version, nearest->max_version) > 0)
+		if (!nearest || closer_below(candidate, nearest))
 			nearest = candidate;
 	}
 	return nearest;

@@ -6,13 +6,10 @@
 #include <stddef.h>
 #include "module.h"
 
-/* Compares versions such as 1.0.2, 1.1.1w, 3.0.19: <0, 0, >0. */
-int ps_version_compare(const char *a, const char *b);
-
 /*
  * What follows the release in a version ("+quic" in "1.1.1v+quic", "-dev" in
- * "3.2.0-dev"): a patched or unreleased build, which compares equal to the
- * release; NULL for a plain release such as "3.0.19" or "1.0.2za".
+ * "3.2.0-dev"): a patched or unreleased build, NULL for a plain release such
+ * as "3.0.19" or "1.0.2za". Versions order by common/version_order.h.
  */
 const char *ps_version_suffix(const char *version);
 

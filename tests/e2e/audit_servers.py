@@ -209,6 +209,17 @@ class MariaDB:
         r = _run(argv)
         return r.returncode, r.stdout, r.stderr
 
+    def raw_query(self, sql):
+        """Sends sql (bytes, not necessarily UTF-8) as one COM_QUERY over the
+        protocol, as no client rewrites it; returns the server's error number,
+        0 when it accepted the query."""
+        c = MyProtoClient(self.sock)
+        try:
+            c.connect("root")
+            return c.query(sql)
+        finally:
+            c.close()
+
     def prepare_execute(self, sql, params=()):
         """COM_STMT_PREPARE sql, then COM_STMT_EXECUTE with integer params,
         over the binary protocol; returns the server's first result row count
@@ -288,7 +299,8 @@ class MySQLInRoot(MariaDB):
 class MyProtoClient:
     """Just enough of the MySQL/MariaDB client protocol for a prepared
     statement: handshake (root over the unix socket: the unix_socket plugin,
-    answered through an auth switch), COM_STMT_PREPARE, COM_STMT_EXECUTE."""
+    answered through an auth switch), COM_QUERY with exact bytes,
+    COM_STMT_PREPARE, COM_STMT_EXECUTE."""
 
     CLIENT_LONG_PASSWORD = 1
     CLIENT_PROTOCOL_41 = 0x200
@@ -378,6 +390,19 @@ class MyProtoClient:
                 return
             if p[0] == 0xff:
                 raise self._err(p)
+
+    def query(self, sql):
+        """COM_QUERY with sql's exact bytes; the error number, or 0 after
+        reading the OK packet or the whole result set."""
+        self.seq = 0
+        self.write_packet(b"\x03" + sql)
+        r = self.read_packet()
+        if r[0] == 0xff:
+            return struct.unpack("<H", r[1:3])[0]
+        if r[0] != 0x00:                        # a result set: columns, EOF, rows, EOF
+            self._skip_until_eof()
+            self._skip_until_eof()
+        return 0
 
     def prepare_execute(self, sql, params=()):
         self.seq = 0

@@ -64,14 +64,39 @@ def audit_records(ps, module):
 
 
 def text_of(rec, key):
-    """A record's text field: `key` as a string, or `key`_b64 / payload_b64 as bytes."""
-    if key in rec:
-        v = rec[key]
-        return v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
+    """A record's text field as bytes: the exact bytes of `key`_b64 (or
+    payload_b64) when there are some, else `key` (a JSON string)."""
     for k in (key + "_b64", "payload_b64"):
         if k in rec:
             return base64.b64decode(rec[k])
+    if key in rec:
+        v = rec[key]
+        return v.encode("utf-8", "surrogateescape") if isinstance(v, str) else v
     return None
+
+
+def check_text_field(rec, key, want, what):
+    """A field the spec declares text, holding want (bytes): a JSON string,
+    with `key`_b64 (the exact bytes) only when want is not UTF-8, and then
+    U+FFFD for each byte that breaks it."""
+    try:
+        want_str, valid = want.decode("utf-8"), True
+    except UnicodeDecodeError:
+        # One U+FFFD per byte that starts no valid sequence, as runtime/format.c
+        # writes it; the tests' invalid bytes are lone ones, where Python agrees.
+        want_str, valid = want.decode("utf-8", "replace"), False
+    got = rec.get(key)
+    if not isinstance(got, str):
+        raise TestFailure("%s: %r is %r, want a JSON string" % (what, key, got), "record: %r" % (rec,))
+    if got != want_str:
+        raise TestFailure("%s: %r is %s, want %s" % (what, key, short(got), short(want_str)))
+    if "len" in rec:
+        raise TestFailure("%s: a text field comes without \"len\": %r" % (what, rec))
+    b64 = rec.get(key + "_b64")
+    if valid and b64 is not None:
+        raise TestFailure("%s: %s_b64 beside valid UTF-8 %s" % (what, key, short(want)))
+    if not valid and (b64 is None or base64.b64decode(b64) != want):
+        raise TestFailure("%s: %s_b64 is %r, want the exact bytes %r" % (what, key, b64, want))
 
 
 def start(ctx, module, extra=()):
@@ -137,6 +162,7 @@ def check_shell_lines(ctx, kind):
         for k in ("pid", "uid", "comm", "line", "tty"):
             if k not in r:
                 raise TestFailure("record without %r: %r" % (k, r))
+        check_text_field(r, "line", text_of(r, "line"), "%s line" % kind)
         if r["tty"] != want_tty:
             raise TestFailure("record says tty %r, the shell runs on %s" % (r["tty"], ctx.shell_tty),
                               "record: %r" % (r,))
@@ -235,6 +261,52 @@ def t_zsh_errnumber(ctx):
     check_shell_errnumber(ctx, "zsh")
 
 
+def check_shell_json_text(ctx, kind, with_invalid):
+    """A typed line is a JSON string; one holding bytes that are never UTF-8
+    (0xff, 0xfe: tmux passes them through) shows U+FFFD and line_b64."""
+    if not shutil.which(kind):
+        raise TestSkip("%s not installed" % kind)
+    ps = start(ctx, kind)
+    try:
+        sh = audit_shells.Shell(ctx, kind)
+    except audit_shells.ShellError as e:
+        raise TestFailure("cannot start %s in tmux: %s" % (kind, e))
+    good = b": plainsight-json-line"
+    bad = b": plainsight-\xff\xfe-line"
+    lines = (good, bad) if with_invalid else (good,)
+    for line in lines:
+        st = sh.command([line])
+        if st != 0:
+            raise TestFailure("%s gave status %d for %r" % (kind, st, line))
+    pid = sh.pid
+    sh.close()
+    time.sleep(0.3)
+    ps.stop()
+    recs = [r for r in audit_records(ps, kind) if r.get("pid") == pid]
+    for line in lines:
+        got = count_exact(recs, "line", line) + count_exact(recs, "line", line + b"\n")
+        if len(got) != 1:
+            check_once(recs, "line", line, "%s line" % kind)
+        check_text_field(got[0], "line", text_of(got[0], "line"), "%s line" % kind)
+    if not with_invalid:
+        return
+    bad_rec = (count_exact(recs, "line", bad) + count_exact(recs, "line", bad + b"\n"))[0]
+    if not bad_rec["line"].startswith(": plainsight-\ufffd\ufffd-line"):
+        raise TestFailure("%s: invalid bytes shown as %r" % (kind, bad_rec["line"]))
+
+
+@test("bash_json_text")
+def t_bash_json_text(ctx):
+    check_shell_json_text(ctx, "bash", with_invalid=True)
+
+
+@test("zsh_json_text")
+def t_zsh_json_text(ctx):
+    # zsh's line editor, in a UTF-8 locale, turns a byte that is not UTF-8 into
+    # '?' before the line exists: no invalid line to capture.
+    check_shell_json_text(ctx, "zsh", with_invalid=False)
+
+
 @test("bash_unfinished_at_exit")
 def t_bash_unfinished(ctx):
     """A line whose command still runs when plainsight stops is written once,
@@ -287,6 +359,31 @@ def check_query_records(recs, queries, what):
         for k in ("pid", "uid", "comm"):
             if k not in r:
                 raise TestFailure("%s: record without %r: %r" % (what, k, r))
+        check_text_field(r, "query", want, what)
+
+
+@test("mysqld_json_text")
+def t_mysqld_json_text(ctx):
+    """`plainsight mysqld -m json`: "query" is a JSON string; a query that is
+    not UTF-8 shows U+FFFD there and its exact bytes in query_b64."""
+    if not audit_servers.find_mariadbd():
+        raise TestSkip("mariadbd not installed")
+    ps = start(ctx, "mysqld")
+    db = audit_servers.MariaDB(ctx)
+    good = b"select 'plainsight-json-text' as a"
+    # Lone bytes that start no UTF-8 sequence: 0xff, 0xfe, and 0xc3 cut short by the quote.
+    bad = b"select 'plainsight-\xff\xfe-latin1 \xc3' as b"
+    db.query_status(good.decode())
+    db.raw_query(bad)
+    pid = db.pid
+    db.close()
+    ps.stop()
+    recs = [r for r in audit_records(ps, "mysqld") if r.get("pid") == pid]
+    check_text_field(check_once(recs, "query", good, "mysqld"), "query", good, "mysqld")
+    bad_rec = check_once(recs, "query", bad, "mysqld")
+    check_text_field(bad_rec, "query", bad, "mysqld, invalid UTF-8")
+    if bad_rec["query"] != "select 'plainsight-\ufffd\ufffd-latin1 \ufffd' as b":
+        raise TestFailure("mysqld: invalid bytes shown as %r" % bad_rec["query"])
 
 
 @test("mysqld_queries")

@@ -27,8 +27,8 @@ fail() { echo "FAIL compiler/$1"; status=1; }
 build_asan() {
 	mkdir -p "$OUT/asan" &&
 	cc -std=gnu11 -D_GNU_SOURCE -g -O1 -fsanitize=address,undefined -fno-omit-frame-pointer \
-		-fno-sanitize-recover=undefined -Icompiler -I"$OUT/compiler" \
-		-o "$OUT/asan/probec" compiler/*.c "$OUT/compiler/parser.tab.c" "$OUT/compiler/lexer.c"
+		-fno-sanitize-recover=undefined -Icompiler -Icommon -I"$OUT/compiler" \
+		-o "$OUT/asan/probec" compiler/*.c common/*.c "$OUT/compiler/parser.tab.c" "$OUT/compiler/lexer.c"
 }
 
 # ---- cases ----------------------------------------------------------------------

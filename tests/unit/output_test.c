@@ -350,6 +350,89 @@ static void json_string_fields(void)
 	free(text);
 }
 
+/* open_path's fixed part with its variable part as `query: bytes text` (mysqld) or `string` without text. */
+static const struct ps_field_desc query_text_fields[] = {
+	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = 3, .check_field = -1 },
+	{ .name = "mode", .kind = PS_FIELD_UINT, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "query", .kind = PS_FIELD_BYTES, .offset = PS_TEST_HDR + 8, .size = 0, .present_bit = -1,
+	  .check_field = -1, .text = true },
+};
+static const struct ps_field_desc string_not_text_fields[] = {
+	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = 3, .check_field = -1 },
+	{ .name = "mode", .kind = PS_FIELD_UINT, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "name", .kind = PS_FIELD_STRING, .offset = PS_TEST_HDR + 8, .size = 0, .present_bit = -1,
+	  .check_field = -1 },
+};
+static const struct ps_event_desc query_text_event = {
+	.name = "query", .fixed_size = sizeof(struct test_open_path), .fields = query_text_fields, .n_fields = 3,
+	.var_field = 2,
+};
+static const struct ps_event_desc string_not_text_event = {
+	.name = "named", .fixed_size = sizeof(struct test_open_path), .fields = string_not_text_fields, .n_fields = 3,
+	.var_field = 2,
+};
+
+#define JSON_QUERY_HEAD "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000," \
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"query\", \"mode\": 420, "
+
+/* The JSON of one query record whose text is bytes[len]. */
+static char *json_query(const struct ps_event_desc *event, const char *bytes, size_t len)
+{
+	struct test_open_path ev;
+	struct ps_record rec = path_record(&ev, bytes, len);
+
+	rec.event = event;
+	return write_one(PS_OUTPUT_JSON, false, &rec);
+}
+
+/*
+ * A text field is a JSON string whatever its kind; only where its bytes are
+ * not UTF-8 does NAME_b64 follow with the exact bytes.
+ */
+static void json_text_fields(void)
+{
+	static const struct {
+		const char *in;
+		size_t len;
+		const char *want_tail;
+	} cases[] = {
+		{ "select 1", 8, "\"query\": \"select 1\"}\n" },
+		/* é and 😀 stay as they are; quotes, backslash and control characters are escaped */
+		{ "select '\xc3\xa9\xf0\x9f\x98\x80'\n\t\"\\\x1b", 20,
+		  "\"query\": \"select '\xc3\xa9\xf0\x9f\x98\x80'\\u000a\\u0009\\\"\\\\\\u001b\"}\n" },
+		/* a byte that is no UTF-8 at all */
+		{ "select '\xff'", 10, "\"query\": \"select '\\ufffd'\", \"query_b64\": \"c2VsZWN0ICf/Jw==\"}\n" },
+		/* an overlong '/' */
+		{ "\xc0\xaf", 2, "\"query\": \"\\ufffd\\ufffd\", \"query_b64\": \"wK8=\"}\n" },
+		/* a surrogate half (U+D800) */
+		{ "a\xed\xa0\x80", 4, "\"query\": \"a\\ufffd\\ufffd\\ufffd\", \"query_b64\": \"Ye2ggA==\"}\n" },
+		/* a sequence cut short by the end of the query */
+		{ "x\xe2\x82", 3, "\"query\": \"x\\ufffd\\ufffd\", \"query_b64\": \"eOKC\"}\n" },
+		/* an empty query is an empty string */
+		{ "", 0, "\"query\": \"\"}\n" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text = json_query(&query_text_event, cases[i].in, cases[i].len);
+		char want[512];
+
+		snprintf(want, sizeof(want), JSON_QUERY_HEAD "%s", cases[i].want_tail);
+		CHECK_STR(text, want);
+		free(text);
+	}
+}
+
+/* A string field the spec does not call text is bytes like any other: base64 after its length. */
+static void json_string_not_text_is_base64(void)
+{
+	char *text = json_query(&string_not_text_event, "hi", 2);
+
+	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
+			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"named\", \"mode\": 420,"
+			" \"len\": 2, \"name_b64\": \"aGk=\"}\n");
+	free(text);
+}
+
 static void json_comm_is_escaped(void)
 {
 	struct test_exit ev;
@@ -726,6 +809,8 @@ int main(void)
 	TEST(json_record_bytes);
 	TEST(json_record_ipv6_marks_and_unknown_enum);
 	TEST(json_string_fields);
+	TEST(json_text_fields);
+	TEST(json_string_not_text_is_base64);
 	TEST(json_comm_is_escaped);
 	TEST(json_summary);
 	TEST(tty_is_shown_as_users_know_it);

@@ -56,7 +56,7 @@ static const struct ps_field_desc open_path_fields[] = {
 	{ .name = "dfd", .kind = PS_FIELD_INT, .offset = PS_TEST_HDR, .size = 4, .present_bit = 3, .check_field = -1 },
 	{ .name = "mode", .kind = PS_FIELD_UINT, .offset = PS_TEST_HDR + 4, .size = 4, .present_bit = -1, .check_field = -1 },
 	{ .name = "path", .kind = PS_FIELD_STRING, .offset = PS_TEST_HDR + 8, .size = 0, .present_bit = -1,
-	  .check_field = -1 },
+	  .check_field = -1, .text = true },
 };
 
 static const struct ps_field_desc exit_fields[] = {

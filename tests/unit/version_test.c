@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime/version.c: ordering, detection in real binaries, forced versions, layout choice. */
+/* runtime/version.c: detection in real binaries, forced versions, layout choice (the order: version_order_test.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -19,51 +19,6 @@ static const struct ps_version_rule openssl_rule = {
 	.force_flag = -1,
 };
 
-static int sign(int value)
-{
-	return (value > 0) - (value < 0);
-}
-
-static void check_order(const char *lower, const char *higher)
-{
-	int forward = ps_version_compare(lower, higher);
-	int backward = ps_version_compare(higher, lower);
-
-	if (sign(forward) != -1 || sign(backward) != 1) {
-		fprintf(stderr, "  want %s < %s, compare gives %d and %d\n", lower, higher, forward, backward);
-		check_failures_in_test++;
-	}
-}
-
-static void check_same(const char *a, const char *b)
-{
-	CHECK_INT(ps_version_compare(a, b), 0);
-	CHECK_INT(ps_version_compare(b, a), 0);
-}
-
-static void test_compare_order(void)
-{
-	static const char *const ascending[] = {
-		"1.0.2", "1.0.2u", "1.1.0", "1.1.1", "1.1.1v", "1.1.1w", "3.0.0",
-		"3.0.9", "3.0.19", "3.1.0", "3.9.9", "3.10.0", "10.0.0",
-	};
-	size_t count = sizeof(ascending) / sizeof(ascending[0]);
-
-	/* Every pair, not only neighbours: the order must be transitive. */
-	for (size_t i = 0; i < count; i++) {
-		for (size_t j = i + 1; j < count; j++)
-			check_order(ascending[i], ascending[j]);
-		check_same(ascending[i], ascending[i]);
-	}
-	check_order("1.0.2z", "1.0.2za");
-	check_order("1.0.2w", "1.0.2za");
-	check_order("1.0.2zh", "1.0.2zi");
-	check_order("1.1.1zz", "1.1.2");
-	check_order("3.0.99", "3.0.100");
-	check_order("3.0", "3.0.1");
-	check_order("99999999999999999999.1", "100000000000000000000.0");
-}
-
 static void test_suffix(void)
 {
 	CHECK_STR(ps_version_suffix("1.1.1v+quic"), "+quic");
@@ -78,18 +33,6 @@ static void test_suffix(void)
 	CHECK(ps_version_suffix("10") == NULL);
 	CHECK(ps_version_suffix("") == NULL);
 	CHECK(ps_version_suffix(NULL) == NULL);
-}
-
-static void test_compare_ignores_suffixes(void)
-{
-	check_same("3.0.13+quic", "3.0.13");
-	check_same("3.2.0-dev", "3.2.0");
-	check_same("1.1.1w-fips", "1.1.1w");
-	check_same("3.0.0", "3.0");
-	check_same("3.00.1", "3.0.1");
-	check_same("", "0");
-	check_order("3.0.13+quic", "3.0.14-dev");
-	check_order("1.1.1-dev", "1.1.1a");
 }
 
 /* The library's own version as `openssl version` reports it ("... (Library: OpenSSL 3.0.x ...)"). */
@@ -477,10 +420,31 @@ static void test_layout_select_products(void)
 	check_product_layout("percona", "4.1.0", PS_LAYOUT_NONE, NULL);
 }
 
+/* The product's layout and one of none end together, the product's listed last. */
+static const struct ps_layout_desc tied_layouts[] = {
+	{ .name = "3.0", .min_version = "3.0.0", .max_version = "3.0.99" },
+	{ .name = "3.0+quic", .product = "quic", .min_version = "3.0.0", .max_version = "3.0.99" },
+};
+
+static const struct ps_module_desc tied_module = {
+	.name = "tied-test",
+	.layouts = tied_layouts,
+	.n_layouts = sizeof(tied_layouts) / sizeof(tied_layouts[0]),
+};
+
+/* Between ranges, a tie goes to the product's layout, never to whichever the table lists first. */
+static void test_layout_select_nearest_tie(void)
+{
+	const struct ps_layout_desc *layout = NULL;
+
+	CHECK_INT(ps_layout_select(&tied_module, "quic", "3.1.0", &layout), PS_LAYOUT_NEAREST);
+	CHECK_STR(layout ? layout->name : NULL, "3.0+quic");
+	CHECK_INT(ps_layout_select(&tied_module, NULL, "3.1.0", &layout), PS_LAYOUT_NEAREST);
+	CHECK_STR(layout ? layout->name : NULL, "3.0");
+}
+
 int main(void)
 {
-	TEST(test_compare_order);
-	TEST(test_compare_ignores_suffixes);
 	TEST(test_suffix);
 	TEST(test_detect_system_openssl);
 	TEST(test_detect_without_needed);
@@ -492,5 +456,6 @@ int main(void)
 	TEST(test_detect_products);
 	TEST(test_parse_forced_products);
 	TEST(test_layout_select_products);
+	TEST(test_layout_select_nearest_tie);
 	return TEST_EXIT();
 }

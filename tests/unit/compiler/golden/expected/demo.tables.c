@@ -314,6 +314,7 @@ static const struct ps_field_desc demo_done_fields[] = {
 		.size = 0,
 		.present_bit = -1,
 		.hidden = false,
+		.text = true,
 		.check_field = -1,
 		.collect = true,
 		.collect_event = 3,

@@ -18,6 +18,10 @@ ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
 # clang -target bpf does not search the multiarch include directory by itself.
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
+# runtime/ by stage, in the order data flows: target/ (what to attach to),
+# bpf/ (loading and attaching), events/ (ring buffer to records), output/.
+RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
+RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
 RUNTIME_LIBS := -lbpf -lelf -lz
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -144,8 +148,9 @@ $(OUT)/bpf/%.bpf.o: $(OUT)/gen/%.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $< && $(LLVM_STRIP) -g $@
 
-# Hand-written BPF programs beside their user half in runtime/.
-$(OUT)/bpf/%.bpf.o: runtime/%.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
+# Hand-written BPF programs beside their user half in runtime/'s folders.
+vpath %.bpf.c $(RUNTIME_DIRS)
+$(OUT)/bpf/%.bpf.o: %.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $< && $(LLVM_STRIP) -g $@
 
@@ -155,16 +160,16 @@ $(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
 
 $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+	$(Q)$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 # ---- user half --------------------------------------------------------------
-RUNTIME_SRCS := $(wildcard runtime/*.c)
+RUNTIME_SRCS := $(wildcard $(addsuffix /*.c,$(RUNTIME_DIRS)))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
 LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(COMMON_OBJS) $(GEN_OBJS)
 
 $(OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 $(OUT)/libplainsight.a: $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -178,7 +183,7 @@ $(OUT)/plainsight: $(OUT)/runtime/main.o $(OUT)/libplainsight.a
 
 $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 $(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,LINK,$@)
@@ -212,11 +217,11 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
 
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
 
 $(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 
 # The version order's test once more, linked against probec's objects instead
 # of the runtime's library: both programs must pass it from the one source.

@@ -38,7 +38,7 @@ struct {
 /*
  * Waking the reader costs an interrupt and a context switch per record.
  * Under load, wake it only once a sixteenth of the ring has filled; the
- * reader also polls on a short timeout (runtime/capture.c), so a lone
+ * reader also polls on a short timeout (runtime/events/capture.c), so a lone
  * record waits at most that long.
  */
 static __always_inline __u64 ps_wakeup_flags(void)
@@ -265,7 +265,7 @@ static __always_inline int ps_is_socket_io(long nr)
 /*
  * A raw tracepoint needs no tracefs and no kprobes, which this project may
  * not have, and unlike tp_btf it attaches by name: libbpf then needs no
- * kernel BTF to attach it, only for CO-RE (see runtime/btf_cache.c).
+ * kernel BTF to attach it, only for CO-RE (see runtime/bpf/core_btf.c).
  */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(ps_sys_enter, struct pt_regs *regs, long nr)

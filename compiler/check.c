@@ -20,7 +20,7 @@
 #define PS_TUPLE_SIZE 40
 /* `u8[N]`: struct fields and fixed bytes event fields */
 #define MAX_ARRAY_LEN 4096
-#define MAX_ACCESSOR_LOAD 8   /* runtime/accessors.c follows this many accesses */
+#define MAX_ACCESSOR_LOAD 8   /* runtime/target/accessors.c follows this many accesses */
 
 struct check_ctx {
 	struct arena *arena;

@@ -908,7 +908,7 @@ static void put_saved_structs(struct buf *b, const struct ast_hookset *set)
 		    "} ps_saved SEC(\".maps\");\n\n");
 }
 
-/* Where hooks and globals are: the runtime writes each st_value before loading (runtime/link.c). */
+/* Where hooks and globals are: the runtime writes each st_value before loading (runtime/target/link.c). */
 static void put_link(struct buf *b, const struct ast_module *mod, const struct ast_hookset *set)
 {
 	int n = 0;

@@ -55,7 +55,7 @@ struct ps_offset_desc {
 	/*
 	 * `accessor SYM [load N]`: the exported function SYM(strct *) reads this
 	 * field, and its N-th memory access through its first argument shows the
-	 * offset (runtime/accessors.c). NULL: no accessor.
+	 * offset (runtime/target/accessors.c). NULL: no accessor.
 	 */
 	const char *accessor;
 	uint32_t accessor_load;    /* 1-based */
@@ -95,7 +95,7 @@ struct ps_hook_desc {
 	const char *unless;        /* attach only when this symbol is absent from the target; NULL: always */
 	/*
 	 * `called by F, G`: where the target has no symbol for it, the function
-	 * is the one direct callee F and G share (runtime/callgraph.c); a target
+	 * is the one direct callee F and G share (runtime/target/callgraph.c); a target
 	 * without F or G has no such function.
 	 */
 	const char *const *called_by;

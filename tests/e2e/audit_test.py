@@ -82,7 +82,7 @@ def check_text_field(rec, key, want, what):
     try:
         want_str, valid = want.decode("utf-8"), True
     except UnicodeDecodeError:
-        # One U+FFFD per byte that starts no valid sequence, as runtime/format.c
+        # One U+FFFD per byte that starts no valid sequence, as runtime/output/format.c
         # writes it; the tests' invalid bytes are lone ones, where Python agrees.
         want_str, valid = want.decode("utf-8", "replace"), False
     got = rec.get(key)

@@ -94,7 +94,7 @@ def wrong_layout(ctx, asan=False, env=None):
 
 @test("asan_accessors_wrong_layout_refuses_keys")
 def asan_wrong_layout(ctx):
-    """The same under ASan+UBSan: records lose fields in copies (runtime/capture.c)."""
+    """The same under ASan+UBSan: records lose fields in copies (runtime/events/capture.c)."""
     from harness import binary
     from test_tls import SANITIZER_RE
     if not os.path.exists(binary(asan=True)):

@@ -82,7 +82,7 @@ def btf_cache_wrong_types_dropped(ctx):
     """An entry whose digest is right but whose types are not (an empty BTF:
     the relocations find nothing): the kernel refuses the programs, the entry
     is dropped and the kernel's whole BTF is used. The entry's layout is the
-    one runtime/core_btf.c writes: magic, key, FNV-1a digest, size, payload."""
+    one runtime/bpf/core_btf.c writes: magic, key, FNV-1a digest, size, payload."""
     require_bpftool()
     cache = ctx.path("btf-cache")
     capture_says(ctx, cache, "CO-RE types: built with bpftool")

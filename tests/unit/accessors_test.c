@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime/accessors.c: the decoder on hand-made machine code, and on the real
+ * runtime/target/accessors.c: the decoder on hand-made machine code, and on the real
  * accessors of this machine's libssl.so.3 against the spec's "3.0" layout
  * (the generated tables, so the spec's `accessor` annotations are what is tested).
  */

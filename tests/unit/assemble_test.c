@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Joining ring-buffer chunks into calls: runtime/assemble.c. */
+/* Joining ring-buffer chunks into calls: runtime/events/assemble.c. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime/callgraph.c: the callee sweep on hand-made machine code, and call
+ * runtime/target/callgraph.c: the callee sweep on hand-made machine code, and call
  * following in real OpenSSL builds: this machine's stripped libssl.so.3, and
  * the corpus's Node.js executables, whose .symtab names the functions, so
  * what the call following finds is checked against the symbol table.

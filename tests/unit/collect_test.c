@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime/collect.c: buffered records joined by the record that collects them, and written unfinished at exit. */
+/* runtime/events/collect.c: buffered records joined by the record that collects them, and written unfinished at exit. */
 #include <stdlib.h>
 #include <string.h>
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime/elf.c on this machine's real files. Expected offsets come from nm
+ * runtime/target/elf_file.c on this machine's real files. Expected offsets come from nm
  * and readelf run at test time, so the test checks our reading of the ELF
  * against binutils' rather than against numbers copied from one build.
  */

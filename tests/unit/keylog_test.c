@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* HKDF-Expand-Label (runtime/hkdf.c) and SSLKEYLOGFILE lines (runtime/keylog.c). */
+/* HKDF-Expand-Label (runtime/output/hkdf.c) and SSLKEYLOGFILE lines (runtime/output/keylog.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * runtime/ldcache.c against this machine's real /etc/ld.so.cache (compared
+ * runtime/target/ldcache.c against this machine's real /etc/ld.so.cache (compared
  * with what `ldconfig -p` says) and against caches written here in each
  * layout glibc has used, including damaged ones.
  */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Opening output files: runtime/outfile.c. */
+/* Opening output files: runtime/output/outfile.c. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

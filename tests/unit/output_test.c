@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Text and JSON writers and their format helpers: runtime/output*.c, runtime/format.c. */
+/* Text and JSON writers and their format helpers: runtime/output/. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>

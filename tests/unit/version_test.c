@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime/version.c: detection in real binaries, forced versions, layout choice (the order: version_order_test.c). */
+/* runtime/target/version.c: detection in real binaries, forced versions, layout choice (the order: version_order_test.c). */
 #include <errno.h>
 #include <limits.h>
 #include <stdbool.h>

@@ -22,7 +22,7 @@ int ps_target_override_flag(const struct ps_options *opts, const struct ps_targe
 /*
  * The file offset of each hook of the hook set (sites[i] < 0: not attached):
  * its `offset` flag, else its symbol (or its `symbol` flag's value), else for
- * `called by` the function its callers share (runtime/callgraph.c); -ESRCH
+ * `called by` the function its callers share (runtime/target/callgraph.c); -ESRCH
  * when its `unless` symbol is present or its code reaches a hook named by
  * `unless calls`. In order, so that `unless calls H` sees where H went.
  * Reports what is wrong itself; optional hooks not found count in *n_missing.

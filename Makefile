@@ -41,7 +41,7 @@ all: $(OUT)/plainsight
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
 	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
-	debootstrap tshark tcpdump
+	debootstrap tshark tcpdump golang-go gnutls-bin
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -136,6 +136,10 @@ $(OUT)/bpf/%.bpf.o: runtime/%.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $< && $(LLVM_STRIP) -g $@
 
+$(OUT)/runtime/%.embed.o: runtime/%.embed.S $(OUT)/bpf/%.bpf.o
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D) && $(CC) -c -I$(OUT)/bpf -o $@ $<
+
 $(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
 	$(call msg,AS,$@)
 	$(Q)$(CC) -c -I$(OUT)/bpf -o $@ $<
@@ -145,9 +149,12 @@ $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 # ---- user half --------------------------------------------------------------
-RUNTIME_SRCS := $(wildcard runtime/*.c)
+RUNTIME_SRCS := $(filter-out %.bpf.c,$(wildcard runtime/*.c))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
-LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(GEN_OBJS)
+# The hand-written BPF programs, embedded (runtime/*.embed.S).
+RUNTIME_EMBED_OBJS := $(patsubst runtime/%.embed.S,$(OUT)/runtime/%.embed.o,$(wildcard runtime/*.embed.S))
+.SECONDARY: $(RUNTIME_EMBED_OBJS:$(OUT)/runtime/%.embed.o=$(OUT)/bpf/%.bpf.o)
+LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(RUNTIME_EMBED_OBJS) $(GEN_OBJS)
 
 $(OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
@@ -167,7 +174,7 @@ $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
-$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(RUNTIME_EMBED_OBJS) $(GEN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
@@ -201,7 +208,7 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
 
-$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(GEN_OBJS)
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(RUNTIME_EMBED_OBJS) $(GEN_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 

@@ -19,6 +19,7 @@
 #include "keylog.h"
 #include "log.h"
 #include "output.h"
+#include "reach_watch.h"
 
 /* The longest a lone record waits before it is written. */
 #define POLL_INTERVAL_MS 50
@@ -55,6 +56,7 @@ struct capture {
 	struct ps_counters counters;
 	int write_error;            /* first output error, negative errno */
 	bool warned_mismatch;
+	struct ps_reach_watch *reach; /* what the module cannot see; NULL: not looked for */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -222,6 +224,9 @@ static void print_summary(const struct ps_counters *c)
 	 * uretprobe sat on the same function returns through ours without our
 	 * entry. A call nested in itself lands here too, so it is still said.
 	 */
+	if (c->unreachable_programs)
+		ps_info("unreachable programs: %llu (their TLS is not traced: see the \"not traced\" lines)",
+			(unsigned long long)c->unreachable_programs);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
@@ -271,6 +276,7 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		if (err < 0)
 			break;
 		err = 0;
+		ps_reach_watch_poll(cap->reach, false);
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
@@ -317,15 +323,20 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		err = -ENOMEM;
 		goto out;
 	}
+	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
 	announce_attached(opts, plan, probes);
+	ps_reach_watch_scan(cap.reach);
 	err = drain_loop(&cap, rb, probes, status);
 
 	/* Detach first, so that what is left in the ring buffer is all there is. */
 	ps_probes_detach(probes);
+	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	ps_reach_watch_poll(cap.reach, true);
+	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	ps_assembler_flush(cap.assembler);
 	ps_collect_flush(cap.collect, deliver_record, &cap);
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
@@ -334,6 +345,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		ps_error("reading the ring buffer failed: %s", strerror(-err));
 out:
 	ring_buffer__free(rb);
+	ps_reach_watch_free(cap.reach);
 	if (cap.assembler)
 		ps_assembler_free(cap.assembler);
 	cap.counters.uncollected = ps_collect_uncollected(cap.collect);

@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "exec_watch.h"
+#include "log.h"
+
+/* exec_watch.embed.S */
+extern const unsigned char ps_bpf_exec_watch[], ps_bpf_exec_watch_end[];
+
+struct ps_exec_watch {
+	struct bpf_object *obj;
+	struct bpf_link *link;
+	int ring_fd;
+	int lost_fd;
+};
+
+static int map_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *map = bpf_object__find_map_by_name(obj, name);
+
+	return map ? bpf_map__fd(map) : -ENOENT;
+}
+
+static int load_and_attach(struct ps_exec_watch *watch)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "exec_watch");
+	struct bpf_program *prog;
+	int err;
+
+	watch->obj = bpf_object__open_mem(ps_bpf_exec_watch, (size_t)(ps_bpf_exec_watch_end - ps_bpf_exec_watch),
+					  &open_opts);
+	if (!watch->obj)
+		return -errno;
+	err = bpf_object__load(watch->obj);
+	if (err)
+		return err;
+	prog = bpf_object__find_program_by_name(watch->obj, "ps_exec");
+	if (!prog)
+		return -ENOENT;
+	watch->link = bpf_program__attach(prog);
+	if (!watch->link)
+		return -errno;
+	watch->ring_fd = map_fd(watch->obj, "ps_exec_events");
+	watch->lost_fd = map_fd(watch->obj, "ps_exec_lost");
+	return watch->ring_fd < 0 ? watch->ring_fd : watch->lost_fd < 0 ? watch->lost_fd : 0;
+}
+
+struct ps_exec_watch *ps_exec_watch_start(void)
+{
+	struct ps_exec_watch *watch = calloc(1, sizeof(*watch));
+	int err;
+
+	if (!watch) {
+		ps_warn("cannot watch execs: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	err = load_and_attach(watch);
+	if (err) {
+		ps_warn("cannot watch execs (raw tracepoint sched_process_exec): %s; "
+			"programs started from now on are not checked for what is out of reach", strerror(-err));
+		ps_exec_watch_stop(watch);
+		return NULL;
+	}
+	return watch;
+}
+
+void ps_exec_watch_detach(struct ps_exec_watch *watch)
+{
+	bpf_link__destroy(watch->link);
+	watch->link = NULL;
+}
+
+void ps_exec_watch_stop(struct ps_exec_watch *watch)
+{
+	if (!watch)
+		return;
+	bpf_link__destroy(watch->link);
+	bpf_object__close(watch->obj);
+	free(watch);
+}
+
+int ps_exec_watch_ring_fd(const struct ps_exec_watch *watch)
+{
+	return watch->ring_fd;
+}
+
+uint64_t ps_exec_watch_lost(const struct ps_exec_watch *watch)
+{
+	uint32_t zero = 0;
+	uint64_t lost = 0;
+
+	if (bpf_map_lookup_elem(watch->lost_fd, &zero, &lost) != 0)
+		return 0;
+	return lost;
+}

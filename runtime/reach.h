@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the running module cannot see: programs whose TLS goes through a stack
+ * no running module probes (Go's crypto/tls, GnuTLS, NSS), through OpenSSL
+ * linked into the executable, or through another copy of the library than
+ * the one attached. Said once per program (executable and library), when
+ * plainsight starts (every running process) and as programs are executed.
+ */
+#ifndef PS_REACH_H
+#define PS_REACH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "tls_stacks.h"
+
+struct ps_notice {
+	uint32_t pid;                    /* the first process seen running the program */
+	const char *exe;                 /* the program's path, as /proc/PID/exe names it */
+	const struct ps_tls_stack *stack;
+	const char *library;             /* the library out of reach; NULL: inside the executable */
+	const char *reason;              /* one sentence: what is not traced and why */
+};
+
+typedef void (*ps_notice_fn)(const struct ps_notice *notice, void *arg);
+
+struct ps_reach_opts {
+	const char *module;              /* the running module's name */
+	const char *attached;            /* the file its probes are in */
+	uint32_t self_pid;               /* never looked at */
+	bool has_uid;                    /* only processes of uid are looked at */
+	uint32_t uid;
+	ps_notice_fn notify;
+	void *arg;
+};
+
+struct ps_reach;
+
+/* NULL and errno set when out of memory or the attached file cannot be stat'ed. */
+struct ps_reach *ps_reach_new(const struct ps_reach_opts *opts);
+void ps_reach_free(struct ps_reach *reach);
+
+/* Looks at every process running now. */
+void ps_reach_scan_running(struct ps_reach *reach);
+
+/*
+ * pid has just executed a program: its executable is held now, and the
+ * process looked at once the dynamic loader has mapped its libraries
+ * (ps_reach_poll). uid is the process's, for the -u filter.
+ */
+void ps_reach_exec(struct ps_reach *reach, uint32_t pid, uint32_t uid, uint64_t now_ns);
+
+/* Looks at the processes whose wait is over (all of them with flush). */
+void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush);
+
+/* Programs with something out of reach so far. */
+uint64_t ps_reach_unreachable_programs(const struct ps_reach *reach);
+
+#endif

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "exec_watch.h"
+#include "log.h"
+#include "reach.h"
+#include "reach_watch.h"
+
+struct ps_reach_watch {
+	struct ps_reach *reach;
+	struct ps_exec_watch *exec_watch;
+	struct ps_writer *writer;
+	bool status_line;           /* a status line may sit unterminated on stderr */
+};
+
+/* The status line's width, overwritten by a notice shorter than it. */
+#define STATUS_LINE_WIDTH 80
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_notice(const struct ps_notice *notice, void *arg)
+{
+	struct ps_reach_watch *watch = arg;
+	char *line = NULL;
+	int len = asprintf(&line, "plainsight: not traced: %s (pid %u): %s", notice->exe, notice->pid,
+			   notice->reason);
+
+	if (len < 0)
+		return;
+	if (watch->status_line)
+		fprintf(stderr, "\r%-*s\n", STATUS_LINE_WIDTH, line);
+	else
+		fprintf(stderr, "%s\n", line);
+	free(line);
+	/* a failed output is sticky in the writer: the next record reports it */
+	ps_writer_notice(watch->writer, notice);
+}
+
+static int on_exec_event(void *ctx, void *data, size_t size)
+{
+	struct ps_reach_watch *watch = ctx;
+	const struct ps_exec_event *event = data;
+
+	if (size >= sizeof(*event))
+		ps_reach_exec(watch->reach, event->pid, event->uid, monotonic_ns());
+	return 0;
+}
+
+static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps_plan *plan,
+				  struct ps_reach_watch *watch)
+{
+	struct ps_reach_opts reach_opts = {
+		.module = opts->module->name,
+		.attached = plan->targets[0].path,
+		.self_pid = (uint32_t)getpid(),
+		.has_uid = opts->has_uid,
+		.uid = opts->uid,
+		.notify = on_notice,
+		.arg = watch,
+	};
+
+	return ps_reach_new(&reach_opts);
+}
+
+struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
+					    struct ring_buffer *rb, struct ps_writer *writer, bool status_line)
+{
+	struct ps_reach_watch *watch;
+
+	if (opts->pid || !opts->module->n_targets || !ps_tls_stacks_probed_by(opts->module->name))
+		return NULL;
+	watch = calloc(1, sizeof(*watch));
+	if (!watch)
+		return NULL;
+	watch->writer = writer;
+	watch->status_line = status_line;
+	watch->reach = reach_new(opts, plan, watch);
+	if (!watch->reach) {
+		ps_warn("cannot check what is out of reach of %s: %s", plan->targets[0].path, strerror(errno));
+		free(watch);
+		return NULL;
+	}
+	watch->exec_watch = ps_exec_watch_start();
+	if (watch->exec_watch &&
+	    ring_buffer__add(rb, ps_exec_watch_ring_fd(watch->exec_watch), on_exec_event, watch) != 0) {
+		ps_warn("cannot read exec events: %s; programs started from now on are not checked for what is "
+			"out of reach", strerror(errno));
+		ps_exec_watch_stop(watch->exec_watch);
+		watch->exec_watch = NULL;
+	}
+	return watch;
+}
+
+void ps_reach_watch_scan(struct ps_reach_watch *watch)
+{
+	if (watch)
+		ps_reach_scan_running(watch->reach);
+}
+
+void ps_reach_watch_poll(struct ps_reach_watch *watch, bool flush)
+{
+	if (watch)
+		ps_reach_poll(watch->reach, monotonic_ns(), flush);
+}
+
+void ps_reach_watch_detach(struct ps_reach_watch *watch)
+{
+	uint64_t lost;
+
+	if (!watch || !watch->exec_watch)
+		return;
+	ps_exec_watch_detach(watch->exec_watch);
+	lost = ps_exec_watch_lost(watch->exec_watch);
+	if (lost)
+		ps_warn("%llu execs not checked for what is out of reach (their ring buffer was full)",
+			(unsigned long long)lost);
+}
+
+uint64_t ps_reach_watch_unreachable(const struct ps_reach_watch *watch)
+{
+	return watch ? ps_reach_unreachable_programs(watch->reach) : 0;
+}
+
+void ps_reach_watch_free(struct ps_reach_watch *watch)
+{
+	if (!watch)
+		return;
+	ps_exec_watch_stop(watch->exec_watch);
+	ps_reach_free(watch->reach);
+	free(watch);
+}

@@ -225,7 +225,7 @@ static void print_summary(const struct ps_counters *c)
 	 * entry. A call nested in itself lands here too, so it is still said.
 	 */
 	if (c->unreachable_programs)
-		ps_info("unreachable programs: %llu (their TLS is not traced: see the \"not traced\" lines)",
+		ps_info("unreachable programs: %llu (their TLS goes where no probe is)",
 			(unsigned long long)c->unreachable_programs);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
@@ -276,7 +276,7 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		if (err < 0)
 			break;
 		err = 0;
-		ps_reach_watch_poll(cap->reach, false);
+		ps_reach_watch_poll(cap->reach);
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
@@ -335,7 +335,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
-	ps_reach_watch_poll(cap.reach, true);
+	ps_reach_watch_finish(cap.reach);
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	ps_assembler_flush(cap.assembler);
 	ps_collect_flush(cap.collect, deliver_record, &cap);

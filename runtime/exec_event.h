@@ -7,9 +7,16 @@
 #include <linux/types.h>
 #endif
 
+/* Longer names are cut: path_truncated says so, and user space does not open them. */
+#define PS_EXEC_PATH_MAX 512
+
 struct ps_exec_event {
 	__u32 pid;                  /* the process that has just become a new program */
 	__u32 uid;
+	__u64 ino;                  /* the program's file (the interpreter of a script) */
+	__u32 dev;                  /* the kernel's encoding: major << 20 | minor */
+	__u32 path_truncated;
+	char path[PS_EXEC_PATH_MAX]; /* its name as exec was given it: may be relative */
 };
 
 #endif

@@ -3,16 +3,17 @@
  * Tells user space which process has just executed a new program, so that
  * runtime/reach.c can look at the program off the traced calls' path. A raw
  * tracepoint: no kprobes on the kernels we meet, and unlike a tracepoint no
- * tracefs to look its id up in. Only the pid and uid travel: the program
- * itself is read from /proc/PID/exe.
+ * tracefs to look its id up in. The program's inode and name travel too: a
+ * process may be gone, /proc/PID/exe with it, before user space looks.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "exec_event.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 64 << 10);
+	__uint(max_entries, 256 << 10);
 } ps_exec_events SEC(".maps");
 
 /* Execs the ring buffer had no room for: user space counts them as unseen. */
@@ -27,8 +28,11 @@ SEC("raw_tp/sched_process_exec")
 int ps_exec(struct bpf_raw_tracepoint_args *ctx)
 {
 	struct ps_exec_event *event = bpf_ringbuf_reserve(&ps_exec_events, sizeof(*event), 0);
+	struct linux_binprm *bprm;
+	struct inode *inode;
 	__u32 zero = 0;
 	__u64 *lost;
+	long len;
 
 	if (!event) {
 		lost = bpf_map_lookup_elem(&ps_exec_lost, &zero);
@@ -39,6 +43,14 @@ int ps_exec(struct bpf_raw_tracepoint_args *ctx)
 	/* after exec the calling thread is the group leader: its tgid is the pid */
 	event->pid = bpf_get_current_pid_tgid() >> 32;
 	event->uid = (__u32)bpf_get_current_uid_gid();
+	/* args: (struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm) */
+	bprm = (struct linux_binprm *)ctx->args[2];
+	inode = BPF_CORE_READ(bprm, file, f_inode);
+	event->ino = BPF_CORE_READ(inode, i_ino);
+	event->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+	/* interp: the interpreter of a script, else the name exec was given */
+	len = bpf_probe_read_kernel_str(event->path, sizeof(event->path), BPF_CORE_READ(bprm, interp));
+	event->path_truncated = len < 0 || len >= (long)sizeof(event->path);
 	bpf_ringbuf_submit(event, 0);
 	return 0;
 }

@@ -32,6 +32,7 @@ struct file_id {
 
 struct program {
 	struct file_id id;
+	char *path;                 /* as the first process seen running it named it */
 	struct ps_exe_tls tls;
 	bool unreachable;           /* something was said about it */
 };
@@ -45,8 +46,7 @@ struct said {
 
 struct waiting {
 	uint32_t pid;
-	int exe_fd;                 /* the executable as it was at exec time */
-	char *exe_path;
+	size_t program;             /* index into programs */
 	uint64_t due_ns;
 };
 
@@ -67,6 +67,7 @@ struct ps_reach {
 	struct waiting *waiting;
 	size_t n_waiting;
 	uint64_t unreachable;
+	uint64_t unchecked;         /* processes gone before their program could be read */
 };
 
 static bool same_file(struct file_id a, struct file_id b)
@@ -89,20 +90,14 @@ struct ps_reach *ps_reach_new(const struct ps_reach_opts *opts)
 	return reach;
 }
 
-static void forget_waiting(struct waiting *w)
-{
-	close(w->exe_fd);
-	free(w->exe_path);
-}
-
 void ps_reach_free(struct ps_reach *reach)
 {
 	if (!reach)
 		return;
-	for (size_t i = 0; i < reach->n_programs; i++)
+	for (size_t i = 0; i < reach->n_programs; i++) {
 		ps_exe_tls_free(&reach->programs[i].tls);
-	for (size_t i = 0; i < reach->n_waiting; i++)
-		forget_waiting(&reach->waiting[i]);
+		free(reach->programs[i].path);
+	}
 	free(reach->programs);
 	free(reach->said);
 	free(reach->waiting);
@@ -114,20 +109,30 @@ uint64_t ps_reach_unreachable_programs(const struct ps_reach *reach)
 	return reach ? reach->unreachable : 0;
 }
 
+uint64_t ps_reach_unchecked(const struct ps_reach *reach)
+{
+	return reach ? reach->unchecked : 0;
+}
+
 static bool module_probes(const struct ps_reach *reach, const struct ps_tls_stack *stack)
 {
 	return strcmp(reach->opts.module, stack->module) == 0;
 }
 
-/* The program behind exe_fd, read on first sight; NULL when it is no ELF file we can read. */
-static struct program *find_program(struct ps_reach *reach, int exe_fd, struct file_id id)
+static struct program *known_program(struct ps_reach *reach, struct file_id id)
+{
+	for (size_t i = 0; i < reach->n_programs; i++)
+		if (same_file(reach->programs[i].id, id))
+			return &reach->programs[i];
+	return NULL;
+}
+
+/* The program in the open file exe_fd, read on first sight; NULL when out of memory. */
+static struct program *add_program(struct ps_reach *reach, int exe_fd, struct file_id id, const char *path)
 {
 	struct program *grown, *program;
 	char fd_path[64];
 
-	for (size_t i = 0; i < reach->n_programs; i++)
-		if (same_file(reach->programs[i].id, id))
-			return &reach->programs[i];
 	grown = realloc(reach->programs, (reach->n_programs + 1) * sizeof(*grown));
 	if (!grown)
 		return NULL;
@@ -135,8 +140,11 @@ static struct program *find_program(struct ps_reach *reach, int exe_fd, struct f
 	program = &reach->programs[reach->n_programs];
 	memset(program, 0, sizeof(*program));
 	program->id = id;
+	program->path = strdup(path);
+	if (!program->path)
+		return NULL;
 	snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", exe_fd);
-	/* a script's interpreter is a program of its own; what is no ELF file carries nothing */
+	/* what is no ELF file we can read carries nothing of its own */
 	if (ps_exe_tls_read(fd_path, &program->tls) != 0)
 		memset(&program->tls, 0, sizeof(program->tls));
 	reach->n_programs++;
@@ -163,11 +171,11 @@ static bool already_said(struct ps_reach *reach, const struct said *notice)
 	return false;
 }
 
-static void say(struct ps_reach *reach, struct program *program, uint32_t pid, const char *exe,
-		const struct ps_tls_stack *stack, const struct mapped_library *library, const char *reason)
+static void say(struct ps_reach *reach, struct program *program, uint32_t pid, const struct ps_tls_stack *stack,
+		const struct mapped_library *library, const char *reason)
 {
 	struct said key = { .program = program->id, .stack = stack };
-	struct ps_notice notice = { .pid = pid, .exe = exe, .stack = stack, .reason = reason };
+	struct ps_notice notice = { .pid = pid, .exe = program->path, .stack = stack, .reason = reason };
 
 	if (library) {
 		key.library = library->id;
@@ -183,7 +191,7 @@ static void say(struct ps_reach *reach, struct program *program, uint32_t pid, c
 }
 
 /* "GnuTLS (/usr/lib/.../libgnutls.so.30), not probed by the tls module" and the like. */
-static void say_library(struct ps_reach *reach, struct program *program, uint32_t pid, const char *exe,
+static void say_library(struct ps_reach *reach, struct program *program, uint32_t pid,
 			const struct mapped_library *library)
 {
 	char *reason = NULL;
@@ -198,25 +206,25 @@ static void say_library(struct ps_reach *reach, struct program *program, uint32_
 			     reach->opts.module);
 	if (n < 0)
 		return;
-	say(reach, program, pid, exe, library->stack, library, reason);
+	say(reach, program, pid, library->stack, library, reason);
 	free(reason);
 }
 
-static void say_compiled_in(struct ps_reach *reach, struct program *program, uint32_t pid, const char *exe)
+static void say_compiled_in(struct ps_reach *reach, struct program *program, uint32_t pid)
 {
 	char *reason = NULL;
 
 	if (program->tls.go_tls && !module_probes(reach, &ps_tls_go) &&
 	    asprintf(&reason, "%s, not probed by the %s module", ps_tls_go.name, reach->opts.module) >= 0) {
-		say(reach, program, pid, exe, &ps_tls_go, NULL, reason);
+		say(reach, program, pid, &ps_tls_go, NULL, reason);
 		free(reason);
 		reason = NULL;
 	}
 	/* the module attached elsewhere: OpenSSL inside this executable has no probes */
 	if (program->tls.static_openssl &&
 	    asprintf(&reason, "%s linked into the executable, not probed by the %s module: trace it with --libssl %s",
-		     ps_tls_openssl.name, reach->opts.module, exe) >= 0) {
-		say(reach, program, pid, exe, &ps_tls_openssl, NULL, reason);
+		     ps_tls_openssl.name, reach->opts.module, program->path) >= 0) {
+		say(reach, program, pid, &ps_tls_openssl, NULL, reason);
 		free(reason);
 	}
 }
@@ -257,12 +265,15 @@ static int add_mapped_line(const char *line, struct mapped_library **libs, size_
 	unsigned long long inode;
 	const struct ps_tls_stack *stack;
 	int path_at = 0;
+	char perms[8];
 	size_t len;
 	char *path;
 	int err;
 
-	if (sscanf(line, "%*s %*s %*s %x:%x %llu %n", &major, &minor, &inode, &path_at) < 3 || !path_at ||
-	    !inode || line[path_at] != '/')
+
+	/* only code counts: a file mapped to be read (plainsight reading an ELF file) is not in use */
+	if (sscanf(line, "%*s %7s %*s %x:%x %llu %n", perms, &major, &minor, &inode, &path_at) < 4 || !path_at ||
+	    !inode || line[path_at] != '/' || perms[2] != 'x')
 		return 0;
 	stack = ps_tls_stack_of_library(line + path_at);
 	if (!stack)
@@ -299,14 +310,13 @@ static int read_mapped_libraries(uint32_t pid, struct mapped_library **libs, siz
 }
 
 /* A process gone before its maps were read: the libraries its executable names, found as ld.so would. */
-static void resolve_needed_libraries(const struct program *program, const char *exe, struct mapped_library **libs,
-				     size_t *n)
+static void resolve_needed_libraries(const struct program *program, struct mapped_library **libs, size_t *n)
 {
 	for (size_t i = 0; i < program->tls.n_needed; i++) {
 		char path[4096];
 		struct stat st;
 
-		if (ps_ldcache_resolve_needed(exe, program->tls.needed[i], path, sizeof(path)) != 0 ||
+		if (ps_ldcache_resolve_needed(program->path, program->tls.needed[i], path, sizeof(path)) != 0 ||
 		    stat(path, &st) != 0)
 			continue;
 		if (add_library(libs, n, ps_tls_stack_of_library(path), (struct file_id){ st.st_dev, st.st_ino },
@@ -320,7 +330,7 @@ static void resolve_needed_libraries(const struct program *program, const char *
  * beside it (curl's libcurl pulls in GnuTLS through librtmp) is said only
  * when the executable itself names it.
  */
-static void look_at_libraries(struct ps_reach *reach, struct program *program, uint32_t pid, const char *exe,
+static void look_at_libraries(struct ps_reach *reach, struct program *program, uint32_t pid,
 			      const struct mapped_library *libs, size_t n)
 {
 	bool uses_attached = false;
@@ -334,50 +344,54 @@ static void look_at_libraries(struct ps_reach *reach, struct program *program, u
 		if (same_file(lib->id, reach->attached))
 			continue;
 		if (module_probes(reach, lib->stack) || !uses_attached || ps_exe_tls_needs(&program->tls, lib->stack))
-			say_library(reach, program, pid, exe, lib);
+			say_library(reach, program, pid, lib);
 	}
 }
 
-static void look_at_process(struct ps_reach *reach, uint32_t pid, int exe_fd, const char *exe)
+static void look_at_process(struct ps_reach *reach, uint32_t pid, struct program *program)
 {
 	struct mapped_library *libs = NULL;
-	struct program *program;
-	struct stat st;
 	size_t n = 0;
 
-	if (fstat(exe_fd, &st) != 0)
-		return;
-	program = find_program(reach, exe_fd, (struct file_id){ st.st_dev, st.st_ino });
 	/* the module's own target: an executable given with --libssl */
-	if (!program || same_file(program->id, reach->attached))
+	if (same_file(program->id, reach->attached))
 		return;
-	say_compiled_in(reach, program, pid, exe);
+	say_compiled_in(reach, program, pid);
 	if (read_mapped_libraries(pid, &libs, &n) == -ENOENT)
-		resolve_needed_libraries(program, exe, &libs, &n);
-	look_at_libraries(reach, program, pid, exe, libs, n);
+		resolve_needed_libraries(program, &libs, &n);
+	look_at_libraries(reach, program, pid, libs, n);
 	free_libraries(libs, n);
 }
 
-/* Opens /proc/PID/exe and names it; -errno when pid is gone or a kernel thread. */
-static int open_exe(uint32_t pid, int *exe_fd, char **exe_path)
+/*
+ * The program pid runs, read on first sight through /proc/PID/exe, or when
+ * the process is already gone through the name exec was given (fallback,
+ * when absolute), provided it is still the same file. NULL: neither is.
+ */
+static struct program *program_of(struct ps_reach *reach, uint32_t pid, struct file_id id, const char *fallback)
 {
-	char link_path[64], target[4096];
+	char link_path[64], name[4096];
+	struct program *program = NULL;
+	struct stat st;
 	ssize_t len;
+	int fd;
 
 	snprintf(link_path, sizeof(link_path), "/proc/%u/exe", pid);
-	*exe_fd = open(link_path, O_RDONLY | O_CLOEXEC);
-	if (*exe_fd < 0)
-		return -errno;
-	len = readlink(link_path, target, sizeof(target) - 1);
-	if (len < 0)
-		len = 0;
-	target[len] = '\0';
-	*exe_path = strdup(len ? target : "(unknown)");
-	if (!*exe_path) {
-		close(*exe_fd);
-		return -ENOMEM;
+	fd = open(link_path, O_RDONLY | O_CLOEXEC);
+	len = fd >= 0 ? readlink(link_path, name, sizeof(name) - 1) : -1;
+	if (len > 0 && fstat(fd, &st) == 0 && same_file((struct file_id){ st.st_dev, st.st_ino }, id)) {
+		name[len] = '\0';
+		program = add_program(reach, fd, id, name);
+	} else if (fallback && fallback[0] == '/') {
+		if (fd >= 0)
+			close(fd);
+		fd = open(fallback, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0 && fstat(fd, &st) == 0 && same_file((struct file_id){ st.st_dev, st.st_ino }, id))
+			program = add_program(reach, fd, id, fallback);
 	}
-	return 0;
+	if (fd >= 0)
+		close(fd);
+	return program;
 }
 
 static bool process_uid(uint32_t pid, uint32_t *uid)
@@ -408,41 +422,55 @@ void ps_reach_scan_running(struct ps_reach *reach)
 		return;
 	}
 	while ((entry = readdir(dir)) != NULL) {
+		struct program *program;
+		char exe_path[64];
 		uint32_t pid, uid;
-		char *exe;
-		int fd;
+		struct stat st;
 
 		if (!isdigit((unsigned char)entry->d_name[0]))
 			continue;
 		pid = (uint32_t)strtoul(entry->d_name, NULL, 10);
-		if (!process_uid(pid, &uid) || !wanted(reach, pid, uid) || open_exe(pid, &fd, &exe) != 0)
+		snprintf(exe_path, sizeof(exe_path), "/proc/%u/exe", pid);
+		/* kernel threads have no executable */
+		if (!process_uid(pid, &uid) || !wanted(reach, pid, uid) || stat(exe_path, &st) != 0)
 			continue;
-		look_at_process(reach, pid, fd, exe);
-		close(fd);
-		free(exe);
+		program = known_program(reach, (struct file_id){ st.st_dev, st.st_ino });
+		if (!program)
+			program = program_of(reach, pid, (struct file_id){ st.st_dev, st.st_ino }, NULL);
+		if (program)
+			look_at_process(reach, pid, program);
 	}
 	closedir(dir);
 }
 
-void ps_reach_exec(struct ps_reach *reach, uint32_t pid, uint32_t uid, uint64_t now_ns)
+void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, uint64_t now_ns)
 {
-	struct waiting w = { .pid = pid, .due_ns = now_ns + EXEC_SETTLE_NS };
+	/* the kernel's dev_t is major << 20 | minor */
+	struct file_id id = { makedev(event->dev >> 20, event->dev & 0xfffff), (ino_t)event->ino };
+	struct program *program;
 	struct waiting *grown;
 
-	if (!wanted(reach, pid, uid) || open_exe(pid, &w.exe_fd, &w.exe_path) != 0)
+	if (!wanted(reach, event->pid, event->uid))
 		return;
+	program = known_program(reach, id);
+	if (!program)
+		program = program_of(reach, event->pid, id, event->path_truncated ? NULL : event->path);
+	if (!program) {
+		reach->unchecked++;
+		return;
+	}
 	if (reach->n_waiting >= MAX_WAITING) {
-		look_at_process(reach, pid, w.exe_fd, w.exe_path);
-		forget_waiting(&w);
+		look_at_process(reach, event->pid, program);
 		return;
 	}
 	grown = realloc(reach->waiting, (reach->n_waiting + 1) * sizeof(*grown));
 	if (!grown) {
-		forget_waiting(&w);
+		look_at_process(reach, event->pid, program);
 		return;
 	}
 	reach->waiting = grown;
-	reach->waiting[reach->n_waiting++] = w;
+	reach->waiting[reach->n_waiting++] = (struct waiting){ event->pid, (size_t)(program - reach->programs),
+							      now_ns + EXEC_SETTLE_NS };
 }
 
 void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush)
@@ -455,12 +483,10 @@ void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush)
 	for (size_t i = 0; i < reach->n_waiting; i++) {
 		struct waiting *w = &reach->waiting[i];
 
-		if (!flush && w->due_ns > now_ns) {
+		if (!flush && w->due_ns > now_ns)
 			reach->waiting[kept++] = *w;
-			continue;
-		}
-		look_at_process(reach, w->pid, w->exe_fd, w->exe_path);
-		forget_waiting(w);
+		else
+			look_at_process(reach, w->pid, &reach->programs[w->program]);
 	}
 	reach->n_waiting = kept;
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "exec_event.h"
 #include "tls_stacks.h"
 
 struct ps_notice {
@@ -43,16 +44,19 @@ void ps_reach_free(struct ps_reach *reach);
 void ps_reach_scan_running(struct ps_reach *reach);
 
 /*
- * pid has just executed a program: its executable is held now, and the
- * process looked at once the dynamic loader has mapped its libraries
- * (ps_reach_poll). uid is the process's, for the -u filter.
+ * A process has just executed a program: the program is read now (the
+ * first time), the process looked at once the dynamic loader has mapped its
+ * libraries (ps_reach_poll).
  */
-void ps_reach_exec(struct ps_reach *reach, uint32_t pid, uint32_t uid, uint64_t now_ns);
+void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, uint64_t now_ns);
 
 /* Looks at the processes whose wait is over (all of them with flush). */
 void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush);
 
 /* Programs with something out of reach so far. */
 uint64_t ps_reach_unreachable_programs(const struct ps_reach *reach);
+
+/* Processes gone, their program with them, before it could be read. */
+uint64_t ps_reach_unchecked(const struct ps_reach *reach);
 
 #endif

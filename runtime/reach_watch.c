@@ -53,7 +53,7 @@ static int on_exec_event(void *ctx, void *data, size_t size)
 	const struct ps_exec_event *event = data;
 
 	if (size >= sizeof(*event))
-		ps_reach_exec(watch->reach, event->pid, event->uid, monotonic_ns());
+		ps_reach_exec(watch->reach, event, monotonic_ns());
 	return 0;
 }
 
@@ -108,23 +108,31 @@ void ps_reach_watch_scan(struct ps_reach_watch *watch)
 		ps_reach_scan_running(watch->reach);
 }
 
-void ps_reach_watch_poll(struct ps_reach_watch *watch, bool flush)
+void ps_reach_watch_poll(struct ps_reach_watch *watch)
 {
 	if (watch)
-		ps_reach_poll(watch->reach, monotonic_ns(), flush);
+		ps_reach_poll(watch->reach, monotonic_ns(), false);
 }
 
 void ps_reach_watch_detach(struct ps_reach_watch *watch)
 {
-	uint64_t lost;
+	if (watch && watch->exec_watch)
+		ps_exec_watch_detach(watch->exec_watch);
+}
 
-	if (!watch || !watch->exec_watch)
+void ps_reach_watch_finish(struct ps_reach_watch *watch)
+{
+	uint64_t unchecked;
+
+	if (!watch)
 		return;
-	ps_exec_watch_detach(watch->exec_watch);
-	lost = ps_exec_watch_lost(watch->exec_watch);
-	if (lost)
-		ps_warn("%llu execs not checked for what is out of reach (their ring buffer was full)",
-			(unsigned long long)lost);
+	ps_reach_poll(watch->reach, monotonic_ns(), true);
+	unchecked = ps_reach_unchecked(watch->reach);
+	if (watch->exec_watch)
+		unchecked += ps_exec_watch_lost(watch->exec_watch);
+	if (unchecked)
+		ps_warn("%llu executed programs not checked for what is out of reach (gone before they could be "
+			"read, or no room in the ring buffer)", (unsigned long long)unchecked);
 }
 
 uint64_t ps_reach_watch_unreachable(const struct ps_reach_watch *watch)

@@ -23,11 +23,14 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 /* Looks at every process running now: once the probes are attached, so that none is missed. */
 void ps_reach_watch_scan(struct ps_reach_watch *watch);
 
-/* Looks at the processes executed long enough ago; with flush, at all of them. */
-void ps_reach_watch_poll(struct ps_reach_watch *watch, bool flush);
+/* Looks at the processes executed long enough ago. */
+void ps_reach_watch_poll(struct ps_reach_watch *watch);
 
 /* Stops the exec events (what the ring buffer holds still counts once consumed). */
 void ps_reach_watch_detach(struct ps_reach_watch *watch);
+
+/* Once the ring buffer is consumed: looks at every process left, says what went unchecked. */
+void ps_reach_watch_finish(struct ps_reach_watch *watch);
 
 /* Programs said to be out of reach. */
 uint64_t ps_reach_watch_unreachable(const struct ps_reach_watch *watch);

@@ -31,6 +31,7 @@ import test_add_version  # noqa: E402
 import test_keylog  # noqa: E402
 import test_keylog_versions  # noqa: E402
 import test_loss  # noqa: E402
+import test_reach  # noqa: E402
 import test_startup  # noqa: E402
 import test_tls  # noqa: E402
 import test_versions  # noqa: E402
@@ -93,7 +94,7 @@ def main():
     ap.add_argument("-v", action="store_true", help="print each test's duration")
     ap.add_argument("--list", action="store_true", help="list the tests and exit")
     a = ap.parse_args()
-    tests = [(n, f) for n, f in test_tls.TESTS + test_keylog.TESTS + test_keylog_versions.TESTS + test_loss.TESTS + test_versions.TESTS + test_accessors.TESTS + test_add_version.TESTS + audit_test.TESTS + test_startup.TESTS if not a.k or a.k in n]
+    tests = [(n, f) for n, f in test_tls.TESTS + test_keylog.TESTS + test_keylog_versions.TESTS + test_loss.TESTS + test_versions.TESTS + test_accessors.TESTS + test_add_version.TESTS + audit_test.TESTS + test_startup.TESTS + test_reach.TESTS if not a.k or a.k in n]
     if a.list:
         for n, _ in tests:
             print(n)

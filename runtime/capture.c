@@ -268,7 +268,7 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 
 	while (!stop_requested && !cap->write_error) {
 		/* the kernel side wakes us only under load: see ps_wakeup_flags */
-		err = ring_buffer__poll(rb, POLL_INTERVAL_MS);
+		err = ring_buffer__poll(rb, ps_reach_watch_timeout_ms(cap->reach, POLL_INTERVAL_MS));
 		if (err == -EINTR) {
 			err = 0;
 			continue;

@@ -20,8 +20,14 @@
 #include "log.h"
 #include "reach.h"
 
-/* Long enough for ld.so to map the needed libraries and a program to dlopen its TLS library early. */
-#define EXEC_SETTLE_NS (250 * 1000000ull)
+/*
+ * A new process is looked at as soon as ld.so may have mapped the libraries
+ * it needs (a few ms: a curl run may be over in 30), again in case ld.so
+ * was slow, and once more when a program that loads its TLS library later
+ * (Python's ssl module) has had time to: milliseconds after the exec.
+ */
+static const uint64_t look_after_ms[] = { 5, 25, 300 };
+#define N_LOOKS (sizeof(look_after_ms) / sizeof(look_after_ms[0]))
 /* Past this many processes waiting (an exec storm), the next ones are looked at without waiting. */
 #define MAX_WAITING 256
 
@@ -47,7 +53,9 @@ struct said {
 struct waiting {
 	uint32_t pid;
 	size_t program;             /* index into programs */
+	uint64_t exec_ns;
 	uint64_t due_ns;
+	unsigned int looks;         /* done so far */
 };
 
 /* A TLS library one process has mapped. */
@@ -326,41 +334,48 @@ static void resolve_needed_libraries(const struct program *program, struct mappe
 }
 
 /*
- * A process with the attached library mapped is traced; another TLS library
- * beside it (curl's libcurl pulls in GnuTLS through librtmp) is said only
- * when the executable itself names it.
+ * A process with a library of the module's own stack mapped (the attached
+ * copy or another, said on its own) has its TLS there: another stack beside
+ * it (curl's libcurl pulls in GnuTLS through librtmp) is said only when the
+ * executable itself names it.
  */
 static void look_at_libraries(struct ps_reach *reach, struct program *program, uint32_t pid,
 			      const struct mapped_library *libs, size_t n)
 {
-	bool uses_attached = false;
+	bool uses_module_stack = false;
 
 	for (size_t i = 0; i < n; i++)
-		if (same_file(libs[i].id, reach->attached))
-			uses_attached = true;
+		if (module_probes(reach, libs[i].stack))
+			uses_module_stack = true;
 	for (size_t i = 0; i < n; i++) {
 		const struct mapped_library *lib = &libs[i];
 
 		if (same_file(lib->id, reach->attached))
 			continue;
-		if (module_probes(reach, lib->stack) || !uses_attached || ps_exe_tls_needs(&program->tls, lib->stack))
+		if (module_probes(reach, lib->stack) || !uses_module_stack ||
+		    ps_exe_tls_needs(&program->tls, lib->stack))
 			say_library(reach, program, pid, lib);
 	}
 }
 
-static void look_at_process(struct ps_reach *reach, uint32_t pid, struct program *program)
+/* Whether the process is still there to be looked at again. */
+static bool look_at_process(struct ps_reach *reach, uint32_t pid, struct program *program)
 {
 	struct mapped_library *libs = NULL;
 	size_t n = 0;
+	bool alive = true;
 
 	/* the module's own target: an executable given with --libssl */
 	if (same_file(program->id, reach->attached))
-		return;
+		return false;
 	say_compiled_in(reach, program, pid);
-	if (read_mapped_libraries(pid, &libs, &n) == -ENOENT)
+	if (read_mapped_libraries(pid, &libs, &n) == -ENOENT) {
+		alive = false;
 		resolve_needed_libraries(program, &libs, &n);
+	}
 	look_at_libraries(reach, program, pid, libs, n);
 	free_libraries(libs, n);
+	return alive;
 }
 
 /*
@@ -469,8 +484,12 @@ void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, ui
 		return;
 	}
 	reach->waiting = grown;
-	reach->waiting[reach->n_waiting++] = (struct waiting){ event->pid, (size_t)(program - reach->programs),
-							      now_ns + EXEC_SETTLE_NS };
+	reach->waiting[reach->n_waiting++] = (struct waiting){
+		.pid = event->pid,
+		.program = (size_t)(program - reach->programs),
+		.exec_ns = now_ns,
+		.due_ns = now_ns + look_after_ms[0] * 1000000ull,
+	};
 }
 
 void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush)
@@ -479,14 +498,31 @@ void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush)
 
 	if (!reach)
 		return;
-	/* in exec order, which is due order */
 	for (size_t i = 0; i < reach->n_waiting; i++) {
 		struct waiting *w = &reach->waiting[i];
+		bool alive;
 
-		if (!flush && w->due_ns > now_ns)
+		if (!flush && w->due_ns > now_ns) {
 			reach->waiting[kept++] = *w;
-		else
-			look_at_process(reach, w->pid, &reach->programs[w->program]);
+			continue;
+		}
+		alive = look_at_process(reach, w->pid, &reach->programs[w->program]);
+		if (alive && ++w->looks < N_LOOKS && !flush) {
+			w->due_ns = w->exec_ns + look_after_ms[w->looks] * 1000000ull;
+			reach->waiting[kept++] = *w;
+		}
 	}
 	reach->n_waiting = kept;
+}
+
+int64_t ps_reach_next_look_ns(const struct ps_reach *reach, uint64_t now_ns)
+{
+	uint64_t next = UINT64_MAX;
+
+	if (!reach || !reach->n_waiting)
+		return -1;
+	for (size_t i = 0; i < reach->n_waiting; i++)
+		if (reach->waiting[i].due_ns < next)
+			next = reach->waiting[i].due_ns;
+	return next > now_ns ? (int64_t)(next - now_ns) : 0;
 }

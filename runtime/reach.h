@@ -50,8 +50,11 @@ void ps_reach_scan_running(struct ps_reach *reach);
  */
 void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, uint64_t now_ns);
 
-/* Looks at the processes whose wait is over (all of them with flush). */
+/* Looks at the processes whose wait is over (all of them, for the last time, with flush). */
 void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush);
+
+/* Nanoseconds until the next process is to be looked at; -1: none waits. */
+int64_t ps_reach_next_look_ns(const struct ps_reach *reach, uint64_t now_ns);
 
 /* Programs with something out of reach so far. */
 uint64_t ps_reach_unreachable_programs(const struct ps_reach *reach);

@@ -114,6 +114,16 @@ void ps_reach_watch_poll(struct ps_reach_watch *watch)
 		ps_reach_poll(watch->reach, monotonic_ns(), false);
 }
 
+int ps_reach_watch_timeout_ms(const struct ps_reach_watch *watch, int max_ms)
+{
+	int64_t next_ns = watch ? ps_reach_next_look_ns(watch->reach, monotonic_ns()) : -1;
+
+	if (next_ns < 0)
+		return max_ms;
+	/* rounded up: woken before it is due, the process would wait a whole poll more */
+	return next_ns / 1000000 + 1 < max_ms ? (int)(next_ns / 1000000 + 1) : max_ms;
+}
+
 void ps_reach_watch_detach(struct ps_reach_watch *watch)
 {
 	if (watch && watch->exec_watch)

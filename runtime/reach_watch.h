@@ -26,6 +26,9 @@ void ps_reach_watch_scan(struct ps_reach_watch *watch);
 /* Looks at the processes executed long enough ago. */
 void ps_reach_watch_poll(struct ps_reach_watch *watch);
 
+/* How long a poll may sleep before the next process is due: at most max_ms. */
+int ps_reach_watch_timeout_ms(const struct ps_reach_watch *watch, int max_ms);
+
 /* Stops the exec events (what the ring buffer holds still counts once consumed). */
 void ps_reach_watch_detach(struct ps_reach_watch *watch);
 

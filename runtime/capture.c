@@ -324,10 +324,14 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		goto out;
 	}
 	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
+	if (cap.reach)
+		ps_debug_phase("exec watch attached");
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
 	announce_attached(opts, plan, probes);
 	ps_reach_watch_scan(cap.reach);
+	if (cap.reach)
+		ps_debug_phase("looked at the running processes");
 	err = drain_loop(&cap, rb, probes, status);
 
 	/* Detach first, so that what is left in the ring buffer is all there is. */

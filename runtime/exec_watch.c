@@ -4,6 +4,7 @@
 #include <string.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "core_btf.h"
 #include "exec_watch.h"
 #include "log.h"
 
@@ -24,17 +25,44 @@ static int map_fd(struct bpf_object *obj, const char *name)
 	return map ? bpf_map__fd(map) : -ENOENT;
 }
 
-static int load_and_attach(struct ps_exec_watch *watch)
+/* core_btf_path: the kernel types for CO-RE; NULL: libbpf reads the kernel's own. */
+static int load(struct ps_exec_watch *watch, const char *core_btf_path)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "exec_watch");
-	struct bpf_program *prog;
-	int err;
+	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = "exec_watch", .btf_custom_path = core_btf_path);
 
 	watch->obj = bpf_object__open_mem(ps_bpf_exec_watch, (size_t)(ps_bpf_exec_watch_end - ps_bpf_exec_watch),
 					  &open_opts);
 	if (!watch->obj)
 		return -errno;
-	err = bpf_object__load(watch->obj);
+	return bpf_object__load(watch->obj);
+}
+
+/* As probes.c does: the cached minimal kernel types first, the kernel's whole BTF when they fail. */
+static int load_with_core_types(struct ps_exec_watch *watch, const char *btf_cache_dir)
+{
+	struct ps_core_btf core;
+	int err;
+
+	if (ps_core_btf_get(btf_cache_dir, "exec_watch", ps_bpf_exec_watch,
+			    (size_t)(ps_bpf_exec_watch_end - ps_bpf_exec_watch), &core) == 0) {
+		err = load(watch, core.path);
+		if (!err) {
+			ps_core_btf_close(&core);
+			return 0;
+		}
+		ps_debug("CO-RE types: dropping %s, retrying with the kernel's whole BTF", core.entry);
+		ps_core_btf_forget(&core);
+		bpf_object__close(watch->obj);
+		watch->obj = NULL;
+	}
+	return load(watch, NULL);
+}
+
+static int load_and_attach(struct ps_exec_watch *watch, const char *btf_cache_dir)
+{
+	struct bpf_program *prog;
+	int err = load_with_core_types(watch, btf_cache_dir);
+
 	if (err)
 		return err;
 	prog = bpf_object__find_program_by_name(watch->obj, "ps_exec");
@@ -48,7 +76,7 @@ static int load_and_attach(struct ps_exec_watch *watch)
 	return watch->ring_fd < 0 ? watch->ring_fd : watch->lost_fd < 0 ? watch->lost_fd : 0;
 }
 
-struct ps_exec_watch *ps_exec_watch_start(void)
+struct ps_exec_watch *ps_exec_watch_start(const char *btf_cache_dir)
 {
 	struct ps_exec_watch *watch = calloc(1, sizeof(*watch));
 	int err;
@@ -57,7 +85,7 @@ struct ps_exec_watch *ps_exec_watch_start(void)
 		ps_warn("cannot watch execs: %s", strerror(ENOMEM));
 		return NULL;
 	}
-	err = load_and_attach(watch);
+	err = load_and_attach(watch, btf_cache_dir);
 	if (err) {
 		ps_warn("cannot watch execs (raw tracepoint sched_process_exec): %s; "
 			"programs started from now on are not checked for what is out of reach", strerror(-err));

@@ -8,8 +8,12 @@
 
 struct ps_exec_watch;
 
-/* Loads and attaches the tracepoint program; NULL and a line said on failure. */
-struct ps_exec_watch *ps_exec_watch_start(void);
+/*
+ * Loads and attaches the tracepoint program, with the minimal kernel types
+ * cached in btf_cache_dir (core_btf.h; NULL: none). NULL and a warning said
+ * on failure.
+ */
+struct ps_exec_watch *ps_exec_watch_start(const char *btf_cache_dir);
 /* No more events; the ring buffer stays readable until stopped. */
 void ps_exec_watch_detach(struct ps_exec_watch *watch);
 void ps_exec_watch_stop(struct ps_exec_watch *watch);

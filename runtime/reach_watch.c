@@ -91,7 +91,7 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 		free(watch);
 		return NULL;
 	}
-	watch->exec_watch = ps_exec_watch_start();
+	watch->exec_watch = ps_exec_watch_start(opts->btf_cache_dir);
 	if (watch->exec_watch &&
 	    ring_buffer__add(rb, ps_exec_watch_ring_fd(watch->exec_watch), on_exec_event, watch) != 0) {
 		ps_warn("cannot read exec events: %s; programs started from now on are not checked for what is "

@@ -6,10 +6,12 @@ libssl must not be. Each program under test is a private copy (its own
 inode), so that the same program run by someone else on this machine cannot
 take its notice."""
 
+import atexit
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 
 import harness
@@ -50,25 +52,33 @@ func main() {
 """
 
 
+_go_client = {}
+
+
 def build_go_client(ctx):
-    go = shutil.which("go")
-    if not go:
-        raise TestSkip("no Go toolchain (make deps installs golang-go)")
-    src = ctx.path("goclient")
-    os.mkdir(src)
-    with open(os.path.join(src, "main.go"), "w") as f:
-        f.write(GO_CLIENT)
-    with open(os.path.join(src, "go.mod"), "w") as f:
-        f.write("module goclient\n\ngo 1.19\n")
-    exe = ctx.path("goclient.bin")
-    env = dict(os.environ, HOME=ctx.tmp, GOCACHE=ctx.path("gocache"), GOPATH=ctx.path("gopath"),
-               GOFLAGS="-mod=mod", CGO_ENABLED="0")
-    r = subprocess.run([go, "build", "-o", exe, "."], cwd=src, env=env, stdout=subprocess.PIPE,
-                       stderr=subprocess.PIPE, timeout=300)
-    if r.returncode != 0:
-        raise TestFailure("go build of the test client failed (%d):" % r.returncode,
-                          *indent(tail(r.stderr.decode("utf-8", "replace"))))
-    return exe
+    """The Go client, built once per run with the machine's Go; each test runs a private copy of it."""
+    if "path" not in _go_client:
+        go = shutil.which("go")
+        if not go:
+            raise TestSkip("no Go toolchain (make deps installs golang-go)")
+        work = tempfile.mkdtemp(prefix="plainsight-e2e-go-")
+        atexit.register(shutil.rmtree, work, True)
+        src = os.path.join(work, "src")
+        os.mkdir(src)
+        with open(os.path.join(src, "main.go"), "w") as f:
+            f.write(GO_CLIENT)
+        with open(os.path.join(src, "go.mod"), "w") as f:
+            f.write("module goclient\n\ngo 1.19\n")
+        exe = os.path.join(work, "goclient")
+        env = dict(os.environ, HOME=work, GOCACHE=os.path.join(work, "cache"), GOPATH=os.path.join(work, "gopath"),
+                   GOFLAGS="-mod=mod", CGO_ENABLED="0")
+        r = subprocess.run([go, "build", "-o", exe, "."], cwd=src, env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=300)
+        if r.returncode != 0:
+            raise TestFailure("go build of the test client failed (%d):" % r.returncode,
+                              *indent(tail(r.stderr.decode("utf-8", "replace"))))
+        _go_client["path"] = exe
+    return private_copy(ctx, _go_client["path"], "goclient")
 
 
 def private_copy(ctx, path, name):

@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "check.h"
 #include "output.h"
+#include "reach.h"
 
 #include "test_events.h"
 
@@ -346,12 +347,53 @@ static void tty_is_shown_as_users_know_it(void)
 	free(text);
 }
 
+/* A notice: json only, its strings escaped; text output leaves it to stderr. */
+static void json_notice(void)
+{
+	struct ps_notice notice = {
+		.pid = 42, .exe = "/opt/\"q\"/app", .stack = &ps_tls_gnutls,
+		.library = "/usr/lib/libgnutls.so.30", .reason = "GnuTLS (/usr/lib/libgnutls.so.30), not probed",
+	};
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_writer *w = ps_writer_open(temp_path, &opts);
+	char *text;
+
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_notice(w, &notice), 0);
+	notice.library = NULL;
+	notice.stack = &ps_tls_go;
+	notice.reason = "Go crypto/tls";
+	CHECK_INT(ps_writer_notice(w, &notice), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	CHECK_STR(text, "{\"notice\": \"unreachable\", \"pid\": 42, \"exe\": \"/opt/\\\"q\\\"/app\", \"stack\": \"GnuTLS\","
+			" \"module\": \"gnutls\", \"library\": \"/usr/lib/libgnutls.so.30\","
+			" \"reason\": \"GnuTLS (/usr/lib/libgnutls.so.30), not probed\"}\n"
+			"{\"notice\": \"unreachable\", \"pid\": 42, \"exe\": \"/opt/\\\"q\\\"/app\", \"stack\": \"Go crypto/tls\","
+			" \"module\": \"gotls\", \"reason\": \"Go crypto/tls\"}\n");
+	free(text);
+
+	opts.mode = PS_OUTPUT_TEXT;
+	w = ps_writer_open(temp_path, &opts);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_notice(w, &notice), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	CHECK_STR(text, "");
+	free(text);
+}
+
 static void json_summary(void)
 {
 	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
 		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13,
+		.unreachable_programs = 17,
 	};
 	struct ps_writer *w;
 	char *text;
@@ -375,7 +417,7 @@ static void json_summary(void)
 			" \"gap_bytes\": 9, \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
 			" \"kernel_missed\": 14, \"uncollected\": 16},"
 			" \"check_mismatch\": 13, \"unpaired_returns\": 15, \"keys_refused\": false,"
-			" \"secrets_dropped\": 0}}\n");
+			" \"secrets_dropped\": 0, \"unreachable_programs\": 17}}\n");
 	free(text);
 
 	/* text mode: the summary goes to stderr, not into the output */
@@ -660,6 +702,7 @@ int main(void)
 	TEST(json_string_fields);
 	TEST(json_comm_is_escaped);
 	TEST(json_summary);
+	TEST(json_notice);
 	TEST(tty_is_shown_as_users_know_it);
 	TEST(base64_test_vectors);
 	TEST(base64_long_input);

@@ -5,15 +5,20 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "core_btf.h"
+#include "elf_file.h"
 #include "exec_watch.h"
 #include "log.h"
 
 /* exec_watch.embed.S */
 extern const unsigned char ps_bpf_exec_watch[], ps_bpf_exec_watch_end[];
 
+/* The dynamic loader of this machine's x86-64 programs. */
+#define DYNAMIC_LOADER "/lib64/ld-linux-x86-64.so.2"
+
 struct ps_exec_watch {
 	struct bpf_object *obj;
 	struct bpf_link *link;
+	struct bpf_link *loader_link;   /* NULL: no uprobe in the dynamic loader, only the timed looks */
 	int ring_fd;
 	int lost_fd;
 };
@@ -58,6 +63,23 @@ static int load_with_core_types(struct ps_exec_watch *watch, const char *btf_cac
 	return load(watch, NULL);
 }
 
+/* Optional: without it, reach.c's timed looks still find the libraries of all but the shortest programs. */
+static void attach_loader(struct ps_exec_watch *watch)
+{
+	struct bpf_program *prog = bpf_object__find_program_by_name(watch->obj, "ps_libraries_mapped");
+	struct ps_elf *elf = ps_elf_open(DYNAMIC_LOADER);
+	long offset = elf ? ps_elf_symbol_offset(elf, "_dl_debug_state") : -ENOENT;
+
+	ps_elf_close(elf);
+	if (!prog || offset < 0) {
+		ps_debug("no uprobe on %s's _dl_debug_state: %s", DYNAMIC_LOADER, strerror(prog ? (int)-offset : ENOENT));
+		return;
+	}
+	watch->loader_link = bpf_program__attach_uprobe(prog, false, -1, DYNAMIC_LOADER, (size_t)offset);
+	if (!watch->loader_link)
+		ps_debug("no uprobe on %s's _dl_debug_state: %s", DYNAMIC_LOADER, strerror(errno));
+}
+
 static int load_and_attach(struct ps_exec_watch *watch, const char *btf_cache_dir)
 {
 	struct bpf_program *prog;
@@ -71,6 +93,7 @@ static int load_and_attach(struct ps_exec_watch *watch, const char *btf_cache_di
 	watch->link = bpf_program__attach(prog);
 	if (!watch->link)
 		return -errno;
+	attach_loader(watch);
 	watch->ring_fd = map_fd(watch->obj, "ps_exec_events");
 	watch->lost_fd = map_fd(watch->obj, "ps_exec_lost");
 	return watch->ring_fd < 0 ? watch->ring_fd : watch->lost_fd < 0 ? watch->lost_fd : 0;
@@ -98,7 +121,8 @@ struct ps_exec_watch *ps_exec_watch_start(const char *btf_cache_dir)
 void ps_exec_watch_detach(struct ps_exec_watch *watch)
 {
 	bpf_link__destroy(watch->link);
-	watch->link = NULL;
+	bpf_link__destroy(watch->loader_link);
+	watch->link = watch->loader_link = NULL;
 }
 
 void ps_exec_watch_stop(struct ps_exec_watch *watch)
@@ -106,6 +130,7 @@ void ps_exec_watch_stop(struct ps_exec_watch *watch)
 	if (!watch)
 		return;
 	bpf_link__destroy(watch->link);
+	bpf_link__destroy(watch->loader_link);
 	bpf_object__close(watch->obj);
 	free(watch);
 }

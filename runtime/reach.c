@@ -21,10 +21,12 @@
 #include "reach.h"
 
 /*
- * A new process is looked at as soon as ld.so may have mapped the libraries
- * it needs (a few ms: a curl run may be over in 30), again in case ld.so
- * was slow, and once more when a program that loads its TLS library later
- * (Python's ssl module) has had time to: milliseconds after the exec.
+ * A process whose dynamic loader is probed (exec_watch.bpf.c) is looked at
+ * when the loader says it has mapped libraries. Any other (a loader in a
+ * container, a static program) is looked at as soon as its loader may have
+ * mapped what it needs (a few ms: a curl run may be over in 30), again in
+ * case that was slow, and once more when a program that loads its TLS
+ * library later (Python's ssl module) has had time to: ms after the exec.
  */
 static const uint64_t look_after_ms[] = { 5, 25, 300 };
 #define N_LOOKS (sizeof(look_after_ms) / sizeof(look_after_ms[0]))
@@ -490,6 +492,35 @@ void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, ui
 		.exec_ns = now_ns,
 		.due_ns = now_ns + look_after_ms[0] * 1000000ull,
 	};
+}
+
+void ps_reach_libraries_mapped(struct ps_reach *reach, uint32_t pid, uint32_t uid)
+{
+	struct program *program = NULL;
+	char exe_path[64];
+	struct stat st;
+
+	if (!wanted(reach, pid, uid))
+		return;
+	/* the loader says when to look: the timed looks are no longer needed */
+	for (size_t i = 0; i < reach->n_waiting && !program; i++) {
+		if (reach->waiting[i].pid != pid)
+			continue;
+		program = &reach->programs[reach->waiting[i].program];
+		reach->waiting[i] = reach->waiting[--reach->n_waiting];
+	}
+	if (!program) {
+		/* a dlopen in a process older than the exec watch */
+		snprintf(exe_path, sizeof(exe_path), "/proc/%u/exe", pid);
+		if (stat(exe_path, &st) != 0)
+			return;
+		program = known_program(reach, (struct file_id){ st.st_dev, st.st_ino });
+		if (!program)
+			program = program_of(reach, pid, (struct file_id){ st.st_dev, st.st_ino }, NULL);
+		if (!program)
+			return;
+	}
+	look_at_process(reach, pid, program);
 }
 
 void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush)

@@ -50,6 +50,9 @@ void ps_reach_scan_running(struct ps_reach *reach);
  */
 void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, uint64_t now_ns);
 
+/* The process's dynamic loader has just mapped libraries: it is looked at now. */
+void ps_reach_libraries_mapped(struct ps_reach *reach, uint32_t pid, uint32_t uid);
+
 /* Looks at the processes whose wait is over (all of them, for the last time, with flush). */
 void ps_reach_poll(struct ps_reach *reach, uint64_t now_ns, bool flush);
 

@@ -52,8 +52,12 @@ static int on_exec_event(void *ctx, void *data, size_t size)
 	struct ps_reach_watch *watch = ctx;
 	const struct ps_exec_event *event = data;
 
-	if (size >= sizeof(*event))
+	if (size < sizeof(*event))
+		return 0;
+	if (event->kind == PS_EXEC_EVENT_EXEC)
 		ps_reach_exec(watch->reach, event, monotonic_ns());
+	else if (event->kind == PS_EXEC_EVENT_LIBRARIES)
+		ps_reach_libraries_mapped(watch->reach, event->pid, event->uid);
 	return 0;
 }
 

@@ -230,8 +230,7 @@ def programs_started_while_tracing(ctx):
         raise TestFailure("curl (pid %d) was not traced: no records" % curl.pid)
 
 
-@test("reach_programs_running_before_start")
-def programs_running_before_start(ctx):
+def programs_running_before_start(ctx, asan=False):
     cert, key = make_cert(ctx)
     go_client = build_go_client(ctx)
     gnutls = private_copy(ctx, require_program("gnutls-cli"), "gnutls-cli")
@@ -242,7 +241,7 @@ def programs_running_before_start(ctx):
     gnutls_proc = ctx.start(gnutls_cli(port, gnutls), "gnutls-cli", stdin=subprocess.PIPE)
     wait_until(lambda: any("libgnutls" in l for l in open("/proc/%d/maps" % gnutls_proc.pid)), 20,
                "gnutls-cli mapping libgnutls")
-    ps = ctx.start_plainsight(["tls", "-m", "json"])
+    ps = ctx.start_plainsight(["tls", "-m", "json"], asan=asan)
     ps.wait_attached()
     ps.wait_line("plainsight: not traced: " + gnutls, 20)
     ps.stop()
@@ -251,8 +250,7 @@ def programs_running_before_start(ctx):
     expect_one(logged, gnutls, "GnuTLS", ["libgnutls.so"], {gnutls_proc.pid})
 
 
-@test("reach_another_libssl")
-def another_libssl(ctx):
+def another_libssl(ctx, asan=False):
     """curl on a private copy of libssl.so.3 while plainsight holds another."""
     cert, key = make_cert(ctx)
     curl_bin = private_copy(ctx, require_program("curl"), "curl")
@@ -268,7 +266,7 @@ def another_libssl(ctx):
     other = os.path.join(libdir, "libssl.so.3")
     shutil.copy2(system, other)
     srv, port = start_s_server(ctx, cert, key)
-    ps = ctx.start_plainsight(["tls", "-m", "json"])
+    ps = ctx.start_plainsight(["tls", "-m", "json"], asan=asan)
     ps.wait_attached()
     env = dict(os.environ, LD_LIBRARY_PATH=libdir)
     p = ctx.start([curl_bin, "-sk", "-o", "/dev/null", "https://127.0.0.1:%d/" % port], "curl", env=env,
@@ -282,6 +280,12 @@ def another_libssl(ctx):
                                              "--libssl " + other], {p.pid})
     if harness.records_of(records, p.pid):
         raise TestFailure("curl on %s has records, though plainsight is attached to %s" % (other, attached))
+
+
+for _asan in (False, True):
+    test("reach_%sprograms_running_before_start" % ("asan_" if _asan else ""))(
+        lambda ctx, asan=_asan: programs_running_before_start(ctx, asan))
+    test("reach_%sanother_libssl" % ("asan_" if _asan else ""))(lambda ctx, asan=_asan: another_libssl(ctx, asan))
 
 
 @test("reach_quiet_with_pid_and_in_text_output")

@@ -219,14 +219,14 @@ static void print_summary(const struct ps_counters *c)
 	if (c->keys_refused)
 		ps_info("keys refused: %llu secrets records written without the fields no accessor confirms, or not at all "
 			"(the library's accessors contradict the layout)", (unsigned long long)c->secrets_dropped);
+	if (c->unreachable_programs)
+		ps_info("unreachable programs: %llu (their TLS goes where no probe is)",
+			(unsigned long long)c->unreachable_programs);
 	/*
 	 * Not counted as lost: a call already running when another tracer's
 	 * uretprobe sat on the same function returns through ours without our
 	 * entry. A call nested in itself lands here too, so it is still said.
 	 */
-	if (c->unreachable_programs)
-		ps_info("unreachable programs: %llu (their TLS goes where no probe is)",
-			(unsigned long long)c->unreachable_programs);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
@@ -324,14 +324,10 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		goto out;
 	}
 	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
-	if (cap.reach)
-		ps_debug_phase("exec watch attached");
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
 	announce_attached(opts, plan, probes);
 	ps_reach_watch_scan(cap.reach);
-	if (cap.reach)
-		ps_debug_phase("looked at the running processes");
 	err = drain_loop(&cap, rb, probes, status);
 
 	/* Detach first, so that what is left in the ring buffer is all there is. */

@@ -103,13 +103,16 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 		ps_exec_watch_stop(watch->exec_watch);
 		watch->exec_watch = NULL;
 	}
+	ps_debug_phase("exec watch attached");
 	return watch;
 }
 
 void ps_reach_watch_scan(struct ps_reach_watch *watch)
 {
-	if (watch)
-		ps_reach_scan_running(watch->reach);
+	if (!watch)
+		return;
+	ps_reach_scan_running(watch->reach);
+	ps_debug_phase("looked at the running processes");
 }
 
 void ps_reach_watch_poll(struct ps_reach_watch *watch)

@@ -219,9 +219,6 @@ static void print_summary(const struct ps_counters *c)
 	if (c->keys_refused)
 		ps_info("keys refused: %llu secrets records written without the fields no accessor confirms, or not at all "
 			"(the library's accessors contradict the layout)", (unsigned long long)c->secrets_dropped);
-	if (c->unreachable_programs)
-		ps_info("unreachable programs: %llu (their TLS goes where no probe is)",
-			(unsigned long long)c->unreachable_programs);
 	/*
 	 * Not counted as lost: a call already running when another tracer's
 	 * uretprobe sat on the same function returns through ours without our

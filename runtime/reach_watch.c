@@ -150,6 +150,10 @@ void ps_reach_watch_finish(struct ps_reach_watch *watch)
 	if (unchecked)
 		ps_warn("%llu executed programs not checked for what is out of reach (gone before they could be "
 			"read, or no room in the ring buffer)", (unsigned long long)unchecked);
+	/* before the summary's "stopped:" line, which stays the last */
+	if (ps_reach_unreachable_programs(watch->reach))
+		ps_info("unreachable programs: %llu (their TLS goes where no probe is)",
+			(unsigned long long)ps_reach_unreachable_programs(watch->reach));
 }
 
 uint64_t ps_reach_watch_unreachable(const struct ps_reach_watch *watch)

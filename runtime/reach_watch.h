@@ -32,7 +32,10 @@ int ps_reach_watch_timeout_ms(const struct ps_reach_watch *watch, int max_ms);
 /* Stops the exec events (what the ring buffer holds still counts once consumed). */
 void ps_reach_watch_detach(struct ps_reach_watch *watch);
 
-/* Once the ring buffer is consumed: looks at every process left, says what went unchecked. */
+/*
+ * Once the ring buffer is consumed: looks at every process left, says what
+ * went unchecked and how many programs are out of reach.
+ */
 void ps_reach_watch_finish(struct ps_reach_watch *watch);
 
 /* Programs said to be out of reach. */

@@ -22,6 +22,9 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 # bpf/ (loading and attaching), events/ (ring buffer to records), output/.
 RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
+# The hand-written BPF programs, embedded (NAME.embed.S beside NAME.bpf.c).
+RUNTIME_EMBED_SRCS := $(wildcard $(addsuffix /*.embed.S,$(RUNTIME_DIRS)))
+RUNTIME_EMBED_OBJS := $(RUNTIME_EMBED_SRCS:%.embed.S=$(OUT)/%.embed.o)
 RUNTIME_LIBS := -lbpf -lelf -lz
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -45,7 +48,7 @@ all: $(OUT)/plainsight
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
 	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
-	debootstrap tshark tcpdump
+	debootstrap tshark tcpdump golang-go gnutls-bin
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -154,6 +157,12 @@ $(OUT)/bpf/%.bpf.o: %.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $< && $(LLVM_STRIP) -g $@
 
+# The object is $(OUT)/bpf/NAME.bpf.o whichever folder NAME.bpf.c sits in.
+.SECONDEXPANSION:
+$(RUNTIME_EMBED_OBJS): $(OUT)/%.embed.o: %.embed.S $(OUT)/bpf/$$(notdir $$*).bpf.o
+	$(call msg,AS,$@)
+	$(Q)mkdir -p $(@D) && $(CC) -c -I$(OUT)/bpf -o $@ $<
+
 $(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
 	$(call msg,AS,$@)
 	$(Q)$(CC) -c -I$(OUT)/bpf -o $@ $<
@@ -163,9 +172,10 @@ $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 # ---- user half --------------------------------------------------------------
-RUNTIME_SRCS := $(wildcard $(addsuffix /*.c,$(RUNTIME_DIRS)))
+RUNTIME_SRCS := $(filter-out %.bpf.c,$(wildcard $(addsuffix /*.c,$(RUNTIME_DIRS))))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
-LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(COMMON_OBJS) $(GEN_OBJS)
+.SECONDARY: $(patsubst %.embed.S,$(OUT)/bpf/%.bpf.o,$(notdir $(RUNTIME_EMBED_SRCS)))
+LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(RUNTIME_EMBED_OBJS) $(COMMON_OBJS) $(GEN_OBJS)
 
 $(OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
@@ -185,7 +195,7 @@ $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
-$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(RUNTIME_EMBED_OBJS) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
@@ -219,7 +229,7 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
 
-$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(RUNTIME_EMBED_OBJS) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 

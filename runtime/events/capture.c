@@ -20,6 +20,7 @@
 #include "log.h"
 #include "outfile.h"
 #include "output.h"
+#include "reach_watch.h"
 
 /* The longest a lone record waits before it is written. */
 #define POLL_INTERVAL_MS 50
@@ -57,6 +58,7 @@ struct capture {
 	struct ps_counters counters;
 	int write_error;            /* first output error, negative errno */
 	bool warned_mismatch;
+	struct ps_reach_watch *reach; /* what the module cannot see; NULL: not looked for */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -307,7 +309,7 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 
 	while (!stop_requested && !cap->write_error) {
 		/* the kernel side wakes us only under load: see ps_wakeup_flags */
-		err = ring_buffer__poll(rb, POLL_INTERVAL_MS);
+		err = ring_buffer__poll(rb, ps_reach_watch_timeout_ms(cap->reach, POLL_INTERVAL_MS));
 		if (err == -EINTR) {
 			err = 0;
 			continue;
@@ -315,6 +317,7 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		if (err < 0)
 			break;
 		err = 0;
+		ps_reach_watch_poll(cap->reach);
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
@@ -374,15 +377,20 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		err = -ENOMEM;
 		goto out;
 	}
+	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
 	announce_attached(opts, plan, probes);
+	ps_reach_watch_scan(cap.reach);
 	err = drain_loop(&cap, rb, probes, status);
 
 	/* Detach first, so that what is left in the ring buffer is all there is. */
 	ps_probes_detach(probes);
+	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	ps_reach_watch_finish(cap.reach);
+	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	ps_assembler_flush(cap.assembler);
 	ps_collect_flush(cap.collect, deliver_record, &cap);
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
@@ -391,6 +399,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		ps_error("reading the ring buffer failed: %s", strerror(-err));
 out:
 	ring_buffer__free(rb);
+	ps_reach_watch_free(cap.reach);
 	if (cap.assembler)
 		ps_assembler_free(cap.assembler);
 	cap.counters.uncollected = ps_collect_uncollected(cap.collect);

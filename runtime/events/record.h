@@ -71,6 +71,7 @@ struct ps_counters {
 	uint64_t check_mismatch;    /* `check` fields that disagreed */
 	bool keys_refused;          /* secrets the accessors do not confirm are left out (target.h) */
 	uint64_t secrets_dropped;   /* secrets records written without them, or not at all */
+	uint64_t unreachable_programs; /* programs whose TLS the module cannot see (reach.h) */
 };
 
 /*

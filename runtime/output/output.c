@@ -148,3 +148,17 @@ int ps_writer_close(struct ps_writer *w)
 	writer_free(w);
 	return err;
 }
+
+/* Only json carries notices: text output has them on stderr alone. */
+int ps_writer_notice(struct ps_writer *w, const struct ps_notice *notice)
+{
+	if (w->error)
+		return w->error;
+	if (w->opts.mode != PS_OUTPUT_JSON)
+		return 0;
+	errno = 0;
+	ps_output_json_notice(w->stream, notice);
+	if (w->flush_each_record)
+		fflush(w->stream);
+	return check_stream(w);
+}

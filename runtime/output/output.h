@@ -46,6 +46,10 @@ int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const st
 /* json: a final {"summary": {...}} line; text: nothing (the summary goes to stderr). */
 int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters);
 
+struct ps_notice;
+/* json: a {"notice": "unreachable", ...} line (reach.h); other modes: nothing. */
+int ps_writer_notice(struct ps_writer *w, const struct ps_notice *notice);
+
 /* Flushes and closes; a negative errno when the last bytes could not be written. */
 int ps_writer_close(struct ps_writer *w);
 
@@ -87,5 +91,6 @@ const char *ps_format_addr(const struct ps_tuple *t, const uint8_t addr[16], cha
 void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec);
 void ps_output_json_record(FILE *f, const struct ps_record *rec);
 void ps_output_json_summary(FILE *f, const struct ps_counters *counters);
+void ps_output_json_notice(FILE *f, const struct ps_notice *notice);
 
 #endif

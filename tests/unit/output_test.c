@@ -11,6 +11,7 @@
 #include "check.h"
 #include "test_writer.h"
 #include "output.h"
+#include "reach.h"
 
 #include "test_events.h"
 
@@ -476,12 +477,53 @@ static void tty_is_shown_as_users_know_it(void)
 	free(text);
 }
 
+/* A notice: json only, its strings escaped; text output leaves it to stderr. */
+static void json_notice(void)
+{
+	struct ps_notice notice = {
+		.pid = 42, .exe = "/opt/\"q\"/app", .stack = &ps_tls_gnutls,
+		.library = "/usr/lib/libgnutls.so.30", .reason = "GnuTLS (/usr/lib/libgnutls.so.30), not probed",
+	};
+	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_writer *w = open_writer(temp_path, &opts);
+	char *text;
+
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_notice(w, &notice), 0);
+	notice.library = NULL;
+	notice.stack = &ps_tls_go;
+	notice.reason = "Go crypto/tls";
+	CHECK_INT(ps_writer_notice(w, &notice), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	CHECK_STR(text, "{\"notice\": \"unreachable\", \"pid\": 42, \"exe\": \"/opt/\\\"q\\\"/app\", \"stack\": \"GnuTLS\","
+			" \"module\": \"gnutls\", \"library\": \"/usr/lib/libgnutls.so.30\","
+			" \"reason\": \"GnuTLS (/usr/lib/libgnutls.so.30), not probed\"}\n"
+			"{\"notice\": \"unreachable\", \"pid\": 42, \"exe\": \"/opt/\\\"q\\\"/app\", \"stack\": \"Go crypto/tls\","
+			" \"module\": \"gotls\", \"reason\": \"Go crypto/tls\"}\n");
+	free(text);
+
+	opts.mode = PS_OUTPUT_TEXT;
+	w = open_writer(temp_path, &opts);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_notice(w, &notice), 0);
+	CHECK_INT(ps_writer_close(w), 0);
+	text = read_all(temp_path);
+	CHECK_STR(text, "");
+	free(text);
+}
+
 static void json_summary(void)
 {
 	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
 		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13, .unwritten_bytes = 17,
+		.unreachable_programs = 18,
 	};
 	struct ps_writer *w;
 	char *text;
@@ -507,7 +549,7 @@ static void json_summary(void)
 			" \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
 			" \"kernel_missed\": 14, \"uncollected\": 16},"
 			" \"check_mismatch\": 13, \"unpaired_returns\": 15, \"keys_refused\": false,"
-			" \"secrets_dropped\": 0}}\n");
+			" \"secrets_dropped\": 0, \"unreachable_programs\": 18}}\n");
 	free(text);
 
 	/* text mode: the summary goes to stderr, not into the output */
@@ -813,6 +855,7 @@ int main(void)
 	TEST(json_string_not_text_is_base64);
 	TEST(json_comm_is_escaped);
 	TEST(json_summary);
+	TEST(json_notice);
 	TEST(tty_is_shown_as_users_know_it);
 	TEST(base64_test_vectors);
 	TEST(base64_long_input);

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <bpf/libbpf.h>
+#include "exec_watch.h"
+#include "log.h"
+#include "reach.h"
+#include "reach_watch.h"
+
+struct ps_reach_watch {
+	struct ps_reach *reach;
+	struct ps_exec_watch *exec_watch;
+	struct ps_writer *writer;
+	bool status_line;           /* a status line may sit unterminated on stderr */
+};
+
+/* The status line's width, overwritten by a notice shorter than it. */
+#define STATUS_LINE_WIDTH 80
+
+static uint64_t monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void on_notice(const struct ps_notice *notice, void *arg)
+{
+	struct ps_reach_watch *watch = arg;
+	char *line = NULL;
+	int len = asprintf(&line, "plainsight: not traced: %s (pid %u): %s", notice->exe, notice->pid,
+			   notice->reason);
+
+	if (len < 0)
+		return;
+	if (watch->status_line)
+		fprintf(stderr, "\r%-*s\n", STATUS_LINE_WIDTH, line);
+	else
+		fprintf(stderr, "%s\n", line);
+	free(line);
+	/* a failed output is sticky in the writer: the next record reports it */
+	ps_writer_notice(watch->writer, notice);
+}
+
+static int on_exec_event(void *ctx, void *data, size_t size)
+{
+	struct ps_reach_watch *watch = ctx;
+	const struct ps_exec_event *event = data;
+
+	if (size < sizeof(*event))
+		return 0;
+	if (event->kind == PS_EXEC_EVENT_EXEC)
+		ps_reach_exec(watch->reach, event, monotonic_ns());
+	else if (event->kind == PS_EXEC_EVENT_LIBRARIES)
+		ps_reach_libraries_mapped(watch->reach, event->pid, event->uid);
+	return 0;
+}
+
+static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps_plan *plan,
+				  struct ps_reach_watch *watch)
+{
+	struct ps_reach_opts reach_opts = {
+		.module = opts->module->name,
+		.attached = plan->targets[0].path,
+		.self_pid = (uint32_t)getpid(),
+		.has_uid = opts->has_uid,
+		.uid = opts->uid,
+		.notify = on_notice,
+		.arg = watch,
+	};
+
+	return ps_reach_new(&reach_opts);
+}
+
+struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
+					    struct ring_buffer *rb, struct ps_writer *writer, bool status_line)
+{
+	struct ps_reach_watch *watch;
+
+	if (opts->pid || !opts->module->n_targets || !ps_tls_stacks_probed_by(opts->module->name))
+		return NULL;
+	watch = calloc(1, sizeof(*watch));
+	if (!watch)
+		return NULL;
+	watch->writer = writer;
+	watch->status_line = status_line;
+	watch->reach = reach_new(opts, plan, watch);
+	if (!watch->reach) {
+		ps_warn("cannot check what is out of reach of %s: %s", plan->targets[0].path, strerror(errno));
+		free(watch);
+		return NULL;
+	}
+	watch->exec_watch = ps_exec_watch_start(opts->btf_cache_dir);
+	if (watch->exec_watch &&
+	    ring_buffer__add(rb, ps_exec_watch_ring_fd(watch->exec_watch), on_exec_event, watch) != 0) {
+		ps_warn("cannot read exec events: %s; programs started from now on are not checked for what is "
+			"out of reach", strerror(errno));
+		ps_exec_watch_stop(watch->exec_watch);
+		watch->exec_watch = NULL;
+	}
+	ps_debug_phase("exec watch attached");
+	return watch;
+}
+
+void ps_reach_watch_scan(struct ps_reach_watch *watch)
+{
+	if (!watch)
+		return;
+	ps_reach_scan_running(watch->reach);
+	ps_debug_phase("looked at the running processes");
+}
+
+void ps_reach_watch_poll(struct ps_reach_watch *watch)
+{
+	if (watch)
+		ps_reach_poll(watch->reach, monotonic_ns(), false);
+}
+
+int ps_reach_watch_timeout_ms(const struct ps_reach_watch *watch, int max_ms)
+{
+	int64_t next_ns = watch ? ps_reach_next_look_ns(watch->reach, monotonic_ns()) : -1;
+
+	if (next_ns < 0)
+		return max_ms;
+	/* rounded up: woken before it is due, the process would wait a whole poll more */
+	return next_ns / 1000000 + 1 < max_ms ? (int)(next_ns / 1000000 + 1) : max_ms;
+}
+
+void ps_reach_watch_detach(struct ps_reach_watch *watch)
+{
+	if (watch && watch->exec_watch)
+		ps_exec_watch_detach(watch->exec_watch);
+}
+
+void ps_reach_watch_finish(struct ps_reach_watch *watch)
+{
+	uint64_t unchecked;
+
+	if (!watch)
+		return;
+	ps_reach_poll(watch->reach, monotonic_ns(), true);
+	unchecked = ps_reach_unchecked(watch->reach);
+	if (watch->exec_watch)
+		unchecked += ps_exec_watch_lost(watch->exec_watch);
+	if (unchecked)
+		ps_warn("%llu executed programs not checked for what is out of reach (gone before they could be "
+			"read, or no room in the ring buffer)", (unsigned long long)unchecked);
+	/* before the summary's "stopped:" line, which stays the last */
+	if (ps_reach_unreachable_programs(watch->reach))
+		ps_info("unreachable programs: %llu (their TLS goes where no probe is)",
+			(unsigned long long)ps_reach_unreachable_programs(watch->reach));
+}
+
+uint64_t ps_reach_watch_unreachable(const struct ps_reach_watch *watch)
+{
+	return watch ? ps_reach_unreachable_programs(watch->reach) : 0;
+}
+
+void ps_reach_watch_free(struct ps_reach_watch *watch)
+{
+	if (!watch)
+		return;
+	ps_exec_watch_stop(watch->exec_watch);
+	ps_reach_free(watch->reach);
+	free(watch);
+}

@@ -6,11 +6,9 @@
  * other shape is "cannot tell", never a guess.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "accessors.h"
 #include "capstone_lib.h"
 #include "elf_file.h"
@@ -222,38 +220,26 @@ int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsig
 	return ret;
 }
 
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
+int ps_accessor_offset(struct ps_elf *elf, const char *symbol, unsigned n, int64_t through, int64_t *offset,
 		       bool *pointer_load)
 {
 	uint8_t code[CODE_BYTES];
-	struct ps_elf *elf = ps_elf_open(path);
 	uint64_t vaddr = 0;
-	long file_off;
 	ssize_t got;
-	int fd, err;
+	int err = ps_elf_symbol_vaddr(elf, symbol, false, &vaddr);
 
-	if (!elf)
-		return -errno;
-	file_off = ps_elf_symbol_offset(elf, symbol);
-	err = file_off < 0 ? (int)file_off : ps_elf_symbol_vaddr(elf, symbol, false, &vaddr);
-	ps_elf_close(elf);
 	if (err)
 		return err == -ENODATA ? -ENOENT : err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	got = pread(fd, code, sizeof(code), file_off);
-	err = got < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		return err;
+	got = ps_elf_read_code(elf, vaddr, code, sizeof(code));
+	if (got < 0)
+		return (int)got;
 	if (got == 0)
 		return -ENOENT;
 	return ps_accessor_decode(code, (size_t)got, vaddr, n, through, offset, pointer_load);
 }
 
 /* One field: confirmed, contradicted (its offset replaced), or "cannot tell" (left alone). */
-static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
+static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
 		      uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	const struct ps_offset_desc *o = &module->offsets[i];
@@ -267,7 +253,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 		if (through < 0)
 			return;   /* the pointer it goes through does not exist here */
 	}
-	err = ps_accessor_offset(path, o->accessor, o->accessor_load, through, &got, &pointer_load);
+	err = ps_accessor_offset(elf, o->accessor, o->accessor_load, through, &got, &pointer_load);
 	if (err) {
 		ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
 			 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
@@ -283,7 +269,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 	if (result->mismatches++ == 0)
 		snprintf(result->message, sizeof(result->message),
 			 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct, o->field,
-			 want, o->accessor, path, (long long)got);
+			 want, o->accessor, ps_elf_path(elf), (long long)got);
 	/*
 	 * A pointer field is read by loading 8 bytes; any other access (an lea:
 	 * the address of something held inline) says the build's struct differs
@@ -302,7 +288,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 	}
 }
 
-void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
+void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
 			int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	memset(result, 0, sizeof(*result));
@@ -311,7 +297,7 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 	/* loaded once for all the checks (each decode would load it again) */
 	if (!ps_capstone_acquire()) {
 		ps_warn("%s: capstone cannot be loaded (is libcapstone4 installed?): layout '%s' is not checked against the accessors in %s",
-			module->name, layout->name, path);
+			module->name, layout->name, ps_elf_path(elf));
 		return;
 	}
 	/* fields reached through a pointer field come second: that field's offset may change first */
@@ -320,7 +306,7 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 			const struct ps_offset_desc *o = &module->offsets[i];
 
 			if (o->accessor && offsets[i] >= 0 && o->has_through == (pass == 1))
-				check_one(module, layout, path, i, offsets, shown, result);
+				check_one(module, layout, elf, i, offsets, shown, result);
 		}
 	ps_capstone_release();
 }

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "elf_file.h"
 #include "module.h"
 
 /*
@@ -28,8 +29,8 @@
 int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
 		       int64_t *offset, bool *pointer_load);
 
-/* Reads the symbol's code from the ELF file at path and decodes it as above; -ENOENT also when absent. */
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
+/* Reads the symbol's code from elf and decodes it as above; -ENOENT also when absent. */
+int ps_accessor_offset(struct ps_elf *elf, const char *symbol, unsigned n, int64_t through, int64_t *offset,
 		       bool *pointer_load);
 
 struct ps_accessor_result {
@@ -40,7 +41,7 @@ struct ps_accessor_result {
 
 /*
  * Compares every field with an accessor that the layout places with what the
- * accessor in the binary at path reveals. offsets (module->n_offsets, the
+ * accessor in elf (the plan's opened target) reveals. offsets (module->n_offsets, the
  * layout's on entry) then hold the accessor's offset for each field it
  * contradicts: the machine code of this very build is the ground truth.
  * shown[i] is set for each field an accessor confirmed or gave; a pointer
@@ -50,7 +51,7 @@ struct ps_accessor_result {
  * as corrected. Confirmations and "cannot tell" are debug lines; the first
  * mismatch is described in result->message.
  */
-void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
+void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
 			int32_t *offsets, bool *shown, struct ps_accessor_result *result);
 
 #endif

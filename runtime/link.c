@@ -172,29 +172,22 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 		  long *sites, uint32_t *n_missing)
 {
 	const struct ps_module_desc *module = opts->module;
-	struct ps_elf **elves = calloc(module->n_targets, sizeof(*elves));
 	bool disassembles = follows_calls(hookset);
 	int err = 0;
 
-	if (!elves)
-		return -ENOMEM;
 	/* held over the whole search: each decode would load and unload it again */
 	if (disassembles)
 		ps_capstone_acquire();
 	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
-		const char *path = plan->targets[hook->target].path;
+		struct ps_elf *elf = plan->targets[hook->target].elf;
+		const char *path = ps_elf_path(elf);
 		const char *symbol;
 		long offset;
 
-		if (!elves[hook->target] && !(elves[hook->target] = ps_elf_open(path))) {
-			err = -errno;
-			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
-			break;
-		}
-		offset = sites[i] = hook_site(opts, elves[hook->target], hook, &symbol);
+		offset = sites[i] = hook_site(opts, elf, hook, &symbol);
 		if (offset >= 0 && hook->n_unless_calls && !given(opts, hook->offset_flag))
-			offset = sites[i] = unless_calls(opts, elves[hook->target], hookset, i, sites, symbol);
+			offset = sites[i] = unless_calls(opts, elf, hookset, i, sites, symbol);
 		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` says it is not wanted */
 			continue;
 		if (offset == -ENODATA) {
@@ -212,43 +205,35 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 	}
 	if (disassembles)
 		ps_capstone_release();
-	for (uint32_t i = 0; i < module->n_targets; i++)
-		if (elves[i])
-			ps_elf_close(elves[i]);
-	free(elves);
 	return err;
 }
 
 /* st_value of each hook (0 when not attached) and each global; errors for a missing global. */
 static int fill_addresses(const struct ps_options *opts, const struct ps_plan *plan,
-			  const struct ps_hookset_desc *hookset, const long *sites, struct ps_elf **elves, uint64_t *addr)
+			  const struct ps_hookset_desc *hookset, const long *sites, uint64_t *addr)
 {
 	const struct ps_module_desc *module = opts->module;
 
 	for (uint32_t i = 0; i < hookset->n_hooks + module->n_globals; i++) {
 		bool is_hook = i < hookset->n_hooks;
 		uint32_t target = is_hook ? hookset->hooks[i].target : module->globals[i - hookset->n_hooks].target;
-		const char *path = plan->targets[target].path;
+		struct ps_elf *elf = plan->targets[target].elf;
 		int err;
 
-		if (!elves[target] && !(elves[target] = ps_elf_open(path))) {
-			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
-			return -errno;
-		}
 		addr[i] = 0;
 		if (is_hook) {
-			if (sites[i] >= 0 && ps_elf_offset_vaddr(elves[target], (uint64_t)sites[i], &addr[i]))
+			if (sites[i] >= 0 && ps_elf_offset_vaddr(elf, (uint64_t)sites[i], &addr[i]))
 				addr[i] = 0;
 			continue;
 		}
-		err = ps_elf_symbol_vaddr(elves[target], module->globals[i - hookset->n_hooks].name, true, &addr[i]);
+		err = ps_elf_symbol_vaddr(elf, module->globals[i - hookset->n_hooks].name, true, &addr[i]);
 		if (err && module->globals[i - hookset->n_hooks].optional) {
 			ps_debug("%s: optional global %s not in %s", module->name,
-				 module->globals[i - hookset->n_hooks].name, path);
+				 module->globals[i - hookset->n_hooks].name, ps_elf_path(elf));
 			addr[i] = 0;
 		} else if (err) {
 			ps_error("%s: global %s not found in %s%s", module->name, module->globals[i - hookset->n_hooks].name,
-				 path, err == -ENODATA ? " (it is stripped)" : " (is it the right binary?)");
+				 ps_elf_path(elf), err == -ENODATA ? " (it is stripped)" : " (is it the right binary?)");
 			return err;
 		}
 	}
@@ -260,7 +245,6 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 {
 	const struct ps_module_desc *module = opts->module;
 	uint32_t n = hookset->n_hooks + module->n_globals, size;
-	struct ps_elf **elves;
 	uint64_t *addr;
 	void *init;
 	int err;
@@ -271,15 +255,10 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 		ps_error("internal: %s's BPF object and tables disagree on %s", module->name, LINK_VAR);
 		return -EINVAL;
 	}
-	elves = calloc(module->n_targets, sizeof(*elves));
 	addr = calloc(n, sizeof(*addr));
-	err = elves && addr ? fill_addresses(opts, plan, hookset, sites, elves, addr) : -ENOMEM;
+	err = addr ? fill_addresses(opts, plan, hookset, sites, addr) : -ENOMEM;
 	if (!err)
 		memcpy(init, addr, size);
-	for (uint32_t i = 0; elves && i < module->n_targets; i++)
-		if (elves[i])
-			ps_elf_close(elves[i]);
-	free(elves);
 	free(addr);
 	return err;
 }

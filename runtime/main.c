@@ -49,6 +49,7 @@ int main(int argc, char **argv)
 		err = ps_plan_make(&opts, &plan);
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
+	ps_plan_close_files(&plan);
 	if (!err)
 		err = ps_capture_run(&opts, &plan, &probes);
 

@@ -74,20 +74,19 @@ static int resolve_target_path(const struct ps_options *opts, const struct ps_ta
 	return 0;
 }
 
-static int check_is_elf(const char *module, const char *path)
+/* The one opening of a target's file that every later step (version, accessors, hook sites) reads. */
+static int open_target_elf(const char *module, struct ps_resolved_target *target)
 {
-	struct ps_elf *elf = ps_elf_open(path);
 	int err;
 
-	if (elf) {
-		ps_elf_close(elf);
+	target->elf = ps_elf_open(target->path);
+	if (target->elf)
 		return 0;
-	}
 	err = errno ? -errno : -EINVAL;
 	if (err == -ENOEXEC)
-		ps_error("%s: %s is not an ELF binary", module, path);
+		ps_error("%s: %s is not an ELF binary", module, target->path);
 	else
-		ps_error("%s: cannot open %s: %s", module, path, strerror(-err));
+		ps_error("%s: cannot open %s: %s", module, target->path, strerror(-err));
 	return err;
 }
 
@@ -133,7 +132,7 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	}
 	if (!target->version.regex)
 		return 0;
-	err = ps_target_version_detect(resolved->path, target, resolved->version, sizeof(resolved->version),
+	err = ps_target_version_detect(resolved->elf, target, resolved->version, sizeof(resolved->version),
 				       resolved->version_from, sizeof(resolved->version_from), &matched);
 	if (err == -ENOENT) {
 		plan_warn(plan, "%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
@@ -288,7 +287,7 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		return;
 	}
 	memcpy(plan->offsets, plan->layout->offsets, m->n_offsets * sizeof(*plan->offsets));
-	ps_accessors_check(m, plan->layout, plan->targets[0].path, plan->offsets, shown, &result);
+	ps_accessors_check(m, plan->layout, plan->targets[0].elf, plan->offsets, shown, &result);
 	plan->accessors_confirmed = result.checked;
 	if (result.mismatches) {
 		plan->layout_contradicted = true;
@@ -358,11 +357,12 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	plan->targets = calloc(module->n_targets, sizeof(*plan->targets));
 	if (!plan->targets)
 		return -ENOMEM;
+	plan->n_targets = module->n_targets;
 	for (uint32_t i = 0; i < module->n_targets; i++) {
 		err = resolve_target_path(opts, &module->targets[i], plan->targets[i].path,
 					  sizeof(plan->targets[i].path));
 		if (!err)
-			err = check_is_elf(module->name, plan->targets[i].path);
+			err = open_target_elf(module->name, &plan->targets[i]);
 		if (err)
 			return err;
 	}
@@ -376,8 +376,17 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	return 0;
 }
 
+void ps_plan_close_files(struct ps_plan *plan)
+{
+	for (uint32_t i = 0; plan->targets && i < plan->n_targets; i++) {
+		ps_elf_close(plan->targets[i].elf);
+		plan->targets[i].elf = NULL;
+	}
+}
+
 void ps_plan_free(struct ps_plan *plan)
 {
+	ps_plan_close_files(plan);
 	for (size_t i = 0; i < plan->n_warnings; i++)
 		free(plan->warnings[i]);
 	free(plan->warnings);

@@ -5,11 +5,13 @@
 
 #include <limits.h>
 #include "cli.h"
+#include "elf_file.h"
 #include "module.h"
 #include "version.h"
 
 struct ps_resolved_target {
 	char path[PATH_MAX];        /* the binary the probes go into */
+	struct ps_elf *elf;         /* path, opened once: every step reads it through this */
 	char version[64];           /* "" when unknown */
 	const char *product;        /* what the matching banner names (a spec string); NULL: unnamed */
 	char version_from[PATH_MAX]; /* the file the version was read from */
@@ -17,6 +19,7 @@ struct ps_resolved_target {
 
 struct ps_plan {
 	struct ps_resolved_target *targets;   /* one per module target */
+	uint32_t n_targets;
 	const struct ps_layout_desc *layout;  /* NULL: no offsets */
 	enum ps_layout_match layout_match;
 	uint32_t hookset;
@@ -43,6 +46,12 @@ struct ps_plan {
  */
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
 void ps_plan_free(struct ps_plan *plan);
+
+/*
+ * Closes the targets' files (their ELFs): start-up steps read them, the
+ * capture does not, and a mapped 100 MB executable would stay resident.
+ */
+void ps_plan_close_files(struct ps_plan *plan);
 
 /*
  * A plan's warnings (no version found, nearest layout, ...) wait until the

@@ -18,6 +18,7 @@
 #include "module.h"
 
 static char libssl_path[PATH_MAX];
+static struct ps_elf *libssl;   /* opened once, as the plan opens its target */
 
 static const struct ps_module_desc *find_module(const char *name)
 {
@@ -123,7 +124,7 @@ static void test_system_libssl_matches_3_0(void)
 		if (!o->accessor || layout->offsets[i] < 0)
 			continue;
 		with_accessor++;
-		err = ps_accessor_offset(libssl_path, o->accessor, o->accessor_load,
+		err = ps_accessor_offset(libssl, o->accessor, o->accessor_load,
 					 o->has_through ? layout->offsets[o->through] : -1, &off, NULL);
 		if (err || off != layout->offsets[i])
 			fprintf(stderr, "  %s.%s: %s load %u gives %lld (err %d), layout 3.0 has %d\n", o->strct,
@@ -134,7 +135,7 @@ static void test_system_libssl_matches_3_0(void)
 	/* version, rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
 	CHECK(with_accessor >= 10);
 	memcpy(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets));
-	ps_accessors_check(tls, layout, libssl_path, offsets, shown, &result);
+	ps_accessors_check(tls, layout, libssl, offsets, shown, &result);
 	CHECK_INT(result.mismatches, 0);
 	CHECK(memcmp(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets)) == 0);
 	CHECK_INT(result.checked, with_accessor);
@@ -159,7 +160,7 @@ static void test_system_libssl_corrects_1_1_1(void)
 	if (!tls || !layout || !right || tls->n_offsets > 256)
 		return;
 	memcpy(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets));
-	ps_accessors_check(tls, layout, libssl_path, offsets, shown, &result);
+	ps_accessors_check(tls, layout, libssl, offsets, shown, &result);
 	CHECK(result.mismatches >= 2);
 	CHECK(strstr(result.message, "layout '1.1.1' puts ssl_st.") != NULL);
 	CHECK(strstr(result.message, "reads it at") != NULL);
@@ -211,9 +212,11 @@ int main(void)
 	TEST(test_null_check_and_copy);
 	TEST(test_cannot_tell);
 	TEST(test_through_pointer);
-	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0) {
+	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0 &&
+	    (libssl = ps_elf_open(libssl_path))) {
 		TEST(test_system_libssl_matches_3_0);
 		TEST(test_system_libssl_corrects_1_1_1);
+		ps_elf_close(libssl);
 	} else {
 		printf("SKIP test_system_libssl_matches_3_0: no libssl.so.3 in the ld.so cache\n");
 	}

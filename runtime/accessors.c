@@ -136,8 +136,9 @@ static void follow_copy(struct regset *s, const cs_x86 *x)
 }
 
 /* Returns 1 and *offset at the n-th access, 0 to go on, -ENOENT when the shape is not simple. */
-static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn, struct walk *w, int64_t *offset)
+static int scan_insn(struct ps_disasm *disasm, struct walk *w, int64_t *offset)
 {
+	const cs_insn *insn = disasm->insn;
 	const cs_x86 *x = &insn->detail->x86;
 	struct regset *count = counted(w);
 	bool loaded = loads_through(w, insn);
@@ -169,7 +170,7 @@ static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn,
 		return 0;
 	}
 	/* other writes end a register's part */
-	if (lib->regs_access(cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
+	if (disasm->lib->regs_access(disasm->cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
 		return -ENOENT;
 	for (uint8_t i = 0; i < n_wr; i++) {
 		drop(&w->arg, wr[i]);
@@ -180,48 +181,34 @@ static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn,
 	return count->n || (w->through >= 0 && w->arg.n) ? 0 : -ENOENT;
 }
 
-int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
-		       int64_t *offset, bool *pointer_load)
+int ps_accessor_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t address, unsigned n,
+		       int64_t through, int64_t *offset, bool *pointer_load)
 {
 	struct walk w = { .arg = { .regs = { X86_REG_RDI }, .n = 1 }, .through = through, .n = n };
 	unsigned count = 0;
-	const struct ps_capstone *lib;
-	cs_insn *insn;
-	csh cs;
 	int ret = -ENOENT;
 
 	if (!code || !n || !offset)
 		return -EINVAL;
-	lib = ps_capstone_acquire();
-	if (!lib)
+	if (!disasm)
 		return -ENOENT;
-	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
-		ps_capstone_release();
-		return -ENOENT;
-	}
-	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = lib->malloc(cs);
-	while (insn && count++ < MAX_INSNS && lib->disasm_iter(cs, &code, &size, &address, insn)) {
-		int r = scan_insn(lib, cs, insn, &w, offset);
+	while (count++ < MAX_INSNS && ps_disasm_next(disasm, &code, &size, &address)) {
+		int r = scan_insn(disasm, &w, offset);
 
 		if (r != 0) {
 			ret = r > 0 ? 0 : r;
 			break;
 		}
-		if (ends_path(insn))
+		if (ends_path(disasm->insn))
 			break;
 	}
-	if (insn)
-		lib->free(insn, 1);
-	lib->close(&cs);
-	ps_capstone_release();
 	if (pointer_load)
 		*pointer_load = ret == 0 && w.pointer_load;
 	return ret;
 }
 
-int ps_accessor_offset(struct ps_elf *elf, const char *symbol, unsigned n, int64_t through, int64_t *offset,
-		       bool *pointer_load)
+int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, unsigned n, int64_t through,
+		       int64_t *offset, bool *pointer_load)
 {
 	uint8_t code[CODE_BYTES];
 	uint64_t vaddr = 0;
@@ -235,12 +222,12 @@ int ps_accessor_offset(struct ps_elf *elf, const char *symbol, unsigned n, int64
 		return (int)got;
 	if (got == 0)
 		return -ENOENT;
-	return ps_accessor_decode(code, (size_t)got, vaddr, n, through, offset, pointer_load);
+	return ps_accessor_decode(disasm, code, (size_t)got, vaddr, n, through, offset, pointer_load);
 }
 
 /* One field: confirmed, contradicted (its offset replaced), or "cannot tell" (left alone). */
 static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
-		      uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
+		      struct ps_disasm *disasm, uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	const struct ps_offset_desc *o = &module->offsets[i];
 	int32_t want = offsets[i];
@@ -253,7 +240,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 		if (through < 0)
 			return;   /* the pointer it goes through does not exist here */
 	}
-	err = ps_accessor_offset(elf, o->accessor, o->accessor_load, through, &got, &pointer_load);
+	err = ps_accessor_offset(elf, disasm, o->accessor, o->accessor_load, through, &got, &pointer_load);
 	if (err) {
 		ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
 			 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
@@ -289,13 +276,12 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 }
 
 void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
-			int32_t *offsets, bool *shown, struct ps_accessor_result *result)
+			struct ps_disasm *disasm, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	memset(result, 0, sizeof(*result));
 	if (!layout || !layout->offsets)
 		return;
-	/* loaded once for all the checks (each decode would load it again) */
-	if (!ps_capstone_acquire()) {
+	if (!disasm) {
 		ps_warn("%s: capstone cannot be loaded (is libcapstone4 installed?): layout '%s' is not checked against the accessors in %s",
 			module->name, layout->name, ps_elf_path(elf));
 		return;
@@ -306,7 +292,6 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 			const struct ps_offset_desc *o = &module->offsets[i];
 
 			if (o->accessor && offsets[i] >= 0 && o->has_through == (pass == 1))
-				check_one(module, layout, elf, i, offsets, shown, result);
+				check_one(module, layout, elf, disasm, i, offsets, shown, result);
 		}
-	ps_capstone_release();
 }

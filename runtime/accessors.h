@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "capstone_lib.h"
 #include "elf_file.h"
 #include "module.h"
 
@@ -24,14 +25,15 @@
  * `mov reg, [argument + through]` (a field reached through a pointer field).
  * 0 and *offset on success, with *pointer_load (when not NULL) telling
  * whether that access is `mov reg64, [...]`, the load of a pointer; -ENOENT
- * when the pattern is not that simple ("cannot tell"); -EINVAL on bad input.
+ * when the pattern is not that simple ("cannot tell") or disasm is NULL (no
+ * capstone); -EINVAL on bad input.
  */
-int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
-		       int64_t *offset, bool *pointer_load);
+int ps_accessor_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t address, unsigned n,
+		       int64_t through, int64_t *offset, bool *pointer_load);
 
 /* Reads the symbol's code from elf and decodes it as above; -ENOENT also when absent. */
-int ps_accessor_offset(struct ps_elf *elf, const char *symbol, unsigned n, int64_t through, int64_t *offset,
-		       bool *pointer_load);
+int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, unsigned n, int64_t through,
+		       int64_t *offset, bool *pointer_load);
 
 struct ps_accessor_result {
 	uint32_t checked;          /* fields whose accessor confirmed the layout */
@@ -49,9 +51,10 @@ struct ps_accessor_result {
  * something inline there) is contradicted but left unknown. Fields placed
  * through a pointer field (`through`) are checked after it, at its offset
  * as corrected. Confirmations and "cannot tell" are debug lines; the first
- * mismatch is described in result->message.
+ * mismatch is described in result->message. Without disasm (capstone
+ * cannot be loaded) nothing is checked, and a warning says so.
  */
 void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
-			int32_t *offsets, bool *shown, struct ps_accessor_result *result);
+			struct ps_disasm *disasm, int32_t *offsets, bool *shown, struct ps_accessor_result *result);
 
 #endif

@@ -7,7 +7,6 @@
 #include <bpf/libbpf.h>
 #include "callgraph.h"
 #include "link.h"
-#include "capstone_lib.h"
 #include "rodata.h"
 #include "log.h"
 
@@ -56,9 +55,10 @@ static void join_names(char *out, size_t size, const char *const *names, size_t 
  * unstripped build), else the one direct callee F and G share. A file
  * without F or G has no such function: -ENOENT, as for an absent symbol.
  */
-static long locate_called(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-			  const char *symbol)
+static long locate_called(const struct ps_options *opts, struct ps_resolved_target *target,
+			  const struct ps_hook_desc *hook, const char *symbol)
 {
+	struct ps_elf *elf = target->elf;
 	char callers[256];
 	size_t n_candidates;
 	uint64_t vaddr;
@@ -77,7 +77,7 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 		return offset;
 	}
 	join_names(callers, sizeof(callers), hook->called_by, hook->n_called_by);
-	err = ps_callgraph_locate(elf, hook->called_by, hook->n_called_by, &vaddr, &n_candidates);
+	err = ps_callgraph_locate(elf, ps_target_disasm(target), hook->called_by, hook->n_called_by, &vaddr, &n_candidates);
 	if (!err) {
 		ps_debug("%s: %s located at 0x%llx in %s: the one function %s call directly", opts->module->name,
 			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), callers);
@@ -94,9 +94,10 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 }
 
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
-static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-		      const char **symbol)
+static long hook_site(const struct ps_options *opts, struct ps_resolved_target *target,
+		      const struct ps_hook_desc *hook, const char **symbol)
 {
+	struct ps_elf *elf = target->elf;
 	const char *offset = given(opts, hook->offset_flag);
 	const char *name = given(opts, hook->symbol_flag);
 
@@ -115,7 +116,7 @@ static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const s
 	if (hook->unless && ps_elf_symbol_offset(elf, hook->unless) >= 0)
 		return -ESRCH;
 	if (hook->n_called_by && !name)
-		return locate_called(opts, elf, hook, *symbol);
+		return locate_called(opts, target, hook, *symbol);
 	return ps_elf_symbol_offset(elf, *symbol);
 }
 
@@ -123,9 +124,10 @@ static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const s
  * `unless calls H`: -ESRCH when the hook's function reaches a function where
  * a hook on H (declared before it) attached, so one call is seen once.
  */
-static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hookset_desc *hookset,
-			 uint32_t index, const long *sites, const char *symbol)
+static long unless_calls(const struct ps_options *opts, struct ps_resolved_target *target,
+			 const struct ps_hookset_desc *hookset, uint32_t index, const long *sites, const char *symbol)
 {
+	struct ps_elf *elf = target->elf;
 	const struct ps_hook_desc *hook = &hookset->hooks[index];
 	uint64_t *goals = calloc(index ? index : 1, sizeof(*goals));
 	const char *reached = NULL;
@@ -147,7 +149,7 @@ static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, cons
 				break;
 			}
 	}
-	r = n_goals ? ps_callgraph_reaches(elf, symbol, goals, n_goals) : 0;
+	r = n_goals ? ps_callgraph_reaches(elf, ps_target_disasm(target), symbol, goals, n_goals) : 0;
 	free(goals);
 	if (r > 0) {
 		ps_debug("%s: %s not hooked: it calls a hooked %s", opts->module->name, symbol,
@@ -160,34 +162,22 @@ static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, cons
 	return sites[index];
 }
 
-static bool follows_calls(const struct ps_hookset_desc *hookset)
-{
-	for (uint32_t i = 0; i < hookset->n_hooks; i++)
-		if (hookset->hooks[i].n_called_by || hookset->hooks[i].n_unless_calls)
-			return true;
-	return false;
-}
-
 int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
 		  long *sites, uint32_t *n_missing)
 {
 	const struct ps_module_desc *module = opts->module;
-	bool disassembles = follows_calls(hookset);
 	int err = 0;
 
-	/* held over the whole search: each decode would load and unload it again */
-	if (disassembles)
-		ps_capstone_acquire();
 	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
-		struct ps_elf *elf = plan->targets[hook->target].elf;
-		const char *path = ps_elf_path(elf);
+		struct ps_resolved_target *target = &plan->targets[hook->target];
+		const char *path = target->path;
 		const char *symbol;
 		long offset;
 
-		offset = sites[i] = hook_site(opts, elf, hook, &symbol);
+		offset = sites[i] = hook_site(opts, target, hook, &symbol);
 		if (offset >= 0 && hook->n_unless_calls && !given(opts, hook->offset_flag))
-			offset = sites[i] = unless_calls(opts, elf, hookset, i, sites, symbol);
+			offset = sites[i] = unless_calls(opts, target, hookset, i, sites, symbol);
 		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` says it is not wanted */
 			continue;
 		if (offset == -ENODATA) {
@@ -203,8 +193,6 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 			err = (int)offset;
 		}
 	}
-	if (disassembles)
-		ps_capstone_release();
 	return err;
 }
 

@@ -287,7 +287,8 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		return;
 	}
 	memcpy(plan->offsets, plan->layout->offsets, m->n_offsets * sizeof(*plan->offsets));
-	ps_accessors_check(m, plan->layout, plan->targets[0].elf, plan->offsets, shown, &result);
+	ps_accessors_check(m, plan->layout, plan->targets[0].elf, ps_target_disasm(&plan->targets[0]), plan->offsets,
+			   shown, &result);
 	plan->accessors_confirmed = result.checked;
 	if (result.mismatches) {
 		plan->layout_contradicted = true;
@@ -376,9 +377,19 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	return 0;
 }
 
+struct ps_disasm *ps_target_disasm(struct ps_resolved_target *target)
+{
+	if (!target->disasm_tried) {
+		target->disasm_tried = true;
+		ps_disasm_open(&target->disasm);
+	}
+	return target->disasm.lib ? &target->disasm : NULL;
+}
+
 void ps_plan_close_files(struct ps_plan *plan)
 {
 	for (uint32_t i = 0; plan->targets && i < plan->n_targets; i++) {
+		ps_disasm_close(&plan->targets[i].disasm);
 		ps_elf_close(plan->targets[i].elf);
 		plan->targets[i].elf = NULL;
 	}

@@ -4,6 +4,7 @@
 #define PS_TARGET_H
 
 #include <limits.h>
+#include "capstone_lib.h"
 #include "cli.h"
 #include "elf_file.h"
 #include "module.h"
@@ -12,6 +13,8 @@
 struct ps_resolved_target {
 	char path[PATH_MAX];        /* the binary the probes go into */
 	struct ps_elf *elf;         /* path, opened once: every step reads it through this */
+	struct ps_disasm disasm;    /* its decoder, shared by every step that disassembles (ps_target_disasm) */
+	bool disasm_tried;
 	char version[64];           /* "" when unknown */
 	const char *product;        /* what the matching banner names (a spec string); NULL: unnamed */
 	char version_from[PATH_MAX]; /* the file the version was read from */
@@ -48,8 +51,15 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
 void ps_plan_free(struct ps_plan *plan);
 
 /*
- * Closes the targets' files (their ELFs): start-up steps read them, the
- * capture does not, and a mapped 100 MB executable would stay resident.
+ * The target's decoder, opened at the first use; NULL when capstone cannot be
+ * loaded (said with -d). Accessor checks and hook-site searches share it.
+ */
+struct ps_disasm *ps_target_disasm(struct ps_resolved_target *target);
+
+/*
+ * Closes the targets' files (their ELFs) and decoders: start-up steps read
+ * them, the capture does not, and a mapped 100 MB executable or capstone's
+ * tables would stay resident.
  */
 void ps_plan_close_files(struct ps_plan *plan);
 

@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "callgraph.h"
 #include "link.h"
+#include "names.h"
 #include "rodata.h"
 #include "log.h"
 
@@ -36,20 +37,6 @@ static const char *given(const struct ps_options *opts, int32_t flag)
 	return value && *value ? value : NULL;
 }
 
-static void join_names(char *out, size_t size, const char *const *names, size_t n)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && used < size; i++) {
-		int w = snprintf(out + used, size - used, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
-
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
-}
-
 /*
  * `called by F, G`: the function's own symbol where the file has one (an
  * unstripped build), else the one direct callee F and G share. A file
@@ -59,7 +46,7 @@ static long locate_called(const struct ps_options *opts, struct ps_resolved_targ
 			  const struct ps_hook_desc *hook, const char *symbol)
 {
 	struct ps_elf *elf = target->elf;
-	char callers[256];
+	char *callers;
 	size_t n_candidates;
 	uint64_t vaddr;
 	long offset;
@@ -76,21 +63,24 @@ static long locate_called(const struct ps_options *opts, struct ps_resolved_targ
 		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
 		return offset;
 	}
-	join_names(callers, sizeof(callers), hook->called_by, hook->n_called_by);
-	err = ps_callgraph_locate(elf, ps_target_disasm(target), hook->called_by, hook->n_called_by, &vaddr, &n_candidates);
+	err = ps_callgraph_locate(elf, ps_target_disasm(target), hook->called_by, hook->n_called_by, &vaddr,
+				  &n_candidates);
+	callers = ps_names_join(hook->called_by, hook->n_called_by, "", ", ", " and ");
 	if (!err) {
 		ps_debug("%s: %s located at 0x%llx in %s: the one function %s call directly", opts->module->name,
-			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), callers);
-		return ps_elf_vaddr_offset(elf, vaddr);
-	}
-	if (err == -EMLINK)
+			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), callers ? callers : "its callers");
+		offset = ps_elf_vaddr_offset(elf, vaddr);
+	} else if (err == -EMLINK) {
 		ps_warn("%s: cannot locate %s in %s: %s %s %zu unexported direct callees, not exactly one; hooks "
-			"that stand in for it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers,
-			hook->n_called_by == 1 ? "has" : "share", n_candidates);
-	else
+			"that stand in for it are used instead", opts->module->name, symbol, ps_elf_path(elf),
+			callers ? callers : "its callers", hook->n_called_by == 1 ? "has" : "share", n_candidates);
+	} else {
 		ps_warn("%s: cannot locate %s in %s: the code of %s does not decode (%s); hooks that stand in for "
-			"it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers, strerror(-err));
-	return -ENOENT;
+			"it are used instead", opts->module->name, symbol, ps_elf_path(elf),
+			callers ? callers : "its callers", strerror(-err));
+	}
+	free(callers);
+	return err ? -ENOENT : offset;
 }
 
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */

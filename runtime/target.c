@@ -11,6 +11,7 @@
 #include "log.h"
 #include "accessors.h"
 #include "keylog.h"
+#include "names.h"
 #include "target.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -90,20 +91,21 @@ static int open_target_elf(const char *module, struct ps_resolved_target *target
 	return err;
 }
 
-/* "'A' or 'B'": every pattern a forced version may follow, for the error line. */
-static void list_patterns(const struct ps_target_desc *target, char *out, size_t size)
+/* "'A' or 'B'": every pattern a forced version may follow, for the error line; NULL when out of memory. */
+static char *list_patterns(const struct ps_target_desc *target)
 {
+	const char **patterns = calloc(target->n_more_versions + 1, sizeof(*patterns));
 	const struct ps_version_rule *rule;
-	size_t len = 0;
+	size_t n = 0;
+	char *text;
 
-	out[0] = '\0';
-	for (uint32_t i = 0; (rule = ps_target_version_rule(target, i)) && len < size; i++) {
-		int n = snprintf(out + len, size - len, "%s'%s'", i ? " or " : "", rule->regex);
-
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
+	if (!patterns)
+		return NULL;
+	while ((rule = ps_target_version_rule(target, (uint32_t)n)))
+		patterns[n++] = rule->regex;
+	text = ps_names_join(patterns, n, "'", " or ", " or ");
+	free(patterns);
+	return text;
 }
 
 static int read_version(const struct ps_options *opts, const struct ps_target_desc *target,
@@ -118,11 +120,12 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 		err = ps_target_version_parse_forced(forced, target, resolved->version, sizeof(resolved->version),
 						     &matched);
 		if (err) {
-			char patterns[1024];
+			char *patterns = list_patterns(target);
 
-			list_patterns(target, patterns, sizeof(patterns));
 			ps_error("%s: --%s '%s' names no version this module knows how to read (the spec's pattern is %s)",
-				 module, opts->module->flags[target->version.force_flag].name, forced, patterns);
+				 module, opts->module->flags[target->version.force_flag].name, forced,
+				 patterns ? patterns : "(out of memory)");
+			free(patterns);
 			return err;
 		}
 		resolved->product = matched->product;
@@ -146,24 +149,6 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	}
 	resolved->product = matched->product;
 	return 0;
-}
-
-/* "a, b, c": names joined, in a string the caller frees; NULL when out of memory. */
-static char *join_names(const char *const *names, size_t n)
-{
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
-
-	if (!f)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? ", " : "", names[i]);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
 }
 
 /* No memory to tell fields apart: every secrets record is refused whole (capture.c). */
@@ -218,8 +203,8 @@ static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *pl
 		fields[n_fields++] = f->name;
 	}
 	if (ok && n_fields) {
-		char *field_list = join_names(fields, n_fields);
-		char *offset_list = join_names((const char *const *)offsets, n_offsets);
+		char *field_list = ps_names_join(fields, n_fields, "", ", ", ", ");
+		char *offset_list = ps_names_join((const char *const *)offsets, n_offsets, "", ", ", ", ");
 		bool secrets = ps_keylog_is_secrets_event(ev);
 
 		ok = field_list && offset_list;

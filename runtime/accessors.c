@@ -253,10 +253,12 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 			 layout->name, o->accessor);
 		return;
 	}
-	if (result->mismatches++ == 0)
+	if (result->mismatches++ == 0) {
+		result->first_mismatch = i;
 		snprintf(result->message, sizeof(result->message),
 			 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct, o->field,
 			 want, o->accessor, ps_elf_path(elf), (long long)got);
+	}
 	/*
 	 * A pointer field is read by loading 8 bytes; any other access (an lea:
 	 * the address of something held inline) says the build's struct differs

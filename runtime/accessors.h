@@ -38,6 +38,7 @@ int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char 
 struct ps_accessor_result {
 	uint32_t checked;          /* fields whose accessor confirmed the layout */
 	uint32_t mismatches;       /* fields whose accessor disagrees with the layout */
+	uint32_t first_mismatch;   /* the offset index of the first of them */
 	char message[512];         /* the first mismatch, one line; "" when none */
 };
 

@@ -129,6 +129,7 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 			return err;
 		}
 		resolved->product = matched->product;
+		resolved->version_forced = true;
 		snprintf(resolved->version_from, sizeof(resolved->version_from), "--%s",
 			 opts->module->flags[target->version.force_flag].name);
 		return 0;
@@ -154,11 +155,8 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 /* No memory to tell fields apart: every secrets record is refused whole (capture.c). */
 static void refuse_all_secrets(struct ps_plan *plan)
 {
-	free(plan->drop_present);
-	free(plan->drop_record);
-	plan->drop_present = NULL;
-	plan->drop_record = NULL;
-	plan->keys_refused = true;
+	ps_trust_free(&plan->trust);
+	plan->trust.secrets = PS_SECRETS_ALL_REFUSED;
 	plan_warn(plan, "out of memory while checking which fields the accessors confirm: every secret is refused");
 }
 
@@ -197,9 +195,9 @@ static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *pl
 		if (!drop)
 			continue;
 		if (f->present_bit < 0 || f->present_bit >= 32)
-			plan->drop_record[e] = true;
+			plan->trust.events[e].drop_record = true;
 		else
-			plan->drop_present[e] |= 1u << f->present_bit;
+			plan->trust.events[e].drop_present |= 1u << f->present_bit;
 		fields[n_fields++] = f->name;
 	}
 	if (ok && n_fields) {
@@ -209,12 +207,12 @@ static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *pl
 
 		ok = field_list && offset_list;
 		if (ok && secrets)
-			plan->keys_refused = true;
+			plan->trust.secrets = PS_SECRETS_FIELDS_REFUSED;
 		if (ok)
 			plan_warn(plan, "%s: %s%s fields %s are not written: they read %s, which no accessor confirms "
 				  "in this build (layout '%s' is contradicted)%s", m->name, secrets ? "keys refused: " : "",
 				  ev->name, field_list, offset_list, plan->layout->name,
-				  plan->drop_record[e] ? "; its records are not written" : "");
+				  plan->trust.events[e].drop_record ? "; its records are not written" : "");
 		free(field_list);
 		free(offset_list);
 	}
@@ -233,9 +231,8 @@ static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *pl
  */
 static void drop_unconfirmed(const struct ps_module_desc *m, struct ps_plan *plan, const bool *shown)
 {
-	plan->drop_present = calloc(m->n_events + 1, sizeof(*plan->drop_present));
-	plan->drop_record = calloc(m->n_events + 1, sizeof(*plan->drop_record));
-	if (!plan->drop_present || !plan->drop_record) {
+	plan->trust.events = calloc(m->n_events + 1, sizeof(*plan->trust.events));
+	if (!plan->trust.events) {
 		refuse_all_secrets(plan);
 		return;
 	}
@@ -274,10 +271,10 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 	memcpy(plan->offsets, plan->layout->offsets, m->n_offsets * sizeof(*plan->offsets));
 	ps_accessors_check(m, plan->layout, plan->targets[0].elf, ps_target_disasm(&plan->targets[0]), plan->offsets,
 			   shown, &result);
-	plan->accessors_confirmed = result.checked;
+	plan->trust.accessors_confirmed = result.checked;
 	if (result.mismatches) {
-		plan->layout_contradicted = true;
-		plan->accessors_corrected = result.mismatches;
+		plan->trust.contradicted_by = &m->offsets[result.first_mismatch];
+		plan->trust.accessors_corrected = result.mismatches;
 		if (result.mismatches > 1)
 			plan_warn(plan, "%s: %s (and %u more fields); the offsets the accessors read replace the layout's "
 				  "where they can (-d tells)", m->name, result.message, result.mismatches - 1);
@@ -286,6 +283,18 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		drop_unconfirmed(m, plan, shown);
 	}
 	free(shown);
+}
+
+/* The strongest reason that applies: an accessor's evidence, then the user's word, then the version's. */
+static enum ps_trust_basis trust_basis(const struct ps_plan *plan)
+{
+	if (!plan->layout)
+		return PS_TRUST_NO_LAYOUT;
+	if (plan->trust.contradicted_by)
+		return PS_TRUST_CONTRADICTED;
+	if (plan->targets[0].version_forced)
+		return PS_TRUST_FORCED;
+	return plan->layout_match == PS_LAYOUT_NEAREST ? PS_TRUST_NEAREST_LOWER : PS_TRUST_EXACT;
 }
 
 static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
@@ -326,8 +335,12 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 		plan_warn(plan, "%s: version %s is a modified build ('%s'); layout '%s' was made for the unmodified "
 			  "release, so its offsets may not fit (plaintext capture does not depend on them)%s",
 			  module, version, ps_version_suffix(version), plan->layout->name,
-			  plan->layout_contradicted ? "; its accessors contradict them (see above)"
-			  : plan->accessors_confirmed ? "; its accessors confirm the offsets they show" : "");
+			  plan->trust.contradicted_by ? "; its accessors contradict them (see above)"
+			  : plan->trust.accessors_confirmed ? "; its accessors confirm the offsets they show" : "");
+	plan->trust.basis = trust_basis(plan);
+	ps_debug("%s: offsets: %s%s%s", module, ps_trust_basis_name(plan->trust.basis),
+		 plan->trust.contradicted_by ? " " : "",
+		 plan->trust.contradicted_by ? plan->trust.contradicted_by->accessor : "");
 }
 
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
@@ -392,8 +405,5 @@ void ps_plan_free(struct ps_plan *plan)
 	plan->targets = NULL;
 	free(plan->offsets);
 	plan->offsets = NULL;
-	free(plan->drop_present);
-	plan->drop_present = NULL;
-	free(plan->drop_record);
-	plan->drop_record = NULL;
+	ps_trust_free(&plan->trust);
 }

@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "elf_file.h"
 #include "module.h"
+#include "trust.h"
 #include "version.h"
 
 struct ps_resolved_target {
@@ -18,6 +19,7 @@ struct ps_resolved_target {
 	char version[64];           /* "" when unknown */
 	const char *product;        /* what the matching banner names (a spec string); NULL: unnamed */
 	char version_from[PATH_MAX]; /* the file the version was read from */
+	bool version_forced;        /* the version was given on the command line */
 };
 
 struct ps_plan {
@@ -27,17 +29,7 @@ struct ps_plan {
 	enum ps_layout_match layout_match;
 	uint32_t hookset;
 	int32_t *offsets;                     /* the layout's, as the accessors corrected them; NULL: no layout */
-	bool layout_contradicted;             /* some accessor disagreed with the layout */
-	/*
-	 * Per event (module->n_events): the present bits of the fields left out
-	 * because they read offsets no accessor confirms in a contradicted
-	 * layout; drop_record when a field that is always present is one of them.
-	 */
-	uint32_t *drop_present;
-	bool *drop_record;
-	bool keys_refused;                    /* fields of a secrets event are left out as above */
-	uint32_t accessors_confirmed;         /* layout offsets the library's accessors confirmed */
-	uint32_t accessors_corrected;         /* layout offsets replaced by what the accessors read */
+	struct ps_trust trust;                /* what the offsets rest on, and what is refused */
 	char **warnings;                      /* shown once the probes are attached */
 	size_t n_warnings;
 };

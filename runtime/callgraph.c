@@ -81,7 +81,8 @@ int ps_callgraph_decode(struct ps_disasm *disasm, const uint8_t *code, size_t si
 }
 
 /* The direct callees of the function at vaddr of size bytes in elf. */
-static int function_callees(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr, uint64_t size, uint64_t **targets, size_t *n)
+static int function_callees(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr, uint64_t size,
+			    uint64_t **targets, size_t *n)
 {
 	uint8_t *code;
 	ssize_t got;
@@ -219,8 +220,8 @@ static bool followable(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t *v
 	return name && ps_elf_function(elf, name, vaddr, size) == 0;
 }
 
-static int reaches(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr, uint64_t size, const uint64_t *goals, size_t n_goals,
-		   int depth)
+static int reaches(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr, uint64_t size,
+		   const uint64_t *goals, size_t n_goals, int depth)
 {
 	uint64_t *callees = NULL;
 	size_t n_callees = 0;

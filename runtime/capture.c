@@ -281,7 +281,8 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 
 int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
 {
-	struct capture cap = { .opts = opts, .plan = plan, .counters = { .keys_refused = ps_trust_keys_refused(&plan->trust) } };
+	struct capture cap = { .opts = opts, .plan = plan,
+			       .counters = { .keys_refused = ps_trust_keys_refused(&plan->trust) } };
 	struct ring_buffer *rb = NULL;
 	bool status = !opts->quiet && (opts->status || isatty(STDERR_FILENO));
 	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));

@@ -70,6 +70,8 @@ int main(int argc, char **argv)
 	}
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
+	ps_plan_close_files(&plan);
+	ps_debug_phase("target files closed");
 	if (!err)
 		err = ps_capture_run(&opts, &plan, &probes, &files);
 	else if (files_open)

@@ -106,30 +106,16 @@ static void count_unwritten(struct capture *cap, const struct ps_record *rec)
 }
 
 /*
- * Fields the plan left out (they read offsets no accessor confirms in a
- * contradicted layout) lose their present bit in a copy of the record; a
- * record whose always-present field is one of them is not written.
+ * A record without the fields the plan's trust decision leaves out (they
+ * read offsets no accessor confirms in a contradicted layout): their present
+ * bits are cleared in a copy.
  */
-static void deliver_trusted(struct capture *cap, const struct ps_record *rec)
+static void write_trimmed(struct capture *cap, const struct ps_record *rec, uint32_t drop)
 {
-	uint32_t e = (uint32_t)(rec->event - rec->module->events);
-	bool secrets = ps_keylog_is_secrets_event(rec->event);
-	uint32_t drop = cap->plan->drop_present ? cap->plan->drop_present[e] : 0;
 	struct ps_record copy = *rec;
 	struct ps_event_header *header;
-	void *fixed;
+	void *fixed = malloc(rec->event->fixed_size);
 
-	if ((cap->plan->drop_record && cap->plan->drop_record[e]) ||
-	    (!cap->plan->drop_present && secrets && cap->plan->keys_refused)) {
-		if (secrets)
-			cap->counters.secrets_dropped++;
-		return;
-	}
-	if (!(ps_record_header(rec)->present & drop)) {
-		write_record(cap, rec);
-		return;
-	}
-	fixed = malloc(rec->event->fixed_size);
 	if (!fixed) {
 		/* a record not written is counted; a record with an untrusted field is never written */
 		count_unwritten(cap, rec);
@@ -139,7 +125,7 @@ static void deliver_trusted(struct capture *cap, const struct ps_record *rec)
 	header = fixed;
 	header->present &= ~drop;
 	copy.fixed = fixed;
-	if (secrets)
+	if (ps_keylog_is_secrets_event(rec->event))
 		cap->counters.secrets_dropped++;
 	write_record(cap, &copy);
 	free(fixed);
@@ -148,13 +134,21 @@ static void deliver_trusted(struct capture *cap, const struct ps_record *rec)
 static void deliver_record(const struct ps_record *rec, void *arg)
 {
 	struct capture *cap = arg;
+	uint32_t e = (uint32_t)(rec->event - rec->module->events), drop;
 
 	run_checks(cap, rec);
-	if (cap->plan->drop_record || cap->plan->drop_present || cap->plan->keys_refused) {
-		deliver_trusted(cap, rec);
-		return;
+	switch (ps_trust_record(&cap->plan->trust, rec->event, e, ps_record_header(rec)->present, &drop)) {
+	case PS_RECORD_WRITE:
+		write_record(cap, rec);
+		break;
+	case PS_RECORD_TRIM:
+		write_trimmed(cap, rec, drop);
+		break;
+	case PS_RECORD_REFUSE:
+		if (ps_keylog_is_secrets_event(rec->event))
+			cap->counters.secrets_dropped++;
+		break;
 	}
-	write_record(cap, rec);
 }
 
 static void output_failed(struct capture *cap, int err)
@@ -359,7 +353,8 @@ fail:
 int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes,
 		   struct ps_outfiles *files)
 {
-	struct capture cap = { .opts = opts, .plan = plan, .counters = { .keys_refused = plan->keys_refused } };
+	struct capture cap = { .opts = opts, .plan = plan,
+			       .counters = { .keys_refused = ps_trust_keys_refused(&plan->trust) } };
 	struct ring_buffer *rb = NULL;
 	bool status = !opts->quiet && (opts->status || isatty(STDERR_FILENO));
 	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));

@@ -6,11 +6,9 @@
  * other shape is "cannot tell", never a guess.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 #include "accessors.h"
 #include "capstone_lib.h"
 #include "elf_file.h"
@@ -138,8 +136,9 @@ static void follow_copy(struct regset *s, const cs_x86 *x)
 }
 
 /* Returns 1 and *offset at the n-th access, 0 to go on, -ENOENT when the shape is not simple. */
-static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn, struct walk *w, int64_t *offset)
+static int scan_insn(struct ps_disasm *disasm, struct walk *w, int64_t *offset)
 {
+	const cs_insn *insn = disasm->insn;
 	const cs_x86 *x = &insn->detail->x86;
 	struct regset *count = counted(w);
 	bool loaded = loads_through(w, insn);
@@ -171,7 +170,7 @@ static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn,
 		return 0;
 	}
 	/* other writes end a register's part */
-	if (lib->regs_access(cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
+	if (disasm->lib->regs_access(disasm->cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
 		return -ENOENT;
 	for (uint8_t i = 0; i < n_wr; i++) {
 		drop(&w->arg, wr[i]);
@@ -182,79 +181,53 @@ static int scan_insn(const struct ps_capstone *lib, csh cs, const cs_insn *insn,
 	return count->n || (w->through >= 0 && w->arg.n) ? 0 : -ENOENT;
 }
 
-int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
-		       int64_t *offset, bool *pointer_load)
+int ps_accessor_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t address, unsigned n,
+		       int64_t through, int64_t *offset, bool *pointer_load)
 {
 	struct walk w = { .arg = { .regs = { X86_REG_RDI }, .n = 1 }, .through = through, .n = n };
 	unsigned count = 0;
-	const struct ps_capstone *lib;
-	cs_insn *insn;
-	csh cs;
 	int ret = -ENOENT;
 
 	if (!code || !n || !offset)
 		return -EINVAL;
-	lib = ps_capstone_acquire();
-	if (!lib)
+	if (!disasm)
 		return -ENOENT;
-	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
-		ps_capstone_release();
-		return -ENOENT;
-	}
-	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = lib->malloc(cs);
-	while (insn && count++ < MAX_INSNS && lib->disasm_iter(cs, &code, &size, &address, insn)) {
-		int r = scan_insn(lib, cs, insn, &w, offset);
+	while (count++ < MAX_INSNS && ps_disasm_next(disasm, &code, &size, &address)) {
+		int r = scan_insn(disasm, &w, offset);
 
 		if (r != 0) {
 			ret = r > 0 ? 0 : r;
 			break;
 		}
-		if (ends_path(insn))
+		if (ends_path(disasm->insn))
 			break;
 	}
-	if (insn)
-		lib->free(insn, 1);
-	lib->close(&cs);
-	ps_capstone_release();
 	if (pointer_load)
 		*pointer_load = ret == 0 && w.pointer_load;
 	return ret;
 }
 
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
-		       bool *pointer_load)
+int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, unsigned n, int64_t through,
+		       int64_t *offset, bool *pointer_load)
 {
 	uint8_t code[CODE_BYTES];
-	struct ps_elf *elf = ps_elf_open(path);
 	uint64_t vaddr = 0;
-	long file_off;
 	ssize_t got;
-	int fd, err;
+	int err = ps_elf_symbol_vaddr(elf, symbol, false, &vaddr);
 
-	if (!elf)
-		return -errno;
-	file_off = ps_elf_symbol_offset(elf, symbol);
-	err = file_off < 0 ? (int)file_off : ps_elf_symbol_vaddr(elf, symbol, false, &vaddr);
-	ps_elf_close(elf);
 	if (err)
 		return err == -ENODATA ? -ENOENT : err;
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	got = pread(fd, code, sizeof(code), file_off);
-	err = got < 0 ? -errno : 0;
-	close(fd);
-	if (err)
-		return err;
+	got = ps_elf_read_code(elf, vaddr, code, sizeof(code));
+	if (got < 0)
+		return (int)got;
 	if (got == 0)
 		return -ENOENT;
-	return ps_accessor_decode(code, (size_t)got, vaddr, n, through, offset, pointer_load);
+	return ps_accessor_decode(disasm, code, (size_t)got, vaddr, n, through, offset, pointer_load);
 }
 
 /* One field: confirmed, contradicted (its offset replaced), or "cannot tell" (left alone). */
-static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
-		      uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
+static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
+		      struct ps_disasm *disasm, uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	const struct ps_offset_desc *o = &module->offsets[i];
 	int32_t want = offsets[i];
@@ -267,7 +240,7 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 		if (through < 0)
 			return;   /* the pointer it goes through does not exist here */
 	}
-	err = ps_accessor_offset(path, o->accessor, o->accessor_load, through, &got, &pointer_load);
+	err = ps_accessor_offset(elf, disasm, o->accessor, o->accessor_load, through, &got, &pointer_load);
 	if (err) {
 		ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
 			 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
@@ -280,10 +253,12 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 			 layout->name, o->accessor);
 		return;
 	}
-	if (result->mismatches++ == 0)
+	if (result->mismatches++ == 0) {
+		result->first_mismatch = i;
 		snprintf(result->message, sizeof(result->message),
 			 "layout '%s' puts %s.%s at %d but %s in %s reads it at %lld", layout->name, o->strct, o->field,
-			 want, o->accessor, path, (long long)got);
+			 want, o->accessor, ps_elf_path(elf), (long long)got);
+	}
 	/*
 	 * A pointer field is read by loading 8 bytes; any other access (an lea:
 	 * the address of something held inline) says the build's struct differs
@@ -302,16 +277,15 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 	}
 }
 
-void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
-			int32_t *offsets, bool *shown, struct ps_accessor_result *result)
+void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
+			struct ps_disasm *disasm, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
 {
 	memset(result, 0, sizeof(*result));
 	if (!layout || !layout->offsets)
 		return;
-	/* loaded once for all the checks (each decode would load it again) */
-	if (!ps_capstone_acquire()) {
+	if (!disasm) {
 		ps_warn("%s: capstone cannot be loaded (is libcapstone4 installed?): layout '%s' is not checked against the accessors in %s",
-			module->name, layout->name, path);
+			module->name, layout->name, ps_elf_path(elf));
 		return;
 	}
 	/* fields reached through a pointer field come second: that field's offset may change first */
@@ -320,7 +294,6 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 			const struct ps_offset_desc *o = &module->offsets[i];
 
 			if (o->accessor && offsets[i] >= 0 && o->has_through == (pass == 1))
-				check_one(module, layout, path, i, offsets, shown, result);
+				check_one(module, layout, elf, disasm, i, offsets, shown, result);
 		}
-	ps_capstone_release();
 }

@@ -11,6 +11,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "capstone_lib.h"
+#include "elf_file.h"
 #include "module.h"
 
 /*
@@ -23,24 +25,26 @@
  * `mov reg, [argument + through]` (a field reached through a pointer field).
  * 0 and *offset on success, with *pointer_load (when not NULL) telling
  * whether that access is `mov reg64, [...]`, the load of a pointer; -ENOENT
- * when the pattern is not that simple ("cannot tell"); -EINVAL on bad input.
+ * when the pattern is not that simple ("cannot tell") or disasm is NULL (no
+ * capstone); -EINVAL on bad input.
  */
-int ps_accessor_decode(const uint8_t *code, size_t size, uint64_t address, unsigned n, int64_t through,
-		       int64_t *offset, bool *pointer_load);
+int ps_accessor_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t address, unsigned n,
+		       int64_t through, int64_t *offset, bool *pointer_load);
 
-/* Reads the symbol's code from the ELF file at path and decodes it as above; -ENOENT also when absent. */
-int ps_accessor_offset(const char *path, const char *symbol, unsigned n, int64_t through, int64_t *offset,
-		       bool *pointer_load);
+/* Reads the symbol's code from elf and decodes it as above; -ENOENT also when absent. */
+int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, unsigned n, int64_t through,
+		       int64_t *offset, bool *pointer_load);
 
 struct ps_accessor_result {
 	uint32_t checked;          /* fields whose accessor confirmed the layout */
 	uint32_t mismatches;       /* fields whose accessor disagrees with the layout */
+	uint32_t first_mismatch;   /* the offset index of the first of them */
 	char message[512];         /* the first mismatch, one line; "" when none */
 };
 
 /*
  * Compares every field with an accessor that the layout places with what the
- * accessor in the binary at path reveals. offsets (module->n_offsets, the
+ * accessor in elf (the plan's opened target) reveals. offsets (module->n_offsets, the
  * layout's on entry) then hold the accessor's offset for each field it
  * contradicts: the machine code of this very build is the ground truth.
  * shown[i] is set for each field an accessor confirmed or gave; a pointer
@@ -48,9 +52,10 @@ struct ps_accessor_result {
  * something inline there) is contradicted but left unknown. Fields placed
  * through a pointer field (`through`) are checked after it, at its offset
  * as corrected. Confirmations and "cannot tell" are debug lines; the first
- * mismatch is described in result->message.
+ * mismatch is described in result->message. Without disasm (capstone
+ * cannot be loaded) nothing is checked, and a warning says so.
  */
-void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, const char *path,
-			int32_t *offsets, bool *shown, struct ps_accessor_result *result);
+void ps_accessors_check(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
+			struct ps_disasm *disasm, int32_t *offsets, bool *shown, struct ps_accessor_result *result);
 
 #endif

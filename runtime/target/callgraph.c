@@ -50,43 +50,28 @@ static int add_target(uint64_t **targets, size_t *n, uint64_t target)
 	return 0;
 }
 
-int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64_t **targets, size_t *n_targets)
+int ps_callgraph_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t vaddr,
+			uint64_t **targets, size_t *n_targets)
 {
 	uint64_t address = vaddr, end = vaddr + size;
-	const struct ps_capstone *lib;
-	cs_insn *insn;
-	csh cs;
 	int err = 0;
 
 	*targets = NULL;
 	*n_targets = 0;
 	if (!code || !size)
 		return -EINVAL;
-	lib = ps_capstone_acquire();
-	if (!lib)
+	if (!disasm)
 		return -ENOEXEC;
-	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
-		ps_capstone_release();
-		return -ENOEXEC;
-	}
-	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = lib->malloc(cs);
-	if (!insn)
-		err = -ENOMEM;
 	while (!err && size) {
 		uint64_t target;
 
-		if (!lib->disasm_iter(cs, &code, &size, &address, insn)) {
+		if (!ps_disasm_next(disasm, &code, &size, &address)) {
 			err = -ENOEXEC;   /* bytes that are no instruction: not a plain function */
 			break;
 		}
-		if (is_direct_branch(insn, &target) && (target < vaddr || target >= end))
+		if (is_direct_branch(disasm->insn, &target) && (target < vaddr || target >= end))
 			err = add_target(targets, n_targets, target);
 	}
-	if (insn)
-		lib->free(insn, 1);
-	lib->close(&cs);
-	ps_capstone_release();
 	if (err) {
 		free(*targets);
 		*targets = NULL;
@@ -96,7 +81,8 @@ int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64
 }
 
 /* The direct callees of the function at vaddr of size bytes in elf. */
-static int function_callees(struct ps_elf *elf, uint64_t vaddr, uint64_t size, uint64_t **targets, size_t *n)
+static int function_callees(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr, uint64_t size,
+			    uint64_t **targets, size_t *n)
 {
 	uint8_t *code;
 	ssize_t got;
@@ -110,7 +96,7 @@ static int function_callees(struct ps_elf *elf, uint64_t vaddr, uint64_t size, u
 	got = ps_elf_read_code(elf, vaddr, code, size);
 	err = got < 0 ? (int)got : (uint64_t)got != size ? -EIO : 0;
 	if (!err)
-		err = ps_callgraph_decode(code, size, vaddr, targets, n);
+		err = ps_callgraph_decode(disasm, code, size, vaddr, targets, n);
 	free(code);
 	return err;
 }
@@ -127,41 +113,28 @@ static bool in_plt(struct ps_elf *elf, uint64_t vaddr)
  * a relocation binds to the symbol. Lazy .plt, .plt.sec (endbr64 first) and
  * .plt.got stubs all have that jump within their first bytes.
  */
-static const char *plt_stub_symbol(struct ps_elf *elf, uint64_t vaddr)
+static const char *plt_stub_symbol(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr)
 {
 	uint8_t bytes[PLT_STUB_BYTES];
 	const uint8_t *code = bytes;
-	const char *name = NULL;
 	uint64_t address = vaddr;
 	ssize_t got = ps_elf_read_code(elf, vaddr, bytes, sizeof(bytes));
 	size_t size = got > 0 ? (size_t)got : 0;
-	const struct ps_capstone *lib;
-	cs_insn *insn;
-	csh cs;
 
-	if (!size || !(lib = ps_capstone_acquire()))
+	if (!size || !disasm)
 		return NULL;
-	if (lib->open(CS_ARCH_X86, CS_MODE_64, &cs) != CS_ERR_OK) {
-		ps_capstone_release();
-		return NULL;
-	}
-	lib->option(cs, CS_OPT_DETAIL, CS_OPT_ON);
-	insn = lib->malloc(cs);
-	while (insn && !name && lib->disasm_iter(cs, &code, &size, &address, insn)) {
+	while (ps_disasm_next(disasm, &code, &size, &address)) {
+		const cs_insn *insn = disasm->insn;
 		const cs_x86 *x = &insn->detail->x86;
 
 		if (insn->id != X86_INS_JMP)
 			continue;
 		if (x->op_count == 1 && x->operands[0].type == X86_OP_MEM && x->operands[0].mem.base == X86_REG_RIP &&
 		    x->operands[0].mem.index == X86_REG_INVALID)
-			name = ps_elf_relocation_symbol(elf, insn->address + insn->size + (uint64_t)x->operands[0].mem.disp);
+			return ps_elf_relocation_symbol(elf, insn->address + insn->size + (uint64_t)x->operands[0].mem.disp);
 		break;
 	}
-	if (insn)
-		lib->free(insn, 1);
-	lib->close(&cs);
-	ps_capstone_release();
-	return name;
+	return NULL;
 }
 
 static bool is_internal_callee(struct ps_elf *elf, uint64_t vaddr)
@@ -185,8 +158,8 @@ static void intersect(uint64_t *common, size_t *n_common, const uint64_t *more, 
 	*n_common = kept;
 }
 
-int ps_callgraph_locate(struct ps_elf *elf, const char *const *callers, size_t n_callers, uint64_t *vaddr,
-			size_t *n_candidates)
+int ps_callgraph_locate(struct ps_elf *elf, struct ps_disasm *disasm, const char *const *callers, size_t n_callers,
+			uint64_t *vaddr, size_t *n_candidates)
 {
 	uint64_t *common = NULL;
 	size_t n_common = 0;
@@ -203,7 +176,7 @@ int ps_callgraph_locate(struct ps_elf *elf, const char *const *callers, size_t n
 		if (err == -ENODATA)
 			err = -ENOENT;
 		if (!err)
-			err = function_callees(elf, start, size, &callees, &n_callees);
+			err = function_callees(elf, disasm, start, size, &callees, &n_callees);
 		if (err)
 			break;
 		for (size_t j = 0; j < n_callees; j++)
@@ -237,22 +210,22 @@ static bool is_goal(uint64_t vaddr, const uint64_t *goals, size_t n_goals)
 }
 
 /* Where a callee's own code is, to follow it: an exported function, or a PLT stub bound to one defined here. */
-static bool followable(struct ps_elf *elf, uint64_t *vaddr, uint64_t *size)
+static bool followable(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t *vaddr, uint64_t *size)
 {
 	const char *name;
 
 	if (!in_plt(elf, *vaddr))
 		return ps_elf_exported_function_at(elf, *vaddr, size) == 0;
-	name = plt_stub_symbol(elf, *vaddr);
+	name = plt_stub_symbol(elf, disasm, *vaddr);
 	return name && ps_elf_function(elf, name, vaddr, size) == 0;
 }
 
-static int reaches(struct ps_elf *elf, uint64_t vaddr, uint64_t size, const uint64_t *goals, size_t n_goals,
-		   int depth)
+static int reaches(struct ps_elf *elf, struct ps_disasm *disasm, uint64_t vaddr, uint64_t size,
+		   const uint64_t *goals, size_t n_goals, int depth)
 {
 	uint64_t *callees = NULL;
 	size_t n_callees = 0;
-	int err = function_callees(elf, vaddr, size, &callees, &n_callees), found = 0;
+	int err = function_callees(elf, disasm, vaddr, size, &callees, &n_callees), found = 0;
 
 	if (err)
 		return err;
@@ -263,18 +236,19 @@ static int reaches(struct ps_elf *elf, uint64_t vaddr, uint64_t size, const uint
 
 		if (is_goal(callee, goals, n_goals))
 			found = 1;
-		else if (!followable(elf, &callee, &callee_size))
+		else if (!followable(elf, disasm, &callee, &callee_size))
 			continue;
 		else if (is_goal(callee, goals, n_goals))   /* a PLT stub bound to the goal */
 			found = 1;
-		else if (depth > 1 && (r = reaches(elf, callee, callee_size, goals, n_goals, depth - 1)) != -EFBIG)
+		else if (depth > 1 && (r = reaches(elf, disasm, callee, callee_size, goals, n_goals, depth - 1)) != -EFBIG)
 			found = r;   /* -EFBIG: no size, or too big for a wrapper; not followed */
 	}
 	free(callees);
 	return found;
 }
 
-int ps_callgraph_reaches(struct ps_elf *elf, const char *symbol, const uint64_t *goals, size_t n_goals)
+int ps_callgraph_reaches(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, const uint64_t *goals,
+			 size_t n_goals)
 {
 	uint64_t vaddr, size;
 	int err = ps_elf_function(elf, symbol, &vaddr, &size);
@@ -283,5 +257,5 @@ int ps_callgraph_reaches(struct ps_elf *elf, const char *symbol, const uint64_t 
 		return err;
 	if (is_goal(vaddr, goals, n_goals))
 		return 1;
-	return reaches(elf, vaddr, size, goals, n_goals, MAX_REACH_DEPTH);
+	return reaches(elf, disasm, vaddr, size, goals, n_goals, MAX_REACH_DEPTH);
 }

@@ -11,15 +11,18 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "capstone_lib.h"
 #include "elf_file.h"
 
 /*
  * The direct callees of a function of code [vaddr, vaddr + size): targets of
  * its direct calls and jumps that leave it (a jump out is a tail call). A
- * linear sweep of the whole function; code that does not decode is an error.
+ * linear sweep of the whole function; code that does not decode, or no
+ * decoder (disasm NULL: no capstone), is -ENOEXEC.
  * *targets is malloc'd (free it); 0 on success, else a negative errno.
  */
-int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64_t **targets, size_t *n_targets);
+int ps_callgraph_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t vaddr,
+			uint64_t **targets, size_t *n_targets);
 
 /*
  * The function the exported functions callers[0 .. n) all call directly and
@@ -28,8 +31,8 @@ int ps_callgraph_decode(const uint8_t *code, size_t size, uint64_t vaddr, uint64
  * callers share no such callee or more than one (*n_candidates says how many);
  * other negative errnos when a caller's code cannot be read or decoded.
  */
-int ps_callgraph_locate(struct ps_elf *elf, const char *const *callers, size_t n_callers, uint64_t *vaddr,
-			size_t *n_candidates);
+int ps_callgraph_locate(struct ps_elf *elf, struct ps_disasm *disasm, const char *const *callers, size_t n_callers,
+			uint64_t *vaddr, size_t *n_candidates);
 
 /*
  * Whether the function symbol's code reaches one of goals[0 .. n_goals)
@@ -37,6 +40,7 @@ int ps_callgraph_locate(struct ps_elf *elf, const char *const *callers, size_t n
  * the code of functions it calls that the file defines and exports (one level).
  * 1 yes, 0 no, negative errno when it cannot tell.
  */
-int ps_callgraph_reaches(struct ps_elf *elf, const char *symbol, const uint64_t *goals, size_t n_goals);
+int ps_callgraph_reaches(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, const uint64_t *goals,
+			 size_t n_goals);
 
 #endif

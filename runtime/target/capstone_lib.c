@@ -6,6 +6,8 @@
  * dlopen while needed and unloaded after, it costs nothing while capturing.
  */
 #include <dlfcn.h>
+#include <errno.h>
+#include <string.h>
 #include "capstone_lib.h"
 #include "log.h"
 
@@ -43,7 +45,7 @@ static int load_symbols(void)
 	return 0;
 }
 
-const struct ps_capstone *ps_capstone_acquire(void)
+static const struct ps_capstone *acquire(void)
 {
 	if (users) {
 		users++;
@@ -63,10 +65,42 @@ const struct ps_capstone *ps_capstone_acquire(void)
 	return &api;
 }
 
-void ps_capstone_release(void)
+static void release(void)
 {
 	if (!users || --users)
 		return;
 	dlclose(handle);
 	handle = NULL;
+}
+
+int ps_disasm_open(struct ps_disasm *disasm)
+{
+	memset(disasm, 0, sizeof(*disasm));
+	disasm->lib = acquire();
+	if (!disasm->lib)
+		return -ENOEXEC;
+	if (disasm->lib->open(CS_ARCH_X86, CS_MODE_64, &disasm->cs) != CS_ERR_OK) {
+		ps_debug("capstone cannot open an x86-64 decoder");
+		release();
+		disasm->lib = NULL;
+		return -ENOEXEC;
+	}
+	disasm->lib->option(disasm->cs, CS_OPT_DETAIL, CS_OPT_ON);
+	disasm->insn = disasm->lib->malloc(disasm->cs);
+	if (!disasm->insn) {
+		ps_disasm_close(disasm);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void ps_disasm_close(struct ps_disasm *disasm)
+{
+	if (!disasm->lib)
+		return;
+	if (disasm->insn)
+		disasm->lib->free(disasm->insn, 1);
+	disasm->lib->close(&disasm->cs);
+	memset(disasm, 0, sizeof(*disasm));
+	release();
 }

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* capstone, loaded only while something disassembles. */
+/*
+ * capstone, loaded only while something disassembles, and the one decoder
+ * session every disassembling step of a target shares (accessors, call graph,
+ * PLT stubs): one handle, x86-64 with instruction details, one instruction.
+ */
 #ifndef PS_CAPSTONE_LIB_H
 #define PS_CAPSTONE_LIB_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <capstone/capstone.h>
 
 struct ps_capstone {
@@ -15,9 +22,24 @@ struct ps_capstone {
 	__typeof__(cs_regs_access) *regs_access;
 };
 
-/* Loads the library on the first of nested calls; NULL (said with -d) when it cannot. */
-const struct ps_capstone *ps_capstone_acquire(void);
-/* Unloads it after the last release. */
-void ps_capstone_release(void);
+struct ps_disasm {
+	const struct ps_capstone *lib;
+	csh cs;
+	cs_insn *insn;    /* the instruction ps_disasm_next decoded last */
+};
+
+/*
+ * Loads capstone (on the first of nested sessions) and opens a decoder;
+ * -ENOEXEC (said with -d) when capstone cannot be loaded, -ENOMEM.
+ */
+int ps_disasm_open(struct ps_disasm *disasm);
+/* Closes the decoder; capstone is unloaded after the last session. */
+void ps_disasm_close(struct ps_disasm *disasm);
+
+/* Decodes the instruction at *code into disasm->insn and moves past it, as cs_disasm_iter. */
+static inline bool ps_disasm_next(struct ps_disasm *disasm, const uint8_t **code, size_t *size, uint64_t *address)
+{
+	return disasm->lib->disasm_iter(disasm->cs, code, size, address, disasm->insn);
+}
 
 #endif

@@ -7,7 +7,7 @@
 #include <bpf/libbpf.h>
 #include "callgraph.h"
 #include "link.h"
-#include "capstone_lib.h"
+#include "names.h"
 #include "rodata.h"
 #include "log.h"
 
@@ -37,29 +37,16 @@ static const char *given(const struct ps_options *opts, int32_t flag)
 	return value && *value ? value : NULL;
 }
 
-static void join_names(char *out, size_t size, const char *const *names, size_t n)
-{
-	size_t used = 0;
-
-	out[0] = '\0';
-	for (size_t i = 0; i < n && used < size; i++) {
-		int w = snprintf(out + used, size - used, "%s%s", i == 0 ? "" : i + 1 == n ? " and " : ", ", names[i]);
-
-		if (w < 0)
-			break;
-		used += (size_t)w;
-	}
-}
-
 /*
  * `called by F, G`: the function's own symbol where the file has one (an
  * unstripped build), else the one direct callee F and G share. A file
  * without F or G has no such function: -ENOENT, as for an absent symbol.
  */
-static long locate_called(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-			  const char *symbol)
+static long locate_called(const struct ps_options *opts, struct ps_resolved_target *target,
+			  const struct ps_hook_desc *hook, const char *symbol)
 {
-	char callers[256];
+	struct ps_elf *elf = target->elf;
+	char *callers;
 	size_t n_candidates;
 	uint64_t vaddr;
 	long offset;
@@ -76,27 +63,31 @@ static long locate_called(const struct ps_options *opts, struct ps_elf *elf, con
 		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
 		return offset;
 	}
-	join_names(callers, sizeof(callers), hook->called_by, hook->n_called_by);
-	err = ps_callgraph_locate(elf, hook->called_by, hook->n_called_by, &vaddr, &n_candidates);
+	err = ps_callgraph_locate(elf, ps_target_disasm(target), hook->called_by, hook->n_called_by, &vaddr,
+				  &n_candidates);
+	callers = ps_names_join(hook->called_by, hook->n_called_by, "", ", ", " and ");
 	if (!err) {
 		ps_debug("%s: %s located at 0x%llx in %s: the one function %s call directly", opts->module->name,
-			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), callers);
-		return ps_elf_vaddr_offset(elf, vaddr);
-	}
-	if (err == -EMLINK)
+			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), callers ? callers : "its callers");
+		offset = ps_elf_vaddr_offset(elf, vaddr);
+	} else if (err == -EMLINK) {
 		ps_warn("%s: cannot locate %s in %s: %s %s %zu unexported direct callees, not exactly one; hooks "
-			"that stand in for it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers,
-			hook->n_called_by == 1 ? "has" : "share", n_candidates);
-	else
+			"that stand in for it are used instead", opts->module->name, symbol, ps_elf_path(elf),
+			callers ? callers : "its callers", hook->n_called_by == 1 ? "has" : "share", n_candidates);
+	} else {
 		ps_warn("%s: cannot locate %s in %s: the code of %s does not decode (%s); hooks that stand in for "
-			"it are used instead", opts->module->name, symbol, ps_elf_path(elf), callers, strerror(-err));
-	return -ENOENT;
+			"it are used instead", opts->module->name, symbol, ps_elf_path(elf),
+			callers ? callers : "its callers", strerror(-err));
+	}
+	free(callers);
+	return err ? -ENOENT : offset;
 }
 
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
-static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hook_desc *hook,
-		      const char **symbol)
+static long hook_site(const struct ps_options *opts, struct ps_resolved_target *target,
+		      const struct ps_hook_desc *hook, const char **symbol)
 {
+	struct ps_elf *elf = target->elf;
 	const char *offset = given(opts, hook->offset_flag);
 	const char *name = given(opts, hook->symbol_flag);
 
@@ -115,7 +106,7 @@ static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const s
 	if (hook->unless && ps_elf_symbol_offset(elf, hook->unless) >= 0)
 		return -ESRCH;
 	if (hook->n_called_by && !name)
-		return locate_called(opts, elf, hook, *symbol);
+		return locate_called(opts, target, hook, *symbol);
 	return ps_elf_symbol_offset(elf, *symbol);
 }
 
@@ -123,9 +114,10 @@ static long hook_site(const struct ps_options *opts, struct ps_elf *elf, const s
  * `unless calls H`: -ESRCH when the hook's function reaches a function where
  * a hook on H (declared before it) attached, so one call is seen once.
  */
-static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, const struct ps_hookset_desc *hookset,
-			 uint32_t index, const long *sites, const char *symbol)
+static long unless_calls(const struct ps_options *opts, struct ps_resolved_target *target,
+			 const struct ps_hookset_desc *hookset, uint32_t index, const long *sites, const char *symbol)
 {
+	struct ps_elf *elf = target->elf;
 	const struct ps_hook_desc *hook = &hookset->hooks[index];
 	uint64_t *goals = calloc(index ? index : 1, sizeof(*goals));
 	const char *reached = NULL;
@@ -147,7 +139,7 @@ static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, cons
 				break;
 			}
 	}
-	r = n_goals ? ps_callgraph_reaches(elf, symbol, goals, n_goals) : 0;
+	r = n_goals ? ps_callgraph_reaches(elf, ps_target_disasm(target), symbol, goals, n_goals) : 0;
 	free(goals);
 	if (r > 0) {
 		ps_debug("%s: %s not hooked: it calls a hooked %s", opts->module->name, symbol,
@@ -160,41 +152,22 @@ static long unless_calls(const struct ps_options *opts, struct ps_elf *elf, cons
 	return sites[index];
 }
 
-static bool follows_calls(const struct ps_hookset_desc *hookset)
-{
-	for (uint32_t i = 0; i < hookset->n_hooks; i++)
-		if (hookset->hooks[i].n_called_by || hookset->hooks[i].n_unless_calls)
-			return true;
-	return false;
-}
-
 int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
 		  long *sites, uint32_t *n_missing)
 {
 	const struct ps_module_desc *module = opts->module;
-	struct ps_elf **elves = calloc(module->n_targets, sizeof(*elves));
-	bool disassembles = follows_calls(hookset);
 	int err = 0;
 
-	if (!elves)
-		return -ENOMEM;
-	/* held over the whole search: each decode would load and unload it again */
-	if (disassembles)
-		ps_capstone_acquire();
 	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
-		const char *path = plan->targets[hook->target].path;
+		struct ps_resolved_target *target = &plan->targets[hook->target];
+		const char *path = target->path;
 		const char *symbol;
 		long offset;
 
-		if (!elves[hook->target] && !(elves[hook->target] = ps_elf_open(path))) {
-			err = -errno;
-			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
-			break;
-		}
-		offset = sites[i] = hook_site(opts, elves[hook->target], hook, &symbol);
+		offset = sites[i] = hook_site(opts, target, hook, &symbol);
 		if (offset >= 0 && hook->n_unless_calls && !given(opts, hook->offset_flag))
-			offset = sites[i] = unless_calls(opts, elves[hook->target], hookset, i, sites, symbol);
+			offset = sites[i] = unless_calls(opts, target, hookset, i, sites, symbol);
 		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` says it is not wanted */
 			continue;
 		if (offset == -ENODATA) {
@@ -210,45 +183,35 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 			err = (int)offset;
 		}
 	}
-	if (disassembles)
-		ps_capstone_release();
-	for (uint32_t i = 0; i < module->n_targets; i++)
-		if (elves[i])
-			ps_elf_close(elves[i]);
-	free(elves);
 	return err;
 }
 
 /* st_value of each hook (0 when not attached) and each global; errors for a missing global. */
 static int fill_addresses(const struct ps_options *opts, const struct ps_plan *plan,
-			  const struct ps_hookset_desc *hookset, const long *sites, struct ps_elf **elves, uint64_t *addr)
+			  const struct ps_hookset_desc *hookset, const long *sites, uint64_t *addr)
 {
 	const struct ps_module_desc *module = opts->module;
 
 	for (uint32_t i = 0; i < hookset->n_hooks + module->n_globals; i++) {
 		bool is_hook = i < hookset->n_hooks;
 		uint32_t target = is_hook ? hookset->hooks[i].target : module->globals[i - hookset->n_hooks].target;
-		const char *path = plan->targets[target].path;
+		struct ps_elf *elf = plan->targets[target].elf;
 		int err;
 
-		if (!elves[target] && !(elves[target] = ps_elf_open(path))) {
-			ps_error("%s: cannot open %s: %s", module->name, path, strerror(errno));
-			return -errno;
-		}
 		addr[i] = 0;
 		if (is_hook) {
-			if (sites[i] >= 0 && ps_elf_offset_vaddr(elves[target], (uint64_t)sites[i], &addr[i]))
+			if (sites[i] >= 0 && ps_elf_offset_vaddr(elf, (uint64_t)sites[i], &addr[i]))
 				addr[i] = 0;
 			continue;
 		}
-		err = ps_elf_symbol_vaddr(elves[target], module->globals[i - hookset->n_hooks].name, true, &addr[i]);
+		err = ps_elf_symbol_vaddr(elf, module->globals[i - hookset->n_hooks].name, true, &addr[i]);
 		if (err && module->globals[i - hookset->n_hooks].optional) {
 			ps_debug("%s: optional global %s not in %s", module->name,
-				 module->globals[i - hookset->n_hooks].name, path);
+				 module->globals[i - hookset->n_hooks].name, ps_elf_path(elf));
 			addr[i] = 0;
 		} else if (err) {
 			ps_error("%s: global %s not found in %s%s", module->name, module->globals[i - hookset->n_hooks].name,
-				 path, err == -ENODATA ? " (it is stripped)" : " (is it the right binary?)");
+				 ps_elf_path(elf), err == -ENODATA ? " (it is stripped)" : " (is it the right binary?)");
 			return err;
 		}
 	}
@@ -260,7 +223,6 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 {
 	const struct ps_module_desc *module = opts->module;
 	uint32_t n = hookset->n_hooks + module->n_globals, size;
-	struct ps_elf **elves;
 	uint64_t *addr;
 	void *init;
 	int err;
@@ -271,15 +233,10 @@ int ps_link_write(const struct ps_options *opts, const struct ps_plan *plan, con
 		ps_error("internal: %s's BPF object and tables disagree on %s", module->name, LINK_VAR);
 		return -EINVAL;
 	}
-	elves = calloc(module->n_targets, sizeof(*elves));
 	addr = calloc(n, sizeof(*addr));
-	err = elves && addr ? fill_addresses(opts, plan, hookset, sites, elves, addr) : -ENOMEM;
+	err = addr ? fill_addresses(opts, plan, hookset, sites, addr) : -ENOMEM;
 	if (!err)
 		memcpy(init, addr, size);
-	for (uint32_t i = 0; elves && i < module->n_targets; i++)
-		if (elves[i])
-			ps_elf_close(elves[i]);
-	free(elves);
 	free(addr);
 	return err;
 }

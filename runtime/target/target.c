@@ -11,6 +11,7 @@
 #include "log.h"
 #include "accessors.h"
 #include "keylog.h"
+#include "names.h"
 #include "target.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -74,37 +75,37 @@ static int resolve_target_path(const struct ps_options *opts, const struct ps_ta
 	return 0;
 }
 
-static int check_is_elf(const char *module, const char *path)
+/* The one opening of a target's file that every later step (version, accessors, hook sites) reads. */
+static int open_target_elf(const char *module, struct ps_resolved_target *target)
 {
-	struct ps_elf *elf = ps_elf_open(path);
 	int err;
 
-	if (elf) {
-		ps_elf_close(elf);
+	target->elf = ps_elf_open(target->path);
+	if (target->elf)
 		return 0;
-	}
 	err = errno ? -errno : -EINVAL;
 	if (err == -ENOEXEC)
-		ps_error("%s: %s is not an ELF binary", module, path);
+		ps_error("%s: %s is not an ELF binary", module, target->path);
 	else
-		ps_error("%s: cannot open %s: %s", module, path, strerror(-err));
+		ps_error("%s: cannot open %s: %s", module, target->path, strerror(-err));
 	return err;
 }
 
-/* "'A' or 'B'": every pattern a forced version may follow, for the error line. */
-static void list_patterns(const struct ps_target_desc *target, char *out, size_t size)
+/* "'A' or 'B'": every pattern a forced version may follow, for the error line; NULL when out of memory. */
+static char *list_patterns(const struct ps_target_desc *target)
 {
+	const char **patterns = calloc(target->n_more_versions + 1, sizeof(*patterns));
 	const struct ps_version_rule *rule;
-	size_t len = 0;
+	size_t n = 0;
+	char *text;
 
-	out[0] = '\0';
-	for (uint32_t i = 0; (rule = ps_target_version_rule(target, i)) && len < size; i++) {
-		int n = snprintf(out + len, size - len, "%s'%s'", i ? " or " : "", rule->regex);
-
-		if (n < 0)
-			break;
-		len += (size_t)n;
-	}
+	if (!patterns)
+		return NULL;
+	while ((rule = ps_target_version_rule(target, (uint32_t)n)))
+		patterns[n++] = rule->regex;
+	text = ps_names_join(patterns, n, "'", " or ", " or ");
+	free(patterns);
+	return text;
 }
 
 static int read_version(const struct ps_options *opts, const struct ps_target_desc *target,
@@ -119,21 +120,23 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 		err = ps_target_version_parse_forced(forced, target, resolved->version, sizeof(resolved->version),
 						     &matched);
 		if (err) {
-			char patterns[1024];
+			char *patterns = list_patterns(target);
 
-			list_patterns(target, patterns, sizeof(patterns));
 			ps_error("%s: --%s '%s' names no version this module knows how to read (the spec's pattern is %s)",
-				 module, opts->module->flags[target->version.force_flag].name, forced, patterns);
+				 module, opts->module->flags[target->version.force_flag].name, forced,
+				 patterns ? patterns : "(out of memory)");
+			free(patterns);
 			return err;
 		}
 		resolved->product = matched->product;
+		resolved->version_forced = true;
 		snprintf(resolved->version_from, sizeof(resolved->version_from), "--%s",
 			 opts->module->flags[target->version.force_flag].name);
 		return 0;
 	}
 	if (!target->version.regex)
 		return 0;
-	err = ps_target_version_detect(resolved->path, target, resolved->version, sizeof(resolved->version),
+	err = ps_target_version_detect(resolved->elf, target, resolved->version, sizeof(resolved->version),
 				       resolved->version_from, sizeof(resolved->version_from), &matched);
 	if (err == -ENOENT) {
 		plan_warn(plan, "%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
@@ -149,32 +152,11 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	return 0;
 }
 
-/* "a, b, c": names joined, in a string the caller frees; NULL when out of memory. */
-static char *join_names(const char *const *names, size_t n)
-{
-	char *text = NULL;
-	size_t size = 0;
-	FILE *f = open_memstream(&text, &size);
-
-	if (!f)
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? ", " : "", names[i]);
-	if (fclose(f) != 0) {
-		free(text);
-		return NULL;
-	}
-	return text;
-}
-
 /* No memory to tell fields apart: every secrets record is refused whole (capture.c). */
 static void refuse_all_secrets(struct ps_plan *plan)
 {
-	free(plan->drop_present);
-	free(plan->drop_record);
-	plan->drop_present = NULL;
-	plan->drop_record = NULL;
-	plan->keys_refused = true;
+	ps_trust_free(&plan->trust);
+	plan->trust.secrets = PS_SECRETS_ALL_REFUSED;
 	plan_warn(plan, "out of memory while checking which fields the accessors confirm: every secret is refused");
 }
 
@@ -213,24 +195,24 @@ static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *pl
 		if (!drop)
 			continue;
 		if (f->present_bit < 0 || f->present_bit >= 32)
-			plan->drop_record[e] = true;
+			plan->trust.events[e].drop_record = true;
 		else
-			plan->drop_present[e] |= 1u << f->present_bit;
+			plan->trust.events[e].drop_present |= 1u << f->present_bit;
 		fields[n_fields++] = f->name;
 	}
 	if (ok && n_fields) {
-		char *field_list = join_names(fields, n_fields);
-		char *offset_list = join_names((const char *const *)offsets, n_offsets);
+		char *field_list = ps_names_join(fields, n_fields, "", ", ", ", ");
+		char *offset_list = ps_names_join((const char *const *)offsets, n_offsets, "", ", ", ", ");
 		bool secrets = ps_keylog_is_secrets_event(ev);
 
 		ok = field_list && offset_list;
 		if (ok && secrets)
-			plan->keys_refused = true;
+			plan->trust.secrets = PS_SECRETS_FIELDS_REFUSED;
 		if (ok)
 			plan_warn(plan, "%s: %s%s fields %s are not written: they read %s, which no accessor confirms "
 				  "in this build (layout '%s' is contradicted)%s", m->name, secrets ? "keys refused: " : "",
 				  ev->name, field_list, offset_list, plan->layout->name,
-				  plan->drop_record[e] ? "; its records are not written" : "");
+				  plan->trust.events[e].drop_record ? "; its records are not written" : "");
 		free(field_list);
 		free(offset_list);
 	}
@@ -249,9 +231,8 @@ static bool drop_event_fields(const struct ps_module_desc *m, struct ps_plan *pl
  */
 static void drop_unconfirmed(const struct ps_module_desc *m, struct ps_plan *plan, const bool *shown)
 {
-	plan->drop_present = calloc(m->n_events + 1, sizeof(*plan->drop_present));
-	plan->drop_record = calloc(m->n_events + 1, sizeof(*plan->drop_record));
-	if (!plan->drop_present || !plan->drop_record) {
+	plan->trust.events = calloc(m->n_events + 1, sizeof(*plan->trust.events));
+	if (!plan->trust.events) {
 		refuse_all_secrets(plan);
 		return;
 	}
@@ -288,11 +269,12 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		return;
 	}
 	memcpy(plan->offsets, plan->layout->offsets, m->n_offsets * sizeof(*plan->offsets));
-	ps_accessors_check(m, plan->layout, plan->targets[0].path, plan->offsets, shown, &result);
-	plan->accessors_confirmed = result.checked;
+	ps_accessors_check(m, plan->layout, plan->targets[0].elf, ps_target_disasm(&plan->targets[0]), plan->offsets,
+			   shown, &result);
+	plan->trust.accessors_confirmed = result.checked;
 	if (result.mismatches) {
-		plan->layout_contradicted = true;
-		plan->accessors_corrected = result.mismatches;
+		plan->trust.contradicted_by = &m->offsets[result.first_mismatch];
+		plan->trust.accessors_corrected = result.mismatches;
 		if (result.mismatches > 1)
 			plan_warn(plan, "%s: %s (and %u more fields); the offsets the accessors read replace the layout's "
 				  "where they can (-d tells)", m->name, result.message, result.mismatches - 1);
@@ -301,6 +283,18 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		drop_unconfirmed(m, plan, shown);
 	}
 	free(shown);
+}
+
+/* The strongest reason that applies: an accessor's evidence, then the user's word, then the version's. */
+static enum ps_trust_basis trust_basis(const struct ps_plan *plan)
+{
+	if (!plan->layout)
+		return PS_TRUST_NO_LAYOUT;
+	if (plan->trust.contradicted_by)
+		return PS_TRUST_CONTRADICTED;
+	if (plan->targets[0].version_forced)
+		return PS_TRUST_FORCED;
+	return plan->layout_match == PS_LAYOUT_NEAREST ? PS_TRUST_NEAREST_LOWER : PS_TRUST_EXACT;
 }
 
 static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
@@ -341,8 +335,12 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 		plan_warn(plan, "%s: version %s is a modified build ('%s'); layout '%s' was made for the unmodified "
 			  "release, so its offsets may not fit (plaintext capture does not depend on them)%s",
 			  module, version, ps_version_suffix(version), plan->layout->name,
-			  plan->layout_contradicted ? "; its accessors contradict them (see above)"
-			  : plan->accessors_confirmed ? "; its accessors confirm the offsets they show" : "");
+			  plan->trust.contradicted_by ? "; its accessors contradict them (see above)"
+			  : plan->trust.accessors_confirmed ? "; its accessors confirm the offsets they show" : "");
+	plan->trust.basis = trust_basis(plan);
+	ps_debug("%s: offsets: %s%s%s", module, ps_trust_basis_name(plan->trust.basis),
+		 plan->trust.contradicted_by ? " " : "",
+		 plan->trust.contradicted_by ? plan->trust.contradicted_by->accessor : "");
 }
 
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
@@ -358,11 +356,12 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	plan->targets = calloc(module->n_targets, sizeof(*plan->targets));
 	if (!plan->targets)
 		return -ENOMEM;
+	plan->n_targets = module->n_targets;
 	for (uint32_t i = 0; i < module->n_targets; i++) {
 		err = resolve_target_path(opts, &module->targets[i], plan->targets[i].path,
 					  sizeof(plan->targets[i].path));
 		if (!err)
-			err = check_is_elf(module->name, plan->targets[i].path);
+			err = open_target_elf(module->name, &plan->targets[i]);
 		if (err)
 			return err;
 	}
@@ -376,8 +375,27 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	return 0;
 }
 
+struct ps_disasm *ps_target_disasm(struct ps_resolved_target *target)
+{
+	if (!target->disasm_tried) {
+		target->disasm_tried = true;
+		ps_disasm_open(&target->disasm);
+	}
+	return target->disasm.lib ? &target->disasm : NULL;
+}
+
+void ps_plan_close_files(struct ps_plan *plan)
+{
+	for (uint32_t i = 0; plan->targets && i < plan->n_targets; i++) {
+		ps_disasm_close(&plan->targets[i].disasm);
+		ps_elf_close(plan->targets[i].elf);
+		plan->targets[i].elf = NULL;
+	}
+}
+
 void ps_plan_free(struct ps_plan *plan)
 {
+	ps_plan_close_files(plan);
 	for (size_t i = 0; i < plan->n_warnings; i++)
 		free(plan->warnings[i]);
 	free(plan->warnings);
@@ -387,8 +405,5 @@ void ps_plan_free(struct ps_plan *plan)
 	plan->targets = NULL;
 	free(plan->offsets);
 	plan->offsets = NULL;
-	free(plan->drop_present);
-	plan->drop_present = NULL;
-	free(plan->drop_record);
-	plan->drop_record = NULL;
+	ps_trust_free(&plan->trust);
 }

@@ -4,34 +4,32 @@
 #define PS_TARGET_H
 
 #include <limits.h>
+#include "capstone_lib.h"
 #include "cli.h"
+#include "elf_file.h"
 #include "module.h"
+#include "trust.h"
 #include "version.h"
 
 struct ps_resolved_target {
 	char path[PATH_MAX];        /* the binary the probes go into */
+	struct ps_elf *elf;         /* path, opened once: every step reads it through this */
+	struct ps_disasm disasm;    /* its decoder, shared by every step that disassembles (ps_target_disasm) */
+	bool disasm_tried;
 	char version[64];           /* "" when unknown */
 	const char *product;        /* what the matching banner names (a spec string); NULL: unnamed */
 	char version_from[PATH_MAX]; /* the file the version was read from */
+	bool version_forced;        /* the version was given on the command line */
 };
 
 struct ps_plan {
 	struct ps_resolved_target *targets;   /* one per module target */
+	uint32_t n_targets;
 	const struct ps_layout_desc *layout;  /* NULL: no offsets */
 	enum ps_layout_match layout_match;
 	uint32_t hookset;
 	int32_t *offsets;                     /* the layout's, as the accessors corrected them; NULL: no layout */
-	bool layout_contradicted;             /* some accessor disagreed with the layout */
-	/*
-	 * Per event (module->n_events): the present bits of the fields left out
-	 * because they read offsets no accessor confirms in a contradicted
-	 * layout; drop_record when a field that is always present is one of them.
-	 */
-	uint32_t *drop_present;
-	bool *drop_record;
-	bool keys_refused;                    /* fields of a secrets event are left out as above */
-	uint32_t accessors_confirmed;         /* layout offsets the library's accessors confirmed */
-	uint32_t accessors_corrected;         /* layout offsets replaced by what the accessors read */
+	struct ps_trust trust;                /* what the offsets rest on, and what is refused */
 	char **warnings;                      /* shown once the probes are attached */
 	size_t n_warnings;
 };
@@ -43,6 +41,19 @@ struct ps_plan {
  */
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
 void ps_plan_free(struct ps_plan *plan);
+
+/*
+ * The target's decoder, opened at the first use; NULL when capstone cannot be
+ * loaded (said with -d). Accessor checks and hook-site searches share it.
+ */
+struct ps_disasm *ps_target_disasm(struct ps_resolved_target *target);
+
+/*
+ * Closes the targets' files (their ELFs) and decoders: start-up steps read
+ * them, the capture does not, and a mapped 100 MB executable or capstone's
+ * tables would stay resident.
+ */
+void ps_plan_close_files(struct ps_plan *plan);
 
 /*
  * A plan's warnings (no version found, nearest layout, ...) wait until the

@@ -209,23 +209,33 @@ static int match_in_strings(const regex_t *regex, const char *prefix, size_t pre
 }
 
 /* Detection in one file: -ENOENT when the section is absent or holds no match. */
-static int detect_in_file(const char *path, const struct ps_version_rule *rule, const regex_t *regex,
-			  char *version, size_t version_size)
+static int detect_in_elf(struct ps_elf *elf, const struct ps_version_rule *rule, const regex_t *regex,
+			 char *version, size_t version_size)
 {
-	struct ps_elf *elf = ps_elf_open(path);
 	char prefix[64];
 	size_t prefix_len = literal_prefix(rule->regex, prefix, sizeof(prefix));
 	const void *bytes;
 	size_t size;
 	int err;
 
-	if (!elf)
-		return -errno;
 	err = ps_elf_section(elf, rule->section, &bytes, &size);
 	if (err == 0)
 		err = match_in_strings(regex, prefix, prefix_len, bytes, size, version, version_size);
 	else if (err == -ENODATA)
 		err = -ENOENT;
+	return err;
+}
+
+/* A needed library is no target: opened for this search only. */
+static int detect_in_file(const char *path, const struct ps_version_rule *rule, const regex_t *regex,
+			  char *version, size_t version_size)
+{
+	struct ps_elf *elf = ps_elf_open(path);
+	int err;
+
+	if (!elf)
+		return -errno;
+	err = detect_in_elf(elf, rule, regex, version, version_size);
 	ps_elf_close(elf);
 	return err;
 }
@@ -262,24 +272,19 @@ static int search_needed_library(const char *name, void *arg)
 	return 1;
 }
 
-static int detect_in_needed(const char *path, const struct ps_version_rule *rule, const regex_t *regex,
+static int detect_in_needed(struct ps_elf *elf, const struct ps_version_rule *rule, const regex_t *regex,
 			    char *version, size_t version_size, char *found_in, size_t found_in_size)
 {
 	struct needed_search search = {
-		.from = path,
+		.from = ps_elf_path(elf),
 		.rule = rule,
 		.regex = regex,
 		.version = version,
 		.version_size = version_size,
 		.result = -ENOENT,
 	};
-	struct ps_elf *elf = ps_elf_open(path);
-	int err;
+	int err = ps_elf_for_each_needed(elf, search_needed_library, &search);
 
-	if (!elf)
-		return -errno;
-	err = ps_elf_for_each_needed(elf, search_needed_library, &search);
-	ps_elf_close(elf);
 	if (err < 0)
 		return err;
 	if (search.result == 0 && found_in)
@@ -287,7 +292,7 @@ static int detect_in_needed(const char *path, const struct ps_version_rule *rule
 	return search.result;
 }
 
-int ps_version_detect(const char *path, const struct ps_version_rule *rule, char *version,
+int ps_version_detect(struct ps_elf *elf, const struct ps_version_rule *rule, char *version,
 		      size_t version_size, char *found_in, size_t found_in_size)
 {
 	regex_t regex;
@@ -298,11 +303,11 @@ int ps_version_detect(const char *path, const struct ps_version_rule *rule, char
 	err = compile_rule(rule, 0, &regex);
 	if (err)
 		return err;
-	err = detect_in_file(path, rule, &regex, version, version_size);
+	err = detect_in_elf(elf, rule, &regex, version, version_size);
 	if (err == 0 && found_in)
-		err = copy_bounded(path, strlen(path), found_in, found_in_size);
+		err = copy_bounded(ps_elf_path(elf), strlen(ps_elf_path(elf)), found_in, found_in_size);
 	else if (err == -ENOENT && rule->needed_prefix)
-		err = detect_in_needed(path, rule, &regex, version, version_size, found_in, found_in_size);
+		err = detect_in_needed(elf, rule, &regex, version, version_size, found_in, found_in_size);
 	regfree(&regex);
 	return err;
 }
@@ -328,7 +333,7 @@ const struct ps_version_rule *ps_target_version_rule(const struct ps_target_desc
 	return index - 1 < target->n_more_versions ? &target->more_versions[index - 1] : NULL;
 }
 
-int ps_target_version_detect(const char *path, const struct ps_target_desc *target, char *version,
+int ps_target_version_detect(struct ps_elf *elf, const struct ps_target_desc *target, char *version,
 			     size_t version_size, char *found_in, size_t found_in_size,
 			     const struct ps_version_rule **matched)
 {
@@ -338,7 +343,7 @@ int ps_target_version_detect(const char *path, const struct ps_target_desc *targ
 	*matched = NULL;
 	/* In the spec's order: a later banner may also occur in a binary an earlier one names. */
 	for (uint32_t i = 0; (rule = ps_target_version_rule(target, i)); i++) {
-		err = ps_version_detect(path, rule, version, version_size, found_in, found_in_size);
+		err = ps_version_detect(elf, rule, version, version_size, found_in, found_in_size);
 		if (err != -ENOENT)
 			break;
 	}

@@ -4,6 +4,7 @@
 #define PS_VERSION_H
 
 #include <stddef.h>
+#include "elf_file.h"
 #include "module.h"
 
 /*
@@ -14,13 +15,13 @@
 const char *ps_version_suffix(const char *version);
 
 /*
- * Runs rule->regex over the NUL-separated strings of rule->section in the
- * file at path, then in its DT_NEEDED libraries starting with
+ * Runs rule->regex over the NUL-separated strings of rule->section in elf
+ * (the plan's opened target), then in its DT_NEEDED libraries starting with
  * rule->needed_prefix. On success writes group 1 to version, the file it was
  * found in to found_in (may be NULL), and returns 0; -ENOENT when no string
  * matched, or another negative errno (file unreadable, bad regex).
  */
-int ps_version_detect(const char *path, const struct ps_version_rule *rule, char *version,
+int ps_version_detect(struct ps_elf *elf, const struct ps_version_rule *rule, char *version,
 		      size_t version_size, char *found_in, size_t found_in_size);
 
 /* Matches a forced version ("openssl 3.0.13") against the regex, case-insensitively. */
@@ -35,7 +36,7 @@ const struct ps_version_rule *ps_target_version_rule(const struct ps_target_desc
  * that finds its banner gives the version and, in *matched, the product it
  * names. -ENOENT when none does.
  */
-int ps_target_version_detect(const char *path, const struct ps_target_desc *target, char *version,
+int ps_target_version_detect(struct ps_elf *elf, const struct ps_target_desc *target, char *version,
 			     size_t version_size, char *found_in, size_t found_in_size,
 			     const struct ps_version_rule **matched);
 

@@ -18,6 +18,8 @@
 #include "module.h"
 
 static char libssl_path[PATH_MAX];
+static struct ps_elf *libssl;   /* opened once, as the plan opens its target */
+static struct ps_disasm disasm; /* one decoder for every test, as a target has one */
 
 static const struct ps_module_desc *find_module(const char *name)
 {
@@ -43,11 +45,11 @@ static void test_plain_load(void)
 
 	bool pointer_load = false;
 
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, &pointer_load), 0);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, -1, &off, &pointer_load), 0);
 	CHECK_INT(off, 16);
 	CHECK(pointer_load);   /* 8 bytes into a 64-bit register */
 	/* there is no second access */
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 2, -1, &off, NULL), -ENOENT);
 }
 
 /* SSL_version up to 3.1: the first member, a load with no displacement: mov (%rdi),%eax; ret */
@@ -57,7 +59,7 @@ static void test_zero_displacement(void)
 	int64_t off = -1;
 	bool pointer_load = true;
 
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, &pointer_load), 0);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, -1, &off, &pointer_load), 0);
 	CHECK_INT(off, 0);
 	CHECK(!pointer_load);   /* 4 bytes: an int, not a pointer */
 }
@@ -81,9 +83,9 @@ static void test_null_check_and_copy(void)
 	int64_t off = -1;
 	bool pointer_load = true;
 
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, NULL), 0);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, -1, &off, NULL), 0);
 	CHECK_INT(off, 0x20);
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 2, -1, &off, &pointer_load), 0);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 2, -1, &off, &pointer_load), 0);
 	CHECK_INT(off, 0x918);
 	CHECK(!pointer_load);   /* lea: an address, nothing loaded */
 }
@@ -96,10 +98,10 @@ static void test_cannot_tell(void)
 	static const uint8_t indexed[] = { 0x48, 0x8b, 0x44, 0xf7, 0x10, 0xc3 }; /* mov 0x10(%rdi,%rsi,8),%rax */
 	int64_t off = -1;
 
-	CHECK_INT(ps_accessor_decode(overwritten, sizeof(overwritten), 0, 1, -1, &off, NULL), -ENOENT);
-	CHECK_INT(ps_accessor_decode(tail_call, sizeof(tail_call), 0, 1, -1, &off, NULL), -ENOENT);
-	CHECK_INT(ps_accessor_decode(indexed, sizeof(indexed), 0, 1, -1, &off, NULL), -ENOENT);
-	CHECK_INT(ps_accessor_decode(NULL, 0, 0, 1, -1, &off, NULL), -EINVAL);
+	CHECK_INT(ps_accessor_decode(&disasm, overwritten, sizeof(overwritten), 0, 1, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(&disasm, tail_call, sizeof(tail_call), 0, 1, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(&disasm, indexed, sizeof(indexed), 0, 1, -1, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(&disasm, NULL, 0, 0, 1, -1, &off, NULL), -EINVAL);
 }
 
 /* Every accessor the spec names agrees with the "3.0" layout on the system's libssl 3.0. */
@@ -123,7 +125,7 @@ static void test_system_libssl_matches_3_0(void)
 		if (!o->accessor || layout->offsets[i] < 0)
 			continue;
 		with_accessor++;
-		err = ps_accessor_offset(libssl_path, o->accessor, o->accessor_load,
+		err = ps_accessor_offset(libssl, &disasm, o->accessor, o->accessor_load,
 					 o->has_through ? layout->offsets[o->through] : -1, &off, NULL);
 		if (err || off != layout->offsets[i])
 			fprintf(stderr, "  %s.%s: %s load %u gives %lld (err %d), layout 3.0 has %d\n", o->strct,
@@ -134,7 +136,7 @@ static void test_system_libssl_matches_3_0(void)
 	/* version, rbio, wbio, session, s3.client_random, ssl_version, master_key_length, master_key, cipher, id */
 	CHECK(with_accessor >= 10);
 	memcpy(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets));
-	ps_accessors_check(tls, layout, libssl_path, offsets, shown, &result);
+	ps_accessors_check(tls, layout, libssl, &disasm, offsets, shown, &result);
 	CHECK_INT(result.mismatches, 0);
 	CHECK(memcmp(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets)) == 0);
 	CHECK_INT(result.checked, with_accessor);
@@ -159,7 +161,7 @@ static void test_system_libssl_corrects_1_1_1(void)
 	if (!tls || !layout || !right || tls->n_offsets > 256)
 		return;
 	memcpy(offsets, layout->offsets, tls->n_offsets * sizeof(*offsets));
-	ps_accessors_check(tls, layout, libssl_path, offsets, shown, &result);
+	ps_accessors_check(tls, layout, libssl, &disasm, offsets, shown, &result);
 	CHECK(result.mismatches >= 2);
 	CHECK(strstr(result.message, "layout '1.1.1' puts ssl_st.") != NULL);
 	CHECK(strstr(result.message, "reads it at") != NULL);
@@ -194,28 +196,35 @@ static void test_through_pointer(void)
 	};
 	int64_t off = -1;
 
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, 0xa8, &off, NULL), 0);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, 0xa8, &off, NULL), 0);
 	CHECK_INT(off, 0xb8);
 	/* without through: the first access through the argument is the pointer itself */
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, -1, &off, NULL), 0);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, -1, &off, NULL), 0);
 	CHECK_INT(off, 0xa8);
 	/* a pointer loaded from elsewhere: nothing is reached through the one named */
-	CHECK_INT(ps_accessor_decode(code, sizeof(code), 0x1000, 1, 0x90, &off, NULL), -ENOENT);
+	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, 0x90, &off, NULL), -ENOENT);
 }
 
 int main(void)
 {
 	ps_log_set_debug(false);
+	if (ps_disasm_open(&disasm) != 0) {
+		printf("FAIL capstone: cannot open a decoder (is libcapstone4 installed?)\n");
+		return 1;
+	}
 	TEST(test_plain_load);
 	TEST(test_zero_displacement);
 	TEST(test_null_check_and_copy);
 	TEST(test_cannot_tell);
 	TEST(test_through_pointer);
-	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0) {
+	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0 &&
+	    (libssl = ps_elf_open(libssl_path))) {
 		TEST(test_system_libssl_matches_3_0);
 		TEST(test_system_libssl_corrects_1_1_1);
+		ps_elf_close(libssl);
 	} else {
 		printf("SKIP test_system_libssl_matches_3_0: no libssl.so.3 in the ld.so cache\n");
 	}
+	ps_disasm_close(&disasm);
 	return TEST_EXIT();
 }

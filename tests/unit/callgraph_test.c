@@ -21,6 +21,7 @@
 #include "target.h"
 
 static char libssl_path[PATH_MAX];
+static struct ps_disasm disasm;   /* one decoder for every test, as a target has one */
 
 static bool has_target(const uint64_t *targets, size_t n, uint64_t want)
 {
@@ -48,7 +49,7 @@ static void test_callees_of_hand_made_code(void)
 	uint64_t *targets = NULL;
 	size_t n = 0;
 
-	CHECK_INT(ps_callgraph_decode(code, sizeof(code), 0x1000, &targets, &n), 0);
+	CHECK_INT(ps_callgraph_decode(&disasm, code, sizeof(code), 0x1000, &targets, &n), 0);
 	CHECK_INT(n, 2);
 	CHECK(has_target(targets, n, 0x2000));
 	CHECK(has_target(targets, n, 0x3000));
@@ -62,7 +63,7 @@ static void test_undecodable_code(void)
 	uint64_t *targets = NULL;
 	size_t n = 0;
 
-	CHECK_INT(ps_callgraph_decode(code, sizeof(code), 0x1000, &targets, &n), -ENOEXEC);
+	CHECK_INT(ps_callgraph_decode(&disasm, code, sizeof(code), 0x1000, &targets, &n), -ENOEXEC);
 	CHECK(targets == NULL);
 	CHECK_INT(n, 0);
 }
@@ -85,19 +86,19 @@ static void test_system_libssl(void)
 	CHECK(elf != NULL);
 	if (!elf)
 		return;
-	CHECK_INT(ps_callgraph_locate(elf, readers, 2, &read_internal, &n), 0);
+	CHECK_INT(ps_callgraph_locate(elf, &disasm, readers, 2, &read_internal, &n), 0);
 	CHECK_INT(n, 1);
-	CHECK_INT(ps_callgraph_locate(elf, writers, 2, &write_internal, &n), 0);
+	CHECK_INT(ps_callgraph_locate(elf, &disasm, writers, 2, &write_internal, &n), 0);
 	CHECK(read_internal != write_internal);
 	/* SSL_read and SSL_write call nothing internal in common */
-	CHECK_INT(ps_callgraph_locate(elf, both, 2, &unused, &n), -EMLINK);
+	CHECK_INT(ps_callgraph_locate(elf, &disasm, both, 2, &unused, &n), -EMLINK);
 	CHECK_INT(n, 0);
-	CHECK_INT(ps_callgraph_locate(elf, absent, 2, &unused, &n), -ENOENT);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_read", &read_internal, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_read_ex", &read_internal, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_write_ex", &write_internal, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_write", &read_internal, 1), 0);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_read", &write_internal, 1), 0);
+	CHECK_INT(ps_callgraph_locate(elf, &disasm, absent, 2, &unused, &n), -ENOENT);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_read", &read_internal, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_read_ex", &read_internal, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_write_ex", &write_internal, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_write", &read_internal, 1), 0);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_read", &write_internal, 1), 0);
 	ps_elf_close(elf);
 }
 
@@ -129,14 +130,14 @@ static void test_stripped_fixture(void)
 		goto out;
 	CHECK_INT(ps_elf_function(with_symbols, "fixture_internal", &want, &size), 0);
 	CHECK_INT(ps_elf_function(stripped, "fixture_internal", &unused, &size), -ENOENT);
-	CHECK_INT(ps_callgraph_locate(stripped, readers, 2, &got, &n), 0);
+	CHECK_INT(ps_callgraph_locate(stripped, &disasm, readers, 2, &got, &n), 0);
 	CHECK_INT(n, 1);
 	CHECK_INT(got, want);
 	/* fixture_read alone also calls fixture_error: two candidates, no guess */
-	CHECK_INT(ps_callgraph_locate(stripped, one_reader, 1, &unused, &n), -EMLINK);
+	CHECK_INT(ps_callgraph_locate(stripped, &disasm, one_reader, 1, &unused, &n), -EMLINK);
 	CHECK_INT(n, 2);
-	CHECK_INT(ps_callgraph_reaches(stripped, "fixture_read_all", &got, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(stripped, "fixture_other", &got, 1), 0);
+	CHECK_INT(ps_callgraph_reaches(stripped, &disasm, "fixture_read_all", &got, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(stripped, &disasm, "fixture_other", &got, 1), 0);
 out:
 	ps_elf_close(with_symbols);
 	ps_elf_close(stripped);
@@ -153,11 +154,18 @@ static int fixture_sites(const struct ps_hook_desc *hooks, uint32_t n_hooks, lon
 	const struct ps_module_desc module = { .name = "fixture", .n_targets = 1 };
 	const struct ps_hookset_desc hookset = { .name = "default", .hooks = hooks, .n_hooks = n_hooks };
 	const struct ps_options opts = { .module = &module };
-	const struct ps_plan plan = { .targets = &target };
+	struct ps_plan plan = { .targets = &target, .n_targets = 1 };
+	int err;
 
+	memset(&target, 0, sizeof(target));
 	fixture_path(target.path, sizeof(target.path), "libcallgraph_fixture.stripped.so");
+	target.elf = ps_elf_open(target.path);
+	if (!target.elf)
+		return -errno;
 	*n_missing = 0;
-	return ps_hook_sites(&opts, &plan, &hookset, sites, n_missing);
+	err = ps_hook_sites(&opts, &plan, &hookset, sites, n_missing);
+	ps_plan_close_files(&plan);
+	return err;
 }
 
 /*
@@ -242,10 +250,10 @@ static void check_node(const char *path)
 		return;
 	CHECK_INT(ps_elf_function(elf, "ssl_read_internal", &read_internal, &size), 0);
 	CHECK_INT(ps_elf_function(elf, "ssl_write_internal", &write_internal, &size), 0);
-	CHECK_INT(ps_callgraph_reaches(elf, "ssl_read", &read_internal, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(elf, "ssl_write", &write_internal, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_read", &read_internal, 1), 0);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_write", &write_internal, 1), 0);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "ssl_read", &read_internal, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "ssl_write", &write_internal, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_read", &read_internal, 1), 0);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_write", &write_internal, 1), 0);
 	ps_elf_close(elf);
 }
 
@@ -274,13 +282,13 @@ static void test_trixie_libssl_plt_tail_call(void)
 	CHECK(elf != NULL);
 	if (!elf)
 		return;
-	CHECK_INT(ps_callgraph_locate(elf, writers, 2, &write_internal, &n), 0);
+	CHECK_INT(ps_callgraph_locate(elf, &disasm, writers, 2, &write_internal, &n), 0);
 	/* SSL_write_ex calls nothing internal itself: its only callee is SSL_write_ex2's PLT stub */
-	CHECK_INT(ps_callgraph_locate(elf, old_writers, 2, &ex2, &n), -EMLINK);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_write_ex", &write_internal, 1), 1);
+	CHECK_INT(ps_callgraph_locate(elf, &disasm, old_writers, 2, &ex2, &n), -EMLINK);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_write_ex", &write_internal, 1), 1);
 	CHECK_INT(ps_elf_function(elf, "SSL_write_ex2", &ex2, &size), 0);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_write_ex", &ex2, 1), 1);
-	CHECK_INT(ps_callgraph_reaches(elf, "SSL_read", &write_internal, 1), 0);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_write_ex", &ex2, 1), 1);
+	CHECK_INT(ps_callgraph_reaches(elf, &disasm, "SSL_read", &write_internal, 1), 0);
 	ps_elf_close(elf);
 }
 
@@ -288,6 +296,10 @@ int main(void)
 {
 	char path[PATH_MAX];
 
+	if (ps_disasm_open(&disasm) != 0) {
+		printf("FAIL capstone: cannot open a decoder (is libcapstone4 installed?)\n");
+		return 1;
+	}
 	TEST(test_callees_of_hand_made_code);
 	TEST(test_undecodable_code);
 	TEST(test_stripped_fixture);
@@ -306,5 +318,6 @@ int main(void)
 		TEST(test_trixie_libssl_plt_tail_call);
 	else
 		printf("SKIP test_trixie_libssl_plt_tail_call: %s missing (tests/corpus/fetch.sh libssl)\n", path);
+	ps_disasm_close(&disasm);
 	return TEST_EXIT();
 }

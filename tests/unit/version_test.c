@@ -36,6 +36,34 @@ static void test_suffix(void)
 }
 
 /* The library's own version as `openssl version` reports it ("... (Library: OpenSSL 3.0.x ...)"). */
+/* The plan opens a target once and detects in its ELF; these tests start from a path. */
+static int detect_in_path(const char *path, const struct ps_version_rule *rule, char *version, size_t version_size,
+			  char *found_in, size_t found_in_size)
+{
+	struct ps_elf *elf = ps_elf_open(path);
+	int err;
+
+	if (!elf)
+		return -errno;
+	err = ps_version_detect(elf, rule, version, version_size, found_in, found_in_size);
+	ps_elf_close(elf);
+	return err;
+}
+
+static int target_detect_in_path(const char *path, const struct ps_target_desc *target, char *version,
+				 size_t version_size, char *found_in, size_t found_in_size,
+				 const struct ps_version_rule **matched)
+{
+	struct ps_elf *elf = ps_elf_open(path);
+	int err;
+
+	if (!elf)
+		return -errno;
+	err = ps_target_version_detect(elf, target, version, version_size, found_in, found_in_size, matched);
+	ps_elf_close(elf);
+	return err;
+}
+
 static int openssl_cli_version(char *version, size_t size)
 {
 	char line[512], found[64];
@@ -65,18 +93,18 @@ static void test_detect_system_openssl(void)
 	CHECK_INT(ps_ldcache_resolve("libssl.so.3", libssl, sizeof(libssl)), 0);
 	CHECK_INT(ps_ldcache_resolve("libcrypto.so.3", libcrypto, sizeof(libcrypto)), 0);
 	CHECK(openssl_cli_version(want, sizeof(want)));
-	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, sizeof(version), found_in, sizeof(found_in)), 0);
+	CHECK_INT(detect_in_path(libssl, &openssl_rule, version, sizeof(version), found_in, sizeof(found_in)), 0);
 	CHECK_STR(version, want);
 	CHECK_STR(found_in, libcrypto);
 
 	/* found_in is optional. */
 	memset(version, 0, sizeof(version));
-	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, sizeof(version), NULL, 0), 0);
+	CHECK_INT(detect_in_path(libssl, &openssl_rule, version, sizeof(version), NULL, 0), 0);
 	CHECK_STR(version, want);
 
 	/* Too small for the version or the path: said, not cut. */
-	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, 3, found_in, sizeof(found_in)), -ENOSPC);
-	CHECK_INT(ps_version_detect(libssl, &openssl_rule, version, sizeof(version), found_in, 4), -ENOSPC);
+	CHECK_INT(detect_in_path(libssl, &openssl_rule, version, 3, found_in, sizeof(found_in)), -ENOSPC);
+	CHECK_INT(detect_in_path(libssl, &openssl_rule, version, sizeof(version), found_in, 4), -ENOSPC);
 }
 
 static void test_detect_without_needed(void)
@@ -87,7 +115,7 @@ static void test_detect_without_needed(void)
 	only_target.needed_prefix = NULL;
 	CHECK_INT(ps_ldcache_resolve("libssl.so.3", libssl, sizeof(libssl)), 0);
 	/* libssl asks libcrypto for its version; its own strings hold none. */
-	CHECK_INT(ps_version_detect(libssl, &only_target, version, sizeof(version), NULL, 0), -ENOENT);
+	CHECK_INT(detect_in_path(libssl, &only_target, version, sizeof(version), NULL, 0), -ENOENT);
 }
 
 static void test_detect_errors(void)
@@ -96,12 +124,12 @@ static void test_detect_errors(void)
 	struct ps_version_rule no_group = openssl_rule;
 	char version[64];
 
-	CHECK_INT(ps_version_detect("/bin/true", &openssl_rule, version, sizeof(version), NULL, 0), -ENOENT);
-	CHECK(ps_version_detect("/nonexistent/libssl.so.3", &openssl_rule, version, sizeof(version), NULL, 0) < 0);
+	CHECK_INT(detect_in_path("/bin/true", &openssl_rule, version, sizeof(version), NULL, 0), -ENOENT);
+	CHECK(detect_in_path("/nonexistent/libssl.so.3", &openssl_rule, version, sizeof(version), NULL, 0) < 0);
 	bad_regex.regex = "OpenSSL ([0-9]+";
-	CHECK_INT(ps_version_detect("/bin/true", &bad_regex, version, sizeof(version), NULL, 0), -EINVAL);
+	CHECK_INT(detect_in_path("/bin/true", &bad_regex, version, sizeof(version), NULL, 0), -EINVAL);
 	no_group.regex = "OpenSSL [0-9]+";
-	CHECK_INT(ps_version_detect("/bin/true", &no_group, version, sizeof(version), NULL, 0), -EINVAL);
+	CHECK_INT(detect_in_path("/bin/true", &no_group, version, sizeof(version), NULL, 0), -EINVAL);
 }
 
 /*
@@ -153,7 +181,7 @@ static void check_detected_with(const char *regex, const char *const *strings, s
 	} else {
 		int before = check_failures_in_test;
 
-		CHECK_INT(ps_version_detect(path, &only_target, version, sizeof(version), NULL, 0), want_err);
+		CHECK_INT(detect_in_path(path, &only_target, version, sizeof(version), NULL, 0), want_err);
 		if (want)
 			CHECK_STR(version, want);
 		if (check_failures_in_test != before)
@@ -321,11 +349,11 @@ static void check_product_detected(const char *const *strings, size_t count, con
 		fprintf(stderr, "  cc cannot build here\n");
 		check_failures_in_test++;
 	} else if (!want_product) {
-		CHECK_INT(ps_target_version_detect(path, &server_target, version, sizeof(version), NULL, 0, &matched),
+		CHECK_INT(target_detect_in_path(path, &server_target, version, sizeof(version), NULL, 0, &matched),
 			  -ENOENT);
 		CHECK(matched == NULL);
 	} else {
-		CHECK_INT(ps_target_version_detect(path, &server_target, version, sizeof(version), NULL, 0, &matched), 0);
+		CHECK_INT(target_detect_in_path(path, &server_target, version, sizeof(version), NULL, 0, &matched), 0);
 		CHECK_STR(matched ? matched->product : NULL, want_product);
 		CHECK_STR(version, want_version);
 	}

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* runtime/names.c: the one way names are joined in messages. */
+/* runtime/target/names.c: the one way names are joined in messages. */
 #include <stdlib.h>
 #include <string.h>
 

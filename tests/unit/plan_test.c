@@ -4,7 +4,7 @@
  * (its accessors read fields at known offsets, one does not decode), a module
  * described by hand around it, and ps_plan_make run for each case: layout
  * found or not, accessors agreeing, contradicting or undecodable, a version
- * given on the command line. Then runtime/trust.c's verdict per record.
+ * given on the command line. Then runtime/target/trust.c's verdict per record.
  */
 #include <errno.h>
 #include <limits.h>

@@ -114,12 +114,13 @@ struct ast_struct {
 	struct ast_struct *next;
 };
 
-/* `ssl_st.wbio = 24;` or `= absent;` */
+/* `ssl_st.wbio = 24;`, `= absent;`, or `struct ssl_st absent;` (every field of it) */
 struct ast_offset {
-	const char *strct, *field;
-	struct loc loc;            /* the whole `ssl_st.wbio` */
+	const char *strct, *field; /* field: NULL for a whole struct */
+	struct loc loc;            /* the whole `ssl_st.wbio`; the struct's name */
 	long long value;           /* -1: absent */
 	bool absent;
+	bool whole_struct;
 	struct loc value_loc;
 	struct ast_offset *next;
 };

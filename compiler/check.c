@@ -569,30 +569,74 @@ static void check_accessors_through(struct check_ctx *ctx)
 				check_accessor_through(ctx, s, f);
 }
 
+/* How a layout gave an offset: nothing yet, by the field, or by `struct S absent;`. */
+enum given_by { GIVEN_NOT, GIVEN_FIELD, GIVEN_STRUCT };
+
+static void unknown_offset(struct check_ctx *ctx, const struct ast_offset *o)
+{
+	const char *full = arena_printf(ctx->arena, "%s.%s", o->strct, o->field);
+	struct suggest sg;
+
+	suggest_init(&sg, full);
+	suggest_offsets(ctx->mod, &sg, ctx->arena);
+	ERROR(ctx, o->loc, "unknown offset '%s'%s", full, did_you_mean(ctx, &sg));
+}
+
+static void unknown_layout_struct(struct check_ctx *ctx, const struct ast_offset *o)
+{
+	struct suggest sg;
+
+	suggest_init(&sg, o->strct);
+	for (struct ast_struct *s = ctx->mod->structs; s; s = s->next)
+		suggest_offer(&sg, s->name);
+	ERROR(ctx, o->loc, "unknown struct '%s'%s", o->strct, did_you_mean(ctx, &sg));
+}
+
+/* Records that f's offset is given; false (after an error) when it was already. */
+static bool give_offset(struct check_ctx *ctx, struct ast_layout *l, const struct ast_offset *o,
+			const struct ast_struct_field *f, enum given_by *given)
+{
+	enum given_by now = o->whole_struct ? GIVEN_STRUCT : GIVEN_FIELD;
+	enum given_by before = given[f->offset_id];
+
+	if (before == GIVEN_NOT) {
+		given[f->offset_id] = now;
+		return true;
+	}
+	if (before == GIVEN_STRUCT && now == GIVEN_STRUCT)
+		ERROR(ctx, o->loc, "struct '%s' is absent twice in layout '%s'", o->strct, l->name);
+	else if (before == GIVEN_STRUCT || now == GIVEN_STRUCT)
+		ERROR(ctx, o->loc, "layout '%s' gives '%s.%s' and says struct '%s' is absent", l->name, o->strct,
+		      f->name, o->strct);
+	else
+		ERROR(ctx, o->loc, "offset '%s.%s' given twice in layout '%s'", o->strct, o->field, l->name);
+	return false;
+}
+
 static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 {
 	struct ast_module *mod = ctx->mod;
-	bool *given = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1));
+	enum given_by *given = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(*given));
 
 	l->values = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(int32_t));
 	for (struct ast_offset *o = l->offsets; o; o = o->next) {
 		struct ast_struct *s = find_struct(mod, o->strct);
-		struct ast_struct_field *f = s ? find_struct_field(s, o->field) : NULL;
+		struct ast_struct_field *f = s && !o->whole_struct ? find_struct_field(s, o->field) : NULL;
 
+		if (o->whole_struct) {
+			if (!s)
+				unknown_layout_struct(ctx, o);
+			for (struct ast_struct_field *g = s ? s->fields : NULL; g; g = g->next)
+				if (give_offset(ctx, l, o, g, given))
+					l->values[g->offset_id] = -1;
+			continue;
+		}
 		if (!f) {
-			const char *full = arena_printf(ctx->arena, "%s.%s", o->strct, o->field);
-			struct suggest sg;
-
-			suggest_init(&sg, full);
-			suggest_offsets(mod, &sg, ctx->arena);
-			ERROR(ctx, o->loc, "unknown offset '%s'%s", full, did_you_mean(ctx, &sg));
+			unknown_offset(ctx, o);
 			continue;
 		}
-		if (given[f->offset_id]) {
-			ERROR(ctx, o->loc, "offset '%s.%s' given twice in layout '%s'", o->strct, o->field, l->name);
+		if (!give_offset(ctx, l, o, f, given))
 			continue;
-		}
-		given[f->offset_id] = true;
 		if (!o->absent && (o->value < 0 || o->value > 0x7fffffff))
 			ERROR(ctx, o->value_loc, "offset %lld out of range (0 .. 2147483647, or 'absent')", o->value);
 		l->values[f->offset_id] = o->absent ? -1 : (int32_t)o->value;
@@ -601,8 +645,8 @@ static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 		for (struct ast_struct_field *f = s->fields; f; f = f->next)
 			if (!given[f->offset_id])
 				ERROR(ctx, l->loc,
-				      "layout '%s' does not give offset '%s.%s' (write '%s.%s = absent;' if the field does not exist in these versions)",
-				      l->name, s->name, f->name, s->name, f->name);
+				      "layout '%s' does not give offset '%s.%s' (write '%s.%s = absent;' or 'struct %s absent;' where it does not exist)",
+				      l->name, s->name, f->name, s->name, f->name, s->name);
 }
 
 /* A layout's product must be one the first target's banners can name: layouts choose by its version. */

@@ -568,6 +568,19 @@ layout_body:
 			$$ = $1;
 			APPEND($$->offsets, o);
 		}
+	| layout_body "struct" name "absent" ';'
+		{
+			struct ast_offset *o = NEW(struct ast_offset);
+
+			o->strct = $3;
+			o->loc = @3;
+			o->value = -1;
+			o->absent = true;
+			o->whole_struct = true;
+			o->value_loc = @4;
+			$$ = $1;
+			APPEND($$->offsets, o);
+		}
 	| layout_body error ';'               { $$ = $1; }
 	;
 

@@ -130,8 +130,9 @@ struct ast_layout {
 	struct loc loc;
 	const char *product;       /* `product NAME`: NULL, any product */
 	struct loc product_loc;
-	const char *min_version, *max_version;
+	const char *min_version, *max_version;  /* max_version NULL: `versions "A" ..`, open above */
 	struct loc min_loc, max_loc;
+	const char *below_version; /* check: an open range ends below this version (the next layout's first); NULL: never */
 	const char *hookset_name;  /* NULL: the default hook set */
 	struct loc hookset_loc;
 	const char *source;

@@ -468,19 +468,19 @@ static void check_layout_range(struct check_ctx *ctx, struct ast_layout *l)
 		      l->min_version);
 		ok = false;
 	}
-	if (!version_valid(l->max_version)) {
+	if (l->max_version && !version_valid(l->max_version)) {
 		ERROR(ctx, l->max_loc, "invalid version \"%s\" (want numbers joined by dots, e.g. \"3.0.2\" or \"1.1.1w\")",
 		      l->max_version);
 		ok = false;
 	}
-	if (ok && version_compare(l->min_version, l->max_version) > 0)
+	if (ok && l->max_version && version_compare(l->min_version, l->max_version) > 0)
 		ERROR(ctx, l->min_loc, "empty version range: \"%s\" is above \"%s\"", l->min_version, l->max_version);
 }
 
 static bool layout_range_usable(const struct ast_layout *l)
 {
-	return version_valid(l->min_version) && version_valid(l->max_version) &&
-	       version_compare(l->min_version, l->max_version) <= 0;
+	return version_valid(l->min_version) &&
+	       (!l->max_version || (version_valid(l->max_version) && version_compare(l->min_version, l->max_version) <= 0));
 }
 
 /* Layouts of different products may share version numbers (MariaDB 10 and MySQL 8 never meet). */
@@ -491,6 +491,48 @@ static bool same_product(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/*
+ * An open range (`versions "3.0.0" ..`) ends below the first version of the
+ * next layout that may apply to its versions: one of its product, or of none.
+ */
+static void close_open_range(struct ast_module *mod, struct ast_layout *l)
+{
+	l->below_version = NULL;
+	if (l->max_version || !layout_range_usable(l))
+		return;
+	for (struct ast_layout *k = mod->layouts; k; k = k->next) {
+		if (k == l || !layout_range_usable(k) || (k->product && !same_product(k->product, l->product)))
+			continue;
+		if (version_compare(k->min_version, l->min_version) <= 0)
+			continue;
+		if (!l->below_version || version_compare(k->min_version, l->below_version) < 0)
+			l->below_version = k->min_version;
+	}
+}
+
+/* "\"3.0.0\" .. \"3.0.9\"", "\"3.0.0\" .. (below \"3.1.0\")" or "\"3.6.0\" ..". */
+static const char *range_text(struct check_ctx *ctx, const struct ast_layout *l)
+{
+	if (l->max_version)
+		return arena_printf(ctx->arena, "\"%s\" .. \"%s\"", l->min_version, l->max_version);
+	if (l->below_version)
+		return arena_printf(ctx->arena, "\"%s\" .. (below \"%s\")", l->min_version, l->below_version);
+	return arena_printf(ctx->arena, "\"%s\" ..", l->min_version);
+}
+
+/* Whether version v is at or above the end of l's range. */
+static bool above_range(const struct ast_layout *l, const char *v)
+{
+	if (l->max_version)
+		return version_compare(v, l->max_version) > 0;
+	return l->below_version && version_compare(v, l->below_version) >= 0;
+}
+
+static bool ranges_overlap(const struct ast_layout *k, const struct ast_layout *l)
+{
+	return !above_range(k, l->min_version) && !above_range(l, k->min_version);
+}
+
 static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
 {
 	if (!layout_range_usable(l))
@@ -498,17 +540,14 @@ static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
 	for (struct ast_layout *k = ctx->mod->layouts; k != l; k = k->next) {
 		if (!layout_range_usable(k) || !same_product(k->product, l->product))
 			continue;
-		if (version_compare(k->min_version, l->min_version) == 0 &&
-		    version_compare(k->max_version, l->max_version) == 0) {
-			ERROR(ctx, l->min_loc, "duplicate version range \"%s\" .. \"%s\" (layout '%s' has it)",
-			      l->min_version, l->max_version, k->name);
+		if (version_compare(k->min_version, l->min_version) == 0 && !k->max_version == !l->max_version &&
+		    (!l->max_version || version_compare(k->max_version, l->max_version) == 0)) {
+			ERROR(ctx, l->min_loc, "duplicate version range %s (layout '%s' has it)", range_text(ctx, l), k->name);
 			return;
 		}
-		if (version_compare(k->min_version, l->max_version) <= 0 &&
-		    version_compare(l->min_version, k->max_version) <= 0) {
-			ERROR(ctx, l->min_loc,
-			      "versions \"%s\" .. \"%s\" overlap layout '%s' (\"%s\" .. \"%s\")", l->min_version,
-			      l->max_version, k->name, k->min_version, k->max_version);
+		if (ranges_overlap(k, l)) {
+			ERROR(ctx, l->min_loc, "versions %s overlap layout '%s' (%s)", range_text(ctx, l), k->name,
+			      range_text(ctx, k));
 			return;
 		}
 	}
@@ -673,6 +712,8 @@ static void check_layouts(struct check_ctx *ctx)
 	struct ast_module *mod = ctx->mod;
 
 	mod->n_layouts = 0;
+	for (struct ast_layout *l = mod->layouts; l; l = l->next)
+		close_open_range(mod, l);
 	for (struct ast_layout *l = mod->layouts; l; l = l->next) {
 		mod->n_layouts++;
 		for (struct ast_layout *k = mod->layouts; k != l; k = k->next)

@@ -145,6 +145,8 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 		put_str_member(b, "\t\t", "product", l->product);
 		put_str_member(b, "\t\t", "min_version", l->min_version);
 		put_str_member(b, "\t\t", "max_version", l->max_version);
+		if (l->below_version)
+			put_str_member(b, "\t\t", "below_version", l->below_version);
 		put_str_member(b, "\t\t", "source", l->source);
 		if (mod->n_offsets)
 			buf_printf(b, "\t\t.offsets = %s_layout%d_offsets,\n", mod->name, i);

@@ -115,7 +115,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
-%type <str> name path literal hook_symbol flag_short flag_default flag_help
+%type <str> name path literal hook_symbol flag_short flag_default flag_help opt_max_version
 %type <i64> offset_number
 %type <flag_type> flag_type
 %type <module> module module_body
@@ -514,7 +514,7 @@ type:
 /* ---- layouts -------------------------------------------------------------- */
 
 layout:
-	  "layout" STRING opt_product "versions" STRING ".." STRING layout_hooks '{' layout_body '}'
+	  "layout" STRING opt_product "versions" STRING ".." opt_max_version layout_hooks '{' layout_body '}'
 		{
 			$$ = $10;
 			$$->name = $2; $$->loc = @2;
@@ -523,6 +523,12 @@ layout:
 			$$->max_version = $7; $$->max_loc = @7;
 			$$->hookset_name = $8.name; $$->hookset_loc = $8.loc;
 		}
+	;
+
+/* `versions "3.0.0" ..`: no upper bound of its own (up to the next layout's first version) */
+opt_max_version:
+	  %empty                              { $$ = NULL; @$ = @0; }
+	| STRING
 	;
 
 /* `product NAME` after a match rule or a layout's name */

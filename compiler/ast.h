@@ -114,15 +114,30 @@ struct ast_struct {
 	struct ast_struct *next;
 };
 
-/* `ssl_st.wbio = 24;`, `= absent;`, or `struct ssl_st absent;` (every field of it) */
+/*
+ * `ssl_st.wbio = 24;`, `= absent;`, `struct ssl_st absent;` (every field of
+ * it), or `const error_level = 21;` (strct: the constant's name)
+ */
 struct ast_offset {
-	const char *strct, *field; /* field: NULL for a whole struct */
+	const char *strct, *field; /* field: NULL for a whole struct or a constant */
 	struct loc loc;            /* the whole `ssl_st.wbio`; the struct's name */
 	long long value;           /* -1: absent */
 	bool absent;
 	bool whole_struct;
+	bool constant;
 	struct loc value_loc;
 	struct ast_offset *next;
+};
+
+/*
+ * A layout constant: a number that differs between versions, given by every
+ * layout. It travels like an offset, in the slots after them (id).
+ */
+struct ast_const {
+	const char *name;
+	struct loc loc;            /* where the first layout gives it */
+	int id;                    /* slot in the layouts' values: after the offsets */
+	struct ast_const *next;
 };
 
 struct ast_layout {
@@ -137,7 +152,7 @@ struct ast_layout {
 	struct loc hookset_loc;
 	const char *source;
 	struct ast_offset *offsets;
-	int32_t *values;           /* check: one per offset id, -1 absent */
+	int32_t *values;           /* check: one per offset id, then one per constant; -1 absent */
 	int hookset;               /* check: index into the module's hook sets */
 	struct ast_layout *next;
 };
@@ -211,7 +226,7 @@ struct value_type {
 	bool optional;             /* may be absent */
 };
 
-enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER, REF_GLOBAL, REF_VAR };
+enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER, REF_GLOBAL, REF_VAR, REF_CONST };
 
 struct ast_expr {
 	enum expr_kind kind;
@@ -233,6 +248,7 @@ struct ast_expr {
 	struct ast_struct_field *field;  /* EX_ARROW */
 	struct ast_global *global; /* REF_GLOBAL */
 	struct ast_var *var;       /* REF_VAR */
+	struct ast_const *konst;   /* REF_CONST */
 	int member;                /* REF_MEMBER: index in its enum */
 };
 
@@ -396,6 +412,8 @@ struct ast_module {
 	/* check: */
 	struct ast_struct_field **offsets;  /* by offset id */
 	int n_offsets;
+	struct ast_const *consts;      /* the layouts' constants, ids from n_offsets on */
+	int n_consts;
 	int n_events, n_hooksets, n_flags, n_targets, n_layouts;
 	int n_globals, n_vars, n_filters;
 	struct ast_module *next;

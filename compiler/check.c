@@ -652,16 +652,86 @@ static bool give_offset(struct check_ctx *ctx, struct ast_layout *l, const struc
 	return false;
 }
 
+static struct ast_const *find_const(struct ast_module *mod, const char *name)
+{
+	for (struct ast_const *c = mod->consts; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* Every name a layout gives a constant, in the order first given; each must not name a variable or a global. */
+static void gather_consts(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+
+	mod->consts = NULL;
+	mod->n_consts = 0;
+	for (struct ast_layout *l = mod->layouts; l; l = l->next)
+		for (struct ast_offset *o = l->offsets; o; o = o->next) {
+			struct ast_const *c, **tail = &mod->consts;
+
+			if (!o->constant || find_const(mod, o->strct))
+				continue;
+			c = ARENA_NEW(ctx->arena, struct ast_const);
+			c->name = o->strct;
+			c->loc = o->loc;
+			c->id = mod->n_offsets + mod->n_consts++;
+			while (*tail)
+				tail = &(*tail)->next;
+			*tail = c;
+			for (struct ast_var *v = mod->vars; v; v = v->next)
+				if (strcmp(v->name, c->name) == 0)
+					ERROR(ctx, o->loc, "constant '%s' has the name of a variable", c->name);
+			for (struct ast_global *g = mod->globals; g; g = g->next)
+				if (strcmp(g->name, c->name) == 0)
+					ERROR(ctx, o->loc, "constant '%s' has the name of a global", c->name);
+		}
+}
+
+/* `const NAME = N;`: given once, in range. */
+static void give_const(struct check_ctx *ctx, struct ast_layout *l, const struct ast_offset *o, bool *given)
+{
+	struct ast_const *c = find_const(ctx->mod, o->strct);
+
+	if (given[c->id]) {
+		ERROR(ctx, o->loc, "constant '%s' given twice in layout '%s'", c->name, l->name);
+		return;
+	}
+	given[c->id] = true;
+	if (o->value < 0 || o->value > 0x7fffffff)
+		ERROR(ctx, o->value_loc, "constant %lld out of range (0 .. 2147483647)", o->value);
+	l->values[c->id] = (int32_t)o->value;
+}
+
+static void check_layout_consts(struct check_ctx *ctx, struct ast_layout *l)
+{
+	size_t n = (size_t)(ctx->mod->n_offsets + ctx->mod->n_consts);
+	bool *given = arena_alloc(ctx->arena, n ? n : 1);
+
+	for (struct ast_offset *o = l->offsets; o; o = o->next)
+		if (o->constant)
+			give_const(ctx, l, o, given);
+	for (struct ast_const *c = ctx->mod->consts; c; c = c->next)
+		if (!given[c->id])
+			ERROR(ctx, l->loc, "layout '%s' does not give constant '%s' (every layout must: %s:%d gives it)",
+			      l->name, c->name, c->loc.src->path, c->loc.line);
+}
+
 static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 {
 	struct ast_module *mod = ctx->mod;
+	size_t n_values = (size_t)(mod->n_offsets + mod->n_consts);
 	enum given_by *given = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(*given));
 
-	l->values = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(int32_t));
+	l->values = arena_alloc(ctx->arena, (n_values ? n_values : 1) * sizeof(int32_t));
+	check_layout_consts(ctx, l);
 	for (struct ast_offset *o = l->offsets; o; o = o->next) {
 		struct ast_struct *s = find_struct(mod, o->strct);
 		struct ast_struct_field *f = s && !o->whole_struct ? find_struct_field(s, o->field) : NULL;
 
+		if (o->constant)
+			continue;
 		if (o->whole_struct) {
 			if (!s)
 				unknown_layout_struct(ctx, o);
@@ -712,6 +782,7 @@ static void check_layouts(struct check_ctx *ctx)
 	struct ast_module *mod = ctx->mod;
 
 	mod->n_layouts = 0;
+	gather_consts(ctx);
 	for (struct ast_layout *l = mod->layouts; l; l = l->next)
 		close_open_range(mod, l);
 	for (struct ast_layout *l = mod->layouts; l; l = l->next) {
@@ -1129,6 +1200,12 @@ static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 		e->var = v;
 		return (struct value_type){ .kind = VK_INT, .scalar = v->type, .optional = true };
 	}
+	e->konst = find_const(ctx->mod, e->name);
+	if (e->konst) {
+		/* absent where no layout applies */
+		e->ref = REF_CONST;
+		return (struct value_type){ .kind = VK_INT, .scalar = SC_I32, .optional = true };
+	}
 	suggest_init(&s, e->name);
 	for (struct ast_param *p = hook->params; p; p = p->next)
 		suggest_offer(&s, p->name);
@@ -1136,6 +1213,8 @@ static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 		suggest_offer(&s, g->name);
 	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
 		suggest_offer(&s, v->name);
+	for (struct ast_const *c = ctx->mod->consts; c; c = c->next)
+		suggest_offer(&s, c->name);
 	for (int i = 0; i < ctx->n_lets; i++)
 		suggest_offer(&s, ctx->lets[i]->name);
 	if (at_return(ctx) && hook->ret_type)

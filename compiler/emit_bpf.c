@@ -247,6 +247,12 @@ static struct cval gen_ident(struct gen *g, const struct ast_expr *e)
 		return (struct cval){ .val = "ret", .ctype = e->type.scalar == SC_U64 || e->type.scalar == SC_PTR ? SC_U64 : SC_I64 };
 	case REF_SOCKET_FD:
 		return (struct cval){ .val = "socket_fd", .ok = "socket_fd_ok", .ctype = SC_I32 };
+	case REF_CONST:
+		return (struct cval){
+			.val = fmt(g, "ps_config.off[PS_%s_CONST_%s]", g->M, upper_name(g->arena, e->konst->name)),
+			.ok = fmt(g, "(ps_config.off[PS_%s_CONST_%s] >= 0)", g->M, upper_name(g->arena, e->konst->name)),
+			.ctype = SC_I32,
+		};
 	case REF_GLOBAL:
 	case REF_VAR:
 	case REF_MEMBER:

@@ -104,8 +104,9 @@ static void put_targets(struct buf *b, const struct ast_module *mod)
 static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct ast_module *mod, const char *M)
 {
 	int i = 0;
+	bool has_slots = mod->n_offsets + mod->n_consts > 0;
 
-	if (mod->n_offsets) {
+	if (has_slots) {
 		buf_printf(b, "static const struct ps_offset_desc %s_offsets[] = {\n", mod->name);
 		for (const struct ast_struct *s = mod->structs; s; s = s->next)
 			for (const struct ast_struct_field *f = s->fields; f; f = f->next) {
@@ -122,10 +123,13 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 					buf_puts(b, ", .pointer = true");
 				buf_puts(b, " },\n");
 			}
+		/* a constant is no struct's field: no accessor checks it */
+		for (const struct ast_const *c = mod->consts; c; c = c->next)
+			buf_printf(b, "\t[PS_%s_CONST_%s] = { \"const\", \"%s\" },\n", M, upper_name(a, c->name), c->name);
 		buf_puts(b, "};\n\n");
 	}
 	for (const struct ast_layout *l = mod->layouts; l; l = l->next, i++) {
-		if (!mod->n_offsets)
+		if (!has_slots)
 			break;
 		buf_printf(b, "/* layout \"%s\": -1 where the field does not exist */\n", l->name);
 		buf_printf(b, "static const int32_t %s_layout%d_offsets[PS_%s_N_OFFSETS] = {\n", mod->name, i, M);
@@ -133,6 +137,8 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 			for (const struct ast_struct_field *f = s->fields; f; f = f->next)
 				buf_printf(b, "\t[PS_%s_OFF_%s_%s] = %d,\n", M, upper_name(a, s->name), upper_name(a, f->name),
 					   l->values[f->offset_id]);
+		for (const struct ast_const *c = mod->consts; c; c = c->next)
+			buf_printf(b, "\t[PS_%s_CONST_%s] = %d,\n", M, upper_name(a, c->name), l->values[c->id]);
 		buf_puts(b, "};\n\n");
 	}
 	if (!mod->layouts)
@@ -148,7 +154,7 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 		if (l->below_version)
 			put_str_member(b, "\t\t", "below_version", l->below_version);
 		put_str_member(b, "\t\t", "source", l->source);
-		if (mod->n_offsets)
+		if (has_slots)
 			buf_printf(b, "\t\t.offsets = %s_layout%d_offsets,\n", mod->name, i);
 		else
 			buf_puts(b, "\t\t.offsets = NULL,\n");
@@ -418,7 +424,8 @@ void emit_tables_c(struct gen_output *out, struct ast_module *mod)
 	put_str_member(b, "\t", "spec_path", mod->src->path);
 	put_table_ref(b, "flags", mod->flags, mod->name, "flags", mod->n_flags);
 	put_table_ref(b, "targets", true, mod->name, "targets", mod->n_targets);
-	put_table_ref(b, "offsets", mod->n_offsets > 0, mod->name, "offsets", mod->n_offsets);
+	put_table_ref(b, "offsets", mod->n_offsets + mod->n_consts > 0, mod->name, "offsets",
+		      mod->n_offsets + mod->n_consts);
 	put_table_ref(b, "layouts", mod->layouts, mod->name, "layouts", mod->n_layouts);
 	put_table_ref(b, "hooksets", true, mod->name, "hooksets", mod->n_hooksets);
 	put_table_ref(b, "events", mod->events, mod->name, "events", mod->n_events);

@@ -113,6 +113,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
+%token CONST "const"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help opt_max_version
@@ -571,6 +572,18 @@ layout_body:
 			o->value = -1;
 			o->absent = true;
 			o->value_loc = @6;
+			$$ = $1;
+			APPEND($$->offsets, o);
+		}
+	| layout_body "const" name '=' offset_number ';'
+		{
+			struct ast_offset *o = NEW(struct ast_offset);
+
+			o->strct = $3;
+			o->loc = @3;
+			o->value = $5;
+			o->value_loc = @5;
+			o->constant = true;
 			$$ = $1;
 			APPEND($$->offsets, o);
 		}

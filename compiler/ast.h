@@ -250,6 +250,7 @@ struct ast_expr {
 	struct ast_var *var;       /* REF_VAR */
 	struct ast_const *konst;   /* REF_CONST */
 	int member;                /* REF_MEMBER: index in its enum */
+	const struct ast_stmt *done_by; /* check: the `do` whose steps' statements this was copied from */
 };
 
 struct ast_assign {
@@ -267,7 +268,7 @@ struct ast_stmt {
 	struct loc loc;
 	const char *name;          /* let name, event name, var name, or ST_DO: the steps' name */
 	struct loc name_loc;
-	struct ast_expr *value;    /* ST_LET, ST_SET; ST_IF: the condition */
+	struct ast_expr *value;    /* ST_LET, ST_SET; ST_IF: the condition; ST_DO: the arguments */
 	struct ast_stmt *body;     /* ST_IF: what runs when it holds */
 	struct ast_var *var;       /* check: ST_SET, ST_CLEAR */
 	struct ast_assign *assigns; /* ST_EMIT */
@@ -276,16 +277,20 @@ struct ast_stmt {
 	bool saved;                /* check: a let of `on entry` that `on return` reads */
 	bool saved_optional;       /* check: may be absent when read at return */
 	const struct ast_stmt *done_by; /* check: the `do` this statement was copied in for */
+	const struct ast_stmt *expanded_by; /* check: the same, at any depth (inside an `if` too) */
 	struct ast_stmt *next;
 };
 
 /*
- * `steps NAME { stmts }`: statements several hooks share. `do NAME;` in a
- * hook stands for a copy of them, made and checked where it stands (check).
+ * `steps NAME(a, b) { stmts }`: statements several hooks share. `do NAME(x,
+ * y);` in a hook stands for a copy of them with each parameter replaced by
+ * its argument, made and checked where it stands (check). The statements
+ * read only their parameters, their own lets and module-wide names.
  */
 struct ast_steps {
 	const char *name;
 	struct loc loc;
+	struct ast_name *params;
 	struct ast_stmt *stmts;
 	bool expanding;            /* check: being copied in, to catch steps that use themselves */
 	bool used;                 /* check: some hook does them */

@@ -30,6 +30,8 @@ struct check_ctx {
 	struct ast_block *block;
 	struct ast_stmt **lets;        /* visible lets, entry block first */
 	int n_lets, cap_lets;
+	const char **not_given;        /* "steps.name" already reported as read without being given */
+	int n_not_given;
 };
 
 #define ERROR(ctx, loc, ...) diag_error((ctx)->diag, (loc), __VA_ARGS__)
@@ -1116,6 +1118,34 @@ static const char *target_name(struct ast_module *mod, int index)
 	return t ? t->name : "?";
 }
 
+/* Whether a statement was copied in by `use`, directly or through steps `use`'s steps do. */
+static bool expanded_by(const struct ast_stmt *st, const struct ast_stmt *use)
+{
+	for (const struct ast_stmt *s = st->expanded_by; s; s = s->expanded_by)
+		if (s == use)
+			return true;
+	return false;
+}
+
+/* Steps read only what they are given: a parameter or let of the hook, not passed, is a mistake. */
+static bool steps_read_given(struct check_ctx *ctx, const struct ast_expr *e, const struct ast_stmt *let)
+{
+	const char *key;
+
+	if (!e->done_by || (let && expanded_by(let, e->done_by)))
+		return true;
+	/* once per steps and name, not once per hook that does them */
+	key = arena_printf(ctx->arena, "%s.%s", e->done_by->name, e->name);
+	for (int i = 0; i < ctx->n_not_given; i++)
+		if (strcmp(ctx->not_given[i], key) == 0)
+			return false;
+	ctx->not_given = xrealloc(ctx->not_given, (size_t)(ctx->n_not_given + 1) * sizeof(*ctx->not_given));
+	ctx->not_given[ctx->n_not_given++] = key;
+	ERROR(ctx, e->loc, "steps '%s' read '%s', which they are not given (add it to their parameters and pass it)",
+	      e->done_by->name, e->name);
+	return false;
+}
+
 static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 {
 	struct ast_hook *hook = ctx->hook;
@@ -1126,6 +1156,8 @@ static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 	if (param) {
 		e->ref = REF_PARAM;
 		e->param = param;
+		if (!steps_read_given(ctx, e, NULL))
+			return value_error();
 		if (at_return(ctx))
 			param->saved = true;
 		else
@@ -1138,6 +1170,8 @@ static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
 
 		e->ref = REF_LET;
 		e->let = let;
+		if (!steps_read_given(ctx, e, let))
+			return value_error();
 		if (let_is_from_entry(ctx, let)) {
 			let->saved = true;
 			/* an entry block guarded by `when` may not have run */
@@ -1784,24 +1818,63 @@ static void check_track(struct check_ctx *ctx, struct ast_hook *hook)
 		hook->save_track_key = true;
 }
 
-/* ---- shared steps (`steps NAME { ... }`, `do NAME;`) ------------------------ */
+/* ---- shared steps (`steps NAME(a, b) { ... }`, `do NAME(x, y);`) ---------- */
 
-static struct ast_expr *clone_expr(struct check_ctx *ctx, const struct ast_expr *e)
+/* One expansion: the `do`, and the arguments its steps' parameters stand for. */
+struct expansion {
+	const struct ast_stmt *use;
+	const struct ast_name *params;
+	const struct ast_expr *args;
+};
+
+static struct ast_expr *clone_expr(struct check_ctx *ctx, const struct ast_expr *e, const struct expansion *x);
+
+/* The argument a parameter named `name` stands for, or NULL. */
+static const struct ast_expr *argument_for(const struct expansion *x, const char *name)
 {
+	const struct ast_expr *arg = x ? x->args : NULL;
+
+	for (const struct ast_name *p = x ? x->params : NULL; p && arg; p = p->next, arg = arg->next)
+		if (strcmp(p->name, name) == 0)
+			return arg;
+	return NULL;
+}
+
+/* A copy of one argument, alone: its own `next` is the next argument, not part of it. */
+static struct ast_expr *clone_argument(struct check_ctx *ctx, const struct ast_expr *arg)
+{
+	struct ast_expr one = *arg;
+
+	one.next = NULL;
+	return clone_expr(ctx, &one, NULL);
+}
+
+/* x: the expansion the copy is made for (its parameters replaced); NULL: a plain copy. */
+static struct ast_expr *clone_expr(struct check_ctx *ctx, const struct ast_expr *e, const struct expansion *x)
+{
+	const struct ast_expr *arg;
 	struct ast_expr *c;
 
 	if (!e)
 		return NULL;
+	arg = e->kind == EX_IDENT ? argument_for(x, e->name) : NULL;
+	if (arg) {
+		c = clone_argument(ctx, arg);
+		c->next = clone_expr(ctx, e->next, x);
+		return c;
+	}
 	c = ARENA_NEW(ctx->arena, struct ast_expr);
 	*c = *e;
-	c->a = clone_expr(ctx, e->a);
-	c->b = clone_expr(ctx, e->b);
-	c->c = clone_expr(ctx, e->c);
-	c->next = clone_expr(ctx, e->next);
+	if (x)
+		c->done_by = x->use;
+	c->a = clone_expr(ctx, e->a, x);
+	c->b = clone_expr(ctx, e->b, x);
+	c->c = clone_expr(ctx, e->c, x);
+	c->next = clone_expr(ctx, e->next, x);
 	return c;
 }
 
-static struct ast_assign *clone_assigns(struct check_ctx *ctx, const struct ast_assign *a)
+static struct ast_assign *clone_assigns(struct check_ctx *ctx, const struct ast_assign *a, const struct expansion *x)
 {
 	struct ast_assign *c;
 
@@ -1809,13 +1882,13 @@ static struct ast_assign *clone_assigns(struct check_ctx *ctx, const struct ast_
 		return NULL;
 	c = ARENA_NEW(ctx->arena, struct ast_assign);
 	*c = *a;
-	c->value = clone_expr(ctx, a->value);
-	c->next = clone_assigns(ctx, a->next);
+	c->value = clone_expr(ctx, a->value, x);
+	c->next = clone_assigns(ctx, a->next, x);
 	return c;
 }
 
 /* The definitions are never checked themselves: each copy is, where it stands. */
-static struct ast_stmt *clone_stmts(struct check_ctx *ctx, const struct ast_stmt *st)
+static struct ast_stmt *clone_stmts(struct check_ctx *ctx, const struct ast_stmt *st, const struct expansion *x)
 {
 	struct ast_stmt *c;
 
@@ -1823,10 +1896,12 @@ static struct ast_stmt *clone_stmts(struct check_ctx *ctx, const struct ast_stmt
 		return NULL;
 	c = ARENA_NEW(ctx->arena, struct ast_stmt);
 	*c = *st;
-	c->value = clone_expr(ctx, st->value);
-	c->body = clone_stmts(ctx, st->body);
-	c->assigns = clone_assigns(ctx, st->assigns);
-	c->next = clone_stmts(ctx, st->next);
+	if (x)
+		c->expanded_by = x->use;
+	c->value = clone_expr(ctx, st->value, x);
+	c->body = clone_stmts(ctx, st->body, x);
+	c->assigns = clone_assigns(ctx, st->assigns, x);
+	c->next = clone_stmts(ctx, st->next, x);
 	return c;
 }
 
@@ -1845,7 +1920,46 @@ static struct ast_steps *find_steps(struct check_ctx *ctx, const struct ast_stmt
 	return NULL;
 }
 
-/* Replaces each `do NAME;` in *list (and in its ifs) by a copy of NAME's statements. */
+static int count_names(const struct ast_name *n)
+{
+	int count = 0;
+
+	for (; n; n = n->next)
+		count++;
+	return count;
+}
+
+static int count_exprs(const struct ast_expr *e)
+{
+	int count = 0;
+
+	for (; e; e = e->next)
+		count++;
+	return count;
+}
+
+/* "(ssl, conn)" */
+static const char *param_list(struct check_ctx *ctx, const struct ast_name *n)
+{
+	const char *text = "(";
+
+	for (; n; n = n->next)
+		text = arena_printf(ctx->arena, "%s%s%s", text, n->name, n->next ? ", " : "");
+	return arena_printf(ctx->arena, "%s)", text);
+}
+
+static bool arguments_fit(struct check_ctx *ctx, const struct ast_steps *steps, const struct ast_stmt *use)
+{
+	int want = count_names(steps->params), given = count_exprs(use->value);
+
+	if (want == given)
+		return true;
+	ERROR(ctx, use->name_loc, "steps '%s' take %d argument%s %s, given %d", steps->name, want,
+	      want == 1 ? "" : "s", param_list(ctx, steps->params), given);
+	return false;
+}
+
+/* Replaces each `do NAME(...);` in *list (and in its ifs) by a copy of NAME's statements. */
 static void expand_steps(struct check_ctx *ctx, struct ast_stmt **list)
 {
 	while (*list) {
@@ -1861,14 +1975,18 @@ static void expand_steps(struct check_ctx *ctx, struct ast_stmt **list)
 		steps = find_steps(ctx, st);
 		if (steps && steps->expanding) {
 			ERROR(ctx, st->name_loc, "steps '%s' use themselves", steps->name);
-		} else if (steps) {
+		} else if (steps && arguments_fit(ctx, steps, st)) {
+			struct expansion x = { .use = st, .params = steps->params, .args = st->value };
+
 			steps->used = true;
 			steps->expanding = true;
-			copy = clone_stmts(ctx, steps->stmts);
+			copy = clone_stmts(ctx, steps->stmts, &x);
 			for (struct ast_stmt *c = copy; c; c = c->next)
 				c->done_by = st;
 			expand_steps(ctx, &copy);
 			steps->expanding = false;
+		} else if (steps) {
+			steps->used = true;
 		}
 		/* the copy (or nothing, after an error) takes the `do`'s place */
 		if (!copy) {
@@ -2021,14 +2139,26 @@ static void check_hooks(struct check_ctx *ctx)
 	}
 }
 
+static void check_steps_params(struct check_ctx *ctx, const struct ast_steps *steps)
+{
+	for (const struct ast_name *p = steps->params; p; p = p->next)
+		for (const struct ast_name *q = steps->params; q != p; q = q->next)
+			if (strcmp(p->name, q->name) == 0) {
+				ERROR(ctx, p->loc, "duplicate parameter '%s' of steps '%s'", p->name, steps->name);
+				break;
+			}
+}
+
 static void check_duplicate_steps(struct check_ctx *ctx)
 {
-	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
+	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next) {
+		check_steps_params(ctx, steps);
 		for (struct ast_steps *s = ctx->mod->steps; s != steps; s = s->next)
 			if (strcmp(s->name, steps->name) == 0) {
 				ERROR(ctx, steps->loc, "duplicate steps '%s' (also at line %d)", steps->name, s->loc.line);
 				break;
 			}
+	}
 }
 
 /* Steps no hook does are never checked: say so rather than let their mistakes hide. */
@@ -2183,5 +2313,6 @@ int check_modules(struct arena *arena, struct diag *diag, struct ast_module *mod
 		check_module(&ctx, mod);
 	}
 	free(ctx.lets);
+	free(ctx.not_given);
 	return diag->errors - before;
 }

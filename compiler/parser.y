@@ -132,7 +132,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <opt_name> opt_product layout_hooks
 %type <event> event
 %type <field> event_fields field field_mods
-%type <names> enum_members symbol_list
+%type <names> enum_members symbol_list steps_params
 %type <hookset> hookset
 %type <hook> hook hooks hook_opts hook_body
 %type <param> params params_opt param
@@ -273,13 +273,21 @@ var:
 	;
 
 steps:
-	  "steps" name '{' stmts '}'
+	  "steps" name steps_params '{' stmts '}'
 		{
 			$$ = NEW(struct ast_steps);
 			$$->name = $2;
 			$$->loc = @2;
-			$$->stmts = $4;
+			$$->params = $3;
+			$$->stmts = $5;
 		}
+	;
+
+/* `steps NAME(a, b)`: the names its statements read from where they are done */
+steps_params:
+	  %empty                     { $$ = NULL; }
+	| '(' ')'                    { $$ = NULL; }
+	| '(' enum_members ')'       { $$ = $2; }
 	;
 
 filter:
@@ -956,6 +964,15 @@ stmt:
 			$$->loc = @$;
 			$$->name = $2;
 			$$->name_loc = @2;
+		}
+	| "do" name '(' args_opt ')' ';'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_DO;
+			$$->loc = @$;
+			$$->name = $2;
+			$$->name_loc = @2;
+			$$->value = $4;
 		}
 	| "emit" name '{' assigns '}'
 		{

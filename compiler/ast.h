@@ -414,6 +414,8 @@ struct ast_module {
 	struct ast_var *vars;
 	struct ast_filter *filters;
 	struct ast_steps *steps;
+	const char *layouts_dir;       /* `layouts "DIR";`: more layouts, one per DIR/NAME.spec */
+	struct loc layouts_dir_loc;
 	/* check: */
 	struct ast_struct_field **offsets;  /* by offset id */
 	int n_offsets;

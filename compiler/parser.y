@@ -113,7 +113,8 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const"
+%token CONST "const" LAYOUTS "layouts"
+%token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
 %type <str> name path literal hook_symbol flag_short flag_default flag_help opt_max_version
@@ -162,7 +163,21 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %left '*'
 %precedence UNARY
 
+%start input
+
 %%
+
+/* The scanner starts a layouts file (a module's `layouts "DIR";`) with LAYOUTS_FILE. */
+input:
+	  spec
+	| LAYOUTS_FILE layouts_file
+	;
+
+layouts_file:
+	  %empty
+	| layouts_file layout   { APPEND(ctx->layouts, $2); }
+	| layouts_file error '}'
+	;
 
 spec:
 	  %empty
@@ -189,6 +204,12 @@ module_body:
 	| module_body var               { $$ = $1; APPEND($$->vars, $2); }
 	| module_body filter            { $$ = $1; APPEND($$->filters, $2); }
 	| module_body steps             { $$ = $1; APPEND($$->steps, $2); }
+	| module_body "layouts" STRING ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->layouts_dir, $3, @2, "layouts");
+			$$->layouts_dir_loc = @3;
+		}
 	| module_body error ';'         { $$ = $1; }
 	| module_body error '}'         { $$ = $1; }
 	;
@@ -1156,9 +1177,11 @@ void parse_track_location(struct parse_ctx *ctx, struct loc *loc, const char *te
 	}
 }
 
-struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src)
+struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src,
+				struct ast_layout **layouts)
 {
-	struct parse_ctx ctx = { .arena = arena, .diag = diag, .src = src, .line = 1, .col = 1 };
+	struct parse_ctx ctx = { .arena = arena, .diag = diag, .src = src, .line = 1, .col = 1,
+				 .start_token = layouts ? LAYOUTS_FILE : 0 };
 	yyscan_t scanner;
 	YY_BUFFER_STATE buffer;
 
@@ -1168,5 +1191,7 @@ struct ast_module *parse_source(struct arena *arena, struct diag *diag, const st
 	yyparse(scanner, &ctx);
 	yy_delete_buffer(buffer, scanner);
 	yylex_destroy(scanner);
+	if (layouts)
+		*layouts = ctx.layouts;
 	return ctx.modules;
 }

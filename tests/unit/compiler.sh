@@ -4,7 +4,8 @@
 #   errors.test         cases of a spec and its exact diagnostics: each must fail
 #                       with exactly those on stderr, writing nothing
 #   golden/demo.spec    must generate exactly golden/expected/*
-#   specs/openssl       must compile; its BPF must build and pass the kernel verifier
+#   specs/openssl       must compile (with its layout files); its BPF must build and
+#                       pass the kernel verifier; a mistake in a layout file names it
 #
 # Every case runs twice: with $OUT/probec and with an ASan+UBSan build of the
 # same sources ($OUT/asan/probec, built here). One PASS/FAIL line per case.
@@ -95,6 +96,21 @@ nothing_written_case() {
 	if [ $? -eq 1 ] && [ ! -e "$tmp/partial" ]; then pass "${tag}nothing-written"; else fail "${tag}nothing-written"; fi
 }
 
+# A mistake in a layout file (`layouts "layouts";`) is reported in that file.
+layout_file_case() {
+	local probec=$1 tag=$2 dir=$tmp/layout-file
+	rm -rf "$dir" && cp -r specs/openssl "$dir"
+	sed -i 's/^    bio_st\.num = 56;$/    bio_st.nmu = 56;/' "$dir/layouts/3.0.spec"
+	"$probec" -o "$dir/out" "$dir/openssl.spec" 2>"$dir/stderr"
+	if [ $? -eq 1 ] && [ ! -e "$dir/out" ] &&
+	   grep -q "^$dir/layouts/3\.0\.spec:[0-9]*:5: error: unknown offset 'bio_st\.nmu' (did you mean 'bio_st\.num'?)$" "$dir/stderr"; then
+		pass "${tag}layout-file-error"
+	else
+		head -5 "$dir/stderr" >&2
+		fail "${tag}layout-file-error"
+	fi
+}
+
 cli_cases() {
 	local probec=$1 tag=$2 want
 	want="probec: cannot open $DIR/no-such.spec: No such file or directory"
@@ -116,6 +132,7 @@ all_cases() {
 	golden_case "$1" "$2"
 	openssl_case "$1" "$2"
 	nothing_written_case "$1" "$2"
+	layout_file_case "$1" "$2"
 	cli_cases "$1" "$2"
 }
 

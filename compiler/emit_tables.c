@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* M.tables.c: the module's descriptors (runtime/module.h) the runtime interprets. */
 #include "emit.h"
+#include "field_reads.h"
 
 static const char *flag_type_const(enum flag_type t)
 {
@@ -228,36 +229,6 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 	buf_puts(b, "};\n\n");
 }
 
-/* Marks in reads[] every offset an expression reads, through the lets it names. */
-static void expr_reads(const struct ast_expr *e, bool *reads, int depth)
-{
-	if (!e || depth > 64)
-		return;
-	if (e->kind == EX_ARROW && e->field)
-		reads[e->field->offset_id] = true;
-	if (e->kind == EX_IDENT && e->ref == REF_LET && e->let)
-		expr_reads(e->let->value, reads, depth + 1);
-	expr_reads(e->a, reads, depth + 1);
-	expr_reads(e->b, reads, depth + 1);
-	expr_reads(e->c, reads, depth + 1);
-	if (e->kind == EX_CALL)
-		for (const struct ast_expr *arg = e->a ? e->a->next : NULL; arg; arg = arg->next)
-			expr_reads(arg, reads, depth + 1);
-}
-
-static void stmts_reads(const struct ast_stmt *st, const struct ast_field *f, bool *reads)
-{
-	for (; st; st = st->next) {
-		if (st->kind == ST_IF)
-			stmts_reads(st->body, f, reads);
-		if (st->kind != ST_EMIT)
-			continue;
-		for (const struct ast_assign *as = st->assigns; as; as = as->next)
-			if (as->field == f)
-				expr_reads(as->value, reads, 0);
-	}
-}
-
 /*
  * The offsets an event field's value is read through, in every hook that
  * emits it: the runtime drops the field when one of them cannot be trusted
@@ -268,13 +239,7 @@ static void put_field_reads(struct buf *b, struct arena *a, const struct ast_mod
 	bool *reads = arena_alloc(a, (size_t)(mod->n_offsets ? mod->n_offsets : 1));
 	int n = 0;
 
-	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next)
-		for (const struct ast_hook *h = set->hooks; h; h = h->next) {
-			if (h->entry)
-				stmts_reads(h->entry->stmts, f, reads);
-			if (h->ret)
-				stmts_reads(h->ret->stmts, f, reads);
-		}
+	field_reads(mod, f, reads);
 	for (int i = 0; i < mod->n_offsets; i++)
 		n += reads[i];
 	if (!n)

@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: MIT */
-#include "check.h"
-#include "emit.h"
+/*
+ * Pass 2, the checker's driver (check_modules, at the end): the declarations
+ * are checked here (flags, targets, structs, layouts and their constants,
+ * events, globals, variables, filters); for each hook, the steps it does are
+ * copied in (steps.c), its expressions and statements checked
+ * (check_stmts.c), then its programs planned and named (here).
+ */
+#include "check_ctx.h"
 #include "steps.h"
 
 #include <ctype.h>
@@ -8,8 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#include "check_ctx.h"
 
 /* ---- small helpers -------------------------------------------------------- */
 

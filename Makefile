@@ -126,7 +126,8 @@ $(ASAN_OUT)/probec: $(COMPILER_OBJS:$(OUT)/%=$(ASAN_OUT)/%)
 SPECS := $(sort $(wildcard specs/*/*.spec))
 
 # probec writes every generated file and gen.mk, which names them for make.
-$(OUT)/gen/gen.mk: $(SPECS) $(OUT)/probec
+# A spec's `layouts "DIR";` reads DIR/*.spec: they are inputs too, not specs of their own.
+$(OUT)/gen/gen.mk: $(SPECS) $(wildcard specs/*/layouts/*.spec) $(OUT)/probec
 	$(call msg,GEN,$(OUT)/gen)
 	$(Q)rm -rf $(OUT)/gen.tmp && mkdir -p $(OUT)/gen.tmp && \
 		$(OUT)/probec -o $(OUT)/gen.tmp $(SPECS) && \
@@ -215,10 +216,12 @@ $(OUT)/offsets: $(OFFSETS_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(OFFSETS_LIBS)
 
-# make offsets SRC=<openssl source tree>: prints the layout block for that version.
+# make offsets SRC=<openssl source tree> [OPTIONS=...] [ORIGIN=...]: writes (or
+# rewrites) specs/openssl/layouts/NAME.spec for that version (offsets/README.md).
 offsets: $(OUT)/offsets
-	@[ -n "$(SRC)" ] || { echo "usage: make offsets SRC=<openssl source tree>" >&2; exit 2; }
-	$(Q)$(OUT)/offsets --spec specs/openssl/openssl.spec --module tls $(SRC)
+	@[ -n "$(SRC)" ] || { echo "usage: make offsets SRC=<openssl source tree> [OPTIONS=...] [ORIGIN=...]" >&2; exit 2; }
+	$(Q)$(OUT)/offsets --spec specs/openssl/openssl.spec --module tls --layouts specs/openssl/layouts \
+		$(if $(ORIGIN),--origin "$(ORIGIN)") $(OPTIONS) $(SRC)
 
 # ---- tests --------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)

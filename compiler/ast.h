@@ -114,14 +114,30 @@ struct ast_struct {
 	struct ast_struct *next;
 };
 
-/* `ssl_st.wbio = 24;` or `= absent;` */
+/*
+ * `ssl_st.wbio = 24;`, `= absent;`, `struct ssl_st absent;` (every field of
+ * it), or `const error_level = 21;` (strct: the constant's name)
+ */
 struct ast_offset {
-	const char *strct, *field;
-	struct loc loc;            /* the whole `ssl_st.wbio` */
+	const char *strct, *field; /* field: NULL for a whole struct or a constant */
+	struct loc loc;            /* the whole `ssl_st.wbio`; the struct's name */
 	long long value;           /* -1: absent */
 	bool absent;
+	bool whole_struct;
+	bool constant;
 	struct loc value_loc;
 	struct ast_offset *next;
+};
+
+/*
+ * A layout constant: a number that differs between versions, given by every
+ * layout. It travels like an offset, in the slots after them (id).
+ */
+struct ast_const {
+	const char *name;
+	struct loc loc;            /* where the first layout gives it */
+	int id;                    /* slot in the layouts' values: after the offsets */
+	struct ast_const *next;
 };
 
 struct ast_layout {
@@ -129,13 +145,14 @@ struct ast_layout {
 	struct loc loc;
 	const char *product;       /* `product NAME`: NULL, any product */
 	struct loc product_loc;
-	const char *min_version, *max_version;
+	const char *min_version, *max_version;  /* max_version NULL: `versions "A" ..`, open above */
 	struct loc min_loc, max_loc;
+	const char *below_version; /* check: an open range ends below this version (the next layout's first); NULL: never */
 	const char *hookset_name;  /* NULL: the default hook set */
 	struct loc hookset_loc;
 	const char *source;
 	struct ast_offset *offsets;
-	int32_t *values;           /* check: one per offset id, -1 absent */
+	int32_t *values;           /* check: one per offset id, then one per constant; -1 absent */
 	int hookset;               /* check: index into the module's hook sets */
 	struct ast_layout *next;
 };
@@ -212,7 +229,7 @@ struct value_type {
 	bool optional;             /* may be absent */
 };
 
-enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER, REF_GLOBAL, REF_VAR };
+enum ref_kind { REF_NONE, REF_PARAM, REF_LET, REF_RET, REF_SOCKET_FD, REF_MEMBER, REF_GLOBAL, REF_VAR, REF_CONST };
 
 struct ast_expr {
 	enum expr_kind kind;
@@ -234,7 +251,9 @@ struct ast_expr {
 	struct ast_struct_field *field;  /* EX_ARROW */
 	struct ast_global *global; /* REF_GLOBAL */
 	struct ast_var *var;       /* REF_VAR */
+	struct ast_const *konst;   /* REF_CONST */
 	int member;                /* REF_MEMBER: index in its enum */
+	const struct ast_stmt *done_by; /* check: the `do` whose steps' statements this was copied from */
 };
 
 struct ast_assign {
@@ -252,7 +271,7 @@ struct ast_stmt {
 	struct loc loc;
 	const char *name;          /* let name, event name, var name, or ST_DO: the steps' name */
 	struct loc name_loc;
-	struct ast_expr *value;    /* ST_LET, ST_SET; ST_IF: the condition */
+	struct ast_expr *value;    /* ST_LET, ST_SET; ST_IF: the condition; ST_DO: the arguments */
 	struct ast_stmt *body;     /* ST_IF: what runs when it holds */
 	struct ast_var *var;       /* check: ST_SET, ST_CLEAR */
 	struct ast_assign *assigns; /* ST_EMIT */
@@ -261,16 +280,20 @@ struct ast_stmt {
 	bool saved;                /* check: a let of `on entry` that `on return` reads */
 	bool saved_optional;       /* check: may be absent when read at return */
 	const struct ast_stmt *done_by; /* check: the `do` this statement was copied in for */
+	const struct ast_stmt *expanded_by; /* check: the same, at any depth (inside an `if` too) */
 	struct ast_stmt *next;
 };
 
 /*
- * `steps NAME { stmts }`: statements several hooks share. `do NAME;` in a
- * hook stands for a copy of them, made and checked where it stands (check).
+ * `steps NAME(a, b) { stmts }`: statements several hooks share. `do NAME(x,
+ * y);` in a hook stands for a copy of them with each parameter replaced by
+ * its argument, made and checked where it stands (check). The statements
+ * read only their parameters, their own lets and module-wide names.
  */
 struct ast_steps {
 	const char *name;
 	struct loc loc;
+	struct ast_name *params;
 	struct ast_stmt *stmts;
 	bool expanding;            /* check: being copied in, to catch steps that use themselves */
 	bool used;                 /* check: some hook does them */
@@ -394,9 +417,13 @@ struct ast_module {
 	struct ast_var *vars;
 	struct ast_filter *filters;
 	struct ast_steps *steps;
+	const char *layouts_dir;       /* `layouts "DIR";`: more layouts, one per DIR/NAME.spec */
+	struct loc layouts_dir_loc;
 	/* check: */
 	struct ast_struct_field **offsets;  /* by offset id */
 	int n_offsets;
+	struct ast_const *consts;      /* the layouts' constants, ids from n_offsets on */
+	int n_consts;
 	int n_events, n_hooksets, n_flags, n_targets, n_layouts;
 	int n_globals, n_vars, n_filters;
 	struct ast_module *next;

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-#include "check.h"
-#include "emit.h"
+/*
+ * Pass 2, the checker's driver (check_modules, at the end): the declarations
+ * are checked here (flags, targets, structs, layouts and their constants,
+ * events, globals, variables, filters); for each hook, the steps it does are
+ * copied in (steps.c), its expressions and statements checked
+ * (check_stmts.c), then its programs planned and named (here).
+ */
+#include "check_ctx.h"
+#include "steps.h"
 #include "version_order.h"
 
 #include <ctype.h>
@@ -8,32 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-#define ABSENT_HINT "value may be absent; use ?? to give a default"
-
-/* Registers each ABI passes arguments in: see specs/README.md, Hooks. */
-#define SYSV_MAX_PARAMS 6
-#define GO_MAX_PARAMS 9
-/* ps_event_header.present is 32 bits wide. */
-#define MAX_OPTIONAL_FIELDS 32
-#define PS_EVENT_HEADER_SIZE 88
-#define PS_TUPLE_SIZE 40
-/* `u8[N]`: struct fields and fixed bytes event fields */
-#define MAX_ARRAY_LEN 4096
-#define MAX_ACCESSOR_LOAD 8   /* runtime/target/accessors.c follows this many accesses */
-
-struct check_ctx {
-	struct arena *arena;
-	struct diag *diag;
-	struct ast_module *mod;
-	/* while checking a hook */
-	struct ast_hook *hook;
-	struct ast_block *block;
-	struct ast_stmt **lets;        /* visible lets, entry block first */
-	int n_lets, cap_lets;
-};
-
-#define ERROR(ctx, loc, ...) diag_error((ctx)->diag, (loc), __VA_ARGS__)
 
 /* ---- small helpers -------------------------------------------------------- */
 
@@ -79,12 +60,12 @@ const char *type_spelling(struct arena *arena, const struct ast_type *t)
 	return "ptr";
 }
 
-static const char *type_text(struct check_ctx *ctx, const struct ast_type *t)
+const char *type_text(struct check_ctx *ctx, const struct ast_type *t)
 {
 	return type_spelling(ctx->arena, t);
 }
 
-static const char *value_text(struct check_ctx *ctx, const struct value_type *v)
+const char *value_text(struct check_ctx *ctx, const struct value_type *v)
 {
 	switch (v->kind) {
 	case VK_INT: return scalar_name(v->scalar);
@@ -99,7 +80,7 @@ static const char *value_text(struct check_ctx *ctx, const struct value_type *v)
 	return "an invalid value";
 }
 
-static bool is_numeric(const struct value_type *v)
+bool is_numeric(const struct value_type *v)
 {
 	return v->kind == VK_INT || v->kind == VK_PTR;
 }
@@ -119,7 +100,7 @@ static bool is_c_keyword(const char *name)
 }
 
 /* " (did you mean 'x'?)" or "". */
-static const char *did_you_mean(struct check_ctx *ctx, const struct suggest *s)
+const char *did_you_mean(struct check_ctx *ctx, const struct suggest *s)
 {
 	return s->best ? arena_printf(ctx->arena, " (did you mean '%s'?)", s->best) : "";
 }
@@ -262,7 +243,7 @@ static void check_targets(struct check_ctx *ctx)
 	}
 }
 
-static struct ast_struct *find_struct(struct ast_module *mod, const char *name)
+struct ast_struct *find_struct(struct ast_module *mod, const char *name)
 {
 	for (struct ast_struct *s = mod->structs; s; s = s->next)
 		if (strcmp(s->name, name) == 0)
@@ -280,7 +261,7 @@ static const char *upper_c_name(struct check_ctx *ctx, const char *name)
 	return u;
 }
 
-static struct ast_struct_field *find_struct_field(struct ast_struct *s, const char *name)
+struct ast_struct_field *find_struct_field(struct ast_struct *s, const char *name)
 {
 	for (struct ast_struct_field *f = s->fields; f; f = f->next)
 		if (strcmp(f->name, name) == 0)
@@ -305,7 +286,7 @@ static bool check_array_type(struct check_ctx *ctx, const struct ast_type *t)
 }
 
 /* Only a struct field holds an array: a register or a global read as one is a mistake. */
-static bool no_array(struct check_ctx *ctx, const struct ast_type *t, const char *what)
+bool no_array(struct check_ctx *ctx, const struct ast_type *t, const char *what)
 {
 	for (const struct ast_type *u = t; u; u = u->pointee)
 		if (u->array_len) {
@@ -317,7 +298,7 @@ static bool no_array(struct check_ctx *ctx, const struct ast_type *t, const char
 }
 
 /* Resolves `ptr S` anywhere in a type. Returns false after an error. */
-static bool resolve_type(struct check_ctx *ctx, struct ast_type *t)
+bool resolve_type(struct check_ctx *ctx, struct ast_type *t)
 {
 	struct suggest s;
 
@@ -431,15 +412,17 @@ static void check_layout_range(struct check_ctx *ctx, struct ast_layout *l)
 {
 	bool ok = check_version_bound(ctx, l->min_version, l->min_loc);
 
-	ok = check_version_bound(ctx, l->max_version, l->max_loc) && ok;
-	if (ok && version_order_compare(l->min_version, l->max_version) > 0)
+	if (l->max_version)
+		ok = check_version_bound(ctx, l->max_version, l->max_loc) && ok;
+	if (ok && l->max_version && version_order_compare(l->min_version, l->max_version) > 0)
 		ERROR(ctx, l->min_loc, "empty version range: \"%s\" is above \"%s\"", l->min_version, l->max_version);
 }
 
 static bool layout_range_usable(const struct ast_layout *l)
 {
-	return !version_order_spec_problem(l->min_version) && !version_order_spec_problem(l->max_version) &&
-	       version_order_compare(l->min_version, l->max_version) <= 0;
+	return !version_order_spec_problem(l->min_version) &&
+	       (!l->max_version || (!version_order_spec_problem(l->max_version) &&
+				    version_order_compare(l->min_version, l->max_version) <= 0));
 }
 
 /*
@@ -449,6 +432,8 @@ static bool layout_range_usable(const struct ast_layout *l)
 static bool check_version_spelling(struct check_ctx *ctx, const char *version, struct loc loc,
 				   const struct ast_layout *upto)
 {
+	if (!version)
+		return true;    /* an open end */
 	for (const struct ast_layout *k = ctx->mod->layouts; k; k = k->next) {
 		const char *bounds[2] = { k->min_version, k->max_version };
 
@@ -473,6 +458,48 @@ static bool same_product(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
+/*
+ * An open range (`versions "3.0.0" ..`) ends below the first version of the
+ * next layout that may apply to its versions: one of its product, or of none.
+ */
+static void close_open_range(struct ast_module *mod, struct ast_layout *l)
+{
+	l->below_version = NULL;
+	if (l->max_version || !layout_range_usable(l))
+		return;
+	for (struct ast_layout *k = mod->layouts; k; k = k->next) {
+		if (k == l || !layout_range_usable(k) || (k->product && !same_product(k->product, l->product)))
+			continue;
+		if (version_order_compare(k->min_version, l->min_version) <= 0)
+			continue;
+		if (!l->below_version || version_order_compare(k->min_version, l->below_version) < 0)
+			l->below_version = k->min_version;
+	}
+}
+
+/* "\"3.0.0\" .. \"3.0.9\"", "\"3.0.0\" .. (below \"3.1.0\")" or "\"3.6.0\" ..". */
+static const char *range_text(struct check_ctx *ctx, const struct ast_layout *l)
+{
+	if (l->max_version)
+		return arena_printf(ctx->arena, "\"%s\" .. \"%s\"", l->min_version, l->max_version);
+	if (l->below_version)
+		return arena_printf(ctx->arena, "\"%s\" .. (below \"%s\")", l->min_version, l->below_version);
+	return arena_printf(ctx->arena, "\"%s\" ..", l->min_version);
+}
+
+/* Whether version v is at or above the end of l's range. */
+static bool above_range(const struct ast_layout *l, const char *v)
+{
+	if (l->max_version)
+		return version_order_compare(v, l->max_version) > 0;
+	return l->below_version && version_order_compare(v, l->below_version) >= 0;
+}
+
+static bool ranges_overlap(const struct ast_layout *k, const struct ast_layout *l)
+{
+	return !above_range(k, l->min_version) && !above_range(l, k->min_version);
+}
+
 static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
 {
 	if (!layout_range_usable(l))
@@ -480,17 +507,14 @@ static void check_layout_overlaps(struct check_ctx *ctx, struct ast_layout *l)
 	for (struct ast_layout *k = ctx->mod->layouts; k != l; k = k->next) {
 		if (!layout_range_usable(k) || !same_product(k->product, l->product))
 			continue;
-		if (version_order_compare(k->min_version, l->min_version) == 0 &&
-		    version_order_compare(k->max_version, l->max_version) == 0) {
-			ERROR(ctx, l->min_loc, "duplicate version range \"%s\" .. \"%s\" (layout '%s' has it)",
-			      l->min_version, l->max_version, k->name);
+		if (version_order_compare(k->min_version, l->min_version) == 0 && !k->max_version == !l->max_version &&
+		    (!l->max_version || version_order_compare(k->max_version, l->max_version) == 0)) {
+			ERROR(ctx, l->min_loc, "duplicate version range %s (layout '%s' has it)", range_text(ctx, l), k->name);
 			return;
 		}
-		if (version_order_compare(k->min_version, l->max_version) <= 0 &&
-		    version_order_compare(l->min_version, k->max_version) <= 0) {
-			ERROR(ctx, l->min_loc,
-			      "versions \"%s\" .. \"%s\" overlap layout '%s' (\"%s\" .. \"%s\")", l->min_version,
-			      l->max_version, k->name, k->min_version, k->max_version);
+		if (ranges_overlap(k, l)) {
+			ERROR(ctx, l->min_loc, "versions %s overlap layout '%s' (%s)", range_text(ctx, l), k->name,
+			      range_text(ctx, k));
 			return;
 		}
 	}
@@ -551,30 +575,144 @@ static void check_accessors_through(struct check_ctx *ctx)
 				check_accessor_through(ctx, s, f);
 }
 
+/* How a layout gave an offset: nothing yet, by the field, or by `struct S absent;`. */
+enum given_by { GIVEN_NOT, GIVEN_FIELD, GIVEN_STRUCT };
+
+static void unknown_offset(struct check_ctx *ctx, const struct ast_offset *o)
+{
+	const char *full = arena_printf(ctx->arena, "%s.%s", o->strct, o->field);
+	struct suggest sg;
+
+	suggest_init(&sg, full);
+	suggest_offsets(ctx->mod, &sg, ctx->arena);
+	ERROR(ctx, o->loc, "unknown offset '%s'%s", full, did_you_mean(ctx, &sg));
+}
+
+static void unknown_layout_struct(struct check_ctx *ctx, const struct ast_offset *o)
+{
+	struct suggest sg;
+
+	suggest_init(&sg, o->strct);
+	for (struct ast_struct *s = ctx->mod->structs; s; s = s->next)
+		suggest_offer(&sg, s->name);
+	ERROR(ctx, o->loc, "unknown struct '%s'%s", o->strct, did_you_mean(ctx, &sg));
+}
+
+/* Records that f's offset is given; false (after an error) when it was already. */
+static bool give_offset(struct check_ctx *ctx, struct ast_layout *l, const struct ast_offset *o,
+			const struct ast_struct_field *f, enum given_by *given)
+{
+	enum given_by now = o->whole_struct ? GIVEN_STRUCT : GIVEN_FIELD;
+	enum given_by before = given[f->offset_id];
+
+	if (before == GIVEN_NOT) {
+		given[f->offset_id] = now;
+		return true;
+	}
+	if (before == GIVEN_STRUCT && now == GIVEN_STRUCT)
+		ERROR(ctx, o->loc, "struct '%s' is absent twice in layout '%s'", o->strct, l->name);
+	else if (before == GIVEN_STRUCT || now == GIVEN_STRUCT)
+		ERROR(ctx, o->loc, "layout '%s' gives '%s.%s' and says struct '%s' is absent", l->name, o->strct,
+		      f->name, o->strct);
+	else
+		ERROR(ctx, o->loc, "offset '%s.%s' given twice in layout '%s'", o->strct, o->field, l->name);
+	return false;
+}
+
+struct ast_const *find_const(struct ast_module *mod, const char *name)
+{
+	for (struct ast_const *c = mod->consts; c; c = c->next)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+/* Every name a layout gives a constant, in the order first given; each must not name a variable or a global. */
+static void gather_consts(struct check_ctx *ctx)
+{
+	struct ast_module *mod = ctx->mod;
+
+	mod->consts = NULL;
+	mod->n_consts = 0;
+	for (struct ast_layout *l = mod->layouts; l; l = l->next)
+		for (struct ast_offset *o = l->offsets; o; o = o->next) {
+			struct ast_const *c, **tail = &mod->consts;
+
+			if (!o->constant || find_const(mod, o->strct))
+				continue;
+			c = ARENA_NEW(ctx->arena, struct ast_const);
+			c->name = o->strct;
+			c->loc = o->loc;
+			c->id = mod->n_offsets + mod->n_consts++;
+			while (*tail)
+				tail = &(*tail)->next;
+			*tail = c;
+			for (struct ast_var *v = mod->vars; v; v = v->next)
+				if (strcmp(v->name, c->name) == 0)
+					ERROR(ctx, o->loc, "constant '%s' has the name of a variable", c->name);
+			for (struct ast_global *g = mod->globals; g; g = g->next)
+				if (strcmp(g->name, c->name) == 0)
+					ERROR(ctx, o->loc, "constant '%s' has the name of a global", c->name);
+		}
+}
+
+/* `const NAME = N;`: given once, in range. */
+static void give_const(struct check_ctx *ctx, struct ast_layout *l, const struct ast_offset *o, bool *given)
+{
+	struct ast_const *c = find_const(ctx->mod, o->strct);
+
+	if (given[c->id]) {
+		ERROR(ctx, o->loc, "constant '%s' given twice in layout '%s'", c->name, l->name);
+		return;
+	}
+	given[c->id] = true;
+	if (o->value < 0 || o->value > 0x7fffffff)
+		ERROR(ctx, o->value_loc, "constant %lld out of range (0 .. 2147483647)", o->value);
+	l->values[c->id] = (int32_t)o->value;
+}
+
+static void check_layout_consts(struct check_ctx *ctx, struct ast_layout *l)
+{
+	size_t n = (size_t)(ctx->mod->n_offsets + ctx->mod->n_consts);
+	bool *given = arena_alloc(ctx->arena, n ? n : 1);
+
+	for (struct ast_offset *o = l->offsets; o; o = o->next)
+		if (o->constant)
+			give_const(ctx, l, o, given);
+	for (struct ast_const *c = ctx->mod->consts; c; c = c->next)
+		if (!given[c->id])
+			ERROR(ctx, l->loc, "layout '%s' does not give constant '%s' (every layout must: %s:%d gives it)",
+			      l->name, c->name, c->loc.src->path, c->loc.line);
+}
+
 static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 {
 	struct ast_module *mod = ctx->mod;
-	bool *given = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1));
+	size_t n_values = (size_t)(mod->n_offsets + mod->n_consts);
+	enum given_by *given = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(*given));
 
-	l->values = arena_alloc(ctx->arena, (size_t)(mod->n_offsets ? mod->n_offsets : 1) * sizeof(int32_t));
+	l->values = arena_alloc(ctx->arena, (n_values ? n_values : 1) * sizeof(int32_t));
+	check_layout_consts(ctx, l);
 	for (struct ast_offset *o = l->offsets; o; o = o->next) {
 		struct ast_struct *s = find_struct(mod, o->strct);
-		struct ast_struct_field *f = s ? find_struct_field(s, o->field) : NULL;
+		struct ast_struct_field *f = s && !o->whole_struct ? find_struct_field(s, o->field) : NULL;
 
+		if (o->constant)
+			continue;
+		if (o->whole_struct) {
+			if (!s)
+				unknown_layout_struct(ctx, o);
+			for (struct ast_struct_field *g = s ? s->fields : NULL; g; g = g->next)
+				if (give_offset(ctx, l, o, g, given))
+					l->values[g->offset_id] = -1;
+			continue;
+		}
 		if (!f) {
-			const char *full = arena_printf(ctx->arena, "%s.%s", o->strct, o->field);
-			struct suggest sg;
-
-			suggest_init(&sg, full);
-			suggest_offsets(mod, &sg, ctx->arena);
-			ERROR(ctx, o->loc, "unknown offset '%s'%s", full, did_you_mean(ctx, &sg));
+			unknown_offset(ctx, o);
 			continue;
 		}
-		if (given[f->offset_id]) {
-			ERROR(ctx, o->loc, "offset '%s.%s' given twice in layout '%s'", o->strct, o->field, l->name);
+		if (!give_offset(ctx, l, o, f, given))
 			continue;
-		}
-		given[f->offset_id] = true;
 		if (!o->absent && (o->value < 0 || o->value > 0x7fffffff))
 			ERROR(ctx, o->value_loc, "offset %lld out of range (0 .. 2147483647, or 'absent')", o->value);
 		l->values[f->offset_id] = o->absent ? -1 : (int32_t)o->value;
@@ -583,8 +721,8 @@ static void check_layout_offsets(struct check_ctx *ctx, struct ast_layout *l)
 		for (struct ast_struct_field *f = s->fields; f; f = f->next)
 			if (!given[f->offset_id])
 				ERROR(ctx, l->loc,
-				      "layout '%s' does not give offset '%s.%s' (write '%s.%s = absent;' if the field does not exist in these versions)",
-				      l->name, s->name, f->name, s->name, f->name);
+				      "layout '%s' does not give offset '%s.%s' (write '%s.%s = absent;' or 'struct %s absent;' where it does not exist)",
+				      l->name, s->name, f->name, s->name, f->name, s->name);
 }
 
 /* A layout's product must be one the first target's banners can name: layouts choose by its version. */
@@ -611,6 +749,9 @@ static void check_layouts(struct check_ctx *ctx)
 	struct ast_module *mod = ctx->mod;
 
 	mod->n_layouts = 0;
+	gather_consts(ctx);
+	for (struct ast_layout *l = mod->layouts; l; l = l->next)
+		close_open_range(mod, l);
 	for (struct ast_layout *l = mod->layouts; l; l = l->next) {
 		mod->n_layouts++;
 		for (struct ast_layout *k = mod->layouts; k != l; k = k->next)
@@ -642,7 +783,7 @@ static void check_layouts(struct check_ctx *ctx)
 
 /* ---- events --------------------------------------------------------------- */
 
-static struct ast_field *find_event_field(struct ast_event *ev, const char *name)
+struct ast_field *find_event_field(struct ast_event *ev, const char *name)
 {
 	for (struct ast_field *f = ev->fields; f; f = f->next)
 		if (strcmp(f->name, name) == 0)
@@ -702,7 +843,7 @@ static bool same_field_type(const struct ast_field *a, const struct ast_field *b
 	return a->kind == b->kind && (a->kind != FK_INT || a->scalar == b->scalar);
 }
 
-static const char *field_type_text_in(struct arena *arena, const struct ast_field *f)
+const char *field_type_text_in(struct arena *arena, const struct ast_field *f)
 {
 	switch (f->kind) {
 	case FK_ARRAY: return arena_printf(arena, "%s[%u]", scalar_name(f->scalar), f->array_len);
@@ -715,7 +856,6 @@ static const char *field_type_text_in(struct arena *arena, const struct ast_fiel
 	return "?";
 }
 
-#define field_type_text(f) field_type_text_in(ctx->arena, (f))
 
 static void check_field_names(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f)
 {
@@ -890,642 +1030,6 @@ static void check_events(struct check_ctx *ctx)
 	check_event_text_mods(ctx);
 }
 
-/* ---- expressions ---------------------------------------------------------- */
-
-static struct value_type value_error(void)
-{
-	return (struct value_type){ .kind = VK_ERROR };
-}
-
-static struct value_type value_of_type(const struct ast_type *t)
-{
-	if (t->array_len)
-		return (struct value_type){ .kind = VK_ARRAY, .array_len = t->array_len };
-	if (t->kind == SC_PTR)
-		return (struct value_type){ .kind = VK_PTR, .scalar = SC_PTR, .ptr = t };
-	return (struct value_type){ .kind = VK_INT, .scalar = t->kind };
-}
-
-static struct ast_param *find_param(struct ast_hook *hook, const char *name)
-{
-	for (struct ast_param *p = hook->params; p; p = p->next)
-		if (strcmp(p->name, name) == 0)
-			return p;
-	return NULL;
-}
-
-static struct ast_stmt *find_let(struct check_ctx *ctx, const char *name)
-{
-	for (int i = ctx->n_lets - 1; i >= 0; i--)
-		if (strcmp(ctx->lets[i]->name, name) == 0)
-			return ctx->lets[i];
-	return NULL;
-}
-
-static bool let_is_from_entry(struct check_ctx *ctx, const struct ast_stmt *let)
-{
-	if (!ctx->hook->entry || ctx->block == ctx->hook->entry)
-		return false;
-	for (struct ast_stmt *s = ctx->hook->entry->stmts; s; s = s->next)
-		if (s == let)
-			return true;
-	return false;
-}
-
-static bool at_return(struct check_ctx *ctx)
-{
-	return ctx->block && ctx->block->at_return;
-}
-
-static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e);
-
-static const char *target_name(struct ast_module *mod, int index)
-{
-	struct ast_target *t = mod->targets;
-
-	for (int i = 0; t && i < index; i++)
-		t = t->next;
-	return t ? t->name : "?";
-}
-
-static struct value_type check_ident(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct ast_hook *hook = ctx->hook;
-	struct ast_param *param = find_param(hook, e->name);
-	struct ast_stmt *let;
-	struct suggest s;
-
-	if (param) {
-		e->ref = REF_PARAM;
-		e->param = param;
-		if (at_return(ctx))
-			param->saved = true;
-		else
-			param->used_at_entry = true;
-		return value_of_type(param->type);
-	}
-	let = find_let(ctx, e->name);
-	if (let) {
-		struct value_type t = let->let_type;
-
-		e->ref = REF_LET;
-		e->let = let;
-		if (let_is_from_entry(ctx, let)) {
-			let->saved = true;
-			/* an entry block guarded by `when` may not have run */
-			let->saved_optional = t.optional || ctx->hook->entry->when;
-			t.optional = let->saved_optional;
-		}
-		return t;
-	}
-	if (strcmp(e->name, "ret") == 0) {
-		e->ref = REF_RET;
-		if (!at_return(ctx)) {
-			ERROR(ctx, e->loc, "'ret' is only known in 'on return'");
-			return value_error();
-		}
-		if (!hook->ret_type) {
-			ERROR(ctx, e->loc, "'ret' needs the hook's return type: declare it with '-> TYPE' after the parameters");
-			return value_error();
-		}
-		return value_of_type(hook->ret_type);
-	}
-	if (strcmp(e->name, "socket_fd") == 0) {
-		e->ref = REF_SOCKET_FD;
-		if (!hook->track) {
-			ERROR(ctx, e->loc, "'socket_fd' needs 'track socket by KEY;' in this hook");
-			return value_error();
-		}
-		if (!at_return(ctx)) {
-			ERROR(ctx, e->loc, "'socket_fd' is only known in 'on return'");
-			return value_error();
-		}
-		return (struct value_type){ .kind = VK_INT, .scalar = SC_I32, .optional = true };
-	}
-	for (struct ast_global *g = ctx->mod->globals; g; g = g->next) {
-		struct value_type t;
-
-		if (strcmp(g->name, e->name) != 0)
-			continue;
-		e->ref = REF_GLOBAL;
-		e->global = g;
-		if (!ctx->block || at_return(ctx)) {
-			ERROR(ctx, e->loc,
-			      "global '%s' can be read in 'on entry' only (its address comes from the entry's instruction pointer)",
-			      g->name);
-			return value_error();
-		}
-		if (g->target != hook->target) {
-			ERROR(ctx, e->loc, "global '%s' is in target '%s', but hook '%s' is not: read it from a hook in '%s'",
-			      g->name, target_name(ctx->mod, g->target), hook->symbol, target_name(ctx->mod, g->target));
-			return value_error();
-		}
-		hook->reads_globals = true;
-		t = value_of_type(g->type);
-		t.optional = true;
-		return t;
-	}
-	for (struct ast_var *v = ctx->mod->vars; v; v = v->next) {
-		if (strcmp(v->name, e->name) != 0)
-			continue;
-		e->ref = REF_VAR;
-		e->var = v;
-		return (struct value_type){ .kind = VK_INT, .scalar = v->type, .optional = true };
-	}
-	suggest_init(&s, e->name);
-	for (struct ast_param *p = hook->params; p; p = p->next)
-		suggest_offer(&s, p->name);
-	for (struct ast_global *g = ctx->mod->globals; g; g = g->next)
-		suggest_offer(&s, g->name);
-	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
-		suggest_offer(&s, v->name);
-	for (int i = 0; i < ctx->n_lets; i++)
-		suggest_offer(&s, ctx->lets[i]->name);
-	if (at_return(ctx) && hook->ret_type)
-		suggest_offer(&s, "ret");
-	if (at_return(ctx) && hook->track)
-		suggest_offer(&s, "socket_fd");
-	ERROR(ctx, e->loc, "unknown identifier '%s'%s", e->name, did_you_mean(ctx, &s));
-	return value_error();
-}
-
-/* A value a built-in or an emitter needs whole: numeric, never absent. */
-static bool require_present_number(struct check_ctx *ctx, struct ast_expr *e, const char *what)
-{
-	struct value_type t = check_expr(ctx, e);
-
-	if (t.kind == VK_ERROR)
-		return false;
-	if (!is_numeric(&t)) {
-		ERROR(ctx, e->loc, "%s must be an integer or pointer, not %s", what, value_text(ctx, &t));
-		return false;
-	}
-	if (t.optional) {
-		ERROR(ctx, e->loc, ABSENT_HINT);
-		return false;
-	}
-	return true;
-}
-
-static struct value_type check_call(struct check_ctx *ctx, struct ast_expr *e)
-{
-	int n = 0;
-	bool tuple = strcmp(e->name, "tuple") == 0, cstr = strcmp(e->name, "cstr") == 0;
-
-	for (struct ast_expr *a = e->a; a; a = a->next)
-		n++;
-	if (!tuple && !cstr) {
-		ERROR(ctx, e->name_loc, "unknown function '%s' (the built-ins are tuple(fd) and cstr(ptr))", e->name);
-		for (struct ast_expr *a = e->a; a; a = a->next)
-			check_expr(ctx, a);
-		return value_error();
-	}
-	if (n != 1) {
-		ERROR(ctx, e->loc, "%s() takes one argument, not %d", e->name, n);
-		return value_error();
-	}
-	if (tuple)
-		return require_present_number(ctx, e->a, "the argument of tuple()")
-			       ? (struct value_type){ .kind = VK_TUPLE }
-			       : value_error();
-	return require_present_number(ctx, e->a, "the argument of cstr()") ? (struct value_type){ .kind = VK_CSTR }
-									    : value_error();
-}
-
-static struct value_type check_deref(struct check_ctx *ctx, struct ast_expr *e, struct value_type p)
-{
-	if (p.kind != VK_PTR || !p.ptr || !p.ptr->pointee) {
-		ERROR(ctx, e->loc, "'*' reads through a pointer to an integer ('ptr u64', ...), not %s",
-		      value_text(ctx, &p));
-		return value_error();
-	}
-	p = value_of_type(p.ptr->pointee);
-	p.optional = true;
-	return p;
-}
-
-static struct value_type check_unary(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type a = check_expr(ctx, e->a);
-
-	if (a.kind == VK_ERROR)
-		return a;
-	if (e->op == OP_DEREF)
-		return check_deref(ctx, e, a);
-	if (!is_numeric(&a)) {
-		ERROR(ctx, e->a->loc, "'%s' needs an integer, not %s", e->op == OP_NOT ? "!" : "-", value_text(ctx, &a));
-		return value_error();
-	}
-	return (struct value_type){ .kind = VK_INT, .scalar = SC_I64, .optional = a.optional };
-}
-
-static bool is_comparison(enum op op)
-{
-	return op == OP_EQ || op == OP_NE || op == OP_LT || op == OP_LE || op == OP_GT || op == OP_GE ||
-	       op == OP_AND || op == OP_OR;
-}
-
-static struct value_type check_binary(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type a = check_expr(ctx, e->a), b = check_expr(ctx, e->b), r = { .kind = VK_INT };
-
-	if (a.kind == VK_ERROR || b.kind == VK_ERROR)
-		return value_error();
-	if (e->op == OP_COALESCE && (a.kind == VK_ARRAY || b.kind == VK_ARRAY)) {
-		/* the first read that works fills the field */
-		if (a.kind != VK_ARRAY || b.kind != VK_ARRAY || a.array_len != b.array_len) {
-			ERROR(ctx, e->loc, "'?\?' on arrays needs two arrays of one length, not %s and %s",
-			      value_text(ctx, &a), value_text(ctx, &b));
-			return value_error();
-		}
-		r = a;
-		r.optional = b.optional;
-		return r;
-	}
-	if (!is_numeric(&a) || !is_numeric(&b)) {
-		struct ast_expr *bad = is_numeric(&a) ? e->b : e->a;
-
-		ERROR(ctx, bad->loc, "expected an integer, found %s", value_text(ctx, is_numeric(&a) ? &b : &a));
-		return value_error();
-	}
-	if (e->op == OP_COALESCE) {
-		/* `x ?? 0` keeps x's type: the default only fills a hole */
-		r = a;
-		if (e->b->kind != EX_INT && (b.kind != a.kind || b.scalar != a.scalar)) {
-			bool u = a.scalar == SC_U64 || a.scalar == SC_PTR || b.scalar == SC_U64 || b.scalar == SC_PTR;
-
-			r = (struct value_type){ .kind = VK_INT, .scalar = u ? SC_U64 : SC_I64 };
-		}
-		r.optional = b.optional;
-		return r;
-	}
-	if (is_comparison(e->op))
-		r.scalar = SC_I64;
-	else if (a.scalar == SC_U64 || a.scalar == SC_PTR || b.scalar == SC_U64 || b.scalar == SC_PTR)
-		r.scalar = SC_U64;
-	else
-		r.scalar = SC_I64;
-	r.optional = a.optional || b.optional;
-	return r;
-}
-
-static struct value_type check_arrow(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type p = check_expr(ctx, e->a);
-	struct ast_struct *s;
-	struct suggest sg;
-
-	if (p.kind == VK_ERROR)
-		return p;
-	if (p.kind == VK_PTR && p.ptr && p.ptr->struct_name && !p.ptr->strct)
-		return value_error();   /* its unknown struct type has been reported */
-	if (p.kind != VK_PTR || !p.ptr || !p.ptr->strct) {
-		ERROR(ctx, e->loc, "'->' needs a pointer to a struct, but this is %s", value_text(ctx, &p));
-		return value_error();
-	}
-	s = p.ptr->strct;
-	e->field = find_struct_field(s, e->name);
-	if (!e->field) {
-		suggest_init(&sg, e->name);
-		for (struct ast_struct_field *f = s->fields; f; f = f->next)
-			suggest_offer(&sg, f->name);
-		ERROR(ctx, e->name_loc, "struct '%s' has no field '%s'%s", s->name, e->name, did_you_mean(ctx, &sg));
-		return value_error();
-	}
-	p = value_of_type(e->field->type);
-	p.optional = true;
-	return p;
-}
-
-static struct value_type check_index(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type p = check_expr(ctx, e->a), n = check_expr(ctx, e->b);
-
-	if (p.kind == VK_ERROR || n.kind == VK_ERROR)
-		return value_error();
-	if (p.kind != VK_PTR) {
-		ERROR(ctx, e->a->loc, "'[...]' takes bytes at a pointer, not at %s", value_text(ctx, &p));
-		return value_error();
-	}
-	if (!is_numeric(&n)) {
-		ERROR(ctx, e->b->loc, "a length must be an integer, not %s", value_text(ctx, &n));
-		return value_error();
-	}
-	return (struct value_type){ .kind = VK_SLICE, .optional = p.optional || n.optional };
-}
-
-/* c ? a : b: a where c holds, else b; an absent c counts as false, like in `when`. */
-static struct value_type check_cond(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type c = check_expr(ctx, e->a), a = check_expr(ctx, e->b), b = check_expr(ctx, e->c);
-	struct value_type r = { .kind = VK_INT, .scalar = SC_I64 };
-
-	if (c.kind == VK_ERROR || a.kind == VK_ERROR || b.kind == VK_ERROR)
-		return value_error();
-	if (!is_numeric(&c)) {
-		ERROR(ctx, e->a->loc, "a condition needs an integer, not %s", value_text(ctx, &c));
-		return value_error();
-	}
-	if (!is_numeric(&a) || !is_numeric(&b)) {
-		struct ast_expr *bad = is_numeric(&a) ? e->c : e->b;
-
-		ERROR(ctx, bad->loc, "'?:' gives integers only, not %s", value_text(ctx, is_numeric(&a) ? &b : &a));
-		return value_error();
-	}
-	if (e->b->kind == EX_ABSENT)
-		r.scalar = b.scalar;
-	else if (e->c->kind == EX_ABSENT || (a.scalar == b.scalar))
-		r.scalar = a.scalar;
-	else if (a.scalar == SC_U64 || a.scalar == SC_PTR || b.scalar == SC_U64 || b.scalar == SC_PTR)
-		r.scalar = SC_U64;
-	r.optional = a.optional || b.optional;
-	return r;
-}
-
-/* `(ptr S) p`: the same address, read as another struct (OpenSSL 3.2's SSL * is an ssl_connection_st). */
-static struct value_type check_cast(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type a = check_expr(ctx, e->a), r;
-	bool type_ok = e->cast->kind == SC_PTR && no_array(ctx, e->cast, "a cast") && resolve_type(ctx, e->cast);
-
-	if (e->cast->kind != SC_PTR) {
-		ERROR(ctx, e->cast->loc, "a cast gives a pointer, as in '(ptr S) p', not %s", type_text(ctx, e->cast));
-		return value_error();
-	}
-	if (!type_ok || a.kind == VK_ERROR)
-		return value_error();
-	if (!is_numeric(&a)) {
-		ERROR(ctx, e->a->loc, "a cast takes an integer or pointer, not %s", value_text(ctx, &a));
-		return value_error();
-	}
-	r = value_of_type(e->cast);
-	r.optional = a.optional;
-	return r;
-}
-
-static struct value_type check_expr(struct check_ctx *ctx, struct ast_expr *e)
-{
-	struct value_type t = value_error();
-
-	switch (e->kind) {
-	case EX_INT:
-		t = (struct value_type){ .kind = VK_INT, .scalar = e->int_unsigned ? SC_U64 : SC_I64 };
-		break;
-	case EX_IDENT: t = check_ident(ctx, e); break;
-	case EX_CALL: t = check_call(ctx, e); break;
-	case EX_UNARY: t = check_unary(ctx, e); break;
-	case EX_BINARY: t = check_binary(ctx, e); break;
-	case EX_ARROW: t = check_arrow(ctx, e); break;
-	case EX_INDEX: t = check_index(ctx, e); break;
-	case EX_COND: t = check_cond(ctx, e); break;
-	case EX_CAST: t = check_cast(ctx, e); break;
-	case EX_ABSENT:
-		/* a value that is never there: only where absence is allowed */
-		t = (struct value_type){ .kind = VK_INT, .scalar = SC_I64, .optional = true };
-		break;
-	}
-	e->type = t;
-	return t;
-}
-
-/* ---- emit statements ------------------------------------------------------ */
-
-static const char *member_list(struct check_ctx *ctx, const struct ast_field *f)
-{
-	struct buf b = { 0 };
-	const char *s;
-
-	for (struct ast_name *m = f->members; m; m = m->next)
-		buf_printf(&b, "%s%s", m->name, m->next ? ", " : "");
-	s = arena_strdup(ctx->arena, buf_str(&b));
-	buf_free(&b);
-	return s;
-}
-
-static void check_enum_value(struct check_ctx *ctx, struct ast_event *ev, struct ast_field *f, struct ast_expr *e)
-{
-	struct suggest s;
-	int i = 0;
-
-	if (e->kind != EX_IDENT) {
-		struct value_type t = check_expr(ctx, e);
-
-		if (t.kind != VK_ERROR)
-			ERROR(ctx, e->loc, "type mismatch: '%s' is an enum field but the value is %s (write one of: %s)",
-			      f->name, value_text(ctx, &t), member_list(ctx, f));
-		return;
-	}
-	for (struct ast_name *m = f->members; m; m = m->next, i++)
-		if (strcmp(m->name, e->name) == 0) {
-			e->ref = REF_MEMBER;
-			e->member = i;
-			e->type = (struct value_type){ .kind = VK_MEMBER };
-			return;
-		}
-	suggest_init(&s, e->name);
-	for (struct ast_name *m = f->members; m; m = m->next)
-		suggest_offer(&s, m->name);
-	ERROR(ctx, e->loc, "'%s' is no member of enum '%s.%s'%s (members: %s)", e->name, ev->name, f->name,
-	      did_you_mean(ctx, &s), member_list(ctx, f));
-}
-
-static bool value_fits_field(const struct value_type *t, const struct ast_field *f)
-{
-	switch (f->kind) {
-	case FK_INT: return is_numeric(t);
-	case FK_TUPLE: return t->kind == VK_TUPLE;
-	case FK_BYTES: return t->kind == VK_SLICE;
-	case FK_STRING: return t->kind == VK_CSTR;
-	case FK_ARRAY: return t->kind == VK_ARRAY && t->array_len == f->array_len;
-	case FK_ENUM: break;
-	}
-	return false;
-}
-
-static const char *field_hint(const struct ast_field *f)
-{
-	switch (f->kind) {
-	case FK_TUPLE: return " (write tuple(FD))";
-	case FK_BYTES: return " (write PTR[LENGTH])";
-	case FK_STRING: return " (write cstr(PTR))";
-	case FK_ARRAY: return " (write P->FIELD, a struct field of that array type)";
-	default: return "";
-	}
-}
-
-static void check_assign(struct check_ctx *ctx, struct ast_event *ev, struct ast_assign *a)
-{
-	struct ast_field *f = a->field;
-	struct value_type t;
-
-	if (f->kind == FK_ENUM) {
-		check_enum_value(ctx, ev, f, a->value);
-		return;
-	}
-	t = check_expr(ctx, a->value);
-	if (t.kind == VK_ERROR)
-		return;
-	if (!value_fits_field(&t, f)) {
-		ERROR(ctx, a->value->loc, "type mismatch: '%s' is %s %s field but the value is %s%s", f->name,
-		      f->kind == FK_INT && scalar_signed(f->scalar) ? "an" : "a", field_type_text(f), value_text(ctx, &t),
-		      field_hint(f));
-		return;
-	}
-	if (f->kind == FK_ARRAY) {
-		if (t.optional && !f->optional)
-			ERROR(ctx, a->value->loc, "reading '%s' from memory may fail: declare field '%s' 'optional'",
-			      expr_text(ctx->arena, a->value), f->name);
-		return;
-	}
-	/* bytes: a pointer and a length the emitter cannot do without */
-	if (t.optional && (!f->optional || f->kind == FK_BYTES))
-		ERROR(ctx, a->value->loc, ABSENT_HINT);
-}
-
-static void check_emit(struct check_ctx *ctx, struct ast_stmt *st)
-{
-	struct ast_event *ev = NULL;
-	struct suggest s;
-
-	for (struct ast_event *e = ctx->mod->events; e && !ev; e = e->next)
-		if (strcmp(e->name, st->name) == 0)
-			ev = e;
-	st->event = ev;
-	if (!ev) {
-		suggest_init(&s, st->name);
-		for (struct ast_event *e = ctx->mod->events; e; e = e->next)
-			suggest_offer(&s, e->name);
-		ERROR(ctx, st->name_loc, "unknown event '%s'%s", st->name, did_you_mean(ctx, &s));
-		for (struct ast_assign *a = st->assigns; a; a = a->next)
-			if (a->value->kind != EX_IDENT)
-				check_expr(ctx, a->value);
-		return;
-	}
-	for (struct ast_assign *a = st->assigns; a; a = a->next) {
-		a->field = find_event_field(ev, a->name);
-		if (!a->field) {
-			suggest_init(&s, a->name);
-			for (struct ast_field *f = ev->fields; f; f = f->next)
-				suggest_offer(&s, f->name);
-			ERROR(ctx, a->loc, "event '%s' has no field '%s'%s", ev->name, a->name, did_you_mean(ctx, &s));
-			continue;
-		}
-		for (struct ast_assign *b = st->assigns; b != a; b = b->next)
-			if (b->field == a->field) {
-				ERROR(ctx, a->loc, "field '%s' set twice", a->name);
-				break;
-			}
-		if (a->field->collect_event) {
-			ERROR(ctx, a->loc, "field '%s' is filled by 'collect' in user space; an emit does not set it",
-			      a->name);
-			continue;
-		}
-		check_assign(ctx, ev, a);
-	}
-	for (struct ast_field *f = ev->fields; f; f = f->next) {
-		bool set = false;
-
-		for (struct ast_assign *a = st->assigns; a && !set; a = a->next)
-			set = a->field == f;
-		/* a duplicate field has been reported already */
-		for (struct ast_field *g = ev->fields; g != f && !set; g = g->next)
-			set = strcmp(g->name, f->name) == 0;
-		if (!set && !f->optional && !f->collect_event)
-			ERROR(ctx, st->name_loc, "emit of '%s' does not set field '%s' (it is not optional)", ev->name,
-			      f->name);
-	}
-}
-
-static void push_let(struct check_ctx *ctx, struct ast_stmt *let)
-{
-	if (ctx->n_lets == ctx->cap_lets) {
-		ctx->cap_lets = ctx->cap_lets ? ctx->cap_lets * 2 : 8;
-		ctx->lets = xrealloc(ctx->lets, (size_t)ctx->cap_lets * sizeof(*ctx->lets));
-	}
-	ctx->lets[ctx->n_lets++] = let;
-}
-
-static void check_let(struct check_ctx *ctx, struct ast_stmt *st)
-{
-	struct value_type t = check_expr(ctx, st->value);
-
-	if (find_param(ctx->hook, st->name))
-		ERROR(ctx, st->name_loc, "'let %s' has the name of a parameter", st->name);
-	else if (find_let(ctx, st->name))
-		ERROR(ctx, st->name_loc, "duplicate let '%s'", st->name);
-	else if (strcmp(st->name, "ret") == 0 || strcmp(st->name, "socket_fd") == 0)
-		ERROR(ctx, st->name_loc, "'%s' is built in; choose another name", st->name);
-	if (t.kind != VK_ERROR && !is_numeric(&t)) {
-		ERROR(ctx, st->value->loc, "'let' binds integers and pointers, not %s", value_text(ctx, &t));
-		t = value_error();
-	}
-	st->let_type = t;
-	push_let(ctx, st);
-}
-
-static struct ast_var *find_var(struct check_ctx *ctx, struct ast_stmt *st)
-{
-	struct suggest s;
-
-	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
-		if (strcmp(v->name, st->name) == 0)
-			return v;
-	suggest_init(&s, st->name);
-	for (struct ast_var *v = ctx->mod->vars; v; v = v->next)
-		suggest_offer(&s, v->name);
-	ERROR(ctx, st->name_loc, "'%s' is no variable (declare it with 'var %s: i64 per thread;')%s",
-	      st->name, st->name, did_you_mean(ctx, &s));
-	return NULL;
-}
-
-static void check_set(struct check_ctx *ctx, struct ast_stmt *st)
-{
-	st->var = find_var(ctx, st);
-	if (st->kind == ST_SET)
-		require_present_number(ctx, st->value, "the value of 'set'");
-}
-
-static void check_condition(struct check_ctx *ctx, struct ast_expr *e, const char *what)
-{
-	struct value_type t = check_expr(ctx, e);
-
-	if (t.kind != VK_ERROR && !is_numeric(&t))
-		ERROR(ctx, e->loc, "'%s' needs an integer condition, not %s", what, value_text(ctx, &t));
-}
-
-static void check_stmts(struct check_ctx *ctx, struct ast_stmt *stmts)
-{
-	for (struct ast_stmt *st = stmts; st; st = st->next) {
-		int errors = ctx->diag->errors;
-
-		if (st->kind == ST_LET) {
-			check_let(ctx, st);
-		} else if (st->kind == ST_SET || st->kind == ST_CLEAR) {
-			check_set(ctx, st);
-		} else if (st->kind == ST_IF) {
-			/* the lets of an `if` are its own: after it they may not have run */
-			int lets = ctx->n_lets;
-
-			check_condition(ctx, st->value, "if");
-			check_stmts(ctx, st->body);
-			ctx->n_lets = lets;
-		} else {
-			check_emit(ctx, st);
-		}
-		for (const struct ast_stmt *st_do = st->done_by; st_do && ctx->diag->errors > errors; st_do = st_do->done_by)
-			diag_note(ctx->diag, st_do->name_loc, "in steps '%s', done here by hook '%s'", st_do->name,
-				  ctx->hook->symbol);
-	}
-}
-
-static void check_block(struct check_ctx *ctx, struct ast_block *block)
-{
-	ctx->block = block;
-	if (block->when)
-		check_condition(ctx, block->when, "when");
-	check_stmts(ctx, block->stmts);
-}
-
 /* ---- hooks ---------------------------------------------------------------- */
 
 static void check_abi(struct check_ctx *ctx, struct ast_hook *hook)
@@ -1608,111 +1112,9 @@ static void check_track(struct check_ctx *ctx, struct ast_hook *hook)
 		hook->save_track_key = true;
 }
 
-/* ---- shared steps (`steps NAME { ... }`, `do NAME;`) ------------------------ */
-
-static struct ast_expr *clone_expr(struct check_ctx *ctx, const struct ast_expr *e)
-{
-	struct ast_expr *c;
-
-	if (!e)
-		return NULL;
-	c = ARENA_NEW(ctx->arena, struct ast_expr);
-	*c = *e;
-	c->a = clone_expr(ctx, e->a);
-	c->b = clone_expr(ctx, e->b);
-	c->c = clone_expr(ctx, e->c);
-	c->next = clone_expr(ctx, e->next);
-	return c;
-}
-
-static struct ast_assign *clone_assigns(struct check_ctx *ctx, const struct ast_assign *a)
-{
-	struct ast_assign *c;
-
-	if (!a)
-		return NULL;
-	c = ARENA_NEW(ctx->arena, struct ast_assign);
-	*c = *a;
-	c->value = clone_expr(ctx, a->value);
-	c->next = clone_assigns(ctx, a->next);
-	return c;
-}
-
-/* The definitions are never checked themselves: each copy is, where it stands. */
-static struct ast_stmt *clone_stmts(struct check_ctx *ctx, const struct ast_stmt *st)
-{
-	struct ast_stmt *c;
-
-	if (!st)
-		return NULL;
-	c = ARENA_NEW(ctx->arena, struct ast_stmt);
-	*c = *st;
-	c->value = clone_expr(ctx, st->value);
-	c->body = clone_stmts(ctx, st->body);
-	c->assigns = clone_assigns(ctx, st->assigns);
-	c->next = clone_stmts(ctx, st->next);
-	return c;
-}
-
-static struct ast_steps *find_steps(struct check_ctx *ctx, const struct ast_stmt *use)
-{
-	struct suggest s;
-
-	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
-		if (strcmp(steps->name, use->name) == 0)
-			return steps;
-	suggest_init(&s, use->name);
-	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
-		suggest_offer(&s, steps->name);
-	ERROR(ctx, use->name_loc, "unknown steps '%s'%s%s%s", use->name, s.best ? " (did you mean '" : "",
-	      s.best ? s.best : "", s.best ? "'?)" : "");
-	return NULL;
-}
-
-/* Replaces each `do NAME;` in *list (and in its ifs) by a copy of NAME's statements. */
-static void expand_steps(struct check_ctx *ctx, struct ast_stmt **list)
-{
-	while (*list) {
-		struct ast_stmt *st = *list, *copy = NULL, *last;
-		struct ast_steps *steps;
-
-		if (st->kind == ST_IF)
-			expand_steps(ctx, &st->body);
-		if (st->kind != ST_DO) {
-			list = &st->next;
-			continue;
-		}
-		steps = find_steps(ctx, st);
-		if (steps && steps->expanding) {
-			ERROR(ctx, st->name_loc, "steps '%s' use themselves", steps->name);
-		} else if (steps) {
-			steps->used = true;
-			steps->expanding = true;
-			copy = clone_stmts(ctx, steps->stmts);
-			for (struct ast_stmt *c = copy; c; c = c->next)
-				c->done_by = st;
-			expand_steps(ctx, &copy);
-			steps->expanding = false;
-		}
-		/* the copy (or nothing, after an error) takes the `do`'s place */
-		if (!copy) {
-			*list = st->next;
-			continue;
-		}
-		for (last = copy; last->next; last = last->next)
-			;
-		last->next = st->next;
-		*list = copy;
-		list = &last->next;
-	}
-}
-
 static void check_hook_body(struct check_ctx *ctx, struct ast_hook *hook)
 {
-	if (hook->entry)
-		expand_steps(ctx, &hook->entry->stmts);
-	if (hook->ret)
-		expand_steps(ctx, &hook->ret->stmts);
+	steps_expand_hook(ctx->arena, ctx->diag, ctx->mod, hook);
 	ctx->hook = hook;
 	ctx->n_lets = 0;
 	check_track(ctx, hook);
@@ -1845,25 +1247,6 @@ static void check_hooks(struct check_ctx *ctx)
 	}
 }
 
-static void check_duplicate_steps(struct check_ctx *ctx)
-{
-	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
-		for (struct ast_steps *s = ctx->mod->steps; s != steps; s = s->next)
-			if (strcmp(s->name, steps->name) == 0) {
-				ERROR(ctx, steps->loc, "duplicate steps '%s' (also at line %d)", steps->name, s->loc.line);
-				break;
-			}
-}
-
-/* Steps no hook does are never checked: say so rather than let their mistakes hide. */
-static void check_unused_steps(struct check_ctx *ctx)
-{
-	for (struct ast_steps *steps = ctx->mod->steps; steps; steps = steps->next)
-		if (!steps->used)
-			diag_warning(ctx->diag, steps->loc, "steps '%s' are never done (no hook has 'do %s;'): not checked",
-				     steps->name, steps->name);
-}
-
 /* ---- globals, variables, filters ------------------------------------------ */
 
 static int find_target_index(struct check_ctx *ctx, const char *name, struct loc loc)
@@ -1989,9 +1372,9 @@ static void check_module(struct check_ctx *ctx, struct ast_module *mod)
 	check_events(ctx);
 	check_globals_and_vars(ctx);
 	check_filters(ctx);
-	check_duplicate_steps(ctx);
+	steps_check_declarations(ctx->diag, ctx->mod);
 	check_hooks(ctx);
-	check_unused_steps(ctx);
+	steps_check_unused(ctx->diag, ctx->mod);
 }
 
 int check_modules(struct arena *arena, struct diag *diag, struct ast_module *modules)
@@ -2007,5 +1390,6 @@ int check_modules(struct arena *arena, struct diag *diag, struct ast_module *mod
 		check_module(&ctx, mod);
 	}
 	free(ctx.lets);
+	free(ctx.not_given);
 	return diag->errors - before;
 }

@@ -247,6 +247,12 @@ static struct cval gen_ident(struct gen *g, const struct ast_expr *e)
 		return (struct cval){ .val = "ret", .ctype = e->type.scalar == SC_U64 || e->type.scalar == SC_PTR ? SC_U64 : SC_I64 };
 	case REF_SOCKET_FD:
 		return (struct cval){ .val = "socket_fd", .ok = "socket_fd_ok", .ctype = SC_I32 };
+	case REF_CONST:
+		return (struct cval){
+			.val = fmt(g, "ps_config.off[PS_%s_CONST_%s]", g->M, upper_name(g->arena, e->konst->name)),
+			.ok = fmt(g, "(ps_config.off[PS_%s_CONST_%s] >= 0)", g->M, upper_name(g->arena, e->konst->name)),
+			.ctype = SC_I32,
+		};
 	case REF_GLOBAL:
 	case REF_VAR:
 	case REF_MEMBER:
@@ -922,64 +928,6 @@ static void put_link(struct buf *b, const struct ast_module *mod, const struct a
 		   n, mod->n_globals);
 }
 
-static const char vars_helpers[] =
-	"/* `var NAME ... per thread|process`: one slot per variable and thread or process. */\n"
-	"struct ps_var_key {\n"
-	"\t__u32 var;\n"
-	"\t__u32 id;\n"
-	"};\n"
-	"\n"
-	"struct {\n"
-	"\t__uint(type, BPF_MAP_TYPE_LRU_HASH);\n"
-	"\t__uint(max_entries, 16384);\n"
-	"\t__type(key, struct ps_var_key);\n"
-	"\t__type(value, __s64);\n"
-	"} ps_vars SEC(\".maps\");\n"
-	"\n"
-	"static __always_inline struct ps_var_key ps_var_key(__u32 var, int per_process)\n"
-	"{\n"
-	"\t__u64 pid_tgid = bpf_get_current_pid_tgid();\n"
-	"\tstruct ps_var_key key = { .var = var, .id = per_process ? pid_tgid >> 32 : (__u32)pid_tgid };\n"
-	"\n"
-	"\treturn key;\n"
-	"}\n"
-	"\n"
-	"static __always_inline int ps_var_get(__u32 var, int per_process, __s64 *value)\n"
-	"{\n"
-	"\tstruct ps_var_key key = ps_var_key(var, per_process);\n"
-	"\t__s64 *slot = bpf_map_lookup_elem(&ps_vars, &key);\n"
-	"\n"
-	"\tif (!slot)\n"
-	"\t\treturn -1;\n"
-	"\t*value = *slot;\n"
-	"\treturn 0;\n"
-	"}\n"
-	"\n"
-	"static __always_inline void ps_var_set(__u32 var, int per_process, __s64 value)\n"
-	"{\n"
-	"\tstruct ps_var_key key = ps_var_key(var, per_process);\n"
-	"\n"
-	"\tbpf_map_update_elem(&ps_vars, &key, &value, BPF_ANY);\n"
-	"}\n"
-	"\n"
-	"static __always_inline void ps_var_clear(__u32 var, int per_process)\n"
-	"{\n"
-	"\tstruct ps_var_key key = ps_var_key(var, per_process);\n"
-	"\n"
-	"\tbpf_map_delete_elem(&ps_vars, &key);\n"
-	"}\n\n";
-
-static const char read_field_helper[] =
-	"/* Reads a value of `size` bytes at user address base + off[off_id]; 0 on success. */\n"
-	"static __always_inline int ps_read_field(void *dst, __u32 size, __u64 base, __u32 off_id)\n"
-	"{\n"
-	"\t__s32 off = ps_config.off[off_id];\n"
-	"\n"
-	"\tif (off < 0 || base == 0)\n"
-	"\t\treturn -1;\n"
-	"\treturn bpf_probe_read_user(dst, size, (void *)(base + off));\n"
-	"}\n\n";
-
 static bool stmts_emit(const struct ast_stmt *stmts, const struct ast_event *ev)
 {
 	for (const struct ast_stmt *st = stmts; st; st = st->next)
@@ -1057,10 +1005,11 @@ void emit_bpf_c(struct gen_output *out, struct ast_module *mod, struct ast_hooks
 	buf_puts(b, "\n");
 	put_saved_structs(b, set);
 	put_link(b, mod, set);
+	/* code that never changes: bpf-gen/, included where it is needed */
 	if (mod->n_vars)
-		buf_puts(b, vars_helpers);
+		buf_puts(b, "#include \"ps_vars.bpf.h\"\n\n");
 	if (g.uses_read_field)
-		buf_puts(b, read_field_helper);
+		buf_puts(b, "#include \"ps_read_field.bpf.h\"\n\n");
 	/* the programs end with a blank line; the file with one newline */
 	if (progs.len)
 		progs.data[--progs.len] = '\0';

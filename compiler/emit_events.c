@@ -22,7 +22,11 @@ static void put_offset_ids(struct buf *b, struct arena *a, const struct ast_modu
 		for (const struct ast_struct_field *f = s->fields; f; f = f->next)
 			buf_printf(b, "#define PS_%s_OFF_%s_%s %d\n", M, upper_name(a, s->name), upper_name(a, f->name),
 				   f->offset_id);
-	buf_printf(b, "#define PS_%s_N_OFFSETS %d\n\n", M, mod->n_offsets);
+	if (mod->consts)
+		buf_puts(b, "/* Layout constants: in ps_config.off[] after the offsets; -1 where no layout applies. */\n");
+	for (const struct ast_const *c = mod->consts; c; c = c->next)
+		buf_printf(b, "#define PS_%s_CONST_%s %d\n", M, upper_name(a, c->name), c->id);
+	buf_printf(b, "#define PS_%s_N_OFFSETS %d\n\n", M, mod->n_offsets + mod->n_consts);
 }
 
 static void put_event_ids(struct buf *b, struct arena *a, const struct ast_module *mod, const char *M)
@@ -101,7 +105,7 @@ void emit_events_h(struct gen_output *out, struct ast_module *mod)
 	}
 	buf_puts(b, "/* Configuration the runtime writes into .rodata before loading. */\n");
 	buf_printf(b, "struct ps_%s_config {\n\tstruct ps_filter filter;\n", mod->name);
-	if (mod->n_offsets)
+	if (mod->n_offsets + mod->n_consts)
 		buf_printf(b, "\t__s32 off[PS_%s_N_OFFSETS];\n", M);
 	else
 		buf_puts(b, "\t__s32 off[1];   /* no offsets; C wants no empty array */\n");

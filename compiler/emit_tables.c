@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* M.tables.c: the module's descriptors (runtime/module.h) the runtime interprets. */
 #include "emit.h"
+#include "field_reads.h"
 
 static const char *flag_type_const(enum flag_type t)
 {
@@ -104,8 +105,9 @@ static void put_targets(struct buf *b, const struct ast_module *mod)
 static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct ast_module *mod, const char *M)
 {
 	int i = 0;
+	bool has_slots = mod->n_offsets + mod->n_consts > 0;
 
-	if (mod->n_offsets) {
+	if (has_slots) {
 		buf_printf(b, "static const struct ps_offset_desc %s_offsets[] = {\n", mod->name);
 		for (const struct ast_struct *s = mod->structs; s; s = s->next)
 			for (const struct ast_struct_field *f = s->fields; f; f = f->next) {
@@ -122,10 +124,13 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 					buf_puts(b, ", .pointer = true");
 				buf_puts(b, " },\n");
 			}
+		/* a constant is no struct's field: no accessor checks it */
+		for (const struct ast_const *c = mod->consts; c; c = c->next)
+			buf_printf(b, "\t[PS_%s_CONST_%s] = { \"const\", \"%s\" },\n", M, upper_name(a, c->name), c->name);
 		buf_puts(b, "};\n\n");
 	}
 	for (const struct ast_layout *l = mod->layouts; l; l = l->next, i++) {
-		if (!mod->n_offsets)
+		if (!has_slots)
 			break;
 		buf_printf(b, "/* layout \"%s\": -1 where the field does not exist */\n", l->name);
 		buf_printf(b, "static const int32_t %s_layout%d_offsets[PS_%s_N_OFFSETS] = {\n", mod->name, i, M);
@@ -133,6 +138,8 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 			for (const struct ast_struct_field *f = s->fields; f; f = f->next)
 				buf_printf(b, "\t[PS_%s_OFF_%s_%s] = %d,\n", M, upper_name(a, s->name), upper_name(a, f->name),
 					   l->values[f->offset_id]);
+		for (const struct ast_const *c = mod->consts; c; c = c->next)
+			buf_printf(b, "\t[PS_%s_CONST_%s] = %d,\n", M, upper_name(a, c->name), l->values[c->id]);
 		buf_puts(b, "};\n\n");
 	}
 	if (!mod->layouts)
@@ -145,8 +152,10 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 		put_str_member(b, "\t\t", "product", l->product);
 		put_str_member(b, "\t\t", "min_version", l->min_version);
 		put_str_member(b, "\t\t", "max_version", l->max_version);
+		if (l->below_version)
+			put_str_member(b, "\t\t", "below_version", l->below_version);
 		put_str_member(b, "\t\t", "source", l->source);
-		if (mod->n_offsets)
+		if (has_slots)
 			buf_printf(b, "\t\t.offsets = %s_layout%d_offsets,\n", mod->name, i);
 		else
 			buf_puts(b, "\t\t.offsets = NULL,\n");
@@ -220,36 +229,6 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 	buf_puts(b, "};\n\n");
 }
 
-/* Marks in reads[] every offset an expression reads, through the lets it names. */
-static void expr_reads(const struct ast_expr *e, bool *reads, int depth)
-{
-	if (!e || depth > 64)
-		return;
-	if (e->kind == EX_ARROW && e->field)
-		reads[e->field->offset_id] = true;
-	if (e->kind == EX_IDENT && e->ref == REF_LET && e->let)
-		expr_reads(e->let->value, reads, depth + 1);
-	expr_reads(e->a, reads, depth + 1);
-	expr_reads(e->b, reads, depth + 1);
-	expr_reads(e->c, reads, depth + 1);
-	if (e->kind == EX_CALL)
-		for (const struct ast_expr *arg = e->a ? e->a->next : NULL; arg; arg = arg->next)
-			expr_reads(arg, reads, depth + 1);
-}
-
-static void stmts_reads(const struct ast_stmt *st, const struct ast_field *f, bool *reads)
-{
-	for (; st; st = st->next) {
-		if (st->kind == ST_IF)
-			stmts_reads(st->body, f, reads);
-		if (st->kind != ST_EMIT)
-			continue;
-		for (const struct ast_assign *as = st->assigns; as; as = as->next)
-			if (as->field == f)
-				expr_reads(as->value, reads, 0);
-	}
-}
-
 /*
  * The offsets an event field's value is read through, in every hook that
  * emits it: the runtime drops the field when one of them cannot be trusted
@@ -260,13 +239,7 @@ static void put_field_reads(struct buf *b, struct arena *a, const struct ast_mod
 	bool *reads = arena_alloc(a, (size_t)(mod->n_offsets ? mod->n_offsets : 1));
 	int n = 0;
 
-	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next)
-		for (const struct ast_hook *h = set->hooks; h; h = h->next) {
-			if (h->entry)
-				stmts_reads(h->entry->stmts, f, reads);
-			if (h->ret)
-				stmts_reads(h->ret->stmts, f, reads);
-		}
+	field_reads(mod, f, reads);
 	for (int i = 0; i < mod->n_offsets; i++)
 		n += reads[i];
 	if (!n)
@@ -418,7 +391,8 @@ void emit_tables_c(struct gen_output *out, struct ast_module *mod)
 	put_str_member(b, "\t", "spec_path", mod->src->path);
 	put_table_ref(b, "flags", mod->flags, mod->name, "flags", mod->n_flags);
 	put_table_ref(b, "targets", true, mod->name, "targets", mod->n_targets);
-	put_table_ref(b, "offsets", mod->n_offsets > 0, mod->name, "offsets", mod->n_offsets);
+	put_table_ref(b, "offsets", mod->n_offsets + mod->n_consts > 0, mod->name, "offsets",
+		      mod->n_offsets + mod->n_consts);
 	put_table_ref(b, "layouts", mod->layouts, mod->name, "layouts", mod->n_layouts);
 	put_table_ref(b, "hooksets", true, mod->name, "hooksets", mod->n_hooksets);
 	put_table_ref(b, "events", mod->events, mod->name, "events", mod->n_events);

@@ -2,7 +2,7 @@
 /*
  * probec: specs/ to eBPF C, event headers and runtime tables.
  *
- *   parse (parser.y, lexer.l) -> check (check.c) -> emit (emit_*.c)
+ *   parse (parser.y, lexer.l; layouts_dir.c for `layouts "DIR";`) -> check (check.c) -> emit (emit_*.c)
  *
  * Outputs are built in memory and written only when every spec checked
  * clean, so a mistake never leaves half a set of generated files behind.
@@ -15,6 +15,7 @@
 
 #include "check.h"
 #include "emit.h"
+#include "layouts_dir.h"
 #include "parse.h"
 
 static void usage(FILE *out)
@@ -29,40 +30,6 @@ static void usage(FILE *out)
 		"              print the struct fields MODULE declares, one \"STRUCT PATH TYPE\" a line\n"
 		"              (the spec is parsed, not checked: struct blocks alone will do)\n"
 		"  -h, --help  this text\n");
-}
-
-/* Reads a whole file; NULL with errno set on failure. */
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "rb");
-	struct buf text = { 0 };
-	char chunk[8192];
-	size_t n;
-
-	if (!f)
-		return NULL;
-	while ((n = fread(chunk, 1, sizeof(chunk) - 1, f)) > 0) {
-		chunk[n] = '\0';
-		if (memchr(chunk, '\0', n)) {
-			fclose(f);
-			buf_free(&text);
-			errno = EINVAL;
-			return NULL;
-		}
-		buf_puts(&text, chunk);
-	}
-	if (ferror(f)) {
-		int err = errno;
-
-		fclose(f);
-		buf_free(&text);
-		errno = err;
-		return NULL;
-	}
-	fclose(f);
-	if (!text.data)
-		buf_puts(&text, "");
-	return text.data;
 }
 
 static int write_file(const char *dir, const struct gen_file *file)
@@ -165,7 +132,7 @@ static struct ast_module *parse_all(struct arena *arena, struct diag *diag, stru
 
 	for (int i = 0; i < n; i++) {
 		int before = diag->errors;
-		struct ast_module *mods = parse_source(arena, diag, &sources[i]);
+		struct ast_module *mods = parse_source(arena, diag, &sources[i], NULL);
 
 		if (diag->errors != before)
 			continue;   /* a broken tree would only add confusing check errors */
@@ -210,7 +177,7 @@ int main(int argc, char **argv)
 	}
 	sources = xmalloc((size_t)opt.n_specs * sizeof(*sources));
 	for (int i = 0; i < opt.n_specs; i++) {
-		char *text = read_file(opt.specs[i]);
+		char *text = read_whole_file(opt.specs[i]);
 
 		if (!text) {
 			fprintf(stderr, "probec: cannot open %s: %s\n", opt.specs[i], strerror(errno));
@@ -227,6 +194,8 @@ int main(int argc, char **argv)
 			status = diag.errors ? 1 : list_fields(&arena, modules, opt.list_module);
 			goto done;
 		}
+		if (diag.errors == 0)
+			load_layouts_dirs(&arena, &diag, modules, opt.n_specs);
 		if (diag.errors == 0)
 			check_modules(&arena, &diag, modules);
 		diag_flush(&diag, stderr);

@@ -13,11 +13,17 @@ struct parse_ctx {
 	struct diag *diag;
 	const struct source *src;
 	struct ast_module *modules;    /* what the spec defines, in order */
+	struct ast_layout *layouts;    /* a layouts file's */
+	int start_token;               /* the first token to return: LAYOUTS_FILE for a layouts file */
 	int line, col;                 /* where the scanner is */
 };
 
-/* Parses src; errors go to diag. Returns the modules, possibly incomplete. */
-struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src);
+/*
+ * Parses src; errors go to diag. Returns the modules, possibly incomplete.
+ * With layouts, src is a layouts file (nothing but layouts): *layouts gets them.
+ */
+struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src,
+				struct ast_layout **layouts);
 
 /* Called by the scanner for every token: fills its location. */
 void parse_track_location(struct parse_ctx *ctx, struct loc *loc, const char *text, int len);

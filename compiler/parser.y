@@ -113,9 +113,11 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
+%token CONST "const" LAYOUTS "layouts"
+%token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
-%type <str> name path literal hook_symbol flag_short flag_default flag_help
+%type <str> name path literal hook_symbol flag_short flag_default flag_help opt_max_version
 %type <i64> offset_number
 %type <flag_type> flag_type
 %type <module> module module_body
@@ -131,7 +133,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <opt_name> opt_product layout_hooks
 %type <event> event
 %type <field> event_fields field field_mods
-%type <names> enum_members symbol_list
+%type <names> enum_members symbol_list steps_params
 %type <hookset> hookset
 %type <hook> hook hooks hook_opts hook_body
 %type <param> params params_opt param
@@ -161,7 +163,21 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %left '*'
 %precedence UNARY
 
+%start input
+
 %%
+
+/* The scanner starts a layouts file (a module's `layouts "DIR";`) with LAYOUTS_FILE. */
+input:
+	  spec
+	| LAYOUTS_FILE layouts_file
+	;
+
+layouts_file:
+	  %empty
+	| layouts_file layout   { APPEND(ctx->layouts, $2); }
+	| layouts_file error '}'
+	;
 
 spec:
 	  %empty
@@ -188,6 +204,12 @@ module_body:
 	| module_body var               { $$ = $1; APPEND($$->vars, $2); }
 	| module_body filter            { $$ = $1; APPEND($$->filters, $2); }
 	| module_body steps             { $$ = $1; APPEND($$->steps, $2); }
+	| module_body "layouts" STRING ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->layouts_dir, $3, @2, "layouts");
+			$$->layouts_dir_loc = @3;
+		}
 	| module_body error ';'         { $$ = $1; }
 	| module_body error '}'         { $$ = $1; }
 	;
@@ -273,13 +295,21 @@ var:
 	;
 
 steps:
-	  "steps" name '{' stmts '}'
+	  "steps" name steps_params '{' stmts '}'
 		{
 			$$ = NEW(struct ast_steps);
 			$$->name = $2;
 			$$->loc = @2;
-			$$->stmts = $4;
+			$$->params = $3;
+			$$->stmts = $5;
 		}
+	;
+
+/* `steps NAME(a, b)`: the names its statements read from where they are done */
+steps_params:
+	  %empty                     { $$ = NULL; }
+	| '(' ')'                    { $$ = NULL; }
+	| '(' enum_members ')'       { $$ = $2; }
 	;
 
 filter:
@@ -515,7 +545,7 @@ type:
 /* ---- layouts -------------------------------------------------------------- */
 
 layout:
-	  "layout" STRING opt_product "versions" STRING ".." STRING layout_hooks '{' layout_body '}'
+	  "layout" STRING opt_product "versions" STRING ".." opt_max_version layout_hooks '{' layout_body '}'
 		{
 			$$ = $10;
 			$$->name = $2; $$->loc = @2;
@@ -524,6 +554,12 @@ layout:
 			$$->max_version = $7; $$->max_loc = @7;
 			$$->hookset_name = $8.name; $$->hookset_loc = $8.loc;
 		}
+	;
+
+/* `versions "3.0.0" ..`: no upper bound of its own (up to the next layout's first version) */
+opt_max_version:
+	  %empty                              { $$ = NULL; @$ = @0; }
+	| STRING
 	;
 
 /* `product NAME` after a match rule or a layout's name */
@@ -566,6 +602,31 @@ layout_body:
 			o->value = -1;
 			o->absent = true;
 			o->value_loc = @6;
+			$$ = $1;
+			APPEND($$->offsets, o);
+		}
+	| layout_body "const" name '=' offset_number ';'
+		{
+			struct ast_offset *o = NEW(struct ast_offset);
+
+			o->strct = $3;
+			o->loc = @3;
+			o->value = $5;
+			o->value_loc = @5;
+			o->constant = true;
+			$$ = $1;
+			APPEND($$->offsets, o);
+		}
+	| layout_body "struct" name "absent" ';'
+		{
+			struct ast_offset *o = NEW(struct ast_offset);
+
+			o->strct = $3;
+			o->loc = @3;
+			o->value = -1;
+			o->absent = true;
+			o->whole_struct = true;
+			o->value_loc = @4;
 			$$ = $1;
 			APPEND($$->offsets, o);
 		}
@@ -934,6 +995,15 @@ stmt:
 			$$->name = $2;
 			$$->name_loc = @2;
 		}
+	| "do" name '(' args_opt ')' ';'
+		{
+			$$ = NEW(struct ast_stmt);
+			$$->kind = ST_DO;
+			$$->loc = @$;
+			$$->name = $2;
+			$$->name_loc = @2;
+			$$->value = $4;
+		}
 	| "emit" name '{' assigns '}'
 		{
 			$$ = NEW(struct ast_stmt);
@@ -1116,9 +1186,11 @@ void parse_track_location(struct parse_ctx *ctx, struct loc *loc, const char *te
 	}
 }
 
-struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src)
+struct ast_module *parse_source(struct arena *arena, struct diag *diag, const struct source *src,
+				struct ast_layout **layouts)
 {
-	struct parse_ctx ctx = { .arena = arena, .diag = diag, .src = src, .line = 1, .col = 1 };
+	struct parse_ctx ctx = { .arena = arena, .diag = diag, .src = src, .line = 1, .col = 1,
+				 .start_token = layouts ? LAYOUTS_FILE : 0 };
 	yyscan_t scanner;
 	YY_BUFFER_STATE buffer;
 
@@ -1128,5 +1200,7 @@ struct ast_module *parse_source(struct arena *arena, struct diag *diag, const st
 	yyparse(scanner, &ctx);
 	yy_delete_buffer(buffer, scanner);
 	yylex_destroy(scanner);
+	if (layouts)
+		*layouts = ctx.layouts;
 	return ctx.modules;
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,4 +216,38 @@ void suggest_offer(struct suggest *s, const char *candidate)
 		s->best = candidate;
 		s->best_distance = d;
 	}
+}
+
+/* Reads a whole file; NULL with errno set on failure. */
+char *read_whole_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	struct buf text = { 0 };
+	char chunk[8192];
+	size_t n;
+
+	if (!f)
+		return NULL;
+	while ((n = fread(chunk, 1, sizeof(chunk) - 1, f)) > 0) {
+		chunk[n] = '\0';
+		if (memchr(chunk, '\0', n)) {
+			fclose(f);
+			buf_free(&text);
+			errno = EINVAL;
+			return NULL;
+		}
+		buf_puts(&text, chunk);
+	}
+	if (ferror(f)) {
+		int err = errno;
+
+		fclose(f);
+		buf_free(&text);
+		errno = err;
+		return NULL;
+	}
+	fclose(f);
+	if (!text.data)
+		buf_puts(&text, "");
+	return text.data;
 }

@@ -36,6 +36,9 @@ void buf_append(struct buf *buf, const struct buf *other);
 const char *buf_str(struct buf *buf);   /* "" when empty */
 void buf_free(struct buf *buf);
 
+/* Reads a whole text file (malloc'd, NUL-free); NULL with errno set on failure. */
+char *read_whole_file(const char *path);
+
 /* Levenshtein distance, for "did you mean". */
 int edit_distance(const char *a, const char *b);
 

@@ -23,6 +23,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@
 #include <unistd.h>
 
 #include "layout.h"
+#include "layout_file.h"
 #include "spec_fields.h"
 
 extern char **environ;
@@ -44,13 +46,17 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: offsets [options] SRC_DIR\n"
-		"Prints the spec layout block of the OpenSSL source tree SRC_DIR.\n"
+		"Prints the layout file (specs/README.md) of the OpenSSL source tree SRC_DIR.\n"
+		"  --layouts DIR      write it to DIR/NAME.spec instead (replacing that file)\n"
+		"  --origin TEXT      where the tree came from, for the file's header\n"
+		"                     (e.g. \"upstream tag openssl-3.2.3, commit 45fda76\")\n"
 		"  --spec FILE        the spec whose struct fields to measure (default specs/openssl/openssl.spec)\n"
 		"  --module NAME      the module in it (default tls)\n"
 		"  --configure ARGS   options for OpenSSL's config script, one string (default none)\n"
 		"  --cflags ARGS      more compiler options for parsing, one string (e.g. -DOPENSSL_NO_PSK)\n"
 		"  --name NAME        the layout's name (default from the banner: \"3.0\", \"1.1.1\")\n"
-		"  --versions LO..HI  the versions it covers (default \"3.0.0\"..\"3.0.99\", \"1.1.1\"..\"1.1.1zz\")\n"
+		"  --versions LO..HI  the versions it covers (default open: \"3.0.0\".. or \"1.1.1\"..,\n"
+		"                     up to the next layout; LO.. is open too)\n"
 		"  --product NAME     the product the layout is for (default: the banner's build metadata,\n"
 		"                     \"quic\" for \"OpenSSL 1.1.1v+quic\"; none for a plain release)\n"
 		"  --work DIR         prepare the copy in DIR (kept; reused when already prepared)\n"
@@ -170,10 +176,50 @@ static char *banner_build_metadata(const char *banner)
 	return is_spec_name(p + 1, n) ? strndup(p + 1, n) : NULL;
 }
 
+/*
+ * The layout file to stdout, or to DIR/NAME.spec (written beside, then
+ * renamed: a failed run leaves the old file). Returns the absent fields'
+ * count, or -1 after one line on stderr.
+ */
+static int write_layout(const char *dir, const struct layout_file *lf, const struct spec_fields *fields,
+			const struct layout_result *res)
+{
+	char *path = NULL, *part = NULL;
+	FILE *out;
+	int absent;
+
+	if (!dir)
+		return layout_file_write(stdout, lf, fields, res);
+	if (asprintf(&path, "%s/%s.spec", dir, lf->name) < 0 || asprintf(&part, "%s.part", path) < 0) {
+		fprintf(stderr, "offsets: out of memory\n");
+		free(path);
+		return -1;
+	}
+	out = fopen(part, "w");
+	if (!out) {
+		fprintf(stderr, "offsets: cannot write %s: %s\n", part, strerror(errno));
+		free(part);
+		free(path);
+		return -1;
+	}
+	absent = layout_file_write(out, lf, fields, res);
+	if (ferror(out) | (fclose(out) != 0) || rename(part, path) != 0) {
+		fprintf(stderr, "offsets: cannot write %s: %s\n", path, strerror(errno));
+		unlink(part);
+		absent = -1;
+	} else {
+		fprintf(stderr, "offsets: wrote %s\n", path);
+	}
+	free(part);
+	free(path);
+	return absent;
+}
+
 int main(int argc, char **argv)
 {
 	const char *spec = "specs/openssl/openssl.spec", *module = "tls";
 	const char *configure = "", *cflags = "", *name = NULL, *versions = NULL, *work_opt = NULL, *product_opt = NULL;
+	const char *layouts_dir = NULL, *origin = NULL;
 	int keep = 0;
 	static const struct option opts[] = {
 		{ "spec", required_argument, NULL, 's' },      { "module", required_argument, NULL, 'm' },
@@ -181,6 +227,7 @@ int main(int argc, char **argv)
 		{ "name", required_argument, NULL, 'n' },      { "versions", required_argument, NULL, 'v' },
 		{ "work", required_argument, NULL, 'w' },      { "keep", no_argument, NULL, 'k' },
 		{ "product", required_argument, NULL, 'p' },
+		{ "layouts", required_argument, NULL, 'l' },   { "origin", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -195,6 +242,8 @@ int main(int argc, char **argv)
 		case 'v': versions = optarg; break;
 		case 'w': work_opt = optarg; break;
 		case 'p': product_opt = optarg; break;
+		case 'l': layouts_dir = optarg; break;
+		case 'o': origin = optarg; break;
 		case 'k': keep = 1; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -355,24 +404,25 @@ int main(int argc, char **argv)
 	}
 	char *product = product_opt ? strdup(product_opt) : banner_build_metadata(res.banner);
 	char dname[32], lo[40], hi[40];
+	bool open_range = true;
+	/* 3.x: one layout a minor release; before 3.0, one a patch release (1.1.1a .. 1.1.1w) */
 	if (major >= 3) {
 		snprintf(dname, sizeof(dname), "%d.%d", major, minor);
 		snprintf(lo, sizeof(lo), "%d.%d.0", major, minor);
-		snprintf(hi, sizeof(hi), "%d.%d.99", major, minor);
 	} else {
 		snprintf(dname, sizeof(dname), "%d.%d.%d", major, minor, patch);
 		snprintf(lo, sizeof(lo), "%d.%d.%d", major, minor, patch);
-		snprintf(hi, sizeof(hi), "%d.%d.%dzz", major, minor, patch);
 	}
 	if (versions) {
 		const char *dots = strstr(versions, "..");
-		if (!dots || dots == versions || !dots[2]) {
-			fprintf(stderr, "offsets: --versions wants LO..HI, got \"%s\"\n", versions);
+		if (!dots || dots == versions) {
+			fprintf(stderr, "offsets: --versions wants LO..HI or LO.., got \"%s\"\n", versions);
 			layout_result_free(&res, fields.n);
 			goto out;
 		}
 		snprintf(lo, sizeof(lo), "%.*s", (int)(dots - versions), versions);
 		snprintf(hi, sizeof(hi), "%s", dots + 2);
+		open_range = !hi[0];
 	}
 	char *layout_name = NULL;
 	if (asprintf(&layout_name, "%s%s%s", name ? name : dname, product && !name ? "+" : "",
@@ -388,45 +438,40 @@ int main(int argc, char **argv)
 			"which a `match ... product %s;` rule of the spec must detect\n",
 			res.banner, product, product, product);
 
-	/* ---- the layout block ---- */
-	const char *base = strrchr(src, '/') ? strrchr(src, '/') + 1 : src;
-	printf("    # Derived by build/offsets (%s) from the source tree %s, x86-64:\n", res.clang_version, base);
-	printf("    #   OPENSSL_VERSION_TEXT \"%s\"\n", res.banner);
-	printf("    #   configured with: %s%s\n", exists(src, "config") ? "./config" : "./Configure",
-	       *configure ? "" : " (no options)");
-	if (*configure)
-		printf("    #     %s\n", configure);
-	if (res.n_config_notes) {
-		printf("    #   laid out by this configuration (another may differ):\n");
-		for (size_t i = 0; i < res.n_config_notes; i++)
-			printf("    #     %s\n", res.config_notes[i]);
-	}
-	printf("    layout \"%s\"", layout_name);
-	if (product)
-		printf(" product %s", product);
-	printf(" versions \"%s\" .. \"%s\" {\n", lo, hi);
+	/* ---- the layout file ---- */
+	char *debian_version = debian_version_of(src);
+	char *options = NULL;
+	/* what `make offsets` must be given again to rewrite this file (--configure is in the header) */
+	if ((name || versions || product_opt || *cflags) &&
+	    asprintf(&options, "%s%s%s%s%s%s%s%s", name ? "--name " : "", name ? name : "",
+		     versions ? (name ? " --versions " : "--versions ") : "", versions ? versions : "",
+		     product_opt ? ((name || versions) ? " --product " : "--product ") : "", product_opt ? product_opt : "",
+		     *cflags ? " --cflags " : "", cflags) < 0)
+		options = NULL;
+	struct layout_file lf = {
+		.name = layout_name,
+		.product = product,
+		.min_version = lo,
+		.max_version = open_range ? NULL : hi,
+		.module = module,
+		.tree = strrchr(src, '/') ? strrchr(src, '/') + 1 : src,
+		.origin = origin,
+		.debian_version = debian_version,
+		.configure = exists(src, "config") ? "./config" : "./Configure",
+		.configure_args = configure,
+		.ssl_header = ssl_h,
+		.bio_header = bio_h,
+		.options = options,
+	};
+	int absent = write_layout(layouts_dir, &lf, &fields, &res);
+	free(debian_version);
+	free(options);
 	free(layout_name);
 	free(product);
-	printf("        source \"%s: %s%s%s, derived by build/offsets\";\n", res.banner, ssl_h, bio_h ? " and " : "",
-	       bio_h ? bio_h : "");
-	int absent = 0;
-	for (size_t i = 0; i < fields.n; i++) {
-		const struct spec_field *f = &fields.v[i];
-		const struct field_result *r = &res.fields[i];
-		if (r->status == FIELD_OK) {
-			printf("        %s.%s = %lld;", f->strct, f->path, r->offset);
-			if (r->note) {
-				printf(" # %s", r->note);
-				fprintf(stderr, "offsets: %s: %s.%s: %s\n", res.banner, f->strct, f->path, r->note);
-			}
-			printf("\n");
-		} else {
-			absent++;
-			printf("        %s.%s = absent; # %s\n", f->strct, f->path, r->note);
-			fprintf(stderr, "offsets: %s: %s.%s is absent: %s\n", res.banner, f->strct, f->path, r->note);
-		}
+	if (absent < 0) {
+		layout_result_free(&res, fields.n);
+		goto out;
 	}
-	printf("    }\n");
 	fprintf(stderr, "offsets: %s: %zu fields, %zu with an offset, %d absent\n", res.banner, fields.n,
 		fields.n - absent, absent);
 	layout_result_free(&res, fields.n);

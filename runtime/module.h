@@ -69,12 +69,17 @@ struct ps_offset_desc {
 	bool pointer;              /* a `ptr` field: its accessor must load 8 bytes to correct it */
 };
 
-/* Versions [min_version, max_version] of product (NULL: any) share one set of offsets. */
+/*
+ * Versions [min_version, max_version] of product (NULL: any) share one set of
+ * offsets. An open range (`versions "3.0.0" ..`) has no max_version and ends
+ * below below_version, the next layout's first version (NULL: never).
+ */
 struct ps_layout_desc {
 	const char *name;
 	const char *product;
 	const char *min_version;
 	const char *max_version;
+	const char *below_version;
 	const char *source;        /* where the numbers came from */
 	const int32_t *offsets;    /* n_offsets entries; -1: the field does not exist here */
 	uint32_t hookset;          /* index into hooksets */

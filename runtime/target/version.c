@@ -383,6 +383,8 @@ static bool layout_holds(const struct ps_layout_desc *layout, const char *versio
 		return false;
 	if (layout->max_version && version_order_compare(version, layout->max_version) > 0)
 		return false;
+	if (layout->below_version && version_order_compare(version, layout->below_version) >= 0)
+		return false;
 	return true;
 }
 

@@ -10,7 +10,7 @@ Prints one line per test: "PASS name", "FAIL name" + indented diagnostics, or
 "SKIP name: reason". run_all(out_dir) runs them all (for tests/e2e/run.py);
 TESTS lists (name, function(ctx)) like test_tls.TESTS.
 
-What a spec cannot express yet (see specs/AUDIT-NOTES.md) is a SKIP naming the
+What a spec cannot express yet (see specs/README.md) is a SKIP naming the
 missing piece, detected from the output (e.g. no record carries `status`), so
 the same test checks it for real once the spec grows.
 """
@@ -186,7 +186,7 @@ def check_shell_multiline(ctx, kind):
     if all(count_exact(recs, "line", l.encode()) or count_exact(recs, "line", l.encode() + b"\n")
            for l in multi):
         raise TestSkip("the lines of a multi-line command arrive one record each: joining them "
-                       "needs per-process collection in the DSL (specs/AUDIT-NOTES.md)")
+                       "needs per-process collection in the DSL (specs/README.md)")
     check_once(recs, "line", want, "%s multi-line command" % kind)
 
 
@@ -194,7 +194,7 @@ def check_shell_status(ctx, kind):
     recs, typed, pid = shell_session(ctx, kind)
     if not any("status" in r for r in recs):
         raise TestSkip("no record carries `status`: reading %s's status needs globals and joining "
-                       "in the DSL (specs/AUDIT-NOTES.md)" % kind)
+                       "in the DSL (specs/README.md)" % kind)
     for lines, st in typed:
         want = "\n".join(lines).encode()
         got = count_exact(recs, "line", want) + count_exact(recs, "line", want + b"\n")
@@ -425,7 +425,7 @@ def t_mysqld_status(ctx):
     bad_r = check_once(recs, "query", bad_q.encode(), "mysqld")
     if ok_r.get("status") == bad_r.get("status"):
         raise TestSkip("status is %r for a good and a failing query alike: the SQL error number "
-                       "(my_message_sql, same thread) needs per-thread variables (specs/AUDIT-NOTES.md)"
+                       "(my_message_sql, same thread) needs per-thread variables (specs/README.md)"
                        % ok_r.get("status"))
     if ok_r.get("status") != 0 or bad_r.get("status") != 1064:
         raise TestFailure("status %r for a good query, %r for a syntax error (want 0 and 1064)"
@@ -471,7 +471,7 @@ def t_postgres_status(ctx):
     bad_r = check_once(recs, "query", bad_q.encode(), "postgres")
     if "status" not in ok_r and "status" not in bad_r:
         raise TestSkip("no status: errstart/ReadyForQuery joined to the query need per-process "
-                       "state in the DSL (specs/AUDIT-NOTES.md)")
+                       "state in the DSL (specs/README.md)")
     if ok_r.get("status") != 0 or not bad_r.get("status"):
         raise TestFailure("status %r for a good query, %r for a failing one"
                           % (ok_r.get("status"), bad_r.get("status")))

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # probec's tests, run from the repository root: OUT=build tests/unit/compiler.sh
 #
-#   errors/NAME.spec    must fail with exactly errors/NAME.expected on stderr, writing nothing
+#   errors.test         cases of a spec and its exact diagnostics: each must fail
+#                       with exactly those on stderr, writing nothing
 #   golden/demo.spec    must generate exactly golden/expected/*
-#   specs/openssl       must compile; its BPF must build and pass the kernel verifier
+#   specs/openssl       must compile (with its layout files); its BPF must build and
+#                       pass the kernel verifier; a mistake in a layout file names it
 #
 # Every case runs twice: with $OUT/probec and with an ASan+UBSan build of the
 # same sources ($OUT/asan/probec, built here). One PASS/FAIL line per case.
@@ -32,17 +34,31 @@ build_asan() {
 }
 
 # ---- cases ----------------------------------------------------------------------
+# Splits errors.test into $tmp/cases/NAME.spec and NAME.expected, and lists the names.
+split_error_cases() {
+	rm -rf "$tmp/cases" && mkdir -p "$tmp/cases" &&
+	awk -v dir="$tmp/cases" '
+		function flush() { if (file != "") { printf "%s", kept > file; close(file) } kept = ""; blanks = "" }
+		/^=== / { flush(); name = $2; print name; file = dir "/" name ".spec"; next }
+		/^--- stderr$/ && file ~ /\.spec$/ { flush(); file = dir "/" name ".expected"; next }
+		file == "" { next }
+		/^$/ { blanks = blanks "\n"; next }
+		{ kept = kept blanks $0 "\n"; blanks = "" }
+		END { flush() }
+	' "$DIR/errors.test"
+}
+
 error_cases() {
-	local probec=$1 tag=$2 spec name
-	for spec in "$DIR"/errors/*.spec; do
-		name=$(basename "$spec" .spec)
-		rm -rf "$tmp/out"
-		"$probec" -o "$tmp/out" "$spec" 2>"$tmp/stderr"
+	local probec=$1 tag=$2 name rc
+	for name in $(split_error_cases); do
+		rm -rf "$tmp/cases/out"
+		(cd "$tmp/cases" && "$probec" -o out "$name.spec" 2>stderr)
 		rc=$?
-		if [ $rc -eq 1 ] && [ ! -e "$tmp/out" ] && diff -u "$DIR/errors/$name.expected" "$tmp/stderr" >&2; then
+		if [ $rc -eq 1 ] && [ ! -e "$tmp/cases/out" ] &&
+		   diff -u "$tmp/cases/$name.expected" "$tmp/cases/stderr" >&2; then
 			pass "$tag$name"
 		else
-			echo "  $spec: exit $rc (want 1)$([ -e "$tmp/out" ] && echo ', and it wrote output')" >&2
+			echo "  errors.test case $name: exit $rc (want 1)$([ -e "$tmp/cases/out" ] && echo ', and it wrote output')" >&2
 			fail "$tag$name"
 		fi
 	done
@@ -75,8 +91,24 @@ openssl_case() {
 nothing_written_case() {
 	local probec=$1 tag=$2
 	rm -rf "$tmp/partial"
-	"$probec" -o "$tmp/partial" specs/openssl/openssl.spec "$DIR/errors/unknown_event.spec" 2>/dev/null
+	split_error_cases >/dev/null
+	"$probec" -o "$tmp/partial" specs/openssl/openssl.spec "$tmp/cases/unknown_event.spec" 2>/dev/null
 	if [ $? -eq 1 ] && [ ! -e "$tmp/partial" ]; then pass "${tag}nothing-written"; else fail "${tag}nothing-written"; fi
+}
+
+# A mistake in a layout file (`layouts "layouts";`) is reported in that file.
+layout_file_case() {
+	local probec=$1 tag=$2 dir=$tmp/layout-file
+	rm -rf "$dir" && cp -r specs/openssl "$dir"
+	sed -i 's/^    bio_st\.num = 56;$/    bio_st.nmu = 56;/' "$dir/layouts/3.0.spec"
+	"$probec" -o "$dir/out" "$dir/openssl.spec" 2>"$dir/stderr"
+	if [ $? -eq 1 ] && [ ! -e "$dir/out" ] &&
+	   grep -q "^$dir/layouts/3\.0\.spec:[0-9]*:5: error: unknown offset 'bio_st\.nmu' (did you mean 'bio_st\.num'?)$" "$dir/stderr"; then
+		pass "${tag}layout-file-error"
+	else
+		head -5 "$dir/stderr" >&2
+		fail "${tag}layout-file-error"
+	fi
 }
 
 cli_cases() {
@@ -100,6 +132,7 @@ all_cases() {
 	golden_case "$1" "$2"
 	openssl_case "$1" "$2"
 	nothing_written_case "$1" "$2"
+	layout_file_case "$1" "$2"
 	cli_cases "$1" "$2"
 }
 
@@ -129,11 +162,11 @@ if [ ! -x "$OUT/probec" ]; then
 	fail "build"
 	exit 1
 fi
-all_cases "$OUT/probec" ""
+all_cases "$(realpath "$OUT/probec")" ""
 
 if build_asan; then
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1
-	all_cases "$OUT/asan/probec" "asan/"
+	all_cases "$(realpath "$OUT/asan/probec")" "asan/"
 else
 	fail "asan-build"
 fi

@@ -4,14 +4,16 @@
 # repository root: OUT=build tests/unit/offsets.sh. One PASS/FAIL/SKIP line per
 # case; a corpus that cannot be fetched skips its cases loudly.
 #
-# The expected numbers come from two independent places: the layouts in
-# specs/openssl/openssl.spec, and the machine code of Debian's own libssl
+# The expected numbers come from two independent places: the layout files in
+# specs/openssl/layouts/ (3.0.spec must be what the tool writes, byte for
+# byte), and the machine code of Debian's own libssl
 # builds (SSL_get_rbio, SSL_get_client_random, SSL_get_session and
 # SSL_SESSION_get_master_key read these offsets; recorded in offsets/README.md).
 set -u
 OUT=${OUT:-build}
 TOOL=$OUT/offsets
 SPEC=specs/openssl/openssl.spec
+LAYOUT_30=specs/openssl/layouts/3.0.spec
 KEYLOG_SPEC=offsets/testdata/keylog.spec
 CACHE=${PLAINSIGHT_CACHE:-/var/cache/plainsight-corpus}
 tmp=$(mktemp -d)
@@ -22,7 +24,7 @@ pass() { echo "PASS offsets/$1"; }
 fail() { echo "FAIL offsets/$1${2:+: $2}"; status=1; }
 skip() { echo "SKIP offsets/$1: $2"; }
 
-ALL_CASES="bad_source_dir not_openssl_tree bad_product_name bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched
+ALL_CASES="bad_source_dir not_openssl_tree bad_product_name bad_module 3.0_matches_spec 3.0_rewrites_layout_file 3.0_banner 3.0_source_untouched
 3.0_output_compiles 3.0_absent_reported 3.0_build_metadata_product 3.0_product_option 3.0_keylog_fields 1.1.1_keylog_fields 3.5_keylog_fields 3.6_keylog_fields"
 
 if [ ! -x "$TOOL" ]; then
@@ -57,7 +59,7 @@ tests/corpus/fetch.sh openssl-src >"$fetch_log" 2>&1 || true
 BOOKWORM=$(src_of bookworm)
 if [ -z "$BOOKWORM" ] || [ ! -d "$BOOKWORM" ]; then
 	why="OpenSSL 3.0 source (bookworm) not in $CACHE: $(grep -m1 'cannot fetch openssl-src:bookworm' "$fetch_log" || echo 'tests/corpus/fetch.sh failed')"
-	for c in bad_module 3.0_matches_spec 3.0_banner 3.0_source_untouched 3.0_output_compiles 3.0_absent_reported 3.0_build_metadata_product 3.0_product_option 3.0_keylog_fields; do
+	for c in bad_module 3.0_matches_spec 3.0_rewrites_layout_file 3.0_banner 3.0_source_untouched 3.0_output_compiles 3.0_absent_reported 3.0_build_metadata_product 3.0_product_option 3.0_keylog_fields; do
 		skip "$c" "$why"
 	done
 else
@@ -70,24 +72,19 @@ else
 	if [ $rc -ne 0 ]; then
 		fail 3.0_matches_spec "exit $rc: $(grep -v '^  ' "$tmp/3.0.err" | head -3 | tr '\n' '|')"
 	else
-		# the "3.0" layout of the spec, "struct.field = N" per line, against the tool's
-		awk '/^[ \t]*layout "3.0"/ { on = 1; next } on && /^[ \t]*}/ { on = 0 }
-		     on && /=/ { sub(/#.*/, ""); gsub(/[ \t;]/, ""); print }' "$SPEC" | sort >"$tmp/spec.30"
+		# the committed "3.0" layout, "struct.field = N" per line, against the tool's
 		awk '/^[ \t]*layout / { on = 1; next } on && /^[ \t]*}/ { on = 0 }
-		     on && /=/ { sub(/#.*/, ""); gsub(/[ \t;]/, ""); print }' "$tmp/3.0.out" | sort >"$tmp/tool.30"
+		     on && /=|absent/ { sub(/#.*/, ""); gsub(/[ \t;]/, ""); print }' "$LAYOUT_30" | sort >"$tmp/spec.30"
+		awk '/^[ \t]*layout / { on = 1; next } on && /^[ \t]*}/ { on = 0 }
+		     on && /=|absent/ { sub(/#.*/, ""); gsub(/[ \t;]/, ""); print }' "$tmp/3.0.out" | sort >"$tmp/tool.30"
 		# every field of the spec's 3.0 layout (the keylog fields, the fd check's)
-		want="bio_method_st.type=0 bio_st.method=8 bio_st.num=56 ssl3_state_st.client_random=absent \
-ssl_cipher_st.id=24 ssl_connection_st.client_app_traffic_secret=absent \
-ssl_connection_st.early_secret=absent ssl_connection_st.exporter_master_secret=absent \
-ssl_connection_st.handshake_secret=absent ssl_connection_st.handshake_traffic_hash=absent \
-ssl_connection_st.rbio=absent ssl_connection_st.s3.client_random=absent \
-ssl_connection_st.server_app_traffic_secret=absent ssl_connection_st.session=absent \
-ssl_connection_st.wbio=absent ssl_session_st.cipher=760 ssl_session_st.cipher_id=768 \
+		want="bio_method_st.type=0 bio_st.method=8 bio_st.num=56 \
+ssl_cipher_st.id=24 ssl_session_st.cipher=760 ssl_session_st.cipher_id=768 \
 ssl_session_st.master_key=80 ssl_session_st.master_key_length=8 ssl_session_st.ssl_version=0 \
 ssl_st.client_app_traffic_secret=1860 ssl_st.early_secret=1348 ssl_st.exporter_master_secret=1988 \
 ssl_st.handshake_secret=1412 ssl_st.handshake_traffic_hash=1796 ssl_st.rbio=16 \
 ssl_st.s3.client_random=352 ssl_st.s3=absent ssl_st.server_app_traffic_secret=1924 \
-ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
+ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24 structssl3_state_stabsent structssl_connection_stabsent"
 		if [ -s "$tmp/spec.30" ] && diff -u "$tmp/spec.30" "$tmp/tool.30" >"$tmp/diff" &&
 		   [ "$(tr '\n' ' ' <"$tmp/tool.30" | sed 's/ $//')" = "$want" ]; then
 			pass 3.0_matches_spec
@@ -95,9 +92,17 @@ ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 			fail 3.0_matches_spec "spec vs tool: $(tr '\n' ' ' <"$tmp/diff" | cut -c1-300) tool: $(tr '\n' ' ' <"$tmp/tool.30")"
 		fi
 	fi
-	if grep -q '^    #   OPENSSL_VERSION_TEXT "OpenSSL 3\.0\.[0-9]* ' "$tmp/3.0.out" &&
-	   grep -q '^    layout "3.0" versions "3.0.0" .. "3.0.99" {$' "$tmp/3.0.out" &&
-	   grep -q '^        source "OpenSSL 3\.0\.[0-9]* .*derived by build/offsets";$' "$tmp/3.0.out"; then
+	# `make offsets SRC=TREE` rewrites the committed file: byte for byte the same
+	"$TOOL" --work "$tmp/work-3.0" --layouts "$tmp" "$BOOKWORM" 2>"$tmp/rewrite.err"
+	if cmp -s "$tmp/3.0.spec" "$LAYOUT_30" && grep -q "^offsets: wrote $tmp/3.0.spec$" "$tmp/rewrite.err"; then
+		pass 3.0_rewrites_layout_file
+	else
+		fail 3.0_rewrites_layout_file "$(diff "$LAYOUT_30" "$tmp/3.0.spec" 2>&1 | head -5 | tr '\n' '|')"
+	fi
+	if grep -q '^#   OPENSSL_VERSION_TEXT "OpenSSL 3\.0\.[0-9]* ' "$tmp/3.0.out" &&
+	   grep -q '^# Source tree: openssl-3\.0\.[0-9]*, Debian package version 3\.0\.' "$tmp/3.0.out" &&
+	   grep -q '^layout "3.0" versions "3.0.0" .. {$' "$tmp/3.0.out" &&
+	   grep -q '^    source "OpenSSL 3\.0\.[0-9]* .*derived by build/offsets";$' "$tmp/3.0.out"; then
 		pass 3.0_banner
 	else
 		fail 3.0_banner "$(head -8 "$tmp/3.0.out" | tr '\n' '|')"
@@ -109,16 +114,14 @@ ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 		fail 3.0_source_untouched "the tool wrote into $BOOKWORM"
 	fi
 
-	# The printed block, put in place of the spec's own 3.0 layout, compiles.
+	# The printed file, in place of the committed 3.0 layout, compiles with the spec.
 	if [ ! -x "$OUT/probec" ]; then
 		skip 3.0_output_compiles "$OUT/probec is not built"
 	else
-		awk -v block="$tmp/3.0.out" '
-			/^[ \t]*layout "3.0"/ { while ((getline l < block) > 0) print l; skip = 1; next }
-			skip && /^[ \t]*}/ { skip = 0; next }
-			!skip' "$SPEC" >"$tmp/spec-with-tool-layout.spec"
-		if grep -q 'derived by build/offsets' "$tmp/spec-with-tool-layout.spec" &&
-		   "$OUT/probec" -o "$tmp/gen" "$tmp/spec-with-tool-layout.spec" >"$tmp/probec.log" 2>&1; then
+		cp -r specs/openssl "$tmp/spec-copy"
+		cp "$tmp/3.0.out" "$tmp/spec-copy/layouts/3.0.spec"
+		if grep -q 'derived by build/offsets' "$tmp/spec-copy/layouts/3.0.spec" &&
+		   "$OUT/probec" -o "$tmp/gen" "$tmp/spec-copy/openssl.spec" >"$tmp/probec.log" 2>&1; then
 			pass 3.0_output_compiles
 		else
 			fail 3.0_output_compiles "$(head -3 "$tmp/probec.log" | tr '\n' '|')"
@@ -131,8 +134,8 @@ ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 	if [ $rc -eq 0 ] &&
 	   grep -q '^offsets: OpenSSL 3\.0\.[0-9]* .*: ssl_connection_st\.rbio is absent: no struct ssl_connection_st in this version$' "$tmp/3.0k.err" &&
 	   grep -q '^offsets: OpenSSL 3\.0\.[0-9]* .*: ssl_st\.s3 is absent: it is an unnamed struct held inline here, not a pointer$' "$tmp/3.0k.err" &&
-	   grep -q '^        ssl_connection_st\.rbio = absent; # no struct ssl_connection_st in this version$' "$tmp/3.0k.out" &&
-	   grep -q '^        ssl3_state_st\.client_random = absent;' "$tmp/3.0k.out"; then
+	   grep -q '^    struct ssl_connection_st absent; # no struct ssl_connection_st in this version$' "$tmp/3.0k.out" &&
+	   grep -q '^    struct ssl3_state_st absent;' "$tmp/3.0k.out"; then
 		pass 3.0_absent_reported
 	else
 		fail 3.0_absent_reported "exit $rc, stderr: $(head -3 "$tmp/3.0k.err" | tr '\n' '|')"
@@ -146,8 +149,8 @@ ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 	"$TOOL" --work "$tmp/work-meta" "$tmp/meta-src" >"$tmp/meta.out" 2>"$tmp/meta.err"
 	rc=$?
 	if [ $rc -eq 0 ] &&
-	   grep -q '^    #   OPENSSL_VERSION_TEXT "OpenSSL 3\.0\.[0-9]*+quic ' "$tmp/meta.out" &&
-	   grep -q '^    layout "3.0+quic" product quic versions "3.0.0" .. "3.0.99" {$' "$tmp/meta.out" &&
+	   grep -q '^#   OPENSSL_VERSION_TEXT "OpenSSL 3\.0\.[0-9]*+quic ' "$tmp/meta.out" &&
+	   grep -q '^layout "3.0+quic" product quic versions "3.0.0" .. {$' "$tmp/meta.out" &&
 	   grep -q '^offsets: the banner "OpenSSL 3\.0\.[0-9]*+quic .*" names the build "+quic": the layout is for product quic, which a `match ... product quic;` rule of the spec must detect$' "$tmp/meta.err" &&
 	   diff <(grep ' = ' "$tmp/meta.out") <(grep ' = ' "$tmp/3.0.out") >/dev/null; then
 		pass 3.0_build_metadata_product
@@ -156,7 +159,7 @@ ssl_st.session=2328 ssl_st.version=0 ssl_st.wbio=24"
 	fi
 	"$TOOL" --product fips --work "$tmp/work-meta" "$tmp/meta-src" >"$tmp/meta2.out" 2>"$tmp/meta2.err"
 	rc=$?
-	if [ $rc -eq 0 ] && grep -q '^    layout "3.0+fips" product fips versions "3.0.0" .. "3.0.99" {$' "$tmp/meta2.out" &&
+	if [ $rc -eq 0 ] && grep -q '^layout "3.0+fips" product fips versions "3.0.0" .. {$' "$tmp/meta2.out" &&
 	   ! grep -q 'names the build' "$tmp/meta2.err"; then
 		pass 3.0_product_option
 	else
@@ -179,8 +182,11 @@ check_fields() {
 		return
 	fi
 	local f missing=
+	# S.F=absent is also met by `struct S absent;` (none of S's fields is there)
 	for f in $want; do
-		grep -q "^        ${f%=*} = ${f#*=};" "$out" || missing="$missing $f(got: $(grep -o "^        ${f%=*} = [^;]*" "$out" | sed 's/.*= //'))"
+		grep -q "^    ${f%=*} = ${f#*=};" "$out" ||
+			{ [ "${f#*=}" = absent ] && grep -q "^    struct ${f%%.*} absent;" "$out"; } ||
+			missing="$missing $f(got: $(grep -o "^    ${f%=*} = [^;]*" "$out" | sed 's/.*= //'))"
 	done
 	if [ -z "$missing" ]; then pass "$name"; else fail "$name" "wrong:$missing"; fi
 }

@@ -471,6 +471,42 @@ static void test_layout_select_nearest_tie(void)
 	CHECK_STR(layout ? layout->name : NULL, "3.0");
 }
 
+/* Open ranges (`versions "1.0.2" ..`): each ends below the next layout's first version, the last never. */
+static const struct ps_layout_desc open_layouts[] = {
+	{ .name = "1.0.2", .min_version = "1.0.2", .below_version = "1.1.1" },
+	{ .name = "1.1.1", .min_version = "1.1.1", .below_version = "3.0.0" },
+	{ .name = "3.0", .min_version = "3.0.0" },
+};
+
+static const struct ps_module_desc open_module = {
+	.name = "open-test",
+	.layouts = open_layouts,
+	.n_layouts = sizeof(open_layouts) / sizeof(open_layouts[0]),
+};
+
+static void check_open_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
+{
+	const struct ps_layout_desc *layout = NULL;
+
+	CHECK_INT(ps_layout_select(&open_module, NULL, version, &layout), want_match);
+	if (want_name)
+		CHECK_STR(layout ? layout->name : NULL, want_name);
+	else
+		CHECK(layout == NULL);
+}
+
+static void test_layout_select_open(void)
+{
+	check_open_layout("1.0.2", PS_LAYOUT_EXACT, "1.0.2");
+	check_open_layout("1.0.2zb", PS_LAYOUT_EXACT, "1.0.2");
+	check_open_layout("1.1.0l", PS_LAYOUT_EXACT, "1.0.2");
+	check_open_layout("1.1.1", PS_LAYOUT_EXACT, "1.1.1");
+	check_open_layout("1.1.1w", PS_LAYOUT_EXACT, "1.1.1");
+	check_open_layout("3.0.0", PS_LAYOUT_EXACT, "3.0");
+	check_open_layout("4.0.1", PS_LAYOUT_EXACT, "3.0");
+	check_open_layout("1.0.1u", PS_LAYOUT_NONE, NULL);
+}
+
 int main(void)
 {
 	TEST(test_suffix);
@@ -485,5 +521,6 @@ int main(void)
 	TEST(test_parse_forced_products);
 	TEST(test_layout_select_products);
 	TEST(test_layout_select_nearest_tie);
+	TEST(test_layout_select_open);
 	return TEST_EXIT();
 }

@@ -9,7 +9,11 @@
 #define PS_DEMO_OFF_REQ_ST_LEN 1
 #define PS_DEMO_OFF_REQ_ST_NEXT 2
 #define PS_DEMO_OFF_REQ_ST_HDR_TAG 3
-#define PS_DEMO_N_OFFSETS 4
+#define PS_DEMO_OFF_OPT_ST_X 4
+#define PS_DEMO_OFF_OPT_ST_Y 5
+/* Layout constants: in ps_config.off[] after the offsets; -1 where no layout applies. */
+#define PS_DEMO_CONST_LIMIT 6
+#define PS_DEMO_N_OFFSETS 7
 
 /* Event ids. */
 #define PS_DEMO_EV_REQUEST 0

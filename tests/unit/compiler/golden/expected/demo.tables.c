@@ -66,6 +66,9 @@ static const struct ps_offset_desc demo_offsets[] = {
 	[PS_DEMO_OFF_REQ_ST_LEN] = { "req_st", "len", "req_len", 1 },
 	[PS_DEMO_OFF_REQ_ST_NEXT] = { "req_st", "next", "req_next", 2, .pointer = true },
 	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = { "req_st", "hdr.tag", "req_tag", 1, .has_through = true, .through = 2 },
+	[PS_DEMO_OFF_OPT_ST_X] = { "opt_st", "x" },
+	[PS_DEMO_OFF_OPT_ST_Y] = { "opt_st", "y" },
+	[PS_DEMO_CONST_LIMIT] = { "const", "limit" },
 };
 
 /* layout "1": -1 where the field does not exist */
@@ -74,6 +77,9 @@ static const int32_t demo_layout0_offsets[PS_DEMO_N_OFFSETS] = {
 	[PS_DEMO_OFF_REQ_ST_LEN] = 8,
 	[PS_DEMO_OFF_REQ_ST_NEXT] = -1,
 	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = -1,
+	[PS_DEMO_OFF_OPT_ST_X] = -1,
+	[PS_DEMO_OFF_OPT_ST_Y] = -1,
+	[PS_DEMO_CONST_LIMIT] = 10,
 };
 
 /* layout "2": -1 where the field does not exist */
@@ -82,6 +88,9 @@ static const int32_t demo_layout1_offsets[PS_DEMO_N_OFFSETS] = {
 	[PS_DEMO_OFF_REQ_ST_LEN] = 0,
 	[PS_DEMO_OFF_REQ_ST_NEXT] = 16,
 	[PS_DEMO_OFF_REQ_ST_HDR_TAG] = 24,
+	[PS_DEMO_OFF_OPT_ST_X] = 4,
+	[PS_DEMO_OFF_OPT_ST_Y] = 8,
+	[PS_DEMO_CONST_LIMIT] = 20,
 };
 
 static const struct ps_layout_desc demo_layouts[] = {
@@ -89,7 +98,8 @@ static const struct ps_layout_desc demo_layouts[] = {
 		.name = "1",
 		.product = NULL,
 		.min_version = "1.0",
-		.max_version = "1.9z",
+		.max_version = NULL,
+		.below_version = "2.0",
 		.source = "demo 1.x",
 		.offsets = demo_layout0_offsets,
 		.hookset = 0,
@@ -157,6 +167,16 @@ extern const unsigned char ps_bpf_demo_v2[], ps_bpf_demo_v2_end[];
 /* Indexed by hook id (PS_HOOK_* in demo.v2.bpf.c). */
 static const struct ps_hook_desc demo_v2_hooks[] = {
 	{
+		.symbol = "demo_limit",
+		.target = 0,
+		.entry_prog = "entry_demo_limit",
+		.return_prog = NULL,
+		.optional = false,
+		.abi = PS_ABI_SYSV,
+		.symbol_flag = -1,
+		.offset_flag = -1,
+	},
+	{
 		.symbol = "demo_handle",
 		.target = 0,
 		.entry_prog = "entry_demo_handle",
@@ -192,7 +212,7 @@ static const struct ps_hookset_desc demo_hooksets[] = {
 		.bpf_obj = ps_bpf_demo_v2,
 		.bpf_obj_end = ps_bpf_demo_v2_end,
 		.hooks = demo_v2_hooks,
-		.n_hooks = 2,
+		.n_hooks = 3,
 		.track_socket = false,
 	},
 };
@@ -263,8 +283,8 @@ static const struct ps_field_desc demo_counter_fields[] = {
 		.present_bit = PS_DEMO_COUNTER_PRESENT_SUM,
 		.hidden = false,
 		.check_field = -1,
-		.reads = (const uint32_t[]){ 1, 2, },
-		.n_reads = 2,
+		.reads = (const uint32_t[]){ 1, 2, 4, 5, },
+		.n_reads = 4,
 	},
 };
 
@@ -395,7 +415,7 @@ const struct ps_module_desc ps_module_demo = {
 	.targets = demo_targets,
 	.n_targets = 1,
 	.offsets = demo_offsets,
-	.n_offsets = 4,
+	.n_offsets = 7,
 	.layouts = demo_layouts,
 	.n_layouts = 2,
 	.hooksets = demo_hooksets,

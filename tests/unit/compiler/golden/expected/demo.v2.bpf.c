@@ -5,71 +5,55 @@
 const volatile struct ps_demo_config ps_config = {};
 
 PS_DEFINE_EMITTER(request, struct ps_demo_request)
+PS_DEFINE_FIXED_EMITTER(counter, struct ps_demo_counter)
 
 /* Hook ids: index into this hook set's table. */
-#define PS_HOOK_DEMO_HANDLE 0
-#define PS_HOOK_DEMO_HANDLE_2 1
+#define PS_HOOK_DEMO_LIMIT 0
+#define PS_HOOK_DEMO_HANDLE 1
+#define PS_HOOK_DEMO_HANDLE_2 2
 
 /* Link-time addresses (st_value): hooks by id, then globals; the runtime fills them. */
 const volatile struct {
-	__u64 hook_vaddr[2];
+	__u64 hook_vaddr[3];
 	__u64 global_vaddr[2];
 } ps_link = {};
 
-/* `var NAME ... per thread|process`: one slot per variable and thread or process. */
-struct ps_var_key {
-	__u32 var;
-	__u32 id;
-};
+#include "ps_vars.bpf.h"
 
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct ps_var_key);
-	__type(value, __s64);
-} ps_vars SEC(".maps");
+#include "ps_read_field.bpf.h"
 
-static __always_inline struct ps_var_key ps_var_key(__u32 var, int per_process)
+SEC("uprobe")
+int entry_demo_limit(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	struct ps_var_key key = { .var = var, .id = per_process ? pid_tgid >> 32 : (__u32)pid_tgid };
+	__u64 arg_n;
+	__u64 arg_o;
 
-	return key;
-}
+	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
+		return 0;
+	arg_n = (__u64)PT_REGS_PARM1(ctx);
+	arg_o = (__u64)PT_REGS_PARM2(ctx);
 
-static __always_inline int ps_var_get(__u32 var, int per_process, __s64 *value)
-{
-	struct ps_var_key key = ps_var_key(var, per_process);
-	__s64 *slot = bpf_map_lookup_elem(&ps_vars, &key);
+	if ((ps_config.off[PS_DEMO_CONST_LIMIT] >= 0) && ((__s32)arg_n < ps_config.off[PS_DEMO_CONST_LIMIT])) {
+		struct ps_demo_counter ev = {};
+		__s32 v0;
+		int v0_ok;
+		__s64 v1;
+		int v1_ok;
 
-	if (!slot)
-		return -1;
-	*value = *slot;
+		ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_LIMIT, sizeof(ev));
+		/* value = n */
+		ev.value = (__s32)arg_n;
+		/* sum = ((o->x ?? o->y) ?? 0) + limit */
+		v0_ok = ps_read_field(&v0, sizeof(v0), arg_o, PS_DEMO_OFF_OPT_ST_X) == 0;
+		v1_ok = ps_read_field(&v1, sizeof(v1), arg_o, PS_DEMO_OFF_OPT_ST_Y) == 0;
+		if ((ps_config.off[PS_DEMO_CONST_LIMIT] >= 0)) {
+			ev.sum = ((v0_ok || v1_ok) ? (v0_ok ? v0 : v1) : 0) + (__s64)ps_config.off[PS_DEMO_CONST_LIMIT];
+			ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+		}
+		ps_emit_fixed_counter(&ev);
+	}
 	return 0;
-}
-
-static __always_inline void ps_var_set(__u32 var, int per_process, __s64 value)
-{
-	struct ps_var_key key = ps_var_key(var, per_process);
-
-	bpf_map_update_elem(&ps_vars, &key, &value, BPF_ANY);
-}
-
-static __always_inline void ps_var_clear(__u32 var, int per_process)
-{
-	struct ps_var_key key = ps_var_key(var, per_process);
-
-	bpf_map_delete_elem(&ps_vars, &key);
-}
-
-/* Reads a value of `size` bytes at user address base + off[off_id]; 0 on success. */
-static __always_inline int ps_read_field(void *dst, __u32 size, __u64 base, __u32 off_id)
-{
-	__s32 off = ps_config.off[off_id];
-
-	if (off < 0 || base == 0)
-		return -1;
-	return bpf_probe_read_user(dst, size, (void *)(base + off));
 }
 
 SEC("uprobe")

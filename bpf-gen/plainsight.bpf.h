@@ -98,6 +98,20 @@ static __always_inline void ps_read_tty(char tty[PS_TTY_LEN])
 		bpf_probe_read_kernel_str(tty, PS_TTY_LEN, &term->name);
 }
 
+/*
+ * A thread may rename itself (prctl PR_SET_NAME, pthread_setname_np): Node.js
+ * names its main thread "MainThread", so the current task's comm names the
+ * thread, not the program. The thread group leader's comm names the program.
+ */
+static __always_inline void ps_read_process_name(char comm[PS_COMM_LEN])
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct task_struct *leader = BPF_CORE_READ(task, group_leader);
+
+	if (!leader || bpf_probe_read_kernel_str(comm, PS_COMM_LEN, &leader->comm) < 0)
+		bpf_get_current_comm(comm, PS_COMM_LEN);
+}
+
 static __always_inline void ps_event_init(struct ps_event_header *hdr, __u16 event_id, __u16 hook_id,
 					  __u16 fixed_size)
 {
@@ -111,7 +125,8 @@ static __always_inline void ps_event_init(struct ps_event_header *hdr, __u16 eve
 	hdr->hook_id = hook_id;
 	hdr->fixed_size = fixed_size;
 	hdr->cpu = bpf_get_smp_processor_id();
-	bpf_get_current_comm(hdr->comm, sizeof(hdr->comm));
+	bpf_get_current_comm(hdr->thread, sizeof(hdr->thread));
+	ps_read_process_name(hdr->comm);
 	ps_read_tty(hdr->tty);
 }
 
@@ -170,11 +185,29 @@ static __always_inline int ps_tuple_of_fd(struct ps_tuple *tuple, int fd)
 	return 0;
 }
 
+/* The socket's inode number, which no other live socket shares; 0 when fd is no socket. */
+static __always_inline __u64 ps_socket_ino(int fd)
+{
+	struct file *file = ps_fd_file(fd);
+
+	if (!file || (BPF_CORE_READ(file, f_inode, i_mode) & PS_S_IFMT) != PS_S_IFSOCK)
+		return 0;
+	return BPF_CORE_READ(file, f_inode, i_ino);
+}
+
 /*
  * `track socket by KEY`: while a tracked call runs, the socket syscalls its
  * thread makes tell which fd the call used. The plaintext's connection thus
  * never depends on struct offsets. A call served from the library's buffer
  * makes no syscall; it gets the fd last seen for the same KEY.
+ *
+ * A call on a memory BIO (Node.js, Python's SSLObject) makes no socket
+ * syscall at all: the program moves the ciphertext between the BIO and the
+ * socket itself, on the same thread, around the call. So a call that made
+ * none leaves its KEY pending on its thread, and the thread's next socket
+ * send, before it waits for events again, binds KEY to that socket; a call
+ * whose KEY is not bound yet takes the socket its thread last received from
+ * in the same turn of its event loop (the ciphertext the call decrypted).
  */
 struct ps_incall {
 	__u64 key;
@@ -185,6 +218,28 @@ struct ps_incall {
 struct ps_key_pid {
 	__u64 key;
 	__u32 pid;
+	__u32 pad;
+};
+
+/* How a KEY's socket was learned. */
+enum ps_fd_source {
+	PS_FD_IN_CALL = 1,  /* a syscall inside a call with this KEY: certain */
+	PS_FD_NEXT_SEND,    /* the send that followed a call on the same thread */
+	PS_FD_LAST_RECV,    /* the receive that preceded a call on the same thread */
+};
+
+struct ps_key_socket {
+	__s32 fd;
+	__u32 source;       /* enum ps_fd_source */
+	__u64 ino;          /* the socket's inode when bound: a closed fd's number may come back */
+};
+
+/* A thread's memory-BIO traffic, between two waits of its event loop. */
+struct ps_thread_io {
+	__u64 pending_key;  /* a tracked call that made no socket syscall: its ciphertext is to be sent */
+	__u32 pid;
+	__u32 has_pending;
+	__s32 recv_fd;      /* the socket last received from, or -1 */
 	__u32 pad;
 };
 
@@ -207,8 +262,28 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, struct ps_key_pid);
-	__type(value, __s32);
+	__type(value, struct ps_key_socket);
 } ps_key_fd SEC(".maps");
+
+/* By tid, only for threads that made tracked calls. A cache, as ps_key_fd. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32);
+	__type(value, struct ps_thread_io);
+} ps_thread_io SEC(".maps");
+
+/*
+ * Which KEY a socket (by inode) was bound to from outside a call. A socket
+ * already bound to another KEY is not taken by a call that happened to run
+ * before its send: that call produced no ciphertext.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u64);
+	__type(value, __u64);
+} ps_socket_key SEC(".maps");
 
 static __always_inline void ps_track_begin(__u64 key)
 {
@@ -218,6 +293,66 @@ static __always_inline void ps_track_begin(__u64 key)
 	bpf_map_update_elem(&ps_incall, &tid, &call, BPF_ANY);
 }
 
+/* A binding made outside a call that still names the socket it was made for. */
+static __always_inline int ps_binding_live(const struct ps_key_socket *bound)
+{
+	return bound->source == PS_FD_IN_CALL || (bound->ino && ps_socket_ino(bound->fd) == bound->ino);
+}
+
+/*
+ * Binds kp's KEY to socket fd, learned by source outside a call, unless the
+ * KEY already has a live socket (a connection keeps its socket) or the socket
+ * belongs to another KEY. Returns the binding made, or NULL.
+ */
+static __always_inline struct ps_key_socket *ps_bind_adjacent(struct ps_key_pid *kp, int fd, __u32 source)
+{
+	struct ps_key_socket *bound = bpf_map_lookup_elem(&ps_key_fd, kp);
+	struct ps_key_socket fresh = { .fd = fd, .source = source };
+	__u64 *owner;
+
+	/* the usual case, every write of a connection: nothing new, and no socket to read */
+	if (bound && bound->fd == fd)
+		return bound;
+	if (bound && ps_binding_live(bound))
+		return NULL;
+	fresh.ino = ps_socket_ino(fd);
+	if (!fresh.ino)
+		return NULL;
+	owner = bpf_map_lookup_elem(&ps_socket_key, &fresh.ino);
+	if (owner && *owner != kp->key)
+		return NULL;
+	bpf_map_update_elem(&ps_socket_key, &fresh.ino, &kp->key, BPF_ANY);
+	bpf_map_update_elem(&ps_key_fd, kp, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&ps_key_fd, kp);
+}
+
+/*
+ * A call that made no socket syscall: its KEY waits for the thread's next
+ * send, and, if it has no socket yet, takes the one the thread last
+ * received from. Returns the KEY's binding (known, if any), or NULL.
+ */
+static __always_inline struct ps_key_socket *ps_track_adjacent(struct ps_key_pid *kp, __u32 tid,
+							     struct ps_key_socket *known)
+{
+	struct ps_thread_io fresh = { .recv_fd = -1 };
+	struct ps_thread_io *io = bpf_map_lookup_elem(&ps_thread_io, &tid);
+	struct ps_key_socket *bound;
+
+	if (!io) {
+		bpf_map_update_elem(&ps_thread_io, &tid, &fresh, BPF_ANY);
+		io = bpf_map_lookup_elem(&ps_thread_io, &tid);
+		if (!io)
+			return known;
+	}
+	io->pending_key = kp->key;
+	io->pid = kp->pid;
+	io->has_pending = 1;
+	if (known || io->recv_fd < 0)
+		return known;
+	bound = ps_bind_adjacent(kp, io->recv_fd, PS_FD_LAST_RECV);
+	return bound;
+}
+
 /* Ends tracking; returns 0 and sets *fd when the call's socket is known. */
 static __always_inline int ps_track_end(__u64 key, __s32 *fd)
 {
@@ -225,41 +360,101 @@ static __always_inline int ps_track_end(__u64 key, __s32 *fd)
 	__u32 tid = (__u32)pid_tgid;
 	struct ps_key_pid kp = { .key = key, .pid = pid_tgid >> 32 };
 	struct ps_incall *call = bpf_map_lookup_elem(&ps_incall, &tid);
+	struct ps_key_socket *known;
 	__s32 seen = -1;
-	__s32 *known;
 
 	if (call) {
 		seen = call->fd;
 		bpf_map_delete_elem(&ps_incall, &tid);
 	}
 	if (seen >= 0) {
-		bpf_map_update_elem(&ps_key_fd, &kp, &seen, BPF_ANY);
+		struct ps_key_socket in_call = { .fd = seen, .source = PS_FD_IN_CALL };
+
+		bpf_map_update_elem(&ps_key_fd, &kp, &in_call, BPF_ANY);
 		*fd = seen;
 		return 0;
 	}
 	known = bpf_map_lookup_elem(&ps_key_fd, &kp);
+	if (!known || known->source != PS_FD_IN_CALL)
+		known = ps_track_adjacent(&kp, tid, known);
 	if (!known)
 		return -1;
-	*fd = *known;
+	*fd = known->fd;
 	return 0;
 }
 
 #ifdef PS_TRACK_SOCKET
 /* x86-64 syscall numbers whose first argument is a socket fd. */
-static __always_inline int ps_is_socket_io(long nr)
+static __always_inline int ps_is_socket_send(long nr)
+{
+	switch (nr) {
+	case 1:   /* write */
+	case 20:  /* writev */
+	case 44:  /* sendto */
+	case 46:  /* sendmsg */
+		return 1;
+	}
+	return 0;
+}
+
+static __always_inline int ps_is_socket_recv(long nr)
 {
 	switch (nr) {
 	case 0:   /* read */
-	case 1:   /* write */
 	case 19:  /* readv */
-	case 20:  /* writev */
-	case 44:  /* sendto */
 	case 45:  /* recvfrom */
-	case 46:  /* sendmsg */
 	case 47:  /* recvmsg */
 		return 1;
 	}
 	return 0;
+}
+
+/* x86-64 syscalls an event loop waits in: a turn of the loop ends there. */
+static __always_inline int ps_is_event_wait(long nr)
+{
+	switch (nr) {
+	case 7:   /* poll */
+	case 23:  /* select */
+	case 232: /* epoll_wait */
+	case 270: /* pselect6 */
+	case 271: /* ppoll */
+	case 281: /* epoll_pwait */
+	case 441: /* epoll_pwait2 */
+		return 1;
+	}
+	return 0;
+}
+
+/* A socket syscall outside any tracked call: maybe a memory BIO's ciphertext. */
+static __always_inline void ps_note_adjacent_io(__u32 tid, int fd, int send)
+{
+	struct ps_thread_io *io = bpf_map_lookup_elem(&ps_thread_io, &tid);
+	struct ps_key_pid kp = {};
+
+	if (!io)
+		return;
+	if (!send) {
+		if (ps_fd_sock(fd))
+			io->recv_fd = fd;
+		return;
+	}
+	if (!io->has_pending)
+		return;
+	/* only the first send after the call: later ones are the program's own */
+	io->has_pending = 0;
+	kp.key = io->pending_key;
+	kp.pid = io->pid;
+	ps_bind_adjacent(&kp, fd, PS_FD_NEXT_SEND);
+}
+
+static __always_inline void ps_note_event_wait(__u32 tid)
+{
+	struct ps_thread_io *io = bpf_map_lookup_elem(&ps_thread_io, &tid);
+
+	if (!io)
+		return;
+	io->has_pending = 0;
+	io->recv_fd = -1;
 }
 
 /*
@@ -270,17 +465,23 @@ static __always_inline int ps_is_socket_io(long nr)
 SEC("raw_tp/sys_enter")
 int BPF_PROG(ps_sys_enter, struct pt_regs *regs, long nr)
 {
+	int send = ps_is_socket_send(nr);
 	__u32 tid;
 	struct ps_incall *call;
 	int fd;
 
-	if (!ps_is_socket_io(nr))
+	if (!send && !ps_is_socket_recv(nr)) {
+		if (ps_is_event_wait(nr))
+			ps_note_event_wait((__u32)bpf_get_current_pid_tgid());
 		return 0;
+	}
 	tid = (__u32)bpf_get_current_pid_tgid();
-	call = bpf_map_lookup_elem(&ps_incall, &tid);
-	if (!call)
-		return 0;
 	fd = (int)BPF_CORE_READ(regs, di);
+	call = bpf_map_lookup_elem(&ps_incall, &tid);
+	if (!call) {
+		ps_note_adjacent_io(tid, fd, send);
+		return 0;
+	}
 	if (ps_fd_sock(fd))
 		call->fd = fd;
 	return 0;

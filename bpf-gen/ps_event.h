@@ -43,7 +43,8 @@ struct ps_event_header {
 	__u16 flags;        /* PS_EV_* */
 	__u16 fixed_size;   /* size of the event struct before the data */
 	__u32 cpu;          /* where the record was made, for debugging */
-	char comm[PS_COMM_LEN];
+	char comm[PS_COMM_LEN];     /* the process's name: its thread group leader's comm */
+	char thread[PS_COMM_LEN];   /* the calling thread's own name ("MainThread" in Node.js) */
 	char tty[PS_TTY_LEN];       /* the controlling terminal's line name ("pts3"); "" when none */
 };
 

@@ -13,7 +13,7 @@
 #define GO_MAX_PARAMS 9
 /* ps_event_header.present is 32 bits wide. */
 #define MAX_OPTIONAL_FIELDS 32
-#define PS_EVENT_HEADER_SIZE 88
+#define PS_EVENT_HEADER_SIZE 104 /* sizeof(struct ps_event_header), bpf-gen/ps_event.h */
 #define PS_TUPLE_SIZE 40
 /* `u8[N]`: struct fields and fixed bytes event fields */
 #define MAX_ARRAY_LEN 4096

@@ -21,6 +21,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "reach_watch.h"
+#include "procname.h"
 
 /* The longest a lone record waits before it is written. */
 #define POLL_INTERVAL_MS 50
@@ -55,6 +56,7 @@ struct capture {
 	struct ps_keylog *secrets_seen; /* secrets delivered so far, per connection: repeats go */
 	struct ps_assembler *assembler;
 	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
+	struct ps_procnames *names;    /* process names by pid */
 	struct ps_counters counters;
 	int write_error;            /* first output error, negative errno */
 	bool warned_mismatch;
@@ -187,10 +189,14 @@ static void write_secrets(struct capture *cap, const struct ps_record *rec)
 	cap->counters.records += (uint64_t)written;
 }
 
-static void write_record(struct capture *cap, const struct ps_record *rec)
+static void write_record(struct capture *cap, const struct ps_record *traced)
 {
+	const struct ps_event_header *hdr = ps_record_header(traced);
+	struct ps_record named = *traced;
+	const struct ps_record *rec = &named;
 	int err;
 
+	named.process_name = ps_procname(cap->names, hdr->pid, hdr->comm);
 	if (ps_keylog_is_secrets_event(rec->event)) {
 		write_secrets(cap, rec);
 		return;
@@ -304,6 +310,13 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 	while (!stop_requested && !cap->write_error) {
 		/* the kernel side wakes us only under load: see ps_wakeup_flags */
 		err = ring_buffer__poll(rb, ps_reach_watch_timeout_ms(cap->reach, POLL_INTERVAL_MS));
+		/*
+		 * Polling returns only what a wakeup announced: records the kernel
+		 * side submitted without one wait here until the next wakeup
+		 * otherwise, or until the end, when their process may be gone.
+		 */
+		if (err == 0)
+			err = ring_buffer__consume(rb);
 		if (err == -EINTR) {
 			err = 0;
 			continue;
@@ -366,8 +379,9 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	cap.secrets_seen = ps_keylog_new();
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
 	cap.collect = ps_collect_new(opts);
+	cap.names = ps_procnames_new();
 	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
-	if (!cap.secrets_seen || !cap.assembler || !cap.collect || !rb) {
+	if (!cap.secrets_seen || !cap.assembler || !cap.collect || !cap.names || !rb) {
 		ps_error("cannot set up the ring buffer reader: %s", strerror(errno));
 		err = -ENOMEM;
 		goto out;
@@ -399,6 +413,7 @@ out:
 		ps_assembler_free(cap.assembler);
 	cap.counters.uncollected = ps_collect_uncollected(cap.collect);
 	ps_collect_free(cap.collect);
+	ps_procnames_free(cap.names);
 	ps_keylog_free(cap.secrets_seen);
 	if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);

@@ -44,11 +44,18 @@ struct ps_record {
 	 */
 	bool unfinished;
 	bool read_failed;           /* some data could not be read from the traced process */
+	const char *process_name;   /* NUL-terminated, set by the capture (procname.h); NULL: the header's comm */
 };
 
 static inline const struct ps_event_header *ps_record_header(const struct ps_record *rec)
 {
 	return (const struct ps_event_header *)rec->fixed;
+}
+
+/* The process's name as records show it: at most PS_COMM_LEN bytes, not always NUL-terminated. */
+static inline const char *ps_record_comm(const struct ps_record *rec)
+{
+	return rec->process_name ? rec->process_name : ps_record_header(rec)->comm;
 }
 
 /* What the runtime counts; shown in the status line and the exit summary. */

@@ -133,7 +133,9 @@ void ps_output_json_record(FILE *f, const struct ps_record *rec)
 	/* mono_ns: CLOCK_MONOTONIC, for ordering and intervals that wall-clock steps cannot skew */
 	fprintf(f, "{\"time_ns\": %" PRIu64 ", \"mono_ns\": %" PRIu64 ", \"pid\": %u, \"tid\": %u, \"uid\": %u, \"comm\": ",
 		rec->time_ns, (uint64_t)hdr->mono_ns, hdr->pid, hdr->tid, hdr->uid);
-	write_string(f, hdr->comm, strnlen(hdr->comm, PS_COMM_LEN));
+	write_string(f, ps_record_comm(rec), strnlen(ps_record_comm(rec), PS_COMM_LEN));
+	fputs(", \"thread\": ", f);
+	write_string(f, hdr->thread, strnlen(hdr->thread, PS_COMM_LEN));
 	if (hdr->tty[0]) {
 		char tty[PS_TTY_LEN + 8];
 

@@ -120,7 +120,12 @@ static void write_header(FILE *f, const struct ps_record *rec)
 	write_time(f, rec->time_ns);
 	fprintf(f, " %s %s pid=%u tid=%u uid=%u comm=", rec->module->name, rec->event->name, hdr->pid,
 		hdr->tid, hdr->uid);
-	write_word(f, hdr->comm, PS_COMM_LEN);
+	write_word(f, ps_record_comm(rec), PS_COMM_LEN);
+	/* a thread that kept the program's name (most do) says nothing more */
+	if (hdr->thread[0] && strncmp(hdr->thread, ps_record_comm(rec), PS_COMM_LEN) != 0) {
+		fputs(" thread=", f);
+		write_word(f, hdr->thread, PS_COMM_LEN);
+	}
 	if (hdr->tty[0]) {
 		char tty[PS_TTY_LEN + 8];
 

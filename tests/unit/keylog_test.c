@@ -241,6 +241,7 @@ static void test_secrets_record_has_its_versions_fields(void)
 	ev.hdr.pid = 5;
 	ev.hdr.tid = 6;
 	memcpy(ev.hdr.comm, "curl", 5);
+	memcpy(ev.hdr.thread, "curl", 5);
 	memset(ev.client_random, 0xab, 32);
 	memset(ev.master_secret, 0x11, 48);
 	ev.version = 0x0303;
@@ -251,7 +252,7 @@ static void test_secrets_record_has_its_versions_fields(void)
 	text = secrets_json(&ev);
 	snprintf(want, sizeof(want),
 		 "{\"time_ns\": 7, \"mono_ns\": 0, \"pid\": 5, \"tid\": 6, \"uid\": 0, \"comm\": \"curl\","
-		 " \"module\": \"tls\", \"event\": \"tls_secrets\", \"client_random\": \"%s\", \"version\": 771,"
+		 " \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"tls_secrets\", \"client_random\": \"%s\", \"version\": 771,"
 		 " \"cipher\": 49199, \"master_secret\": \"%s\"}\n", cr, hex(ev.master_secret, 48));
 	CHECK_STR(text, want);
 	free(text);
@@ -267,7 +268,7 @@ static void test_secrets_record_has_its_versions_fields(void)
 	text = secrets_json(&ev);
 	snprintf(want, sizeof(want),
 		 "{\"time_ns\": 7, \"mono_ns\": 0, \"pid\": 5, \"tid\": 6, \"uid\": 0, \"comm\": \"curl\","
-		 " \"module\": \"tls\", \"event\": \"tls_secrets\", \"client_random\": \"%s\", \"version\": 772,"
+		 " \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"tls_secrets\", \"client_random\": \"%s\", \"version\": 772,"
 		 " \"cipher\": 4865,"
 		 " \"client_handshake_traffic_secret\": \"b3eddb126e067f35a780b3abf45e2d8f3b1a950738f52e9600746a0e27a55a21\","
 		 " \"server_handshake_traffic_secret\": \"b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38\","

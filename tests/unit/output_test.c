@@ -80,6 +80,7 @@ static void fill_header(struct ps_event_header *hdr, uint16_t event_id, uint32_t
 	hdr->fixed_size = (uint16_t)test_events[event_id].fixed_size;
 	hdr->var_len = var_len;
 	strcpy(hdr->comm, "curl");
+	strcpy(hdr->thread, "curl");
 }
 
 static void set_ipv4(struct ps_tuple *t, const char *saddr, uint16_t sport, const char *daddr, uint16_t dport)
@@ -263,6 +264,7 @@ static void text_string_and_fixed_events(void)
 	path_ev.hdr.present = 1 << 3;
 	fill_header(&exit_ev.hdr, EV_EXIT, 0);
 	strcpy(exit_ev.hdr.comm, "Web Content");
+	strcpy(exit_ev.hdr.thread, "Web Content");
 	exit_ev.code = 2;
 	recs[1] = (struct ps_record){ .module = &test_module, .event = &test_events[EV_EXIT],
 				      .fixed = &exit_ev, .time_ns = TEST_TIME_NS + 1 };
@@ -283,7 +285,7 @@ static void json_record_bytes(void)
 	char *text = write_one(PS_OUTPUT_JSON, false, &rec);
 
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": \"write\", \"saddr\": \"10.0.0.1\", \"sport\": 51000,"
 			" \"daddr\": \"93.184.216.34\", \"dport\": 443, \"len\": 3, \"payload_b64\": \"AP9c\"}\n");
 	free(text);
@@ -302,7 +304,7 @@ static void json_record_ipv6_marks_and_unknown_enum(void)
 	rec.read_failed = true;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": 9, \"saddr\": \"fe80::1\", \"sport\": 1,"
 			" \"daddr\": \"2001:db8::1:0:0:2\", \"dport\": 2, \"len\": 2, \"payload_b64\": \"aGk=\","
 			" \"lost_bytes\": 7, \"incomplete\": true, \"read_failed\": true}\n");
@@ -313,7 +315,7 @@ static void json_record_ipv6_marks_and_unknown_enum(void)
 	rec.incomplete = rec.read_failed = false;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"tls_data\", \"fd\": 3,"
 			" \"dir\": 9, \"len\": 2, \"payload_b64\": \"aGk=\"}\n");
 	free(text);
 
@@ -337,7 +339,7 @@ static void json_string_fields(void)
 	/* dfd is optional and absent: no key */
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"mode\": 420,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"mode\": 420,"
 			" \"path\": \"/etc/\xc3\xa9t\xc3\xa9\\u000a\\\"q\\\"\"}\n");
 	free(text);
 
@@ -346,7 +348,7 @@ static void json_string_fields(void)
 	ev.hdr.present = 1 << 3;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"dfd\": -100,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"open_path\", \"dfd\": -100,"
 			" \"mode\": 420, \"path\": \"a\\ufffd\", \"path_b64\": \"Yf8=\"}\n");
 	free(text);
 }
@@ -374,7 +376,7 @@ static const struct ps_event_desc string_not_text_event = {
 };
 
 #define JSON_QUERY_HEAD "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000," \
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"query\", \"mode\": 420, "
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"query\", \"mode\": 420, "
 
 /* The JSON of one query record whose text is bytes[len]. */
 static char *json_query(const struct ps_event_desc *event, const char *bytes, size_t len)
@@ -429,7 +431,7 @@ static void json_string_not_text_is_base64(void)
 	char *text = json_query(&string_not_text_event, "hi", 2);
 
 	CHECK_STR(text, "{\"time_ns\": 1795952701123456789, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"curl\", \"module\": \"tls\", \"event\": \"named\", \"mode\": 420,"
+			" \"comm\": \"curl\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"named\", \"mode\": 420,"
 			" \"len\": 2, \"name_b64\": \"aGk=\"}\n");
 	free(text);
 }
@@ -447,8 +449,33 @@ static void json_comm_is_escaped(void)
 	ev.code = -1;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
 	CHECK_STR(text, "{\"time_ns\": 5, \"mono_ns\": 0, \"pid\": 1234, \"tid\": 1235, \"uid\": 1000,"
-			" \"comm\": \"a\\\"b\\\\c\\u0001\\ufffd789012345\", \"module\": \"tls\", \"event\": \"exit\","
+			" \"comm\": \"a\\\"b\\\\c\\u0001\\ufffd789012345\", \"thread\": \"curl\", \"module\": \"tls\", \"event\": \"exit\","
 			" \"code\": -1}\n");
+	free(text);
+}
+
+/* A thread that named itself: comm stays the program's, the thread's name has its own field. */
+static void thread_name_beside_process_name(void)
+{
+	struct test_exit ev;
+	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
+				 .time_ns = 5 };
+	char *text;
+
+	fill_header(&ev.hdr, EV_EXIT, 0);
+	memcpy(ev.hdr.comm, "node", 5);
+	memcpy(ev.hdr.thread, "MainThread", 11);
+	ev.code = 0;
+	text = write_one(PS_OUTPUT_JSON, false, &rec);
+	CHECK(text && strstr(text, "\"comm\": \"node\", \"thread\": \"MainThread\", \"module\""));
+	free(text);
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	CHECK(text && strstr(text, " comm=node thread=MainThread code=0"));
+	free(text);
+	/* the same name twice says nothing new in text */
+	memcpy(ev.hdr.thread, "node", 5);
+	text = write_one(PS_OUTPUT_TEXT, false, &rec);
+	CHECK(text && strstr(text, " comm=node code=0") && !strstr(text, "thread="));
 	free(text);
 }
 
@@ -467,10 +494,11 @@ static void tty_is_shown_as_users_know_it(void)
 	CHECK_STR(ps_format_tty(names[3], buf, sizeof(buf)), "");
 	fill_header(&ev.hdr, EV_EXIT, 0);
 	memcpy(ev.hdr.comm, "bash", 5);
+	memcpy(ev.hdr.thread, "bash", 5);
 	memcpy(ev.hdr.tty, "pts12", 6);
 	ev.code = 0;
 	text = write_one(PS_OUTPUT_JSON, false, &rec);
-	CHECK(text && strstr(text, "\"comm\": \"bash\", \"tty\": \"pts/12\", \"module\""));
+	CHECK(text && strstr(text, "\"comm\": \"bash\", \"thread\": \"bash\", \"tty\": \"pts/12\", \"module\""));
 	free(text);
 	text = write_one(PS_OUTPUT_TEXT, false, &rec);
 	CHECK(text && strstr(text, " comm=bash tty=pts/12 "));
@@ -854,6 +882,7 @@ int main(void)
 	TEST(json_text_fields);
 	TEST(json_string_not_text_is_base64);
 	TEST(json_comm_is_escaped);
+	TEST(thread_name_beside_process_name);
 	TEST(json_summary);
 	TEST(json_notice);
 	TEST(tty_is_shown_as_users_know_it);

@@ -39,11 +39,11 @@ struct ps_demo_request {
 };
 
 /* The layout probec computed; the C compiler must agree (kernel and user half). */
-_Static_assert(sizeof(struct ps_demo_request) == 104, "request: size");
-_Static_assert(__builtin_offsetof(struct ps_demo_request, kind) == 88, "request.kind: offset");
-_Static_assert(__builtin_offsetof(struct ps_demo_request, len) == 92, "request.len: offset");
-_Static_assert(__builtin_offsetof(struct ps_demo_request, depth) == 96, "request.depth: offset");
-_Static_assert(__builtin_offsetof(struct ps_demo_request, data) == 104, "request.path: offset");
+_Static_assert(sizeof(struct ps_demo_request) == 120, "request: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_request, kind) == 104, "request.kind: offset");
+_Static_assert(__builtin_offsetof(struct ps_demo_request, len) == 108, "request.len: offset");
+_Static_assert(__builtin_offsetof(struct ps_demo_request, depth) == 112, "request.depth: offset");
+_Static_assert(__builtin_offsetof(struct ps_demo_request, data) == 120, "request.path: offset");
 
 /* present bits of counter's optional fields */
 #define PS_DEMO_COUNTER_PRESENT_SUM 0
@@ -55,9 +55,9 @@ struct ps_demo_counter {
 };
 
 /* The layout probec computed; the C compiler must agree (kernel and user half). */
-_Static_assert(sizeof(struct ps_demo_counter) == 104, "counter: size");
-_Static_assert(__builtin_offsetof(struct ps_demo_counter, value) == 88, "counter.value: offset");
-_Static_assert(__builtin_offsetof(struct ps_demo_counter, sum) == 96, "counter.sum: offset");
+_Static_assert(sizeof(struct ps_demo_counter) == 120, "counter: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_counter, value) == 104, "counter.value: offset");
+_Static_assert(__builtin_offsetof(struct ps_demo_counter, sum) == 112, "counter.sum: offset");
 
 /* present bits of tagged's optional fields */
 #define PS_DEMO_TAGGED_PRESENT_TAG 0
@@ -68,8 +68,8 @@ struct ps_demo_tagged {
 };
 
 /* The layout probec computed; the C compiler must agree (kernel and user half). */
-_Static_assert(sizeof(struct ps_demo_tagged) == 96, "tagged: size");
-_Static_assert(__builtin_offsetof(struct ps_demo_tagged, tag) == 88, "tagged.tag: offset");
+_Static_assert(sizeof(struct ps_demo_tagged) == 112, "tagged: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_tagged, tag) == 104, "tagged.tag: offset");
 
 struct ps_demo_line {
 	struct ps_event_header hdr;
@@ -77,8 +77,8 @@ struct ps_demo_line {
 };
 
 /* The layout probec computed; the C compiler must agree (kernel and user half). */
-_Static_assert(sizeof(struct ps_demo_line) == 88, "line: size");
-_Static_assert(__builtin_offsetof(struct ps_demo_line, data) == 88, "line.text: offset");
+_Static_assert(sizeof(struct ps_demo_line) == 104, "line: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_line, data) == 104, "line.text: offset");
 
 /* present bits of done's optional fields */
 #define PS_DEMO_DONE_PRESENT_STATUS 0
@@ -90,9 +90,9 @@ struct ps_demo_done {
 };
 
 /* The layout probec computed; the C compiler must agree (kernel and user half). */
-_Static_assert(sizeof(struct ps_demo_done) == 96, "done: size");
-_Static_assert(__builtin_offsetof(struct ps_demo_done, status) == 88, "done.status: offset");
-_Static_assert(__builtin_offsetof(struct ps_demo_done, data) == 96, "done.text: offset");
+_Static_assert(sizeof(struct ps_demo_done) == 112, "done: size");
+_Static_assert(__builtin_offsetof(struct ps_demo_done, status) == 104, "done.status: offset");
+_Static_assert(__builtin_offsetof(struct ps_demo_done, data) == 112, "done.text: offset");
 
 /* Configuration the runtime writes into .rodata before loading. */
 struct ps_demo_config {

@@ -146,7 +146,10 @@ static bool build_fixture(const char *dir)
 
 static void check_case(const struct plan_case *c)
 {
-	const struct ps_layout_desc layout = { "fixture", NULL, c->min, c->max, "tests/unit/plan_test.c", c->layout, 0 };
+	const struct ps_layout_desc layout = {
+		.name = "fixture", .min_version = c->min, .max_version = c->max,
+		.source = "tests/unit/plan_test.c", .offsets = c->layout,
+	};
 	const struct ps_module_desc module = {
 		.name = "fixture", .flags = flags, .n_flags = 2, .targets = &target_desc, .n_targets = 1,
 		.offsets = offsets, .n_offsets = N_OFFSETS, .layouts = &layout, .n_layouts = 1,

@@ -207,7 +207,10 @@ static void test_trust_decisions(void)
 static void test_no_version_string(void)
 {
 	struct ps_target_desc silent = target_desc;
-	const struct ps_layout_desc layout = { "fixture", NULL, "2.0.0", "2.9.9", "plan_test.c", (int32_t[])RIGHT, 0 };
+	const struct ps_layout_desc layout = {
+		.name = "fixture", .min_version = "2.0.0", .max_version = "2.9.9",
+		.source = "plan_test.c", .offsets = (int32_t[])RIGHT,
+	};
 	const struct ps_module_desc module = {
 		.name = "fixture", .flags = flags, .n_flags = 2, .targets = &silent, .n_targets = 1,
 		.offsets = offsets, .n_offsets = N_OFFSETS, .layouts = &layout, .n_layouts = 1,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* What the checker's passes share (check.c, check_stmts.c): not for the emitters. */
+/* What the checker's passes share (check*.c): not for the emitters. */
 #ifndef PROBEC_CHECK_CTX_H
 #define PROBEC_CHECK_CTX_H
 
@@ -35,6 +35,7 @@ struct check_ctx {
 #define ERROR(ctx, loc, ...) diag_error((ctx)->diag, (loc), __VA_ARGS__)
 
 /* check.c: lookups and wording */
+bool is_c_keyword(const char *name);
 const char *did_you_mean(struct check_ctx *ctx, const struct suggest *s);
 struct ast_const *find_const(struct ast_module *mod, const char *name);
 struct ast_field *find_event_field(struct ast_event *ev, const char *name);
@@ -51,5 +52,23 @@ struct ast_struct *find_struct(struct ast_module *mod, const char *name);
 /* check_stmts.c: a hook's expressions and statements */
 bool require_present_number(struct check_ctx *ctx, struct ast_expr *e, const char *what);
 void check_block(struct check_ctx *ctx, struct ast_block *block);
+
+/* check_decls.c: the declarations pass */
+void check_flags(struct check_ctx *ctx);
+void check_targets(struct check_ctx *ctx);
+void check_structs(struct check_ctx *ctx);
+void gather_hooksets(struct check_ctx *ctx);
+void check_events(struct check_ctx *ctx);
+void check_globals_and_vars(struct check_ctx *ctx);
+void check_filters(struct check_ctx *ctx);
+int find_hookset(struct ast_module *mod, const char *name);
+void resolve_flag_ref(struct check_ctx *ctx, struct flag_ref *ref, enum flag_type want, const char *what);
+
+/* check_layouts.c: the layouts pass */
+void check_layouts(struct check_ctx *ctx);
+void check_accessors_through(struct check_ctx *ctx);
+
+/* check_hooks.c: the hooks pass, programs planned and named */
+void check_hooks(struct check_ctx *ctx);
 
 #endif

@@ -18,7 +18,7 @@ ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
 # clang -target bpf does not search the multiarch include directory by itself.
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
-RUNTIME_LIBS := -lbpf -lelf -lz
+RUNTIME_LIBS := -lbpf -lelf -lz -lpcap
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_OUT   := $(OUT)/asan

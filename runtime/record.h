@@ -49,6 +49,12 @@ struct ps_counters {
 	uint64_t check_mismatch;    /* `check` fields that disagreed */
 	bool keys_refused;          /* secrets the accessors do not confirm are left out (target.h) */
 	uint64_t secrets_dropped;   /* secrets records written without them, or not at all */
+	/* -m pcapng (pcapng_output.h) */
+	uint64_t packets;           /* packets written */
+	uint64_t packet_bytes;      /* their captured bytes */
+	uint64_t packets_dropped;   /* dropped by the kernel capture, its ring full (pcap_stats) */
+	uint64_t packets_unwritten; /* captured, but the file failed */
+	uint64_t secrets_written;   /* key log lines in Decryption Secrets Blocks */
 };
 
 #endif

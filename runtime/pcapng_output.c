@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 #include "keylog.h"
 #include "log.h"
@@ -19,6 +20,24 @@
 /* Past this, a batch is written at once: memory stays bounded under a flood. */
 #define FLUSH_BYTES (4 << 20)
 
+/*
+ * How long a packet waits before it is written. A TLS 1.3 client derives
+ * its handshake secret only after the server's flight arrived: the packets
+ * that need a secret can reach us before the secret does. Holding each
+ * packet this long lets the secret's block go first (Wireshark reads a
+ * file in one pass and cannot decrypt a record whose key comes later).
+ */
+#define HOLD_NS (200 * 1000000ull)
+/* Under a flood, the oldest packets go out early rather than memory growing without bound. */
+#define HOLD_MAX_BYTES (64 << 20)
+
+struct held_packet {
+	struct held_packet *next;
+	uint64_t wall_ns;
+	uint32_t interface, captured_len, original_len;
+	uint8_t data[];
+};
+
 struct ps_pcapng_output {
 	int fd;
 	const char *path;
@@ -28,6 +47,8 @@ struct ps_pcapng_output {
 	char *pending;              /* key log lines not yet in a block */
 	size_t pending_len;
 	FILE *pending_stream;
+	struct held_packet *held, **held_tail; /* oldest first */
+	size_t held_bytes;
 	uint64_t packets, bytes, secrets;
 	uint64_t packets_unwritten; /* in a batch whose write failed */
 	uint64_t pending_secrets;   /* lines in pending */
@@ -86,6 +107,7 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 	if (!out)
 		return -ENOMEM;
 	out->fd = -1;
+	out->held_tail = &out->held;
 	out->path = opts->output_path;
 	out->keylog = ps_keylog_new();
 	out->file = ps_pcapng_new(file->fd);
@@ -176,24 +198,78 @@ static int flush_batch(struct ps_pcapng_output *out)
 	return 0;
 }
 
-static int on_packet(const struct ps_packet *packet, void *arg)
+static int write_oldest(struct ps_pcapng_output *out)
 {
-	struct ps_pcapng_output *out = arg;
-	int err = ps_pcapng_packet(out->file, packet->interface, packet->wall_ns, packet->data,
-				   packet->captured_len, packet->original_len, NULL);
+	struct held_packet *packet = out->held;
+	uint32_t captured_len = packet->captured_len;
+	int err;
 
+	out->held = packet->next;
+	if (!out->held)
+		out->held_tail = &out->held;
+	out->held_bytes -= packet->captured_len;
+	err = out->error ? out->error : ps_pcapng_packet(out->file, packet->interface, packet->wall_ns, packet->data,
+							 packet->captured_len, packet->original_len, NULL);
+	free(packet);
 	if (err) {
 		out->packets_unwritten++;
 		return fail_write(out, err);
 	}
 	out->batch_packets++;
-	out->batch_bytes += packet->captured_len;
+	out->batch_bytes += captured_len;
 	if (ps_pcapng_pending(out->file) >= FLUSH_BYTES)
 		return flush_batch(out);
 	return 0;
 }
 
-int ps_pcapng_output_packets(struct ps_pcapng_output *out)
+static uint64_t wall_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* Writes the packets held long enough (all of them at the end), oldest first. */
+static int write_due(struct ps_pcapng_output *out, bool all)
+{
+	uint64_t now = wall_clock_ns();
+	int err = 0;
+
+	while (out->held && !err &&
+	       (all || out->held->wall_ns + HOLD_NS <= now || out->held_bytes > HOLD_MAX_BYTES))
+		err = write_oldest(out);
+	/* after a failure, what is held can never be written: counted now */
+	while (err && out->held)
+		write_oldest(out);
+	return err;
+}
+
+static int on_packet(const struct ps_packet *packet, void *arg)
+{
+	struct ps_pcapng_output *out = arg;
+	struct held_packet *held;
+
+	if (out->error) {
+		out->packets_unwritten++;
+		return out->error;
+	}
+	held = malloc(sizeof(*held) + packet->captured_len);
+	if (!held) {
+		out->packets_unwritten++;
+		return fail_write(out, -ENOMEM);
+	}
+	*held = (struct held_packet){ .wall_ns = packet->wall_ns, .interface = packet->interface,
+				      .captured_len = packet->captured_len, .original_len = packet->original_len };
+	memcpy(held->data, packet->data, packet->captured_len);
+	*out->held_tail = held;
+	out->held_tail = &held->next;
+	out->held_bytes += packet->captured_len;
+	return out->held_bytes > HOLD_MAX_BYTES ? write_due(out, false) : 0;
+}
+
+/* Secrets first, then the packets due: a packet follows every secret known when it was written. */
+static int write_batch(struct ps_pcapng_output *out, bool all)
 {
 	int err;
 
@@ -203,20 +279,28 @@ int ps_pcapng_output_packets(struct ps_pcapng_output *out)
 	if (err)
 		return fail_write(out, err);
 	err = ps_packet_capture_dispatch(out->capture, on_packet, out);
-	if (err < 0) {
-		if (!out->error)
-			out->error = err; /* a capture error, already said */
+	if (err < 0 && !out->error)
+		out->error = err; /* a capture error, already said */
+	err = err < 0 ? err : 0;
+	if (!err)
+		err = write_due(out, all);
+	if (err)
 		flush_batch(out);
-		return out->error;
-	}
-	return flush_batch(out);
+	else
+		err = flush_batch(out);
+	return out->error ? out->error : err;
+}
+
+int ps_pcapng_output_packets(struct ps_pcapng_output *out)
+{
+	return write_batch(out, false);
 }
 
 int ps_pcapng_output_finish(struct ps_pcapng_output *out)
 {
 	/* a young TPACKET_V3 block is handed over when its timeout expires */
 	ps_pcapng_output_wait(out, -1, 60);
-	return ps_pcapng_output_packets(out);
+	return write_batch(out, true);
 }
 
 void ps_pcapng_output_counters(struct ps_pcapng_output *out, struct ps_counters *counters)
@@ -235,6 +319,12 @@ int ps_pcapng_output_close(struct ps_pcapng_output *out)
 	if (!out)
 		return 0;
 	err = out->error;
+	while (out->held) {
+		struct held_packet *next = out->held->next;
+
+		free(out->held);
+		out->held = next;
+	}
 	ps_packet_capture_close(out->capture);
 	ps_pcapng_free(out->file);
 	if (out->pending_stream)

@@ -123,9 +123,11 @@ def check_file_info(ctx, pcap, port, started):
 
 
 def check_loopback_once(ctx, pcap):
-    """Each packet once: one SYN per connection, no TCP segment twice."""
+    """Each packet once: one SYN per connection, no TCP segment twice (a
+    retransmission differs in its IP id and TCP timestamp; a copy does not)."""
     out = tshark(ctx, pcap, "-T", "fields", "-e", "tcp.stream", "-e", "tcp.flags.syn", "-e", "tcp.flags.ack",
-                 "-e", "tcp.seq_raw", "-e", "tcp.ack_raw", "-e", "tcp.len", "-e", "tcp.srcport")
+                 "-e", "tcp.seq_raw", "-e", "tcp.ack_raw", "-e", "tcp.len", "-e", "tcp.srcport", "-e", "ip.id",
+                 "-e", "tcp.options.timestamp.tsval")
     rows = [tuple(l.split("\t")) for l in out.splitlines() if l.strip()]
     syns = [r for r in rows if r[1] in ("1", "True") and r[2] in ("0", "False")]
     streams = {r[0] for r in rows}
@@ -152,7 +154,7 @@ def curl_post(ctx, port, path, body, maxv):
     return r.stdout
 
 
-def decrypts_without_key_file(ctx, maxv):
+def decrypts_without_key_file(ctx, maxv, **plainsight_kw):
     need_tools()
     port = free_port()
     pcap, keylog = ctx.path("out.pcapng"), ctx.path("keys.log")
@@ -161,7 +163,7 @@ def decrypts_without_key_file(ctx, maxv):
     srv = start_server(ctx, port, maxv)
     started = time.time()
     ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-k", keylog, "-q",
-                               "tcp", "port", str(port)])
+                               "tcp", "port", str(port)], **plainsight_kw)
     ps.wait_attached()
     got = curl_post(ctx, port, path, body, maxv)
     srv.check_ok(30)
@@ -203,6 +205,22 @@ def pcapng_tls13(ctx):
 @test("pcapng_decrypts_tls12")
 def pcapng_tls12(ctx):
     decrypts_without_key_file(ctx, "1.2")
+
+
+@test("asan_pcapng_decrypts_tls13")
+def asan_pcapng_tls13(ctx):
+    """The same under ASan+UBSan (leaks included)."""
+    from test_tls import SANITIZER_RE
+    if not os.path.exists(binary(asan=True)):
+        raise TestFailure("ASan build not found: %s (make asan)" % binary(asan=True))
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
+               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
+    try:
+        decrypts_without_key_file(ctx, "1.3", asan=True, env=env)
+    finally:
+        ps = ctx.plainsight
+        if ps is not None and ps.p.poll() is not None and SANITIZER_RE.search(ps.stderr):
+            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
 
 
 @test("pcapng_filter_excludes_other_port")

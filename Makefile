@@ -136,6 +136,16 @@ $(OUT)/bpf/%.bpf.o: runtime/%.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $< && $(LLVM_STRIP) -g $@
 
+# ... embedded as ps_bpf_NAME .. ps_bpf_NAME_end, beside the generated ones.
+RUNTIME_BPF_OBJS := $(patsubst runtime/%.bpf.c,$(OUT)/bpf/%.embed.o,$(wildcard runtime/*.bpf.c))
+GEN_OBJS += $(RUNTIME_BPF_OBJS)
+.PRECIOUS: $(OUT)/bpf/%.bpf.o
+
+$(OUT)/bpf/%.embed.o: $(OUT)/bpf/%.bpf.o
+	$(call msg,AS,$@)
+	$(Q)printf '\t.section .rodata\n\t.balign 8\n\t.globl ps_bpf_%s\nps_bpf_%s:\n\t.incbin "%s"\n\t.globl ps_bpf_%s_end\nps_bpf_%s_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
+		$* $* $< $* $* | $(CC) -c -x assembler -o $@ -
+
 $(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
 	$(call msg,AS,$@)
 	$(Q)$(CC) -c -I$(OUT)/bpf -o $@ $<
@@ -145,7 +155,7 @@ $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(Q)$(CC) $(ALL_CFLAGS) -Iruntime -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
 # ---- user half --------------------------------------------------------------
-RUNTIME_SRCS := $(wildcard runtime/*.c)
+RUNTIME_SRCS := $(filter-out %.bpf.c,$(wildcard runtime/*.c))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
 LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(GEN_OBJS)
 

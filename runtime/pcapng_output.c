@@ -12,6 +12,7 @@
 #include "packet_capture.h"
 #include "pcapng.h"
 #include "pcapng_output.h"
+#include "sock_owner.h"
 
 #ifndef PS_VERSION_STRING
 #define PS_VERSION_STRING "0.1.0"
@@ -47,6 +48,9 @@ struct ps_pcapng_output {
 	char *pending;              /* key log lines not yet in a block */
 	size_t pending_len;
 	FILE *pending_stream;
+	struct ps_sock_owners *owners;  /* NULL: packets name no process */
+	char comment[12288];        /* two processes' comm and command line (sock_owner.c bounds them) */
+	uint64_t unattributed;
 	struct held_packet *held, **held_tail; /* oldest first */
 	size_t held_bytes;
 	uint64_t packets, bytes, secrets;
@@ -123,6 +127,8 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 				 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
 	if (!err)
 		err = write_header(out, opts);
+	if (!err)
+		ps_sock_owners_start(&out->owners); /* it warns when it cannot: packets go on without names */
 	if (err) {
 		ps_pcapng_output_close(out);
 		return err;
@@ -198,6 +204,19 @@ static int flush_batch(struct ps_pcapng_output *out)
 	return 0;
 }
 
+/* Looked up when the packet is written: its connection's owner is known by then. */
+static const char *packet_comment(struct ps_pcapng_output *out, const struct held_packet *packet)
+{
+	int linktype = ps_packet_capture_linktype(out->capture, packet->interface);
+
+	if (out->owners && ps_sock_owners_comment(out->owners, linktype, packet->data, packet->captured_len,
+						  out->comment, sizeof(out->comment)) == 0)
+		return out->comment;
+	if (!out->error)
+		out->unattributed++;
+	return NULL;
+}
+
 static int write_oldest(struct ps_pcapng_output *out)
 {
 	struct held_packet *packet = out->held;
@@ -208,8 +227,10 @@ static int write_oldest(struct ps_pcapng_output *out)
 	if (!out->held)
 		out->held_tail = &out->held;
 	out->held_bytes -= packet->captured_len;
+	const char *comment = packet_comment(out, packet);
+
 	err = out->error ? out->error : ps_pcapng_packet(out->file, packet->interface, packet->wall_ns, packet->data,
-							 packet->captured_len, packet->original_len, NULL);
+							 packet->captured_len, packet->original_len, comment);
 	free(packet);
 	if (err) {
 		out->packets_unwritten++;
@@ -310,6 +331,7 @@ void ps_pcapng_output_counters(struct ps_pcapng_output *out, struct ps_counters 
 	counters->packets_dropped = ps_packet_capture_dropped(out->capture);
 	counters->packets_unwritten = out->packets_unwritten;
 	counters->secrets_written = out->secrets;
+	counters->packets_unattributed = out->unattributed;
 }
 
 int ps_pcapng_output_close(struct ps_pcapng_output *out)
@@ -326,6 +348,7 @@ int ps_pcapng_output_close(struct ps_pcapng_output *out)
 		out->held = next;
 	}
 	ps_packet_capture_close(out->capture);
+	ps_sock_owners_stop(out->owners);
 	ps_pcapng_free(out->file);
 	if (out->pending_stream)
 		fclose(out->pending_stream);

@@ -308,3 +308,81 @@ def pcapng_sigterm(ctx):
     time.sleep(0.5)
     if os.path.getsize(pcap) != size_after:
         raise TestFailure("the file still grows after plainsight exited")
+
+
+# A plain TCP echo server and a client that connects at once but speaks
+# only when told (a line on stdin): a connection older than plainsight.
+ECHO_SERVER_PY = r"""
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen(1)
+c, _ = s.accept()
+while True:
+    d = c.recv(65536)
+    if not d:
+        break
+    c.sendall(d)
+"""
+
+EARLY_CLIENT_PY = r"""
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+sys.stdin.readline()
+s.sendall(b"early bird" * 100)
+got = b""
+while len(got) < 1000:
+    got += s.recv(65536)
+s.close()
+"""
+
+
+@test("pcapng_attribution")
+def pcapng_attribution(ctx):
+    """Each packet's comment names its sender (and receiver) by pid, checked
+    packet by packet against the real pids, for a connection made during the
+    run and one made before plainsight started."""
+    need_tools()
+    port, early_port = free_port(), free_port()
+    pcap = ctx.path("out.pcapng")
+    srv = start_server(ctx, port, "1.3")
+    echo = ctx.start([PYTHON, ctx.write("echo.py", ECHO_SERVER_PY.encode()), str(early_port)], "echo server")
+    wait_until(lambda: listening(early_port), 10, "the echo server to listen on port %d" % early_port)
+    early = ctx.start([PYTHON, ctx.write("early.py", EARLY_CLIENT_PY.encode()), str(early_port)], "early client",
+                      stdin=subprocess.PIPE)
+    time.sleep(0.5)  # connected before plainsight starts
+    ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-q",
+                               "tcp port %d or tcp port %d" % (port, early_port)])
+    ps.wait_attached()
+    cli = ctx.start(["curl", "-sk", "--http1.1", "--data-binary", "attribution",
+                     "https://127.0.0.1:%d/who" % port], "curl")
+    cli.check_ok(30)
+    srv.check_ok(30)
+    early.p.stdin.write(b"go\n")
+    early.p.stdin.flush()
+    early.check_ok(30)
+    echo.check_ok(30)
+    time.sleep(0.3)
+    stderr = ps.stop()
+    owner = {port: (srv.pid, cli.pid), early_port: (echo.pid, early.pid)}
+    out = tshark(ctx, pcap, "-T", "fields", "-E", "separator=|", "-e", "frame.number", "-e", "tcp.srcport",
+                 "-e", "tcp.dstport", "-e", "frame.comment")
+    rows = [l.split("|", 3) for l in out.splitlines() if l.strip()]
+    seen = set()
+    for number, sport, dport, comment in rows:
+        sport, dport = int(sport), int(dport)
+        server_port = sport if sport in owner else dport
+        server_pid, client_pid = owner[server_port]
+        sender, receiver = (server_pid, client_pid) if sport == server_port else (client_pid, server_pid)
+        m = re.match(r'pid=(\d+) comm=\S+ cmd="(?:[^"\\]|\\.)*"(?: -> pid=(\d+) comm=\S+ cmd=".*")?$', comment)
+        if not m or int(m.group(1)) != sender or (m.group(2) and int(m.group(2)) != receiver):
+            raise TestFailure("packet %s (%d -> %d) has comment %r; the sender is pid %d, the receiver pid %d"
+                              % (number, sport, dport, comment, sender, receiver))
+        if m.group(2):
+            seen.add(server_port)
+    if set(owner) - {int(r[1]) for r in rows} - {int(r[2]) for r in rows}:
+        raise TestFailure("no packet of a connection in the file:", *indent(out.splitlines()[:20]))
+    if seen != set(owner):
+        raise TestFailure("no packet names its receiver on port(s) %s" % sorted(set(owner) - seen))
+    if "0 packets with no process known" not in stderr:
+        raise TestFailure("plainsight counts packets with no process:", *indent(tail(stderr)))

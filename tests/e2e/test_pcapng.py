@@ -267,6 +267,11 @@ def pcapng_bad_filter(ctx):
         raise TestFailure("the error line does not quote libpcap's message: %s" % err[0])
     if os.path.exists(pcap):
         raise TestFailure("a rejected run left %s" % pcap)
+    link = ctx.path("link.pcapng")
+    os.symlink(ctx.path("target"), link)
+    r = ctx.run([binary(), "tls", "-m", "pcapng", "-i", "lo", "--pcapfile", link])
+    if r.returncode == 0 or b"symbolic link" not in r.stderr or os.path.exists(ctx.path("target")):
+        raise TestFailure("--pcapfile on a symbolic link: status %d, %r" % (r.returncode, r.stderr))
     r = ctx.run([binary(), "tls", "-i", "lo"])
     if r.returncode == 0 or b"-m pcapng" not in r.stderr:
         raise TestFailure("-i without -m pcapng: status %d, %r" % (r.returncode, r.stderr))

@@ -167,7 +167,11 @@ def decrypts_without_key_file(ctx, maxv, **plainsight_kw):
     ps.wait_attached()
     got = curl_post(ctx, port, path, body, maxv)
     srv.check_ok(30)
-    time.sleep(0.3)
+    # flushed after each batch: tshark reads the request while plainsight still runs
+    wait_until(lambda: path in decrypted_http(ctx, pcap), 10,
+               "tshark -r to show %s in the growing file" % path)
+    if ps.p.poll() is not None:
+        raise TestFailure("plainsight ended before the live read")
     stderr = ps.stop(signal.SIGINT)
     if got != ("got %s %s\n" % (path, body)).encode():
         raise TestFailure("the server answered %r" % got)

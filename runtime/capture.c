@@ -228,10 +228,11 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 static void print_packet_summary(const struct ps_counters *c)
 {
 	ps_info("pcapng: %llu packets (%llu bytes) written, %llu dropped by the kernel capture (its ring was full), "
-		"%llu not written; %llu secrets written; %llu packets with no process known",
-		(unsigned long long)c->packets, (unsigned long long)c->packet_bytes,
-		(unsigned long long)c->packets_dropped, (unsigned long long)c->packets_unwritten,
-		(unsigned long long)c->secrets_written, (unsigned long long)c->packets_unattributed);
+		"%llu not written; %llu secrets written; %llu packets with no process known, "
+		"%llu of other processes left out", (unsigned long long)c->packets,
+		(unsigned long long)c->packet_bytes, (unsigned long long)c->packets_dropped,
+		(unsigned long long)c->packets_unwritten, (unsigned long long)c->secrets_written,
+		(unsigned long long)c->packets_unattributed, (unsigned long long)c->packets_other_processes);
 }
 
 static void print_summary(const struct ps_counters *c, bool packets)

@@ -49,6 +49,8 @@ struct ps_pcapng_output {
 	size_t pending_len;
 	FILE *pending_stream;
 	struct ps_sock_owners *owners;  /* NULL: packets name no process */
+	struct ps_packet_process_filter process_filter; /* -p, -u */
+	uint64_t other_processes;   /* left out by -p or -u */
 	char comment[12288];        /* two processes' comm and command line (sock_owner.c bounds them) */
 	uint64_t unattributed;
 	struct held_packet *held, **held_tail; /* oldest first */
@@ -112,6 +114,8 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 		return -ENOMEM;
 	out->fd = -1;
 	out->held_tail = &out->held;
+	out->process_filter = (struct ps_packet_process_filter){ .pid = opts->pid, .uid = opts->uid,
+								 .has_uid = opts->has_uid };
 	out->path = opts->output_path;
 	out->keylog = ps_keylog_new();
 	out->file = ps_pcapng_new(file->fd);
@@ -204,17 +208,27 @@ static int flush_batch(struct ps_pcapng_output *out)
 	return 0;
 }
 
-/* Looked up when the packet is written: its connection's owner is known by then. */
-static const char *packet_comment(struct ps_pcapng_output *out, const struct held_packet *packet)
+static bool filters_processes(const struct ps_pcapng_output *out)
+{
+	return out->process_filter.pid || out->process_filter.has_uid;
+}
+
+/*
+ * Looked up when the packet is written: its connection's owner is known by
+ * then. -ESRCH: -p or -u leave the packet out (one whose process is not
+ * known too: it cannot be shown to match).
+ */
+static int packet_comment(struct ps_pcapng_output *out, const struct held_packet *packet, const char **comment)
 {
 	int linktype = ps_packet_capture_linktype(out->capture, packet->interface);
+	int err = out->owners ? ps_sock_owners_comment(out->owners, linktype, packet->data, packet->captured_len,
+						      &out->process_filter, out->comment, sizeof(out->comment))
+			      : -ENOENT;
 
-	if (out->owners && ps_sock_owners_comment(out->owners, linktype, packet->data, packet->captured_len,
-						  out->comment, sizeof(out->comment)) == 0)
-		return out->comment;
-	if (!out->error)
+	*comment = err ? NULL : out->comment;
+	if (err == -ENOENT && !out->error && !filters_processes(out))
 		out->unattributed++;
-	return NULL;
+	return err == -ESRCH || (err && filters_processes(out)) ? -ESRCH : 0;
 }
 
 static int write_oldest(struct ps_pcapng_output *out)
@@ -227,8 +241,13 @@ static int write_oldest(struct ps_pcapng_output *out)
 	if (!out->held)
 		out->held_tail = &out->held;
 	out->held_bytes -= packet->captured_len;
-	const char *comment = packet_comment(out, packet);
+	const char *comment;
 
+	if (packet_comment(out, packet, &comment) == -ESRCH) {
+		out->other_processes++;
+		free(packet);
+		return 0;
+	}
 	err = out->error ? out->error : ps_pcapng_packet(out->file, packet->interface, packet->wall_ns, packet->data,
 							 packet->captured_len, packet->original_len, comment);
 	free(packet);
@@ -332,6 +351,7 @@ void ps_pcapng_output_counters(struct ps_pcapng_output *out, struct ps_counters 
 	counters->packets_unwritten = out->packets_unwritten;
 	counters->secrets_written = out->secrets;
 	counters->packets_unattributed = out->unattributed;
+	counters->packets_other_processes = out->other_processes;
 }
 
 int ps_pcapng_output_close(struct ps_pcapng_output *out)

@@ -342,19 +342,28 @@ static size_t describe(const struct ps_sock_owner *o, char *buf, size_t size)
 	return n < 0 ? 0 : (size_t)n >= size ? size - 1 : (size_t)n;
 }
 
+static bool owner_matches(const struct ps_sock_owner *o, const struct ps_packet_process_filter *filter)
+{
+	return (!filter->pid || o->pid == filter->pid) && (!filter->has_uid || o->uid == filter->uid);
+}
+
 int ps_sock_owners_comment(struct ps_sock_owners *so, int linktype, const uint8_t *packet, uint32_t len,
-			   char *buf, size_t size)
+			   const struct ps_packet_process_filter *filter, char *buf, size_t size)
 {
 	struct ps_sock_tuple sender, receiver;
 	struct ps_sock_owner from, to;
+	bool receiver_known;
 	size_t n;
 
 	if (packet_tuple(linktype, packet, len, &sender) != 0 ||
 	    bpf_map_lookup_elem(so->map_fd, &sender, &from) != 0)
 		return -ENOENT;
-	n = describe(&from, buf, size);
 	reverse(&sender, &receiver);
-	if (n + 8 < size && bpf_map_lookup_elem(so->map_fd, &receiver, &to) == 0) {
+	receiver_known = bpf_map_lookup_elem(so->map_fd, &receiver, &to) == 0;
+	if (!owner_matches(&from, filter) && !(receiver_known && owner_matches(&to, filter)))
+		return -ESRCH;
+	n = describe(&from, buf, size);
+	if (receiver_known && n + 8 < size) {
 		memcpy(buf + n, " -> ", 5);
 		describe(&to, buf + n + 4, size - n - 4);
 	}

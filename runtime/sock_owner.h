@@ -9,6 +9,7 @@
 #ifndef PS_SOCK_OWNER_H
 #define PS_SOCK_OWNER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,13 +19,21 @@ struct ps_sock_owners;
 int ps_sock_owners_start(struct ps_sock_owners **out);
 void ps_sock_owners_stop(struct ps_sock_owners *so);
 
+/* -p and -u: a packet is kept when its sender or its receiver matches. */
+struct ps_packet_process_filter {
+	uint32_t pid;               /* 0: any */
+	uint32_t uid;
+	bool has_uid;
+};
+
 /*
  * The EPB comment for a packet of linktype (a DLT_ value):
  * `pid=4242 comm=curl cmd="curl -s https://..."`, and the receiving process
- * after " -> " when it is known. 0, or -ENOENT when the sender is unknown
- * (not TCP, or a connection no hook saw).
+ * after " -> " when it is known. 0; -ENOENT when the sender is unknown
+ * (not TCP, or a connection no hook saw); -ESRCH when neither end passes
+ * the filter.
  */
 int ps_sock_owners_comment(struct ps_sock_owners *so, int linktype, const uint8_t *packet, uint32_t len,
-			   char *buf, size_t size);
+			   const struct ps_packet_process_filter *filter, char *buf, size_t size);
 
 #endif

@@ -395,3 +395,34 @@ def pcapng_attribution(ctx):
         raise TestFailure("no packet names its receiver on port(s) %s" % sorted(set(owner) - seen))
     if "0 packets with no process known" not in stderr:
         raise TestFailure("plainsight counts packets with no process:", *indent(tail(stderr)))
+
+
+@test("pcapng_pid_keeps_its_packets")
+def pcapng_pid(ctx):
+    """-p PID: only the packets that process sends or receives; the others are counted as left out."""
+    need_tools()
+    port, other_port = free_port(), free_port()
+    pcap = ctx.path("out.pcapng")
+    start_server(ctx, port, "1.3")
+    start_server(ctx, other_port, "1.3")
+    cli = ctx.start(["sh", "-c", 'read go; exec curl -sk --http1.1 --data-binary mine "$1" -o /dev/null', "sh",
+                     "https://127.0.0.1:%d/mine" % port], "curl", stdin=subprocess.PIPE)
+    ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-q", "-p", str(cli.pid),
+                               "tcp port %d or tcp port %d" % (port, other_port)])
+    ps.wait_attached()
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    cli.check_ok(30)
+    curl_post(ctx, other_port, "/theirs", "theirs", "1.3")
+    time.sleep(0.3)
+    stderr = ps.stop()
+    ports = tshark(ctx, pcap, "-T", "fields", "-e", "tcp.srcport", "-e", "tcp.dstport").split()
+    pairs = list(zip(ports[0::2], ports[1::2]))
+    if not pairs or any(str(port) not in pair for pair in pairs):
+        raise TestFailure("with -p %d: %d packets, %d not of its connection to port %d" %
+                          (cli.pid, len(pairs), sum(str(port) not in p for p in pairs), port))
+    m = re.search(r"(\d+) of other processes left out", stderr)
+    if not m or int(m.group(1)) == 0:
+        raise TestFailure("no packet counted as another process's:", *indent(tail(stderr)))
+    if "/mine" not in decrypted_http(ctx, pcap):
+        raise TestFailure("the traced process's request is not decrypted")

@@ -53,6 +53,8 @@ struct ps_pcapng_output {
 	uint64_t other_processes;   /* left out by -p or -u */
 	char comment[12288];        /* two processes' comm and command line (sock_owner.c bounds them) */
 	uint64_t unattributed;
+	struct pollfd *pollfds;     /* the interfaces' descriptors, and one of the caller's */
+	size_t n_pollfds;
 	struct held_packet *held, **held_tail; /* oldest first */
 	size_t held_bytes;
 	uint64_t packets, bytes, secrets;
@@ -104,6 +106,26 @@ static int write_header(struct ps_pcapng_output *out, const struct ps_options *o
 	return err ? fail_write(out, err) : 0;
 }
 
+/* One entry per interface, then the caller's descriptor. */
+static int make_pollfds(struct ps_pcapng_output *out)
+{
+	size_t n = ps_packet_capture_count(out->capture);
+	int *fds = calloc(n, sizeof(*fds));
+
+	out->pollfds = calloc(n + 1, sizeof(*out->pollfds));
+	if (!fds || !out->pollfds) {
+		free(fds);
+		ps_error("out of memory");
+		return -ENOMEM;
+	}
+	ps_packet_capture_fds(out->capture, fds);
+	for (size_t i = 0; i < n; i++)
+		out->pollfds[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
+	out->n_pollfds = n + 1;
+	free(fds);
+	return 0;
+}
+
 int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts, struct ps_pcapng_output **result)
 {
 	static const char *const any[] = { "any" };
@@ -129,6 +151,8 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 	err = opts->n_interfaces ? ps_packet_capture_open(opts->interfaces, opts->n_interfaces, opts->packet_filter,
 							 &out->capture)
 				 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
+	if (!err)
+		err = make_pollfds(out);
 	if (!err)
 		err = write_header(out, opts);
 	if (!err)
@@ -156,24 +180,8 @@ int ps_pcapng_output_record(struct ps_pcapng_output *out, const struct ps_record
 
 int ps_pcapng_output_wait(struct ps_pcapng_output *out, int other_fd, int timeout_ms)
 {
-	size_t n = ps_packet_capture_count(out->capture);
-	struct pollfd *pfds = calloc(n + 1, sizeof(*pfds));
-	int *fds = calloc(n, sizeof(*fds));
-	int rc;
-
-	if (!pfds || !fds) {
-		free(pfds);
-		free(fds);
-		return -ENOMEM;
-	}
-	ps_packet_capture_fds(out->capture, fds);
-	for (size_t i = 0; i < n; i++)
-		pfds[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-	pfds[n] = (struct pollfd){ .fd = other_fd, .events = POLLIN };
-	rc = poll(pfds, n + 1, timeout_ms);
-	free(pfds);
-	free(fds);
-	return rc < 0 ? -errno : 0;
+	out->pollfds[out->n_pollfds - 1] = (struct pollfd){ .fd = other_fd, .events = POLLIN };
+	return poll(out->pollfds, out->n_pollfds, timeout_ms) < 0 ? -errno : 0;
 }
 
 static int write_pending_secrets(struct ps_pcapng_output *out)
@@ -368,6 +376,7 @@ int ps_pcapng_output_close(struct ps_pcapng_output *out)
 		out->held = next;
 	}
 	ps_packet_capture_close(out->capture);
+	free(out->pollfds);
 	ps_sock_owners_stop(out->owners);
 	ps_pcapng_free(out->file);
 	if (out->pending_stream)

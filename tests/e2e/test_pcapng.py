@@ -426,3 +426,70 @@ def pcapng_pid(ctx):
         raise TestFailure("no packet counted as another process's:", *indent(tail(stderr)))
     if "/mine" not in decrypted_http(ctx, pcap):
         raise TestFailure("the traced process's request is not decrypted")
+
+
+VETH_ECHO_PY = r"""
+import socket, sys
+s = socket.socket()
+s.bind((sys.argv[1], int(sys.argv[2])))
+s.listen(1)
+c, _ = s.accept()
+c.sendall(c.recv(100) * 2)
+c.close()
+"""
+
+
+@test("pcapng_veth_ethernet")
+def pcapng_veth(ctx):
+    """-i on one end of a veth pair into a network namespace: Ethernet link
+    type, the packets of a connection across it, each naming its sender."""
+    need_tools()
+    harness.require_program("ip")
+    tag = "%d" % (os.getpid() % 100000)
+    ns, host_if, ns_if = "psns" + tag, "psva" + tag, "psvb" + tag
+    host_ip, ns_ip = "10.213.%d.1" % (os.getpid() % 250), "10.213.%d.2" % (os.getpid() % 250)
+
+    def ip(*args):
+        r = ctx.run(["ip"] + list(args))
+        if r.returncode != 0:
+            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+
+    ip("netns", "add", ns)
+    try:
+        ip("link", "add", host_if, "type", "veth", "peer", "name", ns_if)
+        ip("link", "set", ns_if, "netns", ns)
+        ip("addr", "add", host_ip + "/24", "dev", host_if)
+        ip("link", "set", host_if, "up")
+        ip("-n", ns, "addr", "add", ns_ip + "/24", "dev", ns_if)
+        ip("-n", ns, "link", "set", ns_if, "up")
+        port = free_port()
+        pcap = ctx.path("out.pcapng")
+        srv = ctx.start(["ip", "netns", "exec", ns, PYTHON, ctx.write("echo.py", VETH_ECHO_PY.encode()),
+                         ns_ip, str(port)], "echo server in " + ns)
+        time.sleep(0.5)
+        ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", host_if, "-w", pcap, "-q", "tcp port %d" % port])
+        ps.wait_attached()
+        cli = ctx.start([PYTHON, "-c", "import socket,sys; s=socket.create_connection(('%s',%d)); "
+                         "s.sendall(b'veth'); sys.exit(0 if s.recv(100) == b'vethveth' else 1)" % (ns_ip, port)],
+                        "client")
+        cli.check_ok(30)
+        srv.check_ok(30)
+        time.sleep(0.3)
+        ps.stop()
+        info = capinfos(ctx, pcap)
+        if "Name = %s" % host_if not in info or "Encapsulation = Ethernet" not in info:
+            raise TestFailure("capinfos does not show interface %s with Ethernet:" % host_if,
+                              *indent(info.splitlines()))
+        out = tshark(ctx, pcap, "-T", "fields", "-E", "separator=|", "-e", "eth.type", "-e", "ip.src",
+                     "-e", "tcp.payload", "-e", "frame.comment")
+        rows = [l.split("|") for l in out.splitlines() if l.strip()]
+        if not any(r[2] == b"veth".hex() for r in rows) or not any(r[2] == b"vethveth".hex() for r in rows):
+            raise TestFailure("the exchange is not in the capture:", *indent(out.splitlines()))
+        for r in rows:
+            if r[0] != "0x0800":
+                raise TestFailure("a frame of ethertype %s, not IPv4 over Ethernet" % r[0])
+            if r[1] == host_ip and not r[3].startswith("pid=%d " % cli.pid):
+                raise TestFailure("a packet of the client (pid %d) says %r" % (cli.pid, r[3]))
+    finally:
+        ctx.run(["ip", "link", "del", host_if])
+        ctx.run(["ip", "netns", "del", ns])

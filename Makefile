@@ -22,10 +22,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 # bpf/ (loading and attaching), events/ (ring buffer to records), output/.
 RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
-# The hand-written BPF programs, embedded (NAME.embed.S beside NAME.bpf.c).
-RUNTIME_EMBED_SRCS := $(wildcard $(addsuffix /*.embed.S,$(RUNTIME_DIRS)))
-RUNTIME_EMBED_OBJS := $(RUNTIME_EMBED_SRCS:%.embed.S=$(OUT)/%.embed.o)
-RUNTIME_LIBS := -lbpf -lelf -lz
+RUNTIME_LIBS := -lbpf -lelf -lz -lpcap
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_OUT   := $(OUT)/asan
@@ -158,11 +155,15 @@ $(OUT)/bpf/%.bpf.o: %.bpf.c $(OUT)/vmlinux.h $(BPF_HEADERS)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $< && $(LLVM_STRIP) -g $@
 
-# The object is $(OUT)/bpf/NAME.bpf.o whichever folder NAME.bpf.c sits in.
-.SECONDEXPANSION:
-$(RUNTIME_EMBED_OBJS): $(OUT)/%.embed.o: %.embed.S $(OUT)/bpf/$$(notdir $$*).bpf.o
+# ... embedded as ps_bpf_NAME .. ps_bpf_NAME_end, beside the generated ones.
+RUNTIME_BPF_OBJS := $(patsubst %.bpf.c,$(OUT)/bpf/%.embed.o,$(notdir $(wildcard $(addsuffix /*.bpf.c,$(RUNTIME_DIRS)))))
+GEN_OBJS += $(RUNTIME_BPF_OBJS)
+.PRECIOUS: $(OUT)/bpf/%.bpf.o
+
+$(OUT)/bpf/%.embed.o: $(OUT)/bpf/%.bpf.o
 	$(call msg,AS,$@)
-	$(Q)mkdir -p $(@D) && $(CC) -c -I$(OUT)/bpf -o $@ $<
+	$(Q)printf '\t.section .rodata\n\t.balign 8\n\t.globl ps_bpf_%s\nps_bpf_%s:\n\t.incbin "%s"\n\t.globl ps_bpf_%s_end\nps_bpf_%s_end:\n\t.section .note.GNU-stack,"",@progbits\n' \
+		$* $* $< $* $* | $(CC) -c -x assembler -o $@ -
 
 $(OUT)/gen/%.embed.o: $(OUT)/gen/%.embed.S $(OUT)/bpf/%.bpf.o
 	$(call msg,AS,$@)
@@ -175,8 +176,7 @@ $(OUT)/gen/%.o: $(OUT)/gen/%.c
 # ---- user half --------------------------------------------------------------
 RUNTIME_SRCS := $(filter-out %.bpf.c,$(wildcard $(addsuffix /*.c,$(RUNTIME_DIRS))))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
-.SECONDARY: $(patsubst %.embed.S,$(OUT)/bpf/%.bpf.o,$(notdir $(RUNTIME_EMBED_SRCS)))
-LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(RUNTIME_EMBED_OBJS) $(COMMON_OBJS) $(GEN_OBJS)
+LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(COMMON_OBJS) $(GEN_OBJS)
 
 $(OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
@@ -196,7 +196,7 @@ $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
-$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(RUNTIME_EMBED_OBJS) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
@@ -232,7 +232,7 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
 
-$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(RUNTIME_EMBED_OBJS) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
 

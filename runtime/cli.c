@@ -2,12 +2,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
 #include "core_btf.h"
 #include "log.h"
+#include "packet_capture.h"
 
 #ifndef PS_VERSION_STRING
 #define PS_VERSION_STRING "0.1.0"
@@ -30,12 +32,19 @@ struct common_option {
 };
 
 static const struct common_option common_options[] = {
-	{ { "model", required_argument, NULL, 'm' }, "MODE", "output: text (default), json, or keylog (key)" },
+	{ { "model", required_argument, NULL, 'm' }, "MODE",
+	  "output: text (default), json, keylog (key), or pcapng (pcap): packets and TLS secrets in one "
+	  "file Wireshark decrypts; a pcap filter may follow the options" },
 	{ { "keylogfile", required_argument, NULL, 'k' }, "FILE",
 	  "write TLS secrets to FILE (mode 0600) as SSLKEYLOGFILE lines; -m keylog writes only them" },
 	{ { "secrets", no_argument, NULL, OPT_SECRETS }, NULL,
 	  "text and json output: the TLS secrets too, one record per connection (left out by default)" },
-	{ { "write", required_argument, NULL, 'w' }, "FILE", "write records to FILE (mode 0600) instead of stdout" },
+	{ { "write", required_argument, NULL, 'w' }, "FILE",
+	  "write records to FILE (mode 0600) instead of stdout; -m pcapng: the capture (default "
+	  PS_DEFAULT_PCAPNG_PATH ")" },
+	{ { "pcapfile", required_argument, NULL, 'w' }, "FILE", "the same as --write" },
+	{ { "interface", required_argument, NULL, 'i' }, "IFACE",
+	  "-m pcapng: capture on IFACE, repeatable; 'any' (the default): every interface that is up" },
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
 	{ { "hex", no_argument, NULL, OPT_HEX }, NULL, "text output: hex dump of the data" },
@@ -208,6 +217,62 @@ static int usage_error(const struct ps_module_desc *module, const char *fmt, con
 	return PS_CLI_EXIT_USAGE;
 }
 
+static int add_interface(struct ps_options *opts, const char *name)
+{
+	const char **grown;
+
+	if (strcmp(name, "any") != 0 && if_nametoindex(name) == 0)
+		return usage_error(opts->module, "-i: no network interface '%s'", name);
+	grown = realloc(opts->interfaces, (opts->n_interfaces + 1) * sizeof(*grown));
+	if (!grown) {
+		ps_error("out of memory");
+		return PS_CLI_EXIT_USAGE;
+	}
+	opts->interfaces = grown;
+	opts->interfaces[opts->n_interfaces++] = name;
+	return PS_CLI_RUN;
+}
+
+/* pcapng mode: the arguments left are one pcap filter, as tcpdump takes it. */
+static int take_packet_filter(struct ps_options *opts, int argc, char **argv)
+{
+	size_t len = 1;
+	char err[512];
+
+	for (int i = optind; i < argc; i++)
+		len += strlen(argv[i]) + 1;
+	opts->packet_filter = calloc(len, 1);
+	if (!opts->packet_filter) {
+		ps_error("out of memory");
+		return PS_CLI_EXIT_USAGE;
+	}
+	for (int i = optind; i < argc; i++) {
+		if (i > optind)
+			strcat(opts->packet_filter, " ");
+		strcat(opts->packet_filter, argv[i]);
+	}
+	if (ps_packet_filter_check(opts->packet_filter, err, sizeof(err)) != 0) {
+		fprintf(stderr, "plainsight: bad packet filter '%s': %s\n", opts->packet_filter, err);
+		return PS_CLI_EXIT_USAGE;
+	}
+	return PS_CLI_RUN;
+}
+
+/* Options that only -m pcapng uses, and its default file. */
+static int check_pcapng_options(struct ps_options *opts, int argc, char **argv)
+{
+	if (opts->output.mode != PS_OUTPUT_PCAPNG) {
+		if (opts->n_interfaces)
+			return usage_error(opts->module, "%s captures packets only with -m pcapng", "-i");
+		return PS_CLI_RUN;
+	}
+	if (!opts->output_path)
+		opts->output_path = PS_DEFAULT_PCAPNG_PATH;
+	if (optind < argc)
+		return take_packet_filter(opts, argc, argv);
+	return PS_CLI_RUN;
+}
+
 static int apply_common(struct ps_options *opts, int c, const char *arg)
 {
 	const struct ps_module_desc *module = opts->module;
@@ -220,8 +285,10 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 			opts->output.mode = PS_OUTPUT_JSON;
 		else if (strcmp(arg, "keylog") == 0 || strcmp(arg, "key") == 0)
 			opts->output.mode = PS_OUTPUT_KEYLOG;
+		else if (strcmp(arg, "pcapng") == 0 || strcmp(arg, "pcap") == 0)
+			opts->output.mode = PS_OUTPUT_PCAPNG;
 		else
-			return usage_error(module, "unknown output mode '%s': use text, json or keylog", arg);
+			return usage_error(module, "unknown output mode '%s': use text, json, keylog or pcapng", arg);
 		return PS_CLI_RUN;
 	case 'w':
 		opts->output_path = arg;
@@ -229,6 +296,8 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 	case 'k':
 		opts->keylog_path = arg;
 		return PS_CLI_RUN;
+	case 'i':
+		return add_interface(opts, arg);
 	case 'p':
 		if (parse_u32(arg, &opts->pid) || opts->pid == 0)
 			return usage_error(module, "--pid wants a process id, not '%s'", arg);
@@ -337,7 +406,9 @@ static enum ps_cli_result parse_module_options(int argc, char **argv, struct ps_
 		opts->output_path = opts->keylog_path;
 		opts->keylog_path = NULL;
 	}
-	if (result == PS_CLI_RUN && optind < argc) {
+	if (result == PS_CLI_RUN)
+		result = check_pcapng_options(opts, argc, argv);
+	if (result == PS_CLI_RUN && optind < argc && opts->output.mode != PS_OUTPUT_PCAPNG) {
 		fprintf(stderr, "plainsight: unexpected argument '%s' (see 'plainsight %s --help')\n", argv[optind],
 			opts->module->name);
 		result = PS_CLI_EXIT_USAGE;
@@ -384,6 +455,10 @@ void ps_cli_free(struct ps_options *opts)
 {
 	free(opts->flag_values);
 	opts->flag_values = NULL;
+	free(opts->interfaces);
+	opts->interfaces = NULL;
+	free(opts->packet_filter);
+	opts->packet_filter = NULL;
 }
 
 const char *ps_cli_flag_value(const struct ps_options *opts, int flag_index)

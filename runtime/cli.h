@@ -22,7 +22,12 @@ struct ps_options {
 	bool status;                /* --status: status line even when stderr is no terminal */
 	bool debug;                 /* -d */
 	const char *btf_cache_dir;  /* --btf-cache; NULL: none, read the kernel's whole BTF */
+	const char **interfaces;    /* -i, pcapng mode; none: every interface that is up */
+	uint32_t n_interfaces;
+	char *packet_filter;        /* pcapng mode: the arguments left, joined; NULL: every packet */
 };
+
+#define PS_DEFAULT_PCAPNG_PATH "plainsight.pcapng"
 
 enum ps_cli_result {
 	PS_CLI_RUN,                 /* options parsed: capture */

@@ -43,17 +43,23 @@ static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_
 }
 
 /*
- * Secrets are read only by the key log (-k, -m keylog) and --secrets: with
- * none of them, the kernel need not emit them at all.
+ * Secrets are read only by the key log (-k, -m keylog), pcapng's secrets
+ * blocks and --secrets; the plaintext by every mode but pcapng, whose
+ * packets carry it. What nobody reads, the kernel need not emit at all.
  */
 static uint32_t events_nobody_reads(const struct ps_options *opts)
 {
-	bool secrets_wanted = opts->keylog_path || opts->output.mode == PS_OUTPUT_KEYLOG || opts->output.secrets;
+	bool secrets_wanted = opts->keylog_path || opts->output.mode == PS_OUTPUT_KEYLOG ||
+			      opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.secrets;
+	bool data_wanted = opts->output.mode != PS_OUTPUT_PCAPNG;
 	uint32_t off = 0;
 
-	for (uint32_t e = 0; e < opts->module->n_events && e < 32; e++)
-		if (!secrets_wanted && ps_keylog_is_secrets_event(&opts->module->events[e]))
+	for (uint32_t e = 0; e < opts->module->n_events && e < 32; e++) {
+		bool secrets = ps_keylog_is_secrets_event(&opts->module->events[e]);
+
+		if (secrets ? !secrets_wanted : !data_wanted)
 			off |= 1u << e;
+	}
 	return off;
 }
 

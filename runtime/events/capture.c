@@ -22,6 +22,7 @@
 #include "output.h"
 #include "reach_watch.h"
 #include "procname.h"
+#include "pcapng_output.h"
 
 /* The longest a lone record waits before it is written. */
 #define POLL_INTERVAL_MS 50
@@ -54,6 +55,7 @@ struct capture {
 	struct ps_writer *writer;
 	struct ps_writer *keylog;   /* -k FILE beside text or json output; NULL: none */
 	struct ps_keylog *secrets_seen; /* secrets delivered so far, per connection: repeats go */
+	struct ps_pcapng_output *pcapng; /* -m pcapng: instead of writer */
 	struct ps_assembler *assembler;
 	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
 	struct ps_procnames *names;    /* process names by pid */
@@ -176,10 +178,13 @@ static void write_secrets(struct capture *cap, const struct ps_record *rec)
 		cap->counters.write_errors++;
 		return;
 	}
-	written = ps_writer_secrets(cap->writer, rec, &secrets);
+	written = cap->pcapng ? ps_pcapng_output_record(cap->pcapng, rec) : ps_writer_secrets(cap->writer, rec, &secrets);
 	if (written < 0) {
 		cap->counters.write_errors++;
-		output_failed(cap, written);
+		if (cap->pcapng)
+			cap->write_error = written; /* it said what failed */
+		else
+			output_failed(cap, written);
 		return;
 	}
 	if (cap->keylog && (err = ps_writer_secrets(cap->keylog, rec, &secrets)) < 0) {
@@ -201,6 +206,9 @@ static void write_record(struct capture *cap, const struct ps_record *traced)
 		write_secrets(cap, rec);
 		return;
 	}
+	/* the packets carry the data in pcapng mode: the kernel sends no data events then (probes.c) */
+	if (cap->pcapng)
+		return;
 	if (cap->write_error) {
 		count_unwritten(cap, rec);
 		return;
@@ -239,22 +247,47 @@ static bool anything_lost(const struct ps_counters *c)
 	return ps_counters_lost_bytes(c) || ps_counters_lost_records(c) || ps_counters_incomplete_calls(c);
 }
 
+static void print_packet_status(struct capture *cap)
+{
+	const struct ps_counters *c = &cap->counters;
+
+	ps_pcapng_output_counters(cap->pcapng, &cap->counters);
+	fprintf(stderr, "; %llu packets, %.1f MiB, %llu dropped, %llu secrets", (unsigned long long)c->packets,
+		c->packet_bytes / 1048576.0, (unsigned long long)c->packets_dropped,
+		(unsigned long long)c->secrets_written);
+}
+
 static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
 {
 	double seconds = elapsed_ns / 1e9;
 
 	ps_probes_read_loss(probes, cap->counters.kernel_loss);
 	cap->counters.kernel_missed = ps_probes_missed_runs(probes);
-	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB captured, %.1f MiB lost%s",
+	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB captured, %.1f MiB lost",
 		(unsigned long long)cap->counters.records, seconds > 0 ? cap->counters.records / seconds : 0.0,
-		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0,
-		final ? "\n" : "   ");
+		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0);
+	if (cap->pcapng)
+		print_packet_status(cap);
+	fputs(final ? "\n" : "   ", stderr);
 	fflush(stderr);
 }
 
-static void print_summary(const struct ps_counters *c)
+static void print_packet_summary(const struct ps_counters *c)
+{
+	ps_info("pcapng: %llu packets (%llu bytes) written, %llu dropped by the kernel capture (its ring was full), "
+		"%llu not written; %llu secrets written; %llu packets with no process known, "
+		"%llu of other processes left out", (unsigned long long)c->packets,
+		(unsigned long long)c->packet_bytes, (unsigned long long)c->packets_dropped,
+		(unsigned long long)c->packets_unwritten, (unsigned long long)c->secrets_written,
+		(unsigned long long)c->packets_unattributed, (unsigned long long)c->packets_other_processes);
+}
+
+static void print_summary(const struct ps_counters *c, bool packets)
 {
 	const uint64_t *k = c->kernel_loss;
+
+	if (packets)
+		print_packet_summary(c);
 
 	ps_info("stopped: %llu records, %llu bytes captured, %llu bytes lost (%llu records, %llu calls incomplete)",
 		(unsigned long long)c->records, (unsigned long long)c->bytes,
@@ -302,6 +335,27 @@ static void announce_attached(const struct ps_options *opts, const struct ps_pla
 		probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "");
 }
 
+/*
+ * pcapng mode: the records (secrets among them) are read before the packets,
+ * so a packet follows the secrets its connection had when it was sent.
+ */
+static int poll_records_and_packets(struct capture *cap, struct ring_buffer *rb, int timeout_ms)
+{
+	int err = ps_pcapng_output_wait(cap->pcapng, ring_buffer__epoll_fd(rb), timeout_ms);
+
+	if (err)
+		return err;
+	err = ring_buffer__consume(rb);
+	if (err < 0)
+		return err;
+	if (cap->write_error)
+		return cap->write_error;
+	err = ps_pcapng_output_packets(cap->pcapng);
+	if (err)
+		cap->write_error = err;
+	return err;
+}
+
 static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct ps_probes *probes, bool status)
 {
 	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start;
@@ -309,14 +363,20 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 
 	while (!stop_requested && !cap->write_error) {
 		/* the kernel side wakes us only under load: see ps_wakeup_flags */
-		err = ring_buffer__poll(rb, ps_reach_watch_timeout_ms(cap->reach, POLL_INTERVAL_MS));
-		/*
-		 * Polling returns only what a wakeup announced: records the kernel
-		 * side submitted without one wait here until the next wakeup
-		 * otherwise, or until the end, when their process may be gone.
-		 */
-		if (err == 0)
-			err = ring_buffer__consume(rb);
+		int timeout_ms = ps_reach_watch_timeout_ms(cap->reach, POLL_INTERVAL_MS);
+
+		if (cap->pcapng) {
+			err = poll_records_and_packets(cap, rb, timeout_ms);
+		} else {
+			err = ring_buffer__poll(rb, timeout_ms);
+			/*
+			 * Polling returns only what a wakeup announced: records the kernel
+			 * side submitted without one wait here until the next wakeup
+			 * otherwise, or until the end, when their process may be gone.
+			 */
+			if (err == 0)
+				err = ring_buffer__consume(rb);
+		}
 		if (err == -EINTR) {
 			err = 0;
 			continue;
@@ -349,15 +409,23 @@ static int start_writers(const struct ps_options *opts, struct ps_outfiles *file
 		err = ps_outfile_begin(&files->keylog);
 	if (err)
 		goto fail;
-	cap->writer = ps_writer_open(&files->records, &opts->output);
-	if (cap->writer && files->keylog.fd >= 0)
+	if (opts->output.mode == PS_OUTPUT_PCAPNG) {
+		err = ps_pcapng_output_open(&files->records, opts, &cap->pcapng);
+		if (err)
+			goto fail;
+	} else {
+		cap->writer = ps_writer_open(&files->records, &opts->output);
+	}
+	if ((cap->writer || cap->pcapng) && files->keylog.fd >= 0)
 		cap->keylog = ps_writer_open(&files->keylog, &keylog_opts);
-	if (cap->writer && (cap->keylog || files->keylog.fd < 0))
+	if ((cap->writer || cap->pcapng) && (cap->keylog || files->keylog.fd < 0))
 		return 0;
 	err = errno ? -errno : -ENOMEM;
 	ps_error("cannot set up the output: %s", strerror(-err));
 	ps_writer_close(cap->writer);
 	cap->writer = NULL;
+	ps_pcapng_output_close(cap->pcapng);
+	cap->pcapng = NULL;
 fail:
 	ps_outfiles_discard(files);
 	return err;
@@ -402,6 +470,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	ps_assembler_flush(cap.assembler);
 	ps_collect_flush(cap.collect, deliver_record, &cap);
+	if (cap.pcapng && !cap.write_error && (err = ps_pcapng_output_finish(cap.pcapng)) != 0)
+		cap.write_error = err;
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
 	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)
@@ -415,19 +485,21 @@ out:
 	ps_collect_free(cap.collect);
 	ps_procnames_free(cap.names);
 	ps_keylog_free(cap.secrets_seen);
-	if (!cap.write_error)
+	if (cap.pcapng)
+		ps_pcapng_output_counters(cap.pcapng, &cap.counters);
+	else if (!cap.write_error)
 		ps_writer_summary(cap.writer, &cap.counters);
 	if (cap.keylog && (close_err = ps_writer_close(cap.keylog)) != 0 && !cap.write_error) {
 		ps_error("cannot write %s: %s", opts->keylog_path, strerror(-close_err));
 		cap.write_error = close_err;
 	}
-	close_err = ps_writer_close(cap.writer);
+	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : ps_writer_close(cap.writer);
 	if (close_err && !cap.write_error) {
 		ps_error("cannot write %s: %s", opts->output_path ? opts->output_path : "to stdout",
 			 strerror(-close_err));
 		cap.write_error = close_err;
 	}
-	print_summary(&cap.counters);
+	print_summary(&cap.counters, cap.pcapng != NULL);
 	if (cap.write_error)
 		return cap.write_error;
 	return err < 0 ? err : 0;

@@ -79,6 +79,14 @@ struct ps_counters {
 	bool keys_refused;          /* secrets the accessors do not confirm are left out (target.h) */
 	uint64_t secrets_dropped;   /* secrets records written without them, or not at all */
 	uint64_t unreachable_programs; /* programs whose TLS the module cannot see (reach.h) */
+	/* -m pcapng (pcapng_output.h) */
+	uint64_t packets;           /* packets written */
+	uint64_t packet_bytes;      /* their captured bytes */
+	uint64_t packets_dropped;   /* dropped by the kernel capture, its ring full (pcap_stats) */
+	uint64_t packets_unwritten; /* captured, but the file failed */
+	uint64_t secrets_written;   /* key log lines in Decryption Secrets Blocks */
+	uint64_t packets_unattributed; /* written without the process that sent them */
+	uint64_t packets_other_processes; /* left out by -p or -u (or of no known process then) */
 };
 
 /*

@@ -152,6 +152,8 @@ int ps_writer_close(struct ps_writer *w)
 /* Only json carries notices: text output has them on stderr alone. */
 int ps_writer_notice(struct ps_writer *w, const struct ps_notice *notice)
 {
+	if (!w)
+		return 0;   /* pcapng mode: notices go to stderr only */
 	if (w->error)
 		return w->error;
 	if (w->opts.mode != PS_OUTPUT_JSON)

@@ -11,6 +11,7 @@ enum ps_output_mode {
 	PS_OUTPUT_TEXT,
 	PS_OUTPUT_JSON,
 	PS_OUTPUT_KEYLOG,           /* SSLKEYLOGFILE lines from secrets events (keylog.h) */
+	PS_OUTPUT_PCAPNG,           /* packets and secrets in one file (pcapng_output.h) */
 };
 
 struct ps_output_opts {

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include "log.h"
+#include "packet_capture.h"
+
+/*
+ * The kernel ring per interface. A 100 MiB loopback transfer arrives faster
+ * than one 50 ms poll interval drains 2 MiB (libpcap's default); what does
+ * not fit is dropped and counted (pcap_stats).
+ */
+#define RING_BYTES (32 << 20)
+/*
+ * TPACKET_V3 hands a block over when it is full or this old: the longest a
+ * packet waits in the kernel, and so the delay of `tshark -r` on a live file.
+ */
+#define BLOCK_TIMEOUT_MS 20
+
+struct iface {
+	char *name;
+	pcap_t *pcap;
+	int linktype;
+};
+
+struct ps_packet_capture {
+	struct iface *ifaces;
+	size_t n;
+};
+
+int ps_packet_filter_check(const char *filter, char *err, size_t err_size)
+{
+	pcap_t *dead;
+	struct bpf_program program;
+	int rc;
+
+	if (!filter || !*filter)
+		return 0;
+	dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, PS_PACKET_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
+	if (!dead) {
+		snprintf(err, err_size, "out of memory");
+		return -ENOMEM;
+	}
+	rc = pcap_compile(dead, &program, filter, 1, PCAP_NETMASK_UNKNOWN);
+	if (rc != 0)
+		snprintf(err, err_size, "%s", pcap_geterr(dead));
+	else
+		pcap_freecode(&program);
+	pcap_close(dead);
+	return rc ? -EINVAL : 0;
+}
+
+static bool interface_is_up(int sock, const char *name)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	return ioctl(sock, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_UP);
+}
+
+static int add_name(struct ps_packet_capture *pc, const char *name)
+{
+	struct iface *grown;
+
+	for (size_t i = 0; i < pc->n; i++)
+		if (strcmp(pc->ifaces[i].name, name) == 0)
+			return 0; /* named twice (or by "any" too): one handle, or packets twice */
+	grown = realloc(pc->ifaces, (pc->n + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	pc->ifaces = grown;
+	pc->ifaces[pc->n] = (struct iface){ .name = strdup(name) };
+	if (!pc->ifaces[pc->n].name)
+		return -ENOMEM;
+	pc->n++;
+	return 0;
+}
+
+/*
+ * "any": each interface that is up gets its own handle, not libpcap's "any"
+ * device, whose cooked link type hides the real one and which needs its own
+ * care not to show loopback packets twice.
+ */
+static int add_interfaces_up(struct ps_packet_capture *pc)
+{
+	struct if_nameindex *list = if_nameindex();
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int err = 0;
+
+	if (!list || sock < 0) {
+		err = -errno;
+		ps_error("cannot list the network interfaces: %s", strerror(errno));
+		goto out;
+	}
+	for (struct if_nameindex *i = list; i->if_index && !err; i++)
+		if (interface_is_up(sock, i->if_name))
+			err = add_name(pc, i->if_name);
+	if (!err && pc->n == 0) {
+		ps_error("-i any: no network interface is up");
+		err = -ENODEV;
+	}
+out:
+	if (sock >= 0)
+		close(sock);
+	if (list)
+		if_freenameindex(list);
+	return err;
+}
+
+static int fail_pcap(pcap_t *pcap, const char *name, const char *what, int rc)
+{
+	const char *msg = rc == PCAP_ERROR || rc == PCAP_WARNING ? pcap_geterr(pcap) : pcap_statustostr(rc);
+
+	ps_error("cannot capture on interface %s: %s: %s", name, what, msg);
+	return rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV : rc == PCAP_ERROR_PERM_DENIED ? -EPERM : -EIO;
+}
+
+static int set_filter(struct iface *iface, const char *filter)
+{
+	struct bpf_program program;
+	int rc;
+
+	if (!filter || !*filter)
+		return 0;
+	if (pcap_compile(iface->pcap, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		ps_error("packet filter '%s' on interface %s: %s", filter, iface->name, pcap_geterr(iface->pcap));
+		return -EINVAL;
+	}
+	rc = pcap_setfilter(iface->pcap, &program);
+	pcap_freecode(&program);
+	return rc ? fail_pcap(iface->pcap, iface->name, "setting the filter", PCAP_ERROR) : 0;
+}
+
+static int open_iface(struct iface *iface, const char *filter)
+{
+	char errbuf[PCAP_ERRBUF_SIZE] = "";
+	int rc;
+
+	iface->pcap = pcap_create(iface->name, errbuf);
+	if (!iface->pcap) {
+		ps_error("cannot capture on interface %s: %s", iface->name, errbuf);
+		return -ENODEV;
+	}
+	/* before activation, these only record wishes: they fail only on an active handle */
+	pcap_set_snaplen(iface->pcap, PS_PACKET_SNAPLEN);
+	pcap_set_buffer_size(iface->pcap, RING_BYTES);
+	pcap_set_timeout(iface->pcap, BLOCK_TIMEOUT_MS);
+	pcap_set_tstamp_precision(iface->pcap, PCAP_TSTAMP_PRECISION_NANO);
+	rc = pcap_activate(iface->pcap);
+	if (rc < 0)
+		return fail_pcap(iface->pcap, iface->name, "activating", rc);
+	if (rc > 0)
+		ps_warn("interface %s: %s", iface->name, pcap_statustostr(rc));
+	iface->linktype = pcap_datalink(iface->pcap);
+	rc = set_filter(iface, filter);
+	if (rc)
+		return rc;
+	if (pcap_setnonblock(iface->pcap, 1, errbuf) != 0) {
+		ps_error("cannot capture on interface %s: %s", iface->name, errbuf);
+		return -EIO;
+	}
+	return 0;
+}
+
+int ps_packet_capture_open(const char *const *names, size_t n_names, const char *filter,
+			   struct ps_packet_capture **out)
+{
+	struct ps_packet_capture *pc = calloc(1, sizeof(*pc));
+	int err = pc ? 0 : -ENOMEM;
+
+	for (size_t i = 0; i < n_names && !err; i++)
+		err = strcmp(names[i], "any") == 0 ? add_interfaces_up(pc) : add_name(pc, names[i]);
+	if (err == -ENOMEM)
+		ps_error("out of memory");
+	for (size_t i = 0; pc && i < pc->n && !err; i++)
+		err = open_iface(&pc->ifaces[i], filter);
+	if (err) {
+		ps_packet_capture_close(pc);
+		return err;
+	}
+	*out = pc;
+	return 0;
+}
+
+void ps_packet_capture_close(struct ps_packet_capture *pc)
+{
+	if (!pc)
+		return;
+	for (size_t i = 0; i < pc->n; i++) {
+		if (pc->ifaces[i].pcap)
+			pcap_close(pc->ifaces[i].pcap);
+		free(pc->ifaces[i].name);
+	}
+	free(pc->ifaces);
+	free(pc);
+}
+
+size_t ps_packet_capture_count(const struct ps_packet_capture *pc)
+{
+	return pc->n;
+}
+
+const char *ps_packet_capture_name(const struct ps_packet_capture *pc, size_t i)
+{
+	return pc->ifaces[i].name;
+}
+
+int ps_packet_capture_linktype(const struct ps_packet_capture *pc, size_t i)
+{
+	return pc->ifaces[i].linktype;
+}
+
+void ps_packet_capture_fds(const struct ps_packet_capture *pc, int *fds)
+{
+	for (size_t i = 0; i < pc->n; i++)
+		fds[i] = pcap_get_selectable_fd(pc->ifaces[i].pcap);
+}
+
+struct dispatch_ctx {
+	uint32_t interface;
+	ps_packet_fn on_packet;
+	void *arg;
+	int error;
+};
+
+static void on_pcap_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+	struct dispatch_ctx *ctx = (struct dispatch_ctx *)user;
+	struct ps_packet packet = {
+		.interface = ctx->interface,
+		/* nanosecond precision: tv_usec holds nanoseconds */
+		.wall_ns = (uint64_t)h->ts.tv_sec * 1000000000ull + (uint64_t)h->ts.tv_usec,
+		.data = bytes,
+		.captured_len = h->caplen,
+		.original_len = h->len,
+	};
+
+	if (ctx->error)
+		return;
+	ctx->error = ctx->on_packet(&packet, ctx->arg);
+}
+
+int ps_packet_capture_dispatch(struct ps_packet_capture *pc, ps_packet_fn on_packet, void *arg)
+{
+	int total = 0;
+
+	for (size_t i = 0; i < pc->n; i++) {
+		struct dispatch_ctx ctx = { .interface = (uint32_t)i, .on_packet = on_packet, .arg = arg };
+		int n = pcap_dispatch(pc->ifaces[i].pcap, -1, on_pcap_packet, (u_char *)&ctx);
+
+		if (ctx.error)
+			return ctx.error;
+		if (n < 0) {
+			ps_error("capturing on interface %s: %s", pc->ifaces[i].name, pcap_geterr(pc->ifaces[i].pcap));
+			return -EIO;
+		}
+		total += n;
+	}
+	return total;
+}
+
+uint64_t ps_packet_capture_dropped(struct ps_packet_capture *pc)
+{
+	uint64_t dropped = 0;
+
+	for (size_t i = 0; i < pc->n; i++) {
+		struct pcap_stat stat;
+
+		if (pcap_stats(pc->ifaces[i].pcap, &stat) == 0)
+			dropped += stat.ps_drop;
+	}
+	return dropped;
+}

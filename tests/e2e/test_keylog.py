@@ -304,7 +304,7 @@ SECRET_FIELDS = {
             "server_traffic_secret_0": "SERVER_TRAFFIC_SECRET_0",
             "exporter_secret": "EXPORTER_SECRET"},
 }
-RECORD_KEYS = {"time_ns", "mono_ns", "pid", "tid", "uid", "comm", "tty", "module", "event"}
+RECORD_KEYS = {"time_ns", "mono_ns", "pid", "tid", "uid", "comm", "thread", "tty", "module", "event"}
 
 
 def secrets_exchange(ctx, server, maxv, args, with_keylog=True):

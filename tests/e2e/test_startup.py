@@ -66,7 +66,7 @@ def btf_cache_built_used_rebuilt(ctx):
 
     # a file another user could have written is never read
     os.chmod(entry, 0o666)
-    capture_says(ctx, cache, "not using %s" % entry, absent=("from the cache",))
+    capture_says(ctx, cache, "not using %s" % entry, absent=("from the cache, %s" % entry,))
     os.chmod(entry, 0o644)
 
 

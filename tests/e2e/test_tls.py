@@ -437,8 +437,8 @@ def asan_python(ctx):
 def summary_test(sig):
     def run(ctx):
         ps, records, summary = python_capture(ctx, 1000, 1000, sig=sig)
-        lines = [l for l in ps.stderr.splitlines() if l.startswith("plainsight: ")
-                 and not l.startswith("plainsight: attached")]
+        # the summary is the `stopped:` line; notes on what else happened may follow it
+        lines = [l for l in ps.stderr.splitlines() if l.startswith("plainsight: stopped:")]
         if not lines or not re.search(r"record", lines[-1]) or not re.search(r"byte", lines[-1]) \
                 or not re.search(r"lost", lines[-1]):
             raise TestFailure("after %s: no summary line on stderr with records, bytes and lost counts"

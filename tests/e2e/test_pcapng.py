@@ -493,3 +493,131 @@ def pcapng_veth(ctx):
     finally:
         ctx.run(["ip", "link", "del", host_if])
         ctx.run(["ip", "netns", "del", ns])
+
+
+NGINX_CONF = """
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/nginx-error.log info;
+events { worker_connections 64; }
+http {
+    access_log %(tmp)s/nginx-access.log;
+    client_body_temp_path %(tmp)s/nginx-body;
+    proxy_temp_path %(tmp)s/nginx-proxy;
+    fastcgi_temp_path %(tmp)s/nginx-fastcgi;
+    uwsgi_temp_path %(tmp)s/nginx-uwsgi;
+    scgi_temp_path %(tmp)s/nginx-scgi;
+    server {
+        listen 127.0.0.1:%(port)d ssl http2;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / { root %(tmp)s/www; }
+    }
+}
+"""
+
+# (curl's protocol flag, curl's TLS flags, what curl's %{http_version} says)
+NGINX_CASES = [("--http1.1", ["--tlsv1.2", "--tls-max", "1.2"], "1.1", "1.2"),
+               ("--http1.1", ["--tlsv1.3"], "1.1", "1.3"),
+               ("--http2", ["--tlsv1.2", "--tls-max", "1.2"], "2", "1.2"),
+               ("--http2", ["--tlsv1.3"], "2", "1.3")]
+
+
+def start_nginx(ctx, port):
+    harness.require_program("nginx")
+    cert, key = make_cert(ctx)
+    os.mkdir(ctx.path("www"))
+    conf = ctx.write("nginx.conf", (NGINX_CONF % dict(tmp=ctx.tmp, port=port, cert=cert, key=key)).encode())
+    srv = ctx.start(["nginx", "-p", ctx.tmp, "-e", ctx.path("nginx-error.log"), "-c", conf], "nginx")
+    try:
+        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10, "nginx to listen on port %d" % port)
+    except TestFailure:
+        raise TestFailure("nginx does not listen on port %d; its error log:" % port,
+                          *indent(tail(open(ctx.path("nginx-error.log")).read())))
+    if srv.p.poll() is not None:
+        raise TestFailure("nginx exited with status %d:" % srv.p.returncode, *indent(tail(srv.stderr)))
+    return srv
+
+
+def stream_of(rows, what):
+    """The tcp.stream column of the rows that match, which must be exactly one stream."""
+    streams = {r[0] for r in rows}
+    if len(streams) != 1:
+        raise TestFailure("%s: in %d TCP connections, not one" % (what, len(streams)))
+    return streams.pop()
+
+
+def is_bytes(field, data):
+    """Exactly data: tshark prints a bytes field as text, as hex, or as hex
+    with colons, by field and version."""
+    return field in (data, data.encode().hex()) or field.replace(":", "") == data.encode().hex()
+
+
+@test("pcapng_nginx_http1_http2")
+def pcapng_nginx(ctx):
+    """nginx with http2 on loopback; curl --http1.1 and --http2 over TLS 1.2
+    and 1.3: tshark with no key file shows each request's path and the
+    response body (-Y http, -Y http2), and each connection's TLS version is
+    the one asked for."""
+    need_tools()
+    port = free_port()
+    pcap = ctx.path("out.pcapng")
+    srv = start_nginx(ctx, port)
+    cases = []
+    for proto, tls, http_version, tls_version in NGINX_CASES:
+        name = "%s-tls%s-%d.txt" % (proto.strip("-"), tls_version, os.getpid())
+        body = "nginx %s over TLS %s: %s" % (proto, tls_version, os.urandom(6).hex())
+        ctx.write(os.path.join("www", name), body.encode())
+        cases.append(("/" + name, body, proto, tls, http_version, tls_version))
+    ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-q", "tcp port %d" % port])
+    ps.wait_attached()
+    for path, body, proto, tls, http_version, _ in cases:
+        r = ctx.run(["curl", "-sk", proto] + tls + ["-w", "\n%{http_version}", "https://127.0.0.1:%d%s" % (port, path)])
+        want = (body + "\n" + http_version).encode()
+        if r.returncode != 0 or r.stdout != want:
+            raise TestFailure("curl %s %s %s: status %d, %r (want %r) %s" %
+                              (proto, " ".join(tls), path, r.returncode, r.stdout, want,
+                               r.stderr.decode("utf-8", "replace")))
+    time.sleep(0.3)
+    stderr = ps.stop()
+    if srv.p.poll() is not None:
+        raise TestFailure("nginx exited during the test:", *indent(tail(srv.stderr)))
+    capinfos(ctx, pcap)
+    check_loopback_once(ctx, pcap)
+    counts = summary_counts(stderr)
+    if counts["dropped"] or counts["unwritten"] or not counts["secrets"]:
+        raise TestFailure("summary: %s" % counts)
+    sep = ["-E", "separator=|", "-E", "aggregator=;"]
+    hello = tshark(ctx, pcap, "-Y", "tls.handshake.type == 2", "-T", "fields", *sep, "-e", "tcp.stream",
+                   "-e", "tls.handshake.version", "-e", "tls.handshake.extensions.supported_version")
+    server_hello = {}
+    for line in hello.splitlines():
+        stream, version, supported = (line.split("|") + ["", ""])[:3]
+        server_hello[stream] = "1.3" if "0x0304" in supported else "1.2" if version == "0x0303" else line
+    h1 = [l.split("|") for l in tshark(ctx, pcap, "-Y", "http", "-T", "fields", *sep, "-e", "tcp.stream",
+                                          "-e", "http.request.uri", "-e", "http.response.code",
+                                          "-e", "http.file_data").splitlines()]
+    h2 = [l.split("|") for l in tshark(ctx, pcap, "-Y", "http2", "-T", "fields", *sep, "-e", "tcp.stream",
+                                          "-e", "http2.header.value", "-e", "http2.data.data").splitlines()]
+    for path, body, proto, tls, _, tls_version in cases:
+        what = "curl %s %s %s" % (proto, " ".join(tls), path)
+        if proto == "--http1.1":
+            req = [r for r in h1 if r[1] == path]
+            resp = [r for r in h1 if r[2] == "200" and is_bytes(r[3], body)]
+            shown = h1
+        else:
+            req = [r for r in h2 if path in r[1].split(";")]
+            resp = [r for r in h2 if any(is_bytes(d, body) for d in r[2].split(";"))]
+            shown = h2
+        if not req or not resp:
+            raise TestFailure("%s: tshark (no key file) shows %s the request path and %s the response body; "
+                              "it says:" % (what, "" if req else "not", "" if resp else "not"),
+                              *indent(["|".join(r) for r in shown] or ["(nothing)"]))
+        stream = stream_of(req + resp, what)
+        if server_hello.get(stream) != tls_version:
+            raise TestFailure("%s: connection %s negotiated TLS %s, not %s" %
+                              (what, stream, server_hello.get(stream), tls_version))

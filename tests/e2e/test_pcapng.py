@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import stat
+import struct
 import subprocess
 import time
 
@@ -621,3 +622,102 @@ def pcapng_nginx(ctx):
         if server_hello.get(stream) != tls_version:
             raise TestFailure("%s: connection %s negotiated TLS %s, not %s" %
                               (what, stream, server_hello.get(stream), tls_version))
+
+
+# Holds a tun device open and sends each IPv4 packet back with source and
+# destination (address and port) swapped: the checksums stay right, and the
+# sender gets its datagram back through the tun.
+TUN_REFLECTOR_PY = r"""
+import fcntl, os, struct, sys
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TUN | IFF_NO_PI))
+print("open", flush=True)
+while True:
+    p = bytearray(os.read(fd, 65536))
+    if p[0] >> 4 != 4 or p[9] != 17:
+        continue
+    hl = (p[0] & 15) * 4
+    p[12:16], p[16:20] = p[16:20], p[12:16]
+    p[hl:hl + 2], p[hl + 2:hl + 4] = p[hl + 2:hl + 4], p[hl:hl + 2]
+    os.write(fd, bytes(p))
+"""
+
+UDP_CLIENT_PY = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+data, peer = s.recvfrom(65536)
+sys.exit(0 if data == sys.argv[3].encode() else 1)
+"""
+
+
+def pcapng_linktypes(path):
+    """The link type of each Interface Description Block, read from the file itself."""
+    with open(path, "rb") as f:
+        data = f.read()
+    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    types, off = [], 0
+    while off + 12 <= len(data):
+        block, length = struct.unpack_from(order + "II", data, off)
+        if length < 12:
+            raise TestFailure("%s: a block of length %d at offset %d" % (path, length, off))
+        if block == 1:
+            types.append(struct.unpack_from(order + "H", data, off + 8)[0])
+        off += length
+    return types
+
+
+@test("pcapng_tun_raw_ip")
+def pcapng_tun(ctx):
+    """-i on a tun device in a network namespace: the interface's link type
+    is LINKTYPE_RAW (101), and tshark reads the IP packets both ways."""
+    need_tools()
+    harness.require_program("ip")
+    tag = "%d" % (os.getpid() % 100000)
+    ns, tun = "pstn" + tag, "pstun" + tag
+    local_ip, peer_ip = "10.214.%d.1" % (os.getpid() % 250), "10.214.%d.2" % (os.getpid() % 250)
+    port = free_port()
+    pcap = ctx.path("out.pcapng")
+    payload = "through the tun %s" % os.urandom(4).hex()
+
+    def ip(*args):
+        r = ctx.run(["ip"] + list(args))
+        if r.returncode != 0:
+            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+
+    ip("netns", "add", ns)
+    try:
+        ip("-n", ns, "tuntap", "add", "dev", tun, "mode", "tun")
+        ip("-n", ns, "addr", "add", local_ip + "/24", "dev", tun)
+        ip("-n", ns, "link", "set", tun, "up")
+        refl = ctx.start(["ip", "netns", "exec", ns, PYTHON, ctx.write("tun.py", TUN_REFLECTOR_PY.encode()), tun],
+                         "tun reflector", collect_stdout=True)
+        wait_until(lambda: refl.stdout_bytes or refl.p.poll() is not None, 10, "the tun reflector to open " + tun)
+        # plainsight runs in the namespace: the tun is an interface there only
+        ps = ctx.start(["ip", "netns", "exec", ns, binary(), "tls", "-m", "pcapng", "-i", tun, "-w", pcap, "-q",
+                        "udp port %d" % port], "plainsight", plain_env=True)
+        ctx.plainsight = ps
+        ps.wait_line("plainsight: attached", harness.ATTACH_TIMEOUT)
+        cli = ctx.start(["ip", "netns", "exec", ns, PYTHON, ctx.write("udp.py", UDP_CLIENT_PY.encode()),
+                         peer_ip, str(port), payload], "udp client")
+        cli.check_ok(30)
+        time.sleep(0.3)
+        ps.p.send_signal(signal.SIGINT)
+        ps.check_ok(harness.STOP_TIMEOUT)
+        types = pcapng_linktypes(pcap)
+        if types != [101]:
+            raise TestFailure("the interface blocks have link types %s, not [101] (LINKTYPE_RAW)" % types)
+        info = capinfos(ctx, pcap)
+        if "Name = %s" % tun not in info or "Encapsulation = Raw IP" not in info:
+            raise TestFailure("capinfos does not show interface %s with Raw IP:" % tun, *indent(info.splitlines()))
+        out = tshark(ctx, pcap, "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "ip.src",
+                     "-e", "ip.dst", "-e", "data.data")
+        rows = [l.split("|") for l in out.splitlines() if l.strip()]
+        want = [(local_ip, peer_ip), (peer_ip, local_ip)]
+        got = [(r[1], r[2]) for r in rows if r[0].startswith("raw:ip:udp") and is_bytes(r[3], payload)]
+        if got != want:
+            raise TestFailure("want the datagram out and back %s; tshark reads:" % want, *indent(out.splitlines()))
+    finally:
+        ctx.run(["ip", "netns", "del", ns])

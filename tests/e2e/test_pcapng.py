@@ -562,8 +562,8 @@ def is_bytes(field, data):
 def pcapng_nginx(ctx):
     """nginx with http2 on loopback; curl --http1.1 and --http2 over TLS 1.2
     and 1.3: tshark with no key file shows each request's path and the
-    response body (-Y http, -Y http2), and each connection's TLS version is
-    the one asked for."""
+    response body (-Y http, -Y http2), each connection's TLS version is the
+    one asked for, and each packet names its sender, nginx or curl."""
     need_tools()
     port = free_port()
     pcap = ctx.path("out.pcapng")
@@ -604,6 +604,12 @@ def pcapng_nginx(ctx):
                                           "-e", "http.file_data").splitlines()]
     h2 = [l.split("|") for l in tshark(ctx, pcap, "-Y", "http2", "-T", "fields", *sep, "-e", "tcp.stream",
                                           "-e", "http2.header.value", "-e", "http2.data.data").splitlines()]
+    # nginx's worker rewrote its argv; the comment still names it nginx
+    senders = tshark(ctx, pcap, "-T", "fields", "-E", "separator=|", "-e", "tcp.srcport", "-e", "frame.comment")
+    for sport, comment in (l.split("|", 1) for l in senders.splitlines()):
+        comm = "nginx" if int(sport) == port else "curl"
+        if not comment.startswith("pid=") or " comm=%s " % comm not in comment:
+            raise TestFailure("a packet from port %s says %r, not comm=%s" % (sport, comment, comm))
     for path, body, proto, tls, _, tls_version in cases:
         what = "curl %s %s %s" % (proto, " ".join(tls), path)
         if proto == "--http1.1":

@@ -140,7 +140,7 @@ struct bad_case {
 static const struct bad_case bad_cases[] = {
 	{ { "nosuch" }, "plainsight: unknown module 'nosuch' (see 'plainsight --help')\n" },
 	{ { "tls", "-m", "xml" },
-	  "plainsight: unknown output mode 'xml': use text, json or keylog (see 'plainsight tls --help')\n" },
+	  "plainsight: unknown output mode 'xml': use text, json, keylog or pcapng (see 'plainsight tls --help')\n" },
 	{ { "tls", "-p", "0" }, "plainsight: --pid wants a process id, not '0' (see 'plainsight tls --help')\n" },
 	{ { "tls", "--pid", "12x" }, "plainsight: --pid wants a process id, not '12x' (see 'plainsight tls --help')\n" },
 	{ { "tls", "-u", "-1" }, "plainsight: --uid wants a user id, not '-1' (see 'plainsight tls --help')\n" },

@@ -217,6 +217,29 @@ int ps_packet_capture_linktype(const struct ps_packet_capture *pc, size_t i)
 	return pc->ifaces[i].linktype;
 }
 
+/*
+ * A few DLT_ values differ from platform to platform, so files carry the
+ * LINKTYPE_ numbers instead (tcpdump.org's link-layer header types). Raw
+ * IP (tun and WireGuard devices) is DLT_RAW 12 on Linux but LINKTYPE_RAW
+ * 101 in a file; the other values libpcap gives on Linux are the same in
+ * both.
+ */
+uint16_t ps_packet_capture_file_linktype(const struct ps_packet_capture *pc, size_t i)
+{
+	switch (pc->ifaces[i].linktype) {
+	case DLT_ATM_RFC1483:
+		return 100;
+	case DLT_RAW:
+		return 101;
+	case DLT_SLIP_BSDOS:
+		return 102;
+	case DLT_PPP_BSDOS:
+		return 103;
+	default:
+		return (uint16_t)pc->ifaces[i].linktype;
+	}
+}
+
 void ps_packet_capture_fds(const struct ps_packet_capture *pc, int *fds)
 {
 	for (size_t i = 0; i < pc->n; i++)

@@ -45,7 +45,10 @@ void ps_packet_capture_close(struct ps_packet_capture *pc);
 
 size_t ps_packet_capture_count(const struct ps_packet_capture *pc);
 const char *ps_packet_capture_name(const struct ps_packet_capture *pc, size_t i);
+/* The interface's DLT_ value, as libpcap and its headers name it. */
 int ps_packet_capture_linktype(const struct ps_packet_capture *pc, size_t i);
+/* The same as a LINKTYPE_ value, the number a capture file holds. */
+uint16_t ps_packet_capture_file_linktype(const struct ps_packet_capture *pc, size_t i);
 
 /* Descriptors that become readable when packets wait (poll(2)); fds holds count entries. */
 void ps_packet_capture_fds(const struct ps_packet_capture *pc, int *fds);

@@ -99,7 +99,7 @@ static int write_header(struct ps_pcapng_output *out, const struct ps_options *o
 	err = ps_pcapng_section(out->file, "plainsight " PS_VERSION_STRING, os);
 	for (size_t i = 0; !err && i < ps_packet_capture_count(out->capture); i++)
 		err = ps_pcapng_interface(out->file, ps_packet_capture_name(out->capture, i),
-					  (uint16_t)ps_packet_capture_linktype(out->capture, i), PS_PACKET_SNAPLEN,
+					  ps_packet_capture_file_linktype(out->capture, i), PS_PACKET_SNAPLEN,
 					  opts->packet_filter);
 	if (!err)
 		err = ps_pcapng_flush(out->file);

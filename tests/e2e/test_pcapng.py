@@ -8,6 +8,7 @@ import os
 import re
 import signal
 import stat
+import struct
 import subprocess
 import time
 
@@ -492,4 +493,237 @@ def pcapng_veth(ctx):
                 raise TestFailure("a packet of the client (pid %d) says %r" % (cli.pid, r[3]))
     finally:
         ctx.run(["ip", "link", "del", host_if])
+        ctx.run(["ip", "netns", "del", ns])
+
+
+NGINX_CONF = """
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/nginx-error.log info;
+events { worker_connections 64; }
+http {
+    access_log %(tmp)s/nginx-access.log;
+    client_body_temp_path %(tmp)s/nginx-body;
+    proxy_temp_path %(tmp)s/nginx-proxy;
+    fastcgi_temp_path %(tmp)s/nginx-fastcgi;
+    uwsgi_temp_path %(tmp)s/nginx-uwsgi;
+    scgi_temp_path %(tmp)s/nginx-scgi;
+    server {
+        listen 127.0.0.1:%(port)d ssl http2;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+        ssl_protocols TLSv1.2 TLSv1.3;
+        location / { root %(tmp)s/www; }
+    }
+}
+"""
+
+# (curl's protocol flag, curl's TLS flags, what curl's %{http_version} says)
+NGINX_CASES = [("--http1.1", ["--tlsv1.2", "--tls-max", "1.2"], "1.1", "1.2"),
+               ("--http1.1", ["--tlsv1.3"], "1.1", "1.3"),
+               ("--http2", ["--tlsv1.2", "--tls-max", "1.2"], "2", "1.2"),
+               ("--http2", ["--tlsv1.3"], "2", "1.3")]
+
+
+def start_nginx(ctx, port):
+    harness.require_program("nginx")
+    cert, key = make_cert(ctx)
+    os.mkdir(ctx.path("www"))
+    conf = ctx.write("nginx.conf", (NGINX_CONF % dict(tmp=ctx.tmp, port=port, cert=cert, key=key)).encode())
+    srv = ctx.start(["nginx", "-p", ctx.tmp, "-e", ctx.path("nginx-error.log"), "-c", conf], "nginx")
+    try:
+        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10, "nginx to listen on port %d" % port)
+    except TestFailure:
+        raise TestFailure("nginx does not listen on port %d; its error log:" % port,
+                          *indent(tail(open(ctx.path("nginx-error.log")).read())))
+    if srv.p.poll() is not None:
+        raise TestFailure("nginx exited with status %d:" % srv.p.returncode, *indent(tail(srv.stderr)))
+    return srv
+
+
+def stream_of(rows, what):
+    """The tcp.stream column of the rows that match, which must be exactly one stream."""
+    streams = {r[0] for r in rows}
+    if len(streams) != 1:
+        raise TestFailure("%s: in %d TCP connections, not one" % (what, len(streams)))
+    return streams.pop()
+
+
+def is_bytes(field, data):
+    """Exactly data: tshark prints a bytes field as text, as hex, or as hex
+    with colons, by field and version."""
+    return field in (data, data.encode().hex()) or field.replace(":", "") == data.encode().hex()
+
+
+@test("pcapng_nginx_http1_http2")
+def pcapng_nginx(ctx):
+    """nginx with http2 on loopback; curl --http1.1 and --http2 over TLS 1.2
+    and 1.3: tshark with no key file shows each request's path and the
+    response body (-Y http, -Y http2), each connection's TLS version is the
+    one asked for, and each packet names its sender, nginx or curl."""
+    need_tools()
+    port = free_port()
+    pcap = ctx.path("out.pcapng")
+    srv = start_nginx(ctx, port)
+    cases = []
+    for proto, tls, http_version, tls_version in NGINX_CASES:
+        name = "%s-tls%s-%d.txt" % (proto.strip("-"), tls_version, os.getpid())
+        body = "nginx %s over TLS %s: %s" % (proto, tls_version, os.urandom(6).hex())
+        ctx.write(os.path.join("www", name), body.encode())
+        cases.append(("/" + name, body, proto, tls, http_version, tls_version))
+    ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-q", "tcp port %d" % port])
+    ps.wait_attached()
+    for path, body, proto, tls, http_version, _ in cases:
+        r = ctx.run(["curl", "-sk", proto] + tls + ["-w", "\n%{http_version}", "https://127.0.0.1:%d%s" % (port, path)])
+        want = (body + "\n" + http_version).encode()
+        if r.returncode != 0 or r.stdout != want:
+            raise TestFailure("curl %s %s %s: status %d, %r (want %r) %s" %
+                              (proto, " ".join(tls), path, r.returncode, r.stdout, want,
+                               r.stderr.decode("utf-8", "replace")))
+    time.sleep(0.3)
+    stderr = ps.stop()
+    if srv.p.poll() is not None:
+        raise TestFailure("nginx exited during the test:", *indent(tail(srv.stderr)))
+    capinfos(ctx, pcap)
+    check_loopback_once(ctx, pcap)
+    counts = summary_counts(stderr)
+    if counts["dropped"] or counts["unwritten"] or not counts["secrets"]:
+        raise TestFailure("summary: %s" % counts)
+    sep = ["-E", "separator=|", "-E", "aggregator=;"]
+    hello = tshark(ctx, pcap, "-Y", "tls.handshake.type == 2", "-T", "fields", *sep, "-e", "tcp.stream",
+                   "-e", "tls.handshake.version", "-e", "tls.handshake.extensions.supported_version")
+    server_hello = {}
+    for line in hello.splitlines():
+        stream, version, supported = (line.split("|") + ["", ""])[:3]
+        server_hello[stream] = "1.3" if "0x0304" in supported else "1.2" if version == "0x0303" else line
+    h1 = [l.split("|") for l in tshark(ctx, pcap, "-Y", "http", "-T", "fields", *sep, "-e", "tcp.stream",
+                                          "-e", "http.request.uri", "-e", "http.response.code",
+                                          "-e", "http.file_data").splitlines()]
+    h2 = [l.split("|") for l in tshark(ctx, pcap, "-Y", "http2", "-T", "fields", *sep, "-e", "tcp.stream",
+                                          "-e", "http2.header.value", "-e", "http2.data.data").splitlines()]
+    # nginx's worker rewrote its argv; the comment still names it nginx
+    senders = tshark(ctx, pcap, "-T", "fields", "-E", "separator=|", "-e", "tcp.srcport", "-e", "frame.comment")
+    for sport, comment in (l.split("|", 1) for l in senders.splitlines()):
+        comm = "nginx" if int(sport) == port else "curl"
+        if not comment.startswith("pid=") or " comm=%s " % comm not in comment:
+            raise TestFailure("a packet from port %s says %r, not comm=%s" % (sport, comment, comm))
+    for path, body, proto, tls, _, tls_version in cases:
+        what = "curl %s %s %s" % (proto, " ".join(tls), path)
+        if proto == "--http1.1":
+            req = [r for r in h1 if r[1] == path]
+            resp = [r for r in h1 if r[2] == "200" and is_bytes(r[3], body)]
+            shown = h1
+        else:
+            req = [r for r in h2 if path in r[1].split(";")]
+            resp = [r for r in h2 if any(is_bytes(d, body) for d in r[2].split(";"))]
+            shown = h2
+        if not req or not resp:
+            raise TestFailure("%s: tshark (no key file) shows %s the request path and %s the response body; "
+                              "it says:" % (what, "" if req else "not", "" if resp else "not"),
+                              *indent(["|".join(r) for r in shown] or ["(nothing)"]))
+        stream = stream_of(req + resp, what)
+        if server_hello.get(stream) != tls_version:
+            raise TestFailure("%s: connection %s negotiated TLS %s, not %s" %
+                              (what, stream, server_hello.get(stream), tls_version))
+
+
+# Holds a tun device open and sends each IPv4 packet back with source and
+# destination (address and port) swapped: the checksums stay right, and the
+# sender gets its datagram back through the tun.
+TUN_REFLECTOR_PY = r"""
+import fcntl, os, struct, sys
+TUNSETIFF, IFF_TUN, IFF_NO_PI = 0x400454ca, 0x0001, 0x1000
+fd = os.open("/dev/net/tun", os.O_RDWR)
+fcntl.ioctl(fd, TUNSETIFF, struct.pack("16sH", sys.argv[1].encode(), IFF_TUN | IFF_NO_PI))
+print("open", flush=True)
+while True:
+    p = bytearray(os.read(fd, 65536))
+    if p[0] >> 4 != 4 or p[9] != 17:
+        continue
+    hl = (p[0] & 15) * 4
+    p[12:16], p[16:20] = p[16:20], p[12:16]
+    p[hl:hl + 2], p[hl + 2:hl + 4] = p[hl + 2:hl + 4], p[hl:hl + 2]
+    os.write(fd, bytes(p))
+"""
+
+UDP_CLIENT_PY = r"""
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(10)
+s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+data, peer = s.recvfrom(65536)
+sys.exit(0 if data == sys.argv[3].encode() else 1)
+"""
+
+
+def pcapng_linktypes(path):
+    """The link type of each Interface Description Block, read from the file itself."""
+    with open(path, "rb") as f:
+        data = f.read()
+    order = "<" if data[8:12] == b"\x4d\x3c\x2b\x1a" else ">"
+    types, off = [], 0
+    while off + 12 <= len(data):
+        block, length = struct.unpack_from(order + "II", data, off)
+        if length < 12:
+            raise TestFailure("%s: a block of length %d at offset %d" % (path, length, off))
+        if block == 1:
+            types.append(struct.unpack_from(order + "H", data, off + 8)[0])
+        off += length
+    return types
+
+
+@test("pcapng_tun_raw_ip")
+def pcapng_tun(ctx):
+    """-i on a tun device in a network namespace: the interface's link type
+    is LINKTYPE_RAW (101), and tshark reads the IP packets both ways."""
+    need_tools()
+    harness.require_program("ip")
+    tag = "%d" % (os.getpid() % 100000)
+    ns, tun = "pstn" + tag, "pstun" + tag
+    local_ip, peer_ip = "10.214.%d.1" % (os.getpid() % 250), "10.214.%d.2" % (os.getpid() % 250)
+    port = free_port()
+    pcap = ctx.path("out.pcapng")
+    payload = "through the tun %s" % os.urandom(4).hex()
+
+    def ip(*args):
+        r = ctx.run(["ip"] + list(args))
+        if r.returncode != 0:
+            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+
+    ip("netns", "add", ns)
+    try:
+        ip("-n", ns, "tuntap", "add", "dev", tun, "mode", "tun")
+        ip("-n", ns, "addr", "add", local_ip + "/24", "dev", tun)
+        ip("-n", ns, "link", "set", tun, "up")
+        refl = ctx.start(["ip", "netns", "exec", ns, PYTHON, ctx.write("tun.py", TUN_REFLECTOR_PY.encode()), tun],
+                         "tun reflector", collect_stdout=True)
+        wait_until(lambda: refl.stdout_bytes or refl.p.poll() is not None, 10, "the tun reflector to open " + tun)
+        # plainsight runs in the namespace: the tun is an interface there only
+        ps = ctx.start(["ip", "netns", "exec", ns, binary(), "tls", "-m", "pcapng", "-i", tun, "-w", pcap, "-q",
+                        "udp port %d" % port], "plainsight", plain_env=True)
+        ctx.plainsight = ps
+        ps.wait_line("plainsight: attached", harness.ATTACH_TIMEOUT)
+        cli = ctx.start(["ip", "netns", "exec", ns, PYTHON, ctx.write("udp.py", UDP_CLIENT_PY.encode()),
+                         peer_ip, str(port), payload], "udp client")
+        cli.check_ok(30)
+        time.sleep(0.3)
+        ps.p.send_signal(signal.SIGINT)
+        ps.check_ok(harness.STOP_TIMEOUT)
+        types = pcapng_linktypes(pcap)
+        if types != [101]:
+            raise TestFailure("the interface blocks have link types %s, not [101] (LINKTYPE_RAW)" % types)
+        info = capinfos(ctx, pcap)
+        if "Name = %s" % tun not in info or "Encapsulation = Raw IP" not in info:
+            raise TestFailure("capinfos does not show interface %s with Raw IP:" % tun, *indent(info.splitlines()))
+        out = tshark(ctx, pcap, "-T", "fields", "-E", "separator=|", "-e", "frame.protocols", "-e", "ip.src",
+                     "-e", "ip.dst", "-e", "data.data")
+        rows = [l.split("|") for l in out.splitlines() if l.strip()]
+        want = [(local_ip, peer_ip), (peer_ip, local_ip)]
+        got = [(r[1], r[2]) for r in rows if r[0].startswith("raw:ip:udp") and is_bytes(r[3], payload)]
+        if got != want:
+            raise TestFailure("want the datagram out and back %s; tshark reads:" % want, *indent(out.splitlines()))
+    finally:
         ctx.run(["ip", "netns", "del", ns])

@@ -10,7 +10,8 @@
 //   node node_pair.js client PORT_A PORT_B REQ_A RESP_A REQ_B RESP_B
 //       Connects to both ports at once, sends REQ_X on connection X while
 //       the other is open, reads exactly RESP_X (checked), and prints
-//       {"a": {"local": [...], "peer": [...]}, "b": {...}, "pid": ...}.
+//       {"a": {"local": [...], "peer": [...]}, "b": {...}, "pid": ...},
+//       then waits for stdin to close.
 // Anything unexpected: a line on stderr and exit status 1; a 60 s timer
 // bounds the whole run.
 'use strict';
@@ -87,6 +88,10 @@ function client(ports, reqs, resps) {
     socks.a.end();
     socks.b.end();
     clearTimeout(timer);
+    // Stays until stdin closes: the tracer names a process by /proc/PID, so
+    // the test lets it read the records before this process is gone.
+    process.stdin.on('end', function () { process.exit(0); });
+    process.stdin.resume();
   });
   // Both are connected before either sends: their traffic interleaves.
   var connected = after(2, function () {

@@ -48,6 +48,11 @@ def two_connections(ctx, node, client, extra=(), expect_comm="node"):
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
     conns = read_json_line(cli, "connections")
+    # The client stays until its stdin closes: plainsight reads the records
+    # (every 50 ms at the latest) while the process still exists, as it must
+    # to name a Node.js 24 process whose main thread renamed itself.
+    time.sleep(1.0)
+    cli.p.stdin.close()
     cli.check_ok(60)
     srv.check_ok(60)
     time.sleep(0.3)

@@ -37,7 +37,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all clean test unit e2e bench deps run install probec offsets asan check-deps
+.PHONY: all clean test unit e2e bench bench-tools deps run install probec offsets asan check-deps
 
 all: $(OUT)/plainsight
 
@@ -278,8 +278,21 @@ else
 endif
 
 # ---- benchmarks (bench/README.md) ---------------------------------------------
+# The floor: empty entry and return programs of our own on the same functions.
+BENCH_TOOLS := $(OUT)/bench/uprobe_floor $(OUT)/bench/uprobe_floor.bpf.o
+
+$(OUT)/bench/uprobe_floor.bpf.o: bench/uprobe_floor.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) $(BPF_CFLAGS) -c -o $@ $<
+
+$(OUT)/bench/uprobe_floor: bench/uprobe_floor.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D) && $(CC) -std=gnu11 $(CFLAGS) $(WARNINGS) -o $@ $< -lbpf
+
+bench-tools: $(BENCH_TOOLS)
+
 bench: check-deps
-	$(Q)$(MAKE) --no-print-directory all
+	$(Q)$(MAKE) --no-print-directory all bench-tools
 	$(Q)OUT=$(OUT) bash bench/run.sh
 
 # ---- use ----------------------------------------------------------------------

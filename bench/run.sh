@@ -183,32 +183,54 @@ declare -A D     # D[P1]="json members" of detail
 add_detail() { D[$1]="${D[$1]:+${D[$1]}, }$2"; }
 
 # ---- dependencies ----------------------------------------------------------
-NEED_DEBS="gcc libc6-dev libssl-dev openssl nginx wrk bpfcc-tools bpftrace linux-headers-amd64"
-missing=()
-for p in $NEED_DEBS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	if [ "$BENCH_INSTALL" = 1 ]; then
-		avail=()
-		for p in "${missing[@]}"; do
-			if apt-cache policy "$p" 2>/dev/null | grep -q 'Candidate: [0-9]'; then avail+=("$p")
-			else log "package $p not in the apt registry; scenarios needing it will say so"; fi
-		done
-		if [ ${#avail[@]} -gt 0 ]; then
-			log "apt-get install ${avail[*]}"
-			DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-				--no-install-recommends "${avail[@]}" > "$T/apt.log" 2>&1 ||
-			{ log "apt-get install failed, trying after apt-get update"
-			  apt-get -o DPkg::Lock::Timeout=600 update -q > /dev/null 2>&1
-			  DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
-				--no-install-recommends "${avail[@]}" > "$T/apt.log" 2>&1 ||
-				log "apt-get install failed: $(tail -1 "$T/apt.log")"; }
-		fi
-	else
-		log "missing packages (BENCH_INSTALL=0): ${missing[*]}"
+# Only what the chosen scenarios and peers need.  A fresh machine may have no
+# apt lists yet (then apt-cache knows no candidate at all), so a missing
+# package is first looked for after `apt-get update`; one that still cannot be
+# installed stops the run with apt's own reason, never a table of "cannot run".
+want_peer() { [[ " $BENCH_PEERS " == *" $1 "* ]]; }
+needed_debs() {
+	local d="gcc libc6-dev libssl-dev openssl"
+	want P3 && d+=" nginx wrk"
+	if want P1 || want P2 || want P3 || want P4 || want P5; then
+		want_peer sslsniff && d+=" bpfcc-tools linux-headers-amd64"
+		want_peer bpftrace && d+=" bpftrace"
 	fi
-fi
+	echo "$d"
+}
+missing_debs() {
+	local p
+	for p in $(needed_debs); do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+	done
+}
+apt_install() { # packages... ; apt's output in $T/apt.log
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -q \
+		--no-install-recommends "$@" > "$T/apt.log" 2>&1 < /dev/null
+}
+apt_reason() { # the line of apt's output that says why
+	local l
+	l=$(grep -aE '^(E|Err):' "$T/apt.log" | head -1)
+	echo "${l:-$(tail -1 "$T/apt.log")}"
+}
+install_debs() {
+	local missing p
+	missing=$(missing_debs | tr '\n' ' ')
+	[ -n "${missing// }" ] || return 0
+	[ "$BENCH_INSTALL" = 1 ] ||
+		die "missing packages: ${missing% } (BENCH_INSTALL=0; install them, or leave peers out with BENCH_PEERS=)"
+	log "apt-get install $missing"
+	# shellcheck disable=SC2086
+	apt_install $missing && return 0
+	log "apt-get install failed ($(apt_reason)); running apt-get update and trying again"
+	apt-get -o DPkg::Lock::Timeout=600 update -q > "$T/apt.log" 2>&1 < /dev/null ||
+		die "apt-get update failed: $(apt_reason)"
+	# shellcheck disable=SC2086
+	apt_install $missing && return 0
+	for p in $missing; do
+		apt_install "$p" || die "cannot install $p, which the bench needs: $(apt_reason)"
+	done
+}
+install_debs
 # bpftrace and bcc attach uprobes through tracefs.
 if ! mountpoint -q /sys/kernel/tracing 2>/dev/null; then
 	mount -t tracefs nodev /sys/kernel/tracing 2>/dev/null || log "could not mount tracefs"
@@ -229,6 +251,16 @@ LIBSSL=$(readlink -f "$(ldd "$PUMP" | awk '/libssl\.so/ { print $3 }')")
 
 NBYTES=$(to_bytes "$BENCH_BYTES")
 CHUNK_BYTES=$(to_bytes "$BENCH_CHUNK")
+
+# The floor's functions: every SSL_read/SSL_write call of the pump and of nginx
+# crosses exactly one of them, as it crosses exactly one of plainsight's data
+# hooks (ssl_read_internal/ssl_write_internal on OpenSSL 3.0), so both pay the
+# same two traps per call.
+FLOOR_TOOL=$OUT/bench/uprobe_floor
+FLOOR_OBJ=$OUT/bench/uprobe_floor.bpf.o
+FLOOR_FUNCS="SSL_write SSL_read SSL_write_ex SSL_read_ex"
+FLOOR_OK=1
+[ -x "$FLOOR_TOOL" ] && [ -f "$FLOOR_OBJ" ] || { FLOOR_OK=0; log "no uprobe floor: $FLOOR_TOOL not built (make bench-tools)"; }
 
 PS_OK=1
 if [ ! -x "$PLAINSIGHT" ]; then
@@ -340,16 +372,9 @@ start_tracer() {
 		fi
 		;;
 	floor)
-		# Not a peer: the cost of the uprobes alone (entry and return on
-		# the four functions plainsight hooks, counting only, no copy).
-		local f= fn
-		[ -n "$pidf" ] && f="/pid == $pidf/"
-		local progs=
-		for fn in SSL_write SSL_read SSL_write_ex SSL_read_ex; do
-			progs+="uprobe:$LIBSSL:$fn $f { @calls = count(); } uretprobe:$LIBSSL:$fn $f { @rets = count(); } "
-		done
-		bpftrace -e "$progs BEGIN { printf(\"ready\n\"); } END { clear(@calls); clear(@rets); }" \
-			> "$out" 2> "$TR_ERR" &
+		# Not a peer: the cost of the uprobe traps alone, with empty
+		# entry and return programs of our own (bench/uprobe_floor.c).
+		"$FLOOR_TOOL" "$FLOOR_OBJ" "$LIBSSL" "${pidf:-0}" $FLOOR_FUNCS > "$out" 2> "$TR_ERR" &
 		TR_PID=$!
 		BG_PIDS+=("$TR_PID")
 		if wait_line "$out" '^ready$' "$TR_PID" "$READY_TIMEOUT"; then
@@ -452,15 +477,30 @@ bpftrace_counts() { # file errfile -> "captured lost"
 	echo "$c $l"
 }
 
+# floor_ratios P1|P3 FLOOR: each tracer's ratio next to the floor's, as
+# P1f/P3f (the floor is the best any uprobe-based capture can do).
+floor_ratios() {
+	local k v
+	for k in plainsight $BENCH_PEERS; do
+		v=${R[$1.$k]:-}
+		is_num "$v" && [ "$(fcalc "($2 > 0)" 0)" = 1 ] && R[$1f.$k]=$(fcalc "$v / $2" 3)
+	done
+}
+
 HAVE_P1_BASE=
 # ---- P1, P2, P5: bulk transfer --------------------------------------------------
 if want P1 || want P2 || want P5; then
 	log "P1: TLS bulk transfer, $BENCH_BYTES in ${BENCH_CHUNK} SSL_writes, $BENCH_REPS runs each"
-	base=() mine=() mine_rss=() mine_bytes=() mine_lost=()
+	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=()
 	run_pump warm none > /dev/null 2>&1
 	for ((r = 1; r <= BENCH_REPS; r++)); do
 		if run_pump "base$r" none; then base+=("$PUMP_MIBS"); log "  baseline run $r: $PUMP_MIBS MiB/s"
 		else log "  baseline run $r failed: $RUN_WHY"; fi
+		if [ $FLOOR_OK = 1 ]; then
+			if run_pump "floor$r" floor; then floor+=("$PUMP_MIBS"); log "  uprobe floor run $r: $PUMP_MIBS MiB/s"
+			else log "  uprobe floor run $r failed: $RUN_WHY"; fi
+			rm -f "$PUMP_OUT"
+		fi
 		[ $PS_OK = 1 ] || continue
 		if run_pump "ps$r" plainsight -m text; then
 			mine+=("$PUMP_MIBS"); mine_rss+=("$T/ps$r.rss")
@@ -521,15 +561,11 @@ if want P1 || want P2 || want P5; then
 				[ -n "${pk:-}" ] && R[P5.$peer]="{\"peak\": $pk, \"steady\": $sd}"
 			fi
 		done
-		if [[ " ${PEERS[*]} " == *" bpftrace "* ]]; then
-			if run_pump floor floor; then
-				FLOOR1=$(fcalc "$PUMP_MIBS / $B" 3)
-				add_detail P1 "\"uprobe_floor\": $FLOOR1, \"uprobe_floor_mib_per_s\": $PUMP_MIBS"
-				log "  uprobe floor (counting uprobes only): $PUMP_MIBS MiB/s"
-			else
-				log "  uprobe floor failed: $RUN_WHY"
-			fi
-			rm -f "$PUMP_OUT"
+		if [ ${#floor[@]} -gt 0 ]; then
+			F=$(median "${floor[@]}")
+			FLOOR1=$(fcalc "$F / $B" 3)
+			add_detail P1 "\"uprobe_floor\": $FLOOR1, \"uprobe_floor_mib_per_s\": $F"
+			floor_ratios P1 "$FLOOR1"
 		fi
 		add_detail P1 "\"sslsniff_settings\": \"-g -n -p PID --max-buffer-size $CHUNK_BYTES\", \"bpftrace_program\": $(jstr "uprobe:$LIBSSL:SSL_write /pid == PID/ { printf(\"%d %r\\n\", arg2, buf(arg1, arg2)); }")"
 		add_detail P2 "\"sslsniff_note\": \"SSL_write + SSL_read payload from its output\", \"bpftrace_note\": \"SSL_write only; buf() copies at most $BPFTRACE_STRLEN_MAX bytes in bpftrace 0.17\""
@@ -649,7 +685,7 @@ if want P3; then
 			log "  baseline: $B3 requests/s"
 			add_detail P3 "\"baseline_rps\": $B3, \"wrk\": \"${WRK_ARGS[*]}\", \"body_bytes\": 1024"
 			p3k=(plainsight $BENCH_PEERS)
-			[[ " ${PEERS[*]} " == *" bpftrace "* ]] && p3k+=(floor)
+			[ $FLOOR_OK = 1 ] && p3k+=(floor)
 			for k in "${p3k[@]}"; do
 				if [ "$k" = floor ]; then
 					start_tracer floor p3floor "" "$T/p3floor.out" || continue
@@ -658,7 +694,8 @@ if want P3; then
 					if [ -n "$WRK_RPS" ]; then
 						FLOOR3=$(fcalc "$WRK_RPS / $B3" 3)
 						add_detail P3 "\"uprobe_floor\": $FLOOR3, \"uprobe_floor_rps\": $WRK_RPS"
-						log "  uprobe floor (counting uprobes only): $WRK_RPS requests/s"
+						log "  uprobe floor (empty entry and return programs): $WRK_RPS requests/s"
+						floor_ratios P3 "$FLOOR3"
 					fi
 					continue
 				fi
@@ -794,8 +831,10 @@ cell() { # value for the table
 }
 ROWS=(
 	"P1|bulk TLS throughput, captured / uncaptured|>= 0.90"
+	"P1f|P1 / the uprobe floor's P1|>= 0.95"
 	"P2|completeness: bytes captured / sent|= 1.000"
 	"P3|nginx HTTPS req/s, captured / uncaptured|>= 0.85"
+	"P3f|P3 / the uprobe floor's P3|>= 0.95"
 	"P4|start to probes attached, ms (median of $BENCH_P4_RUNS)|<= 100"
 	"P5|resident memory during P1, MiB peak / steady|<= 20"
 	"P6|compile all specs, ms (median of 5)|<= 1000"
@@ -807,7 +846,7 @@ COLS=(plainsight $BENCH_PEERS)
 	printf ' | %s\n' "target"
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r id what target <<< "$row"
-		want "$id" || continue
+		want "${id%f}" || continue
 		printf '%-4s %-46s' "$id" "$what"
 		for c in "${COLS[@]}"; do
 			v=$(cell "$id.$c")
@@ -827,7 +866,7 @@ for k in "${!R[@]}"; do
 	[[ ${R[$k]} == cannot* ]] && echo "  * $k: ${R[$k]}"
 done | sort
 [ -n "${B:-}" ] && echo "P1 baseline $B MiB/s; P3 baseline ${B3:-?} req/s"
-[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "uprobe floor (entry+return uprobes that only count): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}"
+[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "uprobe floor (our empty entry+return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}"
 
 # Markdown copy for bench/README.md
 {
@@ -835,7 +874,7 @@ done | sort
 	printf '|---|---|'; for c in "${COLS[@]}"; do printf -- '---|'; done; printf -- '---|\n'
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r id what target <<< "$row"
-		want "$id" || continue
+		want "${id%f}" || continue
 		printf '| %s | %s |' "$id" "$what"
 		for c in "${COLS[@]}"; do
 			v=$(cell "$id.$c")
@@ -849,14 +888,14 @@ done | sort
 	[ "$FOREIGN_MAX" = 0 ] || echo "Up to $FOREIGN_MAX other libssl tracer(s) were attached during some runs."
 	[ -n "${B:-}" ] && echo "P1 baseline ${B} MiB/s ($BENCH_BYTES in $BENCH_CHUNK writes); P3 baseline ${B3:-?} requests/s."
 	[ -n "${P2_SETTING:-}" ] && echo "P2 reaches 1.000 with 0 lost with: $P2_SETTING."
-	[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "Uprobe floor (bpftrace, entry+return uprobes on the four functions that only count): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}."
+	[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "Uprobe floor (bench/uprobe_floor: empty entry and return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}."
 	for k in "${!R[@]}"; do [[ ${R[$k]} == cannot* ]] && echo "- $k: ${R[$k]}"; done | sort
 } > "$OUT/bench.md"
 
 # JSON
 {
 	printf '{\n'
-	for id in P1 P2 P3 P4 P5 P6; do
+	for id in P1 P1f P2 P3 P3f P4 P5 P6; do
 		printf '  "%s": {' "$id"
 		sep=
 		for c in plainsight $BENCH_PEERS; do

@@ -41,11 +41,43 @@ struct {
  * reader also polls on a short timeout (runtime/events/capture.c), so a lone
  * record waits at most that long.
  */
-static __always_inline __u64 ps_wakeup_flags(void)
+/*
+ * --lossless: processes stopped because the ring passed half full while they
+ * wrote to it. The reader sends each a SIGCONT once it has emptied the ring
+ * (runtime/events/backpressure.c). Not preallocated: most runs never use it.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, __u32);
+} ps_stopped SEC(".maps");
+
+#define PS_SIGSTOP 19   /* x86-64 Linux; the kernel headers' macro is not in vmlinux.h */
+
+/*
+ * The signal takes effect when the thread leaves the probe for user space:
+ * this call's records are already in the ring, and the process makes no
+ * more until the reader has caught up. Half the ring stays for the records
+ * other processes and threads make before their own stop.
+ */
+static __always_inline void ps_hold_back(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u32 one = 1;
+
+	if (bpf_map_update_elem(&ps_stopped, &tgid, &one, BPF_ANY) == 0)
+		bpf_send_signal(PS_SIGSTOP);
+}
+
+static __always_inline __u64 ps_wakeup_flags(const struct ps_filter *filter)
 {
 	__u64 pending = bpf_ringbuf_query(&ps_events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&ps_events, BPF_RB_RING_SIZE);
 
+	if (filter->lossless && pending >= size / 2)
+		ps_hold_back();
 	return pending >= size / 16 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
@@ -540,7 +572,7 @@ struct ps_chunk_ctx {
 			rec->hdr.flags |= PS_EV_READ_FAIL;                                        \
 			ps_loss_add(PS_LOSS_READ_FAIL, n);                                        \
 		}                                                                                 \
-		bpf_ringbuf_submit(rec, ps_wakeup_flags());                                      \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags(&ps_config.filter));                                      \
 		return 0;                                                                         \
 	}
 
@@ -563,7 +595,7 @@ struct ps_chunk_ctx {
 			return;                                                                   \
 		}                                                                                 \
 		__builtin_memcpy(rec, ev, sizeof(type));                                          \
-		bpf_ringbuf_submit(rec, ps_wakeup_flags());                                      \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags(&ps_config.filter));                                      \
 	}
 
 #define PS_DEFINE_EMITTER(name, type)                                                             \
@@ -643,7 +675,7 @@ struct ps_chunk_ctx {
 			rec->hdr.flags &= ~PS_EV_MORE;                                            \
 			ps_loss_add(PS_LOSS_TRUNC_BYTES, 1);                                      \
 		}                                                                                 \
-		bpf_ringbuf_submit(rec, ps_wakeup_flags());                                      \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags(&ps_config.filter));                                      \
 		return c->done != 0;                                                              \
 	}                                                                                         \
                                                                                                   \

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "core_btf.h"
+#include "ring_prealloc.h"
 #include "log.h"
 #include "packet_capture.h"
 
@@ -20,6 +21,7 @@ enum {
 	OPT_HEX = 256,
 	OPT_MAPSIZE,
 	OPT_STATUS,
+	OPT_LOSSLESS,
 	OPT_BTF_CACHE,
 	OPT_SECRETS,
 	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
@@ -49,9 +51,12 @@ static const struct common_option common_options[] = {
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
 	{ { "hex", no_argument, NULL, OPT_HEX }, NULL, "text output: hex dump of the data" },
 	{ { "mapsize", required_argument, NULL, OPT_MAPSIZE }, "KIB",
-	  "ring buffer size in KiB, a power of two (default 8192)" },
+	  "ring buffer size in KiB, a power of two (default: a 256th of the available memory, 8192 to 65536)" },
 	{ { "quiet", no_argument, NULL, 'q' }, NULL, "no status line" },
 	{ { "status", no_argument, NULL, OPT_STATUS }, NULL, "status line even when stderr is not a terminal" },
+	{ { "lossless", no_argument, NULL, OPT_LOSSLESS }, NULL,
+	  "never drop a record: a traced process that fills the ring past half is stopped (SIGSTOP) until "
+	  "plainsight has caught up (SIGCONT); its parent can see it stop" },
 	{ { "btf-cache", required_argument, NULL, OPT_BTF_CACHE }, "DIR",
 	  "keep the kernel types the probes need in DIR, for a fast start; 'none': read them all "
 	  "from the kernel each time (default " PS_CORE_BTF_DEFAULT_DIR ")" },
@@ -322,6 +327,9 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 	case 'q':
 		opts->quiet = true;
 		return PS_CLI_RUN;
+	case OPT_LOSSLESS:
+		opts->lossless = true;
+		return PS_CLI_RUN;
 	case OPT_STATUS:
 		opts->status = true;
 		return PS_CLI_RUN;
@@ -421,7 +429,7 @@ static enum ps_cli_result parse_module_options(int argc, char **argv, struct ps_
 enum ps_cli_result ps_cli_parse(int argc, char **argv, struct ps_options *opts)
 {
 	memset(opts, 0, sizeof(*opts));
-	opts->mapsize_kib = PS_DEFAULT_MAPSIZE_KIB;
+	opts->mapsize_kib = ps_ring_default_kib();
 	opts->output.mode = PS_OUTPUT_TEXT;
 	opts->btf_cache_dir = PS_CORE_BTF_DEFAULT_DIR;
 

@@ -20,6 +20,7 @@ struct ps_options {
 	uint32_t mapsize_kib;       /* --mapsize: ring buffer size */
 	bool quiet;                 /* -q: no status line */
 	bool status;                /* --status: status line even when stderr is no terminal */
+	bool lossless;              /* --lossless: back-pressure instead of loss (events/backpressure.h) */
 	bool debug;                 /* -d */
 	const char *btf_cache_dir;  /* --btf-cache; NULL: none, read the kernel's whole BTF */
 	const char **interfaces;    /* -i, pcapng mode; none: every interface that is up */
@@ -34,8 +35,6 @@ enum ps_cli_result {
 	PS_CLI_EXIT_OK,             /* --help or --version was printed */
 	PS_CLI_EXIT_USAGE,          /* a usage error was printed */
 };
-
-#define PS_DEFAULT_MAPSIZE_KIB 8192
 
 /* Parses argv into opts; prints help and usage errors itself. */
 enum ps_cli_result ps_cli_parse(int argc, char **argv, struct ps_options *opts);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "outfile.h"
 #include "probes.h"
+#include "ring_prealloc.h"
 #include "target.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -61,6 +62,9 @@ int main(int argc, char **argv)
 	err = check_privileges();
 	if (!err)
 		err = check_process_exists(&opts);
+	/* the kernel zeroes the ring while the target is read (ring_prealloc.h) */
+	if (!err)
+		probes.ring = ps_ring_prealloc_start(opts.mapsize_kib);
 	if (!err)
 		err = ps_plan_make(&opts, &plan);
 	/* Every output is opened before attaching; a run that fails before capture leaves none it made. */

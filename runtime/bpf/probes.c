@@ -12,6 +12,7 @@
 #include "link.h"
 #include "log.h"
 #include "probes.h"
+#include "ring_prealloc.h"
 #include "rodata.h"
 
 #define CONFIG_VAR "ps_config"
@@ -75,6 +76,7 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		.has_uid = opts->has_uid,
 		.self_pid = (uint32_t)getpid(),
 		.events_off = events_nobody_reads(opts),
+		.lossless = opts->lossless,
 	};
 	int32_t *offsets;
 	void *init;
@@ -184,15 +186,26 @@ static int open_object(const struct ps_options *opts, const struct ps_hookset_de
 	return 0;
 }
 
+/* The ring made ahead when there is one; libbpf keeps a copy of its fd. */
 static int size_ring_buffer(const struct ps_options *opts, struct ps_probes *probes)
 {
 	struct bpf_map *events = bpf_object__find_map_by_name(probes->obj, "ps_events");
+	int fd, err;
 
 	if (!events) {
 		ps_error("internal: %s's BPF object has no ps_events ring buffer", opts->module->name);
 		return -ENOENT;
 	}
-	return bpf_map__set_max_entries(events, opts->mapsize_kib * 1024u);
+	fd = ps_ring_prealloc_fd(probes->ring);
+	if (fd < 0) {
+		if (probes->ring)
+			ps_debug("the ring made ahead is not there (%s): the object makes its own", strerror(-fd));
+		return bpf_map__set_max_entries(events, opts->mapsize_kib * 1024u);
+	}
+	err = bpf_map__reuse_fd(events, fd);
+	if (err)
+		ps_error("cannot use the %u KiB ring buffer: %s", opts->mapsize_kib, strerror(-err));
+	return err;
 }
 
 /* quiet: a failure is retried, so only -d shows it. */
@@ -213,6 +226,7 @@ static int load_object(const struct ps_options *opts, const struct ps_hookset_de
 		return err;
 	}
 	probes->events_fd = bpf_object__find_map_fd_by_name(probes->obj, "ps_events");
+	probes->stopped_fd = bpf_object__find_map_fd_by_name(probes->obj, "ps_stopped");
 	probes->loss_fd = bpf_object__find_map_fd_by_name(probes->obj, "ps_loss");
 	if (probes->events_fd < 0 || probes->loss_fd < 0) {
 		ps_error("internal: %s's BPF object lacks its maps", opts->module->name);
@@ -310,6 +324,8 @@ void ps_probes_destroy(struct ps_probes *probes)
 	ps_probes_detach(probes);
 	bpf_object__close(probes->obj);
 	probes->obj = NULL;
+	ps_ring_prealloc_free(probes->ring);
+	probes->ring = NULL;
 }
 
 uint64_t ps_probes_missed_runs(const struct ps_probes *probes)

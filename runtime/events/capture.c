@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "assemble.h"
+#include "backpressure.h"
 #include "capture.h"
 #include "collect.h"
 #include "fields.h"
@@ -26,6 +28,19 @@
 
 /* The longest a lone record waits before it is written. */
 #define POLL_INTERVAL_MS 50
+
+/*
+ * Above the traced programs: on a busy machine the reader must not wait for
+ * a CPU while the ring fills (bench P2). Threads started later (the output's
+ * writer) inherit it. Needs CAP_SYS_NICE; without it the default stays.
+ */
+#define READER_NICE (-20)
+
+static void raise_reader_priority(void)
+{
+	if (setpriority(PRIO_PROCESS, 0, READER_NICE) != 0)
+		ps_debug("reader priority left as it was: setpriority: %s", strerror(errno));
+}
 
 /* Set by the signal handler: the one piece of state a handler may touch. */
 static volatile sig_atomic_t stop_requested;
@@ -301,6 +316,9 @@ static void print_summary(const struct ps_counters *c, bool packets)
 	 * uretprobe sat on the same function returns through ours without our
 	 * entry. A call nested in itself lands here too, so it is still said.
 	 */
+	if (c->held_back)
+		ps_info("--lossless: traced processes were stopped %llu times while the ring drained",
+			(unsigned long long)c->held_back);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
@@ -384,6 +402,8 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		if (err < 0)
 			break;
 		err = 0;
+		/* the ring was just emptied: whoever --lossless stopped goes on */
+		cap->counters.held_back += ps_backpressure_release(probes->stopped_fd);
 		ps_reach_watch_poll(cap->reach);
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -441,6 +461,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
 	int err, close_err;
 
+	raise_reader_priority();
 	err = start_writers(opts, files, &cap);
 	if (err)
 		return err;
@@ -466,6 +487,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	cap.counters.held_back += ps_backpressure_release(probes->stopped_fd);
 	ps_reach_watch_finish(cap.reach);
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	ps_assembler_flush(cap.assembler);

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include "async_sink.h"
 #include "keylog.h"
 #include "outfile.h"
 #include "output.h"
@@ -17,6 +18,13 @@
  * byte of the buffer stays resident once used (bench P5).
  */
 #define WRITER_BUFFER_SIZE (256 << 10)
+
+/*
+ * Formatted bytes waiting for the writer thread (async_sink.h): enough to
+ * ride out a disk that stalls for a while at bulk-capture rates. Used only
+ * under such a stall, and given back as it is written.
+ */
+#define WRITER_QUEUE_MAX (64u << 20)
 
 struct ps_writer {
 	FILE *stream;
@@ -46,8 +54,14 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* fdopen's failure leaves the descriptor open: the file stays the caller's. */
-	w->stream = fdopen(file->fd, "w");
+	/* Someone watches stdout live (a terminal, `| jq`): hand each record over whole. */
+	w->flush_each_record = file->path == NULL;
+	/*
+	 * A file goes through the writer thread, which waits on the disk in
+	 * the reader's stead. A failure leaves the descriptor open: the file
+	 * stays the caller's.
+	 */
+	w->stream = w->flush_each_record ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, WRITER_QUEUE_MAX);
 	if (!w->stream) {
 		saved_errno = errno;
 		writer_free(w);
@@ -57,8 +71,6 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 	/* a fresh stream with a valid mode: setvbuf cannot fail */
 	setvbuf(w->stream, w->buffer, _IOFBF, WRITER_BUFFER_SIZE);
 	file->fd = -1;
-	/* Someone watches stdout live (a terminal, `| jq`): hand each record over whole. */
-	w->flush_each_record = file->path == NULL;
 	return w;
 }
 

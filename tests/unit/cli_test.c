@@ -61,7 +61,7 @@ static void test_defaults(void)
 	CHECK_STR(p.opts.module ? p.opts.module->name : NULL, "tls");
 	CHECK_INT(p.opts.output.mode, PS_OUTPUT_TEXT);
 	CHECK(!p.opts.output.hex && !p.opts.quiet && !p.opts.status && !p.opts.debug && !p.opts.has_uid);
-	CHECK_INT(p.opts.mapsize_kib, PS_DEFAULT_MAPSIZE_KIB);
+	CHECK_INT(p.opts.mapsize_kib, ps_ring_default_kib());
 	CHECK_INT(p.opts.pid, 0);
 	CHECK(p.opts.output_path == NULL && p.opts.keylog_path == NULL);
 	CHECK(p.opts.btf_cache_dir != NULL && p.opts.btf_cache_dir[0] == '/');

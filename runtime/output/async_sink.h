@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A stdio stream whose bytes a thread of their own writes to the file, so
+ * that the ring-buffer reader never waits on the disk: a write that blocks
+ * on block allocation or dirty-page throttling stalls only this thread,
+ * while the reader goes on emptying the ring. The queue between them is
+ * bounded; when it is full the reader waits, and the ring absorbs the rest.
+ */
+#ifndef PS_ASYNC_SINK_H
+#define PS_ASYNC_SINK_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+/*
+ * A write-only stream onto fd, which it owns from then on (fclose closes
+ * it). At most max_queued bytes wait for the writer thread. A write error
+ * is sticky: the next write, fflush or fclose on the stream fails with its
+ * errno. NULL and errno set on failure (fd is then still the caller's).
+ */
+FILE *ps_async_sink_open(int fd, size_t max_queued);
+
+#endif

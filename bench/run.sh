@@ -17,10 +17,11 @@
 #   BENCH_WRK       wrk duration for P3          (default 10s)
 #   BENCH_PEERS     peers to run                 (default "sslsniff bpftrace"; "" for none)
 #   BENCH_MAPSIZES  --mapsize values (KiB) tried when P2 < 1 at the defaults
-#                   (default "65536 262144 1048576")
+#                   (default "262144 1048576"; the default ring is up to 65536)
 #   BENCH_INSTALL   0: never apt-get install missing packages (default 1)
 #   BENCH_ONLY      subset of scenarios to run, e.g. "P1 P2 P4" (default all)
 #   BENCH_P4_RUNS   P4 starts per tracer, median  (default 5)
+#   BENCH_P2_RUNS   P2 runs at the defaults; P2 is the worst (default 3)
 #   BENCH_QUIET_WAIT seconds to wait, before each measured run, for other
 #                   processes' uprobes on libssl to go away (default 20)
 set -uo pipefail
@@ -37,11 +38,12 @@ BENCH_REPS=${BENCH_REPS:-3}
 BENCH_PEER_REPS=${BENCH_PEER_REPS:-1}
 BENCH_WRK=${BENCH_WRK:-10s}
 BENCH_PEERS=${BENCH_PEERS-sslsniff bpftrace}
-BENCH_MAPSIZES=${BENCH_MAPSIZES:-65536 262144 1048576}
+BENCH_MAPSIZES=${BENCH_MAPSIZES:-262144 1048576}
 BENCH_INSTALL=${BENCH_INSTALL:-1}
 BENCH_ONLY=${BENCH_ONLY:-P1 P2 P3 P4 P5 P6}
 BENCH_QUIET_WAIT=${BENCH_QUIET_WAIT:-20}
 BENCH_P4_RUNS=${BENCH_P4_RUNS:-5}
+BENCH_P2_RUNS=${BENCH_P2_RUNS:-3}
 
 PUMP_TIMEOUT=300      # seconds for one transfer
 READY_TIMEOUT=120     # seconds for a tracer to attach (bcc compiles first)
@@ -587,12 +589,29 @@ if want P1 || want P2 || want P5; then
 			P2_MIBS=$PUMP_MIBS
 			P2_RATIO=$(awk -v c="$cap" -v s="$((2 * NBYTES))" 'BEGIN { if (c == s) print "1.000"; else printf "%.6f", c / s }')
 		}
-		if p2_run; then
-			log "P2: captured $P2_CAP of $((2 * NBYTES)) bytes (ratio $P2_RATIO), $P2_LOST lost, at $P2_MIBS MiB/s"
-			R[P2.plainsight]=$P2_RATIO
-			S=$(sed -E 's/^\{"summary": (.*)\}$/\1/' <<< "$P2_SUMMARY")
-			add_detail P2 "\"plainsight_captured\": $P2_CAP, \"plainsight_sent\": $((2 * NBYTES)), \"plainsight_lost\": ${P2_LOST:-null}, \"plainsight_summary\": $S, \"plainsight_mib_per_s\": $P2_MIBS, \"plainsight_mode\": \"json -w FILE -p PID\""
-			if [ "$P2_RATIO" != 1.000 ] || [ "${P2_LOST:-0}" != 0 ]; then
+		# Every run must be complete, not the best of them: P2 is the worst of BENCH_P2_RUNS.
+		P2_WORST= P2_WORST_LOST=0 p2_all=
+		for ((r = 1; r <= BENCH_P2_RUNS; r++)); do
+			if ! p2_run; then R[P2.plainsight]=$P2_WHY; P2_WORST=; break; fi
+			log "P2 run $r: captured $P2_CAP of $((2 * NBYTES)) bytes (ratio $P2_RATIO), $P2_LOST lost, at $P2_MIBS MiB/s"
+			p2_all+="${p2_all:+, }{\"ratio\": $P2_RATIO, \"lost\": ${P2_LOST:-null}, \"mib_per_s\": $P2_MIBS}"
+			if [ -z "$P2_WORST" ] || [ "$(fcalc "($P2_RATIO < $P2_WORST)" 0)" = 1 ]; then
+				P2_WORST=$P2_RATIO
+				S=$(sed -E 's/^\{"summary": (.*)\}$/\1/' <<< "$P2_SUMMARY")
+			fi
+			[ "${P2_LOST:-0}" != 0 ] && P2_WORST_LOST=$P2_LOST
+		done
+		if [ -n "$P2_WORST" ]; then
+			R[P2.plainsight]=$P2_WORST
+			add_detail P2 "\"plainsight_runs\": [$p2_all], \"plainsight_sent\": $((2 * NBYTES)), \"plainsight_worst_summary\": $S, \"plainsight_mode\": \"json -w FILE -p PID\""
+			# --lossless on a ring far too small for the burst: complete all the same, at what cost
+			if p2_run --lossless --mapsize 1024; then
+				log "P2 --lossless --mapsize 1024: ratio $P2_RATIO, $P2_LOST lost, at $P2_MIBS MiB/s ($(fcalc "$P2_MIBS / $B" 3) of the baseline)"
+				add_detail P2 "\"plainsight_lossless_1mib_ring\": {\"ratio\": $P2_RATIO, \"lost\": ${P2_LOST:-null}, \"mib_per_s\": $P2_MIBS, \"of_baseline\": $(fcalc "$P2_MIBS / $B" 3), \"held_back\": $(sed -nE 's/.*"held_back": ([0-9]+).*/\1/p' <<< "$P2_SUMMARY")}"
+			else
+				log "P2 --lossless failed: $P2_WHY"
+			fi
+			if [ "$P2_WORST" != 1.000 ] || [ "$P2_WORST_LOST" != 0 ]; then
 				reach=
 				for ms in $BENCH_MAPSIZES; do
 					if p2_run --mapsize "$ms"; then

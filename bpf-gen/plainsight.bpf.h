@@ -71,7 +71,7 @@ static __always_inline void ps_hold_back(void)
 		bpf_send_signal(PS_SIGSTOP);
 }
 
-static __always_inline __u64 ps_wakeup_flags(const struct ps_filter *filter)
+static __always_inline __u64 ps_wakeup_flags(const volatile struct ps_filter *filter)
 {
 	__u64 pending = bpf_ringbuf_query(&ps_events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&ps_events, BPF_RB_RING_SIZE);
@@ -142,6 +142,12 @@ static __always_inline void ps_read_process_name(char comm[PS_COMM_LEN])
 
 	if (!leader || bpf_probe_read_kernel_str(comm, PS_COMM_LEN, &leader->comm) < 0)
 		bpf_get_current_comm(comm, PS_COMM_LEN);
+}
+
+/* Whether anything reads event id (ps_filter.events_off has a bit for each id below 32). */
+static __always_inline int ps_event_wanted(const volatile struct ps_filter *filter, __u16 id)
+{
+	return id >= 32 || !((filter->events_off >> id) & 1);
 }
 
 static __always_inline void ps_event_init(struct ps_event_header *hdr, __u16 event_id, __u16 hook_id,

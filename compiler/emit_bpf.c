@@ -582,7 +582,7 @@ static void gen_var_field(struct gen *g, struct scope *s, const struct ast_event
 static void gen_emit_fields(struct gen *g, struct scope *s, const struct ast_stmt *st);
 
 /* A big event is built in its per-CPU scratch slot (see put_scratch_maps), a small one on the stack. */
-static void gen_emit(struct gen *g, struct scope *s, const struct ast_stmt *st)
+static void gen_emit_built(struct gen *g, struct scope *s, const struct ast_stmt *st)
 {
 	const struct ast_event *ev = st->event;
 	struct scope inner;
@@ -604,6 +604,22 @@ static void gen_emit(struct gen *g, struct scope *s, const struct ast_stmt *st)
 	stmt(&inner, "__builtin_memset(ev, 0, sizeof(*ev));");
 	gen_emit_fields(g, &inner, st);
 	scope_close(g, &inner, &s->stmts);
+	stmt(s, "}");
+}
+
+/*
+ * An event nobody reads (ps_filter.events_off, read-only data the verifier
+ * knows) is neither built nor sent: the verifier walks none of the code
+ * that would build it, which shortens every start that does not want it.
+ */
+static void gen_emit(struct gen *g, struct scope *s, const struct ast_stmt *st)
+{
+	struct scope wanted;
+
+	stmt(s, "if (ps_event_wanted(&ps_config.filter, PS_%s_EV_%s)) {", g->M, upper_name(g->arena, st->event->name));
+	scope_open(g, &wanted, s->depth + 1);
+	gen_emit_built(g, &wanted, st);
+	scope_close(g, &wanted, &s->stmts);
 	stmt(s, "}");
 }
 

@@ -21,10 +21,12 @@
 
 /*
  * Formatted bytes waiting for the writer thread (async_sink.h): enough to
- * ride out a disk that stalls for a while at bulk-capture rates. Used only
- * under such a stall, and given back as it is written.
+ * ride out the disk's dirty-page throttling, which holds a writer for
+ * hundreds of milliseconds once gigabytes are waiting for writeback, at
+ * bulk-capture rates (bench P2). Used only during such a stall, and given
+ * back as it is written.
  */
-#define WRITER_QUEUE_MAX (64u << 20)
+#define WRITER_QUEUE_MAX (256u << 20)
 
 struct ps_writer {
 	FILE *stream;

@@ -6,6 +6,8 @@ add up to what the traced program moved."""
 
 import os
 import re
+import signal
+import time
 
 import harness
 from harness import TestFailure, indent, tail
@@ -181,3 +183,56 @@ def loss_marked_in_text(ctx):
     if captured + lost != 2 * size:
         raise TestFailure("captured %d + lost %d = %d bytes, but the client moved %d"
                           % (captured, lost, captured + lost, 2 * size), *detail)
+
+
+def bulk_with_reader_paused(ctx, tag, extra_args):
+    """A client writes 24 MiB in 16 KiB calls while plainsight, its ring
+    256 KiB, is stopped for 1.5 s: far more than the ring holds arrives while
+    nobody reads it. Returns (summary, records, stderr, sent, answered)."""
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(24 * MiB), os.urandom(64 * 1024)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client, tag=tag + "-server")
+    cli = PyClient(ctx, srv.port, to_server, len(to_client), tag=tag + "-client", wait_go=True, chunk=16384)
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-p", str(cli.pid), "--mapsize", "256"] + extra_args)
+    ps.wait_attached()
+    os.kill(ps.p.pid, signal.SIGSTOP)
+    try:
+        cli.go()
+        time.sleep(1.5)
+    finally:
+        os.kill(ps.p.pid, signal.SIGCONT)
+    cli.finish()
+    srv.finish()
+    stderr = ps.stop()
+    records, summary, _ = ps.json_output()
+    if summary is None:
+        raise TestFailure("%s: no summary line in the json output" % tag, *indent(tail(stderr)))
+    return summary, records, stderr, to_server, to_client
+
+
+@test("lossless_holds_the_writer_back")
+def lossless_holds_the_writer_back(ctx):
+    """--lossless: the same burst that a paused reader loses in part without
+    it arrives whole with it, because the traced process is stopped while the
+    ring drains and continued after."""
+    summary, _, _, _, _ = bulk_with_reader_paused(ctx, "plain", [])
+    if summary["lost"]["ringbuf_bytes"] == 0:
+        raise TestFailure("without --lossless a paused reader lost nothing: the test proves nothing",
+                          "summary: %r" % (summary,))
+    summary, records, stderr, sent, answered = bulk_with_reader_paused(ctx, "lossless", ["--lossless"])
+    detail = ["summary: %r" % (summary,)] + indent(tail(stderr))
+    if summary["lost_bytes"] or summary["lost_records"] or summary["incomplete_calls"]:
+        raise TestFailure("--lossless lost bytes", *detail)
+    if not summary.get("held_back"):
+        raise TestFailure("--lossless never stopped the writer, yet nothing was lost: the test proves nothing",
+                          *detail)
+    if "--lossless: traced processes were stopped" not in stderr:
+        raise TestFailure("the exit summary does not say how often --lossless stopped the writer", *detail)
+    writes = b"".join(r["payload"] for r in records if r.get("dir") == "write")
+    reads = b"".join(r["payload"] for r in records if r.get("dir") == "read")
+    if writes != sent:
+        raise TestFailure("--lossless: the writes captured (%d bytes) are not the %d bytes sent"
+                          % (len(writes), len(sent)), *detail)
+    if reads != answered:
+        raise TestFailure("--lossless: the reads captured (%d bytes) are not the %d bytes answered"
+                          % (len(reads), len(answered)), *detail)

@@ -99,7 +99,9 @@ def client(a):
         data = f.read()
     raw = socket.create_connection(("127.0.0.1", a.port), timeout=TIMEOUT)
     with ctx.wrap_socket(raw, server_hostname="localhost") as s:
-        s.sendall(data)
+        step = a.chunk or len(data) or 1
+        for at in range(0, max(len(data), 1), step):
+            s.sendall(data[at:at + step])
         got = read_exactly(s, a.recv_bytes)
         with open(a.out, "wb") as f:
             f.write(got)
@@ -123,6 +125,7 @@ def main():
     c.add_argument("--recv-bytes", type=int, required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--wait-go", action="store_true")
+    c.add_argument("--chunk", type=int, default=0, help="send in writes of this many bytes (0: one)")
     a = ap.parse_args()
     server(a) if a.mode == "server" else client(a)
 

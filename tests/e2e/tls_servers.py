@@ -90,7 +90,7 @@ class PyServer:
 
 
 class PyClient:
-    def __init__(self, ctx, port, send_data, recv_bytes, tag="client", wait_go=False):
+    def __init__(self, ctx, port, send_data, recv_bytes, tag="client", wait_go=False, chunk=0):
         self.ctx = ctx
         self.tag = tag
         self.send_data = send_data
@@ -100,6 +100,8 @@ class PyClient:
                 "--recv-bytes", str(recv_bytes), "--out", self.out]
         if wait_go:
             argv.append("--wait-go")
+        if chunk:
+            argv += ["--chunk", str(chunk)]
         self.proc = ctx.start(argv, "python tls client " + tag,
                               stdin=subprocess.PIPE if wait_go else subprocess.DEVNULL,
                               stdout=subprocess.PIPE)

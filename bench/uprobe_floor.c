@@ -4,10 +4,13 @@
  * empty entry and return programs to each FUNCTION of LIBRARY (PID 0: every
  * process), says "ready" on stdout once all are attached and holds them
  * until SIGINT or SIGTERM.  The bench's floor: see bench/README.md.
+ * A FUNCTION written +NAME gets the entry program only: what a hook with
+ * no return probe would cost.
  */
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +59,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (i = 0; i < n_funcs; i++) {
-		if (attach_one(obj, &links[n_links++], "floor_entry", false, argv[2], pid, argv[4 + i]) ||
-		    attach_one(obj, &links[n_links++], "floor_return", true, argv[2], pid, argv[4 + i]))
+		const char *function = argv[4 + i];
+		bool entry_only = function[0] == '+';
+
+		function += entry_only;
+		if (attach_one(obj, &links[n_links++], "floor_entry", false, argv[2], pid, function) ||
+		    (!entry_only && attach_one(obj, &links[n_links++], "floor_return", true, argv[2], pid, function)))
 			goto out;
 	}
 	/* blocked until sigsuspend, so a signal cannot slip in between the check and the wait */

@@ -292,10 +292,12 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
 	/* Where each hook goes, found before loading so absent symbols load nothing. */
 	long *sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*sites));
+	struct ps_ring_prealloc *ring = probes->ring;   /* made ahead by the caller, if at all */
 	int err;
 
 	memset(probes, 0, sizeof(*probes));
-	probes->events_fd = probes->loss_fd = -1;
+	probes->ring = ring;
+	probes->events_fd = probes->loss_fd = probes->stopped_fd = -1;
 	if (!sites)
 		return -ENOMEM;
 	err = ps_hook_sites(opts, plan, hookset, sites, &probes->n_missing);

@@ -475,10 +475,15 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		err = -ENOMEM;
 		goto out;
 	}
-	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
+	/*
+	 * The probes are attached: say so before the reach watch starts. A
+	 * program started before its exec probe is attached is still seen,
+	 * by the scan of the running processes that follows it.
+	 */
 	announce_attached(opts, plan, probes);
+	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
 	ps_reach_watch_scan(cap.reach);
 	err = drain_loop(&cap, rb, probes, status);
 

@@ -583,18 +583,15 @@ struct ps_chunk_ctx {
 	}
 
 /*
- * ps_emit_fixed_<name>(ev): an event with no variable part is one record,
- * unless the runtime said nothing reads it (ps_filter.events_off; secrets
- * when no output asked for them): the ring buffer is spared the copy.
+ * ps_emit_fixed_<name>(ev): an event with no variable part is one record.
+ * (An event nobody reads never gets here: the generated code asks
+ * ps_event_wanted before building it.)
  */
 #define PS_DEFINE_FIXED_EMITTER(name, type)                                                       \
 	static __always_inline void ps_emit_fixed_##name(type *ev)                                \
 	{                                                                                         \
-		__u16 id = ev->hdr.event_id;                                                      \
 		type *rec;                                                                        \
                                                                                                   \
-		if (id < 32 && ((ps_config.filter.events_off >> id) & 1))                        \
-			return;                                                                   \
 		rec = bpf_ringbuf_reserve(&ps_events, sizeof(type), 0);                           \
 		if (!rec) {                                                                       \
 			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \

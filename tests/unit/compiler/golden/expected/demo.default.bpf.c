@@ -86,11 +86,13 @@ int return_demo_read(struct pt_regs *ctx)
 		return 0;
 
 	if (ret != 0) {
-		struct ps_demo_line ev = {};
+		if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_LINE)) {
+			struct ps_demo_line ev = {};
 
-		ps_event_init(&ev.hdr, PS_DEMO_EV_LINE, PS_HOOK_DEMO_READ, sizeof(ev));
-		/* text = cstr(ret) */
-		ps_emit_str_line(&ev, ret);
+			ps_event_init(&ev.hdr, PS_DEMO_EV_LINE, PS_HOOK_DEMO_READ, sizeof(ev));
+			/* text = cstr(ret) */
+			ps_emit_str_line(&ev, ret);
+		}
 	}
 	return 0;
 }
@@ -114,20 +116,22 @@ int entry_demo_done(struct pt_regs *ctx)
 		/* set errors = (errors ?? 0) + 1 */
 		ps_var_set(1, 1, (__s64)(__u32)((__s64)(v0_ok ? v0 : 0) + 1));
 		{
-			struct ps_demo_done ev = {};
-			__s64 v1;
-			int v1_ok;
-			__s32 v2;
-			int v2_ok;
+			if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_DONE)) {
+				struct ps_demo_done ev = {};
+				__s64 v1;
+				int v1_ok;
+				__s32 v2;
+				int v2_ok;
 
-			ps_event_init(&ev.hdr, PS_DEMO_EV_DONE, PS_HOOK_DEMO_DONE, sizeof(ev));
-			/* status = (seen ?? demo_state) ?? code */
-			v1_ok = ps_var_get(0, 0, &v1) == 0;
-			v2_ok = ps_link.global_vaddr[0] != 0 &&
-				bpf_probe_read_user(&v2, sizeof(v2), (void *)(load_bias + ps_link.global_vaddr[0])) == 0;
-			ev.status = (v1_ok || v2_ok) ? (v1_ok ? v1 : v2) : (__s32)arg_code;
-			ev.hdr.present |= 1u << PS_DEMO_DONE_PRESENT_STATUS;
-			ps_emit_fixed_done(&ev);
+				ps_event_init(&ev.hdr, PS_DEMO_EV_DONE, PS_HOOK_DEMO_DONE, sizeof(ev));
+				/* status = (seen ?? demo_state) ?? code */
+				v1_ok = ps_var_get(0, 0, &v1) == 0;
+				v2_ok = ps_link.global_vaddr[0] != 0 &&
+					bpf_probe_read_user(&v2, sizeof(v2), (void *)(load_bias + ps_link.global_vaddr[0])) == 0;
+				ev.status = (v1_ok || v2_ok) ? (v1_ok ? v1 : v2) : (__s32)arg_code;
+				ev.hdr.present |= 1u << PS_DEMO_DONE_PRESENT_STATUS;
+				ps_emit_fixed_done(&ev);
+			}
 		}
 		/* clear seen */
 		ps_var_clear(0, 0);
@@ -159,23 +163,25 @@ int entry_demo_handle(struct pt_regs *ctx)
 		let_len = v0;
 		let_len_ok = v0_ok;
 		{
-			struct ps_demo_request ev = {};
-			__u64 p1;
-			int p1_ok;
+			if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_REQUEST)) {
+				struct ps_demo_request ev = {};
+				__u64 p1;
+				int p1_ok;
 
-			ps_event_init(&ev.hdr, PS_DEMO_EV_REQUEST, PS_HOOK_DEMO_HANDLE, sizeof(ev));
-			ev.kind = PS_DEMO_REQUEST_KIND_GET;
-			/* len = len */
-			if (let_len_ok) {
-				ev.len = let_len;
-				ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_LEN;
+				ps_event_init(&ev.hdr, PS_DEMO_EV_REQUEST, PS_HOOK_DEMO_HANDLE, sizeof(ev));
+				ev.kind = PS_DEMO_REQUEST_KIND_GET;
+				/* len = len */
+				if (let_len_ok) {
+					ev.len = let_len;
+					ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_LEN;
+				}
+				/* depth = 0 */
+				ev.depth = 0;
+				ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_PATH;
+				/* path = cstr(req->path ?? 0) */
+				p1_ok = ps_read_field(&p1, sizeof(p1), saved.req, PS_DEMO_OFF_REQ_ST_PATH) == 0;
+				ps_emit_str_request(&ev, p1_ok ? p1 : 0);
 			}
-			/* depth = 0 */
-			ev.depth = 0;
-			ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_PATH;
-			/* path = cstr(req->path ?? 0) */
-			p1_ok = ps_read_field(&p1, sizeof(p1), saved.req, PS_DEMO_OFF_REQ_ST_PATH) == 0;
-			ps_emit_str_request(&ev, p1_ok ? p1 : 0);
 		}
 	}
 
@@ -203,33 +209,37 @@ int return_demo_handle(struct pt_regs *ctx)
 
 	if ((ret >= 0) && !((__s64)(__u32)saved.flags & 2)) {
 		{
-			struct ps_demo_counter ev = {};
-			__u64 v2;
-			int v2_ok;
-			__u64 p3;
-			__u32 v4;
-			int v4_ok;
+			if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_COUNTER)) {
+				struct ps_demo_counter ev = {};
+				__u64 v2;
+				int v2_ok;
+				__u64 p3;
+				__u32 v4;
+				int v4_ok;
 
-			ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_HANDLE, sizeof(ev));
-			/* value = *out ?? 0 */
-			v2_ok = saved.out && bpf_probe_read_user(&v2, sizeof(v2), (void *)saved.out) == 0;
-			ev.value = v2_ok ? v2 : 0;
-			/* sum = req->next->len + (ret * 2) */
-			v4_ok = ps_read_field(&p3, sizeof(p3), saved.req, PS_DEMO_OFF_REQ_ST_NEXT) == 0 &&
-				ps_read_field(&v4, sizeof(v4), p3, PS_DEMO_OFF_REQ_ST_LEN) == 0;
-			if (v4_ok) {
-				ev.sum = (__s64)v4 + (ret * 2);
-				ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+				ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_HANDLE, sizeof(ev));
+				/* value = *out ?? 0 */
+				v2_ok = saved.out && bpf_probe_read_user(&v2, sizeof(v2), (void *)saved.out) == 0;
+				ev.value = v2_ok ? v2 : 0;
+				/* sum = req->next->len + (ret * 2) */
+				v4_ok = ps_read_field(&p3, sizeof(p3), saved.req, PS_DEMO_OFF_REQ_ST_NEXT) == 0 &&
+					ps_read_field(&v4, sizeof(v4), p3, PS_DEMO_OFF_REQ_ST_LEN) == 0;
+				if (v4_ok) {
+					ev.sum = (__s64)v4 + (ret * 2);
+					ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+				}
+				ps_emit_fixed_counter(&ev);
 			}
-			ps_emit_fixed_counter(&ev);
 		}
 		{
-			struct ps_demo_counter ev = {};
+			if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_COUNTER)) {
+				struct ps_demo_counter ev = {};
 
-			ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_HANDLE, sizeof(ev));
-			/* value = 1 */
-			ev.value = 1;
-			ps_emit_fixed_counter(&ev);
+				ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_HANDLE, sizeof(ev));
+				/* value = 1 */
+				ev.value = 1;
+				ps_emit_fixed_counter(&ev);
+			}
 		}
 	}
 	return 0;
@@ -269,15 +279,17 @@ int return_demo__count(struct pt_regs *ctx)
 
 	{
 		{
-			struct ps_demo_counter ev = {};
+			if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_COUNTER)) {
+				struct ps_demo_counter ev = {};
 
-			ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO__COUNT, sizeof(ev));
-			/* value = ret */
-			ev.value = ret;
-			/* sum = n */
-			ev.sum = (__s32)saved.n;
-			ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
-			ps_emit_fixed_counter(&ev);
+				ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO__COUNT, sizeof(ev));
+				/* value = ret */
+				ev.value = ret;
+				/* sum = n */
+				ev.sum = (__s32)saved.n;
+				ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+				ps_emit_fixed_counter(&ev);
+			}
 		}
 		/* if ret > 1 */
 		if (ret > 1) {
@@ -286,17 +298,19 @@ int return_demo__count(struct pt_regs *ctx)
 			/* let r = (ptr req_st) ret */
 			let_r = ret;
 			{
-				struct ps_demo_tagged ev = {};
-				__u64 p0;
-				int p0_ok;
+				if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_TAGGED)) {
+					struct ps_demo_tagged ev = {};
+					__u64 p0;
+					int p0_ok;
 
-				ps_event_init(&ev.hdr, PS_DEMO_EV_TAGGED, PS_HOOK_DEMO__COUNT, sizeof(ev));
-				/* tag = r->hdr.tag ?? r->next->hdr.tag */
-				p0_ok = ps_read_field(&p0, sizeof(p0), let_r, PS_DEMO_OFF_REQ_ST_NEXT) == 0;
-				if ((ps_read_field(ev.tag, 8, let_r, PS_DEMO_OFF_REQ_ST_HDR_TAG) == 0) ||
-					(p0_ok && ps_read_field(ev.tag, 8, p0, PS_DEMO_OFF_REQ_ST_HDR_TAG) == 0))
-					ev.hdr.present |= 1u << PS_DEMO_TAGGED_PRESENT_TAG;
-				ps_emit_fixed_tagged(&ev);
+					ps_event_init(&ev.hdr, PS_DEMO_EV_TAGGED, PS_HOOK_DEMO__COUNT, sizeof(ev));
+					/* tag = r->hdr.tag ?? r->next->hdr.tag */
+					p0_ok = ps_read_field(&p0, sizeof(p0), let_r, PS_DEMO_OFF_REQ_ST_NEXT) == 0;
+					if ((ps_read_field(ev.tag, 8, let_r, PS_DEMO_OFF_REQ_ST_HDR_TAG) == 0) ||
+						(p0_ok && ps_read_field(ev.tag, 8, p0, PS_DEMO_OFF_REQ_ST_HDR_TAG) == 0))
+						ev.hdr.present |= 1u << PS_DEMO_TAGGED_PRESENT_TAG;
+					ps_emit_fixed_tagged(&ev);
+				}
 			}
 		}
 	}

@@ -35,23 +35,25 @@ int entry_demo_limit(struct pt_regs *ctx)
 	arg_o = (__u64)PT_REGS_PARM2(ctx);
 
 	if ((ps_config.off[PS_DEMO_CONST_LIMIT] >= 0) && ((__s32)arg_n < ps_config.off[PS_DEMO_CONST_LIMIT])) {
-		struct ps_demo_counter ev = {};
-		__s32 v0;
-		int v0_ok;
-		__s64 v1;
-		int v1_ok;
+		if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_COUNTER)) {
+			struct ps_demo_counter ev = {};
+			__s32 v0;
+			int v0_ok;
+			__s64 v1;
+			int v1_ok;
 
-		ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_LIMIT, sizeof(ev));
-		/* value = n */
-		ev.value = (__s32)arg_n;
-		/* sum = ((o->x ?? o->y) ?? 0) + limit */
-		v0_ok = ps_read_field(&v0, sizeof(v0), arg_o, PS_DEMO_OFF_OPT_ST_X) == 0;
-		v1_ok = ps_read_field(&v1, sizeof(v1), arg_o, PS_DEMO_OFF_OPT_ST_Y) == 0;
-		if ((ps_config.off[PS_DEMO_CONST_LIMIT] >= 0)) {
-			ev.sum = ((v0_ok || v1_ok) ? (v0_ok ? v0 : v1) : 0) + (__s64)ps_config.off[PS_DEMO_CONST_LIMIT];
-			ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+			ps_event_init(&ev.hdr, PS_DEMO_EV_COUNTER, PS_HOOK_DEMO_LIMIT, sizeof(ev));
+			/* value = n */
+			ev.value = (__s32)arg_n;
+			/* sum = ((o->x ?? o->y) ?? 0) + limit */
+			v0_ok = ps_read_field(&v0, sizeof(v0), arg_o, PS_DEMO_OFF_OPT_ST_X) == 0;
+			v1_ok = ps_read_field(&v1, sizeof(v1), arg_o, PS_DEMO_OFF_OPT_ST_Y) == 0;
+			if ((ps_config.off[PS_DEMO_CONST_LIMIT] >= 0)) {
+				ev.sum = ((v0_ok || v1_ok) ? (v0_ok ? v0 : v1) : 0) + (__s64)ps_config.off[PS_DEMO_CONST_LIMIT];
+				ev.hdr.present |= 1u << PS_DEMO_COUNTER_PRESENT_SUM;
+			}
+			ps_emit_fixed_counter(&ev);
 		}
-		ps_emit_fixed_counter(&ev);
 	}
 	return 0;
 }
@@ -75,18 +77,20 @@ int entry_demo_handle(struct pt_regs *ctx)
 		/* let n = req->len ?? 7 */
 		let_n = v0_ok ? v0 : 7;
 		{
-			struct ps_demo_request ev = {};
+			if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_REQUEST)) {
+				struct ps_demo_request ev = {};
 
-			ps_event_init(&ev.hdr, PS_DEMO_EV_REQUEST, PS_HOOK_DEMO_HANDLE, sizeof(ev));
-			ev.kind = PS_DEMO_REQUEST_KIND_PUT;
-			/* depth = -n */
-			ev.depth = -(__s64)let_n;
-			/* len = req->len */
-			if (v0_ok) {
-				ev.len = v0;
-				ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_LEN;
+				ps_event_init(&ev.hdr, PS_DEMO_EV_REQUEST, PS_HOOK_DEMO_HANDLE, sizeof(ev));
+				ev.kind = PS_DEMO_REQUEST_KIND_PUT;
+				/* depth = -n */
+				ev.depth = -(__s64)let_n;
+				/* len = req->len */
+				if (v0_ok) {
+					ev.len = v0;
+					ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_LEN;
+				}
+				ps_emit_fixed_request(&ev);
 			}
-			ps_emit_fixed_request(&ev);
 		}
 	}
 	return 0;
@@ -105,15 +109,17 @@ int entry_demo_Handle_2(struct pt_regs *ctx)
 	arg_c = (__u64)ctx->cx;
 
 	if ((__s64)arg_c > 0) {
-		struct ps_demo_request ev = {};
+		if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_REQUEST)) {
+			struct ps_demo_request ev = {};
 
-		ps_event_init(&ev.hdr, PS_DEMO_EV_REQUEST, PS_HOOK_DEMO_HANDLE_2, sizeof(ev));
-		ev.kind = PS_DEMO_REQUEST_KIND_PUT;
-		/* depth = c */
-		ev.depth = (__s64)arg_c;
-		ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_PATH;
-		/* path = cstr(b) */
-		ps_emit_str_request(&ev, arg_b);
+			ps_event_init(&ev.hdr, PS_DEMO_EV_REQUEST, PS_HOOK_DEMO_HANDLE_2, sizeof(ev));
+			ev.kind = PS_DEMO_REQUEST_KIND_PUT;
+			/* depth = c */
+			ev.depth = (__s64)arg_c;
+			ev.hdr.present |= 1u << PS_DEMO_REQUEST_PRESENT_PATH;
+			/* path = cstr(b) */
+			ps_emit_str_request(&ev, arg_b);
+		}
 	}
 	return 0;
 }

@@ -204,6 +204,7 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			if (h->unless)
 				put_str_member(b, "\t\t", "unless", h->unless);
 			put_name_list(b, "called_by", h->called_by);
+			put_name_list(b, "called_with", h->called_with);
 			put_name_list(b, "unless_calls", h->unless_calls);
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);

@@ -436,3 +436,74 @@ def gnutls_wget(ctx):
     if not head.startswith(b"HTTP/1.0 200") or not sep:
         raise TestFailure("wget's captured answer does not start with s_server's status line: %r" % got[:200])
     compare_bytes("wget's captured reads after the headers vs the file", rest, body)
+
+
+HTTPS_FILES_PY = r"""
+import http.server, ssl, sys, functools
+port, cert, key, root = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+class H(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+srv = http.server.HTTPServer(("127.0.0.1", port), functools.partial(H, directory=root))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+srv.serve_forever()
+"""
+
+
+@test("gnutls_git_ls_remote")
+def gnutls_git_ls_remote(ctx):
+    """git ls-remote over HTTPS (git-remote-https on libcurl-gnutls) against
+    a bare repository served by a Python HTTPS server (git's dumb protocol):
+    the captured request asks for info/refs, the captured answer holds the
+    file byte for byte, and the commit git printed is in it."""
+    require_program("git")
+    cert, key = make_cert(ctx)
+    root = ctx.path("srv")
+    work = ctx.path("work")
+    os.makedirs(root)
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
+               GIT_COMMITTER_EMAIL="t@t", HOME=ctx.tmp)
+    for argv in (["git", "init", "-q", work],
+                 ["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "one"],
+                 ["git", "clone", "-q", "--bare", work, os.path.join(root, "repo.git")],
+                 ["git", "-C", os.path.join(root, "repo.git"), "update-server-info"]):
+        r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        if r.returncode != 0:
+            raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    with open(os.path.join(root, "repo.git", "info", "refs"), "rb") as f:
+        refs = f.read()
+    port = free_port()
+    script = ctx.write("files.py", HTTPS_FILES_PY.encode())
+    ctx.start(["python3", script, str(port), cert, key, root], "python https server")
+    wait_until(lambda: listening(port), 20, "the https server to listen on %d" % port)
+    # git-remote-https is a child of git: trace every process, keep its records
+    ps = start_gnutls(ctx, ["-m", "json"])
+    r = subprocess.run(["git", "ls-remote", "https://%s:%d/repo.git" % (LOCAL, port)],
+                       env=dict(env, GIT_SSL_NO_VERIFY="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=WORK_TIMEOUT)
+    time.sleep(0.3)
+    ps.stop()
+    if r.returncode != 0:
+        raise TestFailure("git ls-remote failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    commit = r.stdout.split()[0]
+    records, _, _ = ps.json_output()
+    mine = [x for x in records if x.get("comm", "").startswith("git-remote-http")]
+    if not mine:
+        raise TestFailure("no record from git-remote-https; records from %s"
+                          % sorted({x.get("comm") for x in records}))
+    pids = {x["pid"] for x in mine}
+    sent = b"".join(x["payload"] for x in mine if x["dir"] == "write")
+    got = b"".join(x["payload"] for x in mine if x["dir"] == "read")
+    if b"GET /repo.git/info/refs?service=git-upload-pack HTTP/1.1\r\n" not in sent:
+        raise TestFailure("git-remote-https's captured sends hold no request for info/refs: %r" % sent[:300])
+    if refs not in got or commit not in got:
+        raise TestFailure("git-remote-https's captured reads do not hold info/refs (%d bytes, commit %s): %r"
+                          % (len(refs), commit.decode(), got[:400]))
+    for x in mine:
+        if x.get("dport") != port and x.get("sport") != port:
+            raise TestFailure("a git-remote-https record names another connection: %r"
+                              % {k: v for k, v in x.items() if k != "payload"})
+    if len(pids) != 1:
+        raise TestFailure("git-remote-https records from several pids: %s" % sorted(pids))

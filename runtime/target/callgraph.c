@@ -291,7 +291,12 @@ static bool string_at(const struct string_sites *f, uint64_t vaddr, const char *
 	       f->rodata[at + len] == '\0';
 }
 
-/* The first direct call after the instruction at vaddr in straight-line code, not a PLT stub; 0 when none. */
+/*
+ * The first direct call after the instruction at vaddr in straight-line code,
+ * or a direct jump there (a tail call: `lea rsi, [label]; jmp f`), not to a
+ * PLT stub; 0 when none. A jump that only joins two branches of one function
+ * gives a target the other strings' sites do not share.
+ */
 static uint64_t call_after(struct ps_elf *elf, struct ps_disasm *disasm, const struct string_sites *f,
 			   uint64_t vaddr)
 {
@@ -304,7 +309,7 @@ static uint64_t call_after(struct ps_elf *elf, struct ps_disasm *disasm, const s
 
 		if (i == 0 && insn->id != X86_INS_LEA)
 			return 0;   /* the bytes only looked like one, inside another instruction */
-		if (insn->id == X86_INS_CALL)
+		if (insn->id == X86_INS_CALL || insn->id == X86_INS_JMP)
 			return is_direct_branch(insn, &target) && !in_plt(elf, target) ? target : 0;
 		for (uint8_t g = 0; g < insn->detail->groups_count; g++)
 			if (insn->detail->groups[g] == CS_GRP_JUMP || insn->detail->groups[g] == CS_GRP_RET)

@@ -38,7 +38,8 @@ int ps_callgraph_locate(struct ps_elf *elf, struct ps_disasm *disasm, const char
  * The function each of the string literals strings[0 .. n) is passed to: for
  * every place .text takes the address of one (a `lea reg, [rip + string]`,
  * the string in .rodata, alone or as the tail of a longer one), the target of
- * the first direct call after it in straight-line code, not a PLT stub. The
+ * the first direct call (or tail-calling jump) after it in straight-line code,
+ * not a PLT stub. The
  * one target all the strings share is the function, at *vaddr. -ENOENT when a
  * string is not in .rodata or its address is never taken (then *n_candidates
  * is 0); -EMLINK when the strings share no such target or more than one

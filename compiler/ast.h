@@ -418,6 +418,8 @@ struct ast_module {
 	struct ast_var *vars;
 	struct ast_filter *filters;
 	struct ast_steps *steps;
+	const char *alias;             /* `alias "NAME";`: plainsight NAME runs this module too */
+	struct loc alias_loc;
 	const char *layouts_dir;       /* `layouts "DIR";`: more layouts, one per DIR/NAME.spec */
 	struct loc layouts_dir_loc;
 	/* check: */

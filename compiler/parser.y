@@ -113,7 +113,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const" LAYOUTS "layouts"
+%token CONST "const" LAYOUTS "layouts" ALIAS "alias"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
@@ -193,6 +193,12 @@ module:
 module_body:
 	  %empty                        { $$ = NEW(struct ast_module); }
 	| module_body "help" STRING ';' { $$ = $1; set_once_str(ctx, &$$->help, $3, @2, "help"); }
+	| module_body "alias" STRING ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->alias, $3, @2, "alias");
+			$$->alias_loc = @3;
+		}
 	| module_body flag              { $$ = $1; APPEND($$->flags, $2); }
 	| module_body target            { $$ = $1; APPEND($$->targets, $2); }
 	| module_body struct            { $$ = $1; APPEND($$->structs, $2); }
@@ -254,6 +260,7 @@ name:
 	| "called"   { $$ = "called"; }
 	| "calls"    { $$ = "calls"; }
 	| "with"     { $$ = "with"; }
+	| "alias"    { $$ = "alias"; }
 	| "through"  { $$ = "through"; }
 	| "steps"    { $$ = "steps"; }
 	| "do"       { $$ = "do"; }

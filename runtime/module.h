@@ -199,6 +199,7 @@ struct ps_filter_desc {
 struct ps_module_desc {
 	const char *name;          /* the CLI command: plainsight NAME */
 	const char *help;
+	const char *alias;         /* plainsight ALIAS runs it too; NULL: none */
 	const char *spec_path;     /* spec it was compiled from, for messages */
 	const struct ps_flag_desc *flags;
 	uint32_t n_flags;

@@ -163,3 +163,31 @@ def mbedtls_4MiB(ctx):
 @test("mbedtls_loss_counted_with_tiny_ringbuf")
 def mbedtls_loss_counted_with_tiny_ringbuf(ctx):
     loss(ctx, "mbedtls")
+
+
+@test("mbedtls_keylog_tls12")
+def mbedtls_keylog_tls12(ctx):
+    """The master secret mbedtls_ssl_derive_keys leaves lets tshark decrypt
+    a capture of the client's HTTP request (TLS 1.2, all 2.28 speaks)."""
+    from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
+    need_tools()
+    exe = build_client(ctx, "mbedtls")
+    cert, key = make_cert(ctx)
+    path = "/mbedtls-keylog-%d" % os.getpid()
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+    srv = PyServer(ctx, cert, key, len(request), answer)
+    cli = Client(ctx, exe, srv.port, request, len(answer))
+    cap = Capture(ctx, srv.port)
+    keylog = ctx.path("keys.log")
+    ps = start(ctx, "mbedtls", ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    cap.stop()
+    lines = check_keylog_file(keylog, False)
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if path not in out:
+        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys:" % path,
+                          "key log:", *indent(lines))

@@ -39,8 +39,8 @@ def check_attached(ps):
         raise TestFailure("no layout for GnuTLS %s: %r" % (m.group(2), ps.attached_line))
 
 
-def start_gnutls(ctx, args):
-    ps = ctx.start_plainsight(["gnutls"] + list(args))
+def start_gnutls(ctx, args, asan=False):
+    ps = ctx.start_plainsight(["gnutls"] + list(args), asan=asan)
     ps.wait_attached()
     check_attached(ps)
     return ps
@@ -210,7 +210,7 @@ def gnutls_serv_curl_tls13(ctx):
 # ---- keys ------------------------------------------------------------------------
 
 
-def keylog_client(ctx, maxv):
+def keylog_client(ctx, maxv, asan=False):
     """gnutls-cli (traced, -m keylog) GETs a path from openssl s_server -www."""
     need_tools()
     cert, key = make_cert(ctx)
@@ -225,7 +225,7 @@ def keylog_client(ctx, maxv):
     cli = ctx.start(["sh", "-c", 'read go; exec gnutls-cli --insecure --priority "$1" -p "$2" 127.0.0.1',
                      "sh", PRIORITY[maxv], str(port)], "gnutls-cli", stdin=subprocess.PIPE, collect_stdout=True)
     cap = Capture(ctx, port)
-    ps = start_gnutls(ctx, ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+    ps = start_gnutls(ctx, ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)], asan=asan)
     path = "/gnutls-keylog-%d" % os.getpid()
     cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
     cli.p.stdin.flush()
@@ -277,6 +277,12 @@ def gnutls_keylog_client_tls12(ctx):
 @test("gnutls_keylog_client_tls13")
 def gnutls_keylog_client_tls13(ctx):
     check_decrypts(ctx, *keylog_client(ctx, "1.3"), "1.3", "client")
+
+
+@test("gnutls_asan_keylog_client_tls13")
+def gnutls_asan_keylog_client_tls13(ctx):
+    """The same under the ASan+UBSan build: 'called with' and the labelled secrets."""
+    check_decrypts(ctx, *keylog_client(ctx, "1.3", asan=True), "1.3", "client")
 
 
 @test("gnutls_keylog_server_tls12")

@@ -199,3 +199,48 @@ def nss_loss_counted_with_tiny_ringbuf(ctx):
                           % (summary["lost_bytes"], in_records, unseen), *detail)
     if not SUMMARY_RE.search(stderr):
         raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
+
+
+def build_nss_peer(ctx):
+    if not os.path.exists("/usr/include/nss/ssl.h"):
+        raise TestSkip("no NSS headers (apt-get install libnss3-dev): cannot build nss_peer.c")
+    here = os.path.dirname(os.path.abspath(__file__))
+    flags = ctx.run(["pkg-config", "--cflags", "--libs", "nss"], timeout=30)
+    if flags.returncode != 0:
+        raise TestSkip("pkg-config knows no nss (apt-get install libnss3-dev)")
+    exe = ctx.path("nss_peer")
+    r = ctx.run(["cc", "-O2", "-Wall", "-I", here, "-o", exe, os.path.join(here, "nss_peer.c")]
+                + flags.stdout.decode().split(), timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("cannot build nss_peer.c:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return exe
+
+
+@test("nss_single_call_4MiB")
+def nss_single_call_4MiB(ctx):
+    """NSS takes 4 MiB in one PR_Write on an SSL socket: one record,
+    byte-exact, with the socket's fd and 4-tuple; the answer too."""
+    from test_libs import Client
+    from tls_servers import PyServer
+    exe = build_nss_peer(ctx)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    ps = start_nss(ctx, ["-m", "json", "-p", str(cli.pid)])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
+    compare_bytes("nss_peer's own record of what it received", cli.received, to_client)
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    writes = compare_stream(records, cli.pid, "write", to_server, "nss_peer's PR_Write", fd=cli.info["fd"],
+                            tuple_=tuple_, module="nss")
+    if len(writes) != 1:
+        raise TestFailure("one PR_Write of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes][:20]))
+    compare_stream(records, cli.pid, "read", to_client, "nss_peer's PR_Reads", fd=cli.info["fd"], tuple_=tuple_,
+                   module="nss")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))

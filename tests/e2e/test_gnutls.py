@@ -513,3 +513,50 @@ def gnutls_git_ls_remote(ctx):
                               % {k: v for k, v in x.items() if k != "payload"})
     if len(pids) != 1:
         raise TestFailure("git-remote-https records from several pids: %s" % sorted(pids))
+
+
+# ---- other Debian releases' libgnutls ----------------------------------------------
+
+
+def versions_attach(ctx, suite, want_version):
+    """The suite's libgnutls.so.30 (tests/corpus/fetch.sh libgnutls:SUITE):
+    its version is read, the layout's client random offset is what
+    gnutls_session_get_random's code reads, the key log function is located
+    by its labels, and gnutls_record_send is left to gnutls_record_send2."""
+    from test_versions import corpus
+    entry = corpus("libgnutls:" + suite)
+    lib = os.path.join(entry["path"], "usr/lib/x86_64-linux-gnu/libgnutls.so.30")
+    if not os.path.exists(lib):
+        raise TestFailure("the corpus %s holds no %s" % (entry["path"], lib))
+    ps = ctx.start_plainsight(["gnutls", "--gnutls", lib, "-d", "-q", "-p", str(os.getpid())])
+    ps.wait_attached()
+    ps.stop()
+    err = ps.stderr
+    want = ["attached gnutls to %s (version %s, layout 3.7)" % (lib, want_version),
+            "gnutls_session_int.security_parameters.client_random at 80 in layout '3.7': "
+            "gnutls_session_get_random confirms it",
+            "_gnutls_call_keylog_func located at ",
+            "gnutls_record_send not hooked: it calls a hooked gnutls_record_send2"]
+    missing = [w for w in want if w not in err]
+    if missing:
+        raise TestFailure("plainsight -d on %s's libgnutls (%s) does not say:" % (suite, entry["version"]),
+                          *indent(missing), "its stderr:",
+                          *indent([l for l in err.splitlines() if not l.startswith("libbpf")][-30:]))
+
+
+@test("gnutls_versions_bullseye_3.7.1")
+def gnutls_versions_bullseye(ctx):
+    versions_attach(ctx, "bullseye", "3.7.1")
+
+
+@test("gnutls_versions_trixie_3.8.9")
+def gnutls_versions_trixie(ctx):
+    versions_attach(ctx, "trixie", "3.8.9")
+
+
+@test("gnutls_versions_sid_3.8")
+def gnutls_versions_sid(ctx):
+    """sid moves on: its version is whatever 3.8.x the corpus holds."""
+    from test_versions import corpus
+    version = corpus("libgnutls:sid")["version"].split("-")[0]
+    versions_attach(ctx, "sid", version)

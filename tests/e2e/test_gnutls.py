@@ -560,3 +560,24 @@ def gnutls_versions_sid(ctx):
     from test_versions import corpus
     version = corpus("libgnutls:sid")["version"].split("-")[0]
     versions_attach(ctx, "sid", version)
+
+
+@test("gnutls_pcapng_decrypts_tls13")
+def gnutls_pcapng_decrypts_tls13(ctx):
+    """-m pcapng: the packets of gnutls-serv's port and GnuTLS's secrets in
+    one file, which tshark decrypts with no key file."""
+    need_tools()
+    require_program("curl")
+    srv = GnutlsServ(ctx, "1.3", b"hello from gnutls-serv in pcapng\n")
+    pcap = ctx.path("out.pcapng")
+    ps = start_gnutls(ctx, ["-m", "pcapng", "-i", "lo", "-w", pcap, "-q", "tcp", "port", str(srv.port)])
+    path = "/gnutls-pcapng-%d" % os.getpid()
+    curl_get(ctx, srv.port, path, "1.3")
+    time.sleep(0.5)
+    ps.stop()
+    r = ctx.run(["tshark", "-n", "-r", pcap, "-Y", "http", "-T", "fields", "-e", "http.request.uri"], timeout=60)
+    out = r.stdout.decode("utf-8", "replace")
+    if path not in out:
+        everything = ctx.run(["tshark", "-n", "-r", pcap], timeout=60).stdout.decode("utf-8", "replace")
+        raise TestFailure("tshark (no key file) shows no request for %s in plainsight's pcapng:" % path,
+                          *indent(tail(everything, 30)))

@@ -330,6 +330,7 @@ struct ast_hook {
 	const char *unless;        /* `unless SYMBOL`: attach only when SYMBOL is absent */
 	struct loc unless_loc;
 	struct ast_name *called_by;   /* `called by F, G`: the one function F and G both call directly */
+	struct ast_name *called_with; /* `called with "S", "T"`: the one function these string literals are passed to */
 	struct ast_name *unless_calls; /* `unless calls H`: not where its code reaches an attached hook H */
 	struct flag_ref symbol_flag;  /* `symbol FLAG`: a string flag replacing the symbol */
 	struct flag_ref offset_flag;  /* `offset FLAG`: an int flag giving the file offset */
@@ -417,6 +418,8 @@ struct ast_module {
 	struct ast_var *vars;
 	struct ast_filter *filters;
 	struct ast_steps *steps;
+	const char *alias;             /* `alias "NAME";`: plainsight NAME runs this module too */
+	struct loc alias_loc;
 	const char *layouts_dir;       /* `layouts "DIR";`: more layouts, one per DIR/NAME.spec */
 	struct loc layouts_dir_loc;
 	/* check: */

@@ -134,10 +134,23 @@ int check_modules(struct arena *arena, struct diag *diag, struct ast_module *mod
 	int before = diag->errors;
 
 	for (struct ast_module *mod = modules; mod; mod = mod->next) {
-		for (struct ast_module *m = modules; m != mod; m = m->next)
+		for (struct ast_module *m = modules; m != mod; m = m->next) {
 			if (strcmp(m->name, mod->name) == 0)
 				diag_error(diag, mod->loc, "duplicate module '%s' (also in %s:%d)", mod->name, m->src->path,
 					   m->loc.line);
+			if (m->alias && strcmp(m->alias, mod->name) == 0)
+				diag_error(diag, mod->loc, "module '%s' has the name module '%s' takes as its alias (%s:%d)",
+					   mod->name, m->name, m->src->path, m->alias_loc.line);
+			if (mod->alias && (strcmp(mod->alias, m->name) == 0 || (m->alias && strcmp(mod->alias, m->alias) == 0)))
+				diag_error(diag, mod->alias_loc, "alias '%s' is taken by module '%s' (%s:%d)", mod->alias,
+					   m->name, m->src->path, m->loc.line);
+		}
+		if (mod->alias && strcmp(mod->alias, mod->name) == 0)
+			diag_error(diag, mod->alias_loc, "alias '%s' is the module's own name", mod->alias);
+		else if (mod->alias && (!mod->alias[0] ||
+					strspn(mod->alias, "abcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(mod->alias)))
+			diag_error(diag, mod->alias_loc, "alias '%s' must be a command name: lower-case letters, "
+				   "digits, '_' and '-'", mod->alias);
 		check_module(&ctx, mod);
 	}
 	free(ctx.lets);

@@ -176,6 +176,16 @@ static void check_called_by(struct check_ctx *ctx, const struct ast_hook *hook)
 			if (strcmp(m->name, n->name) == 0)
 				ERROR(ctx, n->loc, "'%s' named twice in 'called by'", n->name);
 	}
+	for (const struct ast_name *n = hook->called_with; n; n = n->next) {
+		if (!n->name[0])
+			ERROR(ctx, n->loc, "'called with' needs a string with text in it");
+		for (const struct ast_name *m = hook->called_with; m != n; m = m->next)
+			if (strcmp(m->name, n->name) == 0)
+				ERROR(ctx, n->loc, "\"%s\" named twice in 'called with'", n->name);
+	}
+	if (hook->called_by && hook->called_with)
+		ERROR(ctx, hook->called_with->loc, "hook '%s' is found either by its callers or by the strings passed "
+		      "to it: 'called by' and 'called with' exclude each other", hook->symbol);
 }
 
 /* `unless calls H`: H must be a hook declared before, of the same target, so sites resolve in order. */

@@ -371,7 +371,10 @@ static struct value_type check_index(struct check_ctx *ctx, struct ast_expr *e)
 		ERROR(ctx, e->b->loc, "a length must be an integer, not %s", value_text(ctx, &n));
 		return value_error();
 	}
-	return (struct value_type){ .kind = VK_SLICE, .optional = p.optional || n.optional };
+	/* a constant length may also fill a `u8[N]` field: N bytes read straight into the event */
+	return (struct value_type){ .kind = VK_SLICE, .optional = p.optional || n.optional,
+				    .array_len = e->b->kind == EX_INT && e->b->int_value >= 1 &&
+						 e->b->int_value <= MAX_ARRAY_LEN ? (unsigned)e->b->int_value : 0 };
 }
 
 /* c ? a : b: a where c holds, else b; an absent c counts as false, like in `when`. */
@@ -496,7 +499,7 @@ static bool value_fits_field(const struct value_type *t, const struct ast_field 
 	case FK_TUPLE: return t->kind == VK_TUPLE;
 	case FK_BYTES: return t->kind == VK_SLICE;
 	case FK_STRING: return t->kind == VK_CSTR;
-	case FK_ARRAY: return t->kind == VK_ARRAY && t->array_len == f->array_len;
+	case FK_ARRAY: return (t->kind == VK_ARRAY || t->kind == VK_SLICE) && t->array_len == f->array_len;
 	case FK_ENUM: break;
 	}
 	return false;
@@ -508,7 +511,7 @@ static const char *field_hint(const struct ast_field *f)
 	case FK_TUPLE: return " (write tuple(FD))";
 	case FK_BYTES: return " (write PTR[LENGTH])";
 	case FK_STRING: return " (write cstr(PTR))";
-	case FK_ARRAY: return " (write P->FIELD, a struct field of that array type)";
+	case FK_ARRAY: return " (write P->FIELD, a struct field of that array type, or PTR[N])";
 	default: return "";
 	}
 }
@@ -532,7 +535,7 @@ static void check_assign(struct check_ctx *ctx, struct ast_event *ev, struct ast
 		return;
 	}
 	if (f->kind == FK_ARRAY) {
-		if (t.optional && !f->optional)
+		if ((t.optional || t.kind == VK_SLICE) && !f->optional)
 			ERROR(ctx, a->value->loc, "reading '%s' from memory may fail: declare field '%s' 'optional'",
 			      expr_text(ctx->arena, a->value), f->name);
 		return;

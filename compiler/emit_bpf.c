@@ -514,7 +514,13 @@ static const char *gen_array_read(struct gen *g, struct scope *s, const struct a
 	if (e->kind == EX_BINARY && e->op == OP_COALESCE)
 		return fmt(g, "(%s) ||" BREAK " (%s)", gen_array_read(g, s, e->a, dest, size),
 			   gen_array_read(g, s, e->b, dest, size));
-	/* check.c: an array value is a struct field read, or `??` of two */
+	if (e->kind == EX_INDEX) {
+		/* `p[N]`: N bytes at p, no offset involved */
+		base = materialize(g, s, gen_expr(g, s, e->a), e->a);
+		read = fmt(g, "bpf_probe_read_user(%s, %u, (const void *)(%s)) == 0", dest, size, base.val);
+		return base.ok ? fmt(g, "%s && %s", base.ok, read) : read;
+	}
+	/* check.c: an array value is a struct field read, `p[N]`, or `??` of two */
 	base = materialize(g, s, gen_expr(g, s, e->a), e->a);
 	read = fmt(g, "ps_read_field(%s, %u, %s, PS_%s_OFF_%s_%s) == 0", dest, size, base.val, g->M,
 		   upper_name(g->arena, e->a->type.ptr->strct->name), upper_name(g->arena, e->field->name));

@@ -204,6 +204,7 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			if (h->unless)
 				put_str_member(b, "\t\t", "unless", h->unless);
 			put_name_list(b, "called_by", h->called_by);
+			put_name_list(b, "called_with", h->called_with);
 			put_name_list(b, "unless_calls", h->unless_calls);
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
@@ -388,6 +389,8 @@ void emit_tables_c(struct gen_output *out, struct ast_module *mod)
 	buf_printf(b, "const struct ps_module_desc ps_module_%s = {\n", mod->name);
 	put_str_member(b, "\t", "name", mod->name);
 	put_str_member(b, "\t", "help", mod->help);
+	if (mod->alias)
+		put_str_member(b, "\t", "alias", mod->alias);
 	put_str_member(b, "\t", "spec_path", mod->src->path);
 	put_table_ref(b, "flags", mod->flags, mod->name, "flags", mod->n_flags);
 	put_table_ref(b, "targets", true, mod->name, "targets", mod->n_targets);

@@ -112,8 +112,8 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
-%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const" LAYOUTS "layouts"
+%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
+%token CONST "const" LAYOUTS "layouts" ALIAS "alias"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
@@ -133,7 +133,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %type <opt_name> opt_product layout_hooks
 %type <event> event
 %type <field> event_fields field field_mods
-%type <names> enum_members symbol_list steps_params
+%type <names> enum_members symbol_list string_list steps_params
 %type <hookset> hookset
 %type <hook> hook hooks hook_opts hook_body
 %type <param> params params_opt param
@@ -193,6 +193,12 @@ module:
 module_body:
 	  %empty                        { $$ = NEW(struct ast_module); }
 	| module_body "help" STRING ';' { $$ = $1; set_once_str(ctx, &$$->help, $3, @2, "help"); }
+	| module_body "alias" STRING ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->alias, $3, @2, "alias");
+			$$->alias_loc = @3;
+		}
 	| module_body flag              { $$ = $1; APPEND($$->flags, $2); }
 	| module_body target            { $$ = $1; APPEND($$->targets, $2); }
 	| module_body struct            { $$ = $1; APPEND($$->structs, $2); }
@@ -253,6 +259,8 @@ name:
 	| "load"     { $$ = "load"; }
 	| "called"   { $$ = "called"; }
 	| "calls"    { $$ = "calls"; }
+	| "with"     { $$ = "with"; }
+	| "alias"    { $$ = "alias"; }
 	| "through"  { $$ = "through"; }
 	| "steps"    { $$ = "steps"; }
 	| "do"       { $$ = "do"; }
@@ -277,7 +285,7 @@ global:
 			$$->target_name = $5->target_name;
 			$$->target_loc = $5->target_loc;
 			if ($5->abi_name || $5->unless || $5->symbol_flag.name || $5->offset_flag.name || $5->called_by ||
-			    $5->unless_calls)
+			    $5->called_with || $5->unless_calls)
 				diag_error(ctx->diag, @5, "a global takes only 'optional' and 'in TARGET'");
 		}
 	;
@@ -786,6 +794,7 @@ hook:
 			$$->unless = $3->unless;
 			$$->unless_loc = $3->unless_loc;
 			$$->called_by = $3->called_by;
+			$$->called_with = $3->called_with;
 			$$->unless_calls = $3->unless_calls;
 			$$->symbol_flag = $3->symbol_flag;
 			$$->offset_flag = $3->offset_flag;
@@ -803,6 +812,20 @@ symbol_list:
 	  hook_symbol
 		{ $$ = NEW(struct ast_name); $$->name = $1; $$->loc = @1; }
 	| symbol_list ',' hook_symbol
+		{
+			struct ast_name *n = NEW(struct ast_name);
+
+			n->name = $3;
+			n->loc = @3;
+			$$ = $1;
+			APPEND($$, n);
+		}
+	;
+
+string_list:
+	  STRING
+		{ $$ = NEW(struct ast_name); $$->name = $1; $$->loc = @1; }
+	| string_list ',' STRING
 		{
 			struct ast_name *n = NEW(struct ast_name);
 
@@ -834,6 +857,13 @@ hook_opts:
 			if ($$->called_by)
 				diag_error(ctx->diag, @2, "'called by' given twice");
 			$$->called_by = $4;
+		}
+	| hook_opts "called" "with" string_list
+		{
+			$$ = $1;
+			if ($$->called_with)
+				diag_error(ctx->diag, @2, "'called with' given twice");
+			$$->called_with = $4;
 		}
 	| hook_opts "unless" "calls" symbol_list
 		{

@@ -109,8 +109,13 @@ static void print_main_help(void)
 	       "Shows what processes send and receive through TLS libraries and other\n"
 	       "traced functions, with eBPF: no certificates, no proxy, no restart.\n\n"
 	       "Modules:\n");
-	for (uint32_t i = 0; i < ps_n_modules; i++)
-		printf("  %-12s %s\n", ps_modules[i]->name, ps_modules[i]->help);
+	for (uint32_t i = 0; i < ps_n_modules; i++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s%s%s%s", ps_modules[i]->name, ps_modules[i]->alias ? " (" : "",
+			 ps_modules[i]->alias ? ps_modules[i]->alias : "", ps_modules[i]->alias ? ")" : "");
+		printf("  %-12s %s\n", name, ps_modules[i]->help);
+	}
 	printf("\nOptions:\n"
 	       "  -h, --help     show this help\n"
 	       "  -V, --version  show the version\n");
@@ -142,7 +147,8 @@ static void print_module_help(const struct ps_module_desc *module)
 static const struct ps_module_desc *find_module(const char *name)
 {
 	for (uint32_t i = 0; i < ps_n_modules; i++)
-		if (strcmp(ps_modules[i]->name, name) == 0)
+		if (strcmp(ps_modules[i]->name, name) == 0 ||
+		    (ps_modules[i]->alias && strcmp(ps_modules[i]->alias, name) == 0))
 			return ps_modules[i];
 	return NULL;
 }

@@ -105,6 +105,13 @@ struct ps_hook_desc {
 	 */
 	const char *const *called_by;
 	uint32_t n_called_by;
+	/*
+	 * `called with "S", "T"`: where the target has no symbol for it, the
+	 * function is the one each of these string literals is passed to: the
+	 * direct call right after code takes the string's address (callgraph.c).
+	 */
+	const char *const *called_with;
+	uint32_t n_called_with;
 	/* `unless calls H`: not attached where its code reaches (calls) an attached hook on H. */
 	const char *const *unless_calls;
 	uint32_t n_unless_calls;
@@ -192,6 +199,7 @@ struct ps_filter_desc {
 struct ps_module_desc {
 	const char *name;          /* the CLI command: plainsight NAME */
 	const char *help;
+	const char *alias;         /* plainsight ALIAS runs it too; NULL: none */
 	const char *spec_path;     /* spec it was compiled from, for messages */
 	const struct ps_flag_desc *flags;
 	uint32_t n_flags;

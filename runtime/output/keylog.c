@@ -211,6 +211,38 @@ static void add_handshake_secret(struct ps_secrets *s, const struct ps_record *r
 	add_secret(s, label, derived, hash_len);
 }
 
+/*
+ * A secret handed over with its key log label, as a library's own key log
+ * function gets it (GnuTLS's): `label` (a string, the key log's label),
+ * `secret` (u8[N]) and `secret_length`. false when the event is not of that
+ * kind; a label this key log does not write (early data's) gives nothing.
+ */
+static bool add_labelled_secret(struct ps_secrets *s, const struct ps_record *rec)
+{
+	const struct ps_field_desc *label = field_named(rec->event, "label");
+	const struct ps_field_desc *secret = field_named(rec->event, "secret");
+	const uint8_t *bytes;
+	size_t len;
+	int64_t length;
+
+	if (!label || label->kind != PS_FIELD_STRING || !secret || secret->kind != PS_FIELD_FIXED_BYTES)
+		return false;
+	if (!ps_field_present(label, rec) || !rec->data || !int_field(rec, "secret_length", &length) ||
+	    length <= 0 || length > PS_SECRET_MAX_LEN || (uint64_t)length > secret->size)
+		return true;
+	len = rec->data_len;
+	while (len && rec->data[len - 1] == '\0')
+		len--;
+	if (!(bytes = secret_field(rec, "secret", (size_t)length)))
+		return true;
+	for (enum ps_secret_label l = 0; l < PS_SECRET_LABELS; l++)
+		if (strlen(label_names[l]) == len && memcmp(label_names[l], rec->data, len) == 0) {
+			add_secret(s, l, bytes, (size_t)length);
+			break;
+		}
+	return true;
+}
+
 int ps_secrets_from_record(const struct ps_record *rec, struct ps_secrets *s)
 {
 	const uint8_t *client_random, *secret;
@@ -227,6 +259,8 @@ int ps_secrets_from_record(const struct ps_record *rec, struct ps_secrets *s)
 	}
 	s->has_version = int_field(rec, "version", &s->version);
 	s->has_cipher = int_field(rec, "cipher", &s->cipher);
+	if (add_labelled_secret(s, rec))
+		return 0;
 	if (s->version != TLS1_3_VERSION) {
 		/* TLS 1.2 and below (SSL 3.0's master secret is 48 bytes too) */
 		if (!int_field(rec, "master_secret_length", &master_len))

@@ -13,6 +13,8 @@
  *                              secrets are derived (RFC 8446 section 7.1)
  *   client_handshake_traffic_secret, server_handshake_traffic_secret   when kept as such
  *   client_traffic_secret_0, server_traffic_secret_0, exporter_secret
+ *   label, secret,           one secret as the library's own key log gets it: label
+ *   secret_length              (a string) is its key log label, secret (u8[N]) its bytes
  *
  * TLS 1.3 secrets are as long as the suite's hash: 0x1302 (AES-256-GCM-SHA384)
  * SHA-384, the other suites SHA-256. One line per secret and connection

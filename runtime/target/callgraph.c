@@ -259,3 +259,151 @@ int ps_callgraph_reaches(struct ps_elf *elf, struct ps_disasm *disasm, const cha
 		return 1;
 	return reaches(elf, disasm, vaddr, size, goals, n_goals, MAX_REACH_DEPTH);
 }
+
+/* ---- called with: the function string literals are passed to ---------------- */
+
+/*
+ * Instructions followed after a string's address is taken, looking for the
+ * call it is passed to: the arguments of one call are set up in a few
+ * instructions (gnutls: lea rsi, [label]; mov rdi, rbx; call).
+ */
+#define MAX_ARGUMENT_SETUP 16
+#define LEA_RIP_BYTES 7   /* REX.W 8d modrm(rip) disp32 */
+
+struct string_sites {
+	const uint8_t *rodata;
+	size_t rodata_size;
+	uint64_t rodata_vaddr;
+	const uint8_t *text;
+	size_t text_size;
+	uint64_t text_vaddr;
+};
+
+/* Whether the NUL-terminated string s sits at vaddr in .rodata (alone or as a longer string's tail). */
+static bool string_at(const struct string_sites *f, uint64_t vaddr, const char *s, size_t len)
+{
+	uint64_t at;
+
+	if (vaddr < f->rodata_vaddr)
+		return false;
+	at = vaddr - f->rodata_vaddr;
+	return at < f->rodata_size && f->rodata_size - at > len && memcmp(f->rodata + at, s, len) == 0 &&
+	       f->rodata[at + len] == '\0';
+}
+
+/*
+ * The first direct call after the instruction at vaddr in straight-line code,
+ * or a direct jump there (a tail call: `lea rsi, [label]; jmp f`), not to a
+ * PLT stub; 0 when none. A jump that only joins two branches of one function
+ * gives a target the other strings' sites do not share.
+ */
+static uint64_t call_after(struct ps_elf *elf, struct ps_disasm *disasm, const struct string_sites *f,
+			   uint64_t vaddr)
+{
+	const uint8_t *code = f->text + (vaddr - f->text_vaddr);
+	size_t size = f->text_size - (size_t)(vaddr - f->text_vaddr);
+	uint64_t address = vaddr, target;
+
+	for (int i = 0; i < MAX_ARGUMENT_SETUP && ps_disasm_next(disasm, &code, &size, &address); i++) {
+		const cs_insn *insn = disasm->insn;
+
+		if (i == 0 && insn->id != X86_INS_LEA)
+			return 0;   /* the bytes only looked like one, inside another instruction */
+		if (insn->id == X86_INS_CALL || insn->id == X86_INS_JMP)
+			return is_direct_branch(insn, &target) && !in_plt(elf, target) ? target : 0;
+		for (uint8_t g = 0; g < insn->detail->groups_count; g++)
+			if (insn->detail->groups[g] == CS_GRP_JUMP || insn->detail->groups[g] == CS_GRP_RET)
+				return 0;
+	}
+	return 0;
+}
+
+/* The call targets every place that takes the address of s leads to: *targets (malloc'd), *n. */
+static int string_callees(struct ps_elf *elf, struct ps_disasm *disasm, const struct string_sites *f,
+			  const char *s, uint64_t **targets, size_t *n)
+{
+	size_t len = strlen(s);
+	bool in_rodata = false;
+	int err = 0;
+
+	*targets = NULL;
+	*n = 0;
+	for (size_t at = 0; !in_rodata && at + len < f->rodata_size; at++)
+		in_rodata = string_at(f, f->rodata_vaddr + at, s, len);
+	if (!in_rodata)
+		return -ENOENT;
+	for (size_t i = 0; !err && i + LEA_RIP_BYTES <= f->text_size; i++) {
+		const uint8_t *b = f->text + i;
+		int32_t disp;
+		uint64_t next = f->text_vaddr + i + LEA_RIP_BYTES, callee;
+
+		/* lea r64, [rip + disp32]: REX.W (0x48 .. 0x4f), 0x8d, mod 00 r/m 101 */
+		if ((b[0] & 0xf8) != 0x48 || b[1] != 0x8d || (b[2] & 0xc7) != 0x05)
+			continue;
+		memcpy(&disp, b + 3, sizeof(disp));
+		if (!string_at(f, next + (uint64_t)(int64_t)disp, s, len))
+			continue;
+		callee = call_after(elf, disasm, f, f->text_vaddr + i);
+		if (callee)
+			err = add_target(targets, n, callee);
+	}
+	if (!err && !*n)
+		err = -ENOENT;
+	if (err) {
+		free(*targets);
+		*targets = NULL;
+		*n = 0;
+	}
+	return err;
+}
+
+int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, const char *const *strings,
+			       size_t n_strings, uint64_t *vaddr, size_t *n_candidates)
+{
+	struct string_sites f;
+	const void *rodata, *text;
+	uint64_t *common = NULL;
+	size_t n_common = 0;
+	int err;
+
+	*n_candidates = 0;
+	if (!n_strings)
+		return -EINVAL;
+	if (!disasm)
+		return -ENOEXEC;
+	err = ps_elf_section(elf, ".rodata", &rodata, &f.rodata_size);
+	if (!err)
+		err = ps_elf_section_vaddr(elf, ".rodata", &f.rodata_vaddr);
+	if (!err)
+		err = ps_elf_section(elf, ".text", &text, &f.text_size);
+	if (!err)
+		err = ps_elf_section_vaddr(elf, ".text", &f.text_vaddr);
+	if (err)
+		return err == -ENODATA ? -ENOENT : err;
+	f.rodata = rodata;
+	f.text = text;
+	for (size_t i = 0; i < n_strings && !err; i++) {
+		uint64_t *callees;
+		size_t n_callees;
+
+		err = string_callees(elf, disasm, &f, strings[i], &callees, &n_callees);
+		if (err)
+			break;
+		if (i == 0) {
+			common = callees;
+			n_common = n_callees;
+			continue;
+		}
+		intersect(common, &n_common, callees, n_callees);
+		free(callees);
+	}
+	if (!err) {
+		*n_candidates = n_common;
+		if (n_common == 1)
+			*vaddr = common[0];
+		else
+			err = -EMLINK;
+	}
+	free(common);
+	return err;
+}

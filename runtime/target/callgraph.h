@@ -35,6 +35,21 @@ int ps_callgraph_locate(struct ps_elf *elf, struct ps_disasm *disasm, const char
 			uint64_t *vaddr, size_t *n_candidates);
 
 /*
+ * The function each of the string literals strings[0 .. n) is passed to: for
+ * every place .text takes the address of one (a `lea reg, [rip + string]`,
+ * the string in .rodata, alone or as the tail of a longer one), the target of
+ * the first direct call (or tail-calling jump) after it in straight-line code,
+ * not a PLT stub. The
+ * one target all the strings share is the function, at *vaddr. -ENOENT when a
+ * string is not in .rodata or its address is never taken (then *n_candidates
+ * is 0); -EMLINK when the strings share no such target or more than one
+ * (*n_candidates says how many); other negative errnos when the file cannot
+ * be read or decoded.
+ */
+int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, const char *const *strings,
+			       size_t n_strings, uint64_t *vaddr, size_t *n_candidates);
+
+/*
  * Whether the function symbol's code reaches one of goals[0 .. n_goals)
  * (link-time addresses): directly, through a PLT stub bound to it, or through
  * the code of functions it calls that the file defines and exports (one level).

@@ -473,3 +473,13 @@ int ps_elf_section(struct ps_elf *elf, const char *name, const void **data, size
 	*size = bytes->d_size;
 	return 0;
 }
+
+int ps_elf_section_vaddr(struct ps_elf *elf, const char *name, uint64_t *vaddr)
+{
+	GElf_Shdr shdr;
+
+	if (!find_section_by_name(elf->elf, name, &shdr))
+		return -ENOENT;
+	*vaddr = shdr.sh_addr;
+	return 0;
+}

@@ -63,4 +63,7 @@ int ps_elf_for_each_needed(struct ps_elf *elf, int (*fn)(const char *name, void 
  */
 int ps_elf_section(struct ps_elf *elf, const char *name, const void **data, size_t *size);
 
+/* The link-time address (sh_addr) of a section; -ENOENT when the file has no such section. */
+int ps_elf_section_vaddr(struct ps_elf *elf, const char *name, uint64_t *vaddr);
+
 #endif

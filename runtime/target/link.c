@@ -83,6 +83,46 @@ static long locate_called(const struct ps_options *opts, struct ps_resolved_targ
 	return err ? -ENOENT : offset;
 }
 
+/*
+ * `called with "S", "T"`: the function's own symbol where the file has one,
+ * else the one function every place taking S's or T's address passes it to.
+ * A file without one of the strings has no such function: -ENOENT.
+ */
+static long locate_passed(const struct ps_options *opts, struct ps_resolved_target *target,
+			  const struct ps_hook_desc *hook, const char *symbol)
+{
+	struct ps_elf *elf = target->elf;
+	char *strings;
+	size_t n_candidates;
+	uint64_t vaddr;
+	long offset = ps_elf_symbol_offset(elf, symbol);
+	int err;
+
+	if (offset >= 0) {
+		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+		return offset;
+	}
+	err = ps_callgraph_locate_passed(elf, ps_target_disasm(target), hook->called_with, hook->n_called_with,
+					 &vaddr, &n_candidates);
+	strings = ps_names_join(hook->called_with, hook->n_called_with, "\"", ", ", " and ");
+	if (!err) {
+		ps_debug("%s: %s located at 0x%llx in %s: the one function %s are passed to", opts->module->name,
+			 symbol, (unsigned long long)vaddr, ps_elf_path(elf), strings ? strings : "its strings");
+		offset = ps_elf_vaddr_offset(elf, vaddr);
+	} else if (err == -ENOENT) {
+		ps_debug("%s: %s not looked for: %s does not pass %s to a function", opts->module->name, symbol,
+			 ps_elf_path(elf), strings ? strings : "its strings");
+	} else if (err == -EMLINK) {
+		ps_warn("%s: cannot locate %s in %s: %s are passed to %zu functions in common, not exactly one",
+			opts->module->name, symbol, ps_elf_path(elf), strings ? strings : "its strings", n_candidates);
+	} else {
+		ps_warn("%s: cannot locate %s in %s: %s", opts->module->name, symbol, ps_elf_path(elf),
+			strerror(-err));
+	}
+	free(strings);
+	return err ? -ENOENT : offset;
+}
+
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
 static long hook_site(const struct ps_options *opts, struct ps_resolved_target *target,
 		      const struct ps_hook_desc *hook, const char **symbol)
@@ -107,6 +147,8 @@ static long hook_site(const struct ps_options *opts, struct ps_resolved_target *
 		return -ESRCH;
 	if (hook->n_called_by && !name)
 		return locate_called(opts, target, hook, *symbol);
+	if (hook->n_called_with && !name)
+		return locate_passed(opts, target, hook, *symbol);
 	return ps_elf_symbol_offset(elf, *symbol);
 }
 

@@ -208,9 +208,9 @@ static void say_library(struct ps_reach *reach, struct program *program, uint32_
 	int n;
 
 	if (module_probes(reach, library->stack))
-		n = asprintf(&reason, "%s from %s, not the %s the %s module is attached to: trace it with --libssl %s",
+		n = asprintf(&reason, "%s from %s, not the %s the %s module is attached to: trace it with --%s %s",
 			     library->stack->name, library->path, reach->opts.attached, reach->opts.module,
-			     library->path);
+			     reach->opts.override_flag ? reach->opts.override_flag : "libssl", library->path);
 	else
 		n = asprintf(&reason, "%s (%s), not probed by the %s module", library->stack->name, library->path,
 			     reach->opts.module);
@@ -344,15 +344,20 @@ static void resolve_needed_libraries(const struct program *program, struct mappe
 static void look_at_libraries(struct ps_reach *reach, struct program *program, uint32_t pid,
 			      const struct mapped_library *libs, size_t n)
 {
+	const struct ps_tls_stack *attached_stack = NULL;
 	bool uses_module_stack = false;
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		if (module_probes(reach, libs[i].stack))
 			uses_module_stack = true;
+		if (same_file(libs[i].id, reach->attached))
+			attached_stack = libs[i].stack;
+	}
 	for (size_t i = 0; i < n; i++) {
 		const struct mapped_library *lib = &libs[i];
 
-		if (same_file(lib->id, reach->attached))
+		/* the attached file, or another library of its stack beside it (NSS's libnss3 beside libssl3) */
+		if (same_file(lib->id, reach->attached) || (attached_stack && lib->stack == attached_stack))
 			continue;
 		if (module_probes(reach, lib->stack) || !uses_module_stack ||
 		    ps_exe_tls_needs(&program->tls, lib->stack))

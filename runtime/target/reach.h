@@ -27,6 +27,7 @@ typedef void (*ps_notice_fn)(const struct ps_notice *notice, void *arg);
 struct ps_reach_opts {
 	const char *module;              /* the running module's name */
 	const char *attached;            /* the file its probes are in */
+	const char *override_flag;       /* the flag that names another file to attach to ("libssl") */
 	uint32_t self_pid;               /* never looked at */
 	bool has_uid;                    /* only processes of uid are looked at */
 	uint32_t uid;

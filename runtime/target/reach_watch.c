@@ -67,6 +67,8 @@ static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps
 	struct ps_reach_opts reach_opts = {
 		.module = opts->module->name,
 		.attached = plan->targets[0].path,
+		.override_flag = opts->module->targets[0].override_flag >= 0 ?
+				 opts->module->flags[opts->module->targets[0].override_flag].name : "libssl",
 		.self_pid = (uint32_t)getpid(),
 		.has_uid = opts->has_uid,
 		.uid = opts->uid,

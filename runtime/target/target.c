@@ -329,9 +329,11 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 	check_accessors(opts, plan);
 	/*
 	 * "1.1.1v+quic" compares equal to 1.1.1v, but a patched build may have
-	 * moved fields: say that the layout was made for the plain release.
+	 * moved fields: say that the layout was made for the plain release. A
+	 * banner with no number at all ("BoringSSL", version 0 of its product)
+	 * is no modified release of anything.
 	 */
-	if (plan->layout && ps_version_suffix(version))
+	if (plan->layout && version[0] >= '0' && version[0] <= '9' && ps_version_suffix(version))
 		plan_warn(plan, "%s: version %s is a modified build ('%s'); layout '%s' was made for the unmodified "
 			  "release, so its offsets may not fit (plaintext capture does not depend on them)%s",
 			  module, version, ps_version_suffix(version), plan->layout->name,

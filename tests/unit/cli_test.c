@@ -200,12 +200,27 @@ static void test_helps(void)
 	CHECK_INT(p.result, PS_CLI_EXIT_OK);
 	CHECK(strstr(p.out, "Usage: plainsight MODULE [OPTIONS]\n") != NULL);
 	for (uint32_t i = 0; i < ps_n_modules; i++) {
-		char line[64];
+		char name[64], line[80];
 
-		snprintf(line, sizeof(line), "\n  %-12s ", ps_modules[i]->name);
+		/* a module with an alias is listed as "nss (nspr)" */
+		snprintf(name, sizeof(name), "%s%s%s%s", ps_modules[i]->name, ps_modules[i]->alias ? " (" : "",
+			 ps_modules[i]->alias ? ps_modules[i]->alias : "", ps_modules[i]->alias ? ")" : "");
+		snprintf(line, sizeof(line), "\n  %-12s ", name);
 		CHECK(strstr(p.out, line) != NULL);
 	}
 	parsed_free(&p);
+	/* an alias runs its module */
+	for (uint32_t i = 0; i < ps_n_modules; i++) {
+		char usage[80];
+
+		if (!ps_modules[i]->alias)
+			continue;
+		parse((const char *[]){ ps_modules[i]->alias, "-h", NULL }, &p);
+		CHECK_INT(p.result, PS_CLI_EXIT_OK);
+		snprintf(usage, sizeof(usage), "Usage: plainsight %s [OPTIONS]\n", ps_modules[i]->name);
+		CHECK(strstr(p.out, usage) != NULL);
+		parsed_free(&p);
+	}
 	parse((const char *[]){ NULL }, &p);
 	CHECK_INT(p.result, PS_CLI_EXIT_USAGE);
 	CHECK(strstr(p.out, "Usage: plainsight MODULE [OPTIONS]\n") != NULL);

@@ -94,6 +94,86 @@ static char *run(struct ps_keylog *kl, const struct secrets_ev *ev, int *lines)
 	return text;
 }
 
+/* A secret with its key log label (specs/gnutls/gnutls.spec, tls_secret). */
+struct labelled_ev {
+	struct ps_event_header hdr;
+	uint8_t client_random[32];
+	uint8_t secret[64];
+	uint32_t secret_length;
+};
+
+static const struct ps_field_desc labelled_fields[] = {
+	{ .name = "client_random", .kind = PS_FIELD_FIXED_BYTES, .offset = offsetof(struct labelled_ev, client_random),
+	  .size = 32, .present_bit = 0, .check_field = -1 },
+	{ .name = "secret", .kind = PS_FIELD_FIXED_BYTES, .offset = offsetof(struct labelled_ev, secret), .size = 64,
+	  .present_bit = 1, .check_field = -1 },
+	{ .name = "secret_length", .kind = PS_FIELD_UINT, .offset = offsetof(struct labelled_ev, secret_length),
+	  .size = 4, .present_bit = -1, .check_field = -1 },
+	{ .name = "label", .kind = PS_FIELD_STRING, .offset = sizeof(struct labelled_ev), .present_bit = -1,
+	  .check_field = -1, .text = true },
+};
+
+static const struct ps_event_desc labelled_event = {
+	.name = "tls_secret", .fixed_size = sizeof(struct labelled_ev), .fields = labelled_fields,
+	.n_fields = sizeof(labelled_fields) / sizeof(labelled_fields[0]), .var_field = 3,
+};
+
+static char *run_labelled(struct ps_keylog *kl, const struct labelled_ev *ev, const char *label, int *lines)
+{
+	struct ps_record rec = { .event = &labelled_event, .fixed = ev, .data = (const uint8_t *)label,
+				 .data_len = strlen(label) + 1 };   /* cstr() keeps the NUL */
+	char *text = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&text, &size);
+
+	*lines = ps_keylog_write(kl, f, &rec);
+	fclose(f);
+	return text;
+}
+
+/* Each secret as the library names it: known labels written once, as long as secret_length says. */
+static void test_labelled_secrets(void)
+{
+	struct ps_keylog *kl = ps_keylog_new();
+	struct labelled_ev ev = { 0 };
+	int n;
+	char *text;
+
+	memset(ev.client_random, 0xcd, 32);
+	memset(ev.secret, 0x33, 64);
+	ev.secret_length = 48;
+	ev.hdr.present = 0x3;
+	text = run_labelled(kl, &ev, "SERVER_TRAFFIC_SECRET_0", &n);
+	CHECK_INT(n, 1);
+	CHECK_STR(text, "SERVER_TRAFFIC_SECRET_0 cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd "
+			"333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333333\n");
+	free(text);
+	/* a key update hands the label again: the first stays */
+	text = run_labelled(kl, &ev, "SERVER_TRAFFIC_SECRET_0", &n);
+	CHECK_INT(n, 0);
+	free(text);
+	ev.secret_length = 32;
+	text = run_labelled(kl, &ev, "CLIENT_RANDOM", &n);
+	CHECK_INT(n, 1);
+	CHECK_STR(text, "CLIENT_RANDOM cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd "
+			"3333333333333333333333333333333333333333333333333333333333333333\n");
+	free(text);
+	/* a label the key log does not write, a length beyond the field, no secret: nothing */
+	text = run_labelled(kl, &ev, "CLIENT_EARLY_TRAFFIC_SECRET", &n);
+	CHECK_INT(n, 0);
+	free(text);
+	ev.secret_length = 65;
+	text = run_labelled(kl, &ev, "EXPORTER_SECRET", &n);
+	CHECK_INT(n, 0);
+	free(text);
+	ev.secret_length = 32;
+	ev.hdr.present = 0x1;
+	text = run_labelled(kl, &ev, "EXPORTER_SECRET", &n);
+	CHECK_INT(n, 0);
+	free(text);
+	ps_keylog_free(kl);
+}
+
 static void test_tls12_line_and_dedupe(void)
 {
 	struct ps_keylog *kl = ps_keylog_new();
@@ -380,6 +460,7 @@ int main(void)
 	TEST(test_rfc8448_handshake_traffic);
 	TEST(test_tls12_line_and_dedupe);
 	TEST(test_tls13_lines);
+	TEST(test_labelled_secrets);
 	TEST(test_secrets_event_detection);
 	TEST(test_many_connections);
 	TEST(test_secrets_record_has_its_versions_fields);

@@ -24,6 +24,9 @@ static void test_library_names(void)
 	/* NSS's libssl3.so is not OpenSSL's libssl.so */
 	CHECK(ps_tls_stack_of_library("/usr/lib/x86_64-linux-gnu/libssl3.so") == &ps_tls_nss);
 	CHECK(ps_tls_stack_of_library("libnss3.so") == &ps_tls_nss);
+	CHECK(ps_tls_stack_of_library("/usr/lib/x86_64-linux-gnu/libwolfssl.so.35") == &ps_tls_wolfssl);
+	CHECK(ps_tls_stack_of_library("libmbedtls.so.14") == &ps_tls_mbedtls);
+	CHECK(ps_tls_stack_of_library("libmbedcrypto.so.7") == NULL);
 	CHECK(ps_tls_stack_of_library("libcrypto.so.3") == NULL);
 	CHECK(ps_tls_stack_of_library("libgnutlsxx.so.30") == NULL);
 	CHECK(ps_tls_stack_of_library("/usr/lib/libssl.so.3/") == NULL);

@@ -1,0 +1,193 @@
+"""The wolfssl and mbedtls modules end to end: small clients of ours
+(wolfssl_peer.c, mbedtls_peer.c, built here against Debian's libwolfssl
+and libmbedtls) exchange random bytes with a Python TLS server (OpenSSL):
+plaintext byte-exact both ways with the socket's fd and 4-tuple, 4 MiB each
+way (wolfSSL takes the 4 MiB in one wolfSSL_write), and the loss accounting
+with a tiny ring buffer; the attached line names library, version, layout."""
+
+import os
+import re
+
+import harness
+from harness import TestFailure, TestSkip, compare_bytes, compare_stream, indent, tail
+from test_loss import SUMMARY_RE, place_calls
+from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
+import subprocess
+
+TESTS, test = harness.registry()
+KiB, MiB = 1024, 1024 * 1024
+LOCAL = "127.0.0.1"
+WORK_TIMEOUT = 60
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+# module: (client source, header it needs, libraries, the library's file name)
+LIBS = {
+    "wolfssl": ("wolfssl_peer.c", "/usr/include/wolfssl/ssl.h", ["-lwolfssl"], "libwolfssl.so", "libwolfssl-dev"),
+    "mbedtls": ("mbedtls_peer.c", "/usr/include/mbedtls/ssl.h", ["-lmbedtls", "-lmbedx509", "-lmbedcrypto"],
+                "libmbedtls.so", "libmbedtls-dev"),
+}
+
+
+def build_client(ctx, module):
+    src, header, libs, _, package = LIBS[module]
+    if not os.path.exists(header):
+        raise TestSkip("no %s (apt-get install %s): cannot build %s" % (header, package, src))
+    exe = ctx.path(module + "_peer")
+    r = ctx.run(["cc", "-O2", "-Wall", "-I", HERE, "-o", exe, os.path.join(HERE, src)] + libs, timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("cannot build %s:" % src, *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return exe
+
+
+class Client:
+    def __init__(self, ctx, exe, port, send_data, recv_bytes):
+        self.out = ctx.path("client.recv")
+        send = ctx.write("client.send", send_data)
+        self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out], os.path.basename(exe),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        self.pid = read_json_line(self.proc, "pid")["pid"]
+
+    def go(self):
+        self.proc.p.stdin.write(b"go\n")
+        self.proc.p.stdin.flush()
+
+    def finish(self):
+        self.proc.check_ok(WORK_TIMEOUT)
+        infos = read_rest_json(self.proc, "connection info")
+        if not infos:
+            raise TestFailure("%s printed no connection info" % self.proc.name)
+        self.info = infos[-1]
+        with open(self.out, "rb") as f:
+            self.received = f.read()
+
+
+def start(ctx, module, args):
+    ps = ctx.start_plainsight([module] + list(args))
+    ps.wait_attached()
+    lib = LIBS[module][3]
+    if not re.search(r"attached %s to \S*%s\S* \(version \d+\.\d+\.\d+, layout [^)]+\)" % (module, re.escape(lib)),
+                     ps.attached_line):
+        raise TestFailure("the attached line does not name %s, its version and a layout: %r"
+                          % (lib, ps.attached_line))
+    return ps
+
+
+def exchange(ctx, module, size_out, size_in, one_write=False):
+    exe = build_client(ctx, module)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(size_out), os.urandom(size_in)
+    srv = PyServer(ctx, cert, key, size_out, to_client)
+    cli = Client(ctx, exe, srv.port, to_server, size_in)
+    ps = start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
+    compare_bytes("the client's own record of what it received", cli.received, to_client)
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    writes = compare_stream(records, cli.pid, "write", to_server, "%s client's writes" % module,
+                            fd=cli.info["fd"], tuple_=tuple_, module=module)
+    compare_stream(records, cli.pid, "read", to_client, "%s client's reads" % module,
+                   fd=cli.info["fd"], tuple_=tuple_, module=module)
+    if one_write and len(writes) != 1:
+        raise TestFailure("one write of %d bytes gave %d records: %s"
+                          % (size_out, len(writes), [w["len"] for w in writes][:20]))
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
+def loss(ctx, module):
+    """A 64 KiB ring buffer: what arrives is the calls' bytes at their
+    offsets, gaps name the rest, captured + lost is what the client moved."""
+    exe = build_client(ctx, module)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(4 * MiB), os.urandom(4 * MiB)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    ps = start(ctx, module, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    stderr = ps.stop()
+    records, summary, _ = ps.json_output()
+    if summary is None:
+        raise TestFailure("no summary line in the json output")
+    writes = [r for r in records if r.get("dir") == "write"]
+    reads = [r for r in records if r.get("dir") == "read"]
+    moved = len(to_server) + len(to_client)
+    detail = ["records: %d, payload bytes %d" % (len(records), sum(r["len"] for r in records)),
+              "summary: %r" % (summary,)]
+    if not summary["lost"]["ringbuf_bytes"]:
+        raise TestFailure("a 64 KiB ring buffer lost nothing of %d bytes: the test proves nothing" % moved, *detail)
+    unseen = place_calls(writes, to_server, "write") + place_calls(reads, to_client, "read")
+    in_records = sum(r.get("lost_bytes", 0) for r in records)
+    if summary["bytes"] != sum(r["len"] for r in records):
+        raise TestFailure("summary bytes and the records' disagree", *detail)
+    if summary["bytes"] + summary["lost_bytes"] != moved:
+        raise TestFailure("captured %d + lost %d bytes, but the client moved %d"
+                          % (summary["bytes"], summary["lost_bytes"], moved), *detail)
+    if summary["lost_bytes"] != in_records + unseen:
+        raise TestFailure("lost_bytes %d, but the gaps hold %d and calls no record shows %d"
+                          % (summary["lost_bytes"], in_records, unseen), *detail)
+    if not SUMMARY_RE.search(stderr):
+        raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
+
+
+@test("wolfssl_client_100KiB")
+def wolfssl_client_100KiB(ctx):
+    exchange(ctx, "wolfssl", 100 * KiB, 100 * KiB, one_write=True)
+
+
+@test("wolfssl_single_call_4MiB")
+def wolfssl_single_call_4MiB(ctx):
+    exchange(ctx, "wolfssl", 4 * MiB, 4 * MiB, one_write=True)
+
+
+@test("wolfssl_loss_counted_with_tiny_ringbuf")
+def wolfssl_loss_counted_with_tiny_ringbuf(ctx):
+    loss(ctx, "wolfssl")
+
+
+@test("mbedtls_client_100KiB")
+def mbedtls_client_100KiB(ctx):
+    exchange(ctx, "mbedtls", 100 * KiB, 100 * KiB)
+
+
+@test("mbedtls_4MiB")
+def mbedtls_4MiB(ctx):
+    exchange(ctx, "mbedtls", 4 * MiB, 4 * MiB)
+
+
+@test("mbedtls_loss_counted_with_tiny_ringbuf")
+def mbedtls_loss_counted_with_tiny_ringbuf(ctx):
+    loss(ctx, "mbedtls")
+
+
+@test("mbedtls_keylog_tls12")
+def mbedtls_keylog_tls12(ctx):
+    """The master secret mbedtls_ssl_derive_keys leaves lets tshark decrypt
+    a capture of the client's HTTP request (TLS 1.2, all 2.28 speaks)."""
+    from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
+    need_tools()
+    exe = build_client(ctx, "mbedtls")
+    cert, key = make_cert(ctx)
+    path = "/mbedtls-keylog-%d" % os.getpid()
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+    srv = PyServer(ctx, cert, key, len(request), answer)
+    cli = Client(ctx, exe, srv.port, request, len(answer))
+    cap = Capture(ctx, srv.port)
+    keylog = ctx.path("keys.log")
+    ps = start(ctx, "mbedtls", ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    cap.stop()
+    lines = check_keylog_file(keylog, False)
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if path not in out:
+        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys:" % path,
+                          "key log:", *indent(lines))

@@ -1,0 +1,257 @@
+"""The nss module (alias nspr) end to end, on Debian's libssl3.so and
+libnspr4.so with NSS's own tools from libnss3-tools: tstclnt against openssl
+s_server and selfserv (a certutil database) against curl, TLS 1.2 and 1.3;
+plaintext byte-exact both ways with the fd and 4-tuple, files and plain
+sockets of the same programs left out; a client of ours (nss_peer.c)
+handing NSS 4 MiB in one PR_Write, and the loss accounting with it through
+a tiny ring buffer."""
+
+import os
+import re
+import subprocess
+import time
+
+import harness
+from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
+                     require_program, tail, wait_until)
+from test_gnutls import curl_get, feed
+from test_loss import SUMMARY_RE, place_calls
+from tls_servers import make_cert
+
+TESTS, test = harness.registry()
+KiB, MiB = 1024, 1024 * 1024
+LOCAL = "127.0.0.1"
+WORK_TIMEOUT = 60
+VERSIONS = {"1.2": "tls1.2:tls1.2", "1.3": "tls1.3:tls1.3"}
+ATTACHED_RE = re.compile(r"plainsight: attached nss to (\S*libssl3\.so) \(version (\d+\.\d+(\.\d+)?), "
+                         r"layout ([^)]+)\)")
+
+
+def need_tools():
+    for tool in ("tstclnt", "selfserv", "certutil", "pk12util"):
+        if not os.path.exists("/usr/bin/" + tool):
+            raise TestSkip("%s is not installed (apt-get install libnss3-tools)" % tool)
+
+
+def start_nss(ctx, args, name="nss"):
+    ps = ctx.start_plainsight([name] + list(args))
+    ps.wait_attached()
+    m = ATTACHED_RE.search(ps.attached_line or "")
+    if not m or m.group(4) == "none":
+        raise TestFailure("the attached line does not name libssl3.so, a version and a layout: %r"
+                          % ps.attached_line)
+    return ps
+
+
+def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), name="nss"):
+    """tstclnt (traced) sends to_server from its stdin to openssl s_server,
+    which answers to_client from its own. Returns (plainsight, tstclnt's pid, port)."""
+    need_tools()
+    cert, key = make_cert(ctx)
+    port = free_port()
+    argv = ["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
+            "-cert", cert, "-key", key]
+    srv = ctx.start(argv, "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
+    cli = ctx.start(["sh", "-c", 'read go; exec tstclnt -D -o -4 -V "$1" -h 127.0.0.1 -p "$2"', "sh",
+                     VERSIONS[maxv], str(port)], "tstclnt", stdin=subprocess.PIPE, collect_stdout=True)
+    ps = start_nss(ctx, list(ps_args) + ["-p", str(cli.pid)], name)
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    t1, e1 = feed(cli, to_server)
+    wait_until(lambda: len(srv.stdout_bytes) >= len(to_server) or srv.p.poll() is not None
+               or cli.p.poll() is not None, WORK_TIMEOUT, "s_server to receive %d bytes" % len(to_server))
+    t2, e2 = feed(srv, to_client)
+    wait_until(lambda: len(cli.stdout_bytes) >= len(to_client) or cli.p.poll() is not None,
+               WORK_TIMEOUT, "tstclnt to receive %d bytes" % len(to_client))
+    t1.join(WORK_TIMEOUT)
+    t2.join(WORK_TIMEOUT)
+    if e1 or e2:
+        raise TestFailure("feeding the programs failed: %r" % (e1 + e2), "tstclnt stderr:", *indent(tail(cli.stderr)))
+    srv.p.stdin.close()
+    cli.p.stdin.close()
+    for proc in (srv, cli):
+        try:
+            proc.p.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        proc.join_readers()
+    compare_bytes("s_server's own record: what it received vs what tstclnt was given", srv.stdout_bytes, to_server)
+    compare_bytes("tstclnt's own record: what it received vs what s_server was given", cli.stdout_bytes, to_client)
+    return ps, cli.pid, port
+
+
+def tstclnt_check(ctx, maxv, name="nss"):
+    to_server, to_client = os.urandom(100 * KiB), os.urandom(100 * KiB)
+    ps, pid, port = tstclnt_exchange(ctx, maxv, to_server, to_client, name=name)
+    time.sleep(0.3)
+    ps.stop()
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, None, LOCAL, port)
+    # tstclnt reads its stdin and writes its stdout through PR_Read and PR_Write too: only the socket's are kept
+    w = compare_stream(records, pid, "write", to_server, "tstclnt's sends", tuple_=tuple_, module="nss")
+    r = compare_stream(records, pid, "read", to_client, "tstclnt's receives", tuple_=tuple_, module="nss")
+    if w[0]["fd"] != r[0]["fd"] or w[0]["fd"] < 0 or w[0]["sport"] != r[0]["sport"]:
+        raise TestFailure("sends and receives name different connections: %r vs %r"
+                          % ((w[0]["fd"], w[0]["sport"]), (r[0]["fd"], r[0]["sport"])))
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost in a small run: %r" % (summary,))
+
+
+@test("nss_tstclnt_s_server_tls12")
+def nss_tstclnt_s_server_tls12(ctx):
+    tstclnt_check(ctx, "1.2")
+
+
+@test("nss_tstclnt_s_server_tls13")
+def nss_tstclnt_s_server_tls13(ctx):
+    tstclnt_check(ctx, "1.3")
+
+
+@test("nspr_alias_tstclnt")
+def nspr_alias_tstclnt(ctx):
+    """`plainsight nspr` is the nss module."""
+    tstclnt_check(ctx, "1.3", name="nspr")
+
+
+def selfserv(ctx, maxv):
+    """selfserv with a certutil database holding a fresh certificate and key."""
+    need_tools()
+    cert, key = make_cert(ctx)
+    db = ctx.path("nssdb")
+    os.makedirs(db)
+    p12 = ctx.path("server.p12")
+    for argv in (["certutil", "-N", "-d", "sql:" + db, "--empty-password"],
+                 ["openssl", "pkcs12", "-export", "-in", cert, "-inkey", key, "-out", p12, "-passout", "pass:",
+                  "-name", "server"],
+                 ["pk12util", "-i", p12, "-d", "sql:" + db, "-W", ""]):
+        r = ctx.run(argv, timeout=60)
+        if r.returncode != 0:
+            raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    port = free_port()
+    srv = ctx.start(["selfserv", "-d", "sql:" + db, "-n", "server", "-p", str(port), "-V", VERSIONS[maxv]],
+                    "selfserv", collect_stdout=True)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "selfserv to listen on %d" % port)
+    if srv.p.poll() is not None:
+        raise TestFailure("selfserv exited early:", *indent(tail(srv.stderr)))
+    return srv, port
+
+
+def selfserv_check(ctx, maxv):
+    require_program("curl")
+    srv, port = selfserv(ctx, maxv)
+    ps = start_nss(ctx, ["-m", "json", "-p", str(srv.pid)])
+    path = "/selfserv-%d" % os.getpid()
+    body, head = curl_get(ctx, port, path, maxv)
+    time.sleep(0.3)
+    ps.stop()
+    request = b"GET %s HTTP/1.1\r\nHost: %s:%d\r\n\r\n" % (path.encode(), LOCAL.encode(), port)
+    if request not in body:
+        raise TestFailure("curl's own record: selfserv's answer does not echo the request: %r" % body[:300])
+    records, summary, _ = ps.json_output()
+    # selfserv listens on IPv6 and IPv4 both: a connection to 127.0.0.1 is a mapped address
+    tuple_ = ("::ffff:" + LOCAL, port, "::ffff:" + LOCAL, None)
+    r = compare_stream(records, srv.pid, "read", request, "selfserv's receives", tuple_=tuple_, module="nss")
+    # selfserv writes its answer with PR_Writev: each element a record
+    w = compare_stream(records, srv.pid, "write", head + body, "selfserv's sends (curl's headers and body)",
+                       tuple_=tuple_, module="nss")
+    if w[0]["fd"] != r[0]["fd"] or w[0]["fd"] < 0 or w[0]["dport"] != r[0]["dport"]:
+        raise TestFailure("receives and sends name different connections")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost in a small run: %r" % (summary,))
+
+
+@test("nss_selfserv_curl_tls12")
+def nss_selfserv_curl_tls12(ctx):
+    selfserv_check(ctx, "1.2")
+
+
+@test("nss_selfserv_curl_tls13")
+def nss_selfserv_curl_tls13(ctx):
+    selfserv_check(ctx, "1.3")
+
+
+@test("nss_loss_counted_with_tiny_ringbuf")
+def nss_loss_counted_with_tiny_ringbuf(ctx):
+    """4 MiB each way through 64 KiB of ring buffer (nss_peer.c: the 4 MiB
+    out in one PR_Write, which cannot arrive whole): what arrives is the
+    calls' bytes at their offsets, the gaps name the rest, captured + lost
+    is what the client moved over its socket."""
+    from test_libs import Client
+    from tls_servers import PyServer
+    exe = build_nss_peer(ctx)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(4 * MiB), os.urandom(4 * MiB)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    ps = start_nss(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    stderr = ps.stop()
+    records, summary, _ = ps.json_output()
+    if summary is None:
+        raise TestFailure("no summary line in the json output")
+    writes = [r for r in records if r.get("dir") == "write"]
+    reads = [r for r in records if r.get("dir") == "read"]
+    moved = len(to_server) + len(to_client)
+    detail = ["records: %d, payload bytes %d" % (len(records), sum(r["len"] for r in records)),
+              "summary: %r" % (summary,)]
+    if not summary["lost"]["ringbuf_bytes"]:
+        raise TestFailure("a 64 KiB ring buffer lost nothing of %d bytes: the test proves nothing" % moved, *detail)
+    unseen = place_calls(writes, to_server, "write") + place_calls(reads, to_client, "read")
+    in_records = sum(r.get("lost_bytes", 0) for r in records)
+    if summary["bytes"] != sum(r["len"] for r in records):
+        raise TestFailure("summary bytes and the records' disagree", *detail)
+    if summary["bytes"] + summary["lost_bytes"] != moved:
+        raise TestFailure("captured %d + lost %d bytes, but nss_peer moved %d"
+                          % (summary["bytes"], summary["lost_bytes"], moved), *detail)
+    if summary["lost_bytes"] != in_records + unseen:
+        raise TestFailure("lost_bytes %d, but the gaps hold %d and calls no record shows %d"
+                          % (summary["lost_bytes"], in_records, unseen), *detail)
+    if not SUMMARY_RE.search(stderr):
+        raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
+
+def build_nss_peer(ctx):
+    if not os.path.exists("/usr/include/nss/ssl.h"):
+        raise TestSkip("no NSS headers (apt-get install libnss3-dev): cannot build nss_peer.c")
+    here = os.path.dirname(os.path.abspath(__file__))
+    flags = ctx.run(["pkg-config", "--cflags", "--libs", "nss"], timeout=30)
+    if flags.returncode != 0:
+        raise TestSkip("pkg-config knows no nss (apt-get install libnss3-dev)")
+    exe = ctx.path("nss_peer")
+    r = ctx.run(["cc", "-O2", "-Wall", "-I", here, "-o", exe, os.path.join(here, "nss_peer.c")]
+                + flags.stdout.decode().split(), timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("cannot build nss_peer.c:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return exe
+
+
+@test("nss_single_call_4MiB")
+def nss_single_call_4MiB(ctx):
+    """NSS takes 4 MiB in one PR_Write on an SSL socket: one record,
+    byte-exact, with the socket's fd and 4-tuple; the answer too."""
+    from test_libs import Client
+    from tls_servers import PyServer
+    exe = build_nss_peer(ctx)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    ps = start_nss(ctx, ["-m", "json", "-p", str(cli.pid)])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
+    compare_bytes("nss_peer's own record of what it received", cli.received, to_client)
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    writes = compare_stream(records, cli.pid, "write", to_server, "nss_peer's PR_Write", fd=cli.info["fd"],
+                            tuple_=tuple_, module="nss")
+    if len(writes) != 1:
+        raise TestFailure("one PR_Write of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes][:20]))
+    compare_stream(records, cli.pid, "read", to_client, "nss_peer's PR_Reads", fd=cli.info["fd"], tuple_=tuple_,
+                   module="nss")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))

@@ -854,7 +854,7 @@ ROWS=(
 	"P2|completeness: bytes captured / sent|= 1.000"
 	"P3|nginx HTTPS req/s, captured / uncaptured|>= 0.85"
 	"P3f|P3 / the uprobe floor's P3|>= 0.95"
-	"P4|start to probes attached, ms (median of $BENCH_P4_RUNS)|<= 100"
+	"P4|start to probes attached, ms (median of $BENCH_P4_RUNS)|<= 50"
 	"P5|resident memory during P1, MiB peak / steady|<= 20"
 	"P6|compile all specs, ms (median of 5)|<= 1000"
 )

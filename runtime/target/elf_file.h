@@ -61,6 +61,9 @@ int ps_elf_for_each_needed(struct ps_elf *elf, int (*fn)(const char *name, void 
  * Points *data at the section's bytes (valid until ps_elf_close) and sets *size;
  * -ENOENT when the file has no such section.
  */
+/* The address a section is loaded at (sh_addr); -ENOENT when there is none of that name. */
+int ps_elf_section_vaddr(struct ps_elf *elf, const char *name, uint64_t *vaddr);
+
 int ps_elf_section(struct ps_elf *elf, const char *name, const void **data, size_t *size);
 
 #endif

@@ -211,6 +211,29 @@ static void add_handshake_secret(struct ps_secrets *s, const struct ps_record *r
 	add_secret(s, label, derived, hash_len);
 }
 
+/*
+ * A library that hands out each secret with its key log label (Go's
+ * crypto/tls.(*Config).writeKeyLog(label, clientRandom, secret)): the event's
+ * variable part `label` is the label, `secret` and `secret_length` the
+ * secret. false: the record is not of that form, or names no label we know.
+ */
+static bool labelled_secret(const struct ps_record *rec, struct ps_secrets *s)
+{
+	const struct ps_field_desc *label = field_named(rec->event, "label");
+	int64_t len;
+	const uint8_t *secret;
+
+	if (!label || (label->kind != PS_FIELD_BYTES && label->kind != PS_FIELD_STRING) || !rec->data)
+		return false;
+	if (!int_field(rec, "secret_length", &len) || len <= 0 || len > PS_SECRET_MAX_LEN ||
+	    !(secret = secret_field(rec, "secret", (size_t)len)))
+		return true;
+	for (enum ps_secret_label l = 0; l < PS_SECRET_LABELS; l++)
+		if (strlen(label_names[l]) == rec->data_len && memcmp(label_names[l], rec->data, rec->data_len) == 0)
+			add_secret(s, l, secret, (size_t)len);
+	return true;
+}
+
 int ps_secrets_from_record(const struct ps_record *rec, struct ps_secrets *s)
 {
 	const uint8_t *client_random, *secret;
@@ -225,6 +248,8 @@ int ps_secrets_from_record(const struct ps_record *rec, struct ps_secrets *s)
 		memcpy(s->client_random, client_random, PS_CLIENT_RANDOM_LEN);
 		s->has_client_random = true;
 	}
+	if (labelled_secret(rec, s))
+		return 0;
 	s->has_version = int_field(rec, "version", &s->version);
 	s->has_cipher = int_field(rec, "cipher", &s->cipher);
 	if (s->version != TLS1_3_VERSION) {

@@ -243,7 +243,7 @@ int ps_go_version(struct ps_elf *elf, char *version, size_t size)
 	}
 	/* "go1.19.8", or "devel go1.22-abc..." from a source build */
 	const char *go = strstr(text, "go1.");
-	if (!go || (size_t)snprintf(version, size, "%s", go + 2) >= size)
+	if (!go || (size_t)snprintf(version, size, "%s", go) >= size)
 		return -ENOENT;
 	version[strcspn(version, " -")] = '\0';
 	return 0;

@@ -39,7 +39,7 @@ int ps_go_pclntab_open(struct ps_elf *elf, struct ps_go_pclntab *tab);
  */
 int ps_go_function(const struct ps_go_pclntab *tab, const char *name, uint64_t *entry, uint64_t *end);
 
-/* The Go version the binary was built with ("1.19.8", no "go"); -ENOENT when .go.buildinfo does not say. */
+/* The Go version the binary was built with ("go1.19.8"); -ENOENT when .go.buildinfo does not say. */
 int ps_go_version(struct ps_elf *elf, char *version, size_t size);
 
 #endif /* PS_GOPCLNTAB_H */

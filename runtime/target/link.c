@@ -83,6 +83,15 @@ static long locate_called(const struct ps_options *opts, struct ps_resolved_targ
 	return err ? -ENOENT : offset;
 }
 
+/* A Go function by its table, which strip and -s -w keep: -ENOENT when absent. */
+static long go_function_offset(struct ps_resolved_target *target, const char *symbol)
+{
+	uint64_t entry, end;
+	int err = ps_go_function(&target->go, symbol, &entry, &end);
+
+	return err ? err : ps_elf_vaddr_offset(target->elf, entry);
+}
+
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
 static long hook_site(const struct ps_options *opts, struct ps_resolved_target *target,
 		      const struct ps_hook_desc *hook, const char **symbol)
@@ -105,6 +114,8 @@ static long hook_site(const struct ps_options *opts, struct ps_resolved_target *
 	}
 	if (hook->unless && ps_elf_symbol_offset(elf, hook->unless) >= 0)
 		return -ESRCH;
+	if (target->is_go)
+		return go_function_offset(target, *symbol);
 	if (hook->n_called_by && !name)
 		return locate_called(opts, target, hook, *symbol);
 	return ps_elf_symbol_offset(elf, *symbol);

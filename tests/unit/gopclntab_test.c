@@ -144,7 +144,6 @@ int main(void)
 		return 1;
 	pclose(go);
 	go_version[strcspn(go_version, "\n")] = '\0';
-	memmove(go_version, go_version + 2, strlen(go_version + 2) + 1);   /* "go1.19.8" -> "1.19.8" */
 	if (build("default", "") || build("pie", "-buildmode=pie") || build("sw", "-ldflags='-s -w'"))
 		return 1;
 	snprintf(command, sizeof(command), "cp %s/default %s/stripped && strip %s/stripped", dir, dir, dir);

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include "go_returns.h"
+
+/* Past this a Go "function" is no function the specs hook: cannot tell. */
+#define MAX_FUNCTION_BYTES (1u << 20)
+
+static int add_offset(long **offsets, size_t *n, long offset)
+{
+	long *grown = realloc(*offsets, (*n + 1) * sizeof(**offsets));
+
+	if (!grown)
+		return -ENOMEM;
+	*offsets = grown;
+	(*offsets)[(*n)++] = offset;
+	return 0;
+}
+
+/* Go pads between functions with INT3, which decodes: the sweep runs to the next function's entry. */
+static int sweep(struct ps_resolved_target *target, struct ps_disasm *disasm, const uint8_t *code, size_t size,
+		 uint64_t vaddr, long **offsets, size_t *n)
+{
+	uint64_t address = vaddr;
+	int err = 0;
+
+	while (!err && size) {
+		if (!ps_disasm_next(disasm, &code, &size, &address))
+			return -ENOEXEC;
+		if (disasm->insn->id == X86_INS_RET) {
+			long offset = ps_elf_vaddr_offset(target->elf, disasm->insn->address);
+
+			err = offset < 0 ? (int)offset : add_offset(offsets, n, offset);
+		}
+	}
+	return err;
+}
+
+int ps_go_return_sites(struct ps_resolved_target *target, const char *symbol, long **offsets, size_t *n_offsets)
+{
+	struct ps_disasm *disasm = ps_target_disasm(target);
+	uint64_t entry, end;
+	uint8_t *code;
+	ssize_t got;
+	int err;
+
+	*offsets = NULL;
+	*n_offsets = 0;
+	err = ps_go_function(&target->go, symbol, &entry, &end);
+	if (err)
+		return err;
+	if (!disasm || end - entry > MAX_FUNCTION_BYTES)
+		return -ENOEXEC;
+	code = malloc(end - entry);
+	if (!code)
+		return -ENOMEM;
+	got = ps_elf_read_code(target->elf, entry, code, end - entry);
+	err = got == (ssize_t)(end - entry) ? sweep(target, disasm, code, (size_t)got, entry, offsets, n_offsets)
+	      : -ENOEXEC;
+	free(code);
+	if (!err && !*n_offsets)
+		err = -ENOEXEC;
+	if (err) {
+		free(*offsets);
+		*offsets = NULL;
+		*n_offsets = 0;
+	}
+	return err;
+}

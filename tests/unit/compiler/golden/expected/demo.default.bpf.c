@@ -35,7 +35,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
+	__type(key, struct ps_saved_key);
 	__type(value, union ps_saved);
 } ps_saved SEC(".maps");
 
@@ -139,7 +139,7 @@ SEC("uprobe")
 int entry_demo_handle(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO_HANDLE);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO_HANDLE);
 	struct ps_saved_demo_handle saved = {};
 
 	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
@@ -188,7 +188,7 @@ SEC("uretprobe")
 int return_demo_handle(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO_HANDLE);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO_HANDLE);
 	struct ps_saved_demo_handle saved;
 	struct ps_saved_demo_handle *slot;
 	__s64 ret = (__s64)PT_REGS_RC(ctx);
@@ -239,7 +239,7 @@ SEC("uprobe")
 int entry_demo__count(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO__COUNT);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO__COUNT);
 	struct ps_saved_demo__count saved = {};
 
 	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
@@ -254,7 +254,7 @@ SEC("uretprobe")
 int return_demo__count(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO__COUNT);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO__COUNT);
 	struct ps_saved_demo__count saved;
 	struct ps_saved_demo__count *slot;
 	__s64 ret = (__u32)PT_REGS_RC(ctx);

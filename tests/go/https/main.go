@@ -3,7 +3,7 @@
 // to -keylog (Config.KeyLogWriter), so a capture of the run decrypts to the
 // exact plaintext each side wrote and read, with no help from plainsight.
 //
-//	https server -cert CERT.pem -keylog FILE [-h1]   prints "port N", serves until killed
+//	https server -cert CERT.pem -keylog FILE -port N [-h1]   prints "port N", serves until killed
 //	https client -cert CERT.pem -keylog FILE -port N -sizes 1,102400 [-h1]
 //
 // POST /echo?size=N: the server reads the request body and answers N bytes.
@@ -81,12 +81,12 @@ func selfSigned(path string) tls.Certificate {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }
 
-func server(certPath, keylogPath string, h1 bool) {
+func server(certPath, keylogPath string, port int, h1 bool) {
 	cfg := &tls.Config{Certificates: []tls.Certificate{selfSigned(certPath)}, KeyLogWriter: keylog(keylogPath)}
 	if !h1 {
 		cfg.NextProtos = []string{"h2", "http/1.1"}
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 	if err != nil {
 		fail("%v", err)
 	}
@@ -146,7 +146,7 @@ func main() {
 	cert := fs.String("cert", "", "certificate PEM (written by the server, read by the client)")
 	kl := fs.String("keylog", "", "SSLKEYLOGFILE to append to")
 	h1 := fs.Bool("h1", false, "HTTP/1.1 only")
-	port := fs.Int("port", 0, "the server's port (client)")
+	port := fs.Int("port", 0, "the server's port (0: any, for the server)")
 	sizes := fs.String("sizes", "1", "request and response body sizes, one request each (client)")
 	if len(os.Args) < 2 {
 		fail("usage: https server|client [flags]")
@@ -154,7 +154,7 @@ func main() {
 	fs.Parse(os.Args[2:])
 	switch os.Args[1] {
 	case "server":
-		server(*cert, *kl, *h1)
+		server(*cert, *kl, *port, *h1)
 	case "client":
 		client(*cert, *kl, *port, *sizes, *h1)
 	default:

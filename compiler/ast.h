@@ -409,6 +409,7 @@ struct ast_module {
 	struct loc loc;
 	const struct source *src;
 	const char *help;
+	const char *alias;         /* `alias NAME;`: another command name for the module, or NULL */
 	struct ast_flag *flags;
 	struct ast_target *targets;
 	struct ast_struct *structs;

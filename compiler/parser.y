@@ -113,7 +113,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const" LAYOUTS "layouts" KIND "kind"
+%token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
@@ -193,6 +193,7 @@ module:
 module_body:
 	  %empty                        { $$ = NEW(struct ast_module); }
 	| module_body "help" STRING ';' { $$ = $1; set_once_str(ctx, &$$->help, $3, @2, "help"); }
+	| module_body "alias" name ';'  { $$ = $1; set_once_str(ctx, &$$->alias, $3, @2, "alias"); }
 	| module_body flag              { $$ = $1; APPEND($$->flags, $2); }
 	| module_body target            { $$ = $1; APPEND($$->targets, $2); }
 	| module_body struct            { $$ = $1; APPEND($$->structs, $2); }
@@ -228,6 +229,7 @@ name:
 	| "section"  { $$ = "section"; }
 	| "library"  { $$ = "library"; }
 	| "kind"     { $$ = "kind"; }
+	| "alias"    { $$ = "alias"; }
 	| "socket"   { $$ = "socket"; }
 	| "target"   { $$ = "target"; }
 	| "event"    { $$ = "event"; }

@@ -104,8 +104,10 @@ static void print_main_help(void)
 	       "Shows what processes send and receive through TLS libraries and other\n"
 	       "traced functions, with eBPF: no certificates, no proxy, no restart.\n\n"
 	       "Modules:\n");
-	for (uint32_t i = 0; i < ps_n_modules; i++)
-		printf("  %-12s %s\n", ps_modules[i]->name, ps_modules[i]->help);
+	for (uint32_t i = 0; i < ps_n_modules; i++) {
+		printf("  %-12s %s", ps_modules[i]->name, ps_modules[i]->help);
+		printf(ps_modules[i]->alias ? " (also: %s)\n" : "\n", ps_modules[i]->alias);
+	}
 	printf("\nOptions:\n"
 	       "  -h, --help     show this help\n"
 	       "  -V, --version  show the version\n");
@@ -137,7 +139,8 @@ static void print_module_help(const struct ps_module_desc *module)
 static const struct ps_module_desc *find_module(const char *name)
 {
 	for (uint32_t i = 0; i < ps_n_modules; i++)
-		if (strcmp(ps_modules[i]->name, name) == 0)
+		if (strcmp(ps_modules[i]->name, name) == 0 ||
+		    (ps_modules[i]->alias && strcmp(ps_modules[i]->alias, name) == 0))
 			return ps_modules[i];
 	return NULL;
 }

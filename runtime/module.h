@@ -197,6 +197,7 @@ struct ps_filter_desc {
 
 struct ps_module_desc {
 	const char *name;          /* the CLI command: plainsight NAME */
+	const char *alias;         /* the same command by another name (`alias`), or NULL */
 	const char *help;
 	const char *spec_path;     /* spec it was compiled from, for messages */
 	const struct ps_flag_desc *flags;

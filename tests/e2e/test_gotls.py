@@ -247,7 +247,8 @@ register_exchange("stripped", True)
 
 @test("gotls_pid_alone")
 def pid_alone(ctx):
-    """-p PID with no -e: the server's binary from /proc/PID/exe; the server's side is seen."""
+    """-p PID with no -e (and the module by its alias, tlsgo): the server's
+    binary from /proc/PID/exe; the server's side is seen."""
     need_tools()
     binary, _ = build(system_go(), "stripped")
     port = free_port()
@@ -255,7 +256,7 @@ def pid_alone(ctx):
     server = ctx.start([binary, "server", "-cert", cert, "-keylog", ctx.path("s.kl"), "-port", str(port)],
                        "https server")
     wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
-    ps = ctx.start_plainsight(["gotls", "-p", str(server.pid), "-m", "json"])
+    ps = ctx.start_plainsight(["tlsgo", "-p", str(server.pid), "-m", "json"])   # the alias
     line = ps.wait_attached()
     if "/proc/%d/root%s" % (server.pid, binary) not in line:
         raise TestFailure("-p %d attached elsewhere than /proc/PID/root + the binary: %s" % (server.pid, line))

@@ -228,7 +228,7 @@ offsets: $(OUT)/offsets
 # its DWARF (offsets/README.md, "Go programs"). A toolchain unpacked from a
 # Debian package (tests/corpus/fetch.sh) runs with GOROOT beside its bin/.
 GO ?= go
-GOTLS_TYPES := --type tls_conn=crypto/tls.Conn --type go_itab=runtime.itab --type tcp_conn=net.TCPConn \
+GOTLS_TYPES := --type tls_conn=crypto/tls.Conn --type 'go_itab=runtime.itab|internal/abi.ITab' --type tcp_conn=net.TCPConn \
 	--type net_fd=net.netFD --itab-hash 'tcpconn_itab_hash=*net.TCPConn,net.Conn'
 offsets-go: $(OUT)/offsets
 	$(Q)work=$$(mktemp -d) && trap 'chmod -R u+w "$$work"; rm -rf "$$work"' EXIT && \

@@ -2,7 +2,11 @@
 /*
  * A Go module's layout from DWARF (libdw, elfutils). Go's DWARF names types
  * by package path ("crypto/tls.Conn", "internal/poll.FD"); spec structs have
- * identifiers for names, so each is mapped with --type. A field path walks
+ * identifiers for names, so each is mapped with --type. Go renames runtime
+ * types between releases (runtime.itab is internal/abi.ITab's alias from
+ * 1.23 on, its fields exported: hash -> Hash): a --type may list
+ * alternatives, "A|B", the first found wins, and a member is found by its
+ * name, else by that name up to case. A field path walks
  * members held inline ("conn.tab": tls.Conn's conn, an interface held as
  * runtime.iface, then its tab), through typedefs. The Go release comes from
  * the compile units' DW_AT_producer ("Go cmd/compile go1.19.8; regabi"),
@@ -31,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "spec_fields.h"
@@ -122,15 +127,33 @@ static bool find_type(struct go_dwarf *g, const char *name, Dwarf_Die *found)
 
 static bool member_named(Dwarf_Die *strct, const char *name, Dwarf_Die *member)
 {
-	if (dwarf_child(strct, member) != 0)
-		return false;
-	do {
-		const char *n = dwarf_diename(member);
+	for (int pass = 0; pass < 2; pass++) {
+		if (dwarf_child(strct, member) != 0)
+			return false;
+		do {
+			const char *n = dwarf_diename(member);
 
-		if (dwarf_tag(member) == DW_TAG_member && n && strcmp(n, name) == 0)
-			return true;
-	} while (dwarf_siblingof(member, member) == 0);
+			if (dwarf_tag(member) == DW_TAG_member && n &&
+			    (pass == 0 ? strcmp(n, name) : strcasecmp(n, name)) == 0)
+				return true;
+		} while (dwarf_siblingof(member, member) == 0);
+	}
 	return false;
+}
+
+/* The first of "A|B|..." the DWARF has; its name in *found_name. */
+static bool find_type_of(struct go_dwarf *g, const char *names, Dwarf_Die *found, char *found_name, size_t size)
+{
+	char *copy = strdup(names), *save = NULL;
+	bool ok = false;
+
+	for (char *n = strtok_r(copy, "|", &save); n && !ok; n = strtok_r(NULL, "|", &save))
+		if (find_type(g, n, found)) {
+			snprintf(found_name, size, "%s", n);
+			ok = true;
+		}
+	free(copy);
+	return ok;
 }
 
 /* The offset of a dotted path from the start of `strct`; its member's type in *type. NULL or a reason. */
@@ -253,7 +276,10 @@ static long long itab_hash(struct go_dwarf *g, const char *types)
 	uint64_t addr;
 	uint32_t hash;
 
-	if (!find_type(g, "runtime.itab", &itab) || path_offset(itab, "hash", &hash_at, &type)) {
+	char found[64];
+
+	if (!find_type_of(g, "runtime.itab|internal/abi.ITab", &itab, found, sizeof(found)) ||
+	    path_offset(itab, "hash", &hash_at, &type)) {
 		fprintf(stderr, "offsets: no runtime.itab.hash in the DWARF\n");
 		return -1;
 	}
@@ -348,10 +374,11 @@ static int write_layout(FILE *out, struct go_dwarf *g, const struct options *o, 
 		const char *go = map_find(&o->types, f->strct), *why = NULL;
 		Dwarf_Die strct, type;
 		long long offset = 0;
+		char found[256];
 
 		if (!go)
 			why = "no --type names its Go type";
-		else if (!find_type(g, go, &strct))
+		else if (!find_type_of(g, go, &strct, found, sizeof(found)))
 			why = "no such type in the DWARF";
 		else if (!(why = path_offset(strct, f->path, &offset, &type)))
 			why = type_mismatch(&type, f->type);

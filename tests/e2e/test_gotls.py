@@ -14,6 +14,9 @@ What must hold, per process and direction:
 - the key log plainsight wrote (-k) is line for line the one the programs
   wrote themselves (Config.KeyLogWriter), and tshark decrypts the capture
   with it (that decryption is the reference above).
+The same for Debian's other Go toolchains (tests/corpus/fetch.sh go:X.Y:
+1.21 .. 1.23 from bookworm-backports, 1.24 from trixie), and bullseye's 1.15
+(the stack ABI, which no layout covers) is refused with one line.
 Also: -p PID alone finds the binary; a program that is not Go is one error
 line and a non-zero exit.
 """
@@ -56,10 +59,12 @@ def go_env(go):
 
 
 def go_version(go):
-    r = subprocess.run([go, "env", "GOVERSION"], env=go_env(go), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        raise TestFailure("%s env GOVERSION failed:" % go, *indent(tail(r.stderr.decode("utf-8", "replace"))))
-    return r.stdout.decode().strip()
+    """"go1.19.8", from `go version` (`go env GOVERSION` came with 1.16)."""
+    r = subprocess.run([go, "version"], env=go_env(go), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    m = re.search(r"\b(go1\.[0-9]+(\.[0-9]+)?)\b", r.stdout.decode())
+    if r.returncode != 0 or not m:
+        raise TestFailure("%s version failed:" % go, *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return m.group(1)
 
 
 def build(go, variant):
@@ -243,6 +248,45 @@ for _variant in VARIANTS:
     register_exchange(_variant, False)
 register_exchange("default", True)
 register_exchange("stripped", True)
+
+
+# ---- other Go releases, from Debian's suites (tests/corpus/fetch.sh go:X.Y) -------
+
+def corpus_go(line):
+    import test_versions
+    entry = test_versions.corpus("go:%s" % line)
+    go = os.path.join(entry["path"], "usr", "lib", "go-%s" % line, "bin", "go")
+    if not os.access(go, os.X_OK):
+        raise TestFailure("corpus go:%s has no %s" % (line, go))
+    return go
+
+
+def register_release(line, variant, h1):
+    name = "gotls_go%s_%s_%s" % (line, "h1" if h1 else "h2", variant)
+
+    @test(name)
+    def run(ctx):
+        binary, version = build(corpus_go(line), variant)
+        attached = exchange(ctx, binary, h1=h1)
+        want = "version %s, layout go%s)" % (version[2:], line)
+        if want not in attached:
+            raise TestFailure("the attached line does not say %s: %s" % (want, attached))
+
+
+for _line in ("1.21", "1.22", "1.23", "1.24"):
+    register_release(_line, "stripped", False)
+    register_release(_line, "pie", True)
+
+
+@test("gotls_go1.15_refused")
+def stack_abi_refused(ctx):
+    """Go 1.15 passes arguments on the stack, which no layout covers: one
+    error line naming the version, non-zero exit."""
+    binary, version = build(corpus_go("1.15"), "default")
+    r = ctx.run([harness.binary(), "gotls", "-e", binary], timeout=30)
+    err = r.stderr.decode().strip().splitlines()
+    if r.returncode == 0 or len(err) != 1 or "built with Go %s, older than" % version[2:] not in err[0]:
+        raise TestFailure("gotls -e <a Go 1.15 program>: status %d, stderr:" % r.returncode, *indent(err))
 
 
 @test("gotls_pid_alone")

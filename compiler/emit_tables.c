@@ -390,7 +390,8 @@ void emit_tables_c(struct gen_output *out, struct ast_module *mod)
 	buf_printf(b, "const struct ps_module_desc ps_module_%s = {\n", mod->name);
 	put_str_member(b, "\t", "name", mod->name);
 	put_str_member(b, "\t", "help", mod->help);
-	put_str_member(b, "\t", "alias", mod->alias);
+	if (mod->alias)
+		put_str_member(b, "\t", "alias", mod->alias);
 	put_str_member(b, "\t", "spec_path", mod->src->path);
 	put_table_ref(b, "flags", mod->flags, mod->name, "flags", mod->n_flags);
 	put_table_ref(b, "targets", true, mod->name, "targets", mod->n_targets);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include "go_returns.h"
 
@@ -66,4 +67,64 @@ int ps_go_return_sites(struct ps_resolved_target *target, const char *symbol, lo
 		*n_offsets = 0;
 	}
 	return err;
+}
+
+/* `CMP reg, [R14 + disp]`: the comparison with the goroutine's stack guard. */
+static bool compares_stack_guard(const cs_insn *insn)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (insn->id != X86_INS_CMP)
+		return false;
+	for (uint8_t i = 0; i < x->op_count; i++)
+		if (x->operands[i].type == X86_OP_MEM && x->operands[i].mem.base == X86_REG_R14)
+			return true;
+	return false;
+}
+
+/* The stack check's branch: SP below (or at) the guard, compared unsigned. */
+static bool is_unsigned_jcc(unsigned id)
+{
+	return id == X86_INS_JBE || id == X86_INS_JB || id == X86_INS_JA || id == X86_INS_JAE;
+}
+
+/* The prologue is at most LEA, CMP, Jcc: a few instructions from the entry. */
+#define PROLOGUE_BYTES 32
+#define PROLOGUE_INSNS 4
+
+int ps_go_entry_site(struct ps_resolved_target *target, const char *symbol, long *offset)
+{
+	struct ps_disasm *disasm = ps_target_disasm(target);
+	uint8_t code[PROLOGUE_BYTES];
+	const uint8_t *at = code;
+	uint64_t entry, end, address;
+	size_t size;
+	bool guard = false;
+	ssize_t got;
+	int err = ps_go_function(&target->go, symbol, &entry, &end);
+
+	if (err)
+		return err;
+	*offset = ps_elf_vaddr_offset(target->elf, entry);
+	if (*offset < 0)
+		return (int)*offset;
+	size = end - entry < sizeof(code) ? end - entry : sizeof(code);
+	got = disasm ? ps_elf_read_code(target->elf, entry, code, size) : -1;
+	if (got != (ssize_t)size)
+		return 0;   /* cannot tell: the entry itself */
+	address = entry;
+	for (int i = 0; i < PROLOGUE_INSNS && ps_disasm_next(disasm, &at, &size, &address); i++) {
+		const cs_insn *insn = disasm->insn;
+
+		if (compares_stack_guard(insn)) {
+			guard = true;
+		} else if (guard && is_unsigned_jcc(insn->id)) {
+			long past = ps_elf_vaddr_offset(target->elf, insn->address + insn->size);
+
+			if (past >= 0)
+				*offset = past;
+			return 0;
+		}
+	}
+	return 0;
 }

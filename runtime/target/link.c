@@ -6,6 +6,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "callgraph.h"
+#include "go_returns.h"
 #include "link.h"
 #include "names.h"
 #include "rodata.h"
@@ -83,13 +84,13 @@ static long locate_called(const struct ps_options *opts, struct ps_resolved_targ
 	return err ? -ENOENT : offset;
 }
 
-/* A Go function by its table, which strip and -s -w keep: -ENOENT when absent. */
+/* A Go function by its table, which strip and -s -w keep, past its stack check: -ENOENT when absent. */
 static long go_function_offset(struct ps_resolved_target *target, const char *symbol)
 {
-	uint64_t entry, end;
-	int err = ps_go_function(&target->go, symbol, &entry, &end);
+	long offset;
+	int err = ps_go_entry_site(target, symbol, &offset);
 
-	return err ? err : ps_elf_vaddr_offset(target->elf, entry);
+	return err ? err : offset;
 }
 
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */

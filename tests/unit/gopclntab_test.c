@@ -18,6 +18,8 @@
 #include "check.h"
 #include "elf_file.h"
 #include "gopclntab.h"
+#include "go_returns.h"
+#include "target.h"
 
 static char dir[] = "/tmp/plainsight-gopclntab-test.XXXXXX";
 static char go_version[64];
@@ -109,6 +111,46 @@ static void check_binary(const char *name, const char *reference)
 	ps_elf_close(elf);
 }
 
+/*
+ * Where the probes go: writeRecordLocked's entry site is past its stack check
+ * (a few bytes in, right after a conditional jump), and every RET site of
+ * Read is a RET byte (0xc3) inside the function.
+ */
+static void check_sites(const char *name)
+{
+	struct ps_resolved_target target = { 0 };
+	uint64_t entry, end;
+	long site, *rets = NULL;
+	size_t n_rets = 0;
+	unsigned char byte;
+
+	snprintf(target.path, sizeof(target.path), "%s/%s", dir, name);
+	target.elf = ps_elf_open(target.path);
+	CHECK(target.elf != NULL);
+	if (!target.elf)
+		return;
+	CHECK_INT(ps_go_pclntab_open(target.elf, &target.go), 0);
+	target.is_go = true;
+	CHECK_INT(ps_go_function(&target.go, "crypto/tls.(*Conn).writeRecordLocked", &entry, &end), 0);
+	CHECK_INT(ps_go_entry_site(&target, "crypto/tls.(*Conn).writeRecordLocked", &site), 0);
+	CHECK(site > ps_elf_vaddr_offset(target.elf, entry) && site - ps_elf_vaddr_offset(target.elf, entry) <= 16);
+	CHECK_INT(ps_go_return_sites(&target, "crypto/tls.(*Conn).Read", &rets, &n_rets), 0);
+	CHECK(n_rets >= 1);
+	CHECK_INT(ps_go_function(&target.go, "crypto/tls.(*Conn).Read", &entry, &end), 0);
+	for (size_t i = 0; i < n_rets; i++) {
+		uint64_t vaddr = 0;
+
+		CHECK(ps_elf_offset_vaddr(target.elf, (uint64_t)rets[i], &vaddr) == 0 && vaddr > entry && vaddr < end);
+		CHECK(ps_elf_read_code(target.elf, vaddr, &byte, 1) == 1 && byte == 0xc3);
+	}
+	free(rets);
+	ps_disasm_close(&target.disasm);
+	ps_elf_close(target.elf);
+}
+
+static void test_sites_default(void) { check_sites("default"); }
+static void test_sites_stripped(void) { check_sites("stripped"); }
+
 static void test_default(void) { check_binary("default", "default"); }
 static void test_pie(void) { check_binary("pie", "pie"); }
 static void test_no_symbols(void) { check_binary("sw", "default"); }
@@ -154,6 +196,8 @@ int main(void)
 	TEST(test_no_symbols);
 	TEST(test_stripped);
 	TEST(test_not_go);
+	TEST(test_sites_default);
+	TEST(test_sites_stripped);
 	snprintf(command, sizeof(command), "chmod -R u+w %s; rm -rf %s", dir, dir);
 	if (system(command) != 0)
 		fprintf(stderr, "  cannot remove %s\n", dir);

@@ -37,13 +37,13 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all clean test unit e2e bench bench-tools deps run install probec offsets asan check-deps
+.PHONY: all clean test unit e2e bench bench-tools deps run install probec offsets offsets-go asan check-deps
 
 all: $(OUT)/plainsight
 
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
-	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev
+	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump golang-go gnutls-bin nginx libgnutls28-dev wget git libwolfssl-dev libmbedtls-dev libnss3-tools \
 	android-boringssl libnss3-dev
@@ -206,7 +206,7 @@ asan: $(ASAN_OUT)/plainsight
 # ---- offsets tool (see offsets/README.md) ----------------------------------
 # Its objects live apart from $(OUT)/offsets, which is the binary.
 OFFSETS_CFLAGS := -I$(shell llvm-config-14 --includedir 2>/dev/null || echo /usr/lib/llvm-14/include)
-OFFSETS_LIBS   := -lclang-14
+OFFSETS_LIBS   := -lclang-14 -ldw -lelf
 OFFSETS_OBJS   := $(patsubst offsets/%.c,$(OUT)/offsets-obj/%.o,$(wildcard offsets/*.c))
 
 $(OUT)/offsets-obj/%.o: offsets/%.c
@@ -223,6 +223,21 @@ offsets: $(OUT)/offsets
 	@[ -n "$(SRC)" ] || { echo "usage: make offsets SRC=<openssl source tree> [OPTIONS=...] [ORIGIN=...]" >&2; exit 2; }
 	$(Q)$(OUT)/offsets --spec specs/openssl/openssl.spec --module tls --layouts specs/openssl/layouts \
 		$(if $(ORIGIN),--origin "$(ORIGIN)") $(OPTIONS) $(SRC)
+
+# make offsets-go [GO=<a Go toolchain's bin/go>] [LAYOUTS=DIR]: builds
+# tests/go/fixture with that Go and writes specs/gotls/layouts/goX.Y.spec from
+# its DWARF (offsets/README.md, "Go programs"). A toolchain unpacked from a
+# Debian package (tests/corpus/fetch.sh) runs with GOROOT beside its bin/.
+GO ?= go
+GOTLS_TYPES := --type tls_conn=crypto/tls.Conn --type 'go_itab=runtime.itab|internal/abi.ITab' --type tcp_conn=net.TCPConn \
+	--type net_fd=net.netFD --itab-hash 'tcpconn_itab_hash=*net.TCPConn,net.Conn'
+offsets-go: $(OUT)/offsets
+	$(Q)work=$$(mktemp -d) && trap 'chmod -R u+w "$$work"; rm -rf "$$work"' EXIT && \
+	goroot=$$(cd "$$(dirname "$$(readlink -f "$$(command -v $(GO))")")/.." && pwd) && \
+	( cd tests/go/fixture && GOROOT=$$goroot GOCACHE=$$work/cache GOFLAGS=-mod=mod CGO_ENABLED=0 \
+		$(GO) build -ldflags=-compressdwarf=false -o $$work/fixture . ) && \
+	$(OUT)/offsets --dwarf $$work/fixture --spec specs/gotls/gotls.spec --module gotls \
+		--layouts $(or $(LAYOUTS),specs/gotls/layouts) --origin tests/go/fixture $(GOTLS_TYPES)
 
 # ---- tests --------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)

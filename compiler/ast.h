@@ -85,6 +85,9 @@ struct ast_target {
 	const char *name;
 	struct loc loc;
 	const char *library;
+	const char *kind;          /* `kind go;`: a Go program (functions from .gopclntab); NULL: a C library or program */
+	struct loc kind_loc;
+	bool go;                   /* check: kind go */
 	struct flag_ref override;  /* the first of `override a, b, ...;` */
 	struct ast_version *version;
 	struct ast_target *next;

@@ -139,6 +139,9 @@ void check_targets(struct check_ctx *ctx)
 		for (struct ast_target *u = mod->targets; u != t; u = u->next)
 			if (strcmp(u->name, t->name) == 0)
 				ERROR(ctx, t->loc, "duplicate target '%s'", t->name);
+		t->go = t->kind && strcmp(t->kind, "go") == 0;
+		if (t->kind && !t->go)
+			ERROR(ctx, t->kind_loc, "unknown target kind '%s' (known: go)", t->kind);
 		if (!t->library && !t->override.name)
 			ERROR(ctx, t->loc, "target '%s' has neither 'library' nor 'override'", t->name);
 		resolve_flag_ref(ctx, &t->override, FT_PATH, "override");

@@ -30,14 +30,12 @@ static void check_abi(struct check_ctx *ctx, struct ast_hook *hook)
 
 static void check_go_limits(struct check_ctx *ctx, struct ast_hook *hook)
 {
+	/* a goroutine may block and resume on another thread between entry and return */
 	static const char why[] =
-		"not supported yet: Go returns are probed at RET instructions, not by uretprobes (Go moves stacks); "
-		"see specs/README.md, \"abi go\"";
+		"a goroutine's syscalls are not its thread's; read the fd from the connection's fields instead";
 
 	if (hook->abi != ABI_GO)
 		return;
-	if (hook->ret)
-		ERROR(ctx, hook->ret->loc, "'on return' with 'abi go': %s", why);
 	if (hook->track)
 		ERROR(ctx, hook->track_loc, "'track socket' with 'abi go': %s", why);
 }

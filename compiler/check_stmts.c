@@ -492,8 +492,16 @@ static void check_enum_value(struct check_ctx *ctx, struct ast_event *ev, struct
 	      did_you_mean(ctx, &s), member_list(ctx, f));
 }
 
-static bool value_fits_field(const struct value_type *t, const struct ast_field *f)
+/* `p[N]` with N a number: N bytes at p, which may fill a `u8[N]` field as a struct field's array does. */
+static bool is_fixed_read(const struct ast_expr *e, unsigned array_len)
 {
+	return e->kind == EX_INDEX && e->b->kind == EX_INT && e->b->int_value == (long long)array_len;
+}
+
+static bool value_fits_field(const struct value_type *t, const struct ast_field *f, const struct ast_expr *e)
+{
+	if (f->kind == FK_ARRAY && t->kind == VK_SLICE && is_fixed_read(e, f->array_len))
+		return true;
 	switch (f->kind) {
 	case FK_INT: return is_numeric(t);
 	case FK_TUPLE: return t->kind == VK_TUPLE;
@@ -528,7 +536,7 @@ static void check_assign(struct check_ctx *ctx, struct ast_event *ev, struct ast
 	t = check_expr(ctx, a->value);
 	if (t.kind == VK_ERROR)
 		return;
-	if (!value_fits_field(&t, f)) {
+	if (!value_fits_field(&t, f, a->value)) {
 		ERROR(ctx, a->value->loc, "type mismatch: '%s' is %s %s field but the value is %s%s", f->name,
 		      f->kind == FK_INT && scalar_signed(f->scalar) ? "an" : "a", field_type_text(f), value_text(ctx, &t),
 		      field_hint(f));

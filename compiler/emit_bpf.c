@@ -754,6 +754,12 @@ static const char *arg_register(struct gen *g, const struct ast_hook *hook, int 
 	return fmt(g, "PT_REGS_PARM%d(ctx)", index + 1);
 }
 
+/* Whose call it is: the thread, or under Go's register ABI the goroutine, whose g pointer R14 holds. */
+static const char *saved_thread(const struct ast_hook *hook)
+{
+	return hook->abi == ABI_GO ? "ctx->r14" : "(__u32)pid_tgid";
+}
+
 static const char *track_key(struct gen *g, const struct ast_hook *hook)
 {
 	return hook->save_track_key ? "saved.track_key" : fmt(g, "saved.%s", hook->track->param->name);
@@ -769,7 +775,7 @@ static void gen_entry_prog(struct gen *g, struct buf *out, struct ast_hook *hook
 	scope_open(g, &fn, 1);
 	decl(&fn, "__u64 pid_tgid = bpf_get_current_pid_tgid();");
 	if (hook->saves) {
-		decl(&fn, "__u64 key = ps_saved_key(pid_tgid, PS_HOOK_%s);", H);
+		decl(&fn, "struct ps_saved_key key = ps_saved_key(pid_tgid, %s, PS_HOOK_%s);", saved_thread(hook), H);
 		decl(&fn, "struct ps_saved_%s saved = {};", hook->c_name);
 	}
 	if (hook->reads_globals)
@@ -837,7 +843,7 @@ static void gen_return_prologue(struct gen *g, struct scope *fn, struct ast_hook
 
 	decl(fn, "__u64 pid_tgid = bpf_get_current_pid_tgid();");
 	if (hook->saves) {
-		decl(fn, "__u64 key = ps_saved_key(pid_tgid, PS_HOOK_%s);", H);
+		decl(fn, "struct ps_saved_key key = ps_saved_key(pid_tgid, %s, PS_HOOK_%s);", saved_thread(hook), H);
 		decl(fn, "struct ps_saved_%s saved;", hook->c_name);
 		decl(fn, "struct ps_saved_%s *slot;", hook->c_name);
 	}
@@ -878,7 +884,9 @@ static void gen_return_prog(struct gen *g, struct buf *out, struct ast_hook *hoo
 	struct scope fn;
 
 	g->at_return = true;
-	buf_printf(out, "SEC(\"uretprobe\")\nint return_%s(struct pt_regs *ctx)\n{\n", hook->c_name);
+	/* Go moves goroutine stacks, which a uretprobe's return address breaks: its RETs get uprobes instead */
+	buf_printf(out, "SEC(\"%s\")\nint return_%s(struct pt_regs *ctx)\n{\n", hook->abi == ABI_GO ? "uprobe" : "uretprobe",
+		   hook->c_name);
 	scope_open(g, &fn, 1);
 	gen_return_prologue(g, &fn, hook);
 	if (hook->ret)
@@ -931,7 +939,7 @@ static void put_saved_structs(struct buf *b, const struct ast_hookset *set)
 		    "\t__uint(type, BPF_MAP_TYPE_HASH);\n"
 		    "\t__uint(max_entries, 65536);\n"
 		    "\t__uint(map_flags, BPF_F_NO_PREALLOC);\n"
-		    "\t__type(key, __u64);\n"
+		    "\t__type(key, struct ps_saved_key);\n"
 		    "\t__type(value, union ps_saved);\n"
 		    "} ps_saved SEC(\".maps\");\n\n");
 }

@@ -75,6 +75,8 @@ static void put_targets(struct buf *b, const struct ast_module *mod)
 		put_str_member(b, "\t\t", "name", t->name);
 		put_str_member(b, "\t\t", "library", t->library);
 		buf_printf(b, "\t\t.override_flag = %d,\n", t->override.name ? t->override.index : -1);
+		if (t->go)
+			buf_puts(b, "\t\t.go = true,\n");
 		buf_puts(b, "\t\t.version = {\n");
 		put_version_rule(b, "\t\t\t", t->version, first);
 		buf_puts(b, "\t\t},\n");

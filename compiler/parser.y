@@ -113,7 +113,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const" LAYOUTS "layouts" ALIAS "alias"
+%token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
@@ -233,6 +233,7 @@ name:
 	| "entry"    { $$ = "entry"; }
 	| "section"  { $$ = "section"; }
 	| "library"  { $$ = "library"; }
+	| "kind"     { $$ = "kind"; }
 	| "socket"   { $$ = "socket"; }
 	| "target"   { $$ = "target"; }
 	| "event"    { $$ = "event"; }
@@ -411,6 +412,12 @@ target:
 target_body:
 	  %empty                              { $$ = NEW(struct ast_target); $$->override.index = -1; }
 	| target_body "library" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->library, $3, @2, "library"); }
+	| target_body "kind" name ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->kind, $3, @2, "kind");
+			$$->kind_loc = @3;
+		}
 	| target_body "override" flag_refs ';'
 		{
 			$$ = $1;

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "go_dwarf.h"
 #include "layout.h"
 #include "layout_file.h"
 #include "spec_fields.h"
@@ -217,6 +218,11 @@ static int write_layout(const char *dir, const struct layout_file *lf, const str
 
 int main(int argc, char **argv)
 {
+	/* a Go program's DWARF instead of a source tree: go_dwarf.c */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--dwarf") == 0 || strncmp(argv[i], "--dwarf=", 8) == 0)
+			return go_dwarf_main(argc, argv);
+
 	const char *spec = "specs/openssl/openssl.spec", *module = "tls";
 	const char *configure = "", *cflags = "", *name = NULL, *versions = NULL, *work_opt = NULL, *product_opt = NULL;
 	const char *layouts_dir = NULL, *origin = NULL;

@@ -41,6 +41,12 @@ struct ps_target_desc {
 	const char *name;
 	const char *library;       /* soname looked up in the ld.so cache, or an absolute path */
 	int override_flag;         /* index into flags of a PATH flag that replaces library; -1: none */
+	/*
+	 * `kind go`: a Go program. Its functions are found in .gopclntab (which
+	 * strip keeps), the path may come from -p PID, and a version below every
+	 * layout is refused: the hooks' calling convention depends on it.
+	 */
+	bool go;
 	struct ps_version_rule version;
 	const int32_t *more_overrides; /* `override a, b, c;`: b and c, tried in order when a is not given */
 	uint32_t n_more_overrides;

@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "core_btf.h"
 #include "elf_file.h"
+#include "go_returns.h"
 #include "keylog.h"
 #include "link.h"
 #include "log.h"
@@ -133,6 +134,26 @@ static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes
 	return add_link(probes, link);
 }
 
+/* A Go function's return: a uprobe at each of its RETs (go_returns.h says why). */
+static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_target *target,
+			     struct ps_probes *probes, const struct ps_hook_desc *hook)
+{
+	long *offsets;
+	size_t n;
+	int err = ps_go_return_sites(target, hook->symbol, &offsets, &n);
+
+	if (err) {
+		ps_error("%s: cannot find the returns of %s in %s: %s", opts->module->name, hook->symbol,
+			 target->path, err == -ENOEXEC ? "its code does not decode, or has no RET" : strerror(-err));
+		return err;
+	}
+	ps_debug("%s: %s returns at %zu RET%s", opts->module->name, hook->symbol, n, n == 1 ? "" : "s");
+	for (size_t i = 0; i < n && !err; i++)
+		err = attach_uprobe(opts, probes, hook->return_prog, false, target->path, hook->symbol, offsets[i]);
+	free(offsets);
+	return err;
+}
+
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		      const struct ps_hookset_desc *hookset, const long *sites, struct ps_probes *probes)
 {
@@ -158,7 +179,9 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		if (sites[i] < 0)
 			continue;
 		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
-		if (!err)
+		if (!err && hook->abi == PS_ABI_GO && hook->return_prog)
+			err = attach_go_returns(opts, &plan->targets[hook->target], probes, hook);
+		else if (!err)
 			err = attach_uprobe(opts, probes, hook->return_prog, true, path, hook->symbol,
 					    sites[i]);
 		if (err)

@@ -213,9 +213,11 @@ static void add_handshake_secret(struct ps_secrets *s, const struct ps_record *r
 
 /*
  * A secret handed over with its key log label, as a library's own key log
- * function gets it (GnuTLS's): `label` (a string, the key log's label),
- * `secret` (u8[N]) and `secret_length`. false when the event is not of that
- * kind; a label this key log does not write (early data's) gives nothing.
+ * function gets it (GnuTLS's key log call, Go's
+ * crypto/tls.(*Config).writeKeyLog(label, clientRandom, secret)): `label` (a
+ * string or bytes, the variable part), `secret` (u8[N]) and `secret_length`.
+ * false when the event is not of that kind; a label this key log does not
+ * write (early data's) gives nothing.
  */
 static bool add_labelled_secret(struct ps_secrets *s, const struct ps_record *rec)
 {
@@ -225,10 +227,11 @@ static bool add_labelled_secret(struct ps_secrets *s, const struct ps_record *re
 	size_t len;
 	int64_t length;
 
-	if (!label || label->kind != PS_FIELD_STRING || !secret || secret->kind != PS_FIELD_FIXED_BYTES)
+	if (!label || (label->kind != PS_FIELD_STRING && label->kind != PS_FIELD_BYTES) || !secret ||
+	    secret->kind != PS_FIELD_FIXED_BYTES)
 		return false;
-	if (!ps_field_present(label, rec) || !rec->data || !int_field(rec, "secret_length", &length) ||
-	    length <= 0 || length > PS_SECRET_MAX_LEN || (uint64_t)length > secret->size)
+	if (!rec->data || !int_field(rec, "secret_length", &length) || length <= 0 || length > PS_SECRET_MAX_LEN ||
+	    (uint64_t)length > secret->size)
 		return true;
 	len = rec->data_len;
 	while (len && rec->data[len - 1] == '\0')

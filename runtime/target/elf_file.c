@@ -452,6 +452,16 @@ int ps_elf_for_each_needed(struct ps_elf *elf, int (*fn)(const char *name, void 
 	return 0;
 }
 
+int ps_elf_section_vaddr(struct ps_elf *elf, const char *name, uint64_t *vaddr)
+{
+	GElf_Shdr shdr;
+
+	if (!find_section_by_name(elf->elf, name, &shdr))
+		return -ENOENT;
+	*vaddr = shdr.sh_addr;
+	return 0;
+}
+
 int ps_elf_section(struct ps_elf *elf, const char *name, const void **data, size_t *size)
 {
 	GElf_Shdr shdr;
@@ -471,15 +481,5 @@ int ps_elf_section(struct ps_elf *elf, const char *name, const void **data, size
 		return -EBADMSG;
 	*data = bytes->d_buf;
 	*size = bytes->d_size;
-	return 0;
-}
-
-int ps_elf_section_vaddr(struct ps_elf *elf, const char *name, uint64_t *vaddr)
-{
-	GElf_Shdr shdr;
-
-	if (!find_section_by_name(elf->elf, name, &shdr))
-		return -ENOENT;
-	*vaddr = shdr.sh_addr;
 	return 0;
 }

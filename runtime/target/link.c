@@ -6,6 +6,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include "callgraph.h"
+#include "go_returns.h"
 #include "link.h"
 #include "names.h"
 #include "rodata.h"
@@ -123,6 +124,15 @@ static long locate_passed(const struct ps_options *opts, struct ps_resolved_targ
 	return err ? -ENOENT : offset;
 }
 
+/* A Go function by its table, which strip and -s -w keep, past its stack check: -ENOENT when absent. */
+static long go_function_offset(struct ps_resolved_target *target, const char *symbol)
+{
+	long offset;
+	int err = ps_go_entry_site(target, symbol, &offset);
+
+	return err ? err : offset;
+}
+
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
 static long hook_site(const struct ps_options *opts, struct ps_resolved_target *target,
 		      const struct ps_hook_desc *hook, const char **symbol)
@@ -145,6 +155,8 @@ static long hook_site(const struct ps_options *opts, struct ps_resolved_target *
 	}
 	if (hook->unless && ps_elf_symbol_offset(elf, hook->unless) >= 0)
 		return -ESRCH;
+	if (target->is_go)
+		return go_function_offset(target, *symbol);
 	if (hook->n_called_by && !name)
 		return locate_called(opts, target, hook, *symbol);
 	if (hook->n_called_with && !name)

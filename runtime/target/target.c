@@ -36,6 +36,41 @@ void ps_plan_print_warnings(const struct ps_plan *plan)
 		ps_warn("%s", plan->warnings[i]);
 }
 
+/*
+ * A Go program has no soname to look up: -p PID alone names it, as the file
+ * /proc/PID/exe links to, seen from inside the process's mount namespace
+ * (/proc/PID/root), since uprobes attach by path. A deleted file is reached
+ * through /proc/PID/exe itself.
+ */
+static int go_program_path(const struct ps_options *opts, const struct ps_target_desc *target, char *path,
+			   size_t size)
+{
+	const char *module = opts->module->name;
+	char link[64], exe[PATH_MAX];
+	ssize_t len;
+
+	if (!opts->pid) {
+		ps_error("%s: no Go program to trace: give -p PID or --%s BINARY", module,
+			 target->override_flag >= 0 ? opts->module->flags[target->override_flag].name : "?");
+		return -ENOENT;
+	}
+	snprintf(link, sizeof(link), "/proc/%u/exe", opts->pid);
+	len = readlink(link, exe, sizeof(exe) - 1);
+	if (len < 0) {
+		int err = -errno;
+
+		ps_error("%s: cannot read %s (is process %u running, and are we root?): %s", module, link, opts->pid,
+			 strerror(-err));
+		return err;
+	}
+	exe[len] = '\0';
+	if ((size_t)snprintf(path, size, "/proc/%u/root%s", opts->pid, exe) >= size)
+		return -ENAMETOOLONG;
+	if (access(path, R_OK) != 0 && (size_t)snprintf(path, size, "%s", link) >= size)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
 static int resolve_target_path(const struct ps_options *opts, const struct ps_target_desc *target,
 			       char *path, size_t size)
 {
@@ -58,6 +93,8 @@ static int resolve_target_path(const struct ps_options *opts, const struct ps_ta
 		strcpy(path, override);
 		return 0;
 	}
+	if (target->go)
+		return go_program_path(opts, target, path, size);
 	if (!target->library) {
 		ps_error("%s: no %s to trace: give --%s PATH", module, target->name,
 			 target->override_flag >= 0 ? opts->module->flags[target->override_flag].name : "?");
@@ -88,6 +125,20 @@ static int open_target_elf(const char *module, struct ps_resolved_target *target
 		ps_error("%s: %s is not an ELF binary", module, target->path);
 	else
 		ps_error("%s: cannot open %s: %s", module, target->path, strerror(-err));
+	return err;
+}
+
+/* A Go target's function table: a file without one is no Go program, and nothing in it could be hooked. */
+static int open_go_table(const char *module, struct ps_resolved_target *target)
+{
+	int err = ps_go_pclntab_open(target->elf, &target->go);
+
+	if (err == -ENOENT)
+		ps_error("%s: %s is not a Go program (it has no Go function table, .gopclntab)", module, target->path);
+	else if (err)
+		ps_error("%s: cannot read the Go function table of %s: %s", module, target->path, strerror(-err));
+	else
+		target->is_go = true;
 	return err;
 }
 
@@ -364,6 +415,8 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 					  sizeof(plan->targets[i].path));
 		if (!err)
 			err = open_target_elf(module->name, &plan->targets[i]);
+		if (!err && module->targets[i].go)
+			err = open_go_table(module->name, &plan->targets[i]);
 		if (err)
 			return err;
 	}
@@ -374,6 +427,20 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	ps_debug_phase("version read");
 	choose_layout(opts, plan);
 	ps_debug_phase("layout chosen, accessors checked");
+	if (module->targets[0].go && !plan->layout) {
+		const struct ps_layout_desc *oldest = module->n_layouts ? &module->layouts[0] : NULL;
+
+		/* a Go function's arguments are where its version's calling convention puts them: no guessing */
+		if (!plan->targets[0].version[0])
+			ps_error("%s: %s does not say which Go built it (no version in .go.buildinfo); give --%s", module->name,
+				 plan->targets[0].path, module->targets[0].version.force_flag >= 0 ?
+				 module->flags[module->targets[0].version.force_flag].name : "?");
+		else
+			ps_error("%s: %s was built with Go %s, older than this module supports (Go %s and later)",
+				 module->name, plan->targets[0].path, plan->targets[0].version,
+				 oldest ? oldest->min_version : "?");
+		return -ENOTSUP;
+	}
 	return 0;
 }
 

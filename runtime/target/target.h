@@ -7,6 +7,7 @@
 #include "capstone_lib.h"
 #include "cli.h"
 #include "elf_file.h"
+#include "gopclntab.h"
 #include "module.h"
 #include "trust.h"
 #include "version.h"
@@ -16,6 +17,8 @@ struct ps_resolved_target {
 	struct ps_elf *elf;         /* path, opened once: every step reads it through this */
 	struct ps_disasm disasm;    /* its decoder, shared by every step that disassembles (ps_target_disasm) */
 	bool disasm_tried;
+	struct ps_go_pclntab go;    /* a Go target's function table (is_go) */
+	bool is_go;
 	char version[64];           /* "" when unknown */
 	const char *product;        /* what the matching banner names (a spec string); NULL: unnamed */
 	char version_from[PATH_MAX]; /* the file the version was read from */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Library versions: reading them out of binaries and choosing a layout. */
 #include "version.h"
+#include "gopclntab.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -218,6 +219,13 @@ static int detect_in_elf(struct ps_elf *elf, const struct ps_version_rule *rule,
 	size_t size;
 	int err;
 
+	/* Go keeps its version in a header of its own, not among NUL-terminated strings */
+	if (strcmp(rule->section, ".go.buildinfo") == 0) {
+		char text[64];
+
+		err = ps_go_version(elf, text, sizeof(text));
+		return err ? err : match_version(regex, text, version, version_size);
+	}
 	err = ps_elf_section(elf, rule->section, &bytes, &size);
 	if (err == 0)
 		err = match_in_strings(regex, prefix, prefix_len, bytes, size, version, version_size);

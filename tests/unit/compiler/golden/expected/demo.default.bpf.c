@@ -35,7 +35,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, __u64);
+	__type(key, struct ps_saved_key);
 	__type(value, union ps_saved);
 } ps_saved SEC(".maps");
 
@@ -143,7 +143,7 @@ SEC("uprobe")
 int entry_demo_handle(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO_HANDLE);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO_HANDLE);
 	struct ps_saved_demo_handle saved = {};
 
 	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
@@ -194,7 +194,7 @@ SEC("uretprobe")
 int return_demo_handle(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO_HANDLE);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO_HANDLE);
 	struct ps_saved_demo_handle saved;
 	struct ps_saved_demo_handle *slot;
 	__s64 ret = (__s64)PT_REGS_RC(ctx);
@@ -249,7 +249,7 @@ SEC("uprobe")
 int entry_demo__count(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO__COUNT);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO__COUNT);
 	struct ps_saved_demo__count saved = {};
 
 	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
@@ -264,7 +264,7 @@ SEC("uretprobe")
 int return_demo__count(struct pt_regs *ctx)
 {
 	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 key = ps_saved_key(pid_tgid, PS_HOOK_DEMO__COUNT);
+	struct ps_saved_key key = ps_saved_key(pid_tgid, (__u32)pid_tgid, PS_HOOK_DEMO__COUNT);
 	struct ps_saved_demo__count saved;
 	struct ps_saved_demo__count *slot;
 	__s64 ret = (__u32)PT_REGS_RC(ctx);

@@ -1,0 +1,354 @@
+"""gotls: Go programs' TLS, from the gotls module (specs/gotls/gotls.spec).
+
+tests/go/https (an HTTPS server and client of net/http; HTTP/2 unless -h1),
+built here with a Go toolchain four ways: default, -buildmode=pie,
+-ldflags='-s -w' and stripped, into the corpus cache (one build per Go
+version, variant and source). plainsight traces the binary (-e, so server
+and client at once) while the client posts bodies of 1 B, 100 KiB and 4 MiB
+and the server answers as many bytes; tcpdump captures the loopback.
+
+What must hold, per process and direction:
+- the plaintext plainsight shows is byte for byte the TLS stream tshark
+  decrypts from the capture (each side wrote and read exactly that), each
+  record naming the connection's socket (fd >= 0, one fd) and 4-tuple;
+- the key log plainsight wrote (-k) is line for line the one the programs
+  wrote themselves (Config.KeyLogWriter), and tshark decrypts the capture
+  with it (that decryption is the reference above).
+The same for Debian's other Go toolchains (tests/corpus/fetch.sh go:X.Y:
+1.21 .. 1.23 from bookworm-backports, 1.24 from trixie), and bullseye's 1.15
+(the stack ABI, which no layout covers) is refused with one line.
+Also: -p PID alone finds the binary; a program that is not Go is one error
+line and a non-zero exit.
+"""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import time
+
+import harness
+from harness import TestFailure, TestSkip, indent, tail, wait_until, listening, free_port
+
+TESTS, test = harness.registry()
+
+SIZES = [1, 100 * 1024, 4 * 1024 * 1024]
+SRC = os.path.join(harness.repo_root(), "tests", "go", "https")
+VARIANTS = {
+    "default": [],
+    "pie": ["-buildmode=pie"],
+    "sw": ["-ldflags=-s -w"],
+    "stripped": [],          # the default build, then strip
+}
+
+
+def cache_dir():
+    return os.environ.get("PLAINSIGHT_CACHE") or "/var/cache/plainsight-corpus"
+
+
+def go_env(go):
+    """The environment to run `go` with: a toolchain unpacked from a Debian
+    package needs GOROOT beside its bin/."""
+    env = dict(os.environ)
+    env["GOROOT"] = os.path.dirname(os.path.dirname(os.path.realpath(go)))
+    env["GOFLAGS"] = "-mod=mod"
+    env["CGO_ENABLED"] = "0"
+    env["GOTOOLCHAIN"] = "local"
+    return env
+
+
+def go_version(go):
+    """"go1.19.8", from `go version` (`go env GOVERSION` came with 1.16)."""
+    r = subprocess.run([go, "version"], env=go_env(go), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    m = re.search(r"\b(go1\.[0-9]+(\.[0-9]+)?)\b", r.stdout.decode())
+    if r.returncode != 0 or not m:
+        raise TestFailure("%s version failed:" % go, *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return m.group(1)
+
+
+def build(go, variant):
+    """tests/go/https built with go as variant; cached per Go version, variant and source."""
+    with open(os.path.join(SRC, "main.go"), "rb") as f:
+        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    version = go_version(go)
+    out_dir = os.path.join(cache_dir(), "gotls-build", version, "%s-%s" % (variant, digest))
+    binary = os.path.join(out_dir, "https")
+    if os.path.exists(binary):
+        return binary, version
+    os.makedirs(out_dir, exist_ok=True)
+    env = go_env(go)
+    env["GOCACHE"] = os.path.join(cache_dir(), "gotls-build", version, "gocache")
+    part = binary + ".part"
+    r = subprocess.run([go, "build", "-o", part] + VARIANTS[variant] + ["."], cwd=SRC, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        raise TestFailure("building tests/go/https with %s (%s) failed:" % (version, variant),
+                          *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    if variant == "stripped":
+        subprocess.run(["strip", part], check=True)
+    os.rename(part, binary)
+    return binary, version
+
+
+def need_tools():
+    for tool in ("tshark", "tcpdump"):
+        if not shutil.which(tool):
+            raise TestSkip("%s is not installed (apt-get install tshark tcpdump)" % tool)
+
+
+def system_go():
+    go = shutil.which("go")
+    if not go:
+        raise TestSkip("no Go toolchain: apt-get install golang-go")
+    return go
+
+
+# ---- the reference: the capture decrypted ---------------------------------------
+
+FOLLOW_NODE = re.compile(r"^Node 0: (\S+):(\d+)$")
+
+
+def decrypted_streams(ctx, pcap, keylog, server_port):
+    """(client -> server bytes, server -> client bytes) of TCP stream 0, as
+    tshark decrypts it with keylog."""
+    r = ctx.run(["tshark", "-n", "-r", pcap, "-o", "tls.keylog_file:" + keylog, "-q",
+                 "-z", "follow,tls,raw,0"], timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("tshark failed (status %d):" % r.returncode, *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    node0_is_server = None
+    unindented, indented = [], []
+    for line in r.stdout.decode().splitlines():
+        m = FOLLOW_NODE.match(line)
+        if m:
+            node0_is_server = int(m.group(2)) == server_port
+            continue
+        if not line.strip() or line.startswith(("=", "Follow:", "Filter:", "Node ")):
+            continue
+        (indented if line.startswith("\t") else unindented).append(bytes.fromhex(line.strip()))
+    if node0_is_server is None:
+        raise TestFailure("tshark's follow output names no node:", *indent(tail(r.stdout.decode())))
+    node0, node1 = b"".join(unindented), b"".join(indented)
+    return (node1, node0) if node0_is_server else (node0, node1)
+
+
+# ---- one exchange ----------------------------------------------------------------
+
+def records_of(records, pid, direction):
+    return [r for r in records if r.get("pid") == pid and r.get("dir") == direction]
+
+
+def check_stream(records, pid, direction, want, what, local_port, peer_port):
+    recs = records_of(records, pid, direction)
+    for r in recs:
+        problems = []
+        if r.get("module") != "gotls" or r.get("len") != len(r["payload"]):
+            problems.append("module %r, len %r of %d bytes" % (r.get("module"), r.get("len"), len(r["payload"])))
+        if r.get("lost_bytes") or r.get("incomplete"):
+            problems.append("lost %r, incomplete %r" % (r.get("lost_bytes"), r.get("incomplete")))
+        if not isinstance(r.get("fd"), int) or r["fd"] < 0:
+            problems.append("fd %r" % r.get("fd"))
+        got = (r.get("saddr"), r.get("sport"), r.get("daddr"), r.get("dport"))
+        if got != ("127.0.0.1", local_port, "127.0.0.1", peer_port):
+            problems.append("4-tuple %r, the connection is %r" % (got, ("127.0.0.1", local_port, "127.0.0.1", peer_port)))
+        if problems:
+            raise TestFailure("%s: bad record: %s" % (what, "; ".join(problems)))
+    fds = sorted({r["fd"] for r in recs})
+    if len(fds) > 1:
+        raise TestFailure("%s: one connection, several fds %s" % (what, fds))
+    harness.compare_bytes(what, b"".join(r["payload"] for r in recs), want)
+
+
+def keylog_lines(path):
+    with open(path) as f:
+        return sorted(set(l.strip() for l in f if l.strip()))
+
+
+def settle_file(path, quiet=1.0, limit=30):
+    """Waits until path has not grown for `quiet` seconds (at most `limit`)."""
+    last, since, start = -1, time.time(), time.time()
+    while time.time() - start < limit:
+        size = os.path.getsize(path)
+        if size != last:
+            last, since = size, time.time()
+        elif time.time() - since >= quiet:
+            return
+        time.sleep(0.1)
+
+
+def exchange(ctx, binary, h1=False, sizes=SIZES):
+    need_tools()
+    port = free_port()
+    cert, srv_kl, cli_kl, ps_kl = (ctx.path(n) for n in ("cert.pem", "server.keylog", "client.keylog", "ps.keylog"))
+    pcap = ctx.path("lo.pcap")
+    # a 4 MiB body moves in a burst; on a busy machine the default ring buffer may overflow (counted, not a bug)
+    ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json", "-k", ps_kl, "--mapsize", "65536"])
+    attached = ps.wait_attached()
+    cap = ctx.start(["tcpdump", "-i", "lo", "-B", "65536", "-U", "-w", pcap, "tcp port %d" % port], "tcpdump")
+    wait_until(lambda: os.path.exists(pcap), 10, "tcpdump to open its file")
+    time.sleep(0.5)
+    h1_flag = ["-h1"] if h1 else []
+    server = ctx.start([binary, "server", "-cert", cert, "-keylog", srv_kl, "-port", str(port)] + h1_flag,
+                       "https server")
+    wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+    client = ctx.start([binary, "client", "-cert", cert, "-keylog", cli_kl, "-port", str(port),
+                        "-sizes", ",".join(str(s) for s in sizes)] + h1_flag, "https client", collect_stdout=True)
+    client.check_ok(120)
+    out = client.stdout_bytes.decode()
+    proto = "HTTP/1.1" if h1 else "HTTP/2.0"
+    if out.count(proto) != len(sizes):
+        raise TestFailure("the client did not speak %s for every request:" % proto, *indent(out.splitlines()))
+    time.sleep(0.5)
+    server.kill()
+    # tcpdump stops reading at SIGINT: let it drain the kernel's buffer first
+    settle_file(pcap)
+    os.kill(cap.p.pid, 2)
+    cap.p.wait(10)
+    cap.join_readers()
+    ps.stop()
+    records, summary, _ = ps.json_output()
+
+    # the keys: plainsight's key log is the programs' own
+    own, got = keylog_lines(srv_kl) + keylog_lines(cli_kl), keylog_lines(ps_kl)
+    if sorted(set(own)) != got:
+        raise TestFailure("plainsight's key log differs from the programs' own:",
+                          "only the programs': %d lines" % len(set(own) - set(got)),
+                          *indent(sorted(set(own) - set(got))[:6]),
+                          "only plainsight's: %d lines" % len(set(got) - set(own)),
+                          *indent(sorted(set(got) - set(own))[:6]))
+    up, down = decrypted_streams(ctx, pcap, ps_kl, port)
+    if len(up) < sum(sizes) or len(down) < sum(sizes):
+        dropped = re.search(r"([1-9][0-9]*) packets? dropped by kernel", cap.stderr)
+        raise (CaptureIncomplete if dropped else TestFailure)(
+            "tshark decrypted %d bytes up and %d down with plainsight's keys, less than the bodies (%d)"
+            % (len(up), len(down), sum(sizes)), "tcpdump:", *indent(tail(cap.stderr)))
+    client_port = next((r["sport"] for r in records if r.get("pid") == client.pid), None)
+    if client_port is None:
+        raise TestFailure("no records of the client (pid %d); %d records from pids %s" % (
+            client.pid, len(records), sorted({r.get("pid") for r in records})), *indent(tail(ps.stderr)))
+    check_stream(records, client.pid, "write", up, "client writes", client_port, port)
+    check_stream(records, server.pid, "read", up, "server reads", port, client_port)
+    check_stream(records, server.pid, "write", down, "server writes", port, client_port)
+    check_stream(records, client.pid, "read", down, "client reads", client_port, port)
+    if summary and summary.get("lost_bytes"):
+        raise TestFailure("plainsight lost bytes: %r" % summary)
+    return attached
+
+
+class CaptureIncomplete(TestFailure):
+    """tcpdump itself lost packets (the machine was too busy): the reference is
+    incomplete, not plainsight's output."""
+
+
+def exchange_captured(ctx, binary, h1=False, attempts=3):
+    """exchange(), again in a fresh directory when tcpdump dropped packets."""
+    for attempt in range(attempts):
+        sub = ctx if attempt == 0 else harness.Context("%s-retry%d" % (ctx.name, attempt))
+        try:
+            return exchange(sub, binary, h1=h1)
+        except CaptureIncomplete as e:
+            if attempt == attempts - 1:
+                raise
+            print("    (tcpdump dropped packets; running the exchange again: %s)" % e.lines[0], flush=True)
+        finally:
+            if sub is not ctx:
+                sub.cleanup()
+
+
+def register_exchange(variant, h1):
+    name = "gotls_%s_%s" % ("h1" if h1 else "h2", variant)
+
+    @test(name)
+    def run(ctx):
+        binary, version = build(system_go(), variant)
+        attached = exchange_captured(ctx, binary, h1=h1)
+        want = "version %s" % version[2:]
+        if want not in attached:
+            raise TestFailure("the attached line does not say %s: %s" % (want, attached))
+
+
+for _variant in VARIANTS:
+    register_exchange(_variant, False)
+register_exchange("default", True)
+register_exchange("stripped", True)
+
+
+# ---- other Go releases, from Debian's suites (tests/corpus/fetch.sh go:X.Y) -------
+
+def corpus_go(line):
+    import test_versions
+    entry = test_versions.corpus("go:%s" % line)
+    go = os.path.join(entry["path"], "usr", "lib", "go-%s" % line, "bin", "go")
+    if not os.access(go, os.X_OK):
+        raise TestFailure("corpus go:%s has no %s" % (line, go))
+    return go
+
+
+def register_release(line, variant, h1):
+    name = "gotls_go%s_%s_%s" % (line, "h1" if h1 else "h2", variant)
+
+    @test(name)
+    def run(ctx):
+        binary, version = build(corpus_go(line), variant)
+        attached = exchange_captured(ctx, binary, h1=h1)
+        want = "version %s, layout go%s)" % (version[2:], line)
+        if want not in attached:
+            raise TestFailure("the attached line does not say %s: %s" % (want, attached))
+
+
+for _line in ("1.21", "1.22", "1.23", "1.24"):
+    register_release(_line, "stripped", False)
+    register_release(_line, "pie", True)
+
+
+@test("gotls_go1.15_refused")
+def stack_abi_refused(ctx):
+    """Go 1.15 passes arguments on the stack, which no layout covers: one
+    error line naming the version, non-zero exit."""
+    binary, version = build(corpus_go("1.15"), "default")
+    r = ctx.run([harness.binary(), "gotls", "-e", binary], timeout=30)
+    err = r.stderr.decode().strip().splitlines()
+    if r.returncode == 0 or len(err) != 1 or "built with Go %s, older than" % version[2:] not in err[0]:
+        raise TestFailure("gotls -e <a Go 1.15 program>: status %d, stderr:" % r.returncode, *indent(err))
+
+
+@test("gotls_pid_alone")
+def pid_alone(ctx):
+    """-p PID with no -e (and the module by its alias, tlsgo): the server's
+    binary from /proc/PID/exe; the server's side is seen."""
+    need_tools()
+    binary, _ = build(system_go(), "stripped")
+    port = free_port()
+    cert = ctx.path("cert.pem")
+    server = ctx.start([binary, "server", "-cert", cert, "-keylog", ctx.path("s.kl"), "-port", str(port)],
+                       "https server")
+    wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+    ps = ctx.start_plainsight(["tlsgo", "-p", str(server.pid), "-m", "json"])   # the alias
+    line = ps.wait_attached()
+    if "/proc/%d/root%s" % (server.pid, binary) not in line:
+        raise TestFailure("-p %d attached elsewhere than /proc/PID/root + the binary: %s" % (server.pid, line))
+    client = ctx.start([binary, "client", "-cert", cert, "-keylog", ctx.path("c.kl"), "-port", str(port),
+                        "-sizes", "1000"], "https client", collect_stdout=True)
+    client.check_ok(60)
+    time.sleep(0.5)
+    ps.stop()
+    records, _, _ = ps.json_output()
+    pids = {r["pid"] for r in records}
+    if pids != {server.pid}:
+        raise TestFailure("-p %d: records from pids %s" % (server.pid, sorted(pids)))
+    body = b"".join(r["payload"] for r in records if r["dir"] == "read")
+    if len(body) < 1000:
+        raise TestFailure("-p %d: the server read %d bytes, less than the 1000-byte body" % (server.pid, len(body)))
+
+
+@test("gotls_not_go")
+def not_go(ctx):
+    """A binary without a Go function table: one error line, non-zero exit."""
+    r = ctx.run([harness.binary(), "gotls", "-e", "/bin/true"], timeout=30)
+    err = r.stderr.decode().strip().splitlines()
+    if r.returncode == 0 or len(err) != 1 or "is not a Go program" not in err[0]:
+        raise TestFailure("gotls -e /bin/true: status %d, stderr:" % r.returncode, *indent(err))
+    r = ctx.run([harness.binary(), "gotls"], timeout=30)
+    err = r.stderr.decode().strip().splitlines()
+    if r.returncode == 0 or len(err) != 1 or "-p PID" not in err[0]:
+        raise TestFailure("gotls with neither -e nor -p: status %d, stderr:" % r.returncode, *indent(err))

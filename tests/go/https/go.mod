@@ -1,0 +1,3 @@
+module plainsight/https
+
+go 1.15

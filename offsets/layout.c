@@ -208,7 +208,7 @@ static char *record_tag(CXType t)
  * fits (maybe with a *note), -1 when reading it as the spec says would be
  * wrong (with *note the reason).
  */
-static int check_type(const char *spec_type, CXType ctype, char **note)
+static int check_type(const struct layout_request *req, const char *spec_type, CXType ctype, char **note)
 {
 	CXType t = clang_getCanonicalType(ctype);
 	long long size = clang_Type_getSizeOf(t);
@@ -235,7 +235,9 @@ static int check_type(const char *spec_type, CXType ctype, char **note)
 			CXType pointee = clang_getCanonicalType(clang_getPointeeType(t));
 			if (pointee.kind == CXType_Record) {
 				char *tag = record_tag(pointee);
-				if (strcmp(tag, target) != 0)
+				/* the recipe's C name, "bssl::SSL3_STATE", whose tag is SSL3_STATE */
+				const char *c_name = c_name_of(req, target), *colons = strrchr(c_name, ':');
+				if (strcmp(tag, colons ? colons + 1 : c_name) != 0)
 					*note = xprintf("warning: points to struct %s here, the spec says %s", tag, target);
 				free(tag);
 			}
@@ -348,7 +350,7 @@ static void compute_field(CXTranslationUnit tu, const struct layout_request *req
 		r->note = xprintf("%s.%s is a bit-field (bit offset %lld)", sf->strct, sf->path, total);
 		goto out;
 	}
-	if (check_type(sf->type, clang_getCursorType(field), &r->note) < 0)
+	if (check_type(req, sf->type, clang_getCursorType(field), &r->note) < 0)
 		goto out;
 	r->status = FIELD_OK;
 	r->offset = total / 8;

@@ -14,6 +14,7 @@
 
 struct layout_file {
 	const char *name;          /* "3.0", "3.0+quic" */
+	const char *file_name;     /* NAME.spec's NAME when not the layout's name, or NULL */
 	const char *product;       /* NULL: any */
 	const char *min_version;
 	const char *max_version;   /* NULL: open (`versions "3.0.0" ..`) */

@@ -193,7 +193,7 @@ static int write_layout(const char *dir, const struct layout_file *lf, const str
 
 	if (!dir)
 		return layout_file_write(stdout, lf, fields, res);
-	if (asprintf(&path, "%s/%s.spec", dir, lf->name) < 0 || asprintf(&part, "%s.part", path) < 0) {
+	if (asprintf(&path, "%s/%s.spec", dir, lf->file_name ? lf->file_name : lf->name) < 0 || asprintf(&part, "%s.part", path) < 0) {
 		fprintf(stderr, "offsets: out of memory\n");
 		free(path);
 		return -1;
@@ -432,11 +432,13 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 	char *label = NULL;
 	if (!strcasestr(res.banner, r.library) && asprintf(&label, "%s %s", r.library, res.banner) < 0)
 		label = NULL;
-	char *layout_name = NULL;
-	if (asprintf(&layout_name, "%s%s%s", r.name, r.product ? "+" : "", r.product ? r.product : "") < 0)
+	/* the layout is named as the recipe says; its file, like OpenSSL's products', NAME+PRODUCT.spec */
+	char *file_name = NULL;
+	if (asprintf(&file_name, "%s%s%s", r.name, r.product ? "+" : "", r.product ? r.product : "") < 0)
 		goto out;
 	struct layout_file lf = {
-		.name = layout_name,
+		.name = r.name,
+		.file_name = file_name,
 		.product = r.product,
 		.min_version = lo,
 		.max_version = hi[0] ? hi : NULL,
@@ -453,7 +455,7 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 		.headers_from = headers_from,
 	};
 	int absent = write_layout(layouts_dir, &lf, &fields, &res);
-	free(layout_name);
+	free(file_name);
 	free(label);
 	if (absent >= 0) {
 		fprintf(stderr, "offsets: %s: %zu fields, %zu with an offset, %d absent\n", res.banner, fields.n,

@@ -302,7 +302,7 @@ run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl libgnutls node; do run_item "$k"; done ;;   # gnutls-src: on request
+	all) for k in openssl-src libssl gnutls-src boringssl-src libgnutls node; do run_item "$k"; done ;;
 	openssl-src|libssl|gnutls-src|boringssl-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do

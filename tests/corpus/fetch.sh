@@ -302,7 +302,8 @@ run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl gnutls-src boringssl-src libgnutls node; do run_item "$k"; done ;;
+	all) for k in openssl-src libssl gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm libgnutls node; do
+		run_item "$k"; done ;;   # the source trees the tests read
 	openssl-src|libssl|gnutls-src|boringssl-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do

@@ -262,7 +262,7 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 {
 	struct recipe r;
 	struct spec_fields fields;
-	char src[PATH_MAX], work[PATH_MAX] = "", log[PATH_MAX + 16], tu[PATH_MAX + 16];
+	char src[PATH_MAX], work[PATH_MAX] = "", log[PATH_MAX + 16], tu[PATH_MAX + 16], copy_root[PATH_MAX + 8];
 	const char *root;
 	struct stat st;
 	int made_work = 0, rc = 1;
@@ -295,28 +295,19 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 		return 1;
 	}
 	root = src;
-	if (r.prepare.n || work_opt) {
-		/* prepare commands write: into a copy, never into the tree */
-		if (work_opt) {
-			if ((mkdir(work_opt, 0755) != 0 && errno != EEXIST) || !realpath(work_opt, work)) {
-				fprintf(stderr, "offsets: cannot use %s: %s\n", work_opt, strerror(errno));
-				goto out;
-			}
-			keep = 1;
-		} else {
-			const char *tmp = getenv("TMPDIR");
-			snprintf(work, sizeof(work), "%s/offsets.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-			if (!mkdtemp(work)) {
-				fprintf(stderr, "offsets: cannot create a scratch directory: %s\n", strerror(errno));
-				goto out;
-			}
-			made_work = 1;
+	/* the scratch directory holds the translation unit, and the copy that prepare commands write */
+	if (work_opt) {
+		if ((mkdir(work_opt, 0755) != 0 && errno != EEXIST) || !realpath(work_opt, work)) {
+			fprintf(stderr, "offsets: cannot use %s: %s\n", work_opt, strerror(errno));
+			goto out;
 		}
+		keep = 1;
 	} else {
 		const char *tmp = getenv("TMPDIR");
 		snprintf(work, sizeof(work), "%s/offsets.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 		if (!mkdtemp(work)) {
 			fprintf(stderr, "offsets: cannot create a scratch directory: %s\n", strerror(errno));
+			work[0] = '\0';
 			goto out;
 		}
 		made_work = 1;
@@ -325,7 +316,6 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 	snprintf(tu, sizeof(tu), "%s/offsets_tu.c", work);
 	for (size_t i = 0; i < r.prepare.n; i++)
 		append(&prepared, "; ", r.prepare.v[i]);
-	static char copy_root[PATH_MAX + 8];
 	if (r.prepare.n) {
 		char stamp[PATH_MAX + 32], *want = NULL;
 		int prepared_already = 0;

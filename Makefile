@@ -46,7 +46,7 @@ DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev li
 	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump golang-go gnutls-bin nginx libgnutls28-dev wget git libwolfssl-dev libmbedtls-dev libnss3-tools \
-	android-boringssl libnss3-dev
+	android-boringssl libnss3-dev libnspr4-dev
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -218,11 +218,20 @@ $(OUT)/offsets: $(OFFSETS_OBJS)
 	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(OFFSETS_LIBS)
 
 # make offsets SRC=<openssl source tree> [OPTIONS=...] [ORIGIN=...]: writes (or
-# rewrites) specs/openssl/layouts/NAME.spec for that version (offsets/README.md).
+# rewrites) specs/openssl/layouts/NAME.spec for that version; any other
+# library through its recipe, into the layouts beside it (SRC: its source
+# tree; none for a recipe that reads installed headers):
+#   make offsets RECIPE=specs/gnutls/offsets.recipe SRC=<gnutls28 source tree>
+# (offsets/README.md).
 offsets: $(OUT)/offsets
-	@[ -n "$(SRC)" ] || { echo "usage: make offsets SRC=<openssl source tree> [OPTIONS=...] [ORIGIN=...]" >&2; exit 2; }
+ifdef RECIPE
+	$(Q)$(OUT)/offsets --recipe $(RECIPE) --layouts $(dir $(RECIPE))layouts \
+		$(if $(ORIGIN),--origin "$(ORIGIN)") $(SRC)
+else
+	@[ -n "$(SRC)" ] || { echo "usage: make offsets SRC=<openssl source tree> [OPTIONS=...] [ORIGIN=...], or make offsets RECIPE=specs/LIB/offsets.recipe [SRC=<source tree>]" >&2; exit 2; }
 	$(Q)$(OUT)/offsets --spec specs/openssl/openssl.spec --module tls --layouts specs/openssl/layouts \
 		$(if $(ORIGIN),--origin "$(ORIGIN)") $(OPTIONS) $(SRC)
+endif
 
 # make offsets-go [GO=<a Go toolchain's bin/go>] [LAYOUTS=DIR]: builds
 # tests/go/fixture with that Go and writes specs/gotls/layouts/goX.Y.spec from

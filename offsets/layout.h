@@ -9,13 +9,16 @@
 
 struct layout_request {
 	const char *root;        /* the prepared tree: its headers are generated */
-	const char **headers;    /* relative to root, included in this order */
+	const char **headers;    /* relative to root, or <on the include path>, included in this order */
 	size_t n_headers;
 	const char *banner_macro; /* a string macro naming the version, e.g. OPENSSL_VERSION_TEXT */
 	const char *banner_header; /* the header that defines it, e.g. <openssl/opensslv.h> */
 	const char **extra_args; /* more compiler arguments */
 	size_t n_extra_args;
 	const char *tu_path;     /* where to write the generated translation unit */
+	const char *language;    /* "c" (NULL: c) or "c++" */
+	char *const *renames;    /* "SPEC_NAME C_NAME": where the spec's struct has another C name */
+	size_t n_renames;
 };
 
 enum field_status { FIELD_OK, FIELD_ABSENT };

@@ -25,8 +25,38 @@ char *debian_version_of(const char *src)
 	return version;
 }
 
+/* The header of a recipe's file: where the headers came from and how they were read. */
+static void write_recipe_header(FILE *out, const struct layout_file *lf, const struct layout_result *res)
+{
+	fprintf(out, "# Layout \"%s\" of module %s, written by build/offsets: do not edit.\n", lf->name, lf->module);
+	fprintf(out, "# To rewrite it: %s\n", lf->rewrite);
+	if (lf->headers_from) {
+		fprintf(out, "# Installed headers: %s\n", lf->headers_from);
+	} else {
+		fprintf(out, "# Source tree: %s", lf->tree);
+		if (lf->debian_version)
+			fprintf(out, ", Debian package version %s", lf->debian_version);
+		if (lf->origin)
+			fprintf(out, ", %s", lf->origin);
+		fprintf(out, "\n");
+	}
+	fprintf(out, "#   %s \"%s\"\n", lf->banner_macro, res->banner);
+	fprintf(out, "# Tool: build/offsets with libclang (%s), x86-64\n", res->clang_version);
+	if (lf->prepared)
+		fprintf(out, "# Prepared with: %s\n", lf->prepared);
+	if (res->n_config_notes) {
+		fprintf(out, "# Laid out by this configuration (another may differ):\n");
+		for (size_t i = 0; i < res->n_config_notes; i++)
+			fprintf(out, "#   %s\n", res->config_notes[i]);
+	}
+}
+
 static void write_header(FILE *out, const struct layout_file *lf, const struct layout_result *res)
 {
+	if (lf->rewrite) {
+		write_recipe_header(out, lf, res);
+		return;
+	}
 	fprintf(out, "# Layout \"%s\" of module %s, written by build/offsets: do not edit.\n", lf->name, lf->module);
 	if (lf->options)
 		fprintf(out, "# To rewrite it: make offsets SRC=<this source tree> OPTIONS='%s'\n", lf->options);
@@ -87,8 +117,14 @@ int layout_file_write(FILE *out, const struct layout_file *lf, const struct spec
 	fprintf(out, " versions \"%s\" ..", lf->min_version);
 	if (lf->max_version)
 		fprintf(out, " \"%s\"", lf->max_version);
-	fprintf(out, " {\n    source \"%s: %s%s%s, derived by build/offsets\";\n", res->banner, lf->ssl_header,
-		lf->bio_header ? " and " : "", lf->bio_header ? lf->bio_header : "");
+	if (lf->hooks)
+		fprintf(out, " hooks %s", lf->hooks);
+	if (lf->sources)
+		fprintf(out, " {\n    source \"%s: %s, derived by build/offsets\";\n", lf->label ? lf->label : res->banner,
+			lf->sources);
+	else
+		fprintf(out, " {\n    source \"%s: %s%s%s, derived by build/offsets\";\n", res->banner, lf->ssl_header,
+			lf->bio_header ? " and " : "", lf->bio_header ? lf->bio_header : "");
 	for (size_t i = 0; i < fields->n;) {
 		size_t end = struct_end(fields, i);
 

@@ -14,6 +14,7 @@
 
 struct layout_file {
 	const char *name;          /* "3.0", "3.0+quic" */
+	const char *file_name;     /* NAME.spec's NAME when not the layout's name, or NULL */
 	const char *product;       /* NULL: any */
 	const char *min_version;
 	const char *max_version;   /* NULL: open (`versions "3.0.0" ..`) */
@@ -24,6 +25,14 @@ struct layout_file {
 	const char *configure;     /* "./config" or "./Configure" */
 	const char *configure_args; /* "" for none */
 	const char *ssl_header, *bio_header;
+	const char *hooks;         /* the layout's hook set, or NULL */
+	/* a recipe's file (NULL: OpenSSL's built-in way, with configure and ssl_header above) */
+	const char *rewrite;       /* the command that rewrites the file */
+	const char *banner_macro;
+	const char *sources;       /* "lib/gnutls_int.h", for the source line */
+	const char *label;         /* the source line's name of the release ("GnuTLS 3.7.9"), or NULL: the banner */
+	const char *prepared;      /* the recipe's prepare commands, "; "-joined, or NULL */
+	const char *headers_from;  /* installed headers: "/usr/include, Debian package libmbedtls-dev 2.28.3-1" */
 	const char *options;       /* the tool's options that shaped it ("--name 3.2.3 ..."), or NULL */
 };
 

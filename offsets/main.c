@@ -34,6 +34,7 @@
 #include "go_dwarf.h"
 #include "layout.h"
 #include "layout_file.h"
+#include "recipe.h"
 #include "spec_fields.h"
 
 extern char **environ;
@@ -47,7 +48,9 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: offsets [options] SRC_DIR\n"
-		"Prints the layout file (specs/README.md) of the OpenSSL source tree SRC_DIR.\n"
+		"       offsets --recipe FILE [--layouts DIR] [--origin TEXT] [--work DIR] [--keep] [SRC_DIR]\n"
+		"Prints the layout file (specs/README.md) of the OpenSSL source tree SRC_DIR,\n"
+		"or, with --recipe, of the library that recipe describes (offsets/README.md).\n"
 		"  --layouts DIR      write it to DIR/NAME.spec instead (replacing that file)\n"
 		"  --origin TEXT      where the tree came from, for the file's header\n"
 		"                     (e.g. \"upstream tag openssl-3.2.3, commit 45fda76\")\n"
@@ -191,7 +194,7 @@ static int write_layout(const char *dir, const struct layout_file *lf, const str
 
 	if (!dir)
 		return layout_file_write(stdout, lf, fields, res);
-	if (asprintf(&path, "%s/%s.spec", dir, lf->name) < 0 || asprintf(&part, "%s.part", path) < 0) {
+	if (asprintf(&path, "%s/%s.spec", dir, lf->file_name ? lf->file_name : lf->name) < 0 || asprintf(&part, "%s.part", path) < 0) {
 		fprintf(stderr, "offsets: out of memory\n");
 		free(path);
 		return -1;
@@ -216,6 +219,259 @@ static int write_layout(const char *dir, const struct layout_file *lf, const str
 	return absent;
 }
 
+/* The version of an installed Debian package, or NULL. */
+static char *package_version(const char *pkg)
+{
+	char *cmd = NULL, *line = NULL;
+	size_t cap = 0;
+	FILE *p;
+
+	if (asprintf(&cmd, "dpkg-query -W -f '${Version}' '%s' 2>/dev/null", pkg) < 0)
+		return NULL;
+	p = popen(cmd, "r");
+	free(cmd);
+	if (!p)
+		return NULL;
+	if (getline(&line, &cap, p) <= 0) {
+		free(line);
+		line = NULL;
+	}
+	pclose(p);
+	return line;
+}
+
+/* Appends s to *acc with sep between (both may be NULL at first). */
+static void append(char **acc, const char *sep, const char *s)
+{
+	char *n = NULL;
+
+	if (asprintf(&n, "%s%s%s", *acc ? *acc : "", *acc ? sep : "", s) < 0) {
+		perror("offsets");
+		exit(1);
+	}
+	free(*acc);
+	*acc = n;
+}
+
+/*
+ * The layout of a library a recipe describes (specs/<lib>/offsets.recipe):
+ * its headers, from a source tree (copied and prepared when the recipe has
+ * `prepare` commands) or installed ones, parsed as the recipe says.
+ */
+static int recipe_main(const char *recipe_path, const char *arg_src, const char *layouts_dir, const char *origin,
+		       const char *work_opt, int keep)
+{
+	struct recipe r;
+	struct spec_fields fields;
+	char src[PATH_MAX], work[PATH_MAX] = "", log[PATH_MAX + 16], tu[PATH_MAX + 16], copy_root[PATH_MAX + 8];
+	const char *root;
+	struct stat st;
+	int made_work = 0, rc = 1;
+	char **args = NULL, *prepared = NULL, *sources = NULL, *rewrite = NULL, *debian_version = NULL,
+	     *headers_from = NULL;
+	size_t nargs = 0;
+
+	if (recipe_read(recipe_path, &r) < 0)
+		return 1;
+	if (!arg_src && !r.installed) {
+		fprintf(stderr, "offsets: %s reads a source tree: give its directory\n", recipe_path);
+		recipe_free(&r);
+		return 1;
+	}
+	if (!arg_src)
+		arg_src = r.installed;
+	if (stat(arg_src, &st) != 0 || !S_ISDIR(st.st_mode) || !realpath(arg_src, src)) {
+		fprintf(stderr, "offsets: %s: not a directory\n", arg_src);
+		recipe_free(&r);
+		return 1;
+	}
+	for (size_t i = 0; i < r.marks.n; i++)
+		if (!exists(src, r.marks.v[i])) {
+			fprintf(stderr, "offsets: %s: not a %s source tree (needs %s)\n", arg_src, r.library, r.marks.v[i]);
+			recipe_free(&r);
+			return 1;
+		}
+	if (spec_fields_read(r.spec, r.module, &fields) < 0) {
+		recipe_free(&r);
+		return 1;
+	}
+	root = src;
+	/* the scratch directory holds the translation unit, and the copy that prepare commands write */
+	if (work_opt) {
+		if ((mkdir(work_opt, 0755) != 0 && errno != EEXIST) || !realpath(work_opt, work)) {
+			fprintf(stderr, "offsets: cannot use %s: %s\n", work_opt, strerror(errno));
+			goto out;
+		}
+		keep = 1;
+	} else {
+		const char *tmp = getenv("TMPDIR");
+		snprintf(work, sizeof(work), "%s/offsets.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(work)) {
+			fprintf(stderr, "offsets: cannot create a scratch directory: %s\n", strerror(errno));
+			work[0] = '\0';
+			goto out;
+		}
+		made_work = 1;
+	}
+	snprintf(log, sizeof(log), "%s/prepare.log", work);
+	snprintf(tu, sizeof(tu), "%s/offsets_tu.c", work);
+	for (size_t i = 0; i < r.prepare.n; i++)
+		append(&prepared, "; ", r.prepare.v[i]);
+	if (r.prepare.n) {
+		char stamp[PATH_MAX + 32], *want = NULL;
+		int prepared_already = 0;
+
+		snprintf(copy_root, sizeof(copy_root), "%s/src", work);
+		snprintf(stamp, sizeof(stamp), "%s/prepared", work);
+		if (asprintf(&want, "%s\n%s\n", src, prepared) < 0)
+			goto out;
+		FILE *f = fopen(stamp, "r");
+		if (f) {
+			char *have = NULL;
+			size_t cap = 0;
+			ssize_t got = getdelim(&have, &cap, '\0', f);
+			prepared_already = got > 0 && strcmp(have, want) == 0;
+			free(have);
+			fclose(f);
+		}
+		if (!prepared_already) {
+			unlink(stamp);
+			nftw(copy_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			char *cp[] = { "cp", "-a", "--", src, copy_root, NULL };
+			if (run(cp, NULL, log) != 0) {
+				fprintf(stderr, "offsets: cannot copy %s to %s (see %s)\n", src, copy_root, log);
+				free(want);
+				goto out;
+			}
+			fprintf(stderr, "offsets: preparing a copy of %s in %s\n", src, work);
+			for (size_t i = 0; i < r.prepare.n; i++) {
+				char *sh[] = { "sh", "-c", r.prepare.v[i], NULL };
+				if (run(sh, copy_root, log) != 0) {
+					fprintf(stderr, "offsets: the recipe's step '%s' failed in %s (see %s)\n",
+						r.prepare.v[i], copy_root, log);
+					free(want);
+					goto out;
+				}
+			}
+			f = fopen(stamp, "w");
+			if (f) {
+				fputs(want, f);
+				fclose(f);
+			}
+		}
+		free(want);
+		root = copy_root;
+	}
+	for (size_t i = 0; i < r.incdirs.n; i++) {
+		char *a = NULL;
+		if (asprintf(&a, "-I%s/%s", root, r.incdirs.v[i]) < 0)
+			goto out;
+		split_args(a, &args, &nargs);
+		free(a);
+	}
+	for (size_t i = 0; i < r.defines.n; i++) {
+		char *a = NULL;
+		if (asprintf(&a, "-D%s", r.defines.v[i]) < 0)
+			goto out;
+		split_args(a, &args, &nargs);
+		free(a);
+	}
+	struct layout_request req = {
+		.root = root,
+		.headers = (const char **)r.includes.v,
+		.n_headers = r.includes.n,
+		.banner_macro = r.banner_macro,
+		.banner_header = r.banner_header,
+		.extra_args = (const char **)args,
+		.n_extra_args = nargs,
+		.tu_path = tu,
+		.language = r.language,
+		.renames = r.renames.v,
+		.n_renames = r.renames.n,
+	};
+	struct layout_result res;
+	if (layout_compute(&req, &fields, &res) < 0)
+		goto out;
+
+	for (size_t i = 0; i < r.includes.n; i++)
+		append(&sources, " and ", r.includes.v[i]);
+	if (r.installed) {
+		char *v = r.package ? package_version(r.package) : NULL;
+		if (asprintf(&headers_from, "%s%s%s%s%s", src, r.package ? ", Debian package " : "",
+			     r.package ? r.package : "", v ? " " : "", v ? v : "") < 0)
+			headers_from = NULL;
+		free(v);
+		if (asprintf(&rewrite, "make offsets RECIPE=%s", recipe_path) < 0)
+			rewrite = NULL;
+	} else {
+		debian_version = debian_version_of(src);
+		if (asprintf(&rewrite, "make offsets RECIPE=%s SRC=<this source tree>", recipe_path) < 0)
+			rewrite = NULL;
+	}
+	const char *dots = strstr(r.versions, "..");
+	char lo[64] = "", hi[64] = "";
+	if (dots) {
+		snprintf(lo, sizeof(lo), "%.*s", (int)(dots - r.versions), r.versions);
+		snprintf(hi, sizeof(hi), "%s", dots + 2);
+	}
+	if (!dots || !lo[0]) {
+		fprintf(stderr, "offsets: %s: versions wants LO..HI or LO.., got \"%s\"\n", recipe_path, r.versions);
+		layout_result_free(&res, fields.n);
+		goto out;
+	}
+	/* "4.35" alone does not say whose release it is */
+	char *label = NULL;
+	if (!strcasestr(res.banner, r.library) && asprintf(&label, "%s %s", r.library, res.banner) < 0)
+		label = NULL;
+	/* the layout is named as the recipe says; its file, like OpenSSL's products', NAME+PRODUCT.spec */
+	char *file_name = NULL;
+	if (asprintf(&file_name, "%s%s%s", r.name, r.product ? "+" : "", r.product ? r.product : "") < 0)
+		goto out;
+	struct layout_file lf = {
+		.name = r.name,
+		.file_name = file_name,
+		.product = r.product,
+		.min_version = lo,
+		.max_version = hi[0] ? hi : NULL,
+		.module = r.module,
+		.tree = strrchr(src, '/') ? strrchr(src, '/') + 1 : src,
+		.origin = origin,
+		.debian_version = debian_version,
+		.hooks = r.hooks,
+		.rewrite = rewrite,
+		.banner_macro = r.banner_macro,
+		.sources = sources,
+		.label = label,
+		.prepared = prepared,
+		.headers_from = headers_from,
+	};
+	int absent = write_layout(layouts_dir, &lf, &fields, &res);
+	free(file_name);
+	free(label);
+	if (absent >= 0) {
+		fprintf(stderr, "offsets: %s: %zu fields, %zu with an offset, %d absent\n", res.banner, fields.n,
+			fields.n - absent, absent);
+		rc = 0;
+	}
+	layout_result_free(&res, fields.n);
+out:
+	if (made_work && !keep && rc == 0)
+		nftw(work, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	else if (work[0])
+		fprintf(stderr, "offsets: the scratch directory is kept in %s\n", work);
+	for (size_t i = 0; i < nargs; i++)
+		free(args[i]);
+	free(args);
+	free(prepared);
+	free(sources);
+	free(rewrite);
+	free(debian_version);
+	free(headers_from);
+	spec_fields_free(&fields);
+	recipe_free(&r);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	/* a Go program's DWARF instead of a source tree: go_dwarf.c */
@@ -225,7 +481,7 @@ int main(int argc, char **argv)
 
 	const char *spec = "specs/openssl/openssl.spec", *module = "tls";
 	const char *configure = "", *cflags = "", *name = NULL, *versions = NULL, *work_opt = NULL, *product_opt = NULL;
-	const char *layouts_dir = NULL, *origin = NULL;
+	const char *layouts_dir = NULL, *origin = NULL, *recipe = NULL;
 	int keep = 0;
 	static const struct option opts[] = {
 		{ "spec", required_argument, NULL, 's' },      { "module", required_argument, NULL, 'm' },
@@ -234,6 +490,7 @@ int main(int argc, char **argv)
 		{ "work", required_argument, NULL, 'w' },      { "keep", no_argument, NULL, 'k' },
 		{ "product", required_argument, NULL, 'p' },
 		{ "layouts", required_argument, NULL, 'l' },   { "origin", required_argument, NULL, 'o' },
+		{ "recipe", required_argument, NULL, 'r' },
 		{ "help", no_argument, NULL, 'h' },            { NULL, 0, NULL, 0 },
 	};
 	int o;
@@ -251,9 +508,17 @@ int main(int argc, char **argv)
 		case 'l': layouts_dir = optarg; break;
 		case 'o': origin = optarg; break;
 		case 'k': keep = 1; break;
+		case 'r': recipe = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
+	}
+	if (recipe) {
+		if (optind < argc - 1) {
+			usage(stderr);
+			return 2;
+		}
+		return recipe_main(recipe, optind < argc ? argv[optind] : NULL, layouts_dir, origin, work_opt, keep);
 	}
 	if (optind != argc - 1) {
 		usage(stderr);

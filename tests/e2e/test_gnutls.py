@@ -458,12 +458,10 @@ srv.serve_forever()
 """
 
 
-@test("gnutls_git_ls_remote")
-def gnutls_git_ls_remote(ctx):
-    """git ls-remote over HTTPS (git-remote-https on libcurl-gnutls) against
-    a bare repository served by a Python HTTPS server (git's dumb protocol):
-    the captured request asks for info/refs, the captured answer holds the
-    file byte for byte, and the commit git printed is in it."""
+def serve_repo(ctx, files):
+    """A bare repository whose one commit holds files ({name: bytes}),
+    served over HTTPS by a Python server (git's dumb protocol: every file as
+    it is on disk). Returns (port, the bare repository's path, git's env)."""
     require_program("git")
     cert, key = make_cert(ctx)
     root = ctx.path("srv")
@@ -471,20 +469,54 @@ def gnutls_git_ls_remote(ctx):
     os.makedirs(root)
     env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t", GIT_COMMITTER_NAME="t",
                GIT_COMMITTER_EMAIL="t@t", HOME=ctx.tmp)
-    for argv in (["git", "init", "-q", work],
+    bare = os.path.join(root, "repo.git")
+    r = subprocess.run(["git", "init", "-q", work], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    if r.returncode != 0:
+        raise TestFailure("git init failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    for name, data in files.items():
+        with open(os.path.join(work, name), "wb") as f:
+            f.write(data)
+    for argv in (["git", "-C", work, "add", "-A"],
                  ["git", "-C", work, "commit", "-q", "--allow-empty", "-m", "one"],
-                 ["git", "clone", "-q", "--bare", work, os.path.join(root, "repo.git")],
-                 ["git", "-C", os.path.join(root, "repo.git"), "update-server-info"]):
+                 ["git", "clone", "-q", "--bare", work, bare],   # local: the loose objects, as they are
+                 ["git", "-C", bare, "update-server-info"]):
         r = subprocess.run(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         if r.returncode != 0:
             raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
-    with open(os.path.join(root, "repo.git", "info", "refs"), "rb") as f:
-        refs = f.read()
     port = free_port()
     script = ctx.write("files.py", HTTPS_FILES_PY.encode())
     ctx.start(["python3", script, str(port), cert, key, root], "python https server")
     wait_until(lambda: listening(port), 20, "the https server to listen on %d" % port)
-    # git-remote-https is a child of git: trace every process, keep its records
+    return port, bare, env
+
+
+def git_remote_https_records(ps, port):
+    """git-remote-https's records (a child of git: every process is traced),
+    all of them on connections to the server at port, from one process."""
+    records, _, _ = ps.json_output()
+    mine = [x for x in records if x.get("comm", "").startswith("git-remote-http")]
+    if not mine:
+        raise TestFailure("no record from git-remote-https; records from %s"
+                          % sorted({x.get("comm") for x in records}))
+    for x in mine:
+        if x.get("dport") != port and x.get("sport") != port:
+            raise TestFailure("a git-remote-https record names another connection: %r"
+                              % {k: v for k, v in x.items() if k != "payload"})
+    pids = {x["pid"] for x in mine}
+    if len(pids) != 1:
+        raise TestFailure("git-remote-https records from several pids: %s" % sorted(pids))
+    return mine
+
+
+@test("gnutls_git_ls_remote")
+def gnutls_git_ls_remote(ctx):
+    """git ls-remote over HTTPS (git-remote-https on libcurl-gnutls) against
+    a bare repository served by a Python HTTPS server (git's dumb protocol):
+    the captured request asks for info/refs, the captured answer holds the
+    file byte for byte, and the commit git printed is in it."""
+    port, bare, env = serve_repo(ctx, {})
+    with open(os.path.join(bare, "info", "refs"), "rb") as f:
+        refs = f.read()
     ps = start_gnutls(ctx, ["-m", "json"])
     r = subprocess.run(["git", "ls-remote", "https://%s:%d/repo.git" % (LOCAL, port)],
                        env=dict(env, GIT_SSL_NO_VERIFY="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -494,12 +526,7 @@ def gnutls_git_ls_remote(ctx):
     if r.returncode != 0:
         raise TestFailure("git ls-remote failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
     commit = r.stdout.split()[0]
-    records, _, _ = ps.json_output()
-    mine = [x for x in records if x.get("comm", "").startswith("git-remote-http")]
-    if not mine:
-        raise TestFailure("no record from git-remote-https; records from %s"
-                          % sorted({x.get("comm") for x in records}))
-    pids = {x["pid"] for x in mine}
+    mine = git_remote_https_records(ps, port)
     sent = b"".join(x["payload"] for x in mine if x["dir"] == "write")
     got = b"".join(x["payload"] for x in mine if x["dir"] == "read")
     if b"GET /repo.git/info/refs?service=git-upload-pack HTTP/1.1\r\n" not in sent:
@@ -507,12 +534,52 @@ def gnutls_git_ls_remote(ctx):
     if refs not in got or commit not in got:
         raise TestFailure("git-remote-https's captured reads do not hold info/refs (%d bytes, commit %s): %r"
                           % (len(refs), commit.decode(), got[:400]))
+
+
+@test("gnutls_git_clone")
+def gnutls_git_clone(ctx):
+    """git clone over HTTPS through libcurl-gnutls (git's dumb protocol, so
+    every object is a file served as it is on disk): each connection's
+    captured reads, in order, hold the file of every object the repository
+    has (the 300 KB blob's spans many TLS records) byte for byte, the sends
+    ask for each, and the clone's file equals the original."""
+    blob = os.urandom(300 * 1024)
+    port, bare, env = serve_repo(ctx, {"data.bin": blob, "hello.txt": b"hello over gnutls\n"})
+    # the objects git must fetch, each a loose file (a local clone keeps them so)
+    objects = {}
+    for d in sorted(os.listdir(os.path.join(bare, "objects"))):
+        if len(d) == 2:
+            for name in os.listdir(os.path.join(bare, "objects", d)):
+                with open(os.path.join(bare, "objects", d, name), "rb") as f:
+                    objects["objects/%s/%s" % (d, name)] = f.read()
+    if len(objects) != 4:   # commit, tree, two blobs
+        raise TestFailure("the served repository has %d loose objects, not 4: %s" % (len(objects), sorted(objects)))
+    dest = ctx.path("clone")
+    ps = start_gnutls(ctx, ["-m", "json"])
+    r = subprocess.run(["git", "clone", "-q", "https://%s:%d/repo.git" % (LOCAL, port), dest],
+                       env=dict(env, GIT_SSL_NO_VERIFY="1"), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       timeout=WORK_TIMEOUT)
+    time.sleep(0.3)
+    ps.stop()
+    if r.returncode != 0:
+        raise TestFailure("git clone failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    with open(os.path.join(dest, "data.bin"), "rb") as f:
+        if f.read() != blob:
+            raise TestFailure("the clone's data.bin differs from the original")
+    mine = git_remote_https_records(ps, port)
+    # one stream a connection (git fetches several objects at once), in record order
+    streams = {}
     for x in mine:
-        if x.get("dport") != port and x.get("sport") != port:
-            raise TestFailure("a git-remote-https record names another connection: %r"
-                              % {k: v for k, v in x.items() if k != "payload"})
-    if len(pids) != 1:
-        raise TestFailure("git-remote-https records from several pids: %s" % sorted(pids))
+        conn = (x.get("sport"), x.get("dport"))
+        streams.setdefault((conn, x["dir"]), []).append(x["payload"])
+    reads = [b"".join(v) for (conn, d), v in streams.items() if d == "read"]
+    sent = b"".join(b"".join(v) for (conn, d), v in streams.items() if d == "write")
+    for path, data in sorted(objects.items()):
+        if b"GET /repo.git/%s HTTP/1.1\r\n" % path.encode() not in sent:
+            raise TestFailure("git-remote-https's captured sends hold no request for %s: %r" % (path, sent[:400]))
+        if not any(data in stream for stream in reads):
+            raise TestFailure("no connection's captured reads hold %s (%d bytes) byte for byte; read streams: %s"
+                              % (path, len(data), [len(s) for s in reads]))
 
 
 # ---- other Debian releases' libgnutls ----------------------------------------------

@@ -26,7 +26,7 @@
  * bulk-capture rates (bench P2). Used only during such a stall, and given
  * back as it is written.
  */
-#define WRITER_QUEUE_MAX (256u << 20)
+#define WRITER_QUEUE_MAX (64u << 20)
 
 struct ps_writer {
 	FILE *stream;

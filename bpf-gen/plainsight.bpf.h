@@ -42,7 +42,7 @@ struct {
  * record waits at most that long.
  */
 /*
- * --lossless: processes stopped because the ring passed half full while they
+ * --lossless: processes stopped because the ring passed a quarter full while they
  * wrote to it. The reader sends each a SIGCONT once it has emptied the ring
  * (runtime/events/backpressure.c). Not preallocated: most runs never use it.
  */
@@ -57,10 +57,13 @@ struct {
 #define PS_SIGSTOP 19   /* x86-64 Linux; the kernel headers' macro is not in vmlinux.h */
 
 /*
- * The signal takes effect when the thread leaves the probe for user space:
- * this call's records are already in the ring, and the process makes no
- * more until the reader has caught up. Half the ring stays for the records
- * other processes and threads make before their own stop.
+ * The signal takes effect when the thread leaves the probe for user space,
+ * or a little later when the kernel has to queue it from interrupt context
+ * (bpf_send_signal's irq_work): this call's records are already in the
+ * ring, and the process makes at most a few more before it stops. Three
+ * quarters of the ring stay for those, and for the records other processes
+ * and threads make before their own stop (a 256 KiB ring with half left
+ * lost five 16 KiB records to that delay under load).
  */
 static __always_inline void ps_hold_back(void)
 {
@@ -76,7 +79,7 @@ static __always_inline __u64 ps_wakeup_flags(const volatile struct ps_filter *fi
 	__u64 pending = bpf_ringbuf_query(&ps_events, BPF_RB_AVAIL_DATA);
 	__u64 size = bpf_ringbuf_query(&ps_events, BPF_RB_RING_SIZE);
 
-	if (filter->lossless && pending >= size / 2)
+	if (filter->lossless && pending >= size / 4)
 		ps_hold_back();
 	return pending >= size / 16 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }

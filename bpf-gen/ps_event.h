@@ -79,7 +79,7 @@ struct ps_filter {
 	__u32 has_uid;
 	__u32 self_pid;     /* never trace plainsight itself */
 	__u32 events_off;   /* a bit per event id below 32: nothing reads it, so it is not emitted */
-	__u32 lossless;     /* --lossless: stop a process that fills the ring past half (ps_stopped) */
+	__u32 lossless;     /* --lossless: stop a process that fills the ring past a quarter (ps_stopped) */
 };
 
 #endif /* PS_EVENT_H */

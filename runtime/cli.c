@@ -55,7 +55,7 @@ static const struct common_option common_options[] = {
 	{ { "quiet", no_argument, NULL, 'q' }, NULL, "no status line" },
 	{ { "status", no_argument, NULL, OPT_STATUS }, NULL, "status line even when stderr is not a terminal" },
 	{ { "lossless", no_argument, NULL, OPT_LOSSLESS }, NULL,
-	  "never drop a record: a traced process that fills the ring past half is stopped (SIGSTOP) until "
+	  "never drop a record: a traced process that fills the ring past a quarter is stopped (SIGSTOP) until "
 	  "plainsight has caught up (SIGCONT); its parent can see it stop" },
 	{ { "btf-cache", required_argument, NULL, OPT_BTF_CACHE }, "DIR",
 	  "keep the kernel types the probes need in DIR, for a fast start; 'none': read them all "

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * --lossless: the kernel side stops (SIGSTOP) a traced process that fills
- * the ring past half; the reader continues it (SIGCONT) once the ring is
+ * the ring past a quarter; the reader continues it (SIGCONT) once the ring is
  * empty again. Nothing is dropped, at the price of the traced program
  * waiting for plainsight, and of its parent seeing it stop.
  */

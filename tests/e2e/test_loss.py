@@ -187,13 +187,13 @@ def loss_marked_in_text(ctx):
 
 def bulk_with_reader_paused(ctx, tag, extra_args):
     """A client writes 24 MiB in 16 KiB calls while plainsight, its ring
-    256 KiB, is stopped for 1.5 s: far more than the ring holds arrives while
+    1 MiB, is stopped for 1.5 s: far more than the ring holds arrives while
     nobody reads it. Returns (summary, records, stderr, sent, answered)."""
     cert, key = make_cert(ctx)
     to_server, to_client = os.urandom(24 * MiB), os.urandom(64 * 1024)
     srv = PyServer(ctx, cert, key, len(to_server), to_client, tag=tag + "-server")
     cli = PyClient(ctx, srv.port, to_server, len(to_client), tag=tag + "-client", wait_go=True, chunk=16384)
-    ps = ctx.start_plainsight(["tls", "-m", "json", "-p", str(cli.pid), "--mapsize", "256"] + extra_args)
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-p", str(cli.pid), "--mapsize", "1024"] + extra_args)
     ps.wait_attached()
     os.kill(ps.p.pid, signal.SIGSTOP)
     try:

@@ -403,7 +403,8 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 			break;
 		err = 0;
 		/* the ring was just emptied: whoever --lossless stopped goes on */
-		cap->counters.held_back += ps_backpressure_release(probes->stopped_fd);
+		if (cap->opts->lossless)
+			cap->counters.held_back += ps_backpressure_release(probes->stopped_fd);
 		ps_reach_watch_poll(cap->reach);
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
@@ -492,7 +493,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
-	cap.counters.held_back += ps_backpressure_release(probes->stopped_fd);
+	if (opts->lossless)
+		cap.counters.held_back += ps_backpressure_release(probes->stopped_fd);
 	ps_reach_watch_finish(cap.reach);
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	ps_assembler_flush(cap.assembler);

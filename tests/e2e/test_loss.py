@@ -187,7 +187,7 @@ def loss_marked_in_text(ctx):
 
 def bulk_with_reader_paused(ctx, tag, extra_args):
     """A client writes 24 MiB in 16 KiB calls while plainsight, its ring
-    1 MiB, is stopped for 1.5 s: far more than the ring holds arrives while
+    1 MiB, is stopped for 2.5 s: far more than the ring holds arrives while
     nobody reads it. Returns (summary, records, stderr, sent, answered)."""
     cert, key = make_cert(ctx)
     to_server, to_client = os.urandom(24 * MiB), os.urandom(64 * 1024)
@@ -198,7 +198,7 @@ def bulk_with_reader_paused(ctx, tag, extra_args):
     os.kill(ps.p.pid, signal.SIGSTOP)
     try:
         cli.go()
-        time.sleep(1.5)
+        time.sleep(2.5)
     finally:
         os.kill(ps.p.pid, signal.SIGCONT)
     cli.finish()

@@ -103,9 +103,13 @@ static bool is_unsigned_jcc(unsigned id)
 	return id == X86_INS_JBE || id == X86_INS_JB || id == X86_INS_JA || id == X86_INS_JAE;
 }
 
-/* The prologue is at most MOV (stack ABI), LEA, CMP, Jcc: a few instructions from the entry. */
+/*
+ * The prologue is at most LEA, CMP, Jcc after g is found: in R14 (register
+ * ABI), or loaded from FS:-8 by one MOV, or two in a PIE (stack ABI, Go 1.15:
+ * MOV RCX, -8; MOV RCX, FS:[RCX]).
+ */
 #define PROLOGUE_BYTES 32
-#define PROLOGUE_INSNS 4
+#define PROLOGUE_INSNS 5
 
 int ps_go_entry_site(struct ps_resolved_target *target, const char *symbol, long *offset)
 {

@@ -150,6 +150,8 @@ static __always_inline __u64 ps_go_stack_word(struct pt_regs *ctx, int index)
 	__u64 word = 0;
 
 	bpf_probe_read_user(&word, sizeof(word), (const void *)(ctx->sp + 8 * (index + 1)));
+	/* a value, not the stack slot: else clang may load from "slot or &ctx->reg", which the verifier refuses */
+	barrier_var(word);
 	return word;
 }
 
@@ -186,6 +188,7 @@ static __always_inline __u64 ps_go_g(struct pt_regs *ctx, __u32 stack_abi)
 		return ctx->r14;
 	task = bpf_get_current_task_btf();
 	bpf_probe_read_user(&g, sizeof(g), (const void *)(BPF_CORE_READ(task, thread.fsbase) - 8));
+	barrier_var(g);   /* as in ps_go_stack_word */
 	return g;
 }
 

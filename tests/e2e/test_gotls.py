@@ -108,9 +108,9 @@ FOLLOW_NODE = re.compile(r"^Node 0: (\S+):(\d+)$")
 
 def decrypted_streams(ctx, pcap, keylog, server_port):
     """(client -> server bytes, server -> client bytes) of TCP stream 0, as
-    tshark decrypts it with keylog."""
-    r = ctx.run(["tshark", "-n", "-r", pcap, "-o", "tls.keylog_file:" + keylog, "-q",
-                 "-z", "follow,tls,raw,0"], timeout=120)
+    tshark decrypts it with keylog (None: the secrets in the pcapng file)."""
+    keys = ["-o", "tls.keylog_file:" + keylog] if keylog else []
+    r = ctx.run(["tshark", "-n", "-r", pcap] + keys + ["-q", "-z", "follow,tls,raw,0"], timeout=120)
     if r.returncode != 0:
         raise TestFailure("tshark failed (status %d):" % r.returncode, *indent(tail(r.stderr.decode("utf-8", "replace"))))
     node0_is_server = None
@@ -173,13 +173,27 @@ def settle_file(path, quiet=1.0, limit=30):
         time.sleep(0.1)
 
 
-def exchange(ctx, binary, h1=False, sizes=SIZES):
+def secrets_lines(others, pids):
+    """The key log lines --secrets shows in json: "LABEL client_random secret"."""
+    lines = set()
+    for o in others:
+        if o.get("event") != "tls_keylog" or o.get("pid") not in pids:
+            continue
+        for label, secret in o.items():
+            if label not in ("client_random", "time_ns", "mono_ns", "pid", "tid", "uid", "comm", "thread",
+                             "module", "event"):
+                lines.add("%s %s %s" % (label.upper(), o.get("client_random"), secret))
+    return sorted(lines)
+
+
+def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False):
     need_tools()
     port = free_port()
     cert, srv_kl, cli_kl, ps_kl = (ctx.path(n) for n in ("cert.pem", "server.keylog", "client.keylog", "ps.keylog"))
     pcap = ctx.path("lo.pcap")
     # a 4 MiB body moves in a burst; on a busy machine the default ring buffer may overflow (counted, not a bug)
-    ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json", "-k", ps_kl, "--mapsize", "65536"])
+    ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json", "-k", ps_kl, "--mapsize", "65536"] +
+                              (["--secrets"] if secrets else []))
     attached = ps.wait_attached()
     cap = ctx.start(["tcpdump", "-i", "lo", "-B", "65536", "-U", "-w", pcap, "tcp port %d" % port], "tcpdump")
     wait_until(lambda: os.path.exists(pcap), 10, "tcpdump to open its file")
@@ -203,10 +217,17 @@ def exchange(ctx, binary, h1=False, sizes=SIZES):
     cap.p.wait(10)
     cap.join_readers()
     ps.stop()
-    records, summary, _ = ps.json_output()
+    records, summary, others = ps.json_output()
 
-    # the keys: plainsight's key log is the programs' own
+    # the keys: plainsight's key log (and its --secrets records) is the programs' own
     own, got = keylog_lines(srv_kl) + keylog_lines(cli_kl), keylog_lines(ps_kl)
+    shown = secrets_lines(others, (server.pid, client.pid))
+    if secrets and shown != sorted(set(own)):
+        raise TestFailure("--secrets shows %d secrets in json, the programs logged %d; only in json:"
+                          % (len(shown), len(set(own))), *indent(sorted(set(shown) - set(own))[:6]),
+                          "only the programs':", *indent(sorted(set(own) - set(shown))[:6]))
+    if not secrets and shown:
+        raise TestFailure("json output holds %d secrets without --secrets" % len(shown))
     if sorted(set(own)) != got:
         raise TestFailure("plainsight's key log differs from the programs' own:",
                           "only the programs': %d lines" % len(set(own) - set(got)),
@@ -237,12 +258,12 @@ class CaptureIncomplete(TestFailure):
     incomplete, not plainsight's output."""
 
 
-def exchange_captured(ctx, binary, h1=False, attempts=3):
+def exchange_captured(ctx, binary, h1=False, secrets=False, attempts=3):
     """exchange(), again in a fresh directory when tcpdump dropped packets."""
     for attempt in range(attempts):
         sub = ctx if attempt == 0 else harness.Context("%s-retry%d" % (ctx.name, attempt))
         try:
-            return exchange(sub, binary, h1=h1)
+            return exchange(sub, binary, h1=h1, secrets=secrets)
         except CaptureIncomplete as e:
             if attempt == attempts - 1:
                 raise
@@ -285,6 +306,89 @@ for _line in GO_LINES:
     for _variant in VARIANTS:
         register_exchange(_line, _variant, False)
         register_exchange(_line, _variant, True)
+
+
+def register_outputs(line):
+    @test("gotls_go%s_secrets_json" % line)
+    def secrets_json(ctx):
+        """--secrets: the secrets as json records beside the plaintext, the programs' own."""
+        binary, version = build(corpus_go(line), "stripped")
+        check_attached(exchange_captured(ctx, binary, secrets=True), version, line)
+
+    @test("gotls_go%s_pcapng" % line)
+    def pcapng(ctx):
+        """-m pcapng: tshark decrypts the file alone (its secrets blocks) to
+        what it decrypts with the programs' own keys once they are removed."""
+        need_tools()
+        binary, version = build(corpus_go(line), "stripped")
+        port = free_port()
+        cert, kl, pcap, bare = (ctx.path(n) for n in ("cert.pem", "programs.keylog", "out.pcapng", "bare.pcapng"))
+        sizes = [1000, 100 * 1024]
+        ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "pcapng", "-i", "lo", "-w", pcap,
+                                   "tcp port %d" % port])
+        check_attached(ps.wait_attached(), version, line)
+        server = ctx.start([binary, "server", "-cert", cert, "-keylog", kl, "-port", str(port)], "https server")
+        wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+        ctx.start([binary, "client", "-cert", cert, "-keylog", kl, "-port", str(port),
+                   "-sizes", ",".join(str(n) for n in sizes)], "https client").check_ok(60)
+        server.kill()
+        time.sleep(0.5)    # the writer holds packets 200 ms
+        ps.stop()
+        r = ctx.run(["editcap", "--discard-all-secrets", pcap, bare], timeout=60)
+        if r.returncode != 0:
+            raise TestFailure("editcap --discard-all-secrets failed:", *indent(tail(r.stderr.decode())))
+        want = decrypted_streams(ctx, bare, kl, port)
+        got = decrypted_streams(ctx, pcap, None, port)
+        if min(len(want[0]), len(want[1])) < sum(sizes):
+            raise TestFailure("the programs' keys decrypt %d bytes up and %d down, less than the bodies (%d)"
+                              % (len(want[0]), len(want[1]), sum(sizes)))
+        harness.compare_bytes("decrypted up, secrets from the pcapng", got[0], want[0])
+        harness.compare_bytes("decrypted down, secrets from the pcapng", got[1], want[1])
+
+
+register_outputs("1.15")
+register_outputs("1.24")
+
+
+def register_attach_detach(line, cycles=10, requests=10000):
+    @test("gotls_go%s_attach_detach" % line)
+    def attach_detach(ctx):
+        """%d requests (4 goroutines, HTTP/2) while plainsight attaches and
+        detaches %d times: the traced programs never crash and answer every
+        request, and each attachment sees some of them.""" % (requests, cycles)
+        binary, version = build(corpus_go(line), "default")
+        port = free_port()
+        cert, stop = ctx.path("cert.pem"), ctx.path("stop")
+        server = ctx.start([binary, "server", "-cert", cert, "-keylog", ctx.path("s.kl"), "-port", str(port)],
+                           "https server")
+        wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+        client = ctx.start([binary, "load", "-cert", cert, "-port", str(port), "-count", str(requests),
+                            "-workers", "4", "-stop", stop], "https load", collect_stdout=True)
+        for cycle in range(cycles):
+            ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json"],
+                                      stdout_path=ctx.path("cycle%d.json" % cycle))
+            check_attached(ps.wait_attached(), version, line)
+            time.sleep(0.3)
+            ps.stop()
+            records, _, _ = ps.json_output()
+            if not records_of(records, client.pid, "write"):
+                raise TestFailure("attachment %d saw no write of the client (pid %d)" % (cycle + 1, client.pid),
+                                  *indent(tail(ps.stderr)))
+            for proc in (server, client):
+                if proc.p.poll() is not None:
+                    raise TestFailure("%s exited (status %s) at attachment %d:" % (proc.name, proc.p.returncode,
+                                      cycle + 1), *indent(tail(proc.stderr)))
+        open(stop, "w").close()
+        client.check_ok(120)
+        m = re.search(r"ok (\d+) requests", client.stdout_bytes.decode())
+        if not m or int(m.group(1)) < requests:
+            raise TestFailure("the client did not make %d requests:" % requests, *indent(tail(client.stdout_bytes.decode())))
+        if server.p.poll() is not None:
+            raise TestFailure("the server exited (status %s):" % server.p.returncode, *indent(tail(server.stderr)))
+
+
+register_attach_detach("1.15")
+register_attach_detach("1.24")
 
 
 @test("gotls_go1.17_refused")

@@ -195,7 +195,9 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False):
     ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json", "-k", ps_kl, "--mapsize", "65536"] +
                               (["--secrets"] if secrets else []))
     attached = ps.wait_attached()
-    cap = ctx.start(["tcpdump", "-i", "lo", "-B", "65536", "-U", "-w", pcap, "tcp port %d" % port], "tcpdump")
+    # --immediate-mode: each packet to tcpdump as it comes, not in blocks a timeout hands over (SIGINT loses those)
+    cap = ctx.start(["tcpdump", "-i", "lo", "--immediate-mode", "-B", "65536", "-U", "-w", pcap, "tcp port %d" % port],
+                    "tcpdump")
     wait_until(lambda: os.path.exists(pcap), 10, "tcpdump to open its file")
     time.sleep(0.5)
     h1_flag = ["-h1"] if h1 else []

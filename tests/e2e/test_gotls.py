@@ -238,10 +238,11 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False):
                           *indent(sorted(set(got) - set(own))[:6]))
     up, down = decrypted_streams(ctx, pcap, ps_kl, port)
     if len(up) < sum(sizes) or len(down) < sum(sizes):
-        dropped = re.search(r"([1-9][0-9]*) packets? dropped by kernel", cap.stderr)
-        raise (CaptureIncomplete if dropped else TestFailure)(
-            "tshark decrypted %d bytes up and %d down with plainsight's keys, less than the bodies (%d)"
-            % (len(up), len(down), sum(sizes)), "tcpdump:", *indent(tail(cap.stderr)))
+        # the keys are the programs' own (above): what tshark could not decrypt, the capture misses (seen
+        # twice in 48 exchanges, with no packet dropped by the kernel, while the machine was busy)
+        raise CaptureIncomplete(
+            "tshark decrypted %d bytes up and %d down with plainsight's keys, the programs' own, less than the "
+            "bodies (%d)" % (len(up), len(down), sum(sizes)), "tcpdump:", *indent(tail(cap.stderr)))
     client_port = next((r["sport"] for r in records if r.get("pid") == client.pid), None)
     if client_port is None:
         raise TestFailure("no records of the client (pid %d); %d records from pids %s" % (
@@ -256,8 +257,9 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False):
 
 
 class CaptureIncomplete(TestFailure):
-    """tcpdump itself lost packets (the machine was too busy): the reference is
-    incomplete, not plainsight's output."""
+    """The capture does not decrypt in full with the programs' own keys (tcpdump
+    lost packets on a busy machine): the reference is incomplete, not
+    plainsight's output."""
 
 
 def exchange_captured(ctx, binary, h1=False, secrets=False, attempts=3):

@@ -357,8 +357,8 @@ static bool go_release(const char *producer, char *full, size_t full_size, char 
 	return true;
 }
 
-/* The last Go release on amd64 whose functions take arguments on the stack (ABI0). */
-#define LAST_STACK_ABI_GO "1.16"
+/* The last Go release on amd64 whose functions take arguments on the stack (ABI0): every 1.16.x. */
+#define LAST_STACK_ABI_GO "1.16.99"
 
 static int write_layout(FILE *out, struct go_dwarf *g, const struct options *o, const struct spec_fields *fields,
 			const char *release, const char *name, const char *min_version, const char *max_version)

@@ -263,7 +263,7 @@ class CaptureIncomplete(TestFailure):
 
 
 def exchange_captured(ctx, binary, h1=False, secrets=False, attempts=3):
-    """exchange(), again in a fresh directory when tcpdump dropped packets."""
+    """exchange(), again in a fresh directory when the capture does not decrypt in full."""
     for attempt in range(attempts):
         sub = ctx if attempt == 0 else harness.Context("%s-retry%d" % (ctx.name, attempt))
         try:
@@ -271,7 +271,7 @@ def exchange_captured(ctx, binary, h1=False, secrets=False, attempts=3):
         except CaptureIncomplete as e:
             if attempt == attempts - 1:
                 raise
-            print("    (tcpdump dropped packets; running the exchange again: %s)" % e.lines[0], flush=True)
+            print("    (the capture does not decrypt in full; running the exchange again: %s)" % e.lines[0], flush=True)
         finally:
             if sub is not ctx:
                 sub.cleanup()

@@ -154,6 +154,9 @@ struct ast_layout {
 	const char *hookset_name;  /* NULL: the default hook set */
 	struct loc hookset_loc;
 	const char *source;
+	const char *abi_name;      /* `abi stack;`: Go's stack ABI for `abi go` hooks; NULL: the register ABI */
+	struct loc abi_loc;
+	bool go_stack_abi;         /* check: abi_name is "stack" */
 	struct ast_offset *offsets;
 	int32_t *values;           /* check: one per offset id, then one per constant; -1 absent */
 	int hookset;               /* check: index into the module's hook sets */

@@ -162,6 +162,8 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 		else
 			buf_puts(b, "\t\t.offsets = NULL,\n");
 		buf_printf(b, "\t\t.hookset = %d,\n", l->hookset);
+		if (l->go_stack_abi)
+			buf_puts(b, "\t\t.go_stack_abi = true,\n");
 		buf_puts(b, "\t},\n");
 	}
 	buf_puts(b, "};\n\n");

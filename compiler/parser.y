@@ -591,6 +591,12 @@ layout_hooks:
 layout_body:
 	  %empty                              { $$ = NEW(struct ast_layout); }
 	| layout_body "source" STRING ';'     { $$ = $1; set_once_str(ctx, &$$->source, $3, @2, "source"); }
+	| layout_body "abi" name ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->abi_name, $3, @2, "abi");
+			$$->abi_loc = @3;
+		}
 	| layout_body name '.' path '=' offset_number ';'
 		{
 			struct ast_offset *o = NEW(struct ast_offset);

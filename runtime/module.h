@@ -89,11 +89,12 @@ struct ps_layout_desc {
 	const char *source;        /* where the numbers came from */
 	const int32_t *offsets;    /* n_offsets entries; -1: the field does not exist here */
 	uint32_t hookset;          /* index into hooksets */
+	bool go_stack_abi;         /* `abi stack;`: its `abi go` hooks read Go's stack ABI (ABI0), before Go 1.17 */
 };
 
 enum ps_hook_abi {
 	PS_ABI_SYSV,               /* C on x86-64: arguments in rdi, rsi, rdx, rcx, r8, r9 */
-	PS_ABI_GO,                 /* Go's register ABI (ABIInternal) */
+	PS_ABI_GO,                 /* Go's: register ABI (ABIInternal), or its stack ABI where the layout says */
 };
 
 struct ps_hook_desc {

@@ -78,6 +78,7 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		.self_pid = (uint32_t)getpid(),
 		.events_off = events_nobody_reads(opts),
 		.lossless = opts->lossless,
+		.go_stack_abi = plan->layout && plan->layout->go_stack_abi,
 	};
 	int32_t *offsets;
 	void *init;

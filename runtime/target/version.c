@@ -432,6 +432,9 @@ static const struct ps_layout_desc *nearest_lower(const struct ps_module_desc *m
 
 		if (candidate->product && !same_product(candidate->product, product))
 			continue;
+		/* Go changed its calling convention after the stack ABI's last version: never carried past it */
+		if (candidate->go_stack_abi)
+			continue;
 		if (!candidate->max_version || version_order_compare(candidate->max_version, version) >= 0)
 			continue;
 		if (!nearest || closer_below(candidate, nearest))

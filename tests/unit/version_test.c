@@ -319,6 +319,41 @@ static void test_layout_select(void)
 	check_layout(NULL, PS_LAYOUT_NONE, NULL);
 }
 
+/* Go's layouts (specs/gotls): the stack ABI's never serves a later release. */
+static const struct ps_layout_desc go_layouts[] = {
+	{ .name = "go1.15", .min_version = "1.15", .max_version = "1.16.99", .go_stack_abi = true },
+	{ .name = "go1.19", .min_version = "1.19", .max_version = "1.20.99" },
+	{ .name = "go1.21", .min_version = "1.21" },
+};
+
+static const struct ps_module_desc go_module = {
+	.name = "gotls-test",
+	.layouts = go_layouts,
+	.n_layouts = sizeof(go_layouts) / sizeof(go_layouts[0]),
+};
+
+static void check_go_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
+{
+	const struct ps_layout_desc *layout = NULL;
+
+	CHECK_INT(ps_layout_select(&go_module, NULL, version, &layout), want_match);
+	if (!want_name)
+		CHECK(layout == NULL);
+	else
+		CHECK_STR(layout ? layout->name : NULL, want_name);
+}
+
+static void test_layout_select_stack_abi(void)
+{
+	check_go_layout("1.15.15", PS_LAYOUT_EXACT, "go1.15");
+	check_go_layout("1.16.3", PS_LAYOUT_EXACT, "go1.15");
+	check_go_layout("1.16", PS_LAYOUT_EXACT, "go1.15");
+	check_go_layout("1.17.13", PS_LAYOUT_NONE, NULL);
+	check_go_layout("1.18", PS_LAYOUT_NONE, NULL);
+	check_go_layout("1.19.8", PS_LAYOUT_EXACT, "go1.19");
+	check_go_layout("1.14.2", PS_LAYOUT_NONE, NULL);
+}
+
 /* Two products whose version numbers overlap, as MariaDB 10/11 and MySQL 8/9 do (specs/mysqld). */
 static const struct ps_version_rule more_server_rules[] = {
 	{ .section = ".rodata", .regex = "^MySQL ([0-9]+\\.[0-9]+\\.[0-9]+)$", .product = "mysql", .force_flag = -1 },
@@ -522,5 +557,6 @@ int main(void)
 	TEST(test_layout_select_products);
 	TEST(test_layout_select_nearest_tie);
 	TEST(test_layout_select_open);
+	TEST(test_layout_select_stack_abi);
 	return TEST_EXIT();
 }

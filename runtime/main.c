@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include "capstone_lib.h"
 #include "capture.h"
 #include "cli.h"
 #include "log.h"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 	struct ps_plan plan = { 0 };
 	struct ps_probes probes = { 0 };
 	struct ps_outfiles files;
+	struct ps_capstone_warm *capstone = NULL;
 	bool files_open = false;
 	int err;
 
@@ -66,6 +68,8 @@ int main(int argc, char **argv)
 	if (!err)
 		probes.ring = ps_ring_prealloc_start(opts.mapsize_kib);
 	if (!err)
+		capstone = ps_capstone_warm_start();
+	if (!err)
 		err = ps_plan_make(&opts, &plan);
 	/* Every output is opened before attaching; a run that fails before capture leaves none it made. */
 	if (!err) {
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
 	ps_plan_close_files(&plan);
+	ps_capstone_warm_end(capstone);
 	ps_debug_phase("target files closed");
 	if (!err)
 		err = ps_capture_run(&opts, &plan, &probes, &files);

@@ -266,6 +266,7 @@ static int open_and_load(const struct ps_options *opts, const struct ps_plan *pl
 {
 	int err = open_object(opts, hookset, core_btf_path, probes);
 
+	ps_debug_phase("BPF object opened");
 	if (!err)
 		err = disable_absent_hooks(probes->obj, hookset, sites);
 	if (!err)
@@ -274,6 +275,7 @@ static int open_and_load(const struct ps_options *opts, const struct ps_plan *pl
 		err = write_config(opts, plan, probes->obj);
 	if (!err)
 		err = ps_link_write(opts, plan, hookset, sites, probes->obj);
+	ps_debug_phase("BPF object configured");
 	if (!err) {
 		err = load_object(opts, hookset, probes, core_btf_path != NULL);
 		*refused = err != 0;
@@ -298,6 +300,7 @@ static int load_with_core_types(const struct ps_options *opts, const struct ps_p
 	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
 	if (ps_core_btf_get(opts->btf_cache_dir, name, hookset->bpf_obj,
 			    (size_t)(hookset->bpf_obj_end - hookset->bpf_obj), &core) == 0) {
+		ps_debug_phase("CO-RE types found");
 		err = open_and_load(opts, plan, hookset, sites, core.path, probes, &refused);
 		if (!refused) {
 			ps_core_btf_close(&core);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "core_btf.h"
-#include "ring_prealloc.h"
+#include "maps_ahead.h"
 #include "log.h"
 #include "packet_capture.h"
 

@@ -8,9 +8,9 @@
 #include "capture.h"
 #include "cli.h"
 #include "log.h"
+#include "maps_ahead.h"
 #include "outfile.h"
 #include "probes.h"
-#include "ring_prealloc.h"
 #include "target.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -64,9 +64,9 @@ int main(int argc, char **argv)
 	err = check_privileges();
 	if (!err)
 		err = check_process_exists(&opts);
-	/* the kernel zeroes the ring while the target is read (ring_prealloc.h) */
+	/* the kernel makes the maps while the target is read (maps_ahead.h); most plans pick the first hook set */
 	if (!err)
-		probes.ring = ps_ring_prealloc_start(opts.mapsize_kib);
+		probes.ahead = ps_maps_ahead_start(opts.mapsize_kib, &opts.module->hooksets[0]);
 	if (!err)
 		capstone = ps_capstone_warm_start();
 	if (!err)

@@ -208,6 +208,10 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			put_name_list(b, "called_by", h->called_by);
 			put_name_list(b, "called_with", h->called_with);
 			put_name_list(b, "unless_calls", h->unless_calls);
+			if (h->slot_field) {
+				put_str_member(b, "\t\t", "slot_of", h->slot_of);
+				buf_printf(b, "\t\t.slot = %d,\n", h->slot_field->offset_id);
+			}
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
 			buf_puts(b, "\t},\n");

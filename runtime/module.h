@@ -118,6 +118,14 @@ struct ps_hook_desc {
 	 */
 	const char *const *called_with;
 	uint32_t n_called_with;
+	/*
+	 * `slot S.F of T`: where the target has no symbol for it, the function
+	 * is the one whose address the table the exported function T returns
+	 * holds at offset S.F (offset id `slot`, from the layout); slot_of NULL:
+	 * none.
+	 */
+	const char *slot_of;
+	int32_t slot;
 	/* `unless calls H`: not attached where its code reaches (calls) an attached hook on H. */
 	const char *const *unless_calls;
 	uint32_t n_unless_calls;

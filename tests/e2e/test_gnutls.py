@@ -162,14 +162,14 @@ class GnutlsServ:
         self.pid = self.proc.pid
 
 
-def curl_get(ctx, port, path, maxv):
+def curl_get(ctx, port, path, maxv, env=None):
     """curl GET with no optional header: its request is exactly known."""
     out, hdr = ctx.path("curl.out"), ctx.path("curl.hdr")
     argv = ["curl", "-sSk", "--http1.1", "-H", "User-Agent:", "-H", "Accept:", "--max-time", str(WORK_TIMEOUT),
             "-o", out, "-D", hdr, "https://%s:%d%s" % (LOCAL, port, path)]
     if maxv == "1.2":
         argv += ["--tls-max", "1.2"]
-    ctx.start(argv, "curl").check_ok(WORK_TIMEOUT + 10)
+    ctx.start(argv, "curl", env=env).check_ok(WORK_TIMEOUT + 10)
     with open(out, "rb") as f, open(hdr, "rb") as g:
         return f.read(), g.read()
 

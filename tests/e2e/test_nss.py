@@ -4,7 +4,9 @@ s_server and selfserv (a certutil database) against curl, TLS 1.2 and 1.3;
 plaintext byte-exact both ways with the fd and 4-tuple, files and plain
 sockets of the same programs left out; a client of ours (nss_peer.c)
 handing NSS 4 MiB in one PR_Write, and the loss accounting with it through
-a tiny ring buffer."""
+a tiny ring buffer. Keys: TLS 1.2 and 1.3 secrets of tstclnt and selfserv,
+with no SSLKEYLOGFILE anywhere near them, line for line those the OpenSSL
+peer writes to its own key log, and they decrypt a capture in tshark."""
 
 import os
 import re
@@ -15,6 +17,8 @@ import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      require_program, tail, wait_until)
 from test_gnutls import curl_get, feed
+from test_keylog import Capture, check_keylog_file, decrypted_requests
+from test_keylog import need_tools as need_capture_tools
 from test_loss import SUMMARY_RE, place_calls
 from tls_servers import make_cert
 
@@ -114,7 +118,7 @@ def nspr_alias_tstclnt(ctx):
     tstclnt_check(ctx, "1.3", name="nspr")
 
 
-def selfserv(ctx, maxv):
+def selfserv(ctx, maxv, env=None):
     """selfserv with a certutil database holding a fresh certificate and key."""
     need_tools()
     cert, key = make_cert(ctx)
@@ -130,7 +134,7 @@ def selfserv(ctx, maxv):
             raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
     port = free_port()
     srv = ctx.start(["selfserv", "-d", "sql:" + db, "-n", "server", "-p", str(port), "-V", VERSIONS[maxv]],
-                    "selfserv", collect_stdout=True)
+                    "selfserv", collect_stdout=True, env=env)
     wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "selfserv to listen on %d" % port)
     if srv.p.poll() is not None:
         raise TestFailure("selfserv exited early:", *indent(tail(srv.stderr)))
@@ -211,6 +215,120 @@ def nss_loss_counted_with_tiny_ringbuf(ctx):
                           % (summary["lost_bytes"], in_records, unseen), *detail)
     if not SUMMARY_RE.search(stderr):
         raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
+
+# ---- keys --------------------------------------------------------------------------
+#
+# Debian builds NSS without NSS_ALLOW_SSLKEYLOGFILE (BUILD_OPT=1), so NSS
+# itself writes no key log to compare with, whatever the environment says.
+# The peer derives the same secrets for the same connection (RFC 8446 7.1,
+# RFC 5246 8.1): OpenSSL's own key log (s_server -keylogfile, curl's
+# SSLKEYLOGFILE) is the reference, compared line for line.
+
+
+def no_keylog_env():
+    """The environment without SSLKEYLOGFILE: NSS is told nothing."""
+    env = dict(os.environ)
+    env.pop("SSLKEYLOGFILE", None)
+    return env
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    except FileNotFoundError:
+        return []
+
+
+def compare_keylogs(ours, reference, what):
+    mine, theirs = set(read_lines(ours)), set(read_lines(reference))
+    if not theirs:
+        raise TestFailure("the reference key log (%s) is empty: the test proves nothing" % what)
+    if mine != theirs:
+        raise TestFailure("plainsight's key log and %s differ" % what,
+                          "only plainsight's:", *indent(sorted(mine - theirs)),
+                          "only the reference's:", *indent(sorted(theirs - mine)))
+
+
+def check_nss_keys(ctx, keylog, reference, what, cap, path, maxv):
+    check_keylog_file(keylog, maxv == "1.3")
+    compare_keylogs(keylog, reference, what)
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if path not in out:
+        r = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
+        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (TLS %s):" % (path, maxv),
+                          "key log:", *indent(read_lines(keylog)),
+                          "tshark:", *indent(tail(r.stdout.decode("utf-8", "replace"))))
+
+
+def nss_keylog_client(ctx, maxv):
+    """tstclnt (traced, -m keylog) GETs a path from openssl s_server -www -keylogfile."""
+    need_tools()
+    need_capture_tools()
+    cert, key = make_cert(ctx)
+    port = free_port()
+    keylog, reference = ctx.path("keys.log"), ctx.path("s_server.keys")
+    argv = ["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
+            "-cert", cert, "-key", key, "-www", "-keylogfile", reference]
+    srv = ctx.start(argv, "openssl s_server", stdin=subprocess.PIPE)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
+    cli = ctx.start(["sh", "-c", 'read go; exec tstclnt -D -o -4 -V "$1" -h 127.0.0.1 -p "$2"', "sh",
+                     VERSIONS[maxv], str(port)], "tstclnt", stdin=subprocess.PIPE, collect_stdout=True,
+                    env=no_keylog_env())
+    cap = Capture(ctx, port)
+    ps = start_nss(ctx, ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+    path = "/nss-keylog-%d" % os.getpid()
+    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
+    cli.p.stdin.flush()
+    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
+               "tstclnt to receive s_server's page")
+    cli.p.stdin.close()
+    for proc in (cli, srv):
+        try:
+            proc.p.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    check_nss_keys(ctx, keylog, reference, "openssl s_server's -keylogfile", cap, path, maxv)
+
+
+def nss_keylog_server(ctx, maxv):
+    """selfserv (traced, -m keylog) answers curl, whose SSLKEYLOGFILE is the reference."""
+    need_capture_tools()
+    require_program("curl")
+    srv, port = selfserv(ctx, maxv, env=no_keylog_env())
+    keylog, reference = ctx.path("keys.log"), ctx.path("curl.keys")
+    cap = Capture(ctx, port)
+    ps = start_nss(ctx, ["-m", "keylog", "-k", keylog, "-p", str(srv.pid)])
+    path = "/nss-keylog-%d" % os.getpid()
+    curl_get(ctx, port, path, maxv, env=dict(os.environ, SSLKEYLOGFILE=reference))
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    check_nss_keys(ctx, keylog, reference, "curl's SSLKEYLOGFILE", cap, path, maxv)
+
+
+@test("nss_keylog_tstclnt_tls12")
+def nss_keylog_tstclnt_tls12(ctx):
+    nss_keylog_client(ctx, "1.2")
+
+
+@test("nss_keylog_tstclnt_tls13")
+def nss_keylog_tstclnt_tls13(ctx):
+    nss_keylog_client(ctx, "1.3")
+
+
+@test("nss_keylog_selfserv_tls12")
+def nss_keylog_selfserv_tls12(ctx):
+    nss_keylog_server(ctx, "1.2")
+
+
+@test("nss_keylog_selfserv_tls13")
+def nss_keylog_selfserv_tls13(ctx):
+    nss_keylog_server(ctx, "1.3")
+
 
 def build_nss_peer(ctx):
     if not os.path.exists("/usr/include/nss/ssl.h"):

@@ -479,8 +479,8 @@ int ps_callgraph_returned_address(struct ps_elf *elf, struct ps_disasm *disasm, 
 		} else if (loads_rax_address(insn, &loaded)) {
 			held = loaded;
 			holds = true;
-		} else if (writes_rax(disasm, insn)) {
-			holds = false;
+		} else if (insn->id == X86_INS_CALL || writes_rax(disasm, insn)) {
+			holds = false;   /* a call returns its own rax */
 		}
 	}
 	free(bytes);

@@ -3,7 +3,7 @@ programs: gnutls-cli against openssl s_server and gnutls-serv against curl
 (plaintext byte-exact both ways, fd and 4-tuple, TLS 1.2 and 1.3), keys
 from GnuTLS's internal key log call that let tshark decrypt a capture of
 each, a client of ours (gnutls_peer.c) handing GnuTLS 4 MiB in one call,
-the loss accounting with a tiny ring buffer, and wget over HTTPS."""
+and wget over HTTPS (the loss accounting: test_loss.py)."""
 
 import os
 import re
@@ -15,7 +15,6 @@ import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      records_of, require_program, tail, wait_until)
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
-from test_loss import SUMMARY_RE, place_calls
 from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
 
 TESTS, test = harness.registry()
@@ -295,7 +294,7 @@ def gnutls_keylog_server_tls13(ctx):
     check_decrypts(ctx, *keylog_server(ctx, "1.3"), "1.3", "server")
 
 
-# ---- one big call, and loss --------------------------------------------------------
+# ---- one big call ----------------------------------------------------------------
 
 
 def build_peer(ctx):
@@ -359,47 +358,6 @@ def gnutls_single_call_4MiB(ctx):
                    tuple_=tuple_, module="gnutls")
     if summary is None or summary.get("lost_bytes"):
         raise TestFailure("bytes lost: %r" % (summary,))
-
-
-@test("gnutls_loss_counted_with_tiny_ringbuf")
-def gnutls_loss_counted_with_tiny_ringbuf(ctx):
-    """With 64 KiB of ring buffer a 4 MiB call cannot arrive whole: what
-    arrives is the call's bytes at their offsets, the gaps name the rest,
-    and captured + lost is what the client moved."""
-    exe = build_peer(ctx)
-    cert, key = make_cert(ctx)
-    to_server, to_client = os.urandom(4 * MiB), os.urandom(4 * MiB)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
-    cli.go()
-    cli.finish()
-    srv.finish()
-    stderr = ps.stop()
-    records, summary, _ = ps.json_output()
-    if summary is None:
-        raise TestFailure("no summary line in the json output")
-    writes = [r for r in records if r.get("dir") == "write"]
-    reads = [r for r in records if r.get("dir") == "read"]
-    moved = len(to_server) + len(to_client)
-    detail = ["records: %d (%d writes, %d reads), payload bytes %d" % (len(records), len(writes), len(reads),
-                                                                      sum(r["len"] for r in records)),
-              "summary: %r" % (summary,)]
-    if not summary["lost"]["ringbuf_bytes"]:
-        raise TestFailure("a 64 KiB ring buffer lost nothing of %d bytes: the test proves nothing" % moved, *detail)
-    unseen = place_calls(writes, to_server, "write") + place_calls(reads, to_client, "read")
-    captured = sum(r["len"] for r in records)
-    in_records = sum(r.get("lost_bytes", 0) for r in records)
-    if summary["bytes"] != captured:
-        raise TestFailure("summary bytes %d, the records carry %d" % (summary["bytes"], captured), *detail)
-    if summary["bytes"] + summary["lost_bytes"] != moved:
-        raise TestFailure("captured %d + lost %d bytes, but the client moved %d"
-                          % (summary["bytes"], summary["lost_bytes"], moved), *detail)
-    if summary["lost_bytes"] != in_records + unseen:
-        raise TestFailure("lost_bytes %d, but the gaps hold %d and calls no record shows %d"
-                          % (summary["lost_bytes"], in_records, unseen), *detail)
-    if not SUMMARY_RE.search(stderr):
-        raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
 
 
 # ---- programs on GnuTLS ------------------------------------------------------------

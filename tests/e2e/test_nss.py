@@ -3,8 +3,8 @@ libnspr4.so with NSS's own tools from libnss3-tools: tstclnt against openssl
 s_server and selfserv (a certutil database) against curl, TLS 1.2 and 1.3;
 plaintext byte-exact both ways with the fd and 4-tuple, files and plain
 sockets of the same programs left out; a client of ours (nss_peer.c)
-handing NSS 4 MiB in one PR_Write, and the loss accounting with it through
-a tiny ring buffer. Keys: TLS 1.2 and 1.3 secrets of tstclnt and selfserv,
+handing NSS 4 MiB in one PR_Write (the loss accounting with it:
+test_loss.py). Keys: TLS 1.2 and 1.3 secrets of tstclnt and selfserv,
 with no SSLKEYLOGFILE anywhere near them, line for line those the OpenSSL
 peer writes to its own key log, and they decrypt a capture in tshark."""
 
@@ -19,7 +19,6 @@ from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_
 from test_gnutls import curl_get, feed
 from test_keylog import Capture, check_keylog_file, decrypted_requests
 from test_keylog import need_tools as need_capture_tools
-from test_loss import SUMMARY_RE, place_calls
 from tls_servers import make_cert
 
 TESTS, test = harness.registry()
@@ -174,47 +173,6 @@ def nss_selfserv_curl_tls12(ctx):
 def nss_selfserv_curl_tls13(ctx):
     selfserv_check(ctx, "1.3")
 
-
-@test("nss_loss_counted_with_tiny_ringbuf")
-def nss_loss_counted_with_tiny_ringbuf(ctx):
-    """4 MiB each way through 64 KiB of ring buffer (nss_peer.c: the 4 MiB
-    out in one PR_Write, which cannot arrive whole): what arrives is the
-    calls' bytes at their offsets, the gaps name the rest, captured + lost
-    is what the client moved over its socket."""
-    from test_libs import Client
-    from tls_servers import PyServer
-    exe = build_nss_peer(ctx)
-    cert, key = make_cert(ctx)
-    to_server, to_client = os.urandom(4 * MiB), os.urandom(4 * MiB)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_nss(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
-    cli.go()
-    cli.finish()
-    srv.finish()
-    stderr = ps.stop()
-    records, summary, _ = ps.json_output()
-    if summary is None:
-        raise TestFailure("no summary line in the json output")
-    writes = [r for r in records if r.get("dir") == "write"]
-    reads = [r for r in records if r.get("dir") == "read"]
-    moved = len(to_server) + len(to_client)
-    detail = ["records: %d, payload bytes %d" % (len(records), sum(r["len"] for r in records)),
-              "summary: %r" % (summary,)]
-    if not summary["lost"]["ringbuf_bytes"]:
-        raise TestFailure("a 64 KiB ring buffer lost nothing of %d bytes: the test proves nothing" % moved, *detail)
-    unseen = place_calls(writes, to_server, "write") + place_calls(reads, to_client, "read")
-    in_records = sum(r.get("lost_bytes", 0) for r in records)
-    if summary["bytes"] != sum(r["len"] for r in records):
-        raise TestFailure("summary bytes and the records' disagree", *detail)
-    if summary["bytes"] + summary["lost_bytes"] != moved:
-        raise TestFailure("captured %d + lost %d bytes, but nss_peer moved %d"
-                          % (summary["bytes"], summary["lost_bytes"], moved), *detail)
-    if summary["lost_bytes"] != in_records + unseen:
-        raise TestFailure("lost_bytes %d, but the gaps hold %d and calls no record shows %d"
-                          % (summary["lost_bytes"], in_records, unseen), *detail)
-    if not SUMMARY_RE.search(stderr):
-        raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
 
 # ---- keys --------------------------------------------------------------------------
 #

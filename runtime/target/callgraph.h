@@ -52,9 +52,10 @@ int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, con
 /*
  * The address the exported function symbol returns, a table of its file:
  * where it returns (`ret`, in a linear sweep of its code), rax holds the
- * address a `lea rax, [rip + X]` loaded and no later instruction replaced.
- * Every return that has one must agree (a return of NULL on failure has
- * none). -ENOENT without the symbol, -EMLINK when no return or two disagree,
+ * address a `lea reg, [rip + X]` loaded, followed through moves between
+ * registers and conditional moves between it and NULL (clang's `cmove`),
+ * with no later write, or call, replacing it. Every return that has one must
+ * agree (a return of NULL on failure has none). -ENOENT without the symbol, -EMLINK when no return or two disagree,
  * other negative errnos when its code cannot be read or decoded.
  */
 int ps_callgraph_returned_address(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol,

@@ -288,6 +288,151 @@ def nss_keylog_selfserv_tls13(ctx):
     nss_keylog_server(ctx, "1.3")
 
 
+# ---- Firefox ESR ---------------------------------------------------------------------
+#
+# Debian's firefox-esr (bookworm: 153 ESR) bundles its own NSS (libssl3.so,
+# libfreeblpriv3.so, ... in /usr/lib/firefox-esr, NSS 3.125.1) on the
+# system's libnspr4: the plaintext hooks, on NSPR, see its sockets as they
+# see tstclnt's. Headless, it fetches a page from a local server whose
+# certificate its profile trusts (a CA of the test's, added with certutil).
+
+FIREFOX_DIR = "/usr/lib/firefox-esr"
+
+# One request a connection, each logged as a json line: the client's port, what
+# came in (up to the blank line), what went out.
+FIREFOX_SERVER_PY = r"""
+import base64, json, socket, ssl, sys
+port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+out = open(log, "a")
+while True:
+    c, peer = ls.accept()
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        if not got:   # a connection Firefox opened ahead and closed unused
+            s.close()
+            continue
+        body = b"<html><body>plainsight %d</body></html>" % peer[1]
+        sent = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+            len(body), body)
+        s.sendall(sent)
+        s.close()
+    except (OSError, ssl.SSLError) as e:
+        print("connection from %d: %s" % (peer[1], e), file=sys.stderr, flush=True)
+        continue
+    out.write(json.dumps({"port": peer[1], "in": base64.b64encode(got).decode(),
+                          "out": base64.b64encode(sent).decode()}) + "\n")
+    out.flush()
+"""
+
+
+def need_firefox():
+    if not os.path.exists(os.path.join(FIREFOX_DIR, "firefox-esr")):
+        raise TestSkip("firefox-esr is not installed (apt-get install firefox-esr)")
+
+
+def firefox_profile(ctx):
+    """A CA, a certificate for 127.0.0.1 it signs, and a Firefox profile
+    whose certificate database trusts the CA. Returns (profile, cert, key)."""
+    ca, ca_key = ctx.path("ca.pem"), ctx.path("ca.key")
+    cert, key, csr = ctx.path("leaf.pem"), ctx.path("leaf.key"), ctx.path("leaf.csr")
+    ext = ctx.write("leaf.ext", b"subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                b"extendedKeyUsage=serverAuth\n")
+    profile = ctx.path("profile")
+    os.makedirs(profile)
+    # Nothing else to fetch: no updates, telemetry or remote settings during the test.
+    ctx.write("profile/user.js", b'user_pref("app.update.enabled", false);\n'
+                                 b'user_pref("toolkit.telemetry.enabled", false);\n'
+                                 b'user_pref("network.captive-portal-service.enabled", false);\n'
+                                 b'user_pref("network.connectivity-service.enabled", false);\n'
+                                 b'user_pref("browser.safebrowsing.update.enabled", false);\n')
+    for argv in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=plainsight test CA",
+                  "-days", "1", "-keyout", ca_key, "-out", ca],
+                 ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key,
+                  "-out", csr],
+                 ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                  "-days", "1", "-extfile", ext, "-out", cert],
+                 ["certutil", "-N", "-d", "sql:" + profile, "--empty-password"],
+                 ["certutil", "-A", "-n", "plainsight test CA", "-t", "CT,C,C", "-i", ca, "-d", "sql:" + profile]):
+        r = ctx.run(argv, timeout=60)
+        if r.returncode != 0:
+            raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return profile, cert, key
+
+
+def firefox_fetch(ctx, ps_args, env=None):
+    """Firefox (headless) takes a screenshot of https://127.0.0.1:PORT/ with
+    plainsight (ps_args) attached first. Returns (plainsight, server log
+    entries, port)."""
+    import base64
+    import json
+    need_tools()
+    need_firefox()
+    profile, cert, key = firefox_profile(ctx)
+    port = free_port()
+    log = ctx.path("server.log")
+    script = ctx.write("server.py", FIREFOX_SERVER_PY.encode())
+    srv = ctx.start(["python3", script, str(port), cert, key, log], "https server")
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "the server to listen on %d" % port)
+    if srv.p.poll() is not None:
+        raise TestFailure("the https server exited early:", *indent(tail(srv.stderr)))
+    ps = start_nss(ctx, list(ps_args))
+    shot = ctx.path("shot.png")
+    ff = ctx.start([os.path.join(FIREFOX_DIR, "firefox-esr"), "--headless", "--no-remote", "--profile", profile,
+                    "--screenshot", shot, "https://127.0.0.1:%d/" % port], "firefox-esr",
+                   env=dict(env or no_keylog_env(), HOME=ctx.path("profile"), MOZ_CRASHREPORTER_DISABLE="1"))
+    try:
+        ff.p.wait(120)
+    except subprocess.TimeoutExpired:
+        ff.kill()
+        raise TestFailure("firefox-esr took over 120 s for one screenshot:", *indent(tail(ff.stderr)))
+    time.sleep(0.5)
+    ps.stop()
+    srv.kill()
+    entries = []
+    if os.path.exists(log):
+        with open(log) as f:
+            for line in f:
+                e = json.loads(line)
+                entries.append((e["port"], base64.b64decode(e["in"]), base64.b64decode(e["out"])))
+    if not entries or not os.path.exists(shot):
+        raise TestFailure("firefox-esr fetched no page (server log: %d connections, screenshot %s):"
+                          % (len(entries), "written" if os.path.exists(shot) else "missing"),
+                          *indent(tail(ff.stderr)), "server:", *indent(tail(srv.stderr)))
+    return ps, entries, port
+
+
+@test("nss_firefox_headless")
+def nss_firefox_headless(ctx):
+    """Every request Firefox sent the server and every answer it read, byte
+    for byte per connection, from its own NSS's sockets (the system's NSPR),
+    with the connection's 4-tuple; nothing of other connections."""
+    ps, entries, port = firefox_fetch(ctx, ["-m", "json", "--nss", os.path.join(FIREFOX_DIR, "libssl3.so")])
+    records, summary, _ = ps.json_output()
+    ours = [r for r in records if r.get("event") == "tls_data" and r.get("dport") == port]
+    for cport, got, sent in entries:
+        conn = [r for r in ours if r.get("sport") == cport]
+        tuple_ = (LOCAL, cport, LOCAL, port)
+        pid = conn[0]["pid"] if conn else -1
+        compare_stream(conn, pid, "write", got, "Firefox's request on port %d" % cport, tuple_=tuple_,
+                       module="nss")
+        compare_stream(conn, pid, "read", sent, "the answer Firefox read on port %d" % cport, tuple_=tuple_,
+                       module="nss")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
 def build_nss_peer(ctx):
     if not os.path.exists("/usr/include/nss/ssl.h"):
         raise TestSkip("no NSS headers (apt-get install libnss3-dev): cannot build nss_peer.c")

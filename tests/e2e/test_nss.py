@@ -302,9 +302,11 @@ FIREFOX_DIR = "/usr/lib/firefox-esr"
 # came in (up to the blank line), what went out.
 FIREFOX_SERVER_PY = r"""
 import base64, json, socket, ssl, sys
-port, cert, key, log = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
+port, cert, key, log, maxv = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
+if maxv == "1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
 ls = socket.socket()
 ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 ls.bind(("127.0.0.1", port))
@@ -371,7 +373,7 @@ def firefox_profile(ctx):
     return profile, cert, key
 
 
-def firefox_fetch(ctx, ps_args, env=None):
+def firefox_fetch(ctx, ps_args, env=None, maxv="1.3", cap=False):
     """Firefox (headless) takes a screenshot of https://127.0.0.1:PORT/ with
     plainsight (ps_args) attached first. Returns (plainsight, server log
     entries, port)."""
@@ -383,10 +385,11 @@ def firefox_fetch(ctx, ps_args, env=None):
     port = free_port()
     log = ctx.path("server.log")
     script = ctx.write("server.py", FIREFOX_SERVER_PY.encode())
-    srv = ctx.start(["python3", script, str(port), cert, key, log], "https server")
+    srv = ctx.start(["python3", script, str(port), cert, key, log, maxv], "https server")
     wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "the server to listen on %d" % port)
     if srv.p.poll() is not None:
         raise TestFailure("the https server exited early:", *indent(tail(srv.stderr)))
+    capture = Capture(ctx, port) if cap else None
     ps = start_nss(ctx, list(ps_args))
     shot = ctx.path("shot.png")
     ff = ctx.start([os.path.join(FIREFOX_DIR, "firefox-esr"), "--headless", "--no-remote", "--profile", profile,
@@ -399,6 +402,8 @@ def firefox_fetch(ctx, ps_args, env=None):
         raise TestFailure("firefox-esr took over 120 s for one screenshot:", *indent(tail(ff.stderr)))
     time.sleep(0.5)
     ps.stop()
+    if capture:
+        capture.stop()
     srv.kill()
     entries = []
     if os.path.exists(log):
@@ -410,7 +415,7 @@ def firefox_fetch(ctx, ps_args, env=None):
         raise TestFailure("firefox-esr fetched no page (server log: %d connections, screenshot %s):"
                           % (len(entries), "written" if os.path.exists(shot) else "missing"),
                           *indent(tail(ff.stderr)), "server:", *indent(tail(srv.stderr)))
-    return ps, entries, port
+    return ps, entries, port, capture
 
 
 @test("nss_firefox_headless")
@@ -418,7 +423,7 @@ def nss_firefox_headless(ctx):
     """Every request Firefox sent the server and every answer it read, byte
     for byte per connection, from its own NSS's sockets (the system's NSPR),
     with the connection's 4-tuple; nothing of other connections."""
-    ps, entries, port = firefox_fetch(ctx, ["-m", "json", "--nss", os.path.join(FIREFOX_DIR, "libssl3.so")])
+    ps, entries, port, _ = firefox_fetch(ctx, ["-m", "json", "--nss", os.path.join(FIREFOX_DIR, "libssl3.so")])
     records, summary, _ = ps.json_output()
     ours = [r for r in records if r.get("event") == "tls_data" and r.get("dport") == port]
     for cport, got, sent in entries:
@@ -431,6 +436,30 @@ def nss_firefox_headless(ctx):
                        module="nss")
     if summary is None or summary.get("lost_bytes"):
         raise TestFailure("bytes lost: %r" % (summary,))
+
+
+@test("nss_firefox_keylog_tls12")
+def nss_firefox_keylog_tls12(ctx):
+    """Firefox's NSS honours SSLKEYLOGFILE (Debian's system NSS does not):
+    with it set, NSS writes its own key log, and plainsight's, taken from
+    freebl with no help from NSS, is the same lines. TLS 1.2 only: its
+    secret and client random come from freebl's arguments; TLS 1.3's client
+    random is read from libssl3's sslSocket, whose layout for NSS 3.125.1 is
+    not derived here (nss.recipe)."""
+    need_capture_tools()
+    need_firefox()
+    keylog, reference = ctx.path("keys.log"), ctx.path("nss.keys")
+    ps, entries, port, cap = firefox_fetch(
+        ctx, ["-m", "keylog", "-k", keylog, "--nss", os.path.join(FIREFOX_DIR, "libssl3.so"),
+              "--freebl", os.path.join(FIREFOX_DIR, "libfreeblpriv3.so")],
+        env=dict(no_keylog_env(), SSLKEYLOGFILE=reference), maxv="1.2", cap=True)
+    check_keylog_file(keylog, False)
+    compare_keylogs(keylog, reference, "the key log Firefox's NSS wrote itself (SSLKEYLOGFILE)")
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if "/" not in out.split():
+        r = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
+        raise TestFailure("tshark decrypted no HTTP request with plainsight's keys:", "key log:",
+                          *indent(read_lines(keylog)), "tshark:", *indent(tail(r.stdout.decode("utf-8", "replace"))))
 
 
 def build_nss_peer(ctx):

@@ -39,11 +39,11 @@ def build_client(ctx, module):
 
 
 class Client:
-    def __init__(self, ctx, exe, port, send_data, recv_bytes):
+    def __init__(self, ctx, exe, port, send_data, recv_bytes, env=None):
         self.out = ctx.path("client.recv")
         send = ctx.write("client.send", send_data)
         self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out], os.path.basename(exe),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pid = read_json_line(self.proc, "pid")["pid"]
 
     def go(self):
@@ -115,6 +115,82 @@ def mbedtls_client_100KiB(ctx):
 @test("mbedtls_4MiB")
 def mbedtls_4MiB(ctx):
     exchange(ctx, "mbedtls", 4 * MiB, 4 * MiB)
+
+
+# ---- Mbed TLS 3 (trixie's 3.6, from the corpus) ---------------------------------------
+
+
+def build_mbedtls3_client(ctx):
+    """mbedtls_peer.c against trixie's libmbedtls 3.6 (corpus libmbedtls:trixie),
+    found through the executable's RPATH. Returns (exe, libmbedtls.so.21, its version)."""
+    from test_versions import corpus, upstream_version
+    entry = corpus("libmbedtls:trixie")
+    root = entry["path"]
+    libdir = os.path.join(root, "usr/lib/x86_64-linux-gnu")
+    lib = os.path.join(libdir, "libmbedtls.so.21")
+    if not os.path.exists(lib):
+        raise TestFailure("corpus libmbedtls:trixie has no %s" % lib)
+    exe = ctx.path("mbedtls3_peer")
+    r = ctx.run(["cc", "-O2", "-Wall", "-I", HERE, "-I", os.path.join(root, "usr/include"), "-o", exe,
+                 os.path.join(HERE, "mbedtls_peer.c"), "-L", libdir, "-Wl,--disable-new-dtags,-rpath," + libdir,
+                 "-lmbedtls", "-lmbedx509", "-lmbedcrypto"], timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("cannot build mbedtls_peer.c against 3.6:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return exe, lib, upstream_version(entry["version"]).split("-")[0]
+
+
+def mbedtls3_keylog(ctx, maxv):
+    """A 3.6 client sends an HTTP request; plainsight's key log (the TLS 1.3
+    secrets where mbedtls_ssl_tls13_derive_*_secrets return, TLS 1.2's master
+    where mbedtls_ssl_derive_keys does) lets tshark decrypt it, and the
+    plaintext is byte-exact."""
+    from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
+    need_tools()
+    exe, lib, version = build_mbedtls3_client(ctx)
+    cert, key = make_cert(ctx)
+    path = "/mbedtls3-keylog-%d" % os.getpid()
+    request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
+    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
+    srv = PyServer(ctx, cert, key, len(request), answer)
+    cli = Client(ctx, exe, srv.port, request, len(answer), env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
+    cap = Capture(ctx, srv.port)
+    keylog = ctx.path("keys.log")
+    # GCC writes 3.6's banner as immediates (mbedtls_version_get_string_full):
+    # no version text to read, so the version is given
+    ps = ctx.start_plainsight(["mbedtls", "-m", "json", "-k", keylog, "--mbedtls", lib,
+                               "--mbedtls_version", "Mbed TLS %s" % version, "-p", str(cli.pid)])
+    ps.wait_attached()
+    if not re.search(r"attached mbedtls to \S*libmbedtls\.so\.21 \(version 3\.6\.\d+, layout 3\.6\)",
+                     ps.attached_line):
+        raise TestFailure("the attached line does not name libmbedtls.so.21, 3.6.x and layout 3.6: %r"
+                          % ps.attached_line)
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    cap.stop()
+    compare_bytes("the server's own record of what it received", srv.received(0), request)
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    compare_stream(records, cli.pid, "write", request, "the 3.6 client's writes", fd=cli.info["fd"],
+                   tuple_=tuple_, module="mbedtls")
+    compare_stream(records, cli.pid, "read", answer, "the 3.6 client's reads", fd=cli.info["fd"],
+                   tuple_=tuple_, module="mbedtls")
+    lines = check_keylog_file(keylog, maxv == "1.3")
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if path not in out:
+        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (Mbed TLS 3.6, TLS %s):"
+                          % (path, maxv), "key log:", *indent(lines))
+
+
+@test("mbedtls3_keylog_tls13")
+def mbedtls3_keylog_tls13(ctx):
+    mbedtls3_keylog(ctx, "1.3")
+
+
+@test("mbedtls3_keylog_tls12")
+def mbedtls3_keylog_tls12(ctx):
+    mbedtls3_keylog(ctx, "1.2")
 
 
 @test("mbedtls_keylog_tls12")

@@ -310,12 +310,12 @@ def build_peer(ctx):
 class PeerClient:
     """gnutls_peer.c: waits for go, sends its data in one call, reads recv_bytes."""
 
-    def __init__(self, ctx, exe, port, send_data, recv_bytes, maxv="1.3"):
+    def __init__(self, ctx, exe, port, send_data, recv_bytes, maxv="1.3", env=None):
         self.send_data = send_data
         self.out = ctx.path("peer.recv")
         send = ctx.write("peer.send", send_data)
         self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out, PRIORITY[maxv]], "gnutls_peer",
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pid = read_json_line(self.proc, "pid")["pid"]
 
     def go(self):
@@ -355,6 +355,34 @@ def gnutls_single_call_4MiB(ctx):
     if len(writes) != 1:
         raise TestFailure("one call of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes]))
     compare_stream(records, cli.pid, "read", to_client, "gnutls_peer's receives", fd=cli.info["fd"],
+                   tuple_=tuple_, module="gnutls")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
+@test("gnutls_recv_packet")
+def gnutls_recv_packet(ctx):
+    """A client reading with gnutls_record_recv_packet (the record stays in
+    GnuTLS's buffer; gnutls_packet_get points into it): what it read, byte
+    for byte, through the packet's offsets (mbuffer_st, layout 3.7)."""
+    exe = build_peer(ctx)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(16 * KiB), os.urandom(300 * KiB)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), env=dict(os.environ, GNUTLS_PEER_PACKET="1"))
+    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    compare_bytes("gnutls_peer's own record of what it received", cli.received, to_client)
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    reads = compare_stream(records, cli.pid, "read", to_client, "gnutls_peer's gnutls_record_recv_packet calls",
+                           fd=cli.info["fd"], tuple_=tuple_, module="gnutls")
+    if len(reads) < 300 // 16:
+        raise TestFailure("%d records for 300 KiB: not one a TLS record" % len(reads))
+    compare_stream(records, cli.pid, "write", to_server, "gnutls_peer's send", fd=cli.info["fd"],
                    tuple_=tuple_, module="gnutls")
     if summary is None or summary.get("lost_bytes"):
         raise TestFailure("bytes lost: %r" % (summary,))

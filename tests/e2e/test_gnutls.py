@@ -12,7 +12,7 @@ import threading
 import time
 
 import harness
-from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
+from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, concat, free_port, indent, listening,
                      records_of, require_program, tail, wait_until)
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
 from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
@@ -384,6 +384,49 @@ def gnutls_recv_packet(ctx):
         raise TestFailure("%d records for 300 KiB: not one a TLS record" % len(reads))
     compare_stream(records, cli.pid, "write", to_server, "gnutls_peer's send", fd=cli.info["fd"],
                    tuple_=tuple_, module="gnutls")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
+@test("gnutls_early_data")
+def gnutls_early_data(ctx):
+    """TLS 1.3 0-RTT: gnutls-cli -r --earlydata resumes its session and sends
+    a file as early data; gnutls-serv --earlydata --echo reads it with
+    gnutls_record_recv_early_data. Both sides' records carry it exactly
+    once, before the line sent after the handshake, which the echo returns."""
+    need_tools()
+    cert, key = make_cert(ctx)
+    port = free_port()
+    early = b"early data %d %s\n" % (os.getpid(), os.urandom(8).hex().encode())
+    line = b"after the handshake %s\n" % os.urandom(8).hex().encode()
+    early_file = ctx.write("early.txt", early)
+    srv = ctx.start(["gnutls-serv", "--earlydata", "--echo", "-p", str(port), "--x509certfile", cert,
+                     "--x509keyfile", key], "gnutls-serv", collect_stdout=True)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "gnutls-serv to listen on %d" % port)
+    ps = start_gnutls(ctx, ["-m", "json"])
+    cli = ctx.start(["sh", "-c", 'exec gnutls-cli --insecure -r --earlydata="$1" -p "$2" 127.0.0.1', "sh",
+                     early_file, str(port)], "gnutls-cli", stdin=subprocess.PIPE, collect_stdout=True)
+    cli.p.stdin.write(line)
+    cli.p.stdin.flush()
+    wait_until(lambda: line in cli.stdout_bytes or cli.p.poll() is not None, WORK_TIMEOUT,
+               "gnutls-cli to get its line echoed")
+    cli.p.stdin.close()
+    cli.wait(WORK_TIMEOUT)
+    time.sleep(0.3)
+    ps.stop()
+    srv.kill()
+    if b"This is a resumed session" not in cli.stdout_bytes:
+        raise TestFailure("gnutls-cli did not resume its session: no early data was possible",
+                          *indent(tail(cli.stdout_bytes.decode("utf-8", "replace"))))
+    records, summary, _ = ps.json_output()
+    data = [r for r in records if r.get("event") == "tls_data" and port in (r.get("sport"), r.get("dport"))]
+    for pid, direction, who in ((srv.pid, "read", "gnutls-serv's reads"), (cli.pid, "write", "gnutls-cli's writes")):
+        got = concat(records_of(data, pid, direction))
+        if got.count(early) != 1 or got.find(early) > got.find(line) or got.count(line) != 1:
+            raise TestFailure("%s hold the early data %d times and the line %d times (early data at %d, "
+                              "line at %d); want each once, early data first"
+                              % (who, got.count(early), got.count(line), got.find(early), got.find(line)),
+                              "got: %r" % got[:400])
     if summary is None or summary.get("lost_bytes"):
         raise TestFailure("bytes lost: %r" % (summary,))
 

@@ -71,6 +71,7 @@ struct ast_match {
 	struct loc loc;            /* the regex string */
 	const char *product;       /* NULL: the banner names no product */
 	struct loc product_loc;
+	bool file_name;            /* `match file`: matched against the file's name, not its strings */
 	struct ast_match *next;
 };
 

@@ -113,7 +113,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias" SLOT "slot" OF "of"
+%token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias" SLOT "slot" OF "of" FILE_KW "file"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
@@ -265,6 +265,7 @@ name:
 	| "through"  { $$ = "through"; }
 	| "slot"     { $$ = "slot"; }
 	| "of"       { $$ = "of"; }
+	| "file"     { $$ = "file"; }
 	| "steps"    { $$ = "steps"; }
 	| "do"       { $$ = "do"; }
 	;
@@ -466,6 +467,16 @@ version_body:
 			$$ = $1;
 			m->regex = $3; m->loc = @3;
 			m->product = $4.name; m->product_loc = $4.loc;
+			APPEND($$->matches, m);
+		}
+	| version_body "match" "file" STRING opt_product ';'
+		{
+			struct ast_match *m = NEW(struct ast_match);
+
+			$$ = $1;
+			m->regex = $4; m->loc = @4;
+			m->file_name = true;
+			m->product = $5.name; m->product_loc = $5.loc;
 			APPEND($$->matches, m);
 		}
 	| version_body "needed" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->needed, $3, @2, "needed"); }

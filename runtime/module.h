@@ -28,8 +28,10 @@ struct ps_flag_desc {
 };
 
 /* How to read a library's version out of an ELF file. */
+#include "version_rule.h"   /* PS_VERSION_FILE_NAME */
+
 struct ps_version_rule {
-	const char *section;       /* e.g. ".rodata" */
+	const char *section;       /* e.g. ".rodata"; PS_VERSION_FILE_NAME: the file's name, symlinks followed */
 	const char *regex;         /* POSIX extended; group 1 is the version */
 	const char *product;       /* what a match of this regex is (`match ... product P`); NULL: unnamed */
 	const char *needed_prefix; /* also search DT_NEEDED libraries starting so; NULL: only the target */

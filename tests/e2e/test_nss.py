@@ -401,7 +401,7 @@ def firefox_fetch(ctx, ps_args, env=None, maxv="1.3", cap=False):
         ff.kill()
         raise TestFailure("firefox-esr took over 120 s for one screenshot:", *indent(tail(ff.stderr)))
     time.sleep(0.5)
-    ps.stop()
+    stderr = ps.stop()
     if capture:
         capture.stop()
     srv.kill()
@@ -415,6 +415,11 @@ def firefox_fetch(ctx, ps_args, env=None, maxv="1.3", cap=False):
         raise TestFailure("firefox-esr fetched no page (server log: %d connections, screenshot %s):"
                           % (len(entries), "written" if os.path.exists(shot) else "missing"),
                           *indent(tail(ff.stderr)), "server:", *indent(tail(srv.stderr)))
+    # Firefox maps its bundled libnss3 first and dlopens libssl3, beside it, later:
+    # that is the attached copy, no program out of reach
+    wrong = [l for l in stderr.splitlines() if "not traced" in l and "firefox-esr/firefox-esr" in l]
+    if wrong:
+        raise TestFailure("plainsight says Firefox is out of reach, yet it is attached to its NSS:", *indent(wrong))
     return ps, entries, port, capture
 
 

@@ -2,6 +2,7 @@
 /* M.tables.c: the module's descriptors (runtime/module.h) the runtime interprets. */
 #include "emit.h"
 #include "field_reads.h"
+#include "version_rule.h"
 
 static const char *flag_type_const(enum flag_type t)
 {
@@ -58,7 +59,7 @@ static void put_flags(struct buf *b, const struct ast_module *mod)
 static void put_version_rule(struct buf *b, const char *indent, const struct ast_version *v,
 			     const struct ast_match *m)
 {
-	put_str_member(b, indent, "section", v->section);
+	put_str_member(b, indent, "section", m->file_name ? PS_VERSION_FILE_NAME : v->section);
 	put_str_member(b, indent, "regex", m->regex);
 	put_str_member(b, indent, "product", m->product);
 	put_str_member(b, indent, "needed_prefix", v->needed);
@@ -210,6 +211,10 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			put_name_list(b, "called_by", h->called_by);
 			put_name_list(b, "called_with", h->called_with);
 			put_name_list(b, "unless_calls", h->unless_calls);
+			if (h->slot_field) {
+				put_str_member(b, "\t\t", "slot_of", h->slot_of);
+				buf_printf(b, "\t\t.slot = %d,\n", h->slot_field->offset_id);
+			}
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
 			buf_puts(b, "\t},\n");

@@ -28,8 +28,10 @@ struct ps_flag_desc {
 };
 
 /* How to read a library's version out of an ELF file. */
+#include "version_rule.h"   /* PS_VERSION_FILE_NAME */
+
 struct ps_version_rule {
-	const char *section;       /* e.g. ".rodata" */
+	const char *section;       /* e.g. ".rodata"; PS_VERSION_FILE_NAME: the file's name, symlinks followed */
 	const char *regex;         /* POSIX extended; group 1 is the version */
 	const char *product;       /* what a match of this regex is (`match ... product P`); NULL: unnamed */
 	const char *needed_prefix; /* also search DT_NEEDED libraries starting so; NULL: only the target */
@@ -119,6 +121,14 @@ struct ps_hook_desc {
 	 */
 	const char *const *called_with;
 	uint32_t n_called_with;
+	/*
+	 * `slot S.F of T`: where the target has no symbol for it, the function
+	 * is the one whose address the table the exported function T returns
+	 * holds at offset S.F (offset id `slot`, from the layout); slot_of NULL:
+	 * none.
+	 */
+	const char *slot_of;
+	int32_t slot;
 	/* `unless calls H`: not attached where its code reaches (calls) an attached hook on H. */
 	const char *const *unless_calls;
 	uint32_t n_unless_calls;

@@ -438,6 +438,40 @@ def pid_alone(ctx):
         raise TestFailure("-p %d: the server read %d bytes, less than the 1000-byte body" % (server.pid, len(body)))
 
 
+def go_body(n, salt):
+    """body(n, salt) of tests/go/https."""
+    return bytes(ord("a") + (i * 7 + salt + i // 251) % 26 for i in range(n))
+
+
+def register_not_tcp(line):
+    @test("gotls_go%s_not_tcp_fd_minus_one" % line)
+    def not_tcp(ctx):
+        """TLS over a unix socket (a tls.Conn whose conn is no *net.TCPConn):
+        the plaintext byte-exact, fd -1 and no 4-tuple, never garbage."""
+        binary, _ = build(corpus_go(line), "default")
+        ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json"])
+        ps.wait_attached()
+        size = 70000
+        prog = ctx.start([binary, "unix", "-cert", ctx.path("cert.pem"), "-dir", ctx.tmp, "-sizes", str(size)],
+                         "https unix", collect_stdout=True)
+        prog.check_ok(60)
+        time.sleep(0.5)
+        ps.stop()
+        records, _, _ = ps.json_output()
+        want = go_body(size, 3) * 2     # the client's write, then the server's echo
+        for direction in ("write", "read"):
+            recs = records_of(records, prog.pid, direction)
+            bad = [(r.get("fd"), r.get("saddr"), r.get("sport")) for r in recs
+                   if r.get("fd") != -1 or r.get("saddr") or r.get("sport")]
+            if bad:
+                raise TestFailure("%s records over a unix socket with fd or address: %r" % (direction, bad[:4]))
+            harness.compare_bytes("%ss over a unix socket" % direction, b"".join(r["payload"] for r in recs), want)
+
+
+for _line in ("1.15", "1.24"):
+    register_not_tcp(_line)
+
+
 @test("gotls_not_go")
 def not_go(ctx):
     """A binary without a Go function table: one error line, non-zero exit."""

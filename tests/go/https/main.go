@@ -6,10 +6,15 @@
 //	https server -cert CERT.pem -keylog FILE -port N [-h1]   prints "port N", serves until killed
 //	https client -cert CERT.pem -keylog FILE -port N -sizes 1,102400 [-h1]
 //	https load -cert CERT.pem -port N -count N -workers W -stop FILE [-h1]
+//	https unix -cert CERT.pem -dir DIR -sizes N
 //
 // load posts 100-byte bodies from W goroutines, until it has made -count
 // requests and FILE exists; it fails at the first request not answered
 // right, and prints "ok N requests" at the end.
+//
+// unix is a TLS client and server of one process over a unix socket in DIR,
+// not TCP: the client writes body(N, 3), the server reads it and writes it
+// back, the client checks it and prints "ok".
 //
 // POST /echo?size=N: the server reads the request body and answers N bytes.
 // Bodies are a pattern the client checks (body(i) below).
@@ -181,6 +186,49 @@ func load(certPath string, port, count, workers int, stop string, h1 bool) {
 	fmt.Printf("ok %d requests\n", atomic.LoadInt64(&made))
 }
 
+func unixPair(certPath, dir string, n int) {
+	path := dir + "/tls.sock"
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		fail("%v", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{selfSigned(certPath)}}
+	served := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		s := tls.Server(c, cfg)
+		buf := make([]byte, n)
+		if _, err = io.ReadFull(s, buf); err == nil {
+			_, err = s.Write(buf)
+		}
+		served <- err
+	}()
+	raw, err := net.Dial("unix", path)
+	if err != nil {
+		fail("%v", err)
+	}
+	c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	want := body(n, 3)
+	if _, err := c.Write(want); err != nil {
+		fail("client write: %v", err)
+	}
+	got := make([]byte, n)
+	if _, err := io.ReadFull(c, got); err != nil {
+		fail("client read: %v", err)
+	}
+	if err := <-served; err != nil {
+		fail("server: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		fail("the echo differs from what was sent")
+	}
+	fmt.Println("ok")
+}
+
 func main() {
 	fs := flag.NewFlagSet("https", flag.ExitOnError)
 	cert := fs.String("cert", "", "certificate PEM (written by the server, read by the client)")
@@ -191,6 +239,7 @@ func main() {
 	count := fs.Int("count", 10000, "requests at least (load)")
 	workers := fs.Int("workers", 4, "goroutines posting (load)")
 	stop := fs.String("stop", "", "stop once this file exists (load)")
+	dir := fs.String("dir", "", "where the unix socket goes (unix)")
 	if len(os.Args) < 2 {
 		fail("usage: https server|client [flags]")
 	}
@@ -202,6 +251,12 @@ func main() {
 		client(*cert, *kl, *port, *sizes, *h1)
 	case "load":
 		load(*cert, *port, *count, *workers, *stop, *h1)
+	case "unix":
+		n, err := strconv.Atoi(*sizes)
+		if err != nil {
+			fail("-sizes: %v", err)
+		}
+		unixPair(*cert, *dir, n)
 	default:
 		fail("unknown mode %q", os.Args[1])
 	}

@@ -22,7 +22,10 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 # bpf/ (loading and attaching), events/ (ring buffer to records), output/.
 RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
-RUNTIME_LIBS := -lbpf -lelf -lz -lpcap
+RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread
+# libpcap is loaded by the runtime when it captures packets (runtime/events/pcap_lib.h);
+# the unit tests read the pcapng files they check with it
+UNIT_LIBS := $(RUNTIME_LIBS) -lpcap
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_OUT   := $(OUT)/asan
@@ -255,11 +258,11 @@ ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
 
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(UNIT_LIBS)
 
 $(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(UNIT_LIBS)
 
 # The version order's test once more, linked against probec's objects instead
 # of the runtime's library: both programs must pass it from the one source.

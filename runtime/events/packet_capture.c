@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "packet_capture.h"
+#include "pcap_lib.h"
 
 /*
  * The kernel ring per interface. A 100 MiB loopback transfer arrives faster
@@ -30,29 +31,36 @@ struct iface {
 };
 
 struct ps_packet_capture {
+	const struct ps_pcap *lib;
 	struct iface *ifaces;
 	size_t n;
 };
 
 int ps_packet_filter_check(const char *filter, char *err, size_t err_size)
 {
+	const struct ps_pcap *lib;
 	pcap_t *dead;
 	struct bpf_program program;
 	int rc;
 
 	if (!filter || !*filter)
 		return 0;
-	dead = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, PS_PACKET_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
+	lib = ps_pcap_lib();
+	if (!lib) {
+		snprintf(err, err_size, "%s", ps_pcap_lib_error());
+		return -ENOEXEC;
+	}
+	dead = lib->open_dead_with_tstamp_precision(DLT_EN10MB, PS_PACKET_SNAPLEN, PCAP_TSTAMP_PRECISION_NANO);
 	if (!dead) {
 		snprintf(err, err_size, "out of memory");
 		return -ENOMEM;
 	}
-	rc = pcap_compile(dead, &program, filter, 1, PCAP_NETMASK_UNKNOWN);
+	rc = lib->compile(dead, &program, filter, 1, PCAP_NETMASK_UNKNOWN);
 	if (rc != 0)
-		snprintf(err, err_size, "%s", pcap_geterr(dead));
+		snprintf(err, err_size, "%s", lib->geterr(dead));
 	else
-		pcap_freecode(&program);
-	pcap_close(dead);
+		lib->freecode(&program);
+	lib->close(dead);
 	return rc ? -EINVAL : 0;
 }
 
@@ -114,55 +122,55 @@ out:
 	return err;
 }
 
-static int fail_pcap(pcap_t *pcap, const char *name, const char *what, int rc)
+static int fail_pcap(const struct ps_pcap *lib, pcap_t *pcap, const char *name, const char *what, int rc)
 {
-	const char *msg = rc == PCAP_ERROR || rc == PCAP_WARNING ? pcap_geterr(pcap) : pcap_statustostr(rc);
+	const char *msg = rc == PCAP_ERROR || rc == PCAP_WARNING ? lib->geterr(pcap) : lib->statustostr(rc);
 
 	ps_error("cannot capture on interface %s: %s: %s", name, what, msg);
 	return rc == PCAP_ERROR_NO_SUCH_DEVICE ? -ENODEV : rc == PCAP_ERROR_PERM_DENIED ? -EPERM : -EIO;
 }
 
-static int set_filter(struct iface *iface, const char *filter)
+static int set_filter(const struct ps_pcap *lib, struct iface *iface, const char *filter)
 {
 	struct bpf_program program;
 	int rc;
 
 	if (!filter || !*filter)
 		return 0;
-	if (pcap_compile(iface->pcap, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
-		ps_error("packet filter '%s' on interface %s: %s", filter, iface->name, pcap_geterr(iface->pcap));
+	if (lib->compile(iface->pcap, &program, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+		ps_error("packet filter '%s' on interface %s: %s", filter, iface->name, lib->geterr(iface->pcap));
 		return -EINVAL;
 	}
-	rc = pcap_setfilter(iface->pcap, &program);
-	pcap_freecode(&program);
-	return rc ? fail_pcap(iface->pcap, iface->name, "setting the filter", PCAP_ERROR) : 0;
+	rc = lib->setfilter(iface->pcap, &program);
+	lib->freecode(&program);
+	return rc ? fail_pcap(lib, iface->pcap, iface->name, "setting the filter", PCAP_ERROR) : 0;
 }
 
-static int open_iface(struct iface *iface, const char *filter)
+static int open_iface(const struct ps_pcap *lib, struct iface *iface, const char *filter)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	int rc;
 
-	iface->pcap = pcap_create(iface->name, errbuf);
+	iface->pcap = lib->create(iface->name, errbuf);
 	if (!iface->pcap) {
 		ps_error("cannot capture on interface %s: %s", iface->name, errbuf);
 		return -ENODEV;
 	}
 	/* before activation, these only record wishes: they fail only on an active handle */
-	pcap_set_snaplen(iface->pcap, PS_PACKET_SNAPLEN);
-	pcap_set_buffer_size(iface->pcap, RING_BYTES);
-	pcap_set_timeout(iface->pcap, BLOCK_TIMEOUT_MS);
-	pcap_set_tstamp_precision(iface->pcap, PCAP_TSTAMP_PRECISION_NANO);
-	rc = pcap_activate(iface->pcap);
+	lib->set_snaplen(iface->pcap, PS_PACKET_SNAPLEN);
+	lib->set_buffer_size(iface->pcap, RING_BYTES);
+	lib->set_timeout(iface->pcap, BLOCK_TIMEOUT_MS);
+	lib->set_tstamp_precision(iface->pcap, PCAP_TSTAMP_PRECISION_NANO);
+	rc = lib->activate(iface->pcap);
 	if (rc < 0)
-		return fail_pcap(iface->pcap, iface->name, "activating", rc);
+		return fail_pcap(lib, iface->pcap, iface->name, "activating", rc);
 	if (rc > 0)
-		ps_warn("interface %s: %s", iface->name, pcap_statustostr(rc));
-	iface->linktype = pcap_datalink(iface->pcap);
-	rc = set_filter(iface, filter);
+		ps_warn("interface %s: %s", iface->name, lib->statustostr(rc));
+	iface->linktype = lib->datalink(iface->pcap);
+	rc = set_filter(lib, iface, filter);
 	if (rc)
 		return rc;
-	if (pcap_setnonblock(iface->pcap, 1, errbuf) != 0) {
+	if (lib->setnonblock(iface->pcap, 1, errbuf) != 0) {
 		ps_error("cannot capture on interface %s: %s", iface->name, errbuf);
 		return -EIO;
 	}
@@ -175,12 +183,21 @@ int ps_packet_capture_open(const char *const *names, size_t n_names, const char 
 	struct ps_packet_capture *pc = calloc(1, sizeof(*pc));
 	int err = pc ? 0 : -ENOMEM;
 
+	if (pc) {
+		pc->lib = ps_pcap_lib();
+		if (!pc->lib) {
+			ps_error("cannot capture packets: %s", ps_pcap_lib_error());
+			free(pc);
+			return -ENOEXEC;
+		}
+	}
+
 	for (size_t i = 0; i < n_names && !err; i++)
 		err = strcmp(names[i], "any") == 0 ? add_interfaces_up(pc) : add_name(pc, names[i]);
 	if (err == -ENOMEM)
 		ps_error("out of memory");
 	for (size_t i = 0; pc && i < pc->n && !err; i++)
-		err = open_iface(&pc->ifaces[i], filter);
+		err = open_iface(pc->lib, &pc->ifaces[i], filter);
 	if (err) {
 		ps_packet_capture_close(pc);
 		return err;
@@ -195,7 +212,7 @@ void ps_packet_capture_close(struct ps_packet_capture *pc)
 		return;
 	for (size_t i = 0; i < pc->n; i++) {
 		if (pc->ifaces[i].pcap)
-			pcap_close(pc->ifaces[i].pcap);
+			pc->lib->close(pc->ifaces[i].pcap);
 		free(pc->ifaces[i].name);
 	}
 	free(pc->ifaces);
@@ -243,7 +260,7 @@ uint16_t ps_packet_capture_file_linktype(const struct ps_packet_capture *pc, siz
 void ps_packet_capture_fds(const struct ps_packet_capture *pc, int *fds)
 {
 	for (size_t i = 0; i < pc->n; i++)
-		fds[i] = pcap_get_selectable_fd(pc->ifaces[i].pcap);
+		fds[i] = pc->lib->get_selectable_fd(pc->ifaces[i].pcap);
 }
 
 struct dispatch_ctx {
@@ -276,12 +293,12 @@ int ps_packet_capture_dispatch(struct ps_packet_capture *pc, ps_packet_fn on_pac
 
 	for (size_t i = 0; i < pc->n; i++) {
 		struct dispatch_ctx ctx = { .interface = (uint32_t)i, .on_packet = on_packet, .arg = arg };
-		int n = pcap_dispatch(pc->ifaces[i].pcap, -1, on_pcap_packet, (u_char *)&ctx);
+		int n = pc->lib->dispatch(pc->ifaces[i].pcap, -1, on_pcap_packet, (u_char *)&ctx);
 
 		if (ctx.error)
 			return ctx.error;
 		if (n < 0) {
-			ps_error("capturing on interface %s: %s", pc->ifaces[i].name, pcap_geterr(pc->ifaces[i].pcap));
+			ps_error("capturing on interface %s: %s", pc->ifaces[i].name, pc->lib->geterr(pc->ifaces[i].pcap));
 			return -EIO;
 		}
 		total += n;
@@ -296,7 +313,7 @@ uint64_t ps_packet_capture_dropped(struct ps_packet_capture *pc)
 	for (size_t i = 0; i < pc->n; i++) {
 		struct pcap_stat stat;
 
-		if (pcap_stats(pc->ifaces[i].pcap, &stat) == 0)
+		if (pc->lib->stats(pc->ifaces[i].pcap, &stat) == 0)
 			dropped += stat.ps_drop;
 	}
 	return dropped;

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include "dl_symbols.h"
 #include "pcap_lib.h"
 
 /* Debian's name for libpcap's ABI (package libpcap0.8), which our header matches */
@@ -16,10 +17,7 @@ static pthread_once_t load_once = PTHREAD_ONCE_INIT;
 
 static void load(void)
 {
-	struct {
-		void **slot;
-		const char *name;
-	} syms[] = {
+	const struct ps_dl_symbol syms[] = {
 		{ (void **)&api.create, "pcap_create" },
 		{ (void **)&api.activate, "pcap_activate" },
 		{ (void **)&api.close, "pcap_close" },
@@ -40,18 +38,17 @@ static void load(void)
 		{ (void **)&api.open_dead_with_tstamp_precision, "pcap_open_dead_with_tstamp_precision" },
 	};
 	void *handle = dlopen(PCAP_SONAME, RTLD_NOW | RTLD_LOCAL);
+	const char *missing;
 
 	if (!handle) {
 		snprintf(why, sizeof(why), "cannot load libpcap: %s (Debian package libpcap0.8)", dlerror());
 		return;
 	}
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		*syms[i].slot = dlsym(handle, syms[i].name);
-		if (!*syms[i].slot) {
-			snprintf(why, sizeof(why), "%s has no %s: too old a libpcap", PCAP_SONAME, syms[i].name);
-			dlclose(handle);
-			return;
-		}
+	missing = ps_dl_symbols(handle, syms, sizeof(syms) / sizeof(syms[0]));
+	if (missing) {
+		snprintf(why, sizeof(why), "%s has no %s: too old a libpcap", PCAP_SONAME, missing);
+		dlclose(handle);
+		return;
 	}
 	loaded = true;   /* kept until exit: handles it made live as long */
 }

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "capstone_lib.h"
+#include "dl_symbols.h"
 #include "log.h"
 
 #define STRINGIFY_(x) #x
@@ -24,10 +25,7 @@ static unsigned users;
 
 static int load_symbols(void)
 {
-	struct {
-		void **slot;
-		const char *name;
-	} syms[] = {
+	const struct ps_dl_symbol syms[] = {
 		{ (void **)&api.open, "cs_open" },
 		{ (void **)&api.option, "cs_option" },
 		{ (void **)&api.malloc, "cs_malloc" },
@@ -36,13 +34,11 @@ static int load_symbols(void)
 		{ (void **)&api.close, "cs_close" },
 		{ (void **)&api.regs_access, "cs_regs_access" },
 	};
+	const char *missing = ps_dl_symbols(handle, syms, sizeof(syms) / sizeof(syms[0]));
 
-	for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
-		*syms[i].slot = dlsym(handle, syms[i].name);
-		if (!*syms[i].slot) {
-			ps_debug("%s has no %s", CAPSTONE_SONAME, syms[i].name);
-			return -1;
-		}
+	if (missing) {
+		ps_debug("%s has no %s", CAPSTONE_SONAME, missing);
+		return -1;
 	}
 	return 0;
 }

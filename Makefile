@@ -19,8 +19,9 @@ ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 # runtime/ by stage, in the order data flows: target/ (what to attach to),
-# bpf/ (loading and attaching), events/ (ring buffer to records), output/.
-RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
+# bpf/ (loading and attaching), events/ (ring buffer to records), wire/ (packets
+# to records: --from wire), output/.
+RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
 RUNTIME_LIBS := -lbpf -lelf -lz -lpcap
 

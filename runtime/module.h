@@ -103,6 +103,7 @@ struct ps_hook_desc {
 	const char *return_prog;   /* BPF program name, or NULL */
 	bool optional;             /* a missing symbol is a note, not an error */
 	enum ps_hook_abi abi;
+	uint32_t emits;            /* a bit per event id (the first 32) its programs can emit */
 	const char *unless;        /* attach only when this symbol is absent from the target; NULL: always */
 	/*
 	 * `called by F, G`: where the target has no symbol for it, the function

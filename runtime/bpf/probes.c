@@ -52,8 +52,8 @@ static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_
 static uint32_t events_nobody_reads(const struct ps_options *opts)
 {
 	bool secrets_wanted = opts->keylog_path || opts->output.mode == PS_OUTPUT_KEYLOG ||
-			      opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.secrets;
-	bool data_wanted = opts->output.mode != PS_OUTPUT_PCAPNG;
+			      opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.secrets || opts->from_wire;
+	bool data_wanted = opts->output.mode != PS_OUTPUT_PCAPNG && !opts->from_wire;
 	uint32_t off = 0;
 
 	for (uint32_t e = 0; e < opts->module->n_events && e < 32; e++) {
@@ -154,12 +154,31 @@ static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_t
 	return err;
 }
 
+/*
+ * --from wire: a hook that can emit a data event is not attached (the
+ * packets carry the data): what is left are the hooks where secrets are
+ * born and those that keep their bookkeeping (SSL_free), a few traps per
+ * connection instead of two per read or write.
+ */
+static bool skipped_from_wire(const struct ps_options *opts, const struct ps_hook_desc *hook)
+{
+	const struct ps_module_desc *module = opts->module;
+
+	if (!opts->from_wire)
+		return false;
+	for (uint32_t e = 0; e < module->n_events && e < 32; e++)
+		if ((hook->emits & (1u << e)) && !ps_keylog_is_secrets_event(&module->events[e]))
+			return true;
+	return false;
+}
+
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		      const struct ps_hookset_desc *hookset, const long *sites, struct ps_probes *probes)
 {
 	int err;
 
-	if (hookset->track_socket) {
+	/* the socket tracker names the fd of reads and writes: wire mode has none */
+	if (hookset->track_socket && !opts->from_wire) {
 		struct bpf_program *prog = find_program(probes->obj, "ps_sys_enter");
 		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
 
@@ -178,6 +197,10 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 
 		if (sites[i] < 0)
 			continue;
+		if (skipped_from_wire(opts, hook)) {
+			probes->n_skipped++;
+			continue;
+		}
 		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
 		if (!err && hook->abi == PS_ABI_GO && hook->return_prog)
 			err = attach_go_returns(opts, &plan->targets[hook->target], probes, hook);

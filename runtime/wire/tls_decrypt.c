@@ -264,9 +264,6 @@ int ps_tls_decrypt_at(struct ps_tls_cipher *c, uint64_t seq, const struct ps_tls
 int ps_tls_decrypt(struct ps_tls_cipher *c, const struct ps_tls_record *rec, uint8_t *out, size_t *out_len,
 		   uint8_t *type)
 {
-	int err = ps_tls_decrypt_at(c, c->seq, rec, out, out_len, type);
-
-	if (!err)
-		c->seq++;
-	return err;
+	/* a record that fails still took its number: the next one is read at the next */
+	return ps_tls_decrypt_at(c, c->seq++, rec, out, out_len, type);
 }

@@ -39,7 +39,7 @@ void ps_tls_cipher_free(struct ps_tls_cipher *c);
 int ps_tls_decrypt_at(struct ps_tls_cipher *c, uint64_t seq, const struct ps_tls_record *rec, uint8_t *out,
 		      size_t *out_len, uint8_t *type);
 
-/* The same at c->seq, which then moves on when it succeeds. */
+/* The same at c->seq, which then moves on, whether or not the record opened. */
 int ps_tls_decrypt(struct ps_tls_cipher *c, const struct ps_tls_record *rec, uint8_t *out, size_t *out_len,
 		   uint8_t *type);
 

@@ -1,0 +1,379 @@
+"""--from wire: the same transfers traced twice at once, by a call-mode
+plainsight (probes on SSL_read and SSL_write) and a wire-mode one (only the
+secrets hooks; the packets of lo decrypted in plainsight), must give
+byte-identical plaintext per process and direction, equal to what the
+programs sent. Each cipher suite is forced in turn; KeyUpdate, resumption,
+and what cannot be decrypted (counted, never written) are tested too."""
+
+import os
+import re
+import subprocess
+
+import harness
+from harness import TestFailure, TestSkip, free_port, indent, listening, tail, wait_until
+from tls_servers import PyClient, PyServer, make_cert
+
+TESTS, test = harness.registry()
+WORK_TIMEOUT = 60
+
+
+# ---- the two captures --------------------------------------------------------
+
+class BothModes:
+    """A call-mode and a wire-mode plainsight, json, attached before the workload."""
+
+    def __init__(self, ctx, port, extra_wire=()):
+        self.ctx = ctx
+        self.calls = harness.Plainsight(ctx, ["tls", "-m", "json", "-q"], stdout_path=ctx.path("calls.jsonl"))
+        self.wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q"] +
+                                         list(extra_wire) + ["tcp", "port", str(port)],
+                                         stdout_path=ctx.path("wire.jsonl"))
+        calls_line = self.calls.wait_attached()
+        wire_line = self.wire.wait_attached()
+        check_attached(calls_line, wire_line)
+
+    def stop(self):
+        self.calls.stop()
+        self.wire.stop()
+        calls, _, _ = self.calls.json_output()
+        wire, summary, _ = self.wire.json_output()
+        if not summary or "wire" not in summary:
+            raise TestFailure("wire mode's json summary has no wire counters: %r" % (summary,))
+        return calls, wire, summary["wire"]
+
+
+def probe_count(line):
+    m = re.search(r", (\d+) probes", line)
+    if not m:
+        raise TestFailure("no probe count in the attached line: %s" % line)
+    return int(m.group(1))
+
+
+def check_attached(calls_line, wire_line):
+    if "secrets hooks only" not in wire_line:
+        raise TestFailure("wire mode's attached line does not say only the secrets hooks are attached:",
+                          "    " + wire_line)
+    if probe_count(wire_line) >= probe_count(calls_line):
+        raise TestFailure("wire mode attached %d probes, call mode %d: the reads and writes are probed too"
+                          % (probe_count(wire_line), probe_count(calls_line)),
+                          "    " + calls_line, "    " + wire_line)
+
+
+def streams(records, pids):
+    """(pid, dir) -> the bytes of its records in order, for the pids given."""
+    out = {}
+    for r in records:
+        if r.get("pid") in pids:
+            harness.check_record_sanity([r], "record of pid %d" % r["pid"])
+            out.setdefault((r["pid"], r["dir"]), bytearray()).extend(r["payload"])
+    return {k: bytes(v) for k, v in out.items()}
+
+
+def check_counters(wire, what, want_undecryptable=None):
+    bad = {k: v for k, v in wire["undecryptable"].items() if v}
+    if want_undecryptable is None and (bad or wire["gaps"] or wire["packets_dropped"]):
+        raise TestFailure("%s: wire mode counted gaps %d, dropped packets %d, undecryptable records %r"
+                          % (what, wire["gaps"], wire["packets_dropped"], bad))
+    if not wire["packets"] or not wire["connections"]:
+        raise TestFailure("%s: wire mode read no packets: %r" % (what, wire))
+
+
+def compare_modes(calls, wire, wire_counters, sent, what):
+    """sent: {(pid, dir): bytes} the programs really passed. Each must be in
+    both captures, identical; wire mode must show no process's stream call
+    mode does not."""
+    pids = {pid for pid, _ in sent}
+    got_calls, got_wire = streams(calls, pids), streams(wire, pids)
+    check_counters(wire_counters, what)
+    for key, want in sorted(sent.items()):
+        for mode, got in (("call mode", got_calls), ("wire mode", got_wire)):
+            harness.compare_bytes("%s: %s, pid %d %s" % (what, mode, key[0], key[1]), got.get(key, b""), want)
+    extra = set(got_wire) - set(got_calls)
+    if extra:
+        raise TestFailure("%s: wire mode has streams call mode lacks: %s" % (what, sorted(extra)))
+    for key in got_calls:
+        harness.compare_bytes("%s: pid %d %s, wire mode against call mode" % (what, key[0], key[1]),
+                              got_wire.get(key, b""), got_calls[key])
+
+
+# ---- openssl s_server and s_client -------------------------------------------
+
+class OpensslPair:
+    """s_server fed on stdin, s_client fed on stdin, each one's stdout what it received."""
+
+    def __init__(self, ctx, server_args=(), naccept=1):
+        self.ctx = ctx
+        self.openssl = harness.require_program("openssl")
+        self.cert, self.key = make_cert(ctx)
+        self.port = free_port()
+        self.server = ctx.start([self.openssl, "s_server", "-quiet", "-naccept", str(naccept),
+                                 "-accept", "127.0.0.1:%d" % self.port, "-cert", self.cert, "-key", self.key] +
+                                list(server_args), "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
+        wait_until(lambda: listening(self.port) or self.server.p.poll() is not None, 20,
+                   "s_server to listen on port %d" % self.port)
+        if self.server.p.poll() is not None:
+            raise TestFailure("s_server exited before listening:", *indent(tail(self.server.stderr)))
+        self.server_got = 0
+
+    def exchange(self, client_args, client_data, server_data, key_update=None, quiet=True):
+        """One connection: client_data up, server_data down; key_update ("k" or
+        "K", interactive client) between two halves of client_data. Returns
+        the client's pid."""
+        argv = [self.openssl, "s_client", "-connect", "127.0.0.1:%d" % self.port, "-no_ign_eof"]
+        # -nocommands: a read of stdin that starts with Q, R, k or K is no command then
+        argv += ["-quiet", "-nocommands"] if quiet else ["-brief"]
+        cli = self.ctx.start(argv + list(client_args), "openssl s_client", stdin=subprocess.PIPE,
+                             collect_stdout=True)
+        half = len(client_data) // 2 if key_update else len(client_data)
+        self.feed(cli, client_data[:half])
+        self.wait_server(half)
+        if key_update:
+            self.feed(cli, key_update.encode() + b"\n")
+            cli.wait_line("KEYUPDATE", WORK_TIMEOUT)  # the rest of a read that holds the command is dropped
+            self.feed(cli, client_data[half:])
+            self.wait_server(len(client_data))
+        self.feed(self.server, server_data)
+        wait_until(lambda: received(cli, quiet) >= len(server_data) or cli.p.poll() is not None, WORK_TIMEOUT,
+                   "s_client to receive %d bytes" % len(server_data))
+        cli.p.stdin.close()
+        cli.check_ok(WORK_TIMEOUT)
+        self.check_received(cli, server_data, quiet)
+        return cli.pid
+
+    def feed(self, proc, data):
+        proc.p.stdin.write(data)
+        proc.p.stdin.flush()
+
+    def wait_server(self, n):
+        want = self.server_got + n
+        wait_until(lambda: len(self.server.stdout_bytes) >= want or self.server.p.poll() is not None,
+                   WORK_TIMEOUT, "s_server to receive %d bytes" % want)
+        if len(self.server.stdout_bytes) < want:
+            raise TestFailure("s_server got %d of %d bytes; its stderr:" % (len(self.server.stdout_bytes), want),
+                              *indent(tail(self.server.stderr)))
+
+    def check_received(self, cli, server_data, quiet):
+        got = cli.stdout_bytes
+        if quiet and got != server_data:
+            harness.compare_bytes("what s_client received", got, server_data)
+
+    def finish(self):
+        self.server.check_ok(WORK_TIMEOUT)
+
+
+def received(cli, quiet):
+    return len(cli.stdout_bytes)
+
+
+def hex_text(n):
+    """n bytes of text lines none of which starts with an s_client command letter."""
+    raw = os.urandom(n // 2 + 1).hex()[:n]
+    return "\n".join(raw[i:i + 64] for i in range(0, len(raw), 64)).encode()[:n]
+
+
+def openssl_case(ctx, server_args, client_args, up=20000, down=50000, what=""):
+    pair = OpensslPair(ctx, server_args)
+    both = BothModes(ctx, pair.port)
+    up_data, down_data = os.urandom(up), os.urandom(down)
+    cli = pair.exchange(client_args, up_data, down_data)
+    pair.finish()
+    calls, wire, counters = both.stop()
+    srv = pair.server.pid
+    compare_modes(calls, wire, counters, {(cli, "write"): up_data, (srv, "read"): up_data,
+                                          (srv, "write"): down_data, (cli, "read"): down_data}, what)
+
+
+# ---- python peers, 1 B to 4 MiB ------------------------------------------------
+
+def python_case(ctx, up, down):
+    cert, key = make_cert(ctx)
+    up_data, down_data = os.urandom(up), os.urandom(down)
+    srv = PyServer(ctx, cert, key, up, down_data)
+    both = BothModes(ctx, srv.port)
+    cli = PyClient(ctx, srv.port, up_data, down)
+    cli.finish()
+    srv.finish()
+    if cli.received() != down_data or srv.received() != up_data:
+        raise TestFailure("the python peers did not get what was sent")
+    calls, wire, counters = both.stop()
+    compare_modes(calls, wire, counters, {(cli.pid, "write"): up_data, (srv.pid, "read"): up_data,
+                                          (srv.pid, "write"): down_data, (cli.pid, "read"): down_data},
+                  "python %d up, %d down" % (up, down))
+
+
+@test("wire-python-1B")
+def t_python_1b(ctx):
+    python_case(ctx, 1, 1)
+
+
+@test("wire-python-64KiB")
+def t_python_64k(ctx):
+    python_case(ctx, 65537, 65535)
+
+
+@test("wire-python-4MiB")
+def t_python_4m(ctx):
+    python_case(ctx, 1 << 20, 4 << 20)
+
+
+# ---- curl against s_server -----------------------------------------------------
+
+def curl_case(ctx, tls_max):
+    curl_bin = harness.require_program("curl")
+    pair = OpensslPair(ctx)
+    both = BothModes(ctx, pair.port)
+    body = os.urandom(300000)
+    resp_body = os.urandom(1 << 20)
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(resp_body) + resp_body
+    body_path = ctx.write("body", body)
+    out_path = ctx.path("curl.out")
+    curl = ctx.start([curl_bin, "-sSk", "--http1.1", "-H", "Expect:", "--tls-max", tls_max,
+                      "--max-time", str(WORK_TIMEOUT), "https://127.0.0.1:%d/" % pair.port,
+                      "--data-binary", "@" + body_path, "-o", out_path], "curl")
+    wait_until(lambda: len(pair.server.stdout_bytes) >= len(body) or curl.p.poll() is not None, WORK_TIMEOUT,
+               "s_server to receive the request")
+    pair.feed(pair.server, response)
+    curl.check_ok(WORK_TIMEOUT)
+    pair.finish()
+    with open(out_path, "rb") as f:
+        if f.read() != resp_body:
+            raise TestFailure("curl did not receive the response body")
+    request = pair.server.stdout_bytes
+    calls, wire, counters = both.stop()
+    srv = pair.server.pid
+    compare_modes(calls, wire, counters, {(curl.pid, "write"): request, (srv, "read"): request,
+                                          (srv, "write"): response, (curl.pid, "read"): response},
+                  "curl TLS <= %s" % tls_max)
+
+
+@test("wire-curl-tls13")
+def t_curl_13(ctx):
+    curl_case(ctx, "1.3")
+
+
+@test("wire-curl-tls12")
+def t_curl_12(ctx):
+    curl_case(ctx, "1.2")
+
+
+# ---- every suite forced in turn -------------------------------------------------
+
+TLS13_SUITES = ["TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
+                "TLS_AES_128_CCM_SHA256", "TLS_AES_128_CCM_8_SHA256"]
+# with the RSA certificate make_cert makes; CBC suites with encrypt-then-MAC (OpenSSL's default) and without
+TLS12_SUITES = ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-CHACHA20-POLY1305",
+                "AES128-CCM", "AES256-CCM8", "ECDHE-RSA-AES128-SHA", "ECDHE-RSA-AES256-SHA384",
+                "DHE-RSA-AES256-SHA256"]
+
+
+def tls13_suite_test(suite):
+    def run(ctx):
+        openssl_case(ctx, ["-ciphersuites", suite], ["-ciphersuites", suite], what="TLS 1.3 " + suite)
+    return run
+
+
+def tls12_suite_test(suite, etm=True):
+    def run(ctx):
+        client = ["-tls1_2", "-cipher", suite + ":@SECLEVEL=0"] + ([] if etm else ["-no_etm"])
+        openssl_case(ctx, ["-cipher", suite + ":@SECLEVEL=0"], client,
+                     what="TLS 1.2 %s%s" % (suite, "" if etm else " MAC-then-encrypt"))
+    return run
+
+
+for _suite in TLS13_SUITES:
+    test("wire-suite-13-" + _suite)(tls13_suite_test(_suite))
+for _suite in TLS12_SUITES:
+    test("wire-suite-12-" + _suite)(tls12_suite_test(_suite))
+    if "-SHA" in _suite and "GCM" not in _suite and "CHACHA" not in _suite:
+        test("wire-suite-12-" + _suite + "-no-etm")(tls12_suite_test(_suite, etm=False))
+
+
+# ---- KeyUpdate and resumption --------------------------------------------------
+
+def key_update_case(ctx, letter):
+    pair = OpensslPair(ctx)
+    both = BothModes(ctx, pair.port)
+    up, down = hex_text(40000), os.urandom(30000)
+    cli = pair.exchange([], up, down, key_update=letter, quiet=False)
+    pair.finish()
+    calls, wire, counters = both.stop()
+    srv = pair.server.pid
+    # the interactive client's stdout has its own lines: its reads are compared between the modes only
+    sent = {(cli, "write"): up, (srv, "read"): up, (srv, "write"): down}
+    compare_modes(calls, wire, counters, sent, "KeyUpdate '%s'" % letter)
+    if streams(wire, {cli}).get((cli, "read")) != down:
+        raise TestFailure("KeyUpdate '%s': wire mode's reads of s_client are not what s_server sent" % letter)
+
+
+@test("wire-keyupdate")
+def t_key_update(ctx):
+    key_update_case(ctx, "k")
+
+
+@test("wire-keyupdate-requested")
+def t_key_update_requested(ctx):
+    key_update_case(ctx, "K")
+
+
+def resumption_case(ctx, version_args):
+    pair = OpensslPair(ctx, naccept=2)
+    both = BothModes(ctx, pair.port)
+    sess = ctx.path("session.pem")
+    sent = {}
+    srv = pair.server.pid
+    for i, args in enumerate((["-sess_out", sess], ["-sess_in", sess])):
+        up, down = os.urandom(5000 + i), os.urandom(7000 + i)
+        cli = pair.exchange(version_args + args, up, down)
+        pair.server_got += len(up)
+        sent[(cli, "write")], sent[(cli, "read")] = up, down
+        sent.setdefault((srv, "read"), b"")
+        sent.setdefault((srv, "write"), b"")
+        sent[(srv, "read")] += up
+        sent[(srv, "write")] += down
+    pair.finish()
+    calls, wire, counters = both.stop()
+    compare_modes(calls, wire, counters, sent, "resumed session %s" % " ".join(version_args))
+
+
+@test("wire-resumption-tls13")
+def t_resumption_13(ctx):
+    resumption_case(ctx, [])
+
+
+@test("wire-resumption-tls12")
+def t_resumption_12(ctx):
+    resumption_case(ctx, ["-tls1_2"])
+
+
+# ---- what cannot be decrypted ---------------------------------------------------
+
+@test("wire-no-secret-counted")
+def t_no_secret(ctx):
+    """GnuTLS on both ends: the tls module finds no secret; every record is
+    counted by cause and none is written as plaintext."""
+    serv, cli_bin = harness.require_program("gnutls-serv"), harness.require_program("gnutls-cli")
+    cert, key = make_cert(ctx)
+    port = free_port()
+    server = ctx.start([serv, "--echo", "-p", str(port), "--x509certfile", cert, "--x509keyfile", key],
+                       "gnutls-serv", collect_stdout=True)
+    wait_until(lambda: listening(port), 20, "gnutls-serv to listen")
+    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "tcp port %d" % port],
+                                stdout_path=ctx.path("wire.jsonl"))
+    wire.wait_attached()
+    msg = os.urandom(3000).hex().encode() + b"\n"
+    cli = ctx.start([cli_bin, "--insecure", "-p", str(port), "127.0.0.1"], "gnutls-cli", stdin=subprocess.PIPE,
+                    collect_stdout=True)
+    cli.p.stdin.write(msg)
+    cli.p.stdin.flush()
+    wait_until(lambda: msg in cli.stdout_bytes or cli.p.poll() is not None, WORK_TIMEOUT, "the echo")
+    cli.p.stdin.close()
+    cli.wait(WORK_TIMEOUT)
+    server.kill()
+    wire.stop()
+    records, summary, _ = wire.json_output()
+    counters = summary["wire"]
+    if records:
+        raise TestFailure("%d records written with no secret known" % len(records))
+    check_counters(counters, "gnutls", want_undecryptable=True)
+    if counters["undecryptable"]["no_secret"] < 2:
+        raise TestFailure("the records of a connection with no secret are not counted as such: %r" % counters)

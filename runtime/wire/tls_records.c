@@ -12,6 +12,8 @@ static const uint8_t hello_retry_random[32] = {
 
 static int bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len)
 {
+	if (!len)
+		return 0;
 	if (b->len + len > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		uint8_t *grown;
@@ -31,6 +33,8 @@ static int bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len)
 
 static void bytes_consume(struct ps_tls_bytes *b, size_t n)
 {
+	if (!n)
+		return;
 	memmove(b->data, b->data + n, b->len - n);
 	b->len -= n;
 }

@@ -119,9 +119,10 @@ class OpensslPair:
         """One connection: client_data up, server_data down; key_update ("k" or
         "K", interactive client) between two halves of client_data. Returns
         the client's pid."""
-        argv = [self.openssl, "s_client", "-connect", "127.0.0.1:%d" % self.port, "-no_ign_eof"]
-        # -nocommands: a read of stdin that starts with Q, R, k or K is no command then
-        argv += ["-quiet", "-nocommands"] if quiet else ["-brief"]
+        argv = [self.openssl, "s_client", "-connect", "127.0.0.1:%d" % self.port]
+        # -nocommands: a read of stdin that starts with Q, R, k or K is no command then; -no_ign_eof
+        # after -quiet (which sets -ign_eof): stdin's end closes the connection
+        argv += ["-quiet", "-nocommands", "-no_ign_eof"] if quiet else ["-brief"]
         cli = self.ctx.start(argv + list(client_args), "openssl s_client", stdin=subprocess.PIPE,
                              collect_stdout=True)
         half = len(client_data) // 2 if key_update else len(client_data)

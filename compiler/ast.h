@@ -335,6 +335,7 @@ struct ast_hook {
 	struct ast_name *called_by;   /* `called by F, G`: the one function F and G both call directly */
 	struct ast_name *called_with; /* `called with "S", "T"`: the one function these string literals are passed to */
 	struct ast_name *unless_calls; /* `unless calls H`: not where its code reaches an attached hook H */
+	bool wire_only;            /* `when wire`: attached only with --from wire */
 	struct flag_ref symbol_flag;  /* `symbol FLAG`: a string flag replacing the symbol */
 	struct flag_ref offset_flag;  /* `offset FLAG`: an int flag giving the file offset */
 	struct ast_param *params;

@@ -228,6 +228,8 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			put_name_list(b, "called_by", h->called_by);
 			put_name_list(b, "called_with", h->called_with);
 			put_name_list(b, "unless_calls", h->unless_calls);
+			if (h->wire_only)
+				buf_puts(b, "\t\t.wire_only = true,\n");
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
 			buf_puts(b, "\t},\n");

@@ -119,6 +119,11 @@ struct ps_hook_desc {
 	 */
 	const char *const *called_with;
 	uint32_t n_called_with;
+	/*
+	 * `when wire`: attached only with --from wire, where the secrets are all
+	 * the probes give (a secret's hook that call mode has no need for).
+	 */
+	bool wire_only;
 	/* `unless calls H`: not attached where its code reaches (calls) an attached hook on H. */
 	const char *const *unless_calls;
 	uint32_t n_unless_calls;

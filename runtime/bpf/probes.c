@@ -154,24 +154,6 @@ static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_t
 	return err;
 }
 
-/*
- * --from wire: a hook that can emit a data event is not attached (the
- * packets carry the data): what is left are the hooks where secrets are
- * born and those that keep their bookkeeping (SSL_free), a few traps per
- * connection instead of two per read or write.
- */
-static bool skipped_from_wire(const struct ps_options *opts, const struct ps_hook_desc *hook)
-{
-	const struct ps_module_desc *module = opts->module;
-
-	if (!opts->from_wire)
-		return false;
-	for (uint32_t e = 0; e < module->n_events && e < 32; e++)
-		if ((hook->emits & (1u << e)) && !ps_keylog_is_secrets_event(&module->events[e]))
-			return true;
-	return false;
-}
-
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		      const struct ps_hookset_desc *hookset, const long *sites, struct ps_probes *probes)
 {
@@ -197,10 +179,6 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 
 		if (sites[i] < 0)
 			continue;
-		if (skipped_from_wire(opts, hook)) {
-			probes->n_skipped++;
-			continue;
-		}
 		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
 		if (!err && hook->abi == PS_ABI_GO && hook->return_prog)
 			err = attach_go_returns(opts, &plan->targets[hook->target], probes, hook);

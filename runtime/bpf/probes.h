@@ -17,7 +17,6 @@ struct ps_probes {
 	uint32_t n_links;
 	uint32_t n_uprobes;         /* uprobes and uretprobes attached */
 	uint32_t n_missing;         /* optional hooks whose symbol is absent */
-	uint32_t n_skipped;         /* --from wire: hooks on reads and writes left unattached */
 	struct ps_ring_prealloc *ring; /* the ring, being made ahead (ring_prealloc.h); NULL: none */
 	int events_fd;              /* the ring buffer */
 	int loss_fd;                /* per-CPU loss counters */

@@ -8,10 +8,11 @@ and what cannot be decrypted (counted, never written) are tested too."""
 import os
 import re
 import subprocess
+import time
 
 import harness
 from harness import TestFailure, TestSkip, free_port, indent, listening, tail, wait_until
-from tls_servers import PyClient, PyServer, make_cert
+from tls_servers import PyClient, PyServer, make_cert, read_json_line
 
 TESTS, test = harness.registry()
 WORK_TIMEOUT = 60
@@ -22,11 +23,12 @@ WORK_TIMEOUT = 60
 class BothModes:
     """A call-mode and a wire-mode plainsight, json, attached before the workload."""
 
-    def __init__(self, ctx, port, extra_wire=()):
+    def __init__(self, ctx, port, extra=(), packet_filter=None):
         self.ctx = ctx
-        self.calls = harness.Plainsight(ctx, ["tls", "-m", "json", "-q"], stdout_path=ctx.path("calls.jsonl"))
-        self.wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q"] +
-                                         list(extra_wire) + ["tcp", "port", str(port)],
+        self.calls = harness.Plainsight(ctx, ["tls", "-m", "json", "-q"] + list(extra),
+                                        stdout_path=ctx.path("calls.jsonl"))
+        self.wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q"] + list(extra) +
+                                         (packet_filter or ["tcp", "port", str(port)]),
                                          stdout_path=ctx.path("wire.jsonl"))
         calls_line = self.calls.wait_attached()
         wire_line = self.wire.wait_attached()
@@ -59,14 +61,22 @@ def check_attached(calls_line, wire_line):
                           "    " + calls_line, "    " + wire_line)
 
 
-def streams(records, pids):
-    """(pid, dir) -> the bytes of its records in order, for the pids given."""
+def streams(records, pids, by_connection=False):
+    """(pid, dir) -> the bytes of its records in order, for the pids given;
+    by_connection: (pid, dir, sport, dport) -> the same."""
     out = {}
     for r in records:
         if r.get("pid") in pids:
             harness.check_record_sanity([r], "record of pid %d" % r["pid"])
-            out.setdefault((r["pid"], r["dir"]), bytearray()).extend(r["payload"])
+            key = (r["pid"], r["dir"]) + ((r["sport"], r["dport"]) if by_connection else ())
+            out.setdefault(key, bytearray()).extend(r["payload"])
     return {k: bytes(v) for k, v in out.items()}
+
+
+def sent_stream(records, key):
+    """key: (pid, dir), or (pid, dir, port): only the connection with that port at either end."""
+    return b"".join(r["payload"] for r in records if (r.get("pid"), r.get("dir")) == key[:2] and
+                    (len(key) == 2 or key[2] in (r.get("sport"), r.get("dport"))))
 
 
 def check_counters(wire, what, want_undecryptable=None):
@@ -79,20 +89,22 @@ def check_counters(wire, what, want_undecryptable=None):
 
 
 def compare_modes(calls, wire, wire_counters, sent, what):
-    """sent: {(pid, dir): bytes} the programs really passed. Each must be in
-    both captures, identical; wire mode must show no process's stream call
-    mode does not."""
-    pids = {pid for pid, _ in sent}
-    got_calls, got_wire = streams(calls, pids), streams(wire, pids)
+    """sent: {(pid, dir) or (pid, dir, port): bytes} the programs really
+    passed. Each must be in both captures, identical; per connection, wire
+    mode must show what call mode shows, no more."""
+    pids = {key[0] for key in sent}
+    got_calls, got_wire = streams(calls, pids, True), streams(wire, pids, True)
     check_counters(wire_counters, what)
     for key, want in sorted(sent.items()):
-        for mode, got in (("call mode", got_calls), ("wire mode", got_wire)):
-            harness.compare_bytes("%s: %s, pid %d %s" % (what, mode, key[0], key[1]), got.get(key, b""), want)
+        for mode, records in (("call mode", calls), ("wire mode", wire)):
+            harness.compare_bytes("%s: %s, pid %d %s%s" % (what, mode, key[0], key[1],
+                                                           " port %d" % key[2] if len(key) > 2 else ""),
+                                  sent_stream(records, key), want)
     extra = set(got_wire) - set(got_calls)
     if extra:
         raise TestFailure("%s: wire mode has streams call mode lacks: %s" % (what, sorted(extra)))
     for key in got_calls:
-        harness.compare_bytes("%s: pid %d %s, wire mode against call mode" % (what, key[0], key[1]),
+        harness.compare_bytes("%s: pid %d %s %d -> %d, wire mode against call mode" % ((what,) + key),
                               got_wire.get(key, b""), got_calls[key])
 
 
@@ -344,6 +356,44 @@ def t_resumption_13(ctx):
 @test("wire-resumption-tls12")
 def t_resumption_12(ctx):
     resumption_case(ctx, ["-tls1_2"])
+
+
+# ---- Node.js 24: its own OpenSSL, two connections at once ---------------------------
+
+NODE_PAIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "node_pair.js")
+
+
+@test("wire-node24-two-connections")
+def t_node24(ctx):
+    import test_versions
+    node = test_versions.corpus("node:24")["path"]
+    cert, key = make_cert(ctx)
+    data, files = {}, []
+    for x, (req, resp) in (("a", (5000, 300000)), ("b", (70000, 7000))):
+        data[x] = (os.urandom(req), os.urandom(resp))
+        files += [ctx.write("req_" + x, data[x][0]), ctx.write("resp_" + x, data[x][1])]
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp}
+    srv = ctx.start([node, NODE_PAIR, "servers", cert, key] + files, "node servers", stdout=subprocess.PIPE,
+                    env=env, plain_env=True)
+    ports = read_json_line(srv, "ports")
+    both = BothModes(ctx, 0, ["--libssl", node],
+                     ["tcp", "port", str(ports["a"]), "or", "tcp", "port", str(ports["b"])])
+    cli = ctx.start([node, NODE_PAIR, "client", str(ports["a"]), str(ports["b"])] + files, "node client",
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, plain_env=True)
+    read_json_line(cli, "connections")
+    time.sleep(1.0)  # named while it still runs: Node.js 24 renames its main thread
+    cli.p.stdin.close()
+    cli.check_ok(WORK_TIMEOUT)
+    srv.check_ok(WORK_TIMEOUT)
+    time.sleep(0.3)
+    calls, wire, counters = both.stop()
+    sent = {}
+    for x in ("a", "b"):
+        req, resp = data[x]
+        port = ports[x]
+        sent.update({(cli.pid, "write", port): req, (srv.pid, "read", port): req,
+                     (srv.pid, "write", port): resp, (cli.pid, "read", port): resp})
+    compare_modes(calls, wire, counters, sent, "Node.js 24")
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

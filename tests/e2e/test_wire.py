@@ -8,6 +8,7 @@ and what cannot be decrypted (counted, never written) are tested too."""
 import os
 import re
 import subprocess
+import sys
 import time
 
 import harness
@@ -396,6 +397,52 @@ def t_node24(ctx):
     compare_modes(calls, wire, counters, sent, "Node.js 24")
 
 
+# ---- tshark as a cross-check -----------------------------------------------------
+
+def tshark_follow_tls(ctx, pcap):
+    """tshark's decryption of the capture's one TLS connection: (client's bytes, server's bytes)."""
+    r = ctx.run(["tshark", "-n", "-r", pcap, "-q", "-z", "follow,tls,raw,0"], timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("tshark -z follow,tls,raw,0 failed (%d):" % r.returncode,
+                          *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    sides = [bytearray(), bytearray()]
+    body = False
+    for line in r.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("Node 1:"):
+            body = True
+            continue
+        if not body or line.startswith("====") or not line.strip():
+            continue
+        sides[1 if line.startswith("\t") else 0].extend(bytes.fromhex(line.strip()))
+    return bytes(sides[0]), bytes(sides[1])
+
+
+@test("wire-tshark-cross-check")
+def t_tshark(ctx):
+    """The same transfer in a pcapng file (packets and secrets, -m pcapng):
+    tshark decrypts the bytes wire mode decrypted."""
+    harness.require_program("tshark")
+    cert, key = make_cert(ctx)
+    up, down = os.urandom(30000), os.urandom(200000)
+    srv = PyServer(ctx, cert, key, len(up), down)
+    pcap = ctx.path("capture.pcapng")
+    both = BothModes(ctx, srv.port)
+    dump = harness.Plainsight(ctx, ["tls", "-m", "pcapng", "-q", "-i", "lo", "-w", pcap, "tcp", "port", str(srv.port)],
+                              stdout_path=ctx.path("pcapng.out"))
+    dump.wait_attached()
+    cli = PyClient(ctx, srv.port, up, len(down))
+    cli.finish()
+    srv.finish()
+    dump.stop()
+    calls, wire, counters = both.stop()
+    check_counters(counters, "tshark cross-check")
+    got = streams(wire, {cli.pid})
+    client_bytes, server_bytes = tshark_follow_tls(ctx, pcap)
+    harness.compare_bytes("tshark's client bytes against wire mode's", client_bytes, got.get((cli.pid, "write"), b""))
+    harness.compare_bytes("tshark's server bytes against wire mode's", server_bytes, got.get((cli.pid, "read"), b""))
+    harness.compare_bytes("tshark's client bytes against what was sent", client_bytes, up)
+
+
 # ---- what cannot be decrypted ---------------------------------------------------
 
 @test("wire-no-secret-counted")
@@ -428,3 +475,53 @@ def t_no_secret(ctx):
     check_counters(counters, "gnutls", want_undecryptable=True)
     if counters["undecryptable"]["no_secret"] < 2:
         raise TestFailure("the records of a connection with no secret are not counted as such: %r" % counters)
+
+
+LATE_CLIENT_PY = r"""
+import socket, ssl, sys
+port, n_up, n_down = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+ctx.check_hostname = False
+ctx.verify_mode = ssl.CERT_NONE
+s = ctx.wrap_socket(socket.create_connection(("127.0.0.1", port)))
+print("connected", flush=True)
+sys.stdin.readline()
+s.sendall(b"u" * n_up)
+got = 0
+while got < n_down:
+    d = s.recv(65536)
+    if not d:
+        break
+    got += len(d)
+s.close()
+print("got %d" % got, flush=True)
+"""
+
+
+@test("wire-joined-mid-connection-counted")
+def t_joined(ctx):
+    """A connection whose handshake came before wire mode started: its
+    records are counted (no handshake seen), none is written."""
+    cert, key = make_cert(ctx)
+    up, down = 20000, 50000
+    srv = PyServer(ctx, cert, key, up, os.urandom(down))
+    script = ctx.write("late_client.py", LATE_CLIENT_PY.encode())
+    cli = ctx.start([sys.executable or "python3", script, str(srv.port),
+                     str(up), str(down)], "late python client", stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if cli.p.stdout.readline().strip() != b"connected":
+        raise TestFailure("the client did not connect; its stderr:", *indent(tail(cli.stderr)))
+    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "tcp", "port",
+                                 str(srv.port)], stdout_path=ctx.path("wire.jsonl"))
+    wire.wait_attached()
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    cli.check_ok(WORK_TIMEOUT)
+    srv.finish()
+    wire.stop()
+    records, summary, _ = wire.json_output()
+    counters = summary["wire"]
+    if records:
+        raise TestFailure("%d records written for a connection whose handshake was not seen" % len(records))
+    check_counters(counters, "joined mid-connection", want_undecryptable=True)
+    if counters["undecryptable"]["no_handshake"] < 2:
+        raise TestFailure("the records of a connection joined mid-way are not counted as such: %r" % counters)

@@ -93,6 +93,7 @@ struct ps_counters {
 	bool wire;
 	uint64_t wire_packets;      /* TCP segments read */
 	uint64_t wire_connections;
+	uint64_t wire_not_tls;      /* connections whose first bytes were no TLS: left alone */
 	uint64_t wire_gaps, wire_gap_bytes; /* stream bytes never captured */
 	uint64_t wire_undecryptable[PS_WIRE_CAUSES]; /* TLS records, by cause */
 };

@@ -109,6 +109,7 @@ int ps_tcp_stream_segment(struct ps_tcp_stream *s, const struct ps_tcp_segment *
 
 	if (!s->started && (seg->syn || seg->len)) {
 		s->started = true;
+		s->from_syn = seg->syn;
 		s->next_seq = seq;
 	}
 	if (seg->fin && !s->fin) {

@@ -26,6 +26,7 @@ struct ps_tcp_held;
 
 struct ps_tcp_stream {
 	bool started;               /* next_seq is known */
+	bool from_syn;              /* it started at the SYN: its first byte is the stream's first */
 	bool fin;                   /* the sender's FIN was seen */
 	uint32_t next_seq;          /* the sequence number of the next byte to deliver */
 	uint32_t fin_seq;           /* where the FIN is */

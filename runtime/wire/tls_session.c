@@ -35,7 +35,8 @@ void ps_tls_session_init(struct ps_tls_session *s, const struct ps_tls_session_o
 		s->dir[d].pending_tail = &s->dir[d].pending;
 }
 
-static void drop_pending(struct ps_tls_session *s, struct ps_tls_direction *dir, bool count_them)
+/* The waiting records dropped (counted: no secret); the sequence numbers they and the gaps took, in dir->skipped. */
+static void drop_pending(struct ps_tls_session *s, struct ps_tls_direction *dir)
 {
 	while (dir->pending) {
 		struct ps_tls_pending *p = dir->pending;
@@ -43,8 +44,10 @@ static void drop_pending(struct ps_tls_session *s, struct ps_tls_direction *dir,
 		dir->pending = p->next;
 		if (p->type != PENDING_GAP) {
 			s->pending_bytes -= p->len;
-			if (count_them)
-				count(s, PS_WIRE_NO_SECRET);
+			count(s, PS_WIRE_NO_SECRET);
+			dir->skipped++;
+		} else {
+			dir->skipped += p->len;
 		}
 		free(p);
 	}
@@ -56,7 +59,7 @@ void ps_tls_session_free(struct ps_tls_session *s)
 	for (int d = 0; d < 2; d++) {
 		struct ps_tls_direction *dir = &s->dir[d];
 
-		drop_pending(s, dir, true);
+		drop_pending(s, dir);
 		ps_tls_framer_free(&dir->framer);
 		ps_tls_bytes_free(&dir->handshake);
 		if (dir->keyed)
@@ -305,6 +308,11 @@ static void enqueue(struct ps_tls_session *s, int d, const struct ps_tls_record 
 	struct ps_tls_direction *dir = &s->dir[d];
 	struct ps_tls_pending *p;
 
+	if (s->gave_up) {
+		count(s, PS_WIRE_NO_SECRET);
+		dir->skipped++;
+		return;
+	}
 	if (s->pending_bytes + rec->len > PS_TLS_PENDING_MAX || !(p = malloc(sizeof(*p) + rec->len))) {
 		count(s, PS_WIRE_PENDING_FULL);
 		dir->skipped++;
@@ -397,8 +405,16 @@ void ps_tls_session_gap(struct ps_tls_session *s, int d, uint64_t len)
 
 void ps_tls_session_retry(struct ps_tls_session *s)
 {
+	s->gave_up = false;
 	drain(s, 0);
 	drain(s, 1);
+}
+
+void ps_tls_session_give_up(struct ps_tls_session *s)
+{
+	s->gave_up = true;
+	drop_pending(s, &s->dir[0]);
+	drop_pending(s, &s->dir[1]);
 }
 
 bool ps_tls_session_waiting(const struct ps_tls_session *s)

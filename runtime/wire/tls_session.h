@@ -57,6 +57,7 @@ struct ps_tls_direction {
 
 struct ps_tls_session {
 	const struct ps_tls_session_ops *ops;
+	bool gave_up;               /* its secrets were waited for long enough: records needing them are counted */
 	struct ps_tls_direction dir[2];
 	int client_dir;             /* the direction the ClientHello went; -1: not seen */
 	bool has_client_random, has_server_hello;
@@ -79,6 +80,11 @@ void ps_tls_session_data(struct ps_tls_session *s, int dir, const uint8_t *data,
 void ps_tls_session_gap(struct ps_tls_session *s, int dir, uint64_t len);
 /* New secrets are known: the waiting records are tried again. */
 void ps_tls_session_retry(struct ps_tls_session *s);
+/*
+ * The secrets do not come: the waiting records are counted (no secret),
+ * and so are later ones that need them, until secrets come after all.
+ */
+void ps_tls_session_give_up(struct ps_tls_session *s);
 /* Whether records wait for secrets. */
 bool ps_tls_session_waiting(const struct ps_tls_session *s);
 

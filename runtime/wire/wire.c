@@ -18,7 +18,10 @@ struct conn {
 	struct ps_tcp_stream tcp[2];
 	struct ps_tls_session tls;
 	uint64_t last_ns;
+	uint64_t waiting_since_ns;  /* its records wait for secrets since then; 0: none wait */
 	bool closed;
+	bool checked[2];            /* the direction's first bytes were looked at */
+	bool not_tls;               /* a stream began with bytes that are no TLS record: left alone */
 	void *user;
 };
 
@@ -170,11 +173,32 @@ struct stream_ctx {
 	int dir;
 };
 
+/*
+ * A stream seen from its SYN whose first bytes are no TLS record header is
+ * another protocol (plain HTTP, SSH, ...): not read, not counted as
+ * undecryptable. One joined mid-way may start anywhere: it is read.
+ */
+static void check_tls(struct conn *c, int dir, const uint8_t *data, size_t len)
+{
+	c->checked[dir] = true;
+	if (!c->tcp[dir].from_syn)
+		return;
+	if (len < PS_TLS_HEADER_LEN ? data[0] < PS_TLS_CHANGE_CIPHER_SPEC || data[0] > PS_TLS_APPLICATION_DATA
+				    : !ps_tls_header_plausible(data)) {
+		c->not_tls = true;
+		c->wire->counters.not_tls++;
+	}
+}
+
 static void on_stream_data(void *arg, const uint8_t *data, size_t len)
 {
 	struct stream_ctx *ctx = arg;
+	struct conn *c = ctx->conn;
 
-	ps_tls_session_data(&ctx->conn->tls, ctx->dir, data, len);
+	if (!c->checked[ctx->dir] && len)
+		check_tls(c, ctx->dir, data, len);
+	if (!c->not_tls)
+		ps_tls_session_data(&c->tls, ctx->dir, data, len);
 }
 
 static void on_stream_gap(void *arg, uint64_t len)
@@ -183,7 +207,9 @@ static void on_stream_gap(void *arg, uint64_t len)
 
 	ctx->conn->wire->counters.gaps++;
 	ctx->conn->wire->counters.gap_bytes += len;
-	ps_tls_session_gap(&ctx->conn->tls, ctx->dir, len);
+	ctx->conn->checked[ctx->dir] = true;  /* what follows a gap starts anywhere */
+	if (!ctx->conn->not_tls)
+		ps_tls_session_gap(&ctx->conn->tls, ctx->dir, len);
 }
 
 static void flush_streams(struct conn *c)
@@ -297,10 +323,24 @@ void ps_wire_secrets(struct ps_wire *w, const struct ps_secrets *secrets)
 	}
 }
 
+/* Records waiting too long for secrets that do not come: counted, and the connection's later ones with them. */
+static void check_waiting(struct conn *c, uint64_t wall_ns)
+{
+	if (!ps_tls_session_waiting(&c->tls)) {
+		c->waiting_since_ns = 0;
+		return;
+	}
+	if (!c->waiting_since_ns)
+		c->waiting_since_ns = wall_ns;
+	else if (c->waiting_since_ns + PS_WIRE_SECRET_WAIT_NS <= wall_ns)
+		ps_tls_session_give_up(&c->tls);
+}
+
 void ps_wire_sweep(struct ps_wire *w, uint64_t wall_ns)
 {
 	for (struct conn *c = w->oldest, *next; c; c = next) {
 		next = c->next;
+		check_waiting(c, wall_ns);
 		if ((c->closed && c->last_ns + PS_WIRE_LINGER_NS <= wall_ns) || c->last_ns + PS_WIRE_IDLE_NS <= wall_ns)
 			end_conn(w, c);
 	}

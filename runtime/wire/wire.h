@@ -17,6 +17,8 @@
 
 /* A closed connection whose records wait for secrets is kept this long for them. */
 #define PS_WIRE_LINGER_NS (2000ull * 1000000)
+/* Records wait this long for their secrets; then they, and the connection's later ones, are counted. */
+#define PS_WIRE_SECRET_WAIT_NS (5000ull * 1000000)
 /* A connection with no packet for this long is forgotten (its records after that cannot be read). */
 #define PS_WIRE_IDLE_NS (600ull * 1000000000)
 
@@ -24,6 +26,7 @@ struct ps_wire_counters {
 	uint64_t packets;           /* TCP segments taken */
 	uint64_t not_tcp;           /* frames that were no TCP segment (or were cut short) */
 	uint64_t connections;       /* connections seen */
+	uint64_t not_tls;           /* of them, connections whose first bytes were no TLS record: left alone */
 	uint64_t gaps, gap_bytes;   /* stream bytes never captured */
 	uint64_t records;           /* TLS records that gave plaintext or handshake */
 	uint64_t undecryptable[PS_WIRE_CAUSES];

@@ -320,6 +320,7 @@ void ps_wire_output_counters(struct ps_wire_output *out, struct ps_counters *cou
 	counters->wire = true;
 	counters->wire_packets = w->packets;
 	counters->wire_connections = w->connections;
+	counters->wire_not_tls = w->not_tls;
 	counters->wire_gaps = w->gaps;
 	counters->wire_gap_bytes = w->gap_bytes;
 	memcpy(counters->wire_undecryptable, w->undecryptable, sizeof(w->undecryptable));

@@ -24,13 +24,15 @@ WORK_TIMEOUT = 60
 class BothModes:
     """A call-mode and a wire-mode plainsight, json, attached before the workload."""
 
-    def __init__(self, ctx, port, extra=(), packet_filter=None):
+    def __init__(self, ctx, port, extra=(), packet_filter=None, asan=False):
         self.ctx = ctx
+        if asan and not os.path.exists(harness.binary(True)):
+            raise TestFailure("ASan build not found: %s (make asan)" % harness.binary(True))
         self.calls = harness.Plainsight(ctx, ["tls", "-m", "json", "-q"] + list(extra),
                                         stdout_path=ctx.path("calls.jsonl"))
         self.wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q"] + list(extra) +
                                          (packet_filter or ["tcp", "port", str(port)]),
-                                         stdout_path=ctx.path("wire.jsonl"))
+                                         stdout_path=ctx.path("wire.jsonl"), asan=asan)
         calls_line = self.calls.wait_attached()
         wire_line = self.wire.wait_attached()
         check_attached(calls_line, wire_line)
@@ -199,11 +201,11 @@ def openssl_case(ctx, server_args, client_args, up=20000, down=50000, what=""):
 
 # ---- python peers, 1 B to 4 MiB ------------------------------------------------
 
-def python_case(ctx, up, down):
+def python_case(ctx, up, down, asan=False):
     cert, key = make_cert(ctx)
     up_data, down_data = os.urandom(up), os.urandom(down)
     srv = PyServer(ctx, cert, key, up, down_data)
-    both = BothModes(ctx, srv.port)
+    both = BothModes(ctx, srv.port, asan=asan)
     cli = PyClient(ctx, srv.port, up_data, down)
     cli.finish()
     srv.finish()
@@ -228,6 +230,12 @@ def t_python_64k(ctx):
 @test("wire-python-4MiB")
 def t_python_4m(ctx):
     python_case(ctx, 1 << 20, 4 << 20)
+
+
+@test("wire-asan-python-1MiB")
+def t_python_asan(ctx):
+    """The wire path under ASan+UBSan: a report or a leak makes plainsight exit non-zero."""
+    python_case(ctx, 100000, 1 << 20, asan=True)
 
 
 # ---- curl against s_server -----------------------------------------------------

@@ -575,6 +575,72 @@ static void test_wire_reordered_repeated_secrets_late(void)
 	run_wire(true, true, true);
 }
 
+/* Another protocol on a connection seen from its SYN: left alone, counted as such, nothing undecryptable. */
+static void test_wire_not_tls(void)
+{
+	static const uint8_t request[] = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct wire_out w = { 0 };
+	struct ps_wire_ops ops = { .plaintext = on_wire_plain, .arg = &w };
+	struct ps_wire *wire = ps_wire_new(&ops);
+	struct ps_wire_segment syn = segment_of(0, 99), data = segment_of(0, 100);
+
+	if (!wire) {
+		CHECK(!"ps_wire_new");
+		return;
+	}
+	syn.syn = true;
+	data.payload = request;
+	data.len = sizeof(request) - 1;
+	ps_wire_segment(wire, &syn, 1);
+	ps_wire_segment(wire, &data, 1);
+	ps_wire_finish(wire);
+	CHECK_INT(ps_wire_counters(wire)->not_tls, 1);
+	for (int i = 0; i < PS_WIRE_CAUSES; i++)
+		CHECK_INT(ps_wire_counters(wire)->undecryptable[i], 0);
+	CHECK_INT(w.plain[0].len, 0);
+	ps_wire_free(wire);
+}
+
+/* Secrets that never come: the waiting records are counted when given up on, and so are later ones. */
+static void test_give_up(void)
+{
+	uint64_t undecryptable[PS_WIRE_CAUSES] = { 0 };
+	struct trace_out out = { 0 };
+	struct ps_tls_session_ops ops = { .plaintext = on_plain, .secrets = lookup, .arg = &out,
+					  .undecryptable = undecryptable };
+	struct ps_tls_session s;
+	struct ps_evp evp;
+
+	if (ps_evp_load(&evp)) {
+		CHECK(!"libcrypto loads");
+		return;
+	}
+	ops.evp = &evp;
+	ps_tls_session_init(&s, &ops);
+	for (size_t i = 0; i < TRACE_LEN - 2; i++) {
+		struct bytes rec = unhex(trace[i].hex);
+
+		ps_tls_session_data(&s, trace[i].dir, rec.data, rec.len);
+		free(rec.data);
+	}
+	CHECK(ps_tls_session_waiting(&s));
+	ps_tls_session_give_up(&s);
+	CHECK(!ps_tls_session_waiting(&s));
+	CHECK_INT(undecryptable[PS_WIRE_NO_SECRET], 5);
+	for (size_t i = TRACE_LEN - 2; i < TRACE_LEN; i++) {  /* the alerts: counted at once */
+		struct bytes rec = unhex(trace[i].hex);
+
+		ps_tls_session_data(&s, trace[i].dir, rec.data, rec.len);
+		free(rec.data);
+	}
+	CHECK(!ps_tls_session_waiting(&s));
+	CHECK_INT(undecryptable[PS_WIRE_NO_SECRET], 7);
+	ps_tls_session_free(&s);
+	CHECK_INT(undecryptable[PS_WIRE_NO_SECRET], 7);
+	CHECK_INT(out.plain[0].len + out.plain[1].len, 0);
+	ps_evp_unload(&evp);
+}
+
 int main(void)
 {
 	TEST(test_tcp_in_order);
@@ -590,5 +656,7 @@ int main(void)
 	TEST(test_no_secret_counted);
 	TEST(test_wire_in_order);
 	TEST(test_wire_reordered_repeated_secrets_late);
+	TEST(test_wire_not_tls);
+	TEST(test_give_up);
 	return TEST_EXIT();
 }

@@ -407,22 +407,28 @@ def t_node24(ctx):
 
 # ---- tshark as a cross-check -----------------------------------------------------
 
-def tshark_follow_tls(ctx, pcap):
-    """tshark's decryption of the capture's one TLS connection: (client's bytes, server's bytes)."""
+def tshark_follow_tls(ctx, pcap, server_port):
+    """tshark's decryption of the capture's one TLS connection: (client's bytes, server's bytes).
+    Its raw follow output prints node 0's data flush left and node 1's after a tab."""
     r = ctx.run(["tshark", "-n", "-r", pcap, "-q", "-z", "follow,tls,raw,0"], timeout=120)
     if r.returncode != 0:
         raise TestFailure("tshark -z follow,tls,raw,0 failed (%d):" % r.returncode,
                           *indent(tail(r.stderr.decode("utf-8", "replace"))))
     sides = [bytearray(), bytearray()]
-    body = False
+    body, node0_is_server = False, None
     for line in r.stdout.decode("ascii", "replace").splitlines():
+        if line.startswith("Node 0:"):
+            node0_is_server = line.rstrip().endswith(":%d" % server_port)
+            continue
         if line.startswith("Node 1:"):
             body = True
             continue
         if not body or line.startswith("====") or not line.strip():
             continue
         sides[1 if line.startswith("\t") else 0].extend(bytes.fromhex(line.strip()))
-    return bytes(sides[0]), bytes(sides[1])
+    if node0_is_server is None:
+        raise TestFailure("tshark's follow output names no nodes:", *indent(tail(r.stdout.decode("ascii", "replace"))))
+    return (bytes(sides[1]), bytes(sides[0])) if node0_is_server else (bytes(sides[0]), bytes(sides[1]))
 
 
 @test("wire-tshark-cross-check")
@@ -445,7 +451,7 @@ def t_tshark(ctx):
     calls, wire, counters = both.stop()
     check_counters(counters, "tshark cross-check")
     got = streams(wire, {cli.pid})
-    client_bytes, server_bytes = tshark_follow_tls(ctx, pcap)
+    client_bytes, server_bytes = tshark_follow_tls(ctx, pcap, srv.port)
     harness.compare_bytes("tshark's client bytes against wire mode's", client_bytes, got.get((cli.pid, "write"), b""))
     harness.compare_bytes("tshark's server bytes against wire mode's", server_bytes, got.get((cli.pid, "read"), b""))
     harness.compare_bytes("tshark's client bytes against what was sent", client_bytes, up)

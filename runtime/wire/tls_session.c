@@ -291,8 +291,13 @@ static enum outcome read_record(struct ps_tls_session *s, int d, const struct ps
 	}
 	if (rec->type != PS_TLS_CHANGE_CIPHER_SPEC)
 		return DONE;            /* a plaintext alert */
+	/*
+	 * Before the ServerHello: the client's may be 1.2's, sent after a
+	 * ServerHello still on its way here; the server's can only be the one
+	 * 1.3 sends after a HelloRetryRequest (RFC 8446 appendix D.4).
+	 */
 	if (!s->has_server_hello)
-		return s->has_client_random ? NEED_SECRETS : DONE;
+		return s->has_client_random && d == s->client_dir ? NEED_SECRETS : DONE;
 	/* 1.3 sends one for middleboxes only (RFC 8446 appendix D.4); 1.2 starts protection with it */
 	if (!s->suite || !s->suite->tls13) {
 		dir->cipher_spec_changed = true;

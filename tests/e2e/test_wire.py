@@ -310,6 +310,13 @@ for _suite in TLS12_SUITES:
         test("wire-suite-12-" + _suite + "-no-etm")(tls12_suite_test(_suite, etm=False))
 
 
+@test("wire-hello-retry-request")
+def t_hello_retry(ctx):
+    """The client's key share is for a group the server does not take: a
+    HelloRetryRequest, a second ClientHello, then the real ServerHello."""
+    openssl_case(ctx, ["-groups", "X25519"], ["-groups", "P-256:X25519"], what="HelloRetryRequest")
+
+
 # ---- KeyUpdate and resumption --------------------------------------------------
 
 def key_update_case(ctx, letter):

@@ -167,6 +167,8 @@ foreign_tracers() {
 }
 quiet() {
 	local n i
+	# the last run's output, written back now and not during the next run (whose writer it would slow)
+	sync
 	for ((i = 0; i <= BENCH_QUIET_WAIT * 2; i++)); do
 		n=$(foreign_tracers)
 		[ "$n" = 0 ] && return 0

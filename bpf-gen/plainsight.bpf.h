@@ -135,6 +135,63 @@ static __always_inline struct ps_saved_key ps_saved_key(__u64 pid_tgid, __u64 th
 	return key;
 }
 
+/*
+ * Go's calling conventions on amd64 (hooks of `abi go`). From Go 1.17 the
+ * register ABI: arguments in RAX, RBX, RCX, RDI, RSI, R8 .. R11, the first
+ * result in RAX, the goroutine (g) in R14 (src/cmd/compile/abi-internal.md).
+ * Before it the stack ABI, ABI0, which a layout names with `abi stack;`:
+ * arguments from 8(SP) on, one word each as the specs declare them, the
+ * results right after them, and g in the thread's TLS slot, 8 bytes below
+ * the FS base (runtime.tlsg on linux/amd64: the prologue's stack check reads
+ * it as FS:-8). stack_abi is ps_config.filter.go_stack_abi, fixed at load.
+ */
+static __always_inline __u64 ps_go_stack_word(struct pt_regs *ctx, int index)
+{
+	__u64 word = 0;
+
+	bpf_probe_read_user(&word, sizeof(word), (const void *)(ctx->sp + 8 * (index + 1)));
+	/* a value, not the stack slot: else clang may load from "slot or &ctx->reg", which the verifier refuses */
+	barrier_var(word);
+	return word;
+}
+
+static __always_inline __u64 ps_go_arg(struct pt_regs *ctx, __u32 stack_abi, int index)
+{
+	if (stack_abi)
+		return ps_go_stack_word(ctx, index);
+	switch (index) {
+	case 0: return ctx->ax;
+	case 1: return ctx->bx;
+	case 2: return ctx->cx;
+	case 3: return ctx->di;
+	case 4: return ctx->si;
+	case 5: return ctx->r8;
+	case 6: return ctx->r9;
+	case 7: return ctx->r10;
+	case 8: return ctx->r11;
+	}
+	return 0;
+}
+
+/* The first result, at a RET: after the n_params argument words under the stack ABI. */
+static __always_inline __u64 ps_go_result(struct pt_regs *ctx, __u32 stack_abi, int n_params)
+{
+	return stack_abi ? ps_go_stack_word(ctx, n_params) : ctx->ax;
+}
+
+static __always_inline __u64 ps_go_g(struct pt_regs *ctx, __u32 stack_abi)
+{
+	struct task_struct *task;
+	__u64 g = 0;
+
+	if (!stack_abi)
+		return ctx->r14;
+	task = bpf_get_current_task_btf();
+	bpf_probe_read_user(&g, sizeof(g), (const void *)(BPF_CORE_READ(task, thread.fsbase) - 8));
+	barrier_var(g);   /* as in ps_go_stack_word */
+	return g;
+}
+
 /* Who typed it: audit records name the terminal, as login records do. */
 static __always_inline void ps_read_tty(char tty[PS_TTY_LEN])
 {

@@ -80,6 +80,7 @@ struct ps_filter {
 	__u32 self_pid;     /* never trace plainsight itself */
 	__u32 events_off;   /* a bit per event id below 32: nothing reads it, so it is not emitted */
 	__u32 lossless;     /* --lossless: stop a process that fills the ring past a quarter (ps_stopped) */
+	__u32 go_stack_abi; /* the layout's `abi stack;`: `abi go` hooks read Go's stack ABI (bpf-gen/plainsight.bpf.h) */
 };
 
 #endif /* PS_EVENT_H */

@@ -71,6 +71,7 @@ struct ast_match {
 	struct loc loc;            /* the regex string */
 	const char *product;       /* NULL: the banner names no product */
 	struct loc product_loc;
+	bool file_name;            /* `match file`: matched against the file's name, not its strings */
 	struct ast_match *next;
 };
 
@@ -154,6 +155,9 @@ struct ast_layout {
 	const char *hookset_name;  /* NULL: the default hook set */
 	struct loc hookset_loc;
 	const char *source;
+	const char *abi_name;      /* `abi stack;`: Go's stack ABI for `abi go` hooks; NULL: the register ABI */
+	struct loc abi_loc;
+	bool go_stack_abi;         /* check: abi_name is "stack" */
 	struct ast_offset *offsets;
 	int32_t *values;           /* check: one per offset id, then one per constant; -1 absent */
 	int hookset;               /* check: index into the module's hook sets */
@@ -336,6 +340,12 @@ struct ast_hook {
 	struct ast_name *called_with; /* `called with "S", "T"`: the one function these string literals are passed to */
 	struct ast_name *unless_calls; /* `unless calls H`: not where its code reaches an attached hook H */
 	bool wire_only;            /* `when wire`: attached only with --from wire */
+	/* `slot S.F of T`: the function whose address the table exported function T returns holds at S.F */
+	const char *slot;          /* "S.F", or NULL */
+	struct loc slot_loc;
+	const char *slot_of;       /* T */
+	struct loc slot_of_loc;
+	struct ast_struct_field *slot_field;  /* check: F of S */
 	struct flag_ref symbol_flag;  /* `symbol FLAG`: a string flag replacing the symbol */
 	struct flag_ref offset_flag;  /* `offset FLAG`: an int flag giving the file offset */
 	struct ast_param *params;

@@ -186,6 +186,42 @@ static void check_called_by(struct check_ctx *ctx, const struct ast_hook *hook)
 		      "to it: 'called by' and 'called with' exclude each other", hook->symbol);
 }
 
+/*
+ * `slot S.F of T`: F, a pointer field of a struct the spec declares, is the
+ * slot of the table the exported function T returns (its layouts give F's
+ * offset); the hook is the function the slot holds.
+ */
+static void check_slot(struct check_ctx *ctx, struct ast_hook *hook)
+{
+	const char *dot;
+	struct ast_struct *s;
+	struct ast_struct_field *f = NULL;
+
+	if (!hook->slot)
+		return;
+	if (hook->called_by || hook->called_with)
+		ERROR(ctx, hook->slot_loc, "hook '%s' is found either in a table ('slot') or by the calls to it "
+		      "('called by', 'called with'), not both", hook->symbol);
+	if (strcmp(hook->slot_of, hook->symbol) == 0)
+		ERROR(ctx, hook->slot_of_loc, "hook '%s' cannot be in a table '%s' itself returns", hook->symbol,
+		      hook->symbol);
+	dot = strchr(hook->slot, '.');
+	s = dot ? find_struct(ctx->mod, arena_printf(ctx->arena, "%.*s", (int)(dot - hook->slot), hook->slot)) : NULL;
+	if (s)
+		f = find_struct_field(s, dot + 1);
+	if (!f) {
+		ERROR(ctx, hook->slot_loc, "unknown offset '%s' in 'slot': name a pointer field of a struct of the "
+		      "module (STRUCT.FIELD)", hook->slot);
+		return;
+	}
+	if (f->type->array_len || f->type->kind != SC_PTR) {
+		ERROR(ctx, hook->slot_loc, "slot '%s' must be a 'ptr' field: it holds the function's address",
+		      hook->slot);
+		return;
+	}
+	hook->slot_field = f;
+}
+
 /* `unless calls H`: H must be a hook declared before, of the same target, so sites resolve in order. */
 static void check_unless_calls(struct check_ctx *ctx, const struct ast_hookset *set, const struct ast_hook *hook)
 {
@@ -230,6 +266,7 @@ void check_hooks(struct check_ctx *ctx)
 			if (hook->unless && strcmp(hook->unless, hook->symbol) == 0)
 				ERROR(ctx, hook->unless_loc, "hook '%s' cannot be 'unless' itself", hook->symbol);
 			check_called_by(ctx, hook);
+			check_slot(ctx, hook);
 			check_unless_calls(ctx, set, hook);
 			check_hook_body(ctx, hook);
 			plan_programs(hook);

@@ -362,6 +362,31 @@ static void check_layout_product(struct check_ctx *ctx, struct ast_layout *l)
 	      l->product, t->name, did_you_mean(ctx, &s));
 }
 
+/*
+ * `abi stack;`: the versions of this layout pass a Go function's arguments
+ * and results on the stack (Go's ABI0, before the register ABI of 1.17 on
+ * amd64). It says where every `abi go` hook of the layout's hook set reads.
+ */
+static void check_layout_abi(struct check_ctx *ctx, struct ast_layout *l)
+{
+	const struct ast_hookset *set = ctx->mod->hooksets;
+
+	l->go_stack_abi = false;
+	if (!l->abi_name)
+		return;
+	if (strcmp(l->abi_name, "stack") != 0 && strcmp(l->abi_name, "registers") != 0) {
+		ERROR(ctx, l->abi_loc, "unknown layout abi '%s' (known: registers, stack)", l->abi_name);
+		return;
+	}
+	l->go_stack_abi = strcmp(l->abi_name, "stack") == 0;
+	while (set && strcmp(set->name, l->hookset_name ? l->hookset_name : "default") != 0)
+		set = set->next;
+	for (const struct ast_hook *h = set ? set->hooks : NULL; h; h = h->next)
+		if (h->abi_name && strcmp(h->abi_name, "go") == 0)
+			return;
+	ERROR(ctx, l->abi_loc, "layout '%s' gives an abi, but its hook set has no 'abi go' hook", l->name);
+}
+
 void check_layouts(struct check_ctx *ctx)
 {
 	struct ast_module *mod = ctx->mod;
@@ -382,6 +407,7 @@ void check_layouts(struct check_ctx *ctx)
 		    check_version_spelling(ctx, l->max_version, l->max_loc, l))
 			check_layout_overlaps(ctx, l);
 		check_layout_offsets(ctx, l);
+		check_layout_abi(ctx, l);
 		l->hookset = find_hookset(mod, l->hookset_name ? l->hookset_name : "default");
 		if (l->hookset >= 0)
 			continue;

@@ -747,17 +747,27 @@ static void gen_block(struct gen *g, struct scope *fn, const struct ast_block *b
 
 static const char *arg_register(struct gen *g, const struct ast_hook *hook, int index)
 {
-	static const char *const go_regs[] = { "ax", "bx", "cx", "di", "si", "r8", "r9", "r10", "r11" };
-
 	if (hook->abi == ABI_GO)
-		return fmt(g, "ctx->%s", go_regs[index]);
+		return fmt(g, "ps_go_arg(ctx, ps_config.filter.go_stack_abi, %d)", index);
 	return fmt(g, "PT_REGS_PARM%d(ctx)", index + 1);
 }
 
-/* Whose call it is: the thread, or under Go's register ABI the goroutine, whose g pointer R14 holds. */
+/* Whose call it is: the thread, or under Go's ABIs the goroutine (g: bpf-gen/plainsight.bpf.h). */
 static const char *saved_thread(const struct ast_hook *hook)
 {
-	return hook->abi == ABI_GO ? "ctx->r14" : "(__u32)pid_tgid";
+	return hook->abi == ABI_GO ? "ps_go_g(ctx, ps_config.filter.go_stack_abi)" : "(__u32)pid_tgid";
+}
+
+/* The first result, at a return: Go's stack ABI puts it after the arguments. */
+static const char *return_value(struct gen *g, const struct ast_hook *hook)
+{
+	int n = 0;
+
+	if (hook->abi != ABI_GO)
+		return "PT_REGS_RC(ctx)";
+	for (const struct ast_param *p = hook->params; p; p = p->next)
+		n++;
+	return fmt(g, "ps_go_result(ctx, ps_config.filter.go_stack_abi, %d)", n);
 }
 
 static const char *track_key(struct gen *g, const struct ast_hook *hook)
@@ -851,8 +861,8 @@ static void gen_return_prologue(struct gen *g, struct scope *fn, struct ast_hook
 		enum scalar t = hook->ret_type->kind;
 
 		/* the cast through the declared type sign- or zero-extends what the register holds */
-		decl(fn, "%s ret = (%s)PT_REGS_RC(ctx);", t == SC_U64 || t == SC_PTR ? "__u64" : "__s64",
-		     c_scalar_type(t));
+		decl(fn, "%s ret = (%s)%s;", t == SC_U64 || t == SC_PTR ? "__u64" : "__s64", c_scalar_type(t),
+		     return_value(g, hook));
 	}
 	if (hook->track) {
 		decl(fn, "__s32 socket_fd = -1;");

@@ -2,6 +2,7 @@
 /* M.tables.c: the module's descriptors (runtime/module.h) the runtime interprets. */
 #include "emit.h"
 #include "field_reads.h"
+#include "version_rule.h"
 
 static const char *flag_type_const(enum flag_type t)
 {
@@ -58,7 +59,7 @@ static void put_flags(struct buf *b, const struct ast_module *mod)
 static void put_version_rule(struct buf *b, const char *indent, const struct ast_version *v,
 			     const struct ast_match *m)
 {
-	put_str_member(b, indent, "section", v->section);
+	put_str_member(b, indent, "section", m->file_name ? PS_VERSION_FILE_NAME : v->section);
 	put_str_member(b, indent, "regex", m->regex);
 	put_str_member(b, indent, "product", m->product);
 	put_str_member(b, indent, "needed_prefix", v->needed);
@@ -162,6 +163,8 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 		else
 			buf_puts(b, "\t\t.offsets = NULL,\n");
 		buf_printf(b, "\t\t.hookset = %d,\n", l->hookset);
+		if (l->go_stack_abi)
+			buf_puts(b, "\t\t.go_stack_abi = true,\n");
 		buf_puts(b, "\t},\n");
 	}
 	buf_puts(b, "};\n\n");
@@ -230,6 +233,10 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 			put_name_list(b, "unless_calls", h->unless_calls);
 			if (h->wire_only)
 				buf_puts(b, "\t\t.wire_only = true,\n");
+			if (h->slot_field) {
+				put_str_member(b, "\t\t", "slot_of", h->slot_of);
+				buf_printf(b, "\t\t.slot = %d,\n", h->slot_field->offset_id);
+			}
 			buf_printf(b, "\t\t.symbol_flag = %d,\n", h->symbol_flag.name ? h->symbol_flag.index : -1);
 			buf_printf(b, "\t\t.offset_flag = %d,\n", h->offset_flag.name ? h->offset_flag.index : -1);
 			buf_puts(b, "\t},\n");

@@ -113,7 +113,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
 %token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
-%token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias"
+%token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias" SLOT "slot" OF "of" FILE_KW "file"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
 
@@ -263,6 +263,9 @@ name:
 	| "with"     { $$ = "with"; }
 	| "alias"    { $$ = "alias"; }
 	| "through"  { $$ = "through"; }
+	| "slot"     { $$ = "slot"; }
+	| "of"       { $$ = "of"; }
+	| "file"     { $$ = "file"; }
 	| "steps"    { $$ = "steps"; }
 	| "do"       { $$ = "do"; }
 	;
@@ -286,7 +289,7 @@ global:
 			$$->target_name = $5->target_name;
 			$$->target_loc = $5->target_loc;
 			if ($5->abi_name || $5->unless || $5->symbol_flag.name || $5->offset_flag.name || $5->called_by ||
-			    $5->called_with || $5->unless_calls || $5->wire_only)
+			    $5->called_with || $5->unless_calls || $5->wire_only || $5->slot)
 				diag_error(ctx->diag, @5, "a global takes only 'optional' and 'in TARGET'");
 		}
 	;
@@ -466,6 +469,16 @@ version_body:
 			m->product = $4.name; m->product_loc = $4.loc;
 			APPEND($$->matches, m);
 		}
+	| version_body "match" "file" STRING opt_product ';'
+		{
+			struct ast_match *m = NEW(struct ast_match);
+
+			$$ = $1;
+			m->regex = $4; m->loc = @4;
+			m->file_name = true;
+			m->product = $5.name; m->product_loc = $5.loc;
+			APPEND($$->matches, m);
+		}
 	| version_body "needed" STRING ';'    { $$ = $1; set_once_str(ctx, &$$->needed, $3, @2, "needed"); }
 	| version_body "force" name ';'
 		{
@@ -591,6 +604,12 @@ layout_hooks:
 layout_body:
 	  %empty                              { $$ = NEW(struct ast_layout); }
 	| layout_body "source" STRING ';'     { $$ = $1; set_once_str(ctx, &$$->source, $3, @2, "source"); }
+	| layout_body "abi" name ';'
+		{
+			$$ = $1;
+			set_once_str(ctx, &$$->abi_name, $3, @2, "abi");
+			$$->abi_loc = @3;
+		}
 	| layout_body name '.' path '=' offset_number ';'
 		{
 			struct ast_offset *o = NEW(struct ast_offset);
@@ -802,6 +821,10 @@ hook:
 			$$->unless_loc = $3->unless_loc;
 			$$->called_by = $3->called_by;
 			$$->called_with = $3->called_with;
+			$$->slot = $3->slot;
+			$$->slot_loc = $3->slot_loc;
+			$$->slot_of = $3->slot_of;
+			$$->slot_of_loc = $3->slot_of_loc;
 			$$->unless_calls = $3->unless_calls;
 			$$->wire_only = $3->wire_only;
 			$$->symbol_flag = $3->symbol_flag;
@@ -872,6 +895,16 @@ hook_opts:
 			if ($$->called_with)
 				diag_error(ctx->diag, @2, "'called with' given twice");
 			$$->called_with = $4;
+		}
+	| hook_opts "slot" path "of" hook_symbol
+		{
+			$$ = $1;
+			if ($$->slot)
+				diag_error(ctx->diag, @2, "'slot' given twice");
+			$$->slot = $3;
+			$$->slot_loc = @3;
+			$$->slot_of = $5;
+			$$->slot_of_loc = @5;
 		}
 	| hook_opts "unless" "calls" symbol_list
 		{

@@ -10,8 +10,11 @@
  * members held inline ("conn.tab": tls.Conn's conn, an interface held as
  * runtime.iface, then its tab), through typedefs. The Go release comes from
  * the compile units' DW_AT_producer ("Go cmd/compile go1.19.8; regabi"),
- * which also says whether the register ABI was used: a layout is refused
- * for a program without it, since the spec's hooks read registers.
+ * which also says whether the register ABI was used. A program without it
+ * gets a layout with `abi stack;` (Go's stack ABI, ABI0, which `abi go`
+ * hooks then read) whose range ends at Go 1.16, the last release on amd64
+ * before the register ABI (Go 1.17 release notes): a calling convention is
+ * never carried to a later release.
  *
  * `--itab-hash C=T,I` writes `const C`: the type hash of concrete type T as
  * the method table of T for interface I holds it (the linker's symbol
@@ -354,8 +357,11 @@ static bool go_release(const char *producer, char *full, size_t full_size, char 
 	return true;
 }
 
+/* The last Go release on amd64 whose functions take arguments on the stack (ABI0): every 1.16.x. */
+#define LAST_STACK_ABI_GO "1.16.99"
+
 static int write_layout(FILE *out, struct go_dwarf *g, const struct options *o, const struct spec_fields *fields,
-			const char *release, const char *name, const char *min_version)
+			const char *release, const char *name, const char *min_version, const char *max_version)
 {
 	int absent = 0;
 
@@ -366,9 +372,12 @@ static int write_layout(FILE *out, struct go_dwarf *g, const struct options *o, 
 	fprintf(out, "# Types:");
 	for (size_t i = 0; i < o->types.n; i++)
 		fprintf(out, " %s=%s", o->types.spec[i], o->types.go[i]);
-	fprintf(out, "\nlayout \"%s\" versions \"%s\" .. {\n", name, min_version);
+	fprintf(out, "\nlayout \"%s\" versions \"%s\" ..%s%s%s {\n", name, min_version, max_version ? " \"" : "",
+		max_version ? max_version : "", max_version ? "\"" : "");
 	fprintf(out, "    source \"%s: DWARF of %s, derived by build/offsets\";\n", release,
 		o->origin ? o->origin : "a Go program");
+	if (!g->regabi)
+		fprintf(out, "    abi stack; # no \"regabi\" in DW_AT_producer\n");
 	for (size_t i = 0; i < fields->n; i++) {
 		const struct spec_field *f = &fields->v[i];
 		const char *go = map_find(&o->types, f->strct), *why = NULL;
@@ -412,11 +421,6 @@ static int write_output(struct go_dwarf *g, const struct options *o, const struc
 		fprintf(stderr, "offsets: %s: no Go compile unit (DW_AT_producer) in its DWARF\n", o->binary);
 		return 1;
 	}
-	if (!g->regabi) {
-		fprintf(stderr, "offsets: %s: %s compiled it without the register ABI (\"%s\"); the spec's hooks read registers\n",
-			o->binary, release, g->producer);
-		return 1;
-	}
 	/* default: layout "go1.19" for versions "1.19" .. (up to the next layout) */
 	if (o->name)
 		snprintf(name, sizeof(name), "%s", o->name);
@@ -436,7 +440,7 @@ static int write_output(struct go_dwarf *g, const struct options *o, const struc
 			return 1;
 		}
 	}
-	absent = write_layout(out, g, o, fields, release, name, min_version);
+	absent = write_layout(out, g, o, fields, release, name, min_version, g->regabi ? NULL : LAST_STACK_ABI_GO);
 	if (o->layouts) {
 		if ((fclose(out) != 0) | (absent < 0) || rename(part, path) != 0) {
 			fprintf(stderr, "offsets: cannot write %s\n", path);

@@ -364,7 +364,9 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 	}
 	for (size_t i = 0; i < r.incdirs.n; i++) {
 		char *a = NULL;
-		if (asprintf(&a, "-I%s/%s", root, r.incdirs.v[i]) < 0)
+		/* An absolute directory is installed headers the tree lacks (NSPR's, beside NSS's tree). */
+		if (r.incdirs.v[i][0] == '/' ? asprintf(&a, "-I%s", r.incdirs.v[i]) < 0
+					     : asprintf(&a, "-I%s/%s", root, r.incdirs.v[i]) < 0)
 			goto out;
 		split_args(a, &args, &nargs);
 		free(a);

@@ -8,7 +8,7 @@
 #include <string.h>
 #include "cli.h"
 #include "core_btf.h"
-#include "ring_prealloc.h"
+#include "maps_ahead.h"
 #include "log.h"
 #include "packet_capture.h"
 
@@ -65,7 +65,7 @@ static const struct common_option common_options[] = {
 	{ { "btf-cache", required_argument, NULL, OPT_BTF_CACHE }, "DIR",
 	  "keep the kernel types the probes need in DIR, for a fast start; 'none': read them all "
 	  "from the kernel each time (default " PS_CORE_BTF_DEFAULT_DIR ")" },
-	{ { "debug", no_argument, NULL, 'd' }, NULL, "show libbpf's messages and the verifier log" },
+	{ { "debug", no_argument, NULL, 'd' }, NULL, "show each start-up phase, libbpf's warnings and the verifier log; twice (-dd) also libbpf's debug lines" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
 };
 
@@ -366,7 +366,7 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 		opts->status = true;
 		return PS_CLI_RUN;
 	case 'd':
-		opts->debug = true;
+		opts->debug++;
 		return PS_CLI_RUN;
 	case OPT_BTF_CACHE:
 		if (!*arg || (*arg != '/' && strcmp(arg, "none") != 0))

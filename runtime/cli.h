@@ -21,7 +21,7 @@ struct ps_options {
 	bool quiet;                 /* -q: no status line */
 	bool status;                /* --status: status line even when stderr is no terminal */
 	bool lossless;              /* --lossless: back-pressure instead of loss (events/backpressure.h) */
-	bool debug;                 /* -d */
+	int debug;                  /* -d once, -dd twice */
 	const char *btf_cache_dir;  /* --btf-cache; NULL: none, read the kernel's whole BTF */
 	bool from_wire;             /* --from wire: plaintext decrypted from packets, only the secrets hooks */
 	const char **interfaces;    /* -i, pcapng mode and --from wire; none: every interface that is up */

@@ -5,8 +5,8 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 
-/* Set once from the command line, before anything else runs. */
-static bool debug_enabled;
+/* Set once from the command line, before anything else runs: 0, 1 (-d) or 2 (-dd). */
+static int debug_level;
 
 /* Milliseconds since the process started, by the monotonic clock (for -d). */
 static double ms_since_start(void)
@@ -20,15 +20,15 @@ static double ms_since_start(void)
 	return (double)(now.tv_sec - start.tv_sec) * 1e3 + (double)(now.tv_nsec - start.tv_nsec) / 1e6;
 }
 
-void ps_log_set_debug(bool debug)
+void ps_log_set_debug(int level)
 {
-	debug_enabled = debug;
+	debug_level = level;
 	ms_since_start();
 }
 
 bool ps_log_debug_enabled(void)
 {
-	return debug_enabled;
+	return debug_level > 0;
 }
 
 static void log_line(const char *prefix, const char *fmt, va_list ap)
@@ -67,7 +67,7 @@ void ps_info(const char *fmt, ...)
 
 void ps_debug_phase(const char *what)
 {
-	if (debug_enabled)
+	if (debug_level)
 		ps_debug("%.1f ms: %s", ms_since_start(), what);
 }
 
@@ -75,7 +75,7 @@ void ps_debug(const char *fmt, ...)
 {
 	va_list ap;
 
-	if (!debug_enabled)
+	if (!debug_level)
 		return;
 	va_start(ap, fmt);
 	log_line("debug: ", fmt, ap);
@@ -84,7 +84,8 @@ void ps_debug(const char *fmt, ...)
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (!debug_enabled)
+	/* A thousand relocation lines per object would bury the phases: those need -dd. */
+	if (!debug_level || (level == LIBBPF_DEBUG && debug_level < 2))
 		return 0;
 	/* libbpf starts its lines with "libbpf: " itself */
 	return vfprintf(stderr, fmt, ap);

@@ -5,7 +5,7 @@
 
 #include <stdbool.h>
 
-void ps_log_set_debug(bool debug);
+void ps_log_set_debug(int level);
 bool ps_log_debug_enabled(void);
 
 /* An error the user must act on. */
@@ -20,7 +20,7 @@ void ps_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -d: time since ps_log_set_debug (the start) and what just ended. */
 void ps_debug_phase(const char *what);
 
-/* Routes libbpf's messages through ps_debug; warnings too when debugging. */
+/* Routes libbpf's messages to stderr: warnings and info with -d, its debug lines with -dd. */
 void ps_log_install_libbpf(void);
 
 #endif

@@ -4,12 +4,13 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include "capstone_lib.h"
 #include "capture.h"
 #include "cli.h"
 #include "log.h"
+#include "maps_ahead.h"
 #include "outfile.h"
 #include "probes.h"
-#include "ring_prealloc.h"
 #include "target.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -43,6 +44,7 @@ int main(int argc, char **argv)
 	struct ps_plan plan = { 0 };
 	struct ps_probes probes = { 0 };
 	struct ps_outfiles files;
+	struct ps_capstone_warm *capstone = NULL;
 	bool files_open = false;
 	int err;
 
@@ -62,9 +64,11 @@ int main(int argc, char **argv)
 	err = check_privileges();
 	if (!err)
 		err = check_process_exists(&opts);
-	/* the kernel zeroes the ring while the target is read (ring_prealloc.h) */
+	/* the kernel makes the maps while the target is read (maps_ahead.h); most plans pick the first hook set */
 	if (!err)
-		probes.ring = ps_ring_prealloc_start(opts.mapsize_kib);
+		probes.ahead = ps_maps_ahead_start(opts.mapsize_kib, &opts.module->hooksets[0]);
+	if (!err)
+		capstone = ps_capstone_warm_start();
 	if (!err)
 		err = ps_plan_make(&opts, &plan);
 	/* Every output is opened before attaching; a run that fails before capture leaves none it made. */
@@ -75,6 +79,7 @@ int main(int argc, char **argv)
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
 	ps_plan_close_files(&plan);
+	ps_capstone_warm_end(capstone);
 	ps_debug_phase("target files closed");
 	if (!err)
 		err = ps_capture_run(&opts, &plan, &probes, &files);

@@ -28,8 +28,10 @@ struct ps_flag_desc {
 };
 
 /* How to read a library's version out of an ELF file. */
+#include "version_rule.h"   /* PS_VERSION_FILE_NAME */
+
 struct ps_version_rule {
-	const char *section;       /* e.g. ".rodata" */
+	const char *section;       /* e.g. ".rodata"; PS_VERSION_FILE_NAME: the file's name, symlinks followed */
 	const char *regex;         /* POSIX extended; group 1 is the version */
 	const char *product;       /* what a match of this regex is (`match ... product P`); NULL: unnamed */
 	const char *needed_prefix; /* also search DT_NEEDED libraries starting so; NULL: only the target */
@@ -89,11 +91,12 @@ struct ps_layout_desc {
 	const char *source;        /* where the numbers came from */
 	const int32_t *offsets;    /* n_offsets entries; -1: the field does not exist here */
 	uint32_t hookset;          /* index into hooksets */
+	bool go_stack_abi;         /* `abi stack;`: its `abi go` hooks read Go's stack ABI (ABI0), before Go 1.17 */
 };
 
 enum ps_hook_abi {
 	PS_ABI_SYSV,               /* C on x86-64: arguments in rdi, rsi, rdx, rcx, r8, r9 */
-	PS_ABI_GO,                 /* Go's register ABI (ABIInternal) */
+	PS_ABI_GO,                 /* Go's: register ABI (ABIInternal), or its stack ABI where the layout says */
 };
 
 struct ps_hook_desc {
@@ -124,6 +127,14 @@ struct ps_hook_desc {
 	 * the probes give (a secret's hook that call mode has no need for).
 	 */
 	bool wire_only;
+	/*
+	 * `slot S.F of T`: where the target has no symbol for it, the function
+	 * is the one whose address the table the exported function T returns
+	 * holds at offset S.F (offset id `slot`, from the layout); slot_of NULL:
+	 * none.
+	 */
+	const char *slot_of;
+	int32_t slot;
 	/* `unless calls H`: not attached where its code reaches (calls) an attached hook on H. */
 	const char *const *unless_calls;
 	uint32_t n_unless_calls;

@@ -13,8 +13,9 @@
 #include "link.h"
 #include "log.h"
 #include "probes.h"
-#include "ring_prealloc.h"
+#include "maps_ahead.h"
 #include "rodata.h"
+#include "twin_load.h"
 
 #define CONFIG_VAR "ps_config"
 
@@ -78,6 +79,7 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		.self_pid = (uint32_t)getpid(),
 		.events_off = events_nobody_reads(opts),
 		.lossless = opts->lossless,
+		.go_stack_abi = plan->layout && plan->layout->go_stack_abi,
 	};
 	int32_t *offsets;
 	void *init;
@@ -114,7 +116,7 @@ static int add_link(struct ps_probes *probes, struct bpf_link *link)
 static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes, const char *prog_name,
 			 bool retprobe, const char *path, const char *symbol, long offset)
 {
-	struct bpf_program *prog = find_program(probes->obj, prog_name);
+	struct bpf_program *prog = ps_twin_program(probes->obj, probes->twin, prog_name);
 	pid_t pid = opts->pid ? (pid_t)opts->pid : -1;
 	struct bpf_link *link;
 	int err;
@@ -161,7 +163,7 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 
 	/* the socket tracker names the fd of reads and writes: wire mode has none */
 	if (hookset->track_socket && !opts->from_wire) {
-		struct bpf_program *prog = find_program(probes->obj, "ps_sys_enter");
+		struct bpf_program *prog = ps_twin_program(probes->obj, probes->twin, "ps_sys_enter");
 		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
 
 		if (!link) {
@@ -193,16 +195,15 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 
 /* core_btf_path: the kernel types for CO-RE; NULL: libbpf reads the kernel's own. */
 static int open_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
-		       const char *core_btf_path, struct ps_probes *probes)
+		       const char *core_btf_path, struct bpf_object **obj)
 {
 	char name[64];
 	LIBBPF_OPTS(bpf_object_open_opts, open_opts, .object_name = name, .btf_custom_path = core_btf_path);
 	int err;
 
 	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
-	probes->obj = bpf_object__open_mem(hookset->bpf_obj, (size_t)(hookset->bpf_obj_end - hookset->bpf_obj),
-					   &open_opts);
-	if (!probes->obj) {
+	*obj = bpf_object__open_mem(hookset->bpf_obj, (size_t)(hookset->bpf_obj_end - hookset->bpf_obj), &open_opts);
+	if (!*obj) {
 		err = -errno;
 		ps_error("internal: cannot open %s's embedded BPF object: %s", name, strerror(-err));
 		return err;
@@ -210,33 +211,48 @@ static int open_object(const struct ps_options *opts, const struct ps_hookset_de
 	return 0;
 }
 
-/* The ring made ahead when there is one; libbpf keeps a copy of its fd. */
-static int size_ring_buffer(const struct ps_options *opts, struct ps_probes *probes)
+/* Maps the object makes itself only if nobody made them: all but its data sections. */
+static int count_shareable_maps(struct bpf_object *obj)
 {
-	struct bpf_map *events = bpf_object__find_map_by_name(probes->obj, "ps_events");
-	int fd, err;
+	struct bpf_map *map;
+	int n = 0;
 
+	bpf_object__for_each_map(map, obj)
+		n += !bpf_map__is_internal(map);
+	return n;
+}
+
+/*
+ * The maps made ahead when there are some (libbpf keeps copies of their
+ * fds), else a ring of the size asked. *all_shared: every map of the object
+ * is one made ahead, so a twin can share them.
+ */
+static int use_maps_made_ahead(const struct ps_options *opts, struct ps_probes *probes, struct bpf_object *obj,
+			       bool *all_shared)
+{
+	struct bpf_map *events = bpf_object__find_map_by_name(obj, "ps_events");
+	int used;
+
+	*all_shared = false;
 	if (!events) {
 		ps_error("internal: %s's BPF object has no ps_events ring buffer", opts->module->name);
 		return -ENOENT;
 	}
-	fd = ps_ring_prealloc_fd(probes->ring);
-	if (fd < 0) {
-		if (probes->ring)
-			ps_debug("the ring made ahead is not there (%s): the object makes its own", strerror(-fd));
-		return bpf_map__set_max_entries(events, opts->mapsize_kib * 1024u);
+	used = ps_maps_ahead_use(probes->ahead, obj);
+	if (used > 0) {
+		*all_shared = used == count_shareable_maps(obj);
+		return 0;
 	}
-	err = bpf_map__reuse_fd(events, fd);
-	if (err)
-		ps_error("cannot use the %u KiB ring buffer: %s", opts->mapsize_kib, strerror(-err));
-	return err;
+	if (probes->ahead)
+		ps_debug("the ring made ahead is not there (%s): the object makes its own", strerror(-used));
+	return bpf_map__set_max_entries(events, opts->mapsize_kib * 1024u);
 }
 
 /* quiet: a failure is retried, so only -d shows it. */
 static int load_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
 		       struct ps_probes *probes, bool quiet)
 {
-	int err = bpf_object__load(probes->obj);
+	int err = ps_twin_load(probes->obj, probes->twin);
 
 	if (err && quiet) {
 		ps_debug("%s: the kernel refused the BPF programs of hook set '%s' with the cached CO-RE types: %s",
@@ -259,21 +275,47 @@ static int load_object(const struct ps_options *opts, const struct ps_hookset_de
 	return 0;
 }
 
+/* Opens the object and writes into it all the plan decides. */
+static int open_configured(const struct ps_options *opts, const struct ps_plan *plan,
+			   const struct ps_hookset_desc *hookset, const long *sites, const char *core_btf_path,
+			   struct ps_probes *probes, struct bpf_object **obj, bool *all_shared)
+{
+	int err = open_object(opts, hookset, core_btf_path, obj);
+
+	if (!err)
+		err = disable_absent_hooks(*obj, hookset, sites);
+	if (!err)
+		err = write_config(opts, plan, *obj);
+	if (!err)
+		err = ps_link_write(opts, plan, hookset, sites, *obj);
+	if (!err)
+		err = use_maps_made_ahead(opts, probes, *obj, all_shared);
+	return err;
+}
+
+static void close_objects(struct ps_probes *probes)
+{
+	bpf_object__close(probes->twin);
+	bpf_object__close(probes->obj);
+	probes->twin = probes->obj = NULL;
+}
+
 /* *refused: the kernel (or libbpf's relocation) refused the programs; other failures were reported. */
 static int open_and_load(const struct ps_options *opts, const struct ps_plan *plan,
 			 const struct ps_hookset_desc *hookset, const long *sites,
 			 const char *core_btf_path, struct ps_probes *probes, bool *refused)
 {
-	int err = open_object(opts, hookset, core_btf_path, probes);
+	bool all_shared = false, twin_shared = false;
+	int err = open_configured(opts, plan, hookset, sites, core_btf_path, probes, &probes->obj, &all_shared);
 
-	if (!err)
-		err = disable_absent_hooks(probes->obj, hookset, sites);
-	if (!err)
-		err = size_ring_buffer(opts, probes);
-	if (!err)
-		err = write_config(opts, plan, probes->obj);
-	if (!err)
-		err = ps_link_write(opts, plan, hookset, sites, probes->obj);
+	/* a twin that cannot be had is no failure: the object then loads alone */
+	if (!err && all_shared &&
+	    (open_configured(opts, plan, hookset, sites, core_btf_path, probes, &probes->twin, &twin_shared) ||
+	     !twin_shared)) {
+		bpf_object__close(probes->twin);
+		probes->twin = NULL;
+	}
+	ps_debug_phase(probes->twin ? "BPF object and its twin configured" : "BPF object configured");
 	if (!err) {
 		err = load_object(opts, hookset, probes, core_btf_path != NULL);
 		*refused = err != 0;
@@ -298,6 +340,7 @@ static int load_with_core_types(const struct ps_options *opts, const struct ps_p
 	snprintf(name, sizeof(name), "%s_%s", opts->module->name, hookset->name);
 	if (ps_core_btf_get(opts->btf_cache_dir, name, hookset->bpf_obj,
 			    (size_t)(hookset->bpf_obj_end - hookset->bpf_obj), &core) == 0) {
+		ps_debug_phase("CO-RE types found");
 		err = open_and_load(opts, plan, hookset, sites, core.path, probes, &refused);
 		if (!refused) {
 			ps_core_btf_close(&core);
@@ -305,8 +348,7 @@ static int load_with_core_types(const struct ps_options *opts, const struct ps_p
 		}
 		ps_debug("CO-RE types: dropping %s, retrying with the kernel's whole BTF", core.entry);
 		ps_core_btf_forget(&core);
-		bpf_object__close(probes->obj);
-		probes->obj = NULL;
+		close_objects(probes);
 	}
 	return open_and_load(opts, plan, hookset, sites, NULL, probes, &refused);
 }
@@ -316,11 +358,11 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
 	/* Where each hook goes, found before loading so absent symbols load nothing. */
 	long *sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*sites));
-	struct ps_ring_prealloc *ring = probes->ring;   /* made ahead by the caller, if at all */
+	struct ps_maps_ahead *ahead = probes->ahead;   /* made ahead by the caller, if at all */
 	int err;
 
 	memset(probes, 0, sizeof(*probes));
-	probes->ring = ring;
+	probes->ahead = ahead;
 	probes->events_fd = probes->loss_fd = probes->stopped_fd = -1;
 	if (!sites)
 		return -ENOMEM;
@@ -348,20 +390,19 @@ void ps_probes_detach(struct ps_probes *probes)
 void ps_probes_destroy(struct ps_probes *probes)
 {
 	ps_probes_detach(probes);
-	bpf_object__close(probes->obj);
-	probes->obj = NULL;
-	ps_ring_prealloc_free(probes->ring);
-	probes->ring = NULL;
+	close_objects(probes);
+	ps_maps_ahead_free(probes->ahead);
+	probes->ahead = NULL;
 }
 
-uint64_t ps_probes_missed_runs(const struct ps_probes *probes)
+static uint64_t missed_runs(struct bpf_object *obj)
 {
 	struct bpf_program *prog;
 	uint64_t missed = 0;
 
-	if (!probes->obj)
+	if (!obj)
 		return 0;
-	bpf_object__for_each_program(prog, probes->obj) {
+	bpf_object__for_each_program(prog, obj) {
 		struct bpf_prog_info info;
 		__u32 len = sizeof(info);
 		int fd = bpf_program__fd(prog);
@@ -371,6 +412,11 @@ uint64_t ps_probes_missed_runs(const struct ps_probes *probes)
 			missed += info.recursion_misses;
 	}
 	return missed;
+}
+
+uint64_t ps_probes_missed_runs(const struct ps_probes *probes)
+{
+	return missed_runs(probes->obj) + missed_runs(probes->twin);
 }
 
 int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS])

@@ -13,11 +13,12 @@ struct bpf_link;
 
 struct ps_probes {
 	struct bpf_object *obj;
+	struct bpf_object *twin;    /* obj's twin, verifying half its programs (twin_load.h); NULL: none */
 	struct bpf_link **links;
 	uint32_t n_links;
 	uint32_t n_uprobes;         /* uprobes and uretprobes attached */
 	uint32_t n_missing;         /* optional hooks whose symbol is absent */
-	struct ps_ring_prealloc *ring; /* the ring, being made ahead (ring_prealloc.h); NULL: none */
+	struct ps_maps_ahead *ahead; /* maps being made ahead (maps_ahead.h); NULL: none */
 	int events_fd;              /* the ring buffer */
 	int loss_fd;                /* per-CPU loss counters */
 	int stopped_fd;             /* --lossless: processes stopped to let the ring drain */

@@ -407,3 +407,189 @@ int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, con
 	free(common);
 	return err;
 }
+
+/*
+ * What a general-purpose register is known to hold while sweeping a function
+ * for the address it returns: nothing known, zero (NULL), or an address a
+ * `lea reg, [rip + X]` loaded. A conditional move between NULL and X holds
+ * "X or NULL", which is still X for a table's address: a NULL returned on
+ * failure names no other table.
+ */
+enum held_kind { HELD_UNKNOWN, HELD_ZERO, HELD_ADDRESS };
+
+struct held {
+	enum held_kind kind;
+	uint64_t address;
+};
+
+#define N_GPRS 16
+
+/* The 64-bit register (0 .. 15) a register name is part of; -1 for others. */
+static int gpr_index(unsigned reg)
+{
+	static const unsigned names[N_GPRS][5] = {
+		{ X86_REG_RAX, X86_REG_EAX, X86_REG_AX, X86_REG_AL, X86_REG_AH },
+		{ X86_REG_RCX, X86_REG_ECX, X86_REG_CX, X86_REG_CL, X86_REG_CH },
+		{ X86_REG_RDX, X86_REG_EDX, X86_REG_DX, X86_REG_DL, X86_REG_DH },
+		{ X86_REG_RBX, X86_REG_EBX, X86_REG_BX, X86_REG_BL, X86_REG_BH },
+		{ X86_REG_RSP, X86_REG_ESP, X86_REG_SP, X86_REG_SPL, X86_REG_SPL },
+		{ X86_REG_RBP, X86_REG_EBP, X86_REG_BP, X86_REG_BPL, X86_REG_BPL },
+		{ X86_REG_RSI, X86_REG_ESI, X86_REG_SI, X86_REG_SIL, X86_REG_SIL },
+		{ X86_REG_RDI, X86_REG_EDI, X86_REG_DI, X86_REG_DIL, X86_REG_DIL },
+		{ X86_REG_R8, X86_REG_R8D, X86_REG_R8W, X86_REG_R8B, X86_REG_R8B },
+		{ X86_REG_R9, X86_REG_R9D, X86_REG_R9W, X86_REG_R9B, X86_REG_R9B },
+		{ X86_REG_R10, X86_REG_R10D, X86_REG_R10W, X86_REG_R10B, X86_REG_R10B },
+		{ X86_REG_R11, X86_REG_R11D, X86_REG_R11W, X86_REG_R11B, X86_REG_R11B },
+		{ X86_REG_R12, X86_REG_R12D, X86_REG_R12W, X86_REG_R12B, X86_REG_R12B },
+		{ X86_REG_R13, X86_REG_R13D, X86_REG_R13W, X86_REG_R13B, X86_REG_R13B },
+		{ X86_REG_R14, X86_REG_R14D, X86_REG_R14W, X86_REG_R14B, X86_REG_R14B },
+		{ X86_REG_R15, X86_REG_R15D, X86_REG_R15W, X86_REG_R15B, X86_REG_R15B },
+	};
+
+	for (int i = 0; i < N_GPRS; i++)
+		for (int j = 0; j < 5; j++)
+			if (names[i][j] == reg)
+				return i;
+	return -1;
+}
+
+static bool is_reg64(unsigned reg)
+{
+	int i = gpr_index(reg);
+	static const unsigned full[N_GPRS] = {
+		X86_REG_RAX, X86_REG_RCX, X86_REG_RDX, X86_REG_RBX, X86_REG_RSP, X86_REG_RBP, X86_REG_RSI, X86_REG_RDI,
+		X86_REG_R8, X86_REG_R9, X86_REG_R10, X86_REG_R11, X86_REG_R12, X86_REG_R13, X86_REG_R14, X86_REG_R15,
+	};
+
+	return i >= 0 && full[i] == reg;
+}
+
+static bool is_cmov(unsigned id)
+{
+	switch (id) {
+	case X86_INS_CMOVA: case X86_INS_CMOVAE: case X86_INS_CMOVB: case X86_INS_CMOVBE: case X86_INS_CMOVE:
+	case X86_INS_CMOVG: case X86_INS_CMOVGE: case X86_INS_CMOVL: case X86_INS_CMOVLE: case X86_INS_CMOVNE:
+	case X86_INS_CMOVNO: case X86_INS_CMOVNP: case X86_INS_CMOVNS: case X86_INS_CMOVO: case X86_INS_CMOVP:
+	case X86_INS_CMOVS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Either of two values: equal ones, or NULL and an address (the address). */
+static struct held held_either(struct held a, struct held b)
+{
+	if (a.kind == b.kind && (a.kind != HELD_ADDRESS || a.address == b.address))
+		return a;
+	if (a.kind == HELD_ZERO && b.kind == HELD_ADDRESS)
+		return b;
+	if (b.kind == HELD_ZERO && a.kind == HELD_ADDRESS)
+		return a;
+	return (struct held){ HELD_UNKNOWN, 0 };
+}
+
+/*
+ * One instruction's effect on what the registers hold: lea rip-relative,
+ * xor of a register with itself, moves and conditional moves between 64-bit
+ * registers are followed; a call clobbers the caller-saved registers (SysV);
+ * any other write makes its registers unknown.
+ */
+static void held_step(struct ps_disasm *disasm, const cs_insn *insn, struct held *regs)
+{
+	const cs_x86 *x = &insn->detail->x86;
+	const cs_x86_op *op = x->operands;
+	cs_regs rd, wr;
+	uint8_t n_rd = 0, n_wr = 0;
+	int dst = x->op_count >= 1 && op[0].type == X86_OP_REG ? gpr_index(op[0].reg) : -1;
+	int src = x->op_count == 2 && op[1].type == X86_OP_REG ? gpr_index(op[1].reg) : -1;
+
+	if (insn->id == X86_INS_LEA && dst >= 0 && is_reg64(op[0].reg) && op[1].type == X86_OP_MEM &&
+	    op[1].mem.base == X86_REG_RIP && op[1].mem.index == X86_REG_INVALID) {
+		regs[dst] = (struct held){ HELD_ADDRESS, insn->address + insn->size + (uint64_t)op[1].mem.disp };
+		return;
+	}
+	if (insn->id == X86_INS_XOR && dst >= 0 && src == dst && op[0].reg == op[1].reg && op[0].size >= 4) {
+		regs[dst] = (struct held){ HELD_ZERO, 0 };
+		return;
+	}
+	if (insn->id == X86_INS_MOV && dst >= 0 && src >= 0 && is_reg64(op[0].reg) && is_reg64(op[1].reg)) {
+		regs[dst] = regs[src];
+		return;
+	}
+	if (is_cmov(insn->id) && dst >= 0 && src >= 0 && is_reg64(op[0].reg) && is_reg64(op[1].reg)) {
+		regs[dst] = held_either(regs[dst], regs[src]);
+		return;
+	}
+	if (insn->id == X86_INS_CALL) {
+		static const int clobbered[] = { 0, 1, 2, 6, 7, 8, 9, 10, 11 };   /* rax rcx rdx rsi rdi r8-r11 */
+
+		for (size_t i = 0; i < sizeof(clobbered) / sizeof(clobbered[0]); i++)
+			regs[clobbered[i]] = (struct held){ HELD_UNKNOWN, 0 };
+		return;
+	}
+	if (disasm->lib->regs_access(disasm->cs, insn, rd, &n_rd, wr, &n_wr) != CS_ERR_OK) {
+		for (int i = 0; i < N_GPRS; i++)
+			regs[i] = (struct held){ HELD_UNKNOWN, 0 };
+		return;
+	}
+	for (uint8_t i = 0; i < n_wr; i++) {
+		int w = gpr_index(wr[i]);
+
+		if (w >= 0)
+			regs[w] = (struct held){ HELD_UNKNOWN, 0 };
+	}
+}
+
+int ps_callgraph_returned_address(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol,
+				  uint64_t *vaddr)
+{
+	uint64_t start, size, address, found = 0;
+	struct held regs[N_GPRS] = { 0 };
+	bool any = false;
+	const uint8_t *code;
+	uint8_t *bytes;
+	ssize_t got;
+	size_t left;
+	int err = ps_elf_function(elf, symbol, &start, &size);
+
+	if (err)
+		return err == -ENODATA ? -ENOENT : err;
+	if (!disasm)
+		return -ENOEXEC;
+	if (size == 0 || size > MAX_FUNCTION_BYTES)
+		return -EFBIG;
+	bytes = malloc(size);
+	if (!bytes)
+		return -ENOMEM;
+	got = ps_elf_read_code(elf, start, bytes, size);
+	err = got < 0 ? (int)got : (uint64_t)got != size ? -EIO : 0;
+	code = bytes;
+	left = size;
+	address = start;
+	while (!err && left) {
+		const cs_insn *insn;
+
+		if (!ps_disasm_next(disasm, &code, &left, &address)) {
+			err = -ENOEXEC;
+			break;
+		}
+		insn = disasm->insn;
+		if (insn->id == X86_INS_RET) {
+			if (regs[0].kind == HELD_ADDRESS) {
+				if (any && found != regs[0].address)
+					err = -EMLINK;
+				found = regs[0].address;
+				any = true;
+			}
+		} else {
+			held_step(disasm, insn, regs);
+		}
+	}
+	free(bytes);
+	if (!err && !any)
+		err = -EMLINK;
+	if (!err)
+		*vaddr = found;
+	return err;
+}

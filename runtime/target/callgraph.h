@@ -50,6 +50,18 @@ int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, con
 			       size_t n_strings, uint64_t *vaddr, size_t *n_candidates);
 
 /*
+ * The address the exported function symbol returns, a table of its file:
+ * where it returns (`ret`, in a linear sweep of its code), rax holds the
+ * address a `lea reg, [rip + X]` loaded, followed through moves between
+ * registers and conditional moves between it and NULL (clang's `cmove`),
+ * with no later write, or call, replacing it. Every return that has one must
+ * agree (a return of NULL on failure has none). -ENOENT without the symbol, -EMLINK when no return or two disagree,
+ * other negative errnos when its code cannot be read or decoded.
+ */
+int ps_callgraph_returned_address(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol,
+				  uint64_t *vaddr);
+
+/*
  * Whether the function symbol's code reaches one of goals[0 .. n_goals)
  * (link-time addresses): directly, through a PLT stub bound to it, or through
  * the code of functions it calls that the file defines and exports (one level).

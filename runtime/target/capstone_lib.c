@@ -7,6 +7,8 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include "capstone_lib.h"
 #include "log.h"
@@ -103,4 +105,39 @@ void ps_disasm_close(struct ps_disasm *disasm)
 	disasm->lib->close(&disasm->cs);
 	memset(disasm, 0, sizeof(*disasm));
 	release();
+}
+
+struct ps_capstone_warm {
+	pthread_t thread;
+	void *handle;     /* the thread's own reference, dropped by ps_capstone_warm_end */
+};
+
+static void *warm_thread(void *arg)
+{
+	struct ps_capstone_warm *warm = arg;
+
+	/* the dynamic loader serializes this with the main thread's dlopen of the same library */
+	warm->handle = dlopen(CAPSTONE_SONAME, RTLD_NOW | RTLD_LOCAL);
+	return NULL;
+}
+
+struct ps_capstone_warm *ps_capstone_warm_start(void)
+{
+	struct ps_capstone_warm *warm = calloc(1, sizeof(*warm));
+
+	if (warm && pthread_create(&warm->thread, NULL, warm_thread, warm) != 0) {
+		free(warm);
+		warm = NULL;
+	}
+	return warm;
+}
+
+void ps_capstone_warm_end(struct ps_capstone_warm *warm)
+{
+	if (!warm)
+		return;
+	pthread_join(warm->thread, NULL);
+	if (warm->handle)
+		dlclose(warm->handle);
+	free(warm);
 }

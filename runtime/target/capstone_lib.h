@@ -36,6 +36,17 @@ int ps_disasm_open(struct ps_disasm *disasm);
 /* Closes the decoder; capstone is unloaded after the last session. */
 void ps_disasm_close(struct ps_disasm *disasm);
 
+/*
+ * Loading capstone costs ~10 ms on a VM (77,000 relocations, each on a fresh
+ * page): a thread loads it while start-up reads the target's version, so the
+ * first ps_disasm_open finds it mapped. NULL when no thread could start
+ * (ps_disasm_open then loads it itself). ps_capstone_warm_end waits for the
+ * thread and drops its reference: capstone stays only while sessions are open.
+ */
+struct ps_capstone_warm;
+struct ps_capstone_warm *ps_capstone_warm_start(void);
+void ps_capstone_warm_end(struct ps_capstone_warm *warm);
+
 /* Decodes the instruction at *code into disasm->insn and moves past it, as cs_disasm_iter. */
 static inline bool ps_disasm_next(struct ps_disasm *disasm, const uint8_t **code, size_t *size, uint64_t *address)
 {

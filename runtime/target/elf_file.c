@@ -379,6 +379,54 @@ const char *ps_elf_relocation_symbol(struct ps_elf *elf, uint64_t slot)
 	return NULL;
 }
 
+/* Whether a RELA relocation applies to slot: 1 and *value, 0 when none does, -ENOENT for an undefined symbol. */
+static int relocated_pointer(struct ps_elf *elf, uint64_t slot, uint64_t *value)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(elf->elf, scn)) != NULL) {
+		GElf_Shdr shdr;
+		Elf_Data *data, *syms = NULL;
+		Elf_Scn *symtab;
+
+		if (!gelf_getshdr(scn, &shdr) || shdr.sh_type != SHT_RELA || shdr.sh_entsize == 0)
+			continue;
+		if (!(data = elf_getdata(scn, NULL)))
+			continue;
+		symtab = shdr.sh_link ? elf_getscn(elf->elf, shdr.sh_link) : NULL;
+		if (symtab)
+			syms = elf_getdata(symtab, NULL);
+		for (size_t i = 0; i < shdr.sh_size / shdr.sh_entsize; i++) {
+			GElf_Rela rela;
+			GElf_Sym sym;
+
+			if (!gelf_getrela(data, i, &rela) || rela.r_offset != slot)
+				continue;
+			if (GELF_R_TYPE(rela.r_info) == R_X86_64_RELATIVE) {
+				*value = (uint64_t)rela.r_addend;
+				return 1;
+			}
+			if (GELF_R_TYPE(rela.r_info) != R_X86_64_64 || !syms ||
+			    !gelf_getsym(syms, (int)GELF_R_SYM(rela.r_info), &sym) || sym.st_shndx == SHN_UNDEF)
+				return -ENOENT;
+			*value = sym.st_value + (uint64_t)rela.r_addend;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+int ps_elf_pointer_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *value)
+{
+	int r = relocated_pointer(elf, vaddr, value);
+	ssize_t got;
+
+	if (r)
+		return r < 0 ? r : 0;
+	got = ps_elf_read_code(elf, vaddr, value, sizeof(*value));
+	return got < 0 ? (int)got : got != (ssize_t)sizeof(*value) ? -EIO : 0;
+}
+
 ssize_t ps_elf_read_code(struct ps_elf *elf, uint64_t vaddr, void *buf, size_t size)
 {
 	long offset = file_offset_of_address(elf->elf, vaddr);

@@ -42,6 +42,16 @@ const char *ps_elf_section_name_at(struct ps_elf *elf, uint64_t vaddr);
 /* The name of the symbol a relocation at slot (a GOT entry, say) binds; NULL when none does. */
 const char *ps_elf_relocation_symbol(struct ps_elf *elf, uint64_t slot);
 
+/*
+ * The link-time address the 8-byte pointer at vaddr holds once loaded: the
+ * addend of the R_X86_64_RELATIVE relocation on it (a position-independent
+ * table of function pointers), the value of the defined symbol an
+ * R_X86_64_64 one binds, else the bytes the file holds there. -ENOENT when
+ * a relocation binds an undefined symbol; other negative errnos when the
+ * file cannot be read there.
+ */
+int ps_elf_pointer_at(struct ps_elf *elf, uint64_t vaddr, uint64_t *value);
+
 /* Reads up to size bytes of the file at link-time address vaddr: the count read, or a negative errno. */
 ssize_t ps_elf_read_code(struct ps_elf *elf, uint64_t vaddr, void *buf, size_t size);
 

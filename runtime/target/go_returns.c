@@ -69,15 +69,30 @@ int ps_go_return_sites(struct ps_resolved_target *target, const char *symbol, lo
 	return err;
 }
 
-/* `CMP reg, [R14 + disp]`: the comparison with the goroutine's stack guard. */
-static bool compares_stack_guard(const cs_insn *insn)
+/*
+ * Where the prologue finds g: R14 under the register ABI; under the stack
+ * ABI, the register its first instruction loads from the TLS slot
+ * (`MOV RCX, FS:[-8]`).
+ */
+static unsigned g_register(const cs_insn *insn, unsigned g_reg)
+{
+	const cs_x86 *x = &insn->detail->x86;
+
+	if (insn->id == X86_INS_MOV && x->op_count == 2 && x->operands[0].type == X86_OP_REG &&
+	    x->operands[1].type == X86_OP_MEM && x->operands[1].mem.segment == X86_REG_FS)
+		return x->operands[0].reg;
+	return g_reg;
+}
+
+/* `CMP reg, [g + disp]`: the comparison with the goroutine's stack guard. */
+static bool compares_stack_guard(const cs_insn *insn, unsigned g_reg)
 {
 	const cs_x86 *x = &insn->detail->x86;
 
 	if (insn->id != X86_INS_CMP)
 		return false;
 	for (uint8_t i = 0; i < x->op_count; i++)
-		if (x->operands[i].type == X86_OP_MEM && x->operands[i].mem.base == X86_REG_R14)
+		if (x->operands[i].type == X86_OP_MEM && x->operands[i].mem.base == g_reg)
 			return true;
 	return false;
 }
@@ -88,9 +103,13 @@ static bool is_unsigned_jcc(unsigned id)
 	return id == X86_INS_JBE || id == X86_INS_JB || id == X86_INS_JA || id == X86_INS_JAE;
 }
 
-/* The prologue is at most LEA, CMP, Jcc: a few instructions from the entry. */
+/*
+ * The prologue is at most LEA, CMP, Jcc after g is found: in R14 (register
+ * ABI), or loaded from FS:-8 by one MOV, or two in a PIE (stack ABI, Go 1.15:
+ * MOV RCX, -8; MOV RCX, FS:[RCX]).
+ */
 #define PROLOGUE_BYTES 32
-#define PROLOGUE_INSNS 4
+#define PROLOGUE_INSNS 5
 
 int ps_go_entry_site(struct ps_resolved_target *target, const char *symbol, long *offset)
 {
@@ -99,6 +118,7 @@ int ps_go_entry_site(struct ps_resolved_target *target, const char *symbol, long
 	const uint8_t *at = code;
 	uint64_t entry, end, address;
 	size_t size;
+	unsigned g_reg = X86_REG_R14;
 	bool guard = false;
 	ssize_t got;
 	int err = ps_go_function(&target->go, symbol, &entry, &end);
@@ -116,7 +136,8 @@ int ps_go_entry_site(struct ps_resolved_target *target, const char *symbol, long
 	for (int i = 0; i < PROLOGUE_INSNS && ps_disasm_next(disasm, &at, &size, &address); i++) {
 		const cs_insn *insn = disasm->insn;
 
-		if (compares_stack_guard(insn)) {
+		g_reg = g_register(insn, g_reg);
+		if (compares_stack_guard(insn, g_reg)) {
 			guard = true;
 		} else if (guard && is_unsigned_jcc(insn->id)) {
 			long past = ps_elf_vaddr_offset(target->elf, insn->address + insn->size);

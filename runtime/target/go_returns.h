@@ -24,9 +24,11 @@ int ps_go_return_sites(struct ps_resolved_target *target, const char *symbol, lo
  * whose frame does not fit calls runtime.morestack, which grows the stack and
  * starts the function again from its first instruction: a probe there would
  * see such a call twice. The check is `CMP SP (or LEA -N(SP) into R12), 16(R14)`
- * then a conditional jump (Go 1.17+, src/cmd/internal/obj/x86/obj6.go); the
- * site is the instruction after that jump, where every argument is still in
- * its register. A function without the check (NOSPLIT) is probed at entry.
+ * then a conditional jump (Go 1.17+, src/cmd/internal/obj/x86/obj6.go), or
+ * under the stack ABI (before 1.17) the same compare with 16(RCX) after g is
+ * loaded from FS:-8 into RCX; the site is the instruction after that jump,
+ * where every argument is still in its register or stack slot, and SP as at
+ * entry. A function without the check (NOSPLIT) is probed at entry.
  */
 int ps_go_entry_site(struct ps_resolved_target *target, const char *symbol, long *offset);
 

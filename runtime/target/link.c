@@ -125,6 +125,52 @@ static long locate_passed(const struct ps_options *opts, struct ps_resolved_targ
 	return err ? -ENOENT : offset;
 }
 
+/*
+ * `slot S.F of T`: the function's own symbol where the file has one, else
+ * the function whose address the table T returns holds at S.F, an offset of
+ * the layout (freebl's FREEBL_GetVector, a PKCS#11 C_GetFunctionList). A file
+ * without T, or a layout without S.F, has no such function: -ENOENT.
+ */
+static long locate_slot(const struct ps_options *opts, const struct ps_plan *plan,
+			struct ps_resolved_target *target, const struct ps_hook_desc *hook, const char *symbol)
+{
+	const struct ps_offset_desc *slot = &opts->module->offsets[hook->slot];
+	struct ps_elf *elf = target->elf;
+	long offset = ps_elf_symbol_offset(elf, symbol);
+	uint64_t table, function;
+	const char *section;
+	int err;
+
+	if (offset >= 0) {
+		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+		return offset;
+	}
+	if (!plan->offsets || plan->offsets[hook->slot] < 0) {
+		ps_debug("%s: %s not looked for: no layout gives %s.%s, its slot in %s's table", opts->module->name,
+			 symbol, slot->strct, slot->field, hook->slot_of);
+		return -ENOENT;
+	}
+	err = ps_callgraph_returned_address(elf, ps_target_disasm(target), hook->slot_of, &table);
+	if (err == -ENOENT) {
+		ps_debug("%s: %s not looked for: %s has no %s", opts->module->name, symbol, ps_elf_path(elf),
+			 hook->slot_of);
+		return -ENOENT;
+	}
+	if (!err)
+		err = ps_elf_pointer_at(elf, table + (uint64_t)plan->offsets[hook->slot], &function);
+	section = err ? NULL : ps_elf_section_name_at(elf, function);
+	if (err || !section || strcmp(section, ".text") != 0) {
+		ps_warn("%s: cannot locate %s in %s: %s", opts->module->name, symbol, ps_elf_path(elf),
+			err == -EMLINK ? "its table's function returns no one address" :
+			err ? strerror(-err) : "its table's slot holds no function's address");
+		return -ENOENT;
+	}
+	ps_debug("%s: %s located at 0x%llx in %s: slot %s.%s (+%d) of the table %s returns, at 0x%llx",
+		 opts->module->name, symbol, (unsigned long long)function, ps_elf_path(elf), slot->strct, slot->field,
+		 plan->offsets[hook->slot], hook->slot_of, (unsigned long long)table);
+	return ps_elf_vaddr_offset(elf, function);
+}
+
 /* A Go function by its table, which strip and -s -w keep, past its stack check: -ENOENT when absent. */
 static long go_function_offset(struct ps_resolved_target *target, const char *symbol)
 {
@@ -155,7 +201,7 @@ static bool wanted_in_mode(const struct ps_options *opts, const struct ps_hook_d
 }
 
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
-static long hook_site(const struct ps_options *opts, struct ps_resolved_target *target,
+static long hook_site(const struct ps_options *opts, const struct ps_plan *plan, struct ps_resolved_target *target,
 		      const struct ps_hook_desc *hook, const char **symbol)
 {
 	struct ps_elf *elf = target->elf;
@@ -184,6 +230,8 @@ static long hook_site(const struct ps_options *opts, struct ps_resolved_target *
 		return locate_called(opts, target, hook, *symbol);
 	if (hook->n_called_with && !name)
 		return locate_passed(opts, target, hook, *symbol);
+	if (hook->slot_of && !name)
+		return locate_slot(opts, plan, target, hook, *symbol);
 	return ps_elf_symbol_offset(elf, *symbol);
 }
 
@@ -242,7 +290,7 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 		const char *symbol;
 		long offset;
 
-		offset = sites[i] = hook_site(opts, target, hook, &symbol);
+		offset = sites[i] = hook_site(opts, plan, target, hook, &symbol);
 		if (offset >= 0 && hook->n_unless_calls && !given(opts, hook->offset_flag))
 			offset = sites[i] = unless_calls(opts, target, hookset, i, sites, symbol);
 		if (offset >= 0 || offset == -ESRCH)   /* -ESRCH: its `unless` says it is not wanted */

@@ -336,6 +336,18 @@ static void resolve_needed_libraries(const struct program *program, struct mappe
 }
 
 /*
+ * Whether path is in the attached file's directory: a library of the same
+ * stack there is part of the attached copy, mapped or not yet (Firefox maps
+ * its bundled libnss3 at start and dlopens libssl3, beside it, later).
+ */
+static bool beside_attached(const struct ps_reach *reach, const char *path)
+{
+	const char *a = reach->opts.attached, *slash_a = strrchr(a, '/'), *slash_p = strrchr(path, '/');
+
+	return slash_a && slash_p && slash_a - a == slash_p - path && strncmp(a, path, (size_t)(slash_a - a)) == 0;
+}
+
+/*
  * A process with a library of the module's own stack mapped (the attached
  * copy or another, said on its own) has its TLS there: another stack beside
  * it (curl's libcurl pulls in GnuTLS through librtmp) is said only when the
@@ -358,6 +370,8 @@ static void look_at_libraries(struct ps_reach *reach, struct program *program, u
 
 		/* the attached file, or another library of its stack beside it (NSS's libnss3 beside libssl3) */
 		if (same_file(lib->id, reach->attached) || (attached_stack && lib->stack == attached_stack))
+			continue;
+		if (module_probes(reach, lib->stack) && beside_attached(reach, lib->path))
 			continue;
 		if (module_probes(reach, lib->stack) || !uses_module_stack ||
 		    ps_exe_tls_needs(&program->tls, lib->stack))

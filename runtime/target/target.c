@@ -436,9 +436,8 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 				 plan->targets[0].path, module->targets[0].version.force_flag >= 0 ?
 				 module->flags[module->targets[0].version.force_flag].name : "?");
 		else
-			ps_error("%s: %s was built with Go %s, older than this module supports (Go %s and later)",
-				 module->name, plan->targets[0].path, plan->targets[0].version,
-				 oldest ? oldest->min_version : "?");
+			ps_error("%s: %s was built with Go %s, which no layout of this module covers (the oldest is for Go %s)", module->name, plan->targets[0].path,
+				 plan->targets[0].version, oldest ? oldest->min_version : "?");
 		return -ENOTSUP;
 	}
 	return 0;

@@ -219,6 +219,21 @@ static int detect_in_elf(struct ps_elf *elf, const struct ps_version_rule *rule,
 	size_t size;
 	int err;
 
+	/*
+	 * `match file`: the name of the file the path resolves to (libmbedtls.so.21
+	 * is a link to libmbedtls.so.3.6.6), for builds whose banner is no string
+	 */
+	if (strcmp(rule->section, PS_VERSION_FILE_NAME) == 0) {
+		char *real = realpath(ps_elf_path(elf), NULL);
+		const char *base;
+
+		if (!real)
+			return -ENOENT;
+		base = strrchr(real, '/') ? strrchr(real, '/') + 1 : real;
+		err = match_version(regex, base, version, version_size);
+		free(real);
+		return err;
+	}
 	/* Go keeps its version in a header of its own, not among NUL-terminated strings */
 	if (strcmp(rule->section, ".go.buildinfo") == 0) {
 		char text[64];
@@ -431,6 +446,9 @@ static const struct ps_layout_desc *nearest_lower(const struct ps_module_desc *m
 		const struct ps_layout_desc *candidate = &module->layouts[i];
 
 		if (candidate->product && !same_product(candidate->product, product))
+			continue;
+		/* Go changed its calling convention after the stack ABI's last version: never carried past it */
+		if (candidate->go_stack_abi)
 			continue;
 		if (!candidate->max_version || version_order_compare(candidate->max_version, version) >= 0)
 			continue;

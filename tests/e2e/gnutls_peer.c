@@ -8,8 +8,9 @@
  *       can be told the pid first), connects to 127.0.0.1:PORT with the
  *       priority string PRIORITY, sends SEND_FILE in ONE gnutls_record_send
  *       call (corked: GnuTLS takes the whole buffer and sends it at
- *       uncork), reads exactly RECV_BYTES with gnutls_record_recv into
- *       OUT_FILE, prints {"fd": F, "local": [A, P], "peer": [A, P]} and
+ *       uncork), reads exactly RECV_BYTES with gnutls_record_recv (with
+ *       GNUTLS_PEER_PACKET=1 in the environment: gnutls_record_recv_packet,
+ *       whose records it copies out with gnutls_packet_get) into OUT_FILE, prints {"fd": F, "local": [A, P], "peer": [A, P]} and
  *       closes.
  * The certificate is not checked. Every socket has a 60 s timeout; any
  * failure: a line on stderr, exit 1.
@@ -117,6 +118,22 @@ int main(int argc, char **argv)
 	if (err < 0)
 		die("gnutls_record_uncork", err);
 
+	while (have < want && getenv("GNUTLS_PEER_PACKET")) {
+		gnutls_packet_t packet = NULL;
+		gnutls_datum_t record;
+
+		n = gnutls_record_recv_packet(session, &packet);
+		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)
+			continue;
+		if (n <= 0 || !packet)
+			die("the server closed early", n < 0 ? (int)n : 0);
+		gnutls_packet_get(packet, &record, NULL);
+		if (record.size > want - have)
+			die("more than RECV_BYTES came", 0);
+		memcpy(got + have, record.data, record.size);
+		have += record.size;
+		gnutls_packet_deinit(packet);
+	}
 	while (have < want) {
 		n = gnutls_record_recv(session, got + have, want - have);
 		if (n == GNUTLS_E_AGAIN || n == GNUTLS_E_INTERRUPTED)

@@ -2,7 +2,7 @@
 /*
  * A TLS client on Mbed TLS, for the mbedtls module's tests (test_libs.py
  * builds it with cc ... -lmbedtls -lmbedx509 -lmbedcrypto against Debian's
- * libmbedtls-dev).
+ * libmbedtls-dev: bookworm's 2.28, or trixie's 3.6 from the corpus).
  *
  *   mbedtls_peer PORT SEND_FILE RECV_BYTES OUT_FILE
  *       Prints {"pid": P}, waits for a line on stdin, connects to
@@ -10,12 +10,17 @@
  *       most per call), reads exactly RECV_BYTES with mbedtls_ssl_read into
  *       OUT_FILE, prints {"fd": F, "local": [A, P], "peer": [A, P]} and
  *       closes.
- * The certificate is not checked. Any failure: a line on stderr, exit 1.
+ * The certificate is not checked. MBEDTLS_PEER_MAX=1.2 in the environment
+ * keeps a 3.x client to TLS 1.2. Any failure: a line on stderr, exit 1.
  */
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/net_sockets.h>
 #include <mbedtls/ssl.h>
+#include <mbedtls/version.h>
+#if MBEDTLS_VERSION_MAJOR >= 3
+#include <psa/crypto.h>
+#endif
 #include "peer_common.h"
 
 /* The socket peer_start connected, as Mbed TLS's BIO callbacks take it. */
@@ -41,6 +46,11 @@ int main(int argc, char **argv)
 	int n;
 
 	peer_start(&p, argc, argv, "mbedtls_peer");
+#if MBEDTLS_VERSION_MAJOR >= 3
+	/* 3.x's TLS 1.3 computes through PSA, which must be initialised first */
+	if (psa_crypto_init() != PSA_SUCCESS)
+		peer_die("psa_crypto_init");
+#endif
 	mbedtls_net_init(&net);
 	net.fd = p.fd;
 	mbedtls_entropy_init(&entropy);
@@ -52,6 +62,10 @@ int main(int argc, char **argv)
 					MBEDTLS_SSL_PRESET_DEFAULT) != 0)
 		peer_die("mbedtls set-up");
 	mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
+#if MBEDTLS_VERSION_MAJOR >= 3
+	if (getenv("MBEDTLS_PEER_MAX") && strcmp(getenv("MBEDTLS_PEER_MAX"), "1.2") == 0)
+		mbedtls_ssl_conf_max_tls_version(&conf, MBEDTLS_SSL_VERSION_TLS1_2);
+#endif
 	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
 	if (mbedtls_ssl_setup(&ssl, &conf) != 0)
 		peer_die("mbedtls_ssl_setup");

@@ -3,7 +3,7 @@ programs: gnutls-cli against openssl s_server and gnutls-serv against curl
 (plaintext byte-exact both ways, fd and 4-tuple, TLS 1.2 and 1.3), keys
 from GnuTLS's internal key log call that let tshark decrypt a capture of
 each, a client of ours (gnutls_peer.c) handing GnuTLS 4 MiB in one call,
-the loss accounting with a tiny ring buffer, and wget over HTTPS."""
+and wget over HTTPS (the loss accounting: test_loss.py)."""
 
 import os
 import re
@@ -12,10 +12,9 @@ import threading
 import time
 
 import harness
-from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
+from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, concat, free_port, indent, listening,
                      records_of, require_program, tail, wait_until)
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
-from test_loss import SUMMARY_RE, place_calls
 from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
 
 TESTS, test = harness.registry()
@@ -162,14 +161,14 @@ class GnutlsServ:
         self.pid = self.proc.pid
 
 
-def curl_get(ctx, port, path, maxv):
+def curl_get(ctx, port, path, maxv, env=None):
     """curl GET with no optional header: its request is exactly known."""
     out, hdr = ctx.path("curl.out"), ctx.path("curl.hdr")
     argv = ["curl", "-sSk", "--http1.1", "-H", "User-Agent:", "-H", "Accept:", "--max-time", str(WORK_TIMEOUT),
             "-o", out, "-D", hdr, "https://%s:%d%s" % (LOCAL, port, path)]
     if maxv == "1.2":
         argv += ["--tls-max", "1.2"]
-    ctx.start(argv, "curl").check_ok(WORK_TIMEOUT + 10)
+    ctx.start(argv, "curl", env=env).check_ok(WORK_TIMEOUT + 10)
     with open(out, "rb") as f, open(hdr, "rb") as g:
         return f.read(), g.read()
 
@@ -295,7 +294,7 @@ def gnutls_keylog_server_tls13(ctx):
     check_decrypts(ctx, *keylog_server(ctx, "1.3"), "1.3", "server")
 
 
-# ---- one big call, and loss --------------------------------------------------------
+# ---- one big call ----------------------------------------------------------------
 
 
 def build_peer(ctx):
@@ -311,12 +310,12 @@ def build_peer(ctx):
 class PeerClient:
     """gnutls_peer.c: waits for go, sends its data in one call, reads recv_bytes."""
 
-    def __init__(self, ctx, exe, port, send_data, recv_bytes, maxv="1.3"):
+    def __init__(self, ctx, exe, port, send_data, recv_bytes, maxv="1.3", env=None):
         self.send_data = send_data
         self.out = ctx.path("peer.recv")
         send = ctx.write("peer.send", send_data)
         self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out, PRIORITY[maxv]], "gnutls_peer",
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         self.pid = read_json_line(self.proc, "pid")["pid"]
 
     def go(self):
@@ -361,45 +360,75 @@ def gnutls_single_call_4MiB(ctx):
         raise TestFailure("bytes lost: %r" % (summary,))
 
 
-@test("gnutls_loss_counted_with_tiny_ringbuf")
-def gnutls_loss_counted_with_tiny_ringbuf(ctx):
-    """With 64 KiB of ring buffer a 4 MiB call cannot arrive whole: what
-    arrives is the call's bytes at their offsets, the gaps name the rest,
-    and captured + lost is what the client moved."""
+@test("gnutls_recv_packet")
+def gnutls_recv_packet(ctx):
+    """A client reading with gnutls_record_recv_packet (the record stays in
+    GnuTLS's buffer; gnutls_packet_get points into it): what it read, byte
+    for byte, through the packet's offsets (mbuffer_st, layout 3.7)."""
     exe = build_peer(ctx)
     cert, key = make_cert(ctx)
-    to_server, to_client = os.urandom(4 * MiB), os.urandom(4 * MiB)
+    to_server, to_client = os.urandom(16 * KiB), os.urandom(300 * KiB)
     srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
+    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), env=dict(os.environ, GNUTLS_PEER_PACKET="1"))
+    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
     cli.go()
     cli.finish()
     srv.finish()
-    stderr = ps.stop()
+    ps.stop()
+    compare_bytes("gnutls_peer's own record of what it received", cli.received, to_client)
     records, summary, _ = ps.json_output()
-    if summary is None:
-        raise TestFailure("no summary line in the json output")
-    writes = [r for r in records if r.get("dir") == "write"]
-    reads = [r for r in records if r.get("dir") == "read"]
-    moved = len(to_server) + len(to_client)
-    detail = ["records: %d (%d writes, %d reads), payload bytes %d" % (len(records), len(writes), len(reads),
-                                                                      sum(r["len"] for r in records)),
-              "summary: %r" % (summary,)]
-    if not summary["lost"]["ringbuf_bytes"]:
-        raise TestFailure("a 64 KiB ring buffer lost nothing of %d bytes: the test proves nothing" % moved, *detail)
-    unseen = place_calls(writes, to_server, "write") + place_calls(reads, to_client, "read")
-    captured = sum(r["len"] for r in records)
-    in_records = sum(r.get("lost_bytes", 0) for r in records)
-    if summary["bytes"] != captured:
-        raise TestFailure("summary bytes %d, the records carry %d" % (summary["bytes"], captured), *detail)
-    if summary["bytes"] + summary["lost_bytes"] != moved:
-        raise TestFailure("captured %d + lost %d bytes, but the client moved %d"
-                          % (summary["bytes"], summary["lost_bytes"], moved), *detail)
-    if summary["lost_bytes"] != in_records + unseen:
-        raise TestFailure("lost_bytes %d, but the gaps hold %d and calls no record shows %d"
-                          % (summary["lost_bytes"], in_records, unseen), *detail)
-    if not SUMMARY_RE.search(stderr):
-        raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    reads = compare_stream(records, cli.pid, "read", to_client, "gnutls_peer's gnutls_record_recv_packet calls",
+                           fd=cli.info["fd"], tuple_=tuple_, module="gnutls")
+    if len(reads) < 300 // 16:
+        raise TestFailure("%d records for 300 KiB: not one a TLS record" % len(reads))
+    compare_stream(records, cli.pid, "write", to_server, "gnutls_peer's send", fd=cli.info["fd"],
+                   tuple_=tuple_, module="gnutls")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
+@test("gnutls_early_data")
+def gnutls_early_data(ctx):
+    """TLS 1.3 0-RTT: gnutls-cli -r --earlydata resumes its session and sends
+    a file as early data; gnutls-serv --earlydata --echo reads it with
+    gnutls_record_recv_early_data. Both sides' records carry it exactly
+    once, before the line sent after the handshake, which the echo returns."""
+    need_tools()
+    cert, key = make_cert(ctx)
+    port = free_port()
+    early = b"early data %d %s\n" % (os.getpid(), os.urandom(8).hex().encode())
+    line = b"after the handshake %s\n" % os.urandom(8).hex().encode()
+    early_file = ctx.write("early.txt", early)
+    srv = ctx.start(["gnutls-serv", "--earlydata", "--echo", "-p", str(port), "--x509certfile", cert,
+                     "--x509keyfile", key], "gnutls-serv", collect_stdout=True)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "gnutls-serv to listen on %d" % port)
+    ps = start_gnutls(ctx, ["-m", "json"])
+    cli = ctx.start(["sh", "-c", 'exec gnutls-cli --insecure -r --earlydata="$1" -p "$2" 127.0.0.1', "sh",
+                     early_file, str(port)], "gnutls-cli", stdin=subprocess.PIPE, collect_stdout=True)
+    cli.p.stdin.write(line)
+    cli.p.stdin.flush()
+    wait_until(lambda: line in cli.stdout_bytes or cli.p.poll() is not None, WORK_TIMEOUT,
+               "gnutls-cli to get its line echoed")
+    cli.p.stdin.close()
+    cli.wait(WORK_TIMEOUT)
+    time.sleep(0.3)
+    ps.stop()
+    srv.kill()
+    if b"This is a resumed session" not in cli.stdout_bytes:
+        raise TestFailure("gnutls-cli did not resume its session: no early data was possible",
+                          *indent(tail(cli.stdout_bytes.decode("utf-8", "replace"))))
+    records, summary, _ = ps.json_output()
+    data = [r for r in records if r.get("event") == "tls_data" and port in (r.get("sport"), r.get("dport"))]
+    for pid, direction, who in ((srv.pid, "read", "gnutls-serv's reads"), (cli.pid, "write", "gnutls-cli's writes")):
+        got = concat(records_of(data, pid, direction))
+        if got.count(early) != 1 or got.find(early) > got.find(line) or got.count(line) != 1:
+            raise TestFailure("%s hold the early data %d times and the line %d times (early data at %d, "
+                              "line at %d); want each once, early data first"
+                              % (who, got.count(early), got.count(line), got.find(early), got.find(line)),
+                              "got: %r" % got[:400])
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
 
 
 # ---- programs on GnuTLS ------------------------------------------------------------

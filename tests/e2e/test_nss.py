@@ -3,8 +3,10 @@ libnspr4.so with NSS's own tools from libnss3-tools: tstclnt against openssl
 s_server and selfserv (a certutil database) against curl, TLS 1.2 and 1.3;
 plaintext byte-exact both ways with the fd and 4-tuple, files and plain
 sockets of the same programs left out; a client of ours (nss_peer.c)
-handing NSS 4 MiB in one PR_Write, and the loss accounting with it through
-a tiny ring buffer."""
+handing NSS 4 MiB in one PR_Write (the loss accounting with it:
+test_loss.py). Keys: TLS 1.2 and 1.3 secrets of tstclnt and selfserv,
+with no SSLKEYLOGFILE anywhere near them, line for line those the OpenSSL
+peer writes to its own key log, and they decrypt a capture in tshark."""
 
 import os
 import re
@@ -15,7 +17,8 @@ import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      require_program, tail, wait_until)
 from test_gnutls import curl_get, feed
-from test_loss import SUMMARY_RE, place_calls
+from test_keylog import Capture, check_keylog_file, decrypted_requests
+from test_keylog import need_tools as need_capture_tools
 from tls_servers import make_cert
 
 TESTS, test = harness.registry()
@@ -114,7 +117,7 @@ def nspr_alias_tstclnt(ctx):
     tstclnt_check(ctx, "1.3", name="nspr")
 
 
-def selfserv(ctx, maxv):
+def selfserv(ctx, maxv, env=None):
     """selfserv with a certutil database holding a fresh certificate and key."""
     need_tools()
     cert, key = make_cert(ctx)
@@ -130,7 +133,7 @@ def selfserv(ctx, maxv):
             raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
     port = free_port()
     srv = ctx.start(["selfserv", "-d", "sql:" + db, "-n", "server", "-p", str(port), "-V", VERSIONS[maxv]],
-                    "selfserv", collect_stdout=True)
+                    "selfserv", collect_stdout=True, env=env)
     wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "selfserv to listen on %d" % port)
     if srv.p.poll() is not None:
         raise TestFailure("selfserv exited early:", *indent(tail(srv.stderr)))
@@ -171,46 +174,298 @@ def nss_selfserv_curl_tls13(ctx):
     selfserv_check(ctx, "1.3")
 
 
-@test("nss_loss_counted_with_tiny_ringbuf")
-def nss_loss_counted_with_tiny_ringbuf(ctx):
-    """4 MiB each way through 64 KiB of ring buffer (nss_peer.c: the 4 MiB
-    out in one PR_Write, which cannot arrive whole): what arrives is the
-    calls' bytes at their offsets, the gaps name the rest, captured + lost
-    is what the client moved over its socket."""
-    from test_libs import Client
-    from tls_servers import PyServer
-    exe = build_nss_peer(ctx)
+# ---- keys --------------------------------------------------------------------------
+#
+# Debian builds NSS without NSS_ALLOW_SSLKEYLOGFILE (BUILD_OPT=1), so NSS
+# itself writes no key log to compare with, whatever the environment says.
+# The peer derives the same secrets for the same connection (RFC 8446 7.1,
+# RFC 5246 8.1): OpenSSL's own key log (s_server -keylogfile, curl's
+# SSLKEYLOGFILE) is the reference, compared line for line.
+
+
+def no_keylog_env():
+    """The environment without SSLKEYLOGFILE: NSS is told nothing."""
+    env = dict(os.environ)
+    env.pop("SSLKEYLOGFILE", None)
+    return env
+
+
+def read_lines(path):
+    try:
+        with open(path) as f:
+            return [l for l in f.read().splitlines() if l and not l.startswith("#")]
+    except FileNotFoundError:
+        return []
+
+
+def compare_keylogs(ours, reference, what):
+    mine, theirs = set(read_lines(ours)), set(read_lines(reference))
+    if not theirs:
+        raise TestFailure("the reference key log (%s) is empty: the test proves nothing" % what)
+    if mine != theirs:
+        raise TestFailure("plainsight's key log and %s differ" % what,
+                          "only plainsight's:", *indent(sorted(mine - theirs)),
+                          "only the reference's:", *indent(sorted(theirs - mine)))
+
+
+def check_nss_keys(ctx, keylog, reference, what, cap, path, maxv):
+    check_keylog_file(keylog, maxv == "1.3")
+    compare_keylogs(keylog, reference, what)
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if path not in out:
+        r = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
+        raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (TLS %s):" % (path, maxv),
+                          "key log:", *indent(read_lines(keylog)),
+                          "tshark:", *indent(tail(r.stdout.decode("utf-8", "replace"))))
+
+
+def nss_keylog_client(ctx, maxv):
+    """tstclnt (traced, -m keylog) GETs a path from openssl s_server -www -keylogfile."""
+    need_tools()
+    need_capture_tools()
     cert, key = make_cert(ctx)
-    to_server, to_client = os.urandom(4 * MiB), os.urandom(4 * MiB)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_nss(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
-    cli.go()
-    cli.finish()
-    srv.finish()
+    port = free_port()
+    keylog, reference = ctx.path("keys.log"), ctx.path("s_server.keys")
+    argv = ["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
+            "-cert", cert, "-key", key, "-www", "-keylogfile", reference]
+    srv = ctx.start(argv, "openssl s_server", stdin=subprocess.PIPE)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
+    cli = ctx.start(["sh", "-c", 'read go; exec tstclnt -D -o -4 -V "$1" -h 127.0.0.1 -p "$2"', "sh",
+                     VERSIONS[maxv], str(port)], "tstclnt", stdin=subprocess.PIPE, collect_stdout=True,
+                    env=no_keylog_env())
+    cap = Capture(ctx, port)
+    ps = start_nss(ctx, ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])
+    path = "/nss-keylog-%d" % os.getpid()
+    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
+    cli.p.stdin.flush()
+    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
+               "tstclnt to receive s_server's page")
+    cli.p.stdin.close()
+    for proc in (cli, srv):
+        try:
+            proc.p.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    check_nss_keys(ctx, keylog, reference, "openssl s_server's -keylogfile", cap, path, maxv)
+
+
+def nss_keylog_server(ctx, maxv):
+    """selfserv (traced, -m keylog) answers curl, whose SSLKEYLOGFILE is the reference."""
+    need_capture_tools()
+    require_program("curl")
+    srv, port = selfserv(ctx, maxv, env=no_keylog_env())
+    keylog, reference = ctx.path("keys.log"), ctx.path("curl.keys")
+    cap = Capture(ctx, port)
+    ps = start_nss(ctx, ["-m", "keylog", "-k", keylog, "-p", str(srv.pid)])
+    path = "/nss-keylog-%d" % os.getpid()
+    curl_get(ctx, port, path, maxv, env=dict(os.environ, SSLKEYLOGFILE=reference))
+    time.sleep(0.3)
+    ps.stop()
+    cap.stop()
+    check_nss_keys(ctx, keylog, reference, "curl's SSLKEYLOGFILE", cap, path, maxv)
+
+
+@test("nss_keylog_tstclnt_tls12")
+def nss_keylog_tstclnt_tls12(ctx):
+    nss_keylog_client(ctx, "1.2")
+
+
+@test("nss_keylog_tstclnt_tls13")
+def nss_keylog_tstclnt_tls13(ctx):
+    nss_keylog_client(ctx, "1.3")
+
+
+@test("nss_keylog_selfserv_tls12")
+def nss_keylog_selfserv_tls12(ctx):
+    nss_keylog_server(ctx, "1.2")
+
+
+@test("nss_keylog_selfserv_tls13")
+def nss_keylog_selfserv_tls13(ctx):
+    nss_keylog_server(ctx, "1.3")
+
+
+# ---- Firefox ESR ---------------------------------------------------------------------
+#
+# Debian's firefox-esr (bookworm: 153 ESR) bundles its own NSS (libssl3.so,
+# libfreeblpriv3.so, ... in /usr/lib/firefox-esr, NSS 3.125.1) on the
+# system's libnspr4: the plaintext hooks, on NSPR, see its sockets as they
+# see tstclnt's. Headless, it fetches a page from a local server whose
+# certificate its profile trusts (a CA of the test's, added with certutil).
+
+FIREFOX_DIR = "/usr/lib/firefox-esr"
+
+# One request a connection, each logged as a json line: the client's port, what
+# came in (up to the blank line), what went out.
+FIREFOX_SERVER_PY = r"""
+import base64, json, socket, ssl, sys
+port, cert, key, log, maxv = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+if maxv == "1.2":
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind(("127.0.0.1", port))
+ls.listen(8)
+out = open(log, "a")
+while True:
+    c, peer = ls.accept()
+    try:
+        s = ctx.wrap_socket(c, server_side=True)
+        got = b""
+        while b"\r\n\r\n" not in got:
+            d = s.recv(65536)
+            if not d:
+                break
+            got += d
+        if not got:   # a connection Firefox opened ahead and closed unused
+            s.close()
+            continue
+        body = b"<html><body>plainsight %d</body></html>" % peer[1]
+        sent = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s" % (
+            len(body), body)
+        s.sendall(sent)
+        s.close()
+    except (OSError, ssl.SSLError) as e:
+        print("connection from %d: %s" % (peer[1], e), file=sys.stderr, flush=True)
+        continue
+    out.write(json.dumps({"port": peer[1], "in": base64.b64encode(got).decode(),
+                          "out": base64.b64encode(sent).decode()}) + "\n")
+    out.flush()
+"""
+
+
+def need_firefox():
+    if not os.path.exists(os.path.join(FIREFOX_DIR, "firefox-esr")):
+        raise TestSkip("firefox-esr is not installed (apt-get install firefox-esr)")
+
+
+def firefox_profile(ctx):
+    """A CA, a certificate for 127.0.0.1 it signs, and a Firefox profile
+    whose certificate database trusts the CA. Returns (profile, cert, key)."""
+    ca, ca_key = ctx.path("ca.pem"), ctx.path("ca.key")
+    cert, key, csr = ctx.path("leaf.pem"), ctx.path("leaf.key"), ctx.path("leaf.csr")
+    ext = ctx.write("leaf.ext", b"subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                                b"extendedKeyUsage=serverAuth\n")
+    profile = ctx.path("profile")
+    os.makedirs(profile)
+    # Nothing else to fetch: no updates, telemetry or remote settings during the test.
+    ctx.write("profile/user.js", b'user_pref("app.update.enabled", false);\n'
+                                 b'user_pref("toolkit.telemetry.enabled", false);\n'
+                                 b'user_pref("network.captive-portal-service.enabled", false);\n'
+                                 b'user_pref("network.connectivity-service.enabled", false);\n'
+                                 b'user_pref("browser.safebrowsing.update.enabled", false);\n')
+    for argv in (["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=plainsight test CA",
+                  "-days", "1", "-keyout", ca_key, "-out", ca],
+                 ["openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", key,
+                  "-out", csr],
+                 ["openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial",
+                  "-days", "1", "-extfile", ext, "-out", cert],
+                 ["certutil", "-N", "-d", "sql:" + profile, "--empty-password"],
+                 ["certutil", "-A", "-n", "plainsight test CA", "-t", "CT,C,C", "-i", ca, "-d", "sql:" + profile]):
+        r = ctx.run(argv, timeout=60)
+        if r.returncode != 0:
+            raise TestFailure("%s failed:" % " ".join(argv), *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return profile, cert, key
+
+
+def firefox_fetch(ctx, ps_args, env=None, maxv="1.3", cap=False):
+    """Firefox (headless) takes a screenshot of https://127.0.0.1:PORT/ with
+    plainsight (ps_args) attached first. Returns (plainsight, server log
+    entries, port)."""
+    import base64
+    import json
+    need_tools()
+    need_firefox()
+    profile, cert, key = firefox_profile(ctx)
+    port = free_port()
+    log = ctx.path("server.log")
+    script = ctx.write("server.py", FIREFOX_SERVER_PY.encode())
+    srv = ctx.start(["python3", script, str(port), cert, key, log, maxv], "https server")
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "the server to listen on %d" % port)
+    if srv.p.poll() is not None:
+        raise TestFailure("the https server exited early:", *indent(tail(srv.stderr)))
+    capture = Capture(ctx, port) if cap else None
+    ps = start_nss(ctx, list(ps_args))
+    shot = ctx.path("shot.png")
+    ff = ctx.start([os.path.join(FIREFOX_DIR, "firefox-esr"), "--headless", "--no-remote", "--profile", profile,
+                    "--screenshot", shot, "https://127.0.0.1:%d/" % port], "firefox-esr",
+                   env=dict(env or no_keylog_env(), HOME=ctx.path("profile"), MOZ_CRASHREPORTER_DISABLE="1"))
+    try:
+        ff.p.wait(120)
+    except subprocess.TimeoutExpired:
+        ff.kill()
+        raise TestFailure("firefox-esr took over 120 s for one screenshot:", *indent(tail(ff.stderr)))
+    time.sleep(0.5)
     stderr = ps.stop()
+    if capture:
+        capture.stop()
+    srv.kill()
+    entries = []
+    if os.path.exists(log):
+        with open(log) as f:
+            for line in f:
+                e = json.loads(line)
+                entries.append((e["port"], base64.b64decode(e["in"]), base64.b64decode(e["out"])))
+    if not entries or not os.path.exists(shot):
+        raise TestFailure("firefox-esr fetched no page (server log: %d connections, screenshot %s):"
+                          % (len(entries), "written" if os.path.exists(shot) else "missing"),
+                          *indent(tail(ff.stderr)), "server:", *indent(tail(srv.stderr)))
+    # Firefox maps its bundled libnss3 first and dlopens libssl3, beside it, later:
+    # that is the attached copy, no program out of reach
+    wrong = [l for l in stderr.splitlines() if "not traced" in l and "firefox-esr/firefox-esr" in l]
+    if wrong:
+        raise TestFailure("plainsight says Firefox is out of reach, yet it is attached to its NSS:", *indent(wrong))
+    return ps, entries, port, capture
+
+
+@test("nss_firefox_headless")
+def nss_firefox_headless(ctx):
+    """Every request Firefox sent the server and every answer it read, byte
+    for byte per connection, from its own NSS's sockets (the system's NSPR),
+    with the connection's 4-tuple; nothing of other connections."""
+    ps, entries, port, _ = firefox_fetch(ctx, ["-m", "json", "--nss", os.path.join(FIREFOX_DIR, "libssl3.so")])
     records, summary, _ = ps.json_output()
-    if summary is None:
-        raise TestFailure("no summary line in the json output")
-    writes = [r for r in records if r.get("dir") == "write"]
-    reads = [r for r in records if r.get("dir") == "read"]
-    moved = len(to_server) + len(to_client)
-    detail = ["records: %d, payload bytes %d" % (len(records), sum(r["len"] for r in records)),
-              "summary: %r" % (summary,)]
-    if not summary["lost"]["ringbuf_bytes"]:
-        raise TestFailure("a 64 KiB ring buffer lost nothing of %d bytes: the test proves nothing" % moved, *detail)
-    unseen = place_calls(writes, to_server, "write") + place_calls(reads, to_client, "read")
-    in_records = sum(r.get("lost_bytes", 0) for r in records)
-    if summary["bytes"] != sum(r["len"] for r in records):
-        raise TestFailure("summary bytes and the records' disagree", *detail)
-    if summary["bytes"] + summary["lost_bytes"] != moved:
-        raise TestFailure("captured %d + lost %d bytes, but nss_peer moved %d"
-                          % (summary["bytes"], summary["lost_bytes"], moved), *detail)
-    if summary["lost_bytes"] != in_records + unseen:
-        raise TestFailure("lost_bytes %d, but the gaps hold %d and calls no record shows %d"
-                          % (summary["lost_bytes"], in_records, unseen), *detail)
-    if not SUMMARY_RE.search(stderr):
-        raise TestFailure("no exit summary on stderr:", *indent(tail(stderr)))
+    ours = [r for r in records if r.get("event") == "tls_data" and r.get("dport") == port]
+    for cport, got, sent in entries:
+        conn = [r for r in ours if r.get("sport") == cport]
+        tuple_ = (LOCAL, cport, LOCAL, port)
+        pid = conn[0]["pid"] if conn else -1
+        compare_stream(conn, pid, "write", got, "Firefox's request on port %d" % cport, tuple_=tuple_,
+                       module="nss")
+        compare_stream(conn, pid, "read", sent, "the answer Firefox read on port %d" % cport, tuple_=tuple_,
+                       module="nss")
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
+@test("nss_firefox_keylog_tls12")
+def nss_firefox_keylog_tls12(ctx):
+    """Firefox's NSS honours SSLKEYLOGFILE (Debian's system NSS does not):
+    with it set, NSS writes its own key log, and plainsight's, taken from
+    freebl with no help from NSS, is the same lines. TLS 1.2 only: its
+    secret and client random come from freebl's arguments; TLS 1.3's client
+    random is read from libssl3's sslSocket, whose layout for NSS 3.125.1 is
+    not derived here (nss.recipe)."""
+    need_capture_tools()
+    need_firefox()
+    keylog, reference = ctx.path("keys.log"), ctx.path("nss.keys")
+    ps, entries, port, cap = firefox_fetch(
+        ctx, ["-m", "keylog", "-k", keylog, "--nss", os.path.join(FIREFOX_DIR, "libssl3.so"),
+              "--freebl", os.path.join(FIREFOX_DIR, "libfreeblpriv3.so")],
+        env=dict(no_keylog_env(), SSLKEYLOGFILE=reference), maxv="1.2", cap=True)
+    check_keylog_file(keylog, False)
+    compare_keylogs(keylog, reference, "the key log Firefox's NSS wrote itself (SSLKEYLOGFILE)")
+    out = decrypted_requests(ctx, cap.file, keylog)
+    if "/" not in out.split():
+        r = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
+        raise TestFailure("tshark decrypted no HTTP request with plainsight's keys:", "key log:",
+                          *indent(read_lines(keylog)), "tshark:", *indent(tail(r.stdout.decode("utf-8", "replace"))))
+
 
 def build_nss_peer(ctx):
     if not os.path.exists("/usr/include/nss/ssl.h"):

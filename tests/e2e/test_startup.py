@@ -22,10 +22,10 @@ def require_bpftool():
 
 
 def capture_says(ctx, cache, *wanted, absent=()):
-    """One checked capture, in a context of its own (the runs share only the cache)."""
+    """One checked capture, in a context of its own (the runs share only the cache); -dd for libbpf's own lines."""
     run = Context(ctx.name)
     try:
-        ps, _, _ = python_capture(run, 3000, 70000, extra=["-d", "--btf-cache", cache])
+        ps, _, _ = python_capture(run, 3000, 70000, extra=["-dd", "--btf-cache", cache])
         err = ps.stderr
     finally:
         ctx.plainsight = run.plainsight

@@ -87,3 +87,50 @@ int fixture_notes(void)
 {
 	return fixture_note("FIXTURE_MASTER");
 }
+
+/*
+ * Like NSS's freebl: functions reached only through a table of pointers an
+ * exported function returns (`slot S.F of T`). fixture_vector returns NULL
+ * when its check fails and runs one more call before returning the table,
+ * as FREEBL_GetVector does (FREEBL_InitStubs, then BL_POSTRan).
+ */
+__attribute__((visibility("hidden"), noinline)) int fixture_slot_one(int x)
+{
+	return x + 1;
+}
+
+__attribute__((visibility("hidden"), noinline)) int fixture_slot_two(int x)
+{
+	return x * 2;
+}
+
+struct fixture_vector_st {
+	unsigned short length;
+	unsigned short version;
+	int (*one)(int);
+	int (*two)(int);
+};
+
+__attribute__((visibility("hidden"))) const struct fixture_vector_st fixture_vector_table = {
+	sizeof(struct fixture_vector_st), 1, fixture_slot_one, fixture_slot_two,
+};
+
+__attribute__((visibility("hidden"))) volatile int fixture_vector_fails;
+
+__attribute__((visibility("hidden"), noinline)) int fixture_vector_check(void)
+{
+	return fixture_vector_fails;
+}
+
+__attribute__((visibility("hidden"), noinline)) void fixture_vector_post(void)
+{
+	fixture_vector_fails = 0;
+}
+
+const struct fixture_vector_st *fixture_vector(void)
+{
+	if (fixture_vector_check())
+		return NULL;
+	fixture_vector_post();
+	return &fixture_vector_table;
+}

@@ -173,6 +173,62 @@ out:
 }
 
 /*
+ * `slot S.F of T`: the table fixture_vector returns, found in the stripped
+ * copy, is where the unstripped copy's .symtab puts fixture_vector_table,
+ * and its slots, read through their relocations, hold the two functions.
+ */
+static void test_table_slots(void)
+{
+	char path[PATH_MAX];
+	struct ps_elf *with_symbols = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
+	struct ps_elf *stripped = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.stripped.so"));
+	uint64_t table = 0, want_table = 1, one = 0, two = 0, want_one = 1, want_two = 2, size, unused;
+
+	CHECK(with_symbols && stripped);
+	if (!with_symbols || !stripped)
+		goto out;
+	CHECK_INT(ps_elf_symbol_vaddr(with_symbols, "fixture_vector_table", true, &want_table), 0);
+	CHECK_INT(ps_elf_function(with_symbols, "fixture_slot_one", &want_one, &size), 0);
+	CHECK_INT(ps_elf_function(with_symbols, "fixture_slot_two", &want_two, &size), 0);
+	CHECK_INT(ps_callgraph_returned_address(stripped, &disasm, "fixture_vector", &table), 0);
+	CHECK_INT(table, want_table);
+	CHECK_INT(ps_elf_pointer_at(stripped, table + 8, &one), 0);
+	CHECK_INT(ps_elf_pointer_at(stripped, table + 16, &two), 0);
+	CHECK_INT(one, want_one);
+	CHECK_INT(two, want_two);
+	CHECK_STR(ps_elf_section_name_at(stripped, one), ".text");
+	/* a function that returns no table's address, and one the file lacks */
+	CHECK_INT(ps_callgraph_returned_address(stripped, &disasm, "fixture_other", &unused), -EMLINK);
+	CHECK_INT(ps_callgraph_returned_address(stripped, &disasm, "fixture_not_there", &unused), -ENOENT);
+out:
+	ps_elf_close(with_symbols);
+	ps_elf_close(stripped);
+}
+
+/*
+ * Debian's libfreeblpriv3.so (stripped, NSS 3.87): FREEBL_GetVector returns
+ * its table, whose slots (lib/freebl/loader.h, the nss spec's layout) hold
+ * functions of .text, none of them exported.
+ */
+static char libfreebl_path[PATH_MAX];
+
+static void test_system_libfreebl(void)
+{
+	struct ps_elf *elf = ps_elf_open(libfreebl_path);
+	uint64_t table = 0, fn = 0, size;
+
+	CHECK(elf != NULL);
+	if (!elf)
+		return;
+	CHECK_INT(ps_callgraph_returned_address(elf, &disasm, "FREEBL_GetVector", &table), 0);
+	CHECK_STR(ps_elf_section_name_at(elf, table), ".data.rel.ro");
+	CHECK_INT(ps_elf_pointer_at(elf, table + 1152, &fn), 0);   /* FREEBLVector.p_HMAC_Finish */
+	CHECK_STR(ps_elf_section_name_at(elf, fn), ".text");
+	CHECK_INT(ps_elf_exported_function_at(elf, fn, &size), -ENOENT);
+	ps_elf_close(elf);
+}
+
+/*
  * Debian's libgnutls.so.30 (stripped): the function its TLS 1.3 labels are
  * passed to is the one "CLIENT_RANDOM" is passed to too (lib/kx.c), and it
  * is no exported function: _gnutls_call_keylog_func, the gnutls spec's hook.
@@ -359,6 +415,7 @@ int main(void)
 	TEST(test_undecodable_code);
 	TEST(test_stripped_fixture);
 	TEST(test_located_by_strings);
+	TEST(test_table_slots);
 	TEST(test_hook_sites_located);
 	TEST(test_hook_sites_fall_back);
 	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0)
@@ -369,6 +426,10 @@ int main(void)
 		TEST(test_system_libgnutls);
 	else
 		printf("SKIP test_system_libgnutls: no libgnutls.so.30 in the ld.so cache\n");
+	if (ps_ldcache_resolve("libfreeblpriv3.so", libfreebl_path, sizeof(libfreebl_path)) == 0)
+		TEST(test_system_libfreebl);
+	else
+		printf("SKIP test_system_libfreebl: no libfreeblpriv3.so in the ld.so cache (libnss3)\n");
 	if (access(corpus_path(path, sizeof(path), "node/20.20.2/package/bin/node"), R_OK) == 0)
 		TEST(test_node_20);
 	else

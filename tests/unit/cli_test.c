@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "cli.h"
+#include "maps_ahead.h"
 #include "std_capture.h"
 
 #define MAX_ARGS 32

@@ -150,6 +150,7 @@ static void check_sites(const char *name)
 
 static void test_sites_default(void) { check_sites("default"); }
 static void test_sites_stripped(void) { check_sites("stripped"); }
+static void test_sites_pie(void) { check_sites("pie"); }
 
 static void test_default(void) { check_binary("default", "default"); }
 static void test_pie(void) { check_binary("pie", "pie"); }
@@ -198,6 +199,7 @@ int main(void)
 	TEST(test_not_go);
 	TEST(test_sites_default);
 	TEST(test_sites_stripped);
+	TEST(test_sites_pie);
 	snprintf(command, sizeof(command), "chmod -R u+w %s; rm -rf %s", dir, dir);
 	if (system(command) != 0)
 		fprintf(stderr, "  cannot remove %s\n", dir);

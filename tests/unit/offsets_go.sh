@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The offsets tool's DWARF mode (build/offsets --dwarf) on tests/go/fixture
 # built with the Go on PATH (Debian's golang-go): the committed layout file
-# for that Go line must be what `make offsets-go` writes, byte for byte; a
-# program without DWARF and one that is no Go program are one error line
-# each. Run from the repository root: OUT=build tests/unit/offsets_go.sh.
+# for that Go line must be what `make offsets-go` writes, byte for byte, and
+# so must go1.15.spec from Go 1.15 (the stack ABI) when the corpus holds it;
+# a program without DWARF and one that is no Go program are one error line
+# each.
+# Run from the repository root: OUT=build tests/unit/offsets_go.sh.
 set -u
 OUT=${OUT:-build}
 tmp=$(mktemp -d)
@@ -27,6 +29,18 @@ else
 		fail rewrites_layout_file "make offsets-go wrote another $committed:"
 		cat "$tmp/log"; diff "$committed" "$tmp/go$line.spec"
 	fi
+fi
+
+# Go 1.15 (the stack ABI: `abi stack;` and a range that ends with 1.16), when the corpus holds it.
+go115=${PLAINSIGHT_CACHE:-/var/cache/plainsight-corpus}/go/1.15/root/usr/lib/go-1.15/bin/go
+if [ ! -x "$go115" ]; then
+	echo "SKIP offsets_go/stack_abi_layout: no $go115 (tests/corpus/fetch.sh go:1.15)"
+elif make -s offsets-go OUT="$OUT" GO="$go115" LAYOUTS="$tmp" >"$tmp/log115" 2>&1 &&
+	cmp -s "$tmp/go1.15.spec" specs/gotls/layouts/go1.15.spec; then
+	pass stack_abi_layout
+else
+	fail stack_abi_layout "make offsets-go GO=$go115 wrote another specs/gotls/layouts/go1.15.spec:"
+	cat "$tmp/log115"; diff specs/gotls/layouts/go1.15.spec "$tmp/go1.15.spec"
 fi
 
 # Errors: one line, non-zero.

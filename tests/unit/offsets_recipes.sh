@@ -20,7 +20,8 @@ skip() { echo "SKIP offsets/$1: $2"; }
 
 ALL_CASES="recipe_unknown_key recipe_missing_key recipe_not_the_tree recipe_needs_tree
 gnutls_3.7_rewrites_layout_file gnutls_3.7.1_same_layout gnutls_source_untouched
-boringssl_rewrites_layout_file mbedtls_2.28_rewrites_layout_file nspr_4_rewrites_layout_file"
+boringssl_rewrites_layout_file mbedtls_2.28_rewrites_layout_file nspr_4_rewrites_layout_file
+nss_3.87_rewrites_layout_file mbedtls_3.6_rewrites_layout_file"
 
 if [ ! -x "$TOOL" ]; then
 	for c in $ALL_CASES; do skip "$c" "$TOOL is not built (make $TOOL)"; done
@@ -51,7 +52,7 @@ one_error recipe_needs_tree "offsets: specs/gnutls/offsets.recipe reads a source
 
 # ---- layout files rewritten byte for byte ------------------------------------------
 fetch_log=$tmp/fetch.log
-tests/corpus/fetch.sh gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm >"$fetch_log" 2>&1 || true
+tests/corpus/fetch.sh gnutls-src:bookworm gnutls-src:bullseye boringssl-src:bookworm nss-src:bookworm mbedtls-src:trixie >"$fetch_log" 2>&1 || true
 tree_of() { awk -v k="$1" -v s="$2" '$1 == k && $2 == s { print $4 }' "$CACHE/MANIFEST" 2>/dev/null; }
 why_absent() { echo "$1:$2 not in $CACHE: $(grep -m1 "$1:$2" "$fetch_log" || echo 'tests/corpus/fetch.sh failed')"; }
 
@@ -118,6 +119,24 @@ if [ ! -e /usr/include/nspr/prio.h ]; then
 	skip nspr_4_rewrites_layout_file "libnspr4-dev is not installed (make deps)"
 else
 	rewrites nspr_4_rewrites_layout_file specs/nss/offsets.recipe specs/nss/layouts/4.spec
+fi
+
+# NSS's tree, with NSPR's installed headers beside it (an absolute incdir)
+nss_bookworm=$(tree_of nss-src bookworm)
+if [ -z "$nss_bookworm" ] || [ ! -d "$nss_bookworm" ]; then
+	skip nss_3.87_rewrites_layout_file "$(why_absent nss-src bookworm)"
+elif [ ! -e /usr/include/nspr/prio.h ]; then
+	skip nss_3.87_rewrites_layout_file "libnspr4-dev is not installed (make deps)"
+else
+	rewrites nss_3.87_rewrites_layout_file specs/nss/nss.recipe specs/nss/layouts/3.87.spec "$nss_bookworm"
+fi
+
+# Mbed TLS 3.6's source, configured as debian/rules does (prepare steps)
+mbedtls_trixie=$(tree_of mbedtls-src trixie)
+if [ -z "$mbedtls_trixie" ] || [ ! -d "$mbedtls_trixie" ]; then
+	skip mbedtls_3.6_rewrites_layout_file "$(why_absent mbedtls-src trixie)"
+else
+	rewrites mbedtls_3.6_rewrites_layout_file specs/mbedtls/mbedtls3.recipe specs/mbedtls/layouts/3.6.spec "$mbedtls_trixie"
 fi
 
 exit $status

@@ -827,7 +827,7 @@ static void stdout_gets_each_record_at_once(void)
 	unlink(temp_path);
 }
 
-/* The word-at-a-time scan against the plain definition, every byte at every position. */
+/* The sixteen-at-a-time scan against the plain definition, every byte at every position. */
 static void escaped_matches_bytewise_reference(void)
 {
 	uint8_t buf[40];

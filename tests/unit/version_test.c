@@ -253,6 +253,57 @@ static void test_detect_literal_prefix(void)
 	check_detected_with("([0-9]+\\.[0-9]+\\.[0-9]+)", libre, 2, 0, "3.8.2");
 }
 
+/*
+ * `match file`: the regex reads the name of the file the path resolves to.
+ * A copy of the system's libssl.so.3 named libfixture.so.3.6.6, and a link
+ * libfixture.so.21 to it, stand for libmbedtls.so.21 -> libmbedtls.so.3.6.6;
+ * the banner is never looked at.
+ */
+static int copy_file(const char *from, const char *to)
+{
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	char buf[65536];
+	size_t n;
+	int err = in && out ? 0 : -1;
+
+	while (!err && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		if (fwrite(buf, 1, n, out) != n)
+			err = -1;
+	if (in)
+		fclose(in);
+	if (out && fclose(out) != 0)
+		err = -1;
+	return err;
+}
+
+static void test_detect_file_name(void)
+{
+	static const struct ps_version_rule file_rule = {
+		.section = PS_VERSION_FILE_NAME,
+		.regex = "^libfixture\\.so\\.([0-9]+\\.[0-9]+\\.[0-9]+)$",
+		.force_flag = -1,
+	};
+	char lib[PATH_MAX], dir[] = "/tmp/version_test.XXXXXX", real[PATH_MAX + 32], link[PATH_MAX + 32];
+	char version[32] = "", found[PATH_MAX] = "";
+
+	if (ps_ldcache_resolve("libssl.so.3", lib, sizeof(lib)) != 0 || !mkdtemp(dir)) {
+		printf("  (no libssl.so.3 or no temporary directory: the case is not run)\n");
+		return;
+	}
+	snprintf(real, sizeof(real), "%s/libfixture.so.3.6.6", dir);
+	snprintf(link, sizeof(link), "%s/libfixture.so.21", dir);
+	CHECK_INT(copy_file(lib, real), 0);
+	CHECK_INT(symlink("libfixture.so.3.6.6", link), 0);
+	CHECK_INT(detect_in_path(link, &file_rule, version, sizeof(version), found, sizeof(found)), 0);
+	CHECK_STR(version, "3.6.6");
+	CHECK_STR(found, link);
+	/* a name the regex does not take: no version, not an error */
+	CHECK_INT(detect_in_path(lib, &file_rule, version, sizeof(version), NULL, 0), -ENOENT);
+	unlink(link);
+	unlink(real);
+	rmdir(dir);
+}
+
 static void test_parse_forced(void)
 {
 	char version[64];
@@ -317,6 +368,41 @@ static void test_layout_select(void)
 	check_layout("1.0.2", PS_LAYOUT_NONE, NULL);
 	check_layout("1.1.0l", PS_LAYOUT_NONE, NULL);
 	check_layout(NULL, PS_LAYOUT_NONE, NULL);
+}
+
+/* Go's layouts (specs/gotls): the stack ABI's never serves a later release. */
+static const struct ps_layout_desc go_layouts[] = {
+	{ .name = "go1.15", .min_version = "1.15", .max_version = "1.16.99", .go_stack_abi = true },
+	{ .name = "go1.19", .min_version = "1.19", .max_version = "1.20.99" },
+	{ .name = "go1.21", .min_version = "1.21" },
+};
+
+static const struct ps_module_desc go_module = {
+	.name = "gotls-test",
+	.layouts = go_layouts,
+	.n_layouts = sizeof(go_layouts) / sizeof(go_layouts[0]),
+};
+
+static void check_go_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
+{
+	const struct ps_layout_desc *layout = NULL;
+
+	CHECK_INT(ps_layout_select(&go_module, NULL, version, &layout), want_match);
+	if (!want_name)
+		CHECK(layout == NULL);
+	else
+		CHECK_STR(layout ? layout->name : NULL, want_name);
+}
+
+static void test_layout_select_stack_abi(void)
+{
+	check_go_layout("1.15.15", PS_LAYOUT_EXACT, "go1.15");
+	check_go_layout("1.16.3", PS_LAYOUT_EXACT, "go1.15");
+	check_go_layout("1.16", PS_LAYOUT_EXACT, "go1.15");
+	check_go_layout("1.17.13", PS_LAYOUT_NONE, NULL);
+	check_go_layout("1.18", PS_LAYOUT_NONE, NULL);
+	check_go_layout("1.19.8", PS_LAYOUT_EXACT, "go1.19");
+	check_go_layout("1.14.2", PS_LAYOUT_NONE, NULL);
 }
 
 /* Two products whose version numbers overlap, as MariaDB 10/11 and MySQL 8/9 do (specs/mysqld). */
@@ -515,6 +601,7 @@ int main(void)
 	TEST(test_detect_errors);
 	TEST(test_detect_prefers_banner);
 	TEST(test_detect_literal_prefix);
+	TEST(test_detect_file_name);
 	TEST(test_parse_forced);
 	TEST(test_layout_select);
 	TEST(test_detect_products);
@@ -522,5 +609,6 @@ int main(void)
 	TEST(test_layout_select_products);
 	TEST(test_layout_select_nearest_tie);
 	TEST(test_layout_select_open);
+	TEST(test_layout_select_stack_abi);
 	return TEST_EXIT();
 }

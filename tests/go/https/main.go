@@ -5,6 +5,16 @@
 //
 //	https server -cert CERT.pem -keylog FILE -port N [-h1]   prints "port N", serves until killed
 //	https client -cert CERT.pem -keylog FILE -port N -sizes 1,102400 [-h1]
+//	https load -cert CERT.pem -port N -count N -workers W -stop FILE [-h1]
+//	https unix -cert CERT.pem -dir DIR -sizes N
+//
+// load posts 100-byte bodies from W goroutines, until it has made -count
+// requests and FILE exists; it fails at the first request not answered
+// right, and prints "ok N requests" at the end.
+//
+// unix is a TLS client and server of one process over a unix socket in DIR,
+// not TCP: the client writes body(N, 3), the server reads it and writes it
+// back, the client checks it and prints "ok".
 //
 // POST /echo?size=N: the server reads the request body and answers N bytes.
 // Bodies are a pattern the client checks (body(i) below).
@@ -29,6 +39,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -108,7 +119,7 @@ func server(certPath, keylogPath string, port int, h1 bool) {
 	fail("%v", srv.ServeTLS(ln, "", ""))
 }
 
-func client(certPath, keylogPath string, port int, sizes string, h1 bool) {
+func transport(certPath string, kl io.Writer, h1 bool, conns int) *http.Transport {
 	pemBytes, err := ioutil.ReadFile(certPath)
 	if err != nil {
 		fail("%v", err)
@@ -116,29 +127,106 @@ func client(certPath, keylogPath string, port int, sizes string, h1 bool) {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
 	tr := &http.Transport{
-		TLSClientConfig:   &tls.Config{RootCAs: pool, KeyLogWriter: keylog(keylogPath)},
+		TLSClientConfig:   &tls.Config{RootCAs: pool, KeyLogWriter: kl},
 		ForceAttemptHTTP2: !h1,
-		MaxConnsPerHost:   1,
+		MaxConnsPerHost:   conns,
 	}
 	if h1 {
 		tr.TLSNextProto = map[string]func(string, *tls.Conn) http.RoundTripper{}
 	}
+	return tr
+}
+
+// post sends body(n, 1) and checks that body(n, 2) comes back; it returns the protocol.
+func post(c *http.Client, port, n int) string {
+	url := fmt.Sprintf("https://127.0.0.1:%d/echo?size=%d", port, n)
+	resp, err := c.Post(url, "application/octet-stream", bytes.NewReader(body(n, 1)))
+	if err != nil {
+		fail("%v", err)
+	}
+	got, err := ioutil.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, body(n, 2)) {
+		fail("size %d: status %d, %d bytes back, err %v", n, resp.StatusCode, len(got), err)
+	}
+	return resp.Proto
+}
+
+func client(certPath, keylogPath string, port int, sizes string, h1 bool) {
+	tr := transport(certPath, keylog(keylogPath), h1, 1)
 	c := &http.Client{Transport: tr}
 	for _, s := range strings.Split(sizes, ",") {
 		n, _ := strconv.Atoi(s)
-		url := fmt.Sprintf("https://127.0.0.1:%d/echo?size=%d", port, n)
-		resp, err := c.Post(url, "application/octet-stream", bytes.NewReader(body(n, 1)))
-		if err != nil {
-			fail("%v", err)
-		}
-		got, err := ioutil.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil || resp.StatusCode != 200 || !bytes.Equal(got, body(n, 2)) {
-			fail("size %d: status %d, %d bytes back, err %v", n, resp.StatusCode, len(got), err)
-		}
-		fmt.Printf("ok %d %s\n", n, resp.Proto)
+		fmt.Printf("ok %d %s\n", n, post(c, port, n))
 	}
 	tr.CloseIdleConnections()
+}
+
+func load(certPath string, port, count, workers int, stop string, h1 bool) {
+	c := &http.Client{Transport: transport(certPath, nil, h1, workers)}
+	var made int64
+	done := make(chan bool)
+	for w := 0; w < workers; w++ {
+		go func() {
+			for {
+				if atomic.LoadInt64(&made) >= int64(count) {
+					if _, err := os.Stat(stop); err == nil {
+						done <- true
+						return
+					}
+				}
+				post(c, port, 100)
+				atomic.AddInt64(&made, 1)
+			}
+		}()
+	}
+	for w := 0; w < workers; w++ {
+		<-done
+	}
+	fmt.Printf("ok %d requests\n", atomic.LoadInt64(&made))
+}
+
+func unixPair(certPath, dir string, n int) {
+	path := dir + "/tls.sock"
+	ln, err := net.Listen("unix", path)
+	if err != nil {
+		fail("%v", err)
+	}
+	cfg := &tls.Config{Certificates: []tls.Certificate{selfSigned(certPath)}}
+	served := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			served <- err
+			return
+		}
+		s := tls.Server(c, cfg)
+		buf := make([]byte, n)
+		if _, err = io.ReadFull(s, buf); err == nil {
+			_, err = s.Write(buf)
+		}
+		served <- err
+	}()
+	raw, err := net.Dial("unix", path)
+	if err != nil {
+		fail("%v", err)
+	}
+	c := tls.Client(raw, &tls.Config{InsecureSkipVerify: true})
+	want := body(n, 3)
+	if _, err := c.Write(want); err != nil {
+		fail("client write: %v", err)
+	}
+	got := make([]byte, n)
+	if _, err := io.ReadFull(c, got); err != nil {
+		fail("client read: %v", err)
+	}
+	if err := <-served; err != nil {
+		fail("server: %v", err)
+	}
+	if !bytes.Equal(got, want) {
+		fail("the echo differs from what was sent")
+	}
+	fmt.Println("ok")
 }
 
 func main() {
@@ -148,6 +236,10 @@ func main() {
 	h1 := fs.Bool("h1", false, "HTTP/1.1 only")
 	port := fs.Int("port", 0, "the server's port (0: any, for the server)")
 	sizes := fs.String("sizes", "1", "request and response body sizes, one request each (client)")
+	count := fs.Int("count", 10000, "requests at least (load)")
+	workers := fs.Int("workers", 4, "goroutines posting (load)")
+	stop := fs.String("stop", "", "stop once this file exists (load)")
+	dir := fs.String("dir", "", "where the unix socket goes (unix)")
 	if len(os.Args) < 2 {
 		fail("usage: https server|client [flags]")
 	}
@@ -157,6 +249,14 @@ func main() {
 		server(*cert, *kl, *port, *h1)
 	case "client":
 		client(*cert, *kl, *port, *sizes, *h1)
+	case "load":
+		load(*cert, *port, *count, *workers, *stop, *h1)
+	case "unix":
+		n, err := strconv.Atoi(*sizes)
+		if err != nil {
+			fail("-sizes: %v", err)
+		}
+		unixPair(*cert, *dir, n)
 	default:
 		fail("unknown mode %q", os.Args[1])
 	}

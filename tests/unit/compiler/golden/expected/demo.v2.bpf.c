@@ -105,8 +105,8 @@ int entry_demo_Handle_2(struct pt_regs *ctx)
 
 	if (!ps_filter_pass(&ps_config.filter, pid_tgid))
 		return 0;
-	arg_b = (__u64)ctx->bx;
-	arg_c = (__u64)ctx->cx;
+	arg_b = (__u64)ps_go_arg(ctx, ps_config.filter.go_stack_abi, 1);
+	arg_c = (__u64)ps_go_arg(ctx, ps_config.filter.go_stack_abi, 2);
 
 	if ((__s64)arg_c > 0) {
 		if (ps_event_wanted(&ps_config.filter, PS_DEMO_EV_REQUEST)) {

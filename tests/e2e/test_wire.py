@@ -5,6 +5,7 @@ byte-identical plaintext per process and direction, equal to what the
 programs sent. Each cipher suite is forced in turn; KeyUpdate, resumption,
 and what cannot be decrypted (counted, never written) are tested too."""
 
+import base64
 import os
 import re
 import subprocess
@@ -462,6 +463,43 @@ def t_tshark(ctx):
     harness.compare_bytes("tshark's client bytes against wire mode's", client_bytes, got.get((cli.pid, "write"), b""))
     harness.compare_bytes("tshark's server bytes against wire mode's", server_bytes, got.get((cli.pid, "read"), b""))
     harness.compare_bytes("tshark's client bytes against what was sent", client_bytes, up)
+
+
+@test("wire-gnutls-module")
+def t_gnutls_module(ctx):
+    """Another module's secrets hooks: plainsight gnutls --from wire reads
+    gnutls-cli's exchange with gnutls-serv --echo, each side's bytes as sent."""
+    serv, cli_bin = harness.require_program("gnutls-serv"), harness.require_program("gnutls-cli")
+    cert, key = make_cert(ctx)
+    port = free_port()
+    server = ctx.start([serv, "--echo", "-p", str(port), "--x509certfile", cert, "--x509keyfile", key],
+                       "gnutls-serv", collect_stdout=True)
+    wait_until(lambda: listening(port), 20, "gnutls-serv to listen")
+    wire = ctx.start_plainsight(["gnutls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "tcp", "port", str(port)],
+                                stdout_path=ctx.path("wire.jsonl"))
+    line = wire.wait_attached()
+    if "secrets hooks only" not in line:
+        raise TestFailure("the attached line does not say only the secrets hooks are attached:", "    " + line)
+    msg = os.urandom(3000).hex().encode() + b"\n"
+    cli = ctx.start([cli_bin, "--insecure", "-p", str(port), "127.0.0.1"], "gnutls-cli", stdin=subprocess.PIPE,
+                    collect_stdout=True)
+    cli.p.stdin.write(msg)
+    cli.p.stdin.flush()
+    wait_until(lambda: msg in cli.stdout_bytes or cli.p.poll() is not None, WORK_TIMEOUT, "the echo")
+    cli.p.stdin.close()
+    cli.wait(WORK_TIMEOUT)
+    time.sleep(0.3)
+    wire.stop()
+    tls_records, summary, others = wire.json_output()
+    check_counters(summary["wire"], "gnutls --from wire")
+    got = {}
+    for r in tls_records + others:
+        if "payload_b64" in r and r.get("pid") in (cli.pid, server.pid):
+            if r.get("module") != "gnutls":
+                raise TestFailure("a record of module %r from plainsight gnutls" % r.get("module"))
+            got.setdefault((r["pid"], r["dir"]), bytearray()).extend(base64.b64decode(r["payload_b64"]))
+    for key in ((cli.pid, "write"), (server.pid, "read"), (server.pid, "write"), (cli.pid, "read")):
+        harness.compare_bytes("gnutls --from wire, pid %d %s" % key, got.get(key, b""), msg)
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

@@ -19,8 +19,9 @@ ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 # runtime/ by stage, in the order data flows: target/ (what to attach to),
-# bpf/ (loading and attaching), events/ (ring buffer to records), output/.
-RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
+# bpf/ (loading and attaching), events/ (ring buffer to records), wire/ (packets
+# to records: --from wire), output/.
+RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
 RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread
 # libpcap is loaded by the runtime when it captures packets (runtime/events/pcap_lib.h);
@@ -40,7 +41,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all clean test unit e2e bench bench-tools deps run install probec offsets offsets-go asan check-deps
+.PHONY: all clean test unit e2e bench bench-tools deps run install probec offsets offsets-go asan check-deps fuzz
 
 all: $(OUT)/plainsight
 
@@ -288,7 +289,22 @@ $(OUT)/tests/libcallgraph_fixture.stripped.so: tests/unit/callgraph_fixture.c
 
 CALLGRAPH_FIXTURES := $(OUT)/tests/libcallgraph_fixture.so $(OUT)/tests/libcallgraph_fixture.stripped.so
 
-unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES)
+# ---- fuzz targets (libFuzzer: clang) -------------------------------------------
+# tests/fuzz/NAME_fuzz.c, each linked with the pure sources it exercises, built
+# with coverage, ASan and UBSan; tests/unit/fuzz.sh runs each a few seconds.
+FUZZ_SRCS     := $(wildcard tests/fuzz/*_fuzz.c)
+FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
+FUZZ_LIB_SRCS := $(filter-out runtime/wire/wire_output.c,$(wildcard runtime/wire/*.c)) runtime/output/hkdf.c runtime/log.c
+FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) tests/unit/rfc8448_vectors.h $(OUT)/gen/gen.mk
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE $(FUZZ_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen \
+		-I$(OUT)/gen -Itests/unit -o $@ $< $(FUZZ_LIB_SRCS) -lbpf -ldl
+
+fuzz: $(FUZZ_BINS)
+
+unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
 
 # T=SUBSTRING: only the end-to-end tests whose names contain it (tests/README.md).

@@ -242,6 +242,8 @@ fi
 
 # ---- the pump --------------------------------------------------------------
 PUMP=$OUT/bench/tls_pump
+# --from wire (P1w, P2w, P3w): loopback's packets, decrypted with the secrets the probes find
+WIRE_ARGS=(--from wire -i lo)
 if [ ! -x "$PUMP" ] || [ "$ROOT/bench/tls_pump.c" -nt "$PUMP" ]; then
 	log "building $PUMP"
 	${CC:-cc} -O2 -Wall -Wextra -o "$PUMP" "$ROOT/bench/tls_pump.c" -lssl -lcrypto -lpthread ||
@@ -495,7 +497,7 @@ HAVE_P1_BASE=
 # ---- P1, P2, P5: bulk transfer --------------------------------------------------
 if want P1 || want P2 || want P5; then
 	log "P1: TLS bulk transfer, $BENCH_BYTES in ${BENCH_CHUNK} SSL_writes, $BENCH_REPS runs each"
-	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=()
+	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=() minew=()
 	run_pump warm none > /dev/null 2>&1
 	for ((r = 1; r <= BENCH_REPS; r++)); do
 		if run_pump "base$r" none; then base+=("$PUMP_MIBS"); log "  baseline run $r: $PUMP_MIBS MiB/s"
@@ -515,6 +517,15 @@ if want P1 || want P2 || want P5; then
 			log "  plainsight run $r failed: $RUN_WHY"; PS_FAIL=$RUN_WHY
 		fi
 		rm -f "$PUMP_OUT"
+		# --from wire: only the secrets hooks; the packets of lo decrypted in plainsight
+		if run_pump "psw$r" plainsight "${WIRE_ARGS[@]}" -m text tcp; then
+			minew+=("$PUMP_MIBS")
+			st=$(sed -nE 's/^[0-9.]+ plainsight: stopped: ([0-9]+) records, ([0-9]+) bytes captured, ([0-9]+) bytes lost.*/\2 \3/p' "$TR_ERR")
+			log "  plainsight --from wire run $r: $PUMP_MIBS MiB/s, captured ${st% *} bytes"
+		else
+			log "  plainsight --from wire run $r failed: $RUN_WHY"; PSW_FAIL=$RUN_WHY
+		fi
+		rm -f "$PUMP_OUT"
 	done
 	B=$(median "${base[@]}")
 	if [ -z "$B" ]; then
@@ -530,6 +541,13 @@ if want P1 || want P2 || want P5; then
 			add_detail P1 "\"plainsight_mib_per_s\": $M, \"plainsight_mode\": \"text -w FILE -p PID\""
 			read -r pk sd <<< "$(rss_stats "${mine_rss[@]}")"
 			[ -n "${pk:-}" ] && R[P5.plainsight]="{\"peak\": $pk, \"steady\": $sd}"
+		fi
+		if [ $PS_OK = 0 ]; then R[P1w.plainsight]=$PS_WHY
+		elif [ ${#minew[@]} = 0 ]; then R[P1w.plainsight]=${PSW_FAIL:-cannot run}
+		else
+			M=$(median "${minew[@]}")
+			R[P1w.plainsight]=$(fcalc "$M / $B" 3)
+			add_detail P1 "\"plainsight_wire_mib_per_s\": $M, \"plainsight_wire_mode\": \"${WIRE_ARGS[*]} -m text -w FILE -p PID tcp\""
 		fi
 		# Peers
 		for peer in $BENCH_PEERS; do
@@ -630,6 +648,19 @@ if want P1 || want P2 || want P5; then
 			fi
 		else
 			R[P2.plainsight]=$P2_WHY
+		fi
+		# P2 --from wire: the same transfer decrypted from the packets; the worst run
+		P2W_WORST= p2w_all=
+		for ((r = 1; r <= BENCH_P2_RUNS; r++)); do
+			if ! p2_run "${WIRE_ARGS[@]}" tcp; then R[P2w.plainsight]=$P2_WHY; P2W_WORST=; break; fi
+			wire_counts=$(sed -nE 's/.*"wire": (\{.*\}\}).*/\1/p' <<< "$P2_SUMMARY")
+			log "P2 --from wire run $r: captured $P2_CAP of $((2 * NBYTES)) bytes (ratio $P2_RATIO) at $P2_MIBS MiB/s; ${wire_counts:-no wire counters}"
+			p2w_all+="${p2w_all:+, }{\"ratio\": $P2_RATIO, \"mib_per_s\": $P2_MIBS, \"wire\": ${wire_counts:-null}}"
+			if [ -z "$P2W_WORST" ] || [ "$(fcalc "($P2_RATIO < $P2W_WORST)" 0)" = 1 ]; then P2W_WORST=$P2_RATIO; fi
+		done
+		if [ -n "$P2W_WORST" ]; then
+			R[P2w.plainsight]=$P2W_WORST
+			add_detail P2 "\"plainsight_wire_runs\": [$p2w_all], \"plainsight_wire_mode\": \"${WIRE_ARGS[*]} -m json -w FILE -p PID tcp\""
 		fi
 	fi
 fi
@@ -742,6 +773,25 @@ if want P3; then
 				fi
 				rm -f "$T/p3$k.out"
 			done
+			# --from wire: nginx's port on lo, every worker's connections
+			p3port=${NGINX_URL##*:} p3port=${p3port%%/*}
+			if [ $PS_OK = 0 ]; then R[P3w.plainsight]=$PS_WHY
+			elif ! start_tracer plainsight p3wire "" "$T/p3wire.out" "${WIRE_ARGS[@]}" -m text tcp port "$p3port"; then
+				R[P3w.plainsight]=$TR_WHY; log "  plainsight --from wire: $TR_WHY"
+			fi
+			if [ -z "${R[P3w.plainsight]:-}" ]; then
+				wrk_rps "$NGINX_URL"
+				rps=$WRK_RPS
+				stop_tracer
+				if [ -z "$rps" ]; then R[P3w.plainsight]="cannot run: wrk failed under plainsight --from wire ${WRK_WHY}"
+				else
+					R[P3w.plainsight]=$(fcalc "$rps / $B3" 3)
+					st=$(sed -nE 's/^[0-9.]+ plainsight: (stopped: .*|wire: .*)/\1/p' "$TR_ERR" | tr '\n' ' ')
+					add_detail P3 "\"plainsight_wire_rps\": $rps, \"plainsight_wire_stopped\": $(jstr "$st")"
+					log "  plainsight --from wire: $rps requests/s ${WRK_WHY}"
+				fi
+				rm -f "$T/p3wire.out"
+			fi
 		fi
 		kill -QUIT "$NGINX_PID" 2>/dev/null
 		for i in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
@@ -856,6 +906,9 @@ ROWS=(
 	"P2|completeness: bytes captured / sent|= 1.000"
 	"P3|nginx HTTPS req/s, captured / uncaptured|>= 0.85"
 	"P3f|P3 / the uprobe floor's P3|>= 0.95"
+	"P1w|P1 with --from wire (packets decrypted)|>= 0.95"
+	"P2w|P2 with --from wire|= 1.000"
+	"P3w|P3 with --from wire|>= 0.95"
 	"P4|start to probes attached, ms (median of $BENCH_P4_RUNS)|<= 50"
 	"P5|resident memory during P1, MiB peak / steady|<= 20"
 	"P6|compile all specs, ms (median of 5)|<= 1000"
@@ -867,11 +920,11 @@ COLS=(plainsight $BENCH_PEERS)
 	printf ' | %s\n' "target"
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r id what target <<< "$row"
-		want "${id%f}" || continue
+		want "${id:0:2}" || continue
 		printf '%-4s %-46s' "$id" "$what"
 		for c in "${COLS[@]}"; do
 			v=$(cell "$id.$c")
-			[ "$id" = P6 ] && [ "$c" != plainsight ] && v="n/a"
+			[[ $id == P6 || $id == P?w ]] && [ "$c" != plainsight ] && v="n/a"
 			[ ${#v} -gt 14 ] && [[ $v == cannot* ]] && v="cannot run*"
 			printf ' | %-14s' "$v"
 		done
@@ -895,11 +948,11 @@ done | sort
 	printf '|---|---|'; for c in "${COLS[@]}"; do printf -- '---|'; done; printf -- '---|\n'
 	for row in "${ROWS[@]}"; do
 		IFS='|' read -r id what target <<< "$row"
-		want "${id%f}" || continue
+		want "${id:0:2}" || continue
 		printf '| %s | %s |' "$id" "$what"
 		for c in "${COLS[@]}"; do
 			v=$(cell "$id.$c")
-			[ "$id" = P6 ] && [ "$c" != plainsight ] && v="n/a"
+			[[ $id == P6 || $id == P?w ]] && [ "$c" != plainsight ] && v="n/a"
 			printf ' %s |' "$v"
 		done
 		printf ' %s |\n' "$target"
@@ -916,7 +969,7 @@ done | sort
 # JSON
 {
 	printf '{\n'
-	for id in P1 P1f P2 P3 P3f P4 P5 P6; do
+	for id in P1 P1f P1w P2 P2w P3 P3f P3w P4 P5 P6; do
 		printf '  "%s": {' "$id"
 		sep=
 		for c in plainsight $BENCH_PEERS; do

@@ -339,6 +339,7 @@ struct ast_hook {
 	struct ast_name *called_by;   /* `called by F, G`: the one function F and G both call directly */
 	struct ast_name *called_with; /* `called with "S", "T"`: the one function these string literals are passed to */
 	struct ast_name *unless_calls; /* `unless calls H`: not where its code reaches an attached hook H */
+	bool wire_only;            /* `when wire`: attached only with --from wire */
 	/* `slot S.F of T`: the function whose address the table exported function T returns holds at S.F */
 	const char *slot;          /* "S.F", or NULL */
 	struct loc slot_loc;

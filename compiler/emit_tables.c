@@ -185,6 +185,25 @@ static void put_name_list(struct buf *b, const char *member, const struct ast_na
 	buf_printf(b, " },\n\t\t.n_%s = %d,\n", member, n);
 }
 
+/* A bit per event id (the first 32) that the statements can emit, in either branch of an `if`. */
+static uint32_t stmts_emits(const struct ast_stmt *st)
+{
+	uint32_t bits = 0;
+
+	for (; st; st = st->next) {
+		if (st->kind == ST_IF)
+			bits |= stmts_emits(st->body);
+		if (st->kind == ST_EMIT && st->event && st->event->id < 32)
+			bits |= 1u << st->event->id;
+	}
+	return bits;
+}
+
+static uint32_t hook_emits(const struct ast_hook *h)
+{
+	return (h->entry ? stmts_emits(h->entry->stmts) : 0) | (h->ret ? stmts_emits(h->ret->stmts) : 0);
+}
+
 static void put_hooksets(struct buf *b, const struct ast_module *mod)
 {
 	for (const struct ast_hookset *set = mod->hooksets; set; set = set->next) {
@@ -206,11 +225,14 @@ static void put_hooksets(struct buf *b, const struct ast_module *mod)
 				buf_puts(b, "\t\t.return_prog = NULL,\n");
 			buf_printf(b, "\t\t.optional = %s,\n", h->optional ? "true" : "false");
 			buf_printf(b, "\t\t.abi = %s,\n", h->abi == ABI_GO ? "PS_ABI_GO" : "PS_ABI_SYSV");
+			buf_printf(b, "\t\t.emits = 0x%xu,\n", hook_emits(h));
 			if (h->unless)
 				put_str_member(b, "\t\t", "unless", h->unless);
 			put_name_list(b, "called_by", h->called_by);
 			put_name_list(b, "called_with", h->called_with);
 			put_name_list(b, "unless_calls", h->unless_calls);
+			if (h->wire_only)
+				buf_puts(b, "\t\t.wire_only = true,\n");
 			if (h->slot_field) {
 				put_str_member(b, "\t\t", "slot_of", h->slot_of);
 				buf_printf(b, "\t\t.slot = %d,\n", h->slot_field->offset_id);

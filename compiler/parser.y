@@ -289,7 +289,7 @@ global:
 			$$->target_name = $5->target_name;
 			$$->target_loc = $5->target_loc;
 			if ($5->abi_name || $5->unless || $5->symbol_flag.name || $5->offset_flag.name || $5->called_by ||
-			    $5->called_with || $5->unless_calls || $5->slot)
+			    $5->called_with || $5->unless_calls || $5->wire_only || $5->slot)
 				diag_error(ctx->diag, @5, "a global takes only 'optional' and 'in TARGET'");
 		}
 	;
@@ -826,6 +826,7 @@ hook:
 			$$->slot_of = $3->slot_of;
 			$$->slot_of_loc = $3->slot_of_loc;
 			$$->unless_calls = $3->unless_calls;
+			$$->wire_only = $3->wire_only;
 			$$->symbol_flag = $3->symbol_flag;
 			$$->offset_flag = $3->offset_flag;
 			$$->params = $5;
@@ -934,6 +935,15 @@ hook_opts:
 			if ($$->optional)
 				diag_error(ctx->diag, @2, "'optional' given twice");
 			$$->optional = true;
+		}
+	| hook_opts "when" name
+		{
+			$$ = $1;
+			if (strcmp($3, "wire") != 0)
+				diag_error(ctx->diag, @3, "a hook's 'when' takes only 'wire' (attached only with --from wire)");
+			else if ($$->wire_only)
+				diag_error(ctx->diag, @2, "'when wire' given twice");
+			$$->wire_only = true;
 		}
 	| hook_opts "in" name
 		{

@@ -24,6 +24,7 @@ enum {
 	OPT_LOSSLESS,
 	OPT_BTF_CACHE,
 	OPT_SECRETS,
+	OPT_FROM,
 	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
 };
 
@@ -37,6 +38,10 @@ static const struct common_option common_options[] = {
 	{ { "model", required_argument, NULL, 'm' }, "MODE",
 	  "output: text (default), json, keylog (key), or pcapng (pcap): packets and TLS secrets in one "
 	  "file Wireshark decrypts; a pcap filter may follow the options" },
+	{ { "from", required_argument, NULL, OPT_FROM }, "SOURCE",
+	  "where the plaintext comes from: calls (default: probes on the library's reads and writes) or wire: "
+	  "the packets of -i, decrypted with the secrets the probes find (only those are attached); "
+	  "a pcap filter may follow the options" },
 	{ { "keylogfile", required_argument, NULL, 'k' }, "FILE",
 	  "write TLS secrets to FILE (mode 0600) as SSLKEYLOGFILE lines; -m keylog writes only them" },
 	{ { "secrets", no_argument, NULL, OPT_SECRETS }, NULL,
@@ -46,7 +51,7 @@ static const struct common_option common_options[] = {
 	  PS_DEFAULT_PCAPNG_PATH ")" },
 	{ { "pcapfile", required_argument, NULL, 'w' }, "FILE", "the same as --write" },
 	{ { "interface", required_argument, NULL, 'i' }, "IFACE",
-	  "-m pcapng: capture on IFACE, repeatable; 'any' (the default): every interface that is up" },
+	  "-m pcapng, --from wire: capture on IFACE, repeatable; 'any' (the default): every interface that is up" },
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
 	{ { "hex", no_argument, NULL, OPT_HEX }, NULL, "text output: hex dump of the data" },
@@ -269,12 +274,28 @@ static int take_packet_filter(struct ps_options *opts, int argc, char **argv)
 	return PS_CLI_RUN;
 }
 
-/* Options that only -m pcapng uses, and its default file. */
+/* --from wire: text or json records, from packets. */
+static int check_wire_options(struct ps_options *opts, int argc, char **argv)
+{
+	if (opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.mode == PS_OUTPUT_KEYLOG)
+		return usage_error(opts->module, "--from wire gives records: use -m text or json, not %s",
+				   opts->output.mode == PS_OUTPUT_PCAPNG ? "pcapng" : "keylog");
+	if (opts->lossless)
+		return usage_error(opts->module, "%s: --from wire stops no process (packets are not held back)",
+				   "--lossless");
+	if (optind < argc)
+		return take_packet_filter(opts, argc, argv);
+	return PS_CLI_RUN;
+}
+
+/* Options that only -m pcapng (and --from wire) use, and its default file. */
 static int check_pcapng_options(struct ps_options *opts, int argc, char **argv)
 {
+	if (opts->from_wire)
+		return check_wire_options(opts, argc, argv);
 	if (opts->output.mode != PS_OUTPUT_PCAPNG) {
 		if (opts->n_interfaces)
-			return usage_error(opts->module, "%s captures packets only with -m pcapng", "-i");
+			return usage_error(opts->module, "%s captures packets only with -m pcapng or --from wire", "-i");
 		return PS_CLI_RUN;
 	}
 	if (!opts->output_path)
@@ -323,6 +344,11 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 		return PS_CLI_RUN;
 	case OPT_SECRETS:
 		opts->output.secrets = true;
+		return PS_CLI_RUN;
+	case OPT_FROM:
+		if (strcmp(arg, "calls") != 0 && strcmp(arg, "wire") != 0)
+			return usage_error(module, "--from wants calls or wire, not '%s'", arg);
+		opts->from_wire = strcmp(arg, "wire") == 0;
 		return PS_CLI_RUN;
 	case OPT_MAPSIZE:
 		if (parse_u32(arg, &opts->mapsize_kib) || !is_power_of_two(opts->mapsize_kib) ||
@@ -422,7 +448,7 @@ static enum ps_cli_result parse_module_options(int argc, char **argv, struct ps_
 	}
 	if (result == PS_CLI_RUN)
 		result = check_pcapng_options(opts, argc, argv);
-	if (result == PS_CLI_RUN && optind < argc && opts->output.mode != PS_OUTPUT_PCAPNG) {
+	if (result == PS_CLI_RUN && optind < argc && opts->output.mode != PS_OUTPUT_PCAPNG && !opts->from_wire) {
 		fprintf(stderr, "plainsight: unexpected argument '%s' (see 'plainsight %s --help')\n", argv[optind],
 			opts->module->name);
 		result = PS_CLI_EXIT_USAGE;

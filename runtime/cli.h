@@ -23,9 +23,10 @@ struct ps_options {
 	bool lossless;              /* --lossless: back-pressure instead of loss (events/backpressure.h) */
 	int debug;                  /* -d once, -dd twice */
 	const char *btf_cache_dir;  /* --btf-cache; NULL: none, read the kernel's whole BTF */
-	const char **interfaces;    /* -i, pcapng mode; none: every interface that is up */
+	bool from_wire;             /* --from wire: plaintext decrypted from packets, only the secrets hooks */
+	const char **interfaces;    /* -i, pcapng mode and --from wire; none: every interface that is up */
 	uint32_t n_interfaces;
-	char *packet_filter;        /* pcapng mode: the arguments left, joined; NULL: every packet */
+	char *packet_filter;        /* pcapng mode, --from wire: the arguments left, joined; NULL: every packet */
 };
 
 #define PS_DEFAULT_PCAPNG_PATH "plainsight.pcapng"

@@ -106,6 +106,7 @@ struct ps_hook_desc {
 	const char *return_prog;   /* BPF program name, or NULL */
 	bool optional;             /* a missing symbol is a note, not an error */
 	enum ps_hook_abi abi;
+	uint32_t emits;            /* a bit per event id (the first 32) its programs can emit */
 	const char *unless;        /* attach only when this symbol is absent from the target; NULL: always */
 	/*
 	 * `called by F, G`: where the target has no symbol for it, the function
@@ -121,6 +122,11 @@ struct ps_hook_desc {
 	 */
 	const char *const *called_with;
 	uint32_t n_called_with;
+	/*
+	 * `when wire`: attached only with --from wire, where the secrets are all
+	 * the probes give (a secret's hook that call mode has no need for).
+	 */
+	bool wire_only;
 	/*
 	 * `slot S.F of T`: where the target has no symbol for it, the function
 	 * is the one whose address the table the exported function T returns

@@ -53,8 +53,8 @@ static int disable_absent_hooks(struct bpf_object *obj, const struct ps_hookset_
 static uint32_t events_nobody_reads(const struct ps_options *opts)
 {
 	bool secrets_wanted = opts->keylog_path || opts->output.mode == PS_OUTPUT_KEYLOG ||
-			      opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.secrets;
-	bool data_wanted = opts->output.mode != PS_OUTPUT_PCAPNG;
+			      opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.secrets || opts->from_wire;
+	bool data_wanted = opts->output.mode != PS_OUTPUT_PCAPNG && !opts->from_wire;
 	uint32_t off = 0;
 
 	for (uint32_t e = 0; e < opts->module->n_events && e < 32; e++) {
@@ -161,7 +161,8 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 {
 	int err;
 
-	if (hookset->track_socket) {
+	/* the socket tracker names the fd of reads and writes: wire mode has none */
+	if (hookset->track_socket && !opts->from_wire) {
 		struct bpf_program *prog = ps_twin_program(probes->obj, probes->twin, "ps_sys_enter");
 		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
 

@@ -25,6 +25,8 @@
 #include "reach_watch.h"
 #include "procname.h"
 #include "pcapng_output.h"
+#include "wire.h"
+#include "wire_output.h"
 
 /* The longest a lone record waits before it is written. */
 #define POLL_INTERVAL_MS 50
@@ -71,6 +73,7 @@ struct capture {
 	struct ps_writer *keylog;   /* -k FILE beside text or json output; NULL: none */
 	struct ps_keylog *secrets_seen; /* secrets delivered so far, per connection: repeats go */
 	struct ps_pcapng_output *pcapng; /* -m pcapng: instead of writer */
+	struct ps_wire_output *wire;     /* --from wire: the records come from packets, to writer */
 	struct ps_assembler *assembler;
 	struct ps_collect *collect;    /* buffering, joining and filters of the spec */
 	struct ps_procnames *names;    /* process names by pid */
@@ -189,6 +192,8 @@ static void write_secrets(struct capture *cap, const struct ps_record *rec)
 
 	if (ps_secrets_from_record(rec, &secrets) != 0 || !ps_keylog_take_new(cap->secrets_seen, &secrets))
 		return;
+	if (cap->wire)
+		ps_wire_output_secrets(cap->wire, &secrets);
 	if (cap->write_error) {
 		cap->counters.write_errors++;
 		return;
@@ -216,7 +221,9 @@ static void write_record(struct capture *cap, const struct ps_record *traced)
 	const struct ps_record *rec = &named;
 	int err;
 
-	named.process_name = ps_procname(cap->names, hdr->pid, hdr->comm);
+	/* records from the wire are named by their socket's owner already */
+	if (!named.process_name)
+		named.process_name = ps_procname(cap->names, hdr->pid, hdr->comm);
 	if (ps_keylog_is_secrets_event(rec->event)) {
 		write_secrets(cap, rec);
 		return;
@@ -239,6 +246,12 @@ static void write_record(struct capture *cap, const struct ps_record *traced)
 		return;
 	cap->counters.records++;
 	cap->counters.bytes += rec->data_len;
+}
+
+/* --from wire: a record decrypted from packets, written as a traced call's would be. */
+static void on_wire_record(void *arg, const struct ps_record *rec)
+{
+	write_record(arg, rec);
 }
 
 static void on_record(const struct ps_record *rec, void *arg)
@@ -272,6 +285,18 @@ static void print_packet_status(struct capture *cap)
 		(unsigned long long)c->secrets_written);
 }
 
+static void print_wire_status(struct capture *cap)
+{
+	const struct ps_counters *c = &cap->counters;
+	uint64_t undecryptable = 0;
+
+	ps_wire_output_counters(cap->wire, &cap->counters);
+	for (int i = 0; i < PS_WIRE_CAUSES; i++)
+		undecryptable += c->wire_undecryptable[i];
+	fprintf(stderr, "; %llu packets, %llu gaps, %llu records undecryptable", (unsigned long long)c->wire_packets,
+		(unsigned long long)c->wire_gaps, (unsigned long long)undecryptable);
+}
+
 static void print_status(struct capture *cap, const struct ps_probes *probes, uint64_t elapsed_ns, bool final)
 {
 	double seconds = elapsed_ns / 1e9;
@@ -283,6 +308,8 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0);
 	if (cap->pcapng)
 		print_packet_status(cap);
+	if (cap->wire)
+		print_wire_status(cap);
 	fputs(final ? "\n" : "   ", stderr);
 	fflush(stderr);
 }
@@ -297,12 +324,31 @@ static void print_packet_summary(const struct ps_counters *c)
 		(unsigned long long)c->packets_unattributed, (unsigned long long)c->packets_other_processes);
 }
 
+static void print_wire_summary(const struct ps_counters *c)
+{
+	char causes[512] = "";
+	size_t n = 0;
+
+	for (int i = 0; i < PS_WIRE_CAUSES && n < sizeof(causes); i++)
+		n += (size_t)snprintf(causes + n, sizeof(causes) - n, "%s%llu %s", i ? ", " : "",
+				      (unsigned long long)c->wire_undecryptable[i], ps_wire_cause_name(i));
+	ps_info("wire: %llu packets (%llu dropped by the kernel capture), %llu connections (%llu not TLS), %llu gaps "
+		"(%llu bytes never captured); records undecryptable: %s; %llu records with no process known, "
+		"%llu of other processes left out", (unsigned long long)c->wire_packets,
+		(unsigned long long)c->packets_dropped, (unsigned long long)c->wire_connections,
+		(unsigned long long)c->wire_not_tls,
+		(unsigned long long)c->wire_gaps, (unsigned long long)c->wire_gap_bytes, causes,
+		(unsigned long long)c->packets_unattributed, (unsigned long long)c->packets_other_processes);
+}
+
 static void print_summary(const struct ps_counters *c, bool packets)
 {
 	const uint64_t *k = c->kernel_loss;
 
 	if (packets)
 		print_packet_summary(c);
+	if (c->wire)
+		print_wire_summary(c);
 
 	ps_info("stopped: %llu records, %llu bytes captured, %llu bytes lost (%llu records, %llu calls incomplete)",
 		(unsigned long long)c->records, (unsigned long long)c->bytes,
@@ -349,8 +395,9 @@ static void announce_attached(const struct ps_options *opts, const struct ps_pla
 			 target->product ? " " : "", target->version, plan->layout ? plan->layout->name : "none");
 	else
 		snprintf(version, sizeof(version), "version unknown, no layout");
-	ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version,
-		probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "");
+	ps_info("attached %s to %s (%s), %u probes%s%s", opts->module->name, target->path, version,
+		probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "",
+		opts->from_wire ? " (--from wire: secrets hooks only, none on reads and writes)" : "");
 }
 
 /*
@@ -374,6 +421,24 @@ static int poll_records_and_packets(struct capture *cap, struct ring_buffer *rb,
 	return err;
 }
 
+/* --from wire: the secrets first, so that the packets that need them find them. */
+static int poll_records_and_wire(struct capture *cap, struct ring_buffer *rb, int timeout_ms)
+{
+	int err = ps_wire_output_wait(cap->wire, ring_buffer__epoll_fd(rb), timeout_ms);
+
+	if (err)
+		return err;
+	err = ring_buffer__consume(rb);
+	if (err < 0)
+		return err;
+	if (cap->write_error)
+		return cap->write_error;
+	err = ps_wire_output_packets(cap->wire);
+	if (err && !cap->write_error)
+		cap->write_error = err;
+	return cap->write_error;
+}
+
 static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct ps_probes *probes, bool status)
 {
 	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start;
@@ -385,6 +450,8 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 
 		if (cap->pcapng) {
 			err = poll_records_and_packets(cap, rb, timeout_ms);
+		} else if (cap->wire) {
+			err = poll_records_and_wire(cap, rb, timeout_ms);
 		} else {
 			err = ring_buffer__poll(rb, timeout_ms);
 			/*
@@ -436,6 +503,11 @@ static int start_writers(const struct ps_options *opts, struct ps_outfiles *file
 			goto fail;
 	} else {
 		cap->writer = ps_writer_open(&files->records, &opts->output);
+		if (cap->writer && opts->from_wire && (err = ps_wire_output_open(opts, on_wire_record, cap, &cap->wire))) {
+			ps_writer_close(cap->writer);
+			cap->writer = NULL;
+			goto fail;
+		}
 	}
 	if ((cap->writer || cap->pcapng) && files->keylog.fd >= 0)
 		cap->keylog = ps_writer_open(&files->keylog, &keylog_opts);
@@ -501,6 +573,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_collect_flush(cap.collect, deliver_record, &cap);
 	if (cap.pcapng && !cap.write_error && (err = ps_pcapng_output_finish(cap.pcapng)) != 0)
 		cap.write_error = err;
+	if (cap.wire && !cap.write_error && (err = ps_wire_output_finish(cap.wire)) != 0)
+		cap.write_error = err;
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
 	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)
@@ -514,6 +588,10 @@ out:
 	ps_collect_free(cap.collect);
 	ps_procnames_free(cap.names);
 	ps_keylog_free(cap.secrets_seen);
+	if (cap.wire) {
+		ps_wire_output_counters(cap.wire, &cap.counters);
+		ps_wire_output_close(cap.wire);
+	}
 	if (cap.pcapng)
 		ps_pcapng_output_counters(cap.pcapng, &cap.counters);
 	else if (!cap.write_error)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include "module.h"
 #include "ps_event.h"
+#include "wire_causes.h"
 
 /* Bytes of a call that never arrived: [offset, offset + length) of the call's data. */
 struct ps_gap {
@@ -88,6 +89,13 @@ struct ps_counters {
 	uint64_t held_back;         /* --lossless: times a traced process was stopped for the ring to drain */
 	uint64_t packets_unattributed; /* written without the process that sent them */
 	uint64_t packets_other_processes; /* left out by -p or -u (or of no known process then) */
+	/* --from wire (wire.h): the records were decrypted from packets */
+	bool wire;
+	uint64_t wire_packets;      /* TCP segments read */
+	uint64_t wire_connections;
+	uint64_t wire_not_tls;      /* connections whose first bytes were no TLS: left alone */
+	uint64_t wire_gaps, wire_gap_bytes; /* stream bytes never captured */
+	uint64_t wire_undecryptable[PS_WIRE_CAUSES]; /* TLS records, by cause */
 };
 
 /*

@@ -369,3 +369,8 @@ int ps_sock_owners_comment(struct ps_sock_owners *so, int linktype, const uint8_
 	}
 	return 0;
 }
+
+int ps_sock_owners_lookup(struct ps_sock_owners *so, const struct ps_sock_tuple *t, struct ps_sock_owner *owner)
+{
+	return bpf_map_lookup_elem(so->map_fd, t, owner) == 0 ? 0 : -ENOENT;
+}

@@ -19,6 +19,12 @@ struct ps_sock_owners;
 int ps_sock_owners_start(struct ps_sock_owners **out);
 void ps_sock_owners_stop(struct ps_sock_owners *so);
 
+struct ps_sock_tuple;
+struct ps_sock_owner;
+
+/* The process that made or accepted the connection whose local end is t's local one. 0, or -ENOENT. */
+int ps_sock_owners_lookup(struct ps_sock_owners *so, const struct ps_sock_tuple *t, struct ps_sock_owner *owner);
+
 /* -p and -u: a packet is kept when its sender or its receiver matches. */
 struct ps_packet_process_filter {
 	uint32_t pid;               /* 0: any */

@@ -88,7 +88,8 @@ static size_t hkdf_label(uint8_t *buf, size_t size, size_t out_len, const char *
 	memcpy(buf + n, label, strlen(label));
 	n += strlen(label);
 	buf[n++] = (uint8_t)context_len;
-	memcpy(buf + n, context, context_len);
+	if (context_len)  /* an empty context may come as NULL */
+		memcpy(buf + n, context, context_len);
 	return n + context_len;
 }
 

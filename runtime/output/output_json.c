@@ -170,6 +170,24 @@ void ps_output_json_record(FILE *f, const struct ps_record *rec)
  * says where each loss happened; gap_bytes, the part of lost_bytes that the
  * records show as gaps, is no loss of its own.
  */
+/* --from wire: the packets, the gaps, and the records that gave no plaintext, by cause. */
+static void write_wire_summary(FILE *f, const struct ps_counters *c)
+{
+	static const char *const cause_keys[PS_WIRE_CAUSES] = {
+		[PS_WIRE_NO_SECRET] = "no_secret", [PS_WIRE_NO_HANDSHAKE] = "no_handshake",
+		[PS_WIRE_UNSUPPORTED] = "unsupported", [PS_WIRE_BAD_RECORD] = "bad_record",
+		[PS_WIRE_AFTER_GAP] = "after_gap", [PS_WIRE_PENDING_FULL] = "pending_full",
+	};
+
+	fprintf(f, ", \"wire\": {\"packets\": %" PRIu64 ", \"packets_dropped\": %" PRIu64 ", \"connections\": %" PRIu64
+		", \"not_tls\": %" PRIu64 ", \"gaps\": %" PRIu64 ", \"gap_bytes\": %" PRIu64 ", \"unattributed\": %" PRIu64
+		", \"undecryptable\": {", c->wire_packets, c->packets_dropped, c->wire_connections, c->wire_not_tls,
+		c->wire_gaps, c->wire_gap_bytes, c->packets_unattributed);
+	for (int i = 0; i < PS_WIRE_CAUSES; i++)
+		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", cause_keys[i], c->wire_undecryptable[i]);
+	fputs("}}", f);
+}
+
 void ps_output_json_summary(FILE *f, const struct ps_counters *c)
 {
 	fprintf(f,
@@ -182,7 +200,7 @@ void ps_output_json_summary(FILE *f, const struct ps_counters *c)
 		", \"incomplete\": %" PRIu64 ", \"malformed\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"kernel_missed\": %" PRIu64 ", \"uncollected\": %" PRIu64 "}, \"check_mismatch\": %" PRIu64
 		", \"unpaired_returns\": %" PRIu64 ", \"keys_refused\": %s, \"secrets_dropped\": %" PRIu64
-		", \"unreachable_programs\": %" PRIu64 ", \"held_back\": %" PRIu64 "}}\n",
+		", \"unreachable_programs\": %" PRIu64 ", \"held_back\": %" PRIu64,
 		c->records, c->bytes, ps_counters_lost_bytes(c), ps_counters_lost_records(c),
 		ps_counters_incomplete_calls(c), c->gap_bytes, c->chunks, c->kernel_loss[PS_LOSS_RINGBUF_EVENTS],
 		c->kernel_loss[PS_LOSS_RINGBUF_BYTES], c->kernel_loss[PS_LOSS_READ_FAIL],
@@ -190,4 +208,7 @@ void ps_output_json_summary(FILE *f, const struct ps_counters *c)
 		c->incomplete, c->malformed, c->write_errors, c->kernel_missed, c->uncollected, c->check_mismatch,
 		c->kernel_loss[PS_LOSS_NO_ENTRY], c->keys_refused ? "true" : "false", c->secrets_dropped,
 		c->unreachable_programs, c->held_back);
+	if (c->wire)
+		write_wire_summary(f, c);
+	fputs("}}\n", f);
 }

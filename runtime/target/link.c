@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "callgraph.h"
 #include "go_returns.h"
+#include "keylog.h"
 #include "link.h"
 #include "names.h"
 #include "rodata.h"
@@ -179,6 +180,26 @@ static long go_function_offset(struct ps_resolved_target *target, const char *sy
 	return err ? err : offset;
 }
 
+/*
+ * Whether the hook can emit an event other than secrets: with --from wire,
+ * where the packets carry the data, it is not attached.
+ */
+bool ps_hook_emits_data(const struct ps_module_desc *module, const struct ps_hook_desc *hook)
+{
+	for (uint32_t e = 0; e < module->n_events && e < 32; e++)
+		if ((hook->emits & (1u << e)) && !ps_keylog_is_secrets_event(&module->events[e]))
+			return true;
+	return false;
+}
+
+/* --from wire: no hook that emits data; otherwise none that is there only for it (`when wire`). */
+static bool wanted_in_mode(const struct ps_options *opts, const struct ps_hook_desc *hook)
+{
+	if (opts->from_wire)
+		return !ps_hook_emits_data(opts->module, hook);
+	return !hook->wire_only;
+}
+
 /* One hook's file offset, ignoring `unless calls`; *symbol is the name looked up, for messages. */
 static long hook_site(const struct ps_options *opts, const struct ps_plan *plan, struct ps_resolved_target *target,
 		      const struct ps_hook_desc *hook, const char **symbol)
@@ -188,6 +209,8 @@ static long hook_site(const struct ps_options *opts, const struct ps_plan *plan,
 	const char *name = given(opts, hook->symbol_flag);
 
 	*symbol = name ? name : hook->symbol;
+	if (!wanted_in_mode(opts, hook))
+		return -ESRCH;  /* not even looked for */
 	if (offset) {
 		char *end;
 		long value = strtol(offset, &end, 0);

@@ -27,6 +27,9 @@ int ps_target_override_flag(const struct ps_options *opts, const struct ps_targe
  * `unless calls`. In order, so that `unless calls H` sees where H went.
  * Reports what is wrong itself; optional hooks not found count in *n_missing.
  */
+/* Whether a hook can emit an event other than secrets (not attached with --from wire). */
+bool ps_hook_emits_data(const struct ps_module_desc *module, const struct ps_hook_desc *hook);
+
 int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_hookset_desc *hookset,
 		  long *sites, uint32_t *n_missing);
 

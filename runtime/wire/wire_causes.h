@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: MIT */
+/* Why a TLS record seen on the wire gave no plaintext: the summary counts each cause. */
+#ifndef PS_WIRE_CAUSES_H
+#define PS_WIRE_CAUSES_H
+
+enum ps_wire_cause {
+	PS_WIRE_NO_SECRET,          /* its connection's secrets never arrived */
+	PS_WIRE_NO_HANDSHAKE,       /* the connection's hellos were not seen (it began before the capture) */
+	PS_WIRE_UNSUPPORTED,        /* a version or cipher suite wire mode does not read */
+	PS_WIRE_BAD_RECORD,         /* tag, MAC or padding wrong: the keys do not fit */
+	PS_WIRE_AFTER_GAP,          /* after missing bytes, no sequence number in reach fits */
+	PS_WIRE_PENDING_FULL,       /* waiting for its secrets with the connection's bound reached */
+	PS_WIRE_CAUSES
+};
+
+#endif

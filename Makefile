@@ -19,10 +19,11 @@ ALL_CFLAGS := -std=gnu11 $(WARNINGS) $(CFLAGS) -MMD -MP -D_GNU_SOURCE
 BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function \
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 # runtime/ by stage, in the order data flows: target/ (what to attach to),
-# bpf/ (loading and attaching), events/ (ring buffer to records), output/.
-RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/output
+# bpf/ (loading and attaching), events/ (ring buffer to records), http/ (records to
+# HTTP messages), output/.
+RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/http runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
-RUNTIME_LIBS := -lbpf -lelf -lz -lpcap
+RUNTIME_LIBS := -lbpf -lelf -lz -lpcap -lnghttp2 -lbrotlidec
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_OUT   := $(OUT)/asan
@@ -43,10 +44,11 @@ all: $(OUT)/plainsight
 
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
-	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev
+	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev \
+	libnghttp2-dev libbrotli-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump golang-go gnutls-bin nginx libgnutls28-dev wget git libwolfssl-dev libmbedtls-dev libnss3-tools \
-	android-boringssl libnss3-dev libnspr4-dev
+	android-boringssl libnss3-dev libnspr4-dev python3-grpcio python3-h2 python3-httpx
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.

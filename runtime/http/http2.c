@@ -63,10 +63,15 @@ struct h2_dir {
 	uint32_t block_stream, promised;
 };
 
+/* Streams closed lately: frames that still come for them (DATA after a reset) open nothing. */
+#define CLOSED_RING 64
+
 struct h2_conn {
 	struct h2_dir dir[2];
 	struct h2_stream *streams;  /* newest first */
 	size_t n_streams;
+	uint32_t closed[CLOSED_RING];
+	unsigned closed_next;
 };
 
 static const char *const error_names[] = {
@@ -186,8 +191,17 @@ static void emit_half(struct ps_http_processor *p, struct http_conn *c, struct h
 	http_buf_free(&h->body.raw);
 }
 
+static bool recently_closed(const struct h2_conn *hc, uint32_t id)
+{
+	for (unsigned i = 0; i < CLOSED_RING; i++)
+		if (hc->closed[i] == id)
+			return true;
+	return false;
+}
+
 static void stream_remove(struct h2_conn *hc, struct h2_stream *s)
 {
+	hc->closed[hc->closed_next++ % CLOSED_RING] = s->id;
 	for (struct h2_stream **pp = &hc->streams; *pp; pp = &(*pp)->next) {
 		if (*pp == s) {
 			*pp = s->next;
@@ -432,6 +446,10 @@ static void frame(struct ps_http_processor *p, struct http_conn *c, struct h2_co
 	case F_DATA:
 		if (!id)
 			return;
+		if (recently_closed(hc, id)) {
+			p->counters.skipped_bytes += len;   /* a closed stream's: RFC 9113 5.1 says ignore */
+			return;
+		}
 		if (!unpad(flags, &pl, &len)) {
 			stream_error(p, c, hc, id, d, "DATA padding longer than the frame");
 			return;

@@ -252,16 +252,18 @@ offsets-go: $(OUT)/offsets
 
 # ---- tests --------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+# tests/unit/http_test.c compresses its br bodies with libbrotli's encoder.
+UNIT_LIBS := -lbrotlienc
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
 
 $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(RUNTIME_LIBS) $(UNIT_LIBS)
 
 $(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
 	$(call msg,CC,$@)
-	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS)
+	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(RUNTIME_LIBS) $(UNIT_LIBS)
 
 # The version order's test once more, linked against probec's objects instead
 # of the runtime's library: both programs must pass it from the one source.

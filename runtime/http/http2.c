@@ -294,7 +294,12 @@ static const char *decode_block(struct ps_http_processor *p, struct h2_dir *hd, 
 				http_headers_add(out, (const uint8_t *)"?", 1, (const uint8_t *)"?", 1, true);
 				rep++;
 			}
-			bool lost = rep < plan.n_marks && plan.marks[rep] == HPACK_MARK_LOST_NAME;
+			/*
+			 * "?" is no field name (RFC 9110 5.6.2: not a token): it is
+			 * hpack_lost's stand-in, also when a later block indexes the entry
+			 */
+			bool lost = (rep < plan.n_marks && plan.marks[rep] == HPACK_MARK_LOST_NAME) ||
+				    (nv.namelen == 1 && nv.name[0] == '?');
 
 			p->counters.hpack_lost += lost;
 			rep++;
@@ -546,6 +551,13 @@ static void frame(struct ps_http_processor *p, struct http_conn *c, struct h2_co
 		/* PRIORITY, PING, WINDOW_UPDATE change no message; unknown types are ignored (5.5) */
 		return;
 	}
+}
+
+bool h2_dir_started(const struct http_conn *c, enum ps_http_dir d)
+{
+	const struct h2_conn *hc = c->h2;
+
+	return hc && hc->dir[d].preface_checked;
 }
 
 void h2_feed(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d, uint64_t now)

@@ -103,6 +103,8 @@ void h2_feed(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir 
 void h2_finish(struct ps_http_processor *p, struct http_conn *c);
 void h2_conn_free(struct http_conn *c);
 bool h2_looks_like(const uint8_t *data, size_t len);
+/* Whether direction d of the connection has begun (its preface, if any, is behind it). */
+bool h2_dir_started(const struct http_conn *c, enum ps_http_dir d);
 
 /* gRPC (grpc.c): fills the grpc fields of an HTTP/2 message whose content-type says gRPC. */
 bool grpc_is(const struct ps_http_headers *headers);

@@ -311,7 +311,7 @@ bool ps_http_push(struct ps_http_processor *p, const struct ps_http_chunk *chunk
 	}
 	/* the client's preface again on a known connection: the fd now holds another one */
 	if (c->proto == CONN_HTTP2 && chunk->len >= 24 && memcmp(chunk->data, "PRI * HTTP/2.0\r\n", 16) == 0 &&
-	    c->h2) {
+	    h2_dir_started(c, chunk->dir)) {
 		conn_close(p, c);
 		return ps_http_push(p, chunk);
 	}

@@ -38,7 +38,7 @@ endif
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
-.PHONY: all clean test unit e2e bench bench-tools deps run install probec offsets offsets-go asan check-deps
+.PHONY: all clean test unit e2e fuzz bench bench-tools deps run install probec offsets offsets-go asan check-deps
 
 all: $(OUT)/plainsight
 
@@ -289,7 +289,31 @@ $(OUT)/tests/libcallgraph_fixture.stripped.so: tests/unit/callgraph_fixture.c
 
 CALLGRAPH_FIXTURES := $(OUT)/tests/libcallgraph_fixture.so $(OUT)/tests/libcallgraph_fixture.stripped.so
 
-unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES)
+# ---- fuzzing (tests/fuzz) ----------------------------------------------------
+# libFuzzer targets, one per parser, built with clang's fuzzer and sanitizers
+# from the parsers' own sources. `make unit` runs each a few seconds
+# (tests/unit/fuzz.sh); `make fuzz` for FUZZ_TIME seconds each, its corpus
+# kept in $(OUT)/fuzz/corpus-NAME.
+FUZZ_NAMES := http1 http2 hpack_lost
+FUZZ_BINS  := $(FUZZ_NAMES:%=$(OUT)/fuzz/%_fuzz)
+FUZZ_SRCS  := $(wildcard runtime/http/*.c) runtime/output/output_http.c runtime/output/format.c
+FUZZ_FLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TIME  ?= 300
+
+$(OUT)/fuzz/%_fuzz: tests/fuzz/%_fuzz.c tests/fuzz/fuzz_feed.h $(FUZZ_SRCS)
+	$(call msg,FUZZ,$@)
+	$(Q)mkdir -p $(@D) && $(CLANG) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE $(FUZZ_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen \
+		-I$(OUT)/gen -o $@ $< $(FUZZ_SRCS) -lnghttp2 -lbrotlidec -lz
+
+fuzz: $(FUZZ_BINS)
+	$(Q)for name in $(FUZZ_NAMES); do \
+		mkdir -p $(OUT)/fuzz/corpus-$$name && \
+		echo "  FUZZ  $$name for $(FUZZ_TIME) s" && \
+		$(OUT)/fuzz/$${name}_fuzz -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=$(OUT)/fuzz/ \
+			$(OUT)/fuzz/corpus-$$name tests/fuzz/corpus/$$name || exit 1; \
+	done
+
+unit: $(FUZZ_BINS) $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES)
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)
 
 # T=SUBSTRING: only the end-to-end tests whose names contain it (tests/README.md).

@@ -65,6 +65,8 @@ static int mark_add(struct hpack_lost_plan *plan, size_t *cap, enum hpack_mark m
 /* Appends to the rewritten copy, which starts as the input's first `upto` bytes. */
 static int out_append(uint8_t **out, size_t *len, size_t *cap, const uint8_t *data, size_t n)
 {
+	if (!n)
+		return 0;
 	if (*len + n > *cap) {
 		size_t c = *cap ? *cap : 256;
 		uint8_t *p;
@@ -84,12 +86,17 @@ static int out_append(uint8_t **out, size_t *len, size_t *cap, const uint8_t *da
 
 int hpack_lost_rewrite(const uint8_t *block, size_t len, size_t known_entries, struct hpack_lost_plan *plan)
 {
-	struct walker w = { block, block + len };
+	static const uint8_t empty[1];
+	struct walker w;
 	size_t known = known_entries, mark_cap = 0, out_len = 0, out_cap = 0;
 	uint8_t *out = NULL;
 	bool rewriting = false;
 
 	memset(plan, 0, sizeof(*plan));
+	if (!block)
+		block = empty;  /* an empty block (HEADERS with no fragment) is valid HPACK */
+	w.p = block;
+	w.end = block + len;
 	while (w.p < w.end) {
 		const uint8_t *start = w.p;
 		uint8_t b = *w.p;

@@ -108,7 +108,7 @@ def run_curl(ctx, args, what):
 
 def expect(what, got, want):
     if got != want:
-        raise TestFailure("%s differs:" % what, "  plainsight: %r" % (got,), "  curl:       %r" % (want,))
+        raise TestFailure("%s differs:" % what, "  plainsight: %r" % (got,), "  client:     %r" % (want,))
 
 
 def body_of(msg):
@@ -258,3 +258,112 @@ def http_raw_keeps_records(ctx):
     data = b"".join(base64.b64decode(r["payload_b64"]) for r in recs)
     if not data.endswith(files["small.txt"]) or not data.startswith(b"HTTP/1.1 200"):
         raise TestFailure("--raw: curl's reads are not the response: %r" % data[:200])
+
+
+# Debian's python3 with python3-httpx, python3-h2 and python3-grpcio (the
+# Makefile's deps): not whatever python3 runs the tests.
+DEBIAN_PYTHON = "/usr/bin/python3"
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "http_peers.py")
+
+
+def require_debian_module(ctx, module, package):
+    r = ctx.run([DEBIAN_PYTHON, "-c", "import " + module], timeout=30)
+    if r.returncode != 0:
+        raise harness.TestSkip("%s has no %s: apt-get install %s (make deps)" % (DEBIAN_PYTHON, module, package))
+
+
+@test("http_httpx_http2")
+def http_httpx_http2(ctx):
+    """Python httpx (h2) over HTTP/2 to nginx, three GETs on one connection:
+    each request's headers after the pseudo-headers, each response's status,
+    headers and body equal what httpx says it sent and got."""
+    import base64
+    import json
+    require_debian_module(ctx, "httpx, h2", "python3-httpx python3-h2")
+    files = write_site(ctx)
+    port = free_port()
+    start_nginx(ctx, port)
+    urls = ["https://127.0.0.1:%d/%s" % (port, n) for n in ("small.txt", "big.txt", "blob.bin")]
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    client = ctx.start([DEBIAN_PYTHON, PEERS, "httpx"] + urls, "httpx", collect_stdout=True)
+    client.check_ok(60)
+    ps.stop()
+    client.join_readers()
+    got = json.loads(client.stdout_bytes)
+    reqs, resps = messages(ps, client.pid, "request"), messages(ps, client.pid, "response")
+    expect("httpx's HTTP version", [g["http_version"] for g in got], ["HTTP/2"] * 3)
+    expect("requests and responses seen", (len(reqs), len(resps)), (3, 3))
+    for i, (g, req, resp) in enumerate(zip(got, reqs, resps)):
+        w = "httpx request %d" % (i + 1)
+        expect(w + " proto", req["proto"], "http2")
+        expect(w + " path", req["path"], urls[i].split(str(port))[1])
+        # On the wire (RFC 9113 8.2): names lowercase, Host as :authority,
+        # no connection-specific fields; httpx's request object keeps them.
+        want = [[n.lower(), v] for n, v in g["request_headers"]
+                if n.lower() not in ("host", "connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                                     "upgrade")]
+        expect(w + " headers", [h for h in req["headers"] if not h[0].startswith(":")], want)
+        expect(w + " status", resp["status"], g["status"])
+        expect(w + " response headers", resp["headers"][1:], g["response_headers"])
+        expect(w + " body", body_of(resp), base64.b64decode(g["body_b64"]))
+    expect("httpx bodies", [body_of(r) for r in resps], [files["small.txt"], files["big.txt"], files["blob.bin"]])
+
+
+def make_san_cert(ctx):
+    """gRPC checks the name in subjectAltName."""
+    cert, key = ctx.path("grpc-cert.pem"), ctx.path("grpc-key.pem")
+    r = ctx.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+                 "-addext", "subjectAltName=DNS:localhost", "-days", "1", "-keyout", key, "-out", cert], timeout=60)
+    if r.returncode != 0:
+        raise TestFailure("openssl req failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return cert, key
+
+
+@test("http_grpc_python")
+def http_grpc_python(ctx):
+    """Debian's python3-grpcio, client and server over TLS: three unary
+    calls on one channel (one gzip-compressed, one failing with NOT_FOUND).
+    The client's json shows service and method from :path, each message's
+    bytes and compressed flag, grpc-status and grpc-message from the
+    trailers, as the client sent and received them."""
+    import base64
+    import json
+    import subprocess
+    require_debian_module(ctx, "grpc", "python3-grpcio")
+    cert, key = make_san_cert(ctx)
+    server = ctx.start([DEBIAN_PYTHON, PEERS, "grpc-server", cert, key], "grpc server",
+                       stdin=subprocess.PIPE, collect_stdout=True)
+    wait_until(lambda: b"\n" in server.stdout_bytes or server.p.poll() is not None, 30, "the gRPC server's port")
+    if server.p.poll() is not None:
+        raise TestFailure("the gRPC server exited:", *indent(tail(server.stderr)))
+    port = json.loads(server.stdout_bytes.split(b"\n")[0])["port"]
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    client = ctx.start([DEBIAN_PYTHON, PEERS, "grpc-client", str(port), cert], "grpc client", collect_stdout=True)
+    client.check_ok(60)
+    server.p.stdin.close()
+    ps.stop()
+    client.join_readers()
+    calls = json.loads(client.stdout_bytes)
+    reqs = [m for m in messages(ps, client.pid, "request") if m["proto"] == "grpc"]
+    resps = [m for m in messages(ps, client.pid, "response") if m["proto"] == "grpc"]
+    expect("gRPC calls seen (requests, responses)", (len(reqs), len(resps)), (3, 3))
+    for i, (call, req, resp) in enumerate(zip(calls, reqs, resps)):
+        w = "gRPC call %d (%s)" % (i + 1, call["method"])
+        expect(w + " service", req["grpc"]["service"], "plainsight.Echo")
+        expect(w + " method", req["grpc"]["method"], call["method"])
+        msgs = req["grpc"]["messages"]
+        expect(w + " request messages", len(msgs), 1)
+        expect(w + " compressed flag", msgs[0]["compressed"], call["compressed"])
+        if not call["compressed"]:
+            expect(w + " request bytes", base64.b64decode(msgs[0]["data_b64"]), base64.b64decode(call["request_b64"]))
+        expect(w + " grpc-status", resp["grpc"].get("status"), str(call["code"]))
+        if call["code"]:
+            expect(w + " grpc-message", resp["grpc"].get("message"), call["details"])
+        else:
+            rmsgs = resp["grpc"]["messages"]
+            expect(w + " response messages", len(rmsgs), 1)
+            if not rmsgs[0]["compressed"]:
+                expect(w + " response bytes", base64.b64decode(rmsgs[0]["data_b64"]),
+                       base64.b64decode(call["response_b64"]))

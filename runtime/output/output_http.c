@@ -217,7 +217,7 @@ void ps_http_write_text(FILE *f, const struct ps_http_message *msg)
 	if (msg->kind != PS_MSG_CONTROL)
 		fprintf(f, " len=%" PRIu64, msg->body_total);
 	fputc('\n', f);
-	if (msg->note)
+	if (msg->note && msg->kind != PS_MSG_CONTROL)
 		fprintf(f, "%s[%s]\n", PREFIX, msg->note);
 	switch (msg->kind) {
 	case PS_MSG_REQUEST:

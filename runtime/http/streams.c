@@ -304,7 +304,12 @@ bool ps_http_push(struct ps_http_processor *p, const struct ps_http_chunk *chunk
 		return false;
 	c->last_mono_ns = chunk->mono_ns;
 	c->info.tid = chunk->tid;
-	if (c->proto == CONN_UNKNOWN) {
+	/*
+	 * A connection not yet seen to be HTTP is looked at again at each call:
+	 * a capture that starts in the middle of a body finds the next message
+	 * (calls usually begin with one; HTTP/2 frames are whole in a call).
+	 */
+	if (c->proto == CONN_UNKNOWN || c->proto == CONN_RAW) {
 		if (!chunk->len)
 			return false;
 		c->proto = detect(chunk->data, chunk->len);

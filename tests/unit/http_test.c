@@ -319,6 +319,16 @@ static void test_http1_malformed(void)
 	CHECK_STR(out, "");
 	free(out);
 
+	/* begun mid-body: records until a call begins with a message, then messages */
+	run_start(&r, 0);
+	CHECK(!push(&r, PS_HTTP_READ, (const uint8_t *)"the end of some body\r\n", 22));
+	CHECK(push(&r, PS_HTTP_READ, (const uint8_t *)bad_length, 17));
+	CHECK(push(&r, PS_HTTP_READ, (const uint8_t *)"Content-Length: 2\r\n\r\nok", 23));
+	out = run_end(&r, NULL);
+	CHECK_HAS(out, "\"status\": 200, \"reason\": \"OK\"");
+	CHECK_HAS(out, "\"body\": \"ok\"");
+	free(out);
+
 	/* a 1 MiB header list */
 	puts_b(&big, "GET / HTTP/1.1\r\n");
 	while (big.len < (1u << 20))

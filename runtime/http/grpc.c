@@ -19,6 +19,40 @@ bool grpc_is(const struct ps_http_headers *headers)
 	       (ct->value_len == 16 || ct->value[16] == '+' || ct->value[16] == ';');
 }
 
+/*
+ * A message with the Compressed-Flag set is compressed with the stream's
+ * grpc-encoding (gzip, deflate; identity needs no flag): undone for display,
+ * by the same decoders as HTTP bodies.
+ */
+static void decompress(struct ps_grpc_message *m, const struct ps_http_headers *headers)
+{
+	const struct ps_http_header *enc = http_headers_find(headers, "grpc-encoding");
+	struct http_body body = { 0 };
+	struct http_body_view view;
+
+	if (!m->compressed || !enc || m->len < m->declared_len)
+		return;
+	http_body_add(&body, m->data, m->len);
+	http_body_decode(&body, enc->value, 0, &view);
+	if (view.coding) {
+		m->owned = view.owned;
+		m->data = view.data;
+		m->len = view.len;
+		m->encoding = enc->value;
+	} else {
+		m->decode_error = view.error;
+		http_body_view_free(&view);
+	}
+	http_buf_free(&body.raw);
+}
+
+void grpc_messages_free(struct ps_grpc_message *messages, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(messages[i].owned);
+	free(messages);
+}
+
 static const char *status_field(const struct ps_http_message *msg, const char *name)
 {
 	const struct ps_http_header *h = msg->trailers ? http_headers_find(msg->trailers, name) : NULL;
@@ -61,7 +95,8 @@ void grpc_describe(struct ps_http_message *msg, const struct ps_http_headers *re
 				break;
 			v = nv;
 		}
-		v[n++] = (struct ps_grpc_message){ .compressed = p[0] & 1, .declared_len = len, .data = p + 5, .len = have };
+		v[n] = (struct ps_grpc_message){ .compressed = p[0] & 1, .declared_len = len, .data = p + 5, .len = have };
+		decompress(&v[n++], msg->headers);
 		off += 5 + have;
 	}
 	*messages = v;

@@ -48,8 +48,11 @@ struct ps_http_headers {
 struct ps_grpc_message {
 	bool compressed;
 	uint32_t declared_len;      /* the prefix's length */
-	const uint8_t *data;        /* into the message's body: the bytes present */
+	const uint8_t *data;        /* the bytes present: as sent, or decompressed (encoding) */
 	size_t len;
+	const char *encoding;       /* grpc-encoding undone for a compressed message; NULL: as sent */
+	const char *decode_error;   /* a compressed message that would not decompress: as sent */
+	uint8_t *owned;             /* the decompressed bytes */
 };
 
 enum ps_http_proto { PS_PROTO_HTTP1, PS_PROTO_HTTP2, PS_PROTO_GRPC, PS_PROTO_RAW };

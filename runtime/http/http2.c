@@ -183,7 +183,7 @@ static void emit_half(struct ps_http_processor *p, struct http_conn *c, struct h
 	}
 	p->counters.truncated_bytes += msg.body_truncated;
 	http_emit(p, c, &msg);
-	free(grpc_messages);
+	grpc_messages_free(grpc_messages, msg.n_grpc_messages);
 	free(service);
 	free(method);
 	http_body_view_free(&view);

@@ -108,7 +108,8 @@ bool h2_dir_started(const struct http_conn *c, enum ps_http_dir d);
 
 /* gRPC (grpc.c): fills the grpc fields of an HTTP/2 message whose content-type says gRPC. */
 bool grpc_is(const struct ps_http_headers *headers);
-/* The caller frees *messages. */
+/* The caller frees *messages with grpc_messages_free. */
+void grpc_messages_free(struct ps_grpc_message *messages, size_t n);
 void grpc_describe(struct ps_http_message *msg, const struct ps_http_headers *req_headers,
 		   struct ps_grpc_message **messages, char **service, char **method);
 

@@ -108,8 +108,11 @@ static void json_grpc(FILE *f, const struct ps_http_message *msg)
 			m->compressed ? "true" : "false", m->declared_len);
 		ps_format_base64(f, m->data, m->len);
 		fputc('"', f);
-		if (m->len < m->declared_len)
+		if (m->encoding)
+			json_key_str(f, "encoding", m->encoding);
+		else if (m->len < m->declared_len)
 			fprintf(f, ", \"missing\": %" PRIu64, (uint64_t)(m->declared_len - m->len));
+		json_key_str(f, "decode_error", m->decode_error);
 		fputc('}', f);
 	}
 	fputs("]}", f);

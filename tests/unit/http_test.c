@@ -714,11 +714,31 @@ static void test_grpc(void)
 	frame(&server, 0, 0, 1, "\0\0\0\0\x01" "r", 6);
 	n = hpack(sd, trailers, 2, block, sizeof(block));
 	frame(&server, 1, 0x5, 1, block, n);
+	{
+		const nghttp2_nv req_gz[] = { NV(":method", "POST"), NV(":path", "/helloworld.Greeter/SayHello"),
+					      NV(":scheme", "https"), NV(":authority", "grpc.test"),
+					      NV("content-type", "application/grpc"), NV("grpc-encoding", "gzip") };
+		struct bytes gz = { 0 }, msg = { 0 };
+		uint8_t prefix[5] = { 1, 0, 0, 0, 0 };
+
+		gzip_bytes("compressed hello", &gz, 15 + 16);
+		prefix[4] = (uint8_t)gz.len;
+		put(&msg, prefix, 5);
+		put(&msg, gz.p, gz.len);
+		n = hpack(cd, req_gz, 6, block, sizeof(block));
+		frame(&client, 1, 0x4, 3, block, n);
+		frame(&client, 0, 0x1, 3, msg.p, msg.len);
+		free(gz.p);
+		free(msg.p);
+	}
 	run_start(&r, 0);
 	push(&r, PS_HTTP_WRITE, client.p, client.len);
 	push(&r, PS_HTTP_READ, server.p, server.len);
 	out = run_end(&r, NULL);
-	CHECK_INT(count(out, "\"proto\": \"grpc\""), 2);
+	CHECK_INT(count(out, "\"proto\": \"grpc\""), 3);
+	/* "compressed hello" */
+	CHECK_HAS(out, "\"messages\": [{\"compressed\": true, \"len\": 36, \"data_b64\": \"Y29tcHJlc3NlZCBoZWxsbw==\", "
+		       "\"encoding\": \"gzip\"}]");
 	CHECK_HAS(out, "\"grpc\": {\"service\": \"helloworld.Greeter\", \"method\": \"SayHello\", \"messages\": "
 		       "[{\"compressed\": false, \"len\": 3, \"data_b64\": \"YWJj\"}, {\"compressed\": true, \"len\": 2, "
 		       "\"data_b64\": \"eno=\"}]}");

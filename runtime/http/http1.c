@@ -29,6 +29,7 @@ struct http1_dir {
 	struct ps_http_headers headers, trailers;
 	struct http_body body;
 	uint64_t remaining;         /* body bytes or chunk bytes left */
+	size_t checked;             /* bytes of an unfinished header section found well-formed */
 	uint64_t first_ns;
 };
 
@@ -332,6 +333,39 @@ static int64_t parse_chunk_size(const uint8_t *p, const uint8_t *end)
 }
 
 /*
+ * The complete lines of a header section not yet whole: a stream that is no
+ * HTTP is given up on at its first bad line, not after 256 KiB.
+ */
+static const char *check_partial_header(struct http1_dir *h, const uint8_t *buf, size_t len)
+{
+	const uint8_t *nl;
+
+	while (h->checked < len && (nl = memchr(buf + h->checked, '\n', len - h->checked)) != NULL) {
+		const uint8_t *line = buf + h->checked, *end = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
+		const char *err = NULL;
+
+		if (h->checked == 0) {
+			struct http1_dir scratch = { 0 };
+
+			err = parse_start_line(&scratch, line, end);
+			reset_message(&scratch);
+		} else if (end > line) {
+			const uint8_t *colon = memchr(line, ':', (size_t)(end - line));
+
+			if (!colon || colon == line)
+				err = "a header line without a name";
+			for (const uint8_t *q = line; !err && q < colon; q++)
+				if (*q <= ' ' || *q >= 0x7f)
+					err = "a header name with a space or a control byte";
+		}
+		if (err)
+			return err;
+		h->checked = (size_t)(nl + 1 - buf);
+	}
+	return NULL;
+}
+
+/*
  * One step over buf: consumes what it can. Returns bytes consumed; 0 means
  * it needs more; sets *err to fall back.
  */
@@ -352,6 +386,8 @@ static size_t step(struct ps_http_processor *p, struct http_conn *c, enum ps_htt
 		if (!end) {
 			if (len > HEADER_SECTION_MAX)
 				*err = "a header section longer than 256 KiB";
+			else
+				*err = check_partial_header(h, buf, len);
 			return 0;
 		}
 		h->first_ns = c->dir[d].in_time;

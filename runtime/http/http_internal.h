@@ -84,6 +84,14 @@ struct ps_http_processor {
 	struct http_conn *conns;    /* most recently used first */
 	struct http_conn *lru_tail;
 	size_t n_conns;
+	/*
+	 * The direction being fed holds exactly the current call's bytes, none
+	 * parsed: a fallback then hands the call back to be written as the
+	 * record it is, not as a raw message.
+	 */
+	struct http_dir *whole_dir;
+	size_t whole_len;
+	bool handed_back;
 };
 
 /* Hands a message out and counts it. */

@@ -147,6 +147,12 @@ void http_dir_fallback(struct ps_http_processor *p, struct http_conn *c, enum ps
 	if (dir->raw)
 		return;
 	p->counters.raw_fallbacks++;
+	if (dir == p->whole_dir && dir->in.len == p->whole_len) {
+		p->handed_back = true;
+		dir->raw = true;
+		http_buf_free(&dir->in);
+		return;
+	}
 	http_message_init(&msg, c, PS_PROTO_RAW);
 	msg.kind = PS_MSG_RAW;
 	msg.dir = d;
@@ -334,9 +340,13 @@ bool ps_http_push(struct ps_http_processor *p, const struct ps_http_chunk *chunk
 		http_dir_fallback(p, c, chunk->dir, "more unparsed bytes than the stream buffer holds");
 		return false;
 	}
-	if (!dir->in.len)
+	if (!dir->in.len) {
 		dir->in_time = chunk->time_ns;
+		p->whole_dir = dir;
+		p->whole_len = chunk->len;
+	}
 	if (http_buf_append(&dir->in, chunk->data, chunk->len) != 0) {
+		p->whole_dir = NULL;   /* nothing appended: the record goes out as it is */
 		http_dir_fallback(p, c, chunk->dir, "out of memory");
 		return false;
 	}
@@ -344,6 +354,11 @@ bool ps_http_push(struct ps_http_processor *p, const struct ps_http_chunk *chunk
 		http1_feed(p, c, chunk->dir, chunk->time_ns);
 	else
 		h2_feed(p, c, chunk->dir, chunk->time_ns);
+	p->whole_dir = NULL;
+	if (p->handed_back) {
+		p->handed_back = false;
+		return false;
+	}
 	return true;
 }
 

@@ -306,11 +306,40 @@ static void test_http1_malformed(void)
 	CHECK_INT(counters.raw_fallbacks, 1);
 	free(out);
 
+	/* a call that is all bad goes back to be written as the record it is */
 	run_start(&r, 0);
-	push(&r, PS_HTTP_READ, (const uint8_t *)bad_length, strlen(bad_length));
-	out = run_end(&r, NULL);
-	CHECK_HAS(out, "\"note\": \"a bad Content-Length\"");
+	CHECK(!push(&r, PS_HTTP_READ, (const uint8_t *)bad_length, strlen(bad_length)));
+	out = run_end(&r, &counters);
+	CHECK_STR(out, "");
+	CHECK_INT(counters.raw_fallbacks, 1);
 	free(out);
+
+	/* after a good message in the same call, the rest is a raw message saying why */
+	{
+		struct bytes two = { 0 };
+
+		puts_b(&two, "HTTP/1.1 204 No Content\r\n\r\n");
+		puts_b(&two, bad_length);
+		run_start(&r, 0);
+		CHECK(push(&r, PS_HTTP_READ, two.p, two.len));
+		out = run_end(&r, NULL);
+		CHECK_HAS(out, "\"status\": 204");
+		CHECK_HAS(out, "\"note\": \"a bad Content-Length\"");
+		free(out);
+		free(two.p);
+	}
+
+	/* no header section: given up at its first bad line, not after 256 KiB */
+	{
+		const char *pump = "HTTP/1.1 200 OK bench payload\nHTTP/1.1 200 OK bench payload: more\n";
+
+		run_start(&r, 0);
+		CHECK(push(&r, PS_HTTP_WRITE, (const uint8_t *)"GET / HTTP/1.1\r\n", 16));
+		CHECK(!push(&r, PS_HTTP_READ, (const uint8_t *)pump, strlen(pump)));
+		out = run_end(&r, &counters);
+		CHECK_INT(counters.raw_fallbacks, 2);
+		free(out);
+	}
 
 	/* not HTTP: never taken, never altered */
 	run_start(&r, 0);

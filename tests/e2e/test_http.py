@@ -379,3 +379,34 @@ def http_grpc_python(ctx):
             expect(w + " response messages", len(rmsgs), 1)
             expect(w + " response bytes", base64.b64decode(rmsgs[0]["data_b64"]),
                    base64.b64decode(call["response_b64"]))
+
+
+@test("http_text_tsize")
+def http_text_tsize(ctx):
+    """-m text -t 20: curl's response as one block (header line, status
+    line with its request, fields, the body's first 20 decoded bytes) and a
+    line that says how many bytes were not shown."""
+    files = write_site(ctx)
+    port = free_port()
+    start_nginx(ctx, port)
+    ps = ctx.start_plainsight(["tls", "-q", "-t", "20"], http=True)
+    ps.wait_attached()
+    curl = ctx.start(["curl", "-sk", "--http1.1", "--compressed", "-o", ctx.path("got"),
+                      "https://127.0.0.1:%d/big.txt" % port], "curl")
+    curl.check_ok(60)
+    ps.stop()
+    text = ps.output().decode("utf-8", "replace")
+    blocks = [b for b in text.split("\n2") if " http1 response pid=%d " % curl.pid in b]
+    if len(blocks) != 1:
+        raise TestFailure("not one http1 response block of curl's in the text output:", *indent(tail(text)))
+    lines = blocks[0].split("\n")
+    big = files["big.txt"]
+    want_body = big[:20].decode().split("\n")
+    expect("status line", lines[1], "| HTTP/1.1 200 OK    (GET /big.txt)")
+    if "| Content-Encoding: gzip" not in lines:
+        raise TestFailure("no Content-Encoding field line:", *indent(lines[:20]))
+    start = lines.index("| ") + 1
+    expect("body lines", lines[start:start + len(want_body)], ["| " + l for l in want_body])
+    expect("truncation line", lines[start + len(want_body)],
+           "| [... %d more bytes of body not shown: -t/--tsize]" % (len(big) - 20))
+    expect("curl's download", open(ctx.path("got"), "rb").read(), big)

@@ -146,11 +146,10 @@ static int parse_content_length(const struct ps_http_headers *hs, uint64_t *out)
 	return seen ? 1 : 0;
 }
 
+/* A line's end: LF, the CR before it dropped by the callers (RFC 9112 2.2 allows a bare LF). */
 static const uint8_t *find_crlf(const uint8_t *p, size_t len)
 {
-	const uint8_t *nl = memchr(p, '\n', len);
-
-	return nl;
+	return memchr(p, '\n', len);
 }
 
 /* Header lines [p, end): "name: value" each, ending in CRLF (or LF). */
@@ -252,8 +251,8 @@ static void pending_pop(struct http_conn *c, struct http1_dir *h)
  * The header section is whole in buf[0, len): start line, fields, framing.
  * Returns NULL or why this is not HTTP.
  */
-static const char *begin_message(struct ps_http_processor *p, struct http_conn *c, struct http1_dir *h,
-				 const uint8_t *buf, size_t len, uint64_t now, bool *upgrade)
+static const char *begin_message(struct http_conn *c, struct http1_dir *h, const uint8_t *buf, size_t len,
+				 bool *upgrade)
 {
 	const uint8_t *nl = find_crlf(buf, len), *line_end;
 	const struct ps_http_header *te, *host;
@@ -299,8 +298,6 @@ static const char *begin_message(struct ps_http_processor *p, struct http_conn *
 	} else {
 		h->state = h->is_request ? H1_START : H1_BODY_UNTIL_CLOSE;
 	}
-	(void)p;
-	(void)now;
 	return NULL;
 }
 
@@ -391,7 +388,7 @@ static size_t step(struct ps_http_processor *p, struct http_conn *c, enum ps_htt
 			return 0;
 		}
 		h->first_ns = c->dir[d].in_time;
-		*err = begin_message(p, c, h, buf, (size_t)(end - buf) + 2, now, upgrade);
+		*err = begin_message(c, h, buf, (size_t)(end - buf) + 2, upgrade);
 		if (*err)
 			return 0;
 		if (h->state == H1_START || *upgrade)
@@ -451,7 +448,6 @@ static size_t step(struct ps_http_processor *p, struct http_conn *c, enum ps_htt
 		emit_message(p, c, h, now, NULL);
 		return (size_t)(end - buf) + 4;
 	}
-	(void)d;
 	return 0;
 }
 

@@ -526,8 +526,16 @@ static void frame(struct ps_http_processor *p, struct http_conn *c, struct h2_co
 		for (s = hc->streams; s && s->id != id; s = s->next)
 			;
 		if (s) {
-			emit_half(p, c, s, 0, "stream reset (RST_STREAM)");
-			emit_half(p, c, s, 1, "stream reset (RST_STREAM)");
+			/*
+			 * NO_ERROR after a complete response: the server wants no more
+			 * of the request (RFC 9113 8.1); bytes of it still in flight
+			 * are counted as skipped.
+			 */
+			const char *why = get32(pl) == 0 ? "stream ended by RST_STREAM NO_ERROR: the rest was not wanted"
+							 : "stream reset (RST_STREAM)";
+
+			emit_half(p, c, s, 0, why);
+			emit_half(p, c, s, 1, why);
 			stream_remove(hc, s);
 		}
 		return;

@@ -20,13 +20,13 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 	-I$(OUT) -Ibpf-gen -I$(OUT)/gen -idirafter /usr/include/$(shell $(CC) -dumpmachine 2>/dev/null)
 # runtime/ by stage, in the order data flows: target/ (what to attach to),
 # bpf/ (loading and attaching), events/ (ring buffer to records), wire/ (packets
-# to records: --from wire), output/.
-RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/output
+# to records: --from wire), http/ (records to HTTP messages), output/.
+RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/http runtime/output
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
-RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread
+RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread -lnghttp2 -lbrotlidec
 # libpcap is loaded by the runtime when it captures packets (runtime/events/pcap_lib.h);
-# the unit tests read the pcapng files they check with it
-UNIT_LIBS := $(RUNTIME_LIBS) -lpcap
+# the unit tests read the pcapng files they check with it, and compress test bodies with brotli
+UNIT_LIBS := $(RUNTIME_LIBS) -lpcap -lbrotlienc
 
 ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 ASAN_OUT   := $(OUT)/asan
@@ -47,10 +47,11 @@ all: $(OUT)/plainsight
 
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
-	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev
+	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev \
+	libnghttp2-dev libbrotli-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump golang-go gnutls-bin nginx libgnutls28-dev wget git libwolfssl-dev libmbedtls-dev libnss3-tools \
-	android-boringssl libnss3-dev libnspr4-dev firefox-esr
+	android-boringssl libnss3-dev libnspr4-dev firefox-esr python3-grpcio python3-h2 python3-httpx
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -254,6 +255,8 @@ offsets-go: $(OUT)/offsets
 
 # ---- tests --------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
+# tests/unit/http_test.c compresses its br bodies with libbrotli's encoder.
+UNIT_LIBS := -lbrotlienc
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
 
@@ -290,19 +293,29 @@ $(OUT)/tests/libcallgraph_fixture.stripped.so: tests/unit/callgraph_fixture.c
 CALLGRAPH_FIXTURES := $(OUT)/tests/libcallgraph_fixture.so $(OUT)/tests/libcallgraph_fixture.stripped.so
 
 # ---- fuzz targets (libFuzzer: clang) -------------------------------------------
-# tests/fuzz/NAME_fuzz.c, each linked with the pure sources it exercises, built
-# with coverage, ASan and UBSan; tests/unit/fuzz.sh runs each a few seconds.
+# tests/fuzz/NAME_fuzz.c, each linked with the pure sources the targets
+# exercise (the wire path, the HTTP parsers), built with coverage, ASan and
+# UBSan. `make unit` runs each a few seconds (tests/unit/fuzz.sh); `make fuzz`
+# for FUZZ_TIME seconds each, its corpus kept in $(OUT)/fuzz/corpus-NAME.
 FUZZ_SRCS     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
-FUZZ_LIB_SRCS := $(filter-out runtime/wire/wire_output.c,$(wildcard runtime/wire/*.c)) runtime/output/hkdf.c runtime/log.c
+FUZZ_LIB_SRCS := $(filter-out runtime/wire/wire_output.c,$(wildcard runtime/wire/*.c)) runtime/output/hkdf.c runtime/log.c \
+	$(wildcard runtime/http/*.c) runtime/output/output_http.c runtime/output/format.c
 FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_TIME     ?= 300
 
-$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB_SRCS) tests/unit/rfc8448_vectors.h $(OUT)/gen/gen.mk
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_feed.h $(FUZZ_LIB_SRCS) tests/unit/rfc8448_vectors.h $(OUT)/gen/gen.mk
 	$(call msg,FUZZ,$@)
 	$(Q)mkdir -p $(@D) && $(CLANG) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE $(FUZZ_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen \
-		-I$(OUT)/gen -Itests/unit -o $@ $< $(FUZZ_LIB_SRCS) -lbpf -ldl
+		-I$(OUT)/gen -Itests/unit -o $@ $< $(FUZZ_LIB_SRCS) -lbpf -ldl -lnghttp2 -lbrotlidec -lz
 
 fuzz: $(FUZZ_BINS)
+	$(Q)for bin in $(FUZZ_BINS); do \
+		name=$$(basename $$bin) && mkdir -p $(OUT)/fuzz/corpus-$$name && \
+		echo "  FUZZ  $$name for $(FUZZ_TIME) s" && \
+		$$bin -max_total_time=$(FUZZ_TIME) -print_final_stats=1 -artifact_prefix=$(OUT)/fuzz/ \
+			$(OUT)/fuzz/corpus-$$name $$(ls -d tests/fuzz/seeds/$$name 2>/dev/null) || exit 1; \
+	done
 
 unit: $(OUT)/probec $(ASAN_OUT)/probec $(OUT)/offsets $(OUT)/vmlinux.h $(UNIT_BINS) $(ASAN_UNIT_BINS) $(OUT)/plainsight $(ASAN_OUT)/plainsight $(CALLGRAPH_FIXTURES) $(FUZZ_BINS)
 	$(Q)OUT=$(OUT) tests/run-unit.sh $(UNIT_BINS) $(ASAN_UNIT_BINS)

@@ -25,6 +25,7 @@ enum {
 	OPT_BTF_CACHE,
 	OPT_SECRETS,
 	OPT_FROM,
+	OPT_RAW,
 	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
 };
 
@@ -55,6 +56,11 @@ static const struct common_option common_options[] = {
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
 	{ { "hex", no_argument, NULL, OPT_HEX }, NULL, "text output: hex dump of the data" },
+	{ { "raw", no_argument, NULL, OPT_RAW }, NULL,
+	  "text and json output: one record per traced call, as captured, instead of HTTP/1.x, HTTP/2 and "
+	  "gRPC messages" },
+	{ { "tsize", required_argument, NULL, 't' }, "BYTES",
+	  "show at most BYTES of each HTTP message's decoded body, marking what is cut (0, the default: all)" },
 	{ { "mapsize", required_argument, NULL, OPT_MAPSIZE }, "KIB",
 	  "ring buffer size in KiB, a power of two (default: a 256th of the available memory, 8192 to 65536)" },
 	{ { "quiet", no_argument, NULL, 'q' }, NULL, "no status line" },
@@ -168,6 +174,19 @@ static int parse_u32(const char *text, uint32_t *out)
 	if (errno || end == text || *end || value > UINT32_MAX || text[0] == '-')
 		return -EINVAL;
 	*out = (uint32_t)value;
+	return 0;
+}
+
+static int parse_u64(const char *text, uint64_t *out)
+{
+	char *end;
+	unsigned long long value;
+
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (errno || end == text || *end || text[0] == '-')
+		return -EINVAL;
+	*out = value;
 	return 0;
 }
 
@@ -349,6 +368,13 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 		if (strcmp(arg, "calls") != 0 && strcmp(arg, "wire") != 0)
 			return usage_error(module, "--from wants calls or wire, not '%s'", arg);
 		opts->from_wire = strcmp(arg, "wire") == 0;
+		return PS_CLI_RUN;
+	case OPT_RAW:
+		opts->output.raw = true;
+		return PS_CLI_RUN;
+	case 't':
+		if (parse_u64(arg, &opts->output.tsize))
+			return usage_error(module, "--tsize wants a number of bytes, not '%s'", arg);
 		return PS_CLI_RUN;
 	case OPT_MAPSIZE:
 		if (parse_u32(arg, &opts->mapsize_kib) || !is_power_of_two(opts->mapsize_kib) ||

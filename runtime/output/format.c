@@ -327,8 +327,13 @@ static size_t utf8_sequence_length(const uint8_t *s, size_t avail)
 bool ps_format_utf8_valid(const uint8_t *data, size_t len)
 {
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_sequence_length(data + i, len - i);
+		size_t n;
 
+		if (data[i] < 0x80) {   /* ASCII: no call per byte */
+			i++;
+			continue;
+		}
+		n = utf8_sequence_length(data + i, len - i);
 		if (!n)
 			return false;
 		i += n;
@@ -350,9 +355,15 @@ void ps_format_json_string(FILE *f, const uint8_t *data, size_t len)
 	while (i < len) {
 		size_t run = i, n;
 
-		while (run < len && data[run] >= 0x20 && data[run] != '"' && data[run] != '\\' &&
-		       (n = utf8_sequence_length(data + run, len - run)))
-			run += n;
+		for (;;) {
+			/* printable ASCII, the bulk of text bodies, without the UTF-8 decoder's call per byte */
+			while (run < len && data[run] >= 0x20 && data[run] < 0x80 && data[run] != '"' && data[run] != '\\')
+				run++;
+			if (run < len && data[run] >= 0x80 && (n = utf8_sequence_length(data + run, len - run)))
+				run += n;
+			else
+				break;
+		}
 		if (run > i) {
 			out_append(&out, data + i, run - i);
 			i = run;

@@ -5,8 +5,12 @@
  * bytes do not reach the file, so that no record is lost without a count.
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
+#include <string.h>
 #include "async_sink.h"
+#include "fields.h"
+#include "http.h"
 #include "keylog.h"
 #include "outfile.h"
 #include "output.h"
@@ -34,12 +38,73 @@ struct ps_writer {
 	struct ps_output_opts opts;
 	bool flush_each_record;     /* a reader may be waiting on the other end */
 	int error;                  /* first failure, a negative errno; sticky */
+	/* text and json without --raw: data records become HTTP messages (runtime/http) */
+	struct ps_http_processor *http;
 };
 
 static void writer_free(struct ps_writer *w)
 {
+	ps_http_processor_free(w->http);
 	free(w->buffer);
 	free(w);
+}
+
+static void write_message(const struct ps_http_message *msg, void *arg)
+{
+	struct ps_writer *w = arg;
+
+	if (w->opts.mode == PS_OUTPUT_JSON)
+		ps_http_write_json(w->stream, msg);
+	else
+		ps_http_write_text(w->stream, msg);
+}
+
+static const struct ps_field_desc *field_named(const struct ps_event_desc *ev, const char *name,
+					       enum ps_field_kind kind)
+{
+	for (uint32_t i = 0; i < ev->n_fields; i++)
+		if (ev->fields[i].kind == kind && strcmp(ev->fields[i].name, name) == 0)
+			return &ev->fields[i];
+	return NULL;
+}
+
+/*
+ * A record of a stream's bytes: an event with fd, dir (write, read), conn
+ * and a bytes payload, as every TLS module's tls_data. Others are not HTTP.
+ */
+static bool record_to_chunk(const struct ps_record *rec, struct ps_http_chunk *chunk)
+{
+	const struct ps_event_desc *ev = rec->event;
+	const struct ps_field_desc *fd = field_named(ev, "fd", PS_FIELD_INT);
+	const struct ps_field_desc *dir = field_named(ev, "dir", PS_FIELD_ENUM);
+	const struct ps_field_desc *conn = field_named(ev, "conn", PS_FIELD_TUPLE);
+	const struct ps_event_header *hdr = ps_record_header(rec);
+	const struct ps_tuple *tuple;
+	int64_t fd_value = -1, dir_value = 0;
+
+	if (!fd || !dir || !conn || ev->var_field < 0 || ev->fields[ev->var_field].kind != PS_FIELD_BYTES ||
+	    ev->fields[ev->var_field].text || dir->n_enum != 2 || strcmp(dir->enum_names[0], "write") != 0 ||
+	    rec->unfinished)
+		return false;
+	memset(chunk, 0, sizeof(*chunk));
+	ps_field_int(fd, rec, &fd_value);
+	ps_field_int(dir, rec, &dir_value);
+	tuple = ps_field_tuple(conn, rec);
+	if (tuple)
+		chunk->tuple = *tuple;
+	chunk->pid = hdr->pid;
+	chunk->tid = hdr->tid;
+	chunk->uid = hdr->uid;
+	memcpy(chunk->comm, ps_record_comm(rec), strnlen(ps_record_comm(rec), PS_COMM_LEN));
+	chunk->fd = (int32_t)fd_value;
+	chunk->dir = dir_value ? PS_HTTP_READ : PS_HTTP_WRITE;
+	chunk->mono_ns = hdr->mono_ns;
+	chunk->time_ns = rec->time_ns;
+	chunk->data = rec->data;
+	chunk->len = rec->data_len;
+	/* a gap anywhere in the call: the stream cannot be followed past it */
+	chunk->lost_before = rec->lost_bytes + (rec->incomplete || rec->read_failed);
+	return true;
 }
 
 struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts)
@@ -73,6 +138,14 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 	/* a fresh stream with a valid mode: setvbuf cannot fail */
 	setvbuf(w->stream, w->buffer, _IOFBF, WRITER_BUFFER_SIZE);
 	file->fd = -1;
+	if ((opts->mode == PS_OUTPUT_TEXT || opts->mode == PS_OUTPUT_JSON) && !opts->raw) {
+		struct ps_http_limits limits;
+
+		ps_http_limits_default(&limits);
+		limits.body_max = opts->tsize;
+		w->http = ps_http_processor_new(&limits, write_message, w);
+		/* no processor: records go out as captured, which loses nothing */
+	}
 	return w;
 }
 
@@ -93,6 +166,15 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	if (w->error)
 		return w->error;
 	errno = 0;
+	if (w->http) {
+		struct ps_http_chunk chunk;
+
+		if (record_to_chunk(rec, &chunk) && ps_http_push(w->http, &chunk)) {
+			if (w->flush_each_record)
+				fflush(w->stream);
+			return check_stream(w);
+		}
+	}
 	switch (w->opts.mode) {
 	case PS_OUTPUT_TEXT:
 		ps_output_text_record(w->stream, &w->opts, rec);
@@ -138,9 +220,23 @@ int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters)
 {
 	if (w->error)
 		return w->error;
-	if (w->opts.mode != PS_OUTPUT_JSON)
-		return 0;
 	errno = 0;
+	if (w->http) {
+		const struct ps_http_counters *c = ps_http_counters(w->http);
+
+		/* what the parsers still hold goes out before the summary */
+		ps_http_flush(w->http);
+		if (w->opts.mode == PS_OUTPUT_JSON)
+			ps_http_write_json_counters(w->stream, c);
+		else if (c->messages)
+			fprintf(stderr, "plainsight: http: %" PRIu64 " messages, %" PRIu64 " streams shown raw, %" PRIu64
+				" bytes skipped, %" PRIu64 " body bytes cut by --tsize, %" PRIu64 " connections evicted, %" PRIu64
+				" header fields lost (HPACK), %" PRIu64 " stream errors\n",
+				c->messages, c->raw_fallbacks, c->skipped_bytes, c->truncated_bytes, c->evicted,
+				c->hpack_lost, c->stream_errors);
+	}
+	if (w->opts.mode != PS_OUTPUT_JSON)
+		return check_stream(w);
 	ps_output_json_summary(w->stream, counters);
 	return check_stream(w);
 }
@@ -151,6 +247,8 @@ int ps_writer_close(struct ps_writer *w)
 
 	if (!w)
 		return 0;
+	if (w->http && !w->error)
+		ps_http_flush(w->http);
 	errno = 0;
 	if (fflush(w->stream) != 0 && !w->error)
 		w->error = errno ? -errno : -EIO;

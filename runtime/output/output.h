@@ -18,6 +18,8 @@ struct ps_output_opts {
 	enum ps_output_mode mode;
 	bool hex;                   /* text: hex dump instead of escaped text */
 	bool secrets;               /* text, json: secrets records too (keylog mode: only them) */
+	bool raw;                   /* --raw: data records as captured, no HTTP messages (runtime/http) */
+	uint64_t tsize;             /* -t: decoded body bytes shown per HTTP message; 0: all */
 };
 
 struct ps_writer;

@@ -272,11 +272,15 @@ def attach_hints():
 class Plainsight(Proc):
     """plainsight started with args; json output (if any) goes to a file."""
 
-    def __init__(self, ctx, args, asan=False, stdout_path=None, env=None):
+    def __init__(self, ctx, args, asan=False, stdout_path=None, env=None, http=False):
         self.bin = binary(asan)
         if not os.path.exists(self.bin):
             raise TestFailure("plainsight binary not found: %s (build it first)" % self.bin)
         args = list(args)
+        # The tests compare per-call records with what was sent: --raw, unless
+        # the test is about the HTTP messages (test_http.py).
+        if not http and "--raw" not in args:
+            args[1:1] = ["--raw"]
         lib = private_libssl()
         if lib and args[:1] == ["tls"] and "--libssl" not in args:
             args[1:1] = ["--libssl", lib]

@@ -415,7 +415,7 @@ static void test_writers_take_secrets_only_when_asked(void)
 	int fd = mkstemp(path);
 	struct secrets_ev ev = { 0 };
 	struct ps_record rec = { .module = &secrets_module, .event = &secrets_event, .fixed = &ev, .time_ns = 7 };
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_JSON };
 	struct ps_secrets s;
 	struct ps_writer *w;
 	char *text;
@@ -444,7 +444,7 @@ static void test_writers_take_secrets_only_when_asked(void)
 	CHECK(strstr(text, "\"event\": \"tls_secrets\"") && strstr(text, "\"master_secret\": \"1111"));
 	free(text);
 
-	opts = (struct ps_output_opts){ .mode = PS_OUTPUT_KEYLOG };
+	opts = (struct ps_output_opts){ .raw = true, .mode = PS_OUTPUT_KEYLOG };
 	w = open_writer(path, &opts);
 	CHECK_INT(ps_writer_record(w, &rec), 0);
 	CHECK_INT(ps_writer_secrets(w, &rec, &s), 1);

@@ -65,7 +65,7 @@ static char *write_records(const struct ps_output_opts *opts, const struct ps_re
 
 static char *write_one(enum ps_output_mode mode, bool hex, const struct ps_record *rec)
 {
-	struct ps_output_opts opts = { .mode = mode, .hex = hex };
+	struct ps_output_opts opts = { .raw = true, .mode = mode, .hex = hex };
 
 	return write_records(&opts, rec, 1);
 }
@@ -167,6 +167,34 @@ static void text_record_with_escapes(void)
 	free(text);
 }
 
+/*
+ * Without --raw, a connection's records whose bytes are HTTP become messages
+ * (runtime/http); a connection that is not HTTP keeps its records, byte for
+ * byte the same as with --raw.
+ */
+static void writer_http_messages(void)
+{
+	static const uint8_t request[] = "GET /x HTTP/1.1\r\nHost: a.test\r\n\r\n";
+	static const uint8_t other[] = "SSH-2.0-OpenSSH_9.2\r\n";
+	struct ps_output_opts parsed = { .mode = PS_OUTPUT_JSON }, raw = { .raw = true, .mode = PS_OUTPUT_JSON };
+	struct test_tls_data ev1, ev2;
+	struct ps_record http = tls_record(&ev1, request, sizeof(request) - 1);
+	struct ps_record not_http = tls_record(&ev2, other, sizeof(other) - 1);
+	char *a = write_records(&parsed, &http, 1), *b, *c;
+
+	CHECK(a && strstr(a, "\"proto\": \"http1\", \"type\": \"request\", \"method\": \"GET\", \"path\": \"/x\", "
+			     "\"authority\": \"a.test\""));
+	CHECK(a && strstr(a, "\"pid\": 1234, \"tid\": 1235, \"uid\": 1000, \"comm\": \"curl\", \"fd\": 3, \"dir\": \"write\""));
+	CHECK(a && !strstr(a, "payload_b64"));
+	b = write_records(&parsed, &not_http, 1);
+	c = write_records(&raw, &not_http, 1);
+	CHECK(b && c && strstr(c, "payload_b64"));
+	CHECK_STR(b, c ? c : "");
+	free(a);
+	free(b);
+	free(c);
+}
+
 static void text_record_ipv6_and_marks(void)
 {
 	static const uint8_t data[] = "HTTP/1.1 200 OK\r\n";
@@ -257,7 +285,7 @@ static void text_string_and_fixed_events(void)
 	struct test_open_path path_ev;
 	struct test_exit exit_ev;
 	struct ps_record recs[2];
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT, .hex = true };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_TEXT, .hex = true };
 	char *text;
 
 	recs[0] = path_record(&path_ev, "/tmp/a b\\\x01", 10);
@@ -512,7 +540,7 @@ static void json_notice(void)
 		.pid = 42, .exe = "/opt/\"q\"/app", .stack = &ps_tls_gnutls,
 		.library = "/usr/lib/libgnutls.so.30", .reason = "GnuTLS (/usr/lib/libgnutls.so.30), not probed",
 	};
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_JSON };
 	struct ps_writer *w = open_writer(temp_path, &opts);
 	char *text;
 
@@ -547,7 +575,7 @@ static void json_notice(void)
 
 static void json_summary(void)
 {
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_JSON };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_JSON };
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
 		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13, .unwritten_bytes = 17,
@@ -734,7 +762,7 @@ static void addresses(void)
 
 static void file_is_private_and_truncated(void)
 {
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_TEXT };
 	struct test_exit ev;
 	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
 				 .time_ns = TEST_TIME_NS };
@@ -766,7 +794,7 @@ static void file_is_private_and_truncated(void)
 /* A full disk must reach the caller: from the record, or at the latest from close. */
 static void write_error_is_reported(void)
 {
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_TEXT };
 	size_t big_len = 3 << 20;
 	uint8_t *big = calloc(1, big_len);
 	struct test_tls_data ev;
@@ -798,7 +826,7 @@ static void write_error_is_reported(void)
 /* stdout (path NULL): each record reaches the reader when written. */
 static void stdout_gets_each_record_at_once(void)
 {
-	struct ps_output_opts opts = { .mode = PS_OUTPUT_TEXT };
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_TEXT };
 	struct test_exit ev;
 	struct ps_record rec = { .module = &test_module, .event = &test_events[EV_EXIT], .fixed = &ev,
 				 .time_ns = TEST_TIME_NS };
@@ -871,6 +899,7 @@ int main(void)
 {
 	make_temp_path();
 	TEST(text_record_with_escapes);
+	TEST(writer_http_messages);
 	TEST(text_record_ipv6_and_marks);
 	TEST(text_record_without_tuple_or_data);
 	TEST(text_record_hexdump);

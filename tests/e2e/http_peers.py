@@ -1,0 +1,83 @@
+"""HTTP/2 clients and a gRPC server for test_http.py, run with Debian's
+python3 (python3-httpx, python3-h2, python3-grpcio). Each prints one json
+line of what it really sent and received.
+
+  http_peers.py httpx URL...                  GETs over one HTTP/2 connection
+  http_peers.py grpc-server CERT KEY          serves /plainsight.Echo/*; prints {"port": N}
+  http_peers.py grpc-client PORT CERT         three calls on one channel
+"""
+
+import base64
+import json
+import sys
+
+
+def b64(b):
+    return base64.b64encode(b).decode()
+
+
+def httpx_client(urls):
+    import httpx
+    out = []
+    with httpx.Client(http2=True, verify=False) as client:
+        for url in urls:
+            r = client.get(url, headers={"x-plainsight-test": "httpx"})
+            out.append({"http_version": r.http_version, "status": r.status_code,
+                        "request_headers": [[k.decode(), v.decode()] for k, v in r.request.headers.raw],
+                        "response_headers": [[k.decode(), v.decode()] for k, v in r.headers.raw],
+                        "body_b64": b64(r.content)})
+    print(json.dumps(out), flush=True)
+
+
+def grpc_server(cert, key):
+    from concurrent import futures
+    import grpc
+
+    def echo(request, context):
+        return request[::-1]
+
+    def fail(request, context):
+        context.abort(grpc.StatusCode.NOT_FOUND, "no such thing: " + request.decode())
+
+    handlers = {"Reverse": grpc.unary_unary_rpc_method_handler(echo),
+                "Fail": grpc.unary_unary_rpc_method_handler(fail)}
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=2))
+    server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler("plainsight.Echo", handlers),))
+    creds = grpc.ssl_server_credentials([(open(key, "rb").read(), open(cert, "rb").read())])
+    port = server.add_secure_port("127.0.0.1:0", creds)
+    server.start()
+    print(json.dumps({"port": port}), flush=True)
+    sys.stdin.read()  # until the test closes stdin
+    server.stop(0)
+
+
+def grpc_client(port, cert):
+    import grpc
+    creds = grpc.ssl_channel_credentials(root_certificates=open(cert, "rb").read())
+    calls = []
+    with grpc.secure_channel("localhost:%d" % port, creds) as channel:
+        reverse = channel.unary_unary("/plainsight.Echo/Reverse")
+        fail = channel.unary_unary("/plainsight.Echo/Fail")
+        for method, fn, request, compression in [("Reverse", reverse, b"hello plainsight", None),
+                                                 ("Reverse", reverse, b"z" * 2000, grpc.Compression.Gzip),
+                                                 ("Fail", fail, b"thing-42", None)]:
+            call = {"method": method, "request_b64": b64(request), "compressed": compression is not None}
+            try:
+                call["response_b64"] = b64(fn(request, compression=compression, timeout=30))
+                call["code"] = 0
+            except grpc.RpcError as e:
+                call["code"] = e.code().value[0]
+                call["details"] = e.details()
+            calls.append(call)
+    print(json.dumps(calls), flush=True)
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "httpx":
+        httpx_client(sys.argv[2:])
+    elif sys.argv[1] == "grpc-server":
+        grpc_server(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "grpc-client":
+        grpc_client(int(sys.argv[2]), sys.argv[3])
+    else:
+        sys.exit("usage: http_peers.py httpx URL... | grpc-server CERT KEY | grpc-client PORT CERT")

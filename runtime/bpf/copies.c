@@ -70,22 +70,6 @@ static bool is_file(const char *path, dev_t dev, ino_t ino)
 	return stat(path, &st) == 0 && st.st_dev == dev && st.st_ino == ino;
 }
 
-/*
- * A name of the file this process can open: /proc/PID/maps names it from
- * our root, which reaches it unless the process sits in another mount
- * namespace; /proc/PID/root is that process's root; /proc/PID/map_files
- * reaches even a file deleted since. The device and inode tell it is the
- * file mapped, not another of the same name.
- */
-static int reachable_name(uint32_t pid, const char *path, dev_t dev, ino_t ino, char *name, size_t size)
-{
-	if ((size_t)snprintf(name, size, "%s", path) < size && is_file(name, dev, ino))
-		return 0;
-	if ((size_t)snprintf(name, size, "/proc/%u/root%s", pid, path) < size && is_file(name, dev, ino))
-		return 0;
-	return -ENOENT;
-}
-
 /* The path as the process names it: without its root's prefix (a chroot), when it has one. */
 static const char *name_inside(uint32_t pid, const char *path, char *root, size_t size)
 {
@@ -100,6 +84,28 @@ static const char *name_inside(uint32_t pid, const char *path, char *root, size_
 	if (strncmp(path, root, (size_t)len) == 0 && path[len] == '/')
 		return path + len;
 	return path;
+}
+
+/*
+ * A name of the file this process can open: /proc/PID/maps names it from
+ * our root, which reaches it unless the process sits in another mount
+ * namespace (a file on a mount only it has); /proc/PID/root is that
+ * process's root, under which the file has the name the process gives it.
+ * The device and inode tell it is the file mapped, not another of the same
+ * name.
+ */
+static int reachable_name(uint32_t pid, const char *path, dev_t dev, ino_t ino, char *name, size_t size)
+{
+	char root[PATH_MAX];
+
+	if ((size_t)snprintf(name, size, "%s", path) < size && is_file(name, dev, ino))
+		return 0;
+	if ((size_t)snprintf(name, size, "/proc/%u/root%s", pid, name_inside(pid, path, root, sizeof(root))) < size &&
+	    is_file(name, dev, ino))
+		return 0;
+	if ((size_t)snprintf(name, size, "/proc/%u/root%s", pid, path) < size && is_file(name, dev, ino))
+		return 0;
+	return -ENOENT;
 }
 
 static struct copy *find_copy(const struct ps_copies *copies, dev_t dev, ino_t ino)

@@ -25,7 +25,7 @@ import time
 
 import harness
 import test_versions
-from harness import TestFailure, TestSkip, indent, require_program, tail
+from harness import TestFailure, TestSkip, compare_stream, indent, require_program, tail
 from test_versions import NodeExchange, SslExchange, finish
 from tls_servers import make_cert
 
@@ -298,3 +298,37 @@ def kill9_test(ctx):
                                               sorted(left_links)[:8]))
         time.sleep(0.2)
     print("    %d programs and %d links, all gone after kill -9" % (len(progs), len(links)))
+
+
+# ---- -p PID: exactly what that process maps ---------------------------------------------------
+
+@test("discover_pid_attaches_what_it_maps")
+def pid_test(ctx):
+    """s_server on a private libssl copy, already running: `plainsight tls -p PID` attaches to that copy (not
+    the ld.so cache's libssl), and only that process's plaintext comes out."""
+    no_forced_libssl()
+    cert, key = make_cert(ctx)
+    libdir = ctx.path("lib")
+    os.mkdir(libdir)
+    for name in ("libssl.so.3", "libcrypto.so.3"):
+        shutil.copy2(system_file(name), os.path.join(libdir, name))
+    copy = os.path.join(libdir, "libssl.so.3")
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp, "LD_LIBRARY_PATH": libdir,
+           "OPENSSL_CONF": "/dev/null"}
+    ex = SslExchange(ctx, [require_program("openssl")], env, cert, key, 4 * KiB, 4 * KiB)
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-p", str(ex.server.pid)])
+    line = ps.wait_attached()
+    if not line.startswith("plainsight: attached tls to %s (" % copy):
+        raise TestFailure("with -p %d, attached to something else than the copy it maps (%s):" % (ex.server.pid, copy),
+                          "    " + line)
+    ex.go()
+    ps.stop()
+    records, summary, _ = ps.json_output()
+    sfd, stuple = ex.server_conn
+    compare_stream(records, ex.server.pid, "write", ex.server_data, "s_server SSL writes", fd=sfd, tuple_=stuple)
+    compare_stream(records, ex.server.pid, "read", ex.client_data, "s_server SSL reads", fd=sfd, tuple_=stuple)
+    others = sorted({r["pid"] for r in records} - {ex.server.pid})
+    if others:
+        raise TestFailure("with -p %d, records of other processes: %s" % (ex.server.pid, others))
+    if summary.get("targets") != 1:
+        raise TestFailure("with -p, the summary counts %r targets; want 1" % summary.get("targets"))

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "copies.h"
 #include "link.h"
 #include "log.h"
@@ -16,6 +18,10 @@ struct copy {
 	ino_t ino;
 	bool attached;              /* false: it could not be (said once) */
 	struct ps_probes probes;
+	char *path;                 /* as the first process found with it names it */
+	uint32_t *users;            /* processes known to map it, whose exit is watched */
+	size_t n_users;
+	bool users_unknown;         /* an exit could not be watched: never released before the end */
 };
 
 struct ps_copies {
@@ -26,7 +32,9 @@ struct ps_copies {
 	struct copy **copies;
 	size_t n_copies;
 	uint32_t n_attached;
+	uint32_t n_ever;            /* attached over the run, the released too */
 	ps_attachment_fn announce;
+	ps_exit_watch_fn watch_exit;
 	void *arg;
 };
 
@@ -39,7 +47,8 @@ static uint64_t monotonic_ns(void)
 }
 
 struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_plan *primary_plan,
-				const struct ps_probes *primary, ps_attachment_fn announce, void *arg)
+				const struct ps_probes *primary, ps_attachment_fn announce, ps_exit_watch_fn watch_exit,
+				void *arg)
 {
 	const struct ps_module_desc *module = opts->module;
 	const char *given;
@@ -59,7 +68,8 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
 	if (!copies)
 		return NULL;
 	*copies = (struct ps_copies){ .opts = opts, .primary = primary, .primary_dev = st.st_dev,
-				      .primary_ino = st.st_ino, .n_attached = 1, .announce = announce, .arg = arg };
+				      .primary_ino = st.st_ino, .n_attached = 1, .n_ever = 1, .announce = announce,
+				      .watch_exit = watch_exit, .arg = arg };
 	return copies;
 }
 
@@ -151,6 +161,24 @@ static void announce(struct ps_copies *copies, uint32_t pid, const char *path, c
 	copies->announce(&attachment, copies->arg);
 }
 
+static void add_user(struct ps_copies *copies, struct copy *copy, uint32_t pid)
+{
+	uint32_t *grown;
+
+	for (size_t i = 0; i < copy->n_users; i++)
+		if (copy->users[i] == pid)
+			return;
+	grown = realloc(copy->users, (copy->n_users + 1) * sizeof(*grown));
+	if (!grown || !copies->watch_exit || !copies->watch_exit(pid, copies->arg)) {
+		if (grown)
+			copy->users = grown;
+		copy->users_unknown = true;
+		return;
+	}
+	copy->users = grown;
+	copy->users[copy->n_users++] = pid;
+}
+
 int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, dev_t dev, ino_t ino)
 {
 	struct ps_plan plan = { 0 };
@@ -164,11 +192,14 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 	if (dev == copies->primary_dev && ino == copies->primary_ino)
 		return 0;
 	copy = find_copy(copies, dev, ino);
+	if (copy && copy->attached)
+		add_user(copies, copy, pid);
 	if (copy)
 		return copy->attached ? 0 : -EALREADY;
 	copy = add_copy(copies, dev, ino);
 	if (!copy)
 		return -ENOMEM;
+	copy->path = strdup(path);
 	err = reachable_name(pid, path, dev, ino, name, sizeof(name));
 	if (err) {
 		ps_warn("%s: cannot attach to %s of pid %u: the file cannot be reached from here", copies->opts->module->name,
@@ -182,6 +213,8 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 	if (!err) {
 		copy->attached = true;
 		copies->n_attached++;
+		copies->n_ever++;
+		add_user(copies, copy, pid);
 		announce(copies, pid, path, &plan, copy, monotonic_ns() - start);
 		ps_plan_print_warnings(&plan);
 	} else {
@@ -191,9 +224,81 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 	return err ? err : 1;
 }
 
-uint32_t ps_copies_targets(const struct ps_copies *copies)
+/* Every process whose maps show the copy as code, found by reading them all; false: none. */
+static bool find_users(struct ps_copies *copies, struct copy *copy)
 {
-	return copies ? copies->n_attached : 1;
+	DIR *dir = opendir("/proc");
+	struct dirent *entry;
+	char maps[64], *line = NULL;
+	size_t cap = 0;
+	bool found = false;
+
+	if (!dir)
+		return true;   /* cannot tell: keep it */
+	while ((entry = readdir(dir)) != NULL) {
+		uint32_t pid = (uint32_t)strtoul(entry->d_name, NULL, 10);
+		FILE *f;
+
+		if (!pid)
+			continue;
+		snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
+		f = fopen(maps, "re");
+		while (f && getline(&line, &cap, f) > 0) {
+			unsigned int major, minor;
+			unsigned long long inode;
+			char perms[8];
+
+			if (sscanf(line, "%*s %7s %*s %x:%x %llu", perms, &major, &minor, &inode) == 4 &&
+			    perms[2] == 'x' && makedev(major, minor) == copy->dev && (ino_t)inode == copy->ino) {
+				add_user(copies, copy, pid);
+				found = true;
+				break;
+			}
+		}
+		if (f)
+			fclose(f);
+	}
+	free(line);
+	closedir(dir);
+	return found;
+}
+
+static void release(struct ps_copies *copies, size_t index, uint32_t pid)
+{
+	struct copy *copy = copies->copies[index];
+	struct ps_attachment attachment = { .pid = pid, .path = copy->path ? copy->path : "?", .opened = "",
+					    .version = "", .layout = "", .released = true };
+
+	ps_probes_destroy(&copy->probes);
+	copies->n_attached--;
+	copies->announce(&attachment, copies->arg);
+	free(copy->users);
+	free(copy->path);
+	free(copy);
+	/* forgotten: a process that maps the file again has it attached anew */
+	copies->copies[index] = copies->copies[--copies->n_copies];
+}
+
+void ps_copies_process_exit(struct ps_copies *copies, uint32_t pid)
+{
+	for (size_t i = 0; copies && i < copies->n_copies; i++) {
+		struct copy *copy = copies->copies[i];
+		size_t u;
+
+		for (u = 0; u < copy->n_users && copy->users[u] != pid; u++)
+			;
+		if (u == copy->n_users)
+			continue;
+		copy->users[u] = copy->users[--copy->n_users];
+		if (copy->n_users || copy->users_unknown || !copy->attached || find_users(copies, copy))
+			continue;
+		release(copies, i--, pid);
+	}
+}
+
+uint32_t ps_copies_targets(const struct ps_copies *copies, bool ever)
+{
+	return copies ? ever ? copies->n_ever : copies->n_attached : 1;
 }
 
 void ps_copies_detach(struct ps_copies *copies)
@@ -208,6 +313,8 @@ void ps_copies_free(struct ps_copies *copies)
 		return;
 	for (size_t i = 0; i < copies->n_copies; i++) {
 		ps_probes_destroy(&copies->copies[i]->probes);
+		free(copies->copies[i]->users);
+		free(copies->copies[i]->path);
 		free(copies->copies[i]);
 	}
 	free(copies->copies);

@@ -10,6 +10,7 @@
 #ifndef PS_COPIES_H
 #define PS_COPIES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "cli.h"
@@ -26,9 +27,12 @@ struct ps_attachment {
 	const char *layout;         /* "none": no offsets */
 	uint32_t n_uprobes;
 	uint64_t attach_ns;         /* how long attaching took (reading the file, loading, attaching) */
+	bool released;              /* not a new attachment: the last process mapping the copy is gone */
 };
 
 typedef void (*ps_attachment_fn)(const struct ps_attachment *attachment, void *arg);
+/* Asks to hear when process pid exits (ps_copies_process_exit); false: that cannot be. */
+typedef bool (*ps_exit_watch_fn)(uint32_t pid, void *arg);
 
 struct ps_copies;
 
@@ -38,7 +42,8 @@ struct ps_copies;
  * NULL when discovery does not apply (errno 0) or out of memory.
  */
 struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_plan *primary_plan,
-				const struct ps_probes *primary, ps_attachment_fn announce, void *arg);
+				const struct ps_probes *primary, ps_attachment_fn announce, ps_exit_watch_fn watch_exit,
+				void *arg);
 
 /*
  * The file process pid maps as path (from our root, as /proc/PID/maps
@@ -47,8 +52,15 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
  */
 int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, dev_t dev, ino_t ino);
 
-/* Files attached, the primary's included. */
-uint32_t ps_copies_targets(const struct ps_copies *copies);
+/*
+ * Process pid has exited: a copy it was the last known user of is looked
+ * for in every process's maps once (a child forked without exec maps it
+ * too, unannounced), and released when none maps it: one more line.
+ */
+void ps_copies_process_exit(struct ps_copies *copies, uint32_t pid);
+
+/* Files attached now (ever: over the run, those released since too), the primary's included. */
+uint32_t ps_copies_targets(const struct ps_copies *copies, bool ever);
 
 /* No more events from any copy (the maps stay). */
 void ps_copies_detach(struct ps_copies *copies);

@@ -26,8 +26,12 @@ void ps_output_json_notice(FILE *f, const struct ps_notice *notice)
 
 void ps_output_json_attachment(FILE *f, const struct ps_attachment *a)
 {
-	fprintf(f, "{\"notice\": \"attached\", \"pid\": %u", a->pid);
+	fprintf(f, "{\"notice\": \"%s\", \"pid\": %u", a->released ? "released" : "attached", a->pid);
 	write_string_field(f, "path", a->path);
+	if (a->released) {
+		fputs("}\n", f);
+		return;
+	}
 	write_string_field(f, "opened", a->opened);
 	if (a->product)
 		write_string_field(f, "product", a->product);

@@ -57,7 +57,10 @@ static void on_attachment(const struct ps_attachment *a, void *arg)
 	char *line = NULL;
 	int len;
 
-	if (a->version[0])
+	if (a->released)
+		len = asprintf(&line, "plainsight: released %s from %s: no process maps it any more (pid %u was the last)",
+			       watch->module, a->path, a->pid);
+	else if (a->version[0])
 		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (%s%sversion %s, layout %s), %u probes",
 			       watch->module, a->path, a->pid, a->product ? a->product : "", a->product ? " " : "",
 			       a->version, a->layout, a->n_uprobes);
@@ -71,7 +74,8 @@ static void on_attachment(const struct ps_attachment *a, void *arg)
 	else
 		fprintf(stderr, "%s\n", line);
 	free(line);
-	ps_debug("attached through %s in %.1f ms", a->opened, a->attach_ns / 1e6);
+	if (!a->released)
+		ps_debug("attached through %s in %.1f ms", a->opened, a->attach_ns / 1e6);
 	ps_writer_attachment(watch->writer, a);
 }
 
@@ -80,6 +84,13 @@ static int attach_copy(uint32_t pid, const char *path, dev_t dev, ino_t ino, voi
 	struct ps_reach_watch *watch = arg;
 
 	return ps_copies_attach(watch->copies, pid, path, dev, ino);
+}
+
+static bool watch_exit(uint32_t pid, void *arg)
+{
+	struct ps_reach_watch *watch = arg;
+
+	return ps_exec_watch_exit_of(watch->exec_watch, pid) == 0;
 }
 
 static int on_exec_event(void *ctx, void *data, size_t size)
@@ -93,6 +104,8 @@ static int on_exec_event(void *ctx, void *data, size_t size)
 		ps_reach_exec(watch->reach, event, monotonic_ns());
 	else if (event->kind == PS_EXEC_EVENT_LIBRARIES)
 		ps_reach_libraries_mapped(watch->reach, event->pid, event->uid);
+	else if (event->kind == PS_EXEC_EVENT_EXIT)
+		ps_copies_process_exit(watch->copies, event->pid);
 	return 0;
 }
 
@@ -129,7 +142,7 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 	watch->writer = writer;
 	watch->status_line = status_line;
 	watch->module = opts->module->name;
-	watch->copies = ps_copies_new(opts, plan, probes, on_attachment, watch);
+	watch->copies = ps_copies_new(opts, plan, probes, on_attachment, watch_exit, watch);
 	watch->reach = reach_new(opts, plan, watch);
 	if (!watch->reach) {
 		ps_warn("cannot check what is out of reach of %s: %s", plan->targets[0].path, strerror(errno));
@@ -181,9 +194,9 @@ void ps_reach_watch_detach(struct ps_reach_watch *watch)
 		ps_exec_watch_detach(watch->exec_watch);
 }
 
-uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch)
+uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch, bool ever)
 {
-	return watch ? ps_copies_targets(watch->copies) : 1;
+	return watch ? ps_copies_targets(watch->copies, ever) : 1;
 }
 
 void ps_reach_watch_finish(struct ps_reach_watch *watch)

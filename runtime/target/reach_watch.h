@@ -27,8 +27,8 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 					    const struct ps_probes *probes, struct ring_buffer *rb,
 					    struct ps_writer *writer, bool status_line);
 
-/* Files the module is attached to (1 without discovery). */
-uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch);
+/* Files the module is attached to now, or (ever) was over the run; 1 without discovery. */
+uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch, bool ever);
 
 /* Looks at every process running now: once the probes are attached, so that none is missed. */
 void ps_reach_watch_scan(struct ps_reach_watch *watch);

@@ -121,9 +121,13 @@ def private_copy_test(size):
         ex = SslExchange(ctx, [require_program("openssl")], env, cert, key, size, size)
         wait_attached_copy(ps, copy, started, ex.server.pid)
         ex.go()
+        # both ends have exited: nothing maps the copy any more, and its probes go (on the exit event)
+        ps.wait_line("plainsight: released tls from %s: no process maps it any more" % copy, 10)
         records = finish(ps, (ex.server.pid, ex.client.pid), ex.check)
         _, summary, others = ps.json_output()
         check_attached_record(others, copy, version_of(ps))
+        if not any(o.get("notice") == "released" and o.get("path") == copy for o in others):
+            raise TestFailure("no json 'released' record for %s" % copy)
         check_targets(ps, summary, 2)
         if any("not traced" in l and copy in l for l in ps.stderr.splitlines()):
             raise TestFailure("a 'not traced' notice names the copy that is attached:", *indent(tail(ps.stderr)))

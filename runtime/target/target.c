@@ -168,9 +168,19 @@ static int resolve_target_path(const struct ps_options *opts, const struct ps_ta
 			 target->override_flag >= 0 ? opts->module->flags[target->override_flag].name : "?");
 		return -ENOENT;
 	}
-	/* -p: what that process maps; one that has not loaded it yet gets the one ld.so would find */
-	if (opts->pid && process_library_path(opts->pid, target, path, size) == 0)
+	/*
+	 * -p: what that process maps, named as the ld.so cache names it when it
+	 * is that file; one that has not loaded it yet gets the one ld.so would find.
+	 */
+	if (opts->pid && process_library_path(opts->pid, target, path, size) == 0) {
+		char cached[PATH_MAX];
+		struct stat mapped, found;
+
+		if (ps_ldcache_resolve(target->library, cached, sizeof(cached)) == 0 && stat(path, &mapped) == 0 &&
+		    stat(cached, &found) == 0 && mapped.st_dev == found.st_dev && mapped.st_ino == found.st_ino)
+			snprintf(path, size, "%s", cached);
 		return 0;
+	}
 	err = ps_ldcache_resolve(target->library, path, size);
 	if (err) {
 		if (target->override_flag >= 0)

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "caps.h"
 #include "core_btf.h"
 #include "elf_file.h"
 #include "go_returns.h"
@@ -127,10 +128,16 @@ static int attach_uprobe(const struct ps_options *opts, const struct ps_probes *
 	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offset);
 	if (!link) {
 		err = -errno;
-		/* the kernel refuses a uprobe where another tracer's differs in kind */
+		/*
+		 * The kernel refuses a uprobe where another tracer's differs in kind;
+		 * and some kernels (6.18 here) refuse perf_event_open's uprobes to
+		 * CAP_PERFMON without CAP_SYS_ADMIN.
+		 */
 		ps_error("%s: cannot attach %s to %s in %s: %s%s", opts->module->name,
 			 retprobe ? "a uretprobe" : "a uprobe", symbol, path, strerror(-err),
-			 err == -EINVAL ? " (is another tracer holding a probe on it?)" : "");
+			 err == -EINVAL ? " (is another tracer holding a probe on it?)" :
+			 (err == -EACCES || err == -EPERM) && !ps_cap_effective(PS_CAP_SYS_ADMIN) ?
+			 " (missing CAP_SYS_ADMIN: this kernel refuses uprobes to CAP_BPF and CAP_PERFMON alone)" : "");
 		return err;
 	}
 	probes->n_uprobes++;

@@ -336,3 +336,76 @@ def pid_test(ctx):
         raise TestFailure("with -p %d, records of other processes: %s" % (ex.server.pid, others))
     if summary.get("targets") != 1:
         raise TestFailure("with -p, the summary counts %r targets; want 1" % summary.get("targets"))
+
+
+# ---- without root: capabilities only -----------------------------------------------------------
+
+CAPS = ["bpf", "perfmon", "sys_ptrace", "dac_read_search"]
+
+
+class CapsPlainsight(harness.Plainsight):
+    """plainsight run by user nobody with only the capabilities caps (setpriv, ambient)."""
+
+    def __init__(self, ctx, caps, args):
+        setpriv = shutil.which("setpriv")
+        if not setpriv:
+            raise TestSkip("setpriv (util-linux) not found")
+        caps = ",".join("+" + c for c in caps)
+        prefix = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=" + caps,
+                  "--ambient-caps=" + caps]
+        self.bin = harness.binary()
+        self.stdout_path = ctx.path("plainsight-%d.out" % len(ctx.procs))
+        self.outf = open(self.stdout_path, "wb")
+        try:
+            harness.Proc.__init__(self, ctx, prefix + [self.bin] + args, "plainsight (nobody)", stdout=self.outf,
+                                  plain_env=True)
+        finally:
+            self.outf.close()
+        self.attached_line = None
+
+
+def attached_or_refused(ps):
+    """Waits for the attached line (None) or plainsight's exit; an exit must say one line naming a capability."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if "plainsight: attached" in ps.stderr:
+            return None
+        if ps.p.poll() is not None:
+            ps.join_readers()
+            lines = [l for l in ps.stderr.splitlines() if l.strip()]
+            if ps.p.returncode == 0 or len(lines) != 1 or not re.search(r"\bCAP_[A-Z_]+\b", lines[0]):
+                raise TestFailure("plainsight as nobody with %s exited %d; want one line naming the missing "
+                                  "capability:" % (ps.argv[4], ps.p.returncode), *indent(lines[-10:]))
+            return lines[0]
+        time.sleep(0.1)
+    raise TestFailure("plainsight as nobody neither attached nor exited within 30 s", *indent(tail(ps.stderr)))
+
+
+@test("discover_unprivileged_capabilities")
+def unprivileged_test(ctx):
+    """User nobody with CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and CAP_DAC_READ_SEARCH: it captures, or says in
+    one line which capability this kernel wants more (6.18 refuses perf_event_open's uprobes without
+    CAP_SYS_ADMIN), and then captures with it. With CAP_BPF alone: one line naming CAP_PERFMON."""
+    no_forced_libssl()
+    ps = CapsPlainsight(ctx, ["bpf"], ["tls", "-m", "json"])
+    line = attached_or_refused(ps)
+    if not line or "CAP_PERFMON" not in line:
+        raise TestFailure("with CAP_BPF alone, want one line naming CAP_PERFMON; got %r" % line)
+    caps = list(CAPS)
+    ps = CapsPlainsight(ctx, caps, ["tls", "-m", "json"])
+    line = attached_or_refused(ps)
+    if line:
+        missing = re.search(r"\bCAP_([A-Z_]+)\b", line).group(1).lower()
+        if missing in caps:
+            raise TestFailure("with %s, the line names %s, which it has: %r" % (caps, missing, line))
+        print("    with %s: %s" % ("+".join(caps), line))
+        caps.append(missing)
+        ps = CapsPlainsight(ctx, caps, ["tls", "-m", "json"])
+        if attached_or_refused(ps):
+            raise TestFailure("with %s added, still refused:" % missing, *indent(tail(ps.stderr)))
+    cert, key = make_cert(ctx)
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp, "OPENSSL_CONF": "/dev/null"}
+    ex = SslExchange(ctx, [require_program("openssl")], env, cert, key, 4 * KiB, 4 * KiB)
+    ex.go()
+    finish(ps, (ex.server.pid, ex.client.pid), ex.check)
+    print("    captured as nobody with %s" % "+".join(caps))

@@ -152,7 +152,18 @@ static void print_module_help(const struct ps_module_desc *module)
 		print_option_line(short_name, c->opt.name, c->arg_name, c->help, NULL);
 	}
 	printf("\nOnce every probe is attached, a line starting \"plainsight: attached\" goes to\n"
-	       "stderr. Ctrl-C (SIGINT) or SIGTERM stops, flushes and prints a summary.\n");
+	       "stderr. Ctrl-C (SIGINT) or SIGTERM stops, flushes and prints a summary.\n"
+	       "With no path given for its library, the module also attaches to every other\n"
+	       "copy a process maps (LD_LIBRARY_PATH, containers, OpenSSL linked in), one\n"
+	       "\"plainsight: attached ... of pid N\" line each.\n"
+	       "\nRoot is not needed; these capabilities are:\n"
+	       "  CAP_BPF, CAP_PERFMON    load the probes, attach uprobes and tracepoints\n"
+	       "                          (some kernels, 6.18 among them, also want\n"
+	       "                          CAP_SYS_ADMIN for uprobes; the error says so)\n"
+	       "  CAP_NET_ADMIN           -i: capture packets (-m pcapng)\n"
+	       "  CAP_SYS_PTRACE          other users' processes: their maps and roots\n"
+	       "                          (discovery, -p, what is out of reach)\n"
+	       "  CAP_DAC_READ_SEARCH     read the files other users' processes map\n");
 }
 
 static const struct ps_module_desc *find_module(const char *name)

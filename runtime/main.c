@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include "caps.h"
 #include "capstone_lib.h"
 #include "capture.h"
 #include "cli.h"
@@ -15,16 +16,35 @@
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
 
-static int check_privileges(void)
+/*
+ * Root is not needed: loading the probes takes CAP_BPF and CAP_PERFMON
+ * (CAP_SYS_ADMIN holds both); other users' processes (discovery, -p) take
+ * CAP_SYS_PTRACE for their /proc/PID/maps and root, CAP_DAC_READ_SEARCH for
+ * their files. The first missing one is named.
+ */
+static int check_privileges(const struct ps_options *opts)
 {
-	if (geteuid() != 0) {
-		ps_error("needs root (CAP_BPF and CAP_PERFMON) to load eBPF programs; try sudo");
+	bool admin = ps_cap_effective(PS_CAP_SYS_ADMIN);
+
+	if (!admin && !ps_cap_effective(PS_CAP_BPF)) {
+		ps_error("needs CAP_BPF to load eBPF programs: run as root, or grant it (e.g. setpriv --ambient-caps "
+			 "+bpf,+perfmon)");
+		return -EPERM;
+	}
+	if (!admin && !ps_cap_effective(PS_CAP_PERFMON)) {
+		ps_error("needs CAP_PERFMON to attach uprobes and tracepoints: run as root, or grant it (e.g. setpriv "
+			 "--ambient-caps +bpf,+perfmon)");
 		return -EPERM;
 	}
 	if (access(BTF_PATH, R_OK) != 0) {
 		ps_error("this kernel has no BTF (%s): plainsight needs CONFIG_DEBUG_INFO_BTF=y", BTF_PATH);
 		return -ENOENT;
 	}
+	if (geteuid() != 0 && !ps_cap_effective(PS_CAP_SYS_PTRACE))
+		ps_warn("without CAP_SYS_PTRACE, other users' processes cannot be looked at (%s)",
+			opts->pid ? "-p" : "their libraries are neither attached nor said to be out of reach");
+	else if (geteuid() != 0 && !ps_cap_effective(PS_CAP_DAC_READ_SEARCH))
+		ps_warn("without CAP_DAC_READ_SEARCH, files other users' processes map may not be readable");
 	return 0;
 }
 
@@ -61,7 +81,7 @@ int main(int argc, char **argv)
 	ps_log_set_debug(opts.debug);
 	ps_log_install_libbpf();
 
-	err = check_privileges();
+	err = check_privileges(&opts);
 	if (!err)
 		err = check_process_exists(&opts);
 	/* the kernel makes the maps while the target is read (maps_ahead.h); most plans pick the first hook set */

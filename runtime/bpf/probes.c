@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include "caps.h"
 #include "core_btf.h"
 #include "elf_file.h"
 #include "go_returns.h"
@@ -113,10 +114,11 @@ static int add_link(struct ps_probes *probes, struct bpf_link *link)
 	return 0;
 }
 
-static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes, const char *prog_name,
-			 bool retprobe, const char *path, const char *symbol, long offset)
+/* programs: the probes whose loaded object has the program; probes: those the link is added to. */
+static int attach_uprobe(const struct ps_options *opts, const struct ps_probes *programs, struct ps_probes *probes,
+			 const char *prog_name, bool retprobe, const char *path, const char *symbol, long offset)
 {
-	struct bpf_program *prog = ps_twin_program(probes->obj, probes->twin, prog_name);
+	struct bpf_program *prog = ps_twin_program(programs->obj, programs->twin, prog_name);
 	pid_t pid = opts->pid ? (pid_t)opts->pid : -1;
 	struct bpf_link *link;
 	int err;
@@ -126,10 +128,16 @@ static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes
 	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offset);
 	if (!link) {
 		err = -errno;
-		/* the kernel refuses a uprobe where another tracer's differs in kind */
+		/*
+		 * The kernel refuses a uprobe where another tracer's differs in kind;
+		 * and some kernels (6.18 here) refuse perf_event_open's uprobes to
+		 * CAP_PERFMON without CAP_SYS_ADMIN.
+		 */
 		ps_error("%s: cannot attach %s to %s in %s: %s%s", opts->module->name,
 			 retprobe ? "a uretprobe" : "a uprobe", symbol, path, strerror(-err),
-			 err == -EINVAL ? " (is another tracer holding a probe on it?)" : "");
+			 err == -EINVAL ? " (is another tracer holding a probe on it?)" :
+			 (err == -EACCES || err == -EPERM) && !ps_cap_effective(PS_CAP_SYS_ADMIN) ?
+			 " (missing CAP_SYS_ADMIN: this kernel refuses uprobes to CAP_BPF and CAP_PERFMON alone)" : "");
 		return err;
 	}
 	probes->n_uprobes++;
@@ -138,7 +146,7 @@ static int attach_uprobe(const struct ps_options *opts, struct ps_probes *probes
 
 /* A Go function's return: a uprobe at each of its RETs (go_returns.h says why). */
 static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_target *target,
-			     struct ps_probes *probes, const struct ps_hook_desc *hook)
+			     const struct ps_probes *programs, struct ps_probes *probes, const struct ps_hook_desc *hook)
 {
 	long *offsets;
 	size_t n;
@@ -151,19 +159,22 @@ static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_t
 	}
 	ps_debug("%s: %s returns at %zu RET%s", opts->module->name, hook->symbol, n, n == 1 ? "" : "s");
 	for (size_t i = 0; i < n && !err; i++)
-		err = attach_uprobe(opts, probes, hook->return_prog, false, target->path, hook->symbol, offsets[i]);
+		err = attach_uprobe(opts, programs, probes, hook->return_prog, false, target->path, hook->symbol,
+				    offsets[i]);
 	free(offsets);
 	return err;
 }
 
+/* socket_tracker: attach the hook set's sys_enter tracker too (a copy sharing the primary's has none of its own). */
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
-		      const struct ps_hookset_desc *hookset, const long *sites, struct ps_probes *probes)
+		      const struct ps_hookset_desc *hookset, const long *sites, const struct ps_probes *programs,
+		      struct ps_probes *probes, bool socket_tracker)
 {
 	int err;
 
 	/* the socket tracker names the fd of reads and writes: wire mode has none */
-	if (hookset->track_socket && !opts->from_wire) {
-		struct bpf_program *prog = ps_twin_program(probes->obj, probes->twin, "ps_sys_enter");
+	if (hookset->track_socket && socket_tracker && !opts->from_wire) {
+		struct bpf_program *prog = ps_twin_program(programs->obj, programs->twin, "ps_sys_enter");
 		struct bpf_link *link = prog ? bpf_program__attach(prog) : NULL;
 
 		if (!link) {
@@ -181,11 +192,11 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 
 		if (sites[i] < 0)
 			continue;
-		err = attach_uprobe(opts, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
+		err = attach_uprobe(opts, programs, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
 		if (!err && hook->abi == PS_ABI_GO && hook->return_prog)
-			err = attach_go_returns(opts, &plan->targets[hook->target], probes, hook);
+			err = attach_go_returns(opts, &plan->targets[hook->target], programs, probes, hook);
 		else if (!err)
-			err = attach_uprobe(opts, probes, hook->return_prog, true, path, hook->symbol,
+			err = attach_uprobe(opts, programs, probes, hook->return_prog, true, path, hook->symbol,
 					    sites[i]);
 		if (err)
 			return err;
@@ -223,6 +234,33 @@ static int count_shareable_maps(struct bpf_object *obj)
 }
 
 /*
+ * A copy's object takes over each map of the primary's of the same name and
+ * kind: the ring and the loss counters above all, so that one reader sees
+ * every copy's records. Returns how many.
+ */
+static int share_primary_maps(const struct ps_probes *primary, struct bpf_object *obj)
+{
+	struct bpf_map *map;
+	int n = 0;
+
+	bpf_object__for_each_map(map, obj) {
+		struct bpf_map *theirs;
+
+		if (bpf_map__is_internal(map))
+			continue;
+		theirs = bpf_object__find_map_by_name(primary->obj, bpf_map__name(map));
+		if (!theirs || bpf_map__type(theirs) != bpf_map__type(map) ||
+		    bpf_map__key_size(theirs) != bpf_map__key_size(map) ||
+		    bpf_map__value_size(theirs) != bpf_map__value_size(map) ||
+		    bpf_map__set_max_entries(map, bpf_map__max_entries(theirs)) ||
+		    bpf_map__reuse_fd(map, bpf_map__fd(theirs)))
+			continue;
+		n++;
+	}
+	return n;
+}
+
+/*
  * The maps made ahead when there are some (libbpf keeps copies of their
  * fds), else a ring of the size asked. *all_shared: every map of the object
  * is one made ahead, so a twin can share them.
@@ -237,6 +275,11 @@ static int use_maps_made_ahead(const struct ps_options *opts, struct ps_probes *
 	if (!events) {
 		ps_error("internal: %s's BPF object has no ps_events ring buffer", opts->module->name);
 		return -ENOENT;
+	}
+	if (probes->share_from) {
+		used = share_primary_maps(probes->share_from, obj);
+		*all_shared = used == count_shareable_maps(obj);
+		return bpf_map__fd(events) >= 0 || used > 0 ? 0 : -ENOENT;
 	}
 	used = ps_maps_ahead_use(probes->ahead, obj);
 	if (used > 0) {
@@ -364,6 +407,8 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	memset(probes, 0, sizeof(*probes));
 	probes->ahead = ahead;
 	probes->events_fd = probes->loss_fd = probes->stopped_fd = -1;
+	probes->hookset = plan->hookset;
+	probes->sites = sites;
 	if (!sites)
 		return -ENOMEM;
 	err = ps_hook_sites(opts, plan, hookset, sites, &probes->n_missing);
@@ -372,9 +417,54 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 		err = load_with_core_types(opts, plan, hookset, sites, probes);
 	ps_debug_phase("BPF object loaded");
 	if (!err)
-		err = attach_all(opts, plan, hookset, sites, probes);
+		err = attach_all(opts, plan, hookset, sites, probes, probes, true);
 	ps_debug_phase("probes attached");
-	free(sites);
+	return err;
+}
+
+/* Whether the primary's loaded programs are what an object configured for the copy would load. */
+static bool same_programs(const struct ps_options *opts, const struct ps_plan *plan,
+			  const struct ps_hookset_desc *hookset, const long *sites, const struct ps_probes *primary)
+{
+	struct bpf_object *obj = NULL;
+	bool same = plan->hookset == primary->hookset && primary->sites && primary->obj;
+
+	for (uint32_t i = 0; same && i < hookset->n_hooks; i++)
+		same = (sites[i] < 0) == (primary->sites[i] < 0);
+	if (same)
+		same = open_object(opts, hookset, NULL, &obj) == 0 && disable_absent_hooks(obj, hookset, sites) == 0 &&
+		       write_config(opts, plan, obj) == 0 && ps_link_write(opts, plan, hookset, sites, obj) == 0 &&
+		       ps_rodata_equal(obj, primary->obj);
+	bpf_object__close(obj);
+	return same;
+}
+
+int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_probes *primary,
+			  struct ps_probes *copy)
+{
+	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
+	const struct ps_hookset_desc *primary_hookset = &opts->module->hooksets[primary->hookset];
+	int err;
+
+	memset(copy, 0, sizeof(*copy));
+	copy->events_fd = copy->loss_fd = copy->stopped_fd = -1;
+	copy->hookset = plan->hookset;
+	copy->share_from = primary;
+	copy->sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*copy->sites));
+	if (!copy->sites)
+		return -ENOMEM;
+	err = ps_hook_sites(opts, plan, hookset, copy->sites, &copy->n_missing);
+	if (err)
+		return err;
+	if (same_programs(opts, plan, hookset, copy->sites, primary)) {
+		ps_debug("%s: %s: the attached programs serve it", opts->module->name, plan->targets[0].path);
+		return attach_all(opts, plan, hookset, copy->sites, primary, copy, false);
+	}
+	ps_debug("%s: %s: an object of its own (hook set '%s')", opts->module->name, plan->targets[0].path,
+		 hookset->name);
+	err = load_with_core_types(opts, plan, hookset, copy->sites, copy);
+	if (!err)
+		err = attach_all(opts, plan, hookset, copy->sites, copy, copy, !primary_hookset->track_socket);
 	return err;
 }
 
@@ -391,6 +481,8 @@ void ps_probes_destroy(struct ps_probes *probes)
 {
 	ps_probes_detach(probes);
 	close_objects(probes);
+	free(probes->sites);
+	probes->sites = NULL;
 	ps_maps_ahead_free(probes->ahead);
 	probes->ahead = NULL;
 }

@@ -22,10 +22,25 @@ struct ps_probes {
 	int events_fd;              /* the ring buffer */
 	int loss_fd;                /* per-CPU loss counters */
 	int stopped_fd;             /* --lossless: processes stopped to let the ring drain */
+	uint32_t hookset;           /* the plan's */
+	long *sites;                /* where each of its hooks went (< 0: not attached) */
+	const struct ps_probes *share_from; /* a copy's: the probes whose maps (ring, loss) it writes to */
 };
 
 /* Opens, configures, loads and attaches; reports failures itself. */
 int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes);
+
+/*
+ * Attaches the module to another copy of its target, plan made for that
+ * file, into copy. Uprobes are per file, so the primary's programs serve the
+ * copy when they would be configured alike: the same hook set, the same
+ * hooks absent and the same read-only data byte for byte (offsets, link-time
+ * addresses). Otherwise (another version's layout, another build) the copy
+ * gets an object of its own, writing to the primary's maps: one ring, one
+ * loss count. Reports failures itself.
+ */
+int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_probes *primary,
+			  struct ps_probes *copy);
 
 /* Detaches every probe (further events stop) but keeps the maps readable. */
 void ps_probes_detach(struct ps_probes *probes);

@@ -54,3 +54,16 @@ int ps_rodata_var(struct bpf_object *obj, const char *name, void **data, uint32_
 	}
 	return -ENOENT;
 }
+
+bool ps_rodata_equal(struct bpf_object *a, struct bpf_object *b)
+{
+	struct bpf_map *map_a = find_rodata_map(a), *map_b = find_rodata_map(b);
+	size_t size_a, size_b;
+	const void *init_a, *init_b;
+
+	if (!map_a || !map_b)
+		return false;
+	init_a = bpf_map__initial_value(map_a, &size_a);
+	init_b = bpf_map__initial_value(map_b, &size_b);
+	return init_a && init_b && size_a == size_b && memcmp(init_a, init_b, size_a) == 0;
+}

@@ -303,7 +303,8 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 
 	ps_probes_read_loss(probes, cap->counters.kernel_loss);
 	cap->counters.kernel_missed = ps_probes_missed_runs(probes);
-	fprintf(stderr, "\rplainsight: %llu records (%.0f/s), %.1f MiB captured, %.1f MiB lost",
+	fprintf(stderr, "\rplainsight: %u target%s, %llu records (%.0f/s), %.1f MiB captured, %.1f MiB lost",
+		ps_reach_watch_targets(cap->reach, false), ps_reach_watch_targets(cap->reach, false) == 1 ? "" : "s",
 		(unsigned long long)cap->counters.records, seconds > 0 ? cap->counters.records / seconds : 0.0,
 		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0);
 	if (cap->pcapng)
@@ -556,7 +557,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	 * by the scan of the running processes that follows it.
 	 */
 	announce_attached(opts, plan, probes);
-	cap.reach = ps_reach_watch_start(opts, plan, rb, cap.writer, status);
+	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status);
 	ps_reach_watch_scan(cap.reach);
 	err = drain_loop(&cap, rb, probes, status);
 
@@ -569,6 +570,10 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 		cap.counters.held_back += ps_backpressure_release(probes->stopped_fd);
 	ps_reach_watch_finish(cap.reach);
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
+	cap.counters.targets = ps_reach_watch_targets(cap.reach, true);
+	if (cap.counters.targets > 1)
+		ps_info("targets: %llu files probed (the first and every copy found running), %u still at the end",
+			(unsigned long long)cap.counters.targets, ps_reach_watch_targets(cap.reach, false));
 	ps_assembler_flush(cap.assembler);
 	ps_collect_flush(cap.collect, deliver_record, &cap);
 	if (cap.pcapng && !cap.write_error && (err = ps_pcapng_output_finish(cap.pcapng)) != 0)

@@ -80,6 +80,7 @@ struct ps_counters {
 	bool keys_refused;          /* secrets the accessors do not confirm are left out (target.h) */
 	uint64_t secrets_dropped;   /* secrets records written without them, or not at all */
 	uint64_t unreachable_programs; /* programs whose TLS the module cannot see (reach.h) */
+	uint64_t targets;           /* files the module was attached to: the first and every copy found (copies.h) */
 	/* -m pcapng (pcapng_output.h) */
 	uint64_t packets;           /* packets written */
 	uint64_t packet_bytes;      /* their captured bytes */

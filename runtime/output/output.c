@@ -276,3 +276,16 @@ int ps_writer_notice(struct ps_writer *w, const struct ps_notice *notice)
 		fflush(w->stream);
 	return check_stream(w);
 }
+
+int ps_writer_attachment(struct ps_writer *w, const struct ps_attachment *attachment)
+{
+	if (!w || w->error)
+		return w ? w->error : 0;
+	if (w->opts.mode != PS_OUTPUT_JSON)
+		return 0;
+	errno = 0;
+	ps_output_json_attachment(w->stream, attachment);
+	if (w->flush_each_record)
+		fflush(w->stream);
+	return check_stream(w);
+}

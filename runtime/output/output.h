@@ -52,6 +52,9 @@ int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters);
 struct ps_notice;
 /* json: a {"notice": "unreachable", ...} line (reach.h); other modes: nothing. */
 int ps_writer_notice(struct ps_writer *w, const struct ps_notice *notice);
+struct ps_attachment;
+/* json: a {"notice": "attached", ...} line (copies.h): one more copy of the target probed; other modes: nothing. */
+int ps_writer_attachment(struct ps_writer *w, const struct ps_attachment *attachment);
 
 /* Flushes and closes; a negative errno when the last bytes could not be written. */
 int ps_writer_close(struct ps_writer *w);
@@ -95,5 +98,6 @@ void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const str
 void ps_output_json_record(FILE *f, const struct ps_record *rec);
 void ps_output_json_summary(FILE *f, const struct ps_counters *counters);
 void ps_output_json_notice(FILE *f, const struct ps_notice *notice);
+void ps_output_json_attachment(FILE *f, const struct ps_attachment *attachment);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Notices in the json output: what the running module cannot see (reach.h). */
+/* Notices in the json output: what the running module cannot see (reach.h), and each copy it attached to (copies.h). */
 #include <string.h>
+#include "copies.h"
 #include "output.h"
 #include "reach.h"
 
@@ -21,4 +22,20 @@ void ps_output_json_notice(FILE *f, const struct ps_notice *notice)
 		write_string_field(f, "library", notice->library);
 	write_string_field(f, "reason", notice->reason);
 	fputs("}\n", f);
+}
+
+void ps_output_json_attachment(FILE *f, const struct ps_attachment *a)
+{
+	fprintf(f, "{\"notice\": \"%s\", \"pid\": %u", a->released ? "released" : "attached", a->pid);
+	write_string_field(f, "path", a->path);
+	if (a->released) {
+		fputs("}\n", f);
+		return;
+	}
+	write_string_field(f, "opened", a->opened);
+	if (a->product)
+		write_string_field(f, "product", a->product);
+	write_string_field(f, "version", a->version);
+	write_string_field(f, "layout", a->layout);
+	fprintf(f, ", \"probes\": %u}\n", a->n_uprobes);
 }

@@ -13,6 +13,7 @@
 enum ps_exec_event_kind {
 	PS_EXEC_EVENT_EXEC,         /* the process has just become a new program */
 	PS_EXEC_EVENT_LIBRARIES,    /* its dynamic loader has just mapped libraries (only pid and uid are set) */
+	PS_EXEC_EVENT_EXIT,         /* a process user space asked about has exited, its last thread (pid, uid) */
 };
 
 struct ps_exec_event {

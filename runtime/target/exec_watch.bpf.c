@@ -24,6 +24,17 @@ struct {
 	__type(value, __u64);
 } ps_exec_lost SEC(".maps");
 
+/*
+ * Processes whose exit user space wants to hear of (those using a copy of
+ * the target that discovery attached to: runtime/bpf/copies.c), by pid.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} ps_exit_watched SEC(".maps");
+
 static __always_inline struct ps_exec_event *reserve_event(__u32 kind)
 {
 	struct ps_exec_event *event = bpf_ringbuf_reserve(&ps_exec_events, sizeof(*event), 0);
@@ -77,6 +88,33 @@ int ps_libraries_mapped(void *ctx)
 
 	if (!event)
 		return 0;
+	event->ino = 0;
+	event->dev = 0;
+	event->path_truncated = 1;
+	event->path[0] = '\0';
+	bpf_ringbuf_submit(event, 0);
+	return 0;
+}
+
+/*
+ * A process's last thread exits (signal->live has dropped to 0 before this
+ * tracepoint, in do_exit): its mappings go, and a copy no process maps any
+ * more can be released.
+ */
+SEC("raw_tp/sched_process_exit")
+int ps_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	struct task_struct *task = (struct task_struct *)ctx->args[0];
+	struct ps_exec_event *event;
+	__u32 pid = BPF_CORE_READ(task, tgid);
+
+	if (BPF_CORE_READ(task, signal, live.counter) != 0 || !bpf_map_lookup_elem(&ps_exit_watched, &pid))
+		return 0;
+	bpf_map_delete_elem(&ps_exit_watched, &pid);
+	event = reserve_event(PS_EXEC_EVENT_EXIT);
+	if (!event)
+		return 0;
+	event->pid = pid;
 	event->ino = 0;
 	event->dev = 0;
 	event->path_truncated = 1;

@@ -19,6 +19,8 @@ struct ps_exec_watch {
 	struct bpf_object *obj;
 	struct bpf_link *link;
 	struct bpf_link *loader_link;   /* NULL: no uprobe in the dynamic loader, only the timed looks */
+	struct bpf_link *exit_link;     /* NULL: no exit events (copies are then released at the end only) */
+	int exit_watched_fd;
 	int ring_fd;
 	int lost_fd;
 };
@@ -94,6 +96,11 @@ static int load_and_attach(struct ps_exec_watch *watch, const char *btf_cache_di
 	if (!watch->link)
 		return -errno;
 	attach_loader(watch);
+	prog = bpf_object__find_program_by_name(watch->obj, "ps_exit");
+	watch->exit_link = prog ? bpf_program__attach(prog) : NULL;
+	if (!watch->exit_link)
+		ps_debug("no exit events (raw tracepoint sched_process_exit): %s", strerror(prog ? errno : ENOENT));
+	watch->exit_watched_fd = map_fd(watch->obj, "ps_exit_watched");
 	watch->ring_fd = map_fd(watch->obj, "ps_exec_events");
 	watch->lost_fd = map_fd(watch->obj, "ps_exec_lost");
 	return watch->ring_fd < 0 ? watch->ring_fd : watch->lost_fd < 0 ? watch->lost_fd : 0;
@@ -122,7 +129,17 @@ void ps_exec_watch_detach(struct ps_exec_watch *watch)
 {
 	bpf_link__destroy(watch->link);
 	bpf_link__destroy(watch->loader_link);
-	watch->link = watch->loader_link = NULL;
+	bpf_link__destroy(watch->exit_link);
+	watch->link = watch->loader_link = watch->exit_link = NULL;
+}
+
+int ps_exec_watch_exit_of(struct ps_exec_watch *watch, uint32_t pid)
+{
+	uint8_t one = 1;
+
+	if (!watch || !watch->exit_link)
+		return -ENOTSUP;
+	return bpf_map_update_elem(watch->exit_watched_fd, &pid, &one, BPF_ANY) ? -errno : 0;
 }
 
 void ps_exec_watch_stop(struct ps_exec_watch *watch)
@@ -131,6 +148,7 @@ void ps_exec_watch_stop(struct ps_exec_watch *watch)
 		return;
 	bpf_link__destroy(watch->link);
 	bpf_link__destroy(watch->loader_link);
+	bpf_link__destroy(watch->exit_link);
 	bpf_object__close(watch->obj);
 	free(watch);
 }

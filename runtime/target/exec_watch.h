@@ -18,6 +18,9 @@ struct ps_exec_watch *ps_exec_watch_start(const char *btf_cache_dir);
 void ps_exec_watch_detach(struct ps_exec_watch *watch);
 void ps_exec_watch_stop(struct ps_exec_watch *watch);
 
+/* An exit event (PS_EXEC_EVENT_EXIT) when process pid's last thread exits; -ENOTSUP: none will come. */
+int ps_exec_watch_exit_of(struct ps_exec_watch *watch, uint32_t pid);
+
 /* The ring buffer of struct ps_exec_event records, for ring_buffer__add. */
 int ps_exec_watch_ring_fd(const struct ps_exec_watch *watch);
 

@@ -230,7 +230,10 @@ static void say_compiled_in(struct ps_reach *reach, struct program *program, uin
 		free(reason);
 		reason = NULL;
 	}
-	/* the module attached elsewhere: OpenSSL inside this executable has no probes */
+	/* the module attached elsewhere: OpenSSL inside this executable has no probes, unless discovery adds them */
+	if (program->tls.static_openssl && module_probes(reach, &ps_tls_openssl) && reach->opts.attach_copy &&
+	    reach->opts.attach_copy(pid, program->path, program->id.dev, program->id.ino, reach->opts.arg) >= 0)
+		return;
 	if (program->tls.static_openssl &&
 	    asprintf(&reason, "%s linked into the executable, not probed by the %s module: trace it with --libssl %s",
 		     ps_tls_openssl.name, reach->opts.module, program->path) >= 0) {
@@ -370,6 +373,10 @@ static void look_at_libraries(struct ps_reach *reach, struct program *program, u
 
 		/* the attached file, or another library of its stack beside it (NSS's libnss3 beside libssl3) */
 		if (same_file(lib->id, reach->attached) || (attached_stack && lib->stack == attached_stack))
+			continue;
+		/* discovery: another copy of the module's library gets probes of its own */
+		if (module_probes(reach, lib->stack) && reach->opts.attach_copy &&
+		    reach->opts.attach_copy(pid, lib->path, lib->id.dev, lib->id.ino, reach->opts.arg) >= 0)
 			continue;
 		if (module_probes(reach, lib->stack) && beside_attached(reach, lib->path))
 			continue;

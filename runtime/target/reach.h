@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "exec_event.h"
 #include "tls_stacks.h"
 
@@ -24,6 +25,13 @@ struct ps_notice {
 
 typedef void (*ps_notice_fn)(const struct ps_notice *notice, void *arg);
 
+/*
+ * Discovery: another copy of the module's own library (or OpenSSL linked
+ * into an executable) that pid maps: 0 or more when it is attached (now or
+ * before), a negative errno when it cannot be (then it is said out of reach).
+ */
+typedef int (*ps_copy_fn)(uint32_t pid, const char *path, dev_t dev, ino_t ino, void *arg);
+
 struct ps_reach_opts {
 	const char *module;              /* the running module's name */
 	const char *attached;            /* the file its probes are in */
@@ -32,6 +40,7 @@ struct ps_reach_opts {
 	bool has_uid;                    /* only processes of uid are looked at */
 	uint32_t uid;
 	ps_notice_fn notify;
+	ps_copy_fn attach_copy;          /* NULL: no discovery (--libssl given, -p) */
 	void *arg;
 };
 

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <bpf/libbpf.h>
+#include "copies.h"
 #include "exec_watch.h"
 #include "log.h"
 #include "reach.h"
@@ -14,8 +15,10 @@
 struct ps_reach_watch {
 	struct ps_reach *reach;
 	struct ps_exec_watch *exec_watch;
+	struct ps_copies *copies;   /* discovery: every copy of the target; NULL: only the one given */
 	struct ps_writer *writer;
 	bool status_line;           /* a status line may sit unterminated on stderr */
+	const char *module;
 };
 
 /* The status line's width, overwritten by a notice shorter than it. */
@@ -47,6 +50,49 @@ static void on_notice(const struct ps_notice *notice, void *arg)
 	ps_writer_notice(watch->writer, notice);
 }
 
+/* One stderr line per new attachment (status line or not), and a json record. */
+static void on_attachment(const struct ps_attachment *a, void *arg)
+{
+	struct ps_reach_watch *watch = arg;
+	char *line = NULL;
+	int len;
+
+	if (a->released)
+		len = asprintf(&line, "plainsight: released %s from %s: no process maps it any more (pid %u was the last)",
+			       watch->module, a->path, a->pid);
+	else if (a->version[0])
+		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (%s%sversion %s, layout %s), %u probes",
+			       watch->module, a->path, a->pid, a->product ? a->product : "", a->product ? " " : "",
+			       a->version, a->layout, a->n_uprobes);
+	else
+		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (version unknown, no layout), %u probes",
+			       watch->module, a->path, a->pid, a->n_uprobes);
+	if (len < 0)
+		return;
+	if (watch->status_line)
+		fprintf(stderr, "\r%-*s\n", STATUS_LINE_WIDTH, line);
+	else
+		fprintf(stderr, "%s\n", line);
+	free(line);
+	if (!a->released)
+		ps_debug("attached through %s in %.1f ms", a->opened, a->attach_ns / 1e6);
+	ps_writer_attachment(watch->writer, a);
+}
+
+static int attach_copy(uint32_t pid, const char *path, dev_t dev, ino_t ino, void *arg)
+{
+	struct ps_reach_watch *watch = arg;
+
+	return ps_copies_attach(watch->copies, pid, path, dev, ino);
+}
+
+static bool watch_exit(uint32_t pid, void *arg)
+{
+	struct ps_reach_watch *watch = arg;
+
+	return ps_exec_watch_exit_of(watch->exec_watch, pid) == 0;
+}
+
 static int on_exec_event(void *ctx, void *data, size_t size)
 {
 	struct ps_reach_watch *watch = ctx;
@@ -58,6 +104,8 @@ static int on_exec_event(void *ctx, void *data, size_t size)
 		ps_reach_exec(watch->reach, event, monotonic_ns());
 	else if (event->kind == PS_EXEC_EVENT_LIBRARIES)
 		ps_reach_libraries_mapped(watch->reach, event->pid, event->uid);
+	else if (event->kind == PS_EXEC_EVENT_EXIT)
+		ps_copies_process_exit(watch->copies, event->pid);
 	return 0;
 }
 
@@ -73,6 +121,7 @@ static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps
 		.has_uid = opts->has_uid,
 		.uid = opts->uid,
 		.notify = on_notice,
+		.attach_copy = watch->copies ? attach_copy : NULL,
 		.arg = watch,
 	};
 
@@ -80,7 +129,8 @@ static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps
 }
 
 struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
-					    struct ring_buffer *rb, struct ps_writer *writer, bool status_line)
+					    const struct ps_probes *probes, struct ring_buffer *rb,
+					    struct ps_writer *writer, bool status_line)
 {
 	struct ps_reach_watch *watch;
 
@@ -91,9 +141,12 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 		return NULL;
 	watch->writer = writer;
 	watch->status_line = status_line;
+	watch->module = opts->module->name;
+	watch->copies = ps_copies_new(opts, plan, probes, on_attachment, watch_exit, watch);
 	watch->reach = reach_new(opts, plan, watch);
 	if (!watch->reach) {
 		ps_warn("cannot check what is out of reach of %s: %s", plan->targets[0].path, strerror(errno));
+		ps_copies_free(watch->copies);
 		free(watch);
 		return NULL;
 	}
@@ -135,8 +188,15 @@ int ps_reach_watch_timeout_ms(const struct ps_reach_watch *watch, int max_ms)
 
 void ps_reach_watch_detach(struct ps_reach_watch *watch)
 {
+	if (watch)
+		ps_copies_detach(watch->copies);
 	if (watch && watch->exec_watch)
 		ps_exec_watch_detach(watch->exec_watch);
+}
+
+uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch, bool ever)
+{
+	return watch ? ps_copies_targets(watch->copies, ever) : 1;
 }
 
 void ps_reach_watch_finish(struct ps_reach_watch *watch)
@@ -169,5 +229,6 @@ void ps_reach_watch_free(struct ps_reach_watch *watch)
 		return;
 	ps_exec_watch_stop(watch->exec_watch);
 	ps_reach_free(watch->reach);
+	ps_copies_free(watch->copies);
 	free(watch);
 }

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "cli.h"
 #include "output.h"
+#include "probes.h"
 #include "target.h"
 
 struct ring_buffer;
@@ -17,8 +18,17 @@ struct ps_reach_watch;
  * (tls_stacks.h) and traces every process (no -p). NULL when it has nothing
  * to watch, or could not (a warning said why: capture goes on).
  */
+/*
+ * Without a path for the target on the command line, it also attaches to
+ * every other copy of it that a process maps (copies.h), each said in one
+ * line; probes are the primary's, whose maps the copies share.
+ */
 struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
-					    struct ring_buffer *rb, struct ps_writer *writer, bool status_line);
+					    const struct ps_probes *probes, struct ring_buffer *rb,
+					    struct ps_writer *writer, bool status_line);
+
+/* Files the module is attached to now, or (ever) was over the run; 1 without discovery. */
+uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch, bool ever);
 
 /* Looks at every process running now: once the probes are attached, so that none is missed. */
 void ps_reach_watch_scan(struct ps_reach_watch *watch);

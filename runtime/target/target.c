@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include "elf_file.h"
 #include "ldcache.h"
 #include "link.h"
@@ -13,6 +15,7 @@
 #include "keylog.h"
 #include "names.h"
 #include "target.h"
+#include "tls_stacks.h"
 
 __attribute__((format(printf, 2, 3)))
 static void plan_warn(struct ps_plan *plan, const char *fmt, ...)
@@ -71,6 +74,71 @@ static int go_program_path(const struct ps_options *opts, const struct ps_target
 	return 0;
 }
 
+/* "libssl.so.3" and "/x/libssl.so.1.1" are the same library: the name up to ".so." (or ".so") matches. */
+static bool same_library(const char *wanted, const char *path)
+{
+	const char *base = strrchr(path, '/'), *so = strstr(wanted, ".so");
+	size_t stem = so ? (size_t)(so - wanted) + 3 : strlen(wanted);
+
+	base = base ? base + 1 : path;
+	return strncmp(base, wanted, stem) == 0 && (base[stem] == '\0' || base[stem] == '.');
+}
+
+/* name, or the same through /proc/PID/root (another mount namespace), when it is the file of dev and ino. */
+static bool reach_mapped_file(uint32_t pid, const char *name, dev_t dev, ino_t ino, char *path, size_t size)
+{
+	struct stat st;
+
+	if ((size_t)snprintf(path, size, "%s", name) < size && stat(path, &st) == 0 && st.st_dev == dev &&
+	    st.st_ino == ino)
+		return true;
+	return (size_t)snprintf(path, size, "/proc/%u/root%s", pid, name) < size && stat(path, &st) == 0 &&
+	       st.st_dev == dev && st.st_ino == ino;
+}
+
+/*
+ * -p PID: the copy of the library that process has mapped as code, which may
+ * be none of the ld.so cache's (LD_LIBRARY_PATH, a container's root); else
+ * OpenSSL linked into its executable; -ENOENT: it maps neither (yet).
+ */
+static int process_library_path(uint32_t pid, const struct ps_target_desc *target, char *path, size_t size)
+{
+	char maps[64], exe[64], *line = NULL;
+	struct ps_exe_tls tls;
+	size_t cap = 0;
+	bool found = false;
+	FILE *f;
+
+	snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
+	f = fopen(maps, "re");
+	if (!f)
+		return -errno;
+	while (!found && getline(&line, &cap, f) > 0) {
+		unsigned int major, minor;
+		unsigned long long inode;
+		char perms[8];
+		int at = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%*s %7s %*s %x:%x %llu %n", perms, &major, &minor, &inode, &at) < 4 || !at ||
+		    line[at] != '/' || perms[2] != 'x' || !same_library(target->library, line + at))
+			continue;
+		found = reach_mapped_file(pid, line + at, makedev(major, minor), (ino_t)inode, path, size);
+	}
+	free(line);
+	fclose(f);
+	if (found)
+		return 0;
+	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
+	if (ps_tls_stack_of_library(target->library) != &ps_tls_openssl || ps_exe_tls_read(exe, &tls) != 0)
+		return -ENOENT;
+	found = tls.static_openssl;
+	ps_exe_tls_free(&tls);
+	if (!found || (size_t)snprintf(path, size, "%s", exe) >= size)
+		return -ENOENT;
+	return 0;
+}
+
 static int resolve_target_path(const struct ps_options *opts, const struct ps_target_desc *target,
 			       char *path, size_t size)
 {
@@ -99,6 +167,19 @@ static int resolve_target_path(const struct ps_options *opts, const struct ps_ta
 		ps_error("%s: no %s to trace: give --%s PATH", module, target->name,
 			 target->override_flag >= 0 ? opts->module->flags[target->override_flag].name : "?");
 		return -ENOENT;
+	}
+	/*
+	 * -p: what that process maps, named as the ld.so cache names it when it
+	 * is that file; one that has not loaded it yet gets the one ld.so would find.
+	 */
+	if (opts->pid && process_library_path(opts->pid, target, path, size) == 0) {
+		char cached[PATH_MAX];
+		struct stat mapped, found;
+
+		if (ps_ldcache_resolve(target->library, cached, sizeof(cached)) == 0 && stat(path, &mapped) == 0 &&
+		    stat(cached, &found) == 0 && mapped.st_dev == found.st_dev && mapped.st_ino == found.st_ino)
+			snprintf(path, size, "%s", cached);
+		return 0;
 	}
 	err = ps_ldcache_resolve(target->library, path, size);
 	if (err) {
@@ -398,6 +479,11 @@ static void choose_layout(const struct ps_options *opts, struct ps_plan *plan)
 
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 {
+	return ps_plan_make_at(opts, NULL, plan);
+}
+
+int ps_plan_make_at(const struct ps_options *opts, const char *path, struct ps_plan *plan)
+{
 	const struct ps_module_desc *module = opts->module;
 	int err;
 
@@ -411,8 +497,12 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 		return -ENOMEM;
 	plan->n_targets = module->n_targets;
 	for (uint32_t i = 0; i < module->n_targets; i++) {
-		err = resolve_target_path(opts, &module->targets[i], plan->targets[i].path,
-					  sizeof(plan->targets[i].path));
+		if (i == 0 && path)
+			err = snprintf(plan->targets[0].path, sizeof(plan->targets[0].path), "%s", path) >=
+			      (int)sizeof(plan->targets[0].path) ? -ENAMETOOLONG : 0;
+		else
+			err = resolve_target_path(opts, &module->targets[i], plan->targets[i].path,
+						  sizeof(plan->targets[i].path));
 		if (!err)
 			err = open_target_elf(module->name, &plan->targets[i]);
 		if (!err && module->targets[i].go)

@@ -43,6 +43,9 @@ struct ps_plan {
  * Reports the one line a failure needs and returns a negative errno.
  */
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
+
+/* The same for the copy of the first target at path (another process's libssl, found by discovery). */
+int ps_plan_make_at(const struct ps_options *opts, const char *path, struct ps_plan *plan);
 void ps_plan_free(struct ps_plan *plan);
 
 /*

@@ -3,7 +3,9 @@
  * Accessor checks (accessors.h): disassemble an exported getter with capstone
  * and read which offset from its first argument it uses. Kept deliberately
  * simple: one straight-line path, the argument register and its copies; any
- * other shape is "cannot tell", never a guess.
+ * other shape is "cannot tell", never a guess. `copy` accessors are the one
+ * whole-function sweep: an inline memcpy of the field, which only an exact
+ * 16-byte-piece pattern matches (ps_accessor_copy_decode).
  */
 #include <errno.h>
 #include <stdint.h>

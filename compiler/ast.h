@@ -108,6 +108,9 @@ struct ast_struct_field {
 	const char *accessor_through;  /* "S.F", or NULL */
 	struct loc accessor_through_loc;
 	struct ast_struct_field *through_field;  /* check: F of S */
+	/* `accessor SYM copy`: SYM copies this whole byte array, 16 bytes at a time, to the start of a buffer */
+	bool accessor_copy;
+	struct loc accessor_copy_loc;
 	struct ast_struct_field *next;
 };
 
@@ -115,6 +118,7 @@ struct ast_struct {
 	const char *name;
 	struct loc loc;
 	struct ast_struct_field *fields;
+	bool abi;                  /* `struct S abi`: a public ABI, placed alike in every version */
 	struct ast_struct *next;
 };
 

@@ -245,6 +245,10 @@ void check_structs(struct check_ctx *ctx)
 			if (f->accessor && (f->accessor_load < 1 || f->accessor_load > MAX_ACCESSOR_LOAD))
 				ERROR(ctx, f->accessor_load_loc, "accessor load %d out of range (1 .. %d)", f->accessor_load,
 				      MAX_ACCESSOR_LOAD);
+			/* the copy is read 16 bytes at a time (accessors.c) */
+			if (f->accessor_copy && (f->type->kind != SC_U8 || !f->type->array_len || f->type->array_len % 16))
+				ERROR(ctx, f->accessor_copy_loc, "accessor copy needs a byte array of a multiple of 16 bytes "
+				      "(u8[16], u8[32], ...)");
 			if (f->type->array_len) {
 				check_array_type(ctx, f->type);
 			} else if (no_array(ctx, f->type, "a pointer type")) {

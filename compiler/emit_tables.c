@@ -125,6 +125,10 @@ static void put_offsets_and_layouts(struct buf *b, struct arena *a, const struct
 					buf_printf(b, ", .has_through = true, .through = %d", f->through_field->offset_id);
 				if (f->accessor && !f->type->array_len && f->type->kind == SC_PTR)
 					buf_puts(b, ", .pointer = true");
+				if (f->accessor_copy)
+					buf_printf(b, ", .copy_length = %u", f->type->array_len);
+				if (s->abi)
+					buf_puts(b, ", .abi = true");
 				buf_puts(b, " },\n");
 			}
 		/* a constant is no struct's field: no accessor checks it */

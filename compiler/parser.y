@@ -112,7 +112,7 @@ static struct ast_expr *new_unary(struct parse_ctx *ctx, enum op op, struct ast_
 %token RETURN "return" WHEN "when" LET "let" EMIT "emit" IF "if"
 %token GLOBAL "global" VAR "var" PER "per" SET "set" CLEAR "clear" BUFFERED "buffered" COLLECT "collect"
 %token JOINED "joined" UNESCAPE "unescape" XOR "xor" FILTER "filter" UNLESS "unless" SYMBOL "symbol" OFFSET "offset"
-%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" PRODUCT "product" STEPS "steps" DO "do"
+%token ACCESSOR "accessor" LOAD "load" CALLED "called" CALLS "calls" WITH "with" THROUGH "through" COPY "copy" PRODUCT "product" STEPS "steps" DO "do"
 %token CONST "const" LAYOUTS "layouts" KIND "kind" ALIAS "alias" SLOT "slot" OF "of" FILE_KW "file"
 %token LAYOUTS_FILE "start of a layouts file"
 %token DOTDOT ".." ARROW "->" COALESCE "??" OROR "||" ANDAND "&&" EQ "==" NE "!=" LE "<=" GE ">="
@@ -263,6 +263,8 @@ name:
 	| "with"     { $$ = "with"; }
 	| "alias"    { $$ = "alias"; }
 	| "through"  { $$ = "through"; }
+	| "copy"     { $$ = "copy"; }
+	| "abi"      { $$ = "abi"; }
 	| "slot"     { $$ = "slot"; }
 	| "of"       { $$ = "of"; }
 	| "file"     { $$ = "file"; }
@@ -496,6 +498,8 @@ version_body:
 struct:
 	  "struct" name '{' struct_fields '}'
 		{ $$ = NEW(struct ast_struct); $$->name = $2; $$->loc = @2; $$->fields = $4; }
+	| "struct" name "abi" '{' struct_fields '}'
+		{ $$ = NEW(struct ast_struct); $$->name = $2; $$->loc = @2; $$->fields = $5; $$->abi = true; }
 	;
 
 struct_fields:
@@ -523,7 +527,7 @@ struct_fields:
 	| struct_fields error ';'             { $$ = $1; }
 	;
 
-/* `accessor SYM [load N] [through S.F]`: the field, with only its accessor filled in. */
+/* `accessor SYM [load N] [through S.F]` or `accessor SYM copy`: the field, with only its accessor filled in. */
 accessor:
 	  "accessor" name accessor_load accessor_through
 		{
@@ -534,6 +538,16 @@ accessor:
 			$$->accessor_load_loc = @3;
 			$$->accessor_through = $4;
 			$$->accessor_through_loc = @4;
+		}
+	| "accessor" name "copy"
+		{
+			$$ = NEW(struct ast_struct_field);
+			$$->accessor = $2;
+			$$->accessor_loc = @2;
+			$$->accessor_load = 1;
+			$$->accessor_load_loc = @2;
+			$$->accessor_copy = true;
+			$$->accessor_copy_loc = @3;
 		}
 	;
 

@@ -75,6 +75,17 @@ struct ps_offset_desc {
 	bool has_through;
 	uint32_t through;
 	bool pointer;              /* a `ptr` field: its accessor must load 8 bytes to correct it */
+	/*
+	 * `accessor SYM copy`: SYM copies this byte array (copy_length bytes)
+	 * whole, 16 at a time, to the start of a buffer; the source's
+	 * displacement is the offset. 0: not that shape.
+	 */
+	uint32_t copy_length;
+	/*
+	 * `struct S abi`: a public ABI, placed alike in every version: an
+	 * accessor contradicting another struct leaves this one known.
+	 */
+	bool abi;
 };
 
 /*

@@ -3,11 +3,14 @@
  * Accessor checks (accessors.h): disassemble an exported getter with capstone
  * and read which offset from its first argument it uses. Kept deliberately
  * simple: one straight-line path, the argument register and its copies; any
- * other shape is "cannot tell", never a guess.
+ * other shape is "cannot tell", never a guess. `copy` accessors are the one
+ * whole-function sweep: an inline memcpy of the field, which only an exact
+ * 16-byte-piece pattern matches (ps_accessor_copy_decode).
  */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "accessors.h"
 #include "capstone_lib.h"
@@ -225,6 +228,142 @@ int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char 
 	return ps_accessor_decode(disasm, code, (size_t)got, vaddr, n, through, offset, pointer_load);
 }
 
+/*
+ * `accessor SYM copy`: an inline memcpy of a byte array, as compilers emit
+ * one of 32 bytes: each 16-byte piece loaded into an xmm register from
+ * [src + D + 16k] and stored to [dst + 16k]. The function is swept whole
+ * (every branch), so the copy is found wherever it is; only pieces stored
+ * from the start of a buffer count, and every complete copy must agree.
+ */
+#define COPY_MAX_BYTES 16384     /* a getter-sized function is far smaller; a longer one is read this far */
+#define COPY_MAX_PIECES 64
+
+struct copy_piece {
+	x86_reg src, dst;
+	int64_t src_disp, dst_disp;
+};
+
+/* A 16-byte move between an xmm register and memory: movups, movdqu and kin. */
+static bool is_move16(const cs_insn *insn)
+{
+	switch (insn->id) {
+	case X86_INS_MOVUPS:
+	case X86_INS_MOVDQU:
+	case X86_INS_MOVAPS:
+	case X86_INS_MOVDQA:
+	case X86_INS_VMOVUPS:
+	case X86_INS_VMOVDQU:
+	case X86_INS_VMOVAPS:
+	case X86_INS_VMOVDQA:
+		return insn->detail->x86.op_count == 2;
+	default:
+		return false;
+	}
+}
+
+static bool plain_mem(const cs_x86_op *op)
+{
+	return op->type == X86_OP_MEM && op->size == 16 && op->mem.segment == X86_REG_INVALID &&
+	       op->mem.index == X86_REG_INVALID && op->mem.base != X86_REG_INVALID && op->mem.base != X86_REG_RIP;
+}
+
+/* xmm0 .. xmm15 as 0 .. 15; -1 for any other register. */
+static int xmm_index(unsigned reg)
+{
+	return reg >= X86_REG_XMM0 && reg <= X86_REG_XMM15 ? (int)(reg - X86_REG_XMM0) : -1;
+}
+
+/* The source displacement of the copy of `length` bytes that starts at piece p, or -1. */
+static int64_t copy_from(const struct copy_piece *pieces, unsigned n, unsigned p, uint32_t length)
+{
+	const struct copy_piece *first = &pieces[p];
+
+	for (uint32_t k = 16; k < length; k += 16) {
+		bool found = false;
+
+		for (unsigned q = 0; q < n && !found; q++)
+			found = pieces[q].src == first->src && pieces[q].dst == first->dst &&
+				pieces[q].src_disp == first->src_disp + k && pieces[q].dst_disp == (int64_t)k;
+		if (!found)
+			return -1;
+	}
+	return first->src_disp;
+}
+
+int ps_accessor_copy_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t address,
+			    uint32_t length, int64_t *offset)
+{
+	struct { bool known; x86_reg base; int64_t disp; } xmm[16] = { { 0 } };
+	struct copy_piece pieces[COPY_MAX_PIECES];
+	unsigned n = 0;
+	int64_t found = -1;
+
+	if (!code || !offset || !length || length % 16)
+		return -EINVAL;
+	if (!disasm)
+		return -ENOENT;
+	while (ps_disasm_next(disasm, &code, &size, &address)) {
+		const cs_insn *insn = disasm->insn;
+		const cs_x86 *x = &insn->detail->x86;
+		int to = x->op_count ? (x->operands[0].type == X86_OP_REG ? xmm_index(x->operands[0].reg) : -1) : -1;
+
+		if (is_move16(insn) && to >= 0 && plain_mem(&x->operands[1])) {
+			xmm[to].known = true;
+			xmm[to].base = full_reg(x->operands[1].mem.base);
+			xmm[to].disp = x->operands[1].mem.disp;
+			continue;
+		}
+		if (is_move16(insn) && plain_mem(&x->operands[0]) && x->operands[1].type == X86_OP_REG) {
+			int from = xmm_index(x->operands[1].reg);
+
+			if (from >= 0 && xmm[from].known && n < COPY_MAX_PIECES && x->operands[0].mem.disp % 16 == 0 &&
+			    x->operands[0].mem.disp >= 0 && x->operands[0].mem.disp < (int64_t)length)
+				pieces[n++] = (struct copy_piece){ xmm[from].base, full_reg(x->operands[0].mem.base),
+								   xmm[from].disp, x->operands[0].mem.disp };
+			continue;
+		}
+		if (to >= 0)
+			xmm[to].known = false;   /* anything else written to it */
+	}
+	for (unsigned p = 0; p < n; p++) {
+		int64_t from = pieces[p].dst_disp == 0 ? copy_from(pieces, n, p, length) : -1;
+
+		if (from < 0)
+			continue;
+		if (found >= 0 && from != found)
+			return -ENOENT;      /* two copies of different places: cannot tell which */
+		found = from;
+	}
+	if (found < 0)
+		return -ENOENT;
+	*offset = found;
+	return 0;
+}
+
+int ps_accessor_copy_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, uint32_t length,
+			    int64_t *offset)
+{
+	uint64_t vaddr = 0, size = 0;
+	uint8_t *code;
+	ssize_t got;
+	int err = ps_elf_function(elf, symbol, &vaddr, &size);
+
+	if (err)
+		return err == -ENODATA ? -ENOENT : err;
+	if (size == 0)
+		return -ENOENT;
+	if (size > COPY_MAX_BYTES)
+		size = COPY_MAX_BYTES;
+	code = malloc(size);
+	if (!code)
+		return -ENOMEM;
+	got = ps_elf_read_code(elf, vaddr, code, size);
+	err = got < 0 ? (int)got : got == 0 ? -ENOENT
+	      : ps_accessor_copy_decode(disasm, code, (size_t)got, vaddr, length, offset);
+	free(code);
+	return err;
+}
+
 /* One field: confirmed, contradicted (its offset replaced), or "cannot tell" (left alone). */
 static void check_one(const struct ps_module_desc *module, const struct ps_layout_desc *layout, struct ps_elf *elf,
 		      struct ps_disasm *disasm, uint32_t i, int32_t *offsets, bool *shown, struct ps_accessor_result *result)
@@ -240,7 +379,10 @@ static void check_one(const struct ps_module_desc *module, const struct ps_layou
 		if (through < 0)
 			return;   /* the pointer it goes through does not exist here */
 	}
-	err = ps_accessor_offset(elf, disasm, o->accessor, o->accessor_load, through, &got, &pointer_load);
+	if (o->copy_length)
+		err = ps_accessor_copy_offset(elf, disasm, o->accessor, o->copy_length, &got);
+	else
+		err = ps_accessor_offset(elf, disasm, o->accessor, o->accessor_load, through, &got, &pointer_load);
 	if (err) {
 		ps_debug("%s: %s.%s: cannot tell from %s (%s)", module->name, o->strct, o->field, o->accessor,
 			 err == -ENOENT ? "absent, or not a simple accessor" : strerror(-err));
@@ -288,6 +430,10 @@ void ps_accessors_check(const struct ps_module_desc *module, const struct ps_lay
 			module->name, layout->name, ps_elf_path(elf));
 		return;
 	}
+	/* a public ABI's fields are known whatever the accessors say of other structs */
+	for (uint32_t i = 0; i < module->n_offsets; i++)
+		if (module->offsets[i].abi && offsets[i] >= 0)
+			shown[i] = true;
 	/* fields reached through a pointer field come second: that field's offset may change first */
 	for (int pass = 0; pass < 2; pass++)
 		for (uint32_t i = 0; i < module->n_offsets; i++) {

@@ -35,6 +35,21 @@ int ps_accessor_decode(struct ps_disasm *disasm, const uint8_t *code, size_t siz
 int ps_accessor_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, unsigned n, int64_t through,
 		       int64_t *offset, bool *pointer_load);
 
+/*
+ * `accessor SYM copy`: decodes the whole function for an inline copy of a
+ * byte array of `length` bytes (a multiple of 16) to the start of a buffer,
+ * 16 bytes at a time through xmm registers: [src + D + 16k] -> [dst + 16k]
+ * for every k. 0 and *offset = D when every such copy agrees on D; -ENOENT
+ * when there is none, when two disagree, or without disasm; -EINVAL on bad
+ * input.
+ */
+int ps_accessor_copy_decode(struct ps_disasm *disasm, const uint8_t *code, size_t size, uint64_t address,
+			    uint32_t length, int64_t *offset);
+
+/* Reads the function symbol's code (up to 16 KiB of it) from elf and decodes it as above. */
+int ps_accessor_copy_offset(struct ps_elf *elf, struct ps_disasm *disasm, const char *symbol, uint32_t length,
+			    int64_t *offset);
+
 struct ps_accessor_result {
 	uint32_t checked;          /* fields whose accessor confirmed the layout */
 	uint32_t mismatches;       /* fields whose accessor disagrees with the layout */

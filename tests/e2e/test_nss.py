@@ -443,28 +443,44 @@ def nss_firefox_headless(ctx):
         raise TestFailure("bytes lost: %r" % (summary,))
 
 
-@test("nss_firefox_keylog_tls12")
-def nss_firefox_keylog_tls12(ctx):
+def firefox_keylog(ctx, maxv):
     """Firefox's NSS honours SSLKEYLOGFILE (Debian's system NSS does not):
     with it set, NSS writes its own key log, and plainsight's, taken from
-    freebl with no help from NSS, is the same lines. TLS 1.2 only: its
-    secret and client random come from freebl's arguments; TLS 1.3's client
-    random is read from libssl3's sslSocket, whose layout for NSS 3.125.1 is
-    not derived here (nss.recipe)."""
+    freebl and libssl3 with no help from NSS, is the same lines; they
+    decrypt a capture in tshark."""
     need_capture_tools()
     need_firefox()
     keylog, reference = ctx.path("keys.log"), ctx.path("nss.keys")
     ps, entries, port, cap = firefox_fetch(
         ctx, ["-m", "keylog", "-k", keylog, "--nss", os.path.join(FIREFOX_DIR, "libssl3.so"),
               "--freebl", os.path.join(FIREFOX_DIR, "libfreeblpriv3.so")],
-        env=dict(no_keylog_env(), SSLKEYLOGFILE=reference), maxv="1.2", cap=True)
-    check_keylog_file(keylog, False)
+        env=dict(no_keylog_env(), SSLKEYLOGFILE=reference), maxv=maxv, cap=True)
+    check_keylog_file(keylog, maxv == "1.3")
     compare_keylogs(keylog, reference, "the key log Firefox's NSS wrote itself (SSLKEYLOGFILE)")
     out = decrypted_requests(ctx, cap.file, keylog)
     if "/" not in out.split():
         r = ctx.run(["tshark", "-n", "-r", cap.file], timeout=60)
-        raise TestFailure("tshark decrypted no HTTP request with plainsight's keys:", "key log:",
+        raise TestFailure("tshark decrypted no HTTP request with plainsight's keys (TLS %s):" % maxv, "key log:",
                           *indent(read_lines(keylog)), "tshark:", *indent(tail(r.stdout.decode("utf-8", "replace"))))
+    return ps
+
+
+@test("nss_firefox_keylog_tls12")
+def nss_firefox_keylog_tls12(ctx):
+    """TLS 1.2: the master secret and client random are freebl's arguments."""
+    firefox_keylog(ctx, "1.2")
+
+
+@test("nss_firefox_keylog_tls13")
+def nss_firefox_keylog_tls13(ctx):
+    """TLS 1.3: each secret from freebl, its label from libssl3, and the
+    client random from sslSocket at the offset Firefox's own libssl3 (NSS
+    3.125.1, no layout of its own) shows in SSL_ExportKeyingMaterial's code:
+    no key is refused, and the lines are NSS's own."""
+    ps = firefox_keylog(ctx, "1.3")
+    refused = [l for l in ps.stderr.splitlines() if "keys refused" in l]
+    if refused:
+        raise TestFailure("plainsight refused keys:", *indent(refused))
 
 
 def build_nss_peer(ctx):

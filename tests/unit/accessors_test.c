@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * runtime/target/accessors.c: the decoder on hand-made machine code, and on the real
- * accessors of this machine's libssl.so.3 against the spec's "3.0" layout
+ * accessors of this machine's libssl.so.3 against the spec's "3.0" layout and
+ * libssl3.so's (NSS) against the nss spec's "3.87"
  * (the generated tables, so the spec's `accessor` annotations are what is tested).
  */
 #include <errno.h>
@@ -205,8 +206,127 @@ static void test_through_pointer(void)
 	CHECK_INT(ps_accessor_decode(&disasm, code, sizeof(code), 0x1000, 1, 0x90, &off, NULL), -ENOENT);
 }
 
+/*
+ * `accessor SYM copy`: NSS 3.125.1's SSL_ExportKeyingMaterial (Firefox ESR's
+ * libssl3.so, at 0x3b7b7) copying client_random then server_random into the
+ * exporter seed, the client random's halves stored out of order:
+ *   movups 0x638(%rdi),%xmm0; movups 0x648(%rdi),%xmm1
+ *   movups %xmm1,0x10(%rax);  movups %xmm0,(%rax)
+ *   movups 0x618(%rdi),%xmm0; movups 0x628(%rdi),%xmm1
+ *   movups %xmm0,0x20(%rax);  movups %xmm1,0x30(%rax); ret
+ */
+static const uint8_t nss_3_125_copy[] = {
+	0x0f, 0x10, 0x87, 0x38, 0x06, 0x00, 0x00, 0x0f, 0x10, 0x8f, 0x48, 0x06, 0x00, 0x00,
+	0x0f, 0x11, 0x48, 0x10, 0x0f, 0x11, 0x00,
+	0x0f, 0x10, 0x87, 0x18, 0x06, 0x00, 0x00, 0x0f, 0x10, 0x8f, 0x28, 0x06, 0x00, 0x00,
+	0x0f, 0x11, 0x40, 0x20, 0x0f, 0x11, 0x48, 0x30, 0xc3,
+};
+
+static void test_copy(void)
+{
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_copy_decode(&disasm, nss_3_125_copy, sizeof(nss_3_125_copy), 0x1000, 32, &off), 0);
+	CHECK_INT(off, 0x638);
+	/* 16 bytes: the first piece stored at the start is the client random's first half */
+	CHECK_INT(ps_accessor_copy_decode(&disasm, nss_3_125_copy, sizeof(nss_3_125_copy), 0x1000, 16, &off), 0);
+	CHECK_INT(off, 0x638);
+	/* 64 bytes: no copy that long starts at the buffer's start */
+	CHECK_INT(ps_accessor_copy_decode(&disasm, nss_3_125_copy, sizeof(nss_3_125_copy), 0x1000, 64, &off),
+		  -ENOENT);
+	CHECK_INT(ps_accessor_copy_decode(&disasm, nss_3_125_copy, sizeof(nss_3_125_copy), 0x1000, 24, &off),
+		  -EINVAL);
+}
+
+/*
+ * NSS 3.87.1's shape (Debian bookworm's libssl3.so at 0x2babc): movdqu
+ * through r12, stores interleaved with other writes; then a second copy of
+ * another place, which makes the answer ambiguous:
+ *   movdqu 0x620(%r12),%xmm0; movl $0x40,0x18(%rsp); movups %xmm0,0x0(%r13)
+ *   movdqu 0x630(%r12),%xmm1; movups %xmm1,0x10(%r13)
+ *   [movdqu 0x600(%r12),%xmm2; movups %xmm2,(%rax); movdqu 0x610(%r12),%xmm3; movups %xmm3,0x10(%rax)]
+ */
+static void test_copy_ambiguous(void)
+{
+	static const uint8_t code[] = {
+		0xf3, 0x41, 0x0f, 0x6f, 0x84, 0x24, 0x20, 0x06, 0x00, 0x00,
+		0xc7, 0x44, 0x24, 0x18, 0x40, 0x00, 0x00, 0x00,
+		0x41, 0x0f, 0x11, 0x45, 0x00,
+		0xf3, 0x41, 0x0f, 0x6f, 0x8c, 0x24, 0x30, 0x06, 0x00, 0x00,
+		0x41, 0x0f, 0x11, 0x4d, 0x10,
+		/* the second copy */
+		0xf3, 0x41, 0x0f, 0x6f, 0x94, 0x24, 0x00, 0x06, 0x00, 0x00,
+		0x0f, 0x11, 0x10,
+		0xf3, 0x41, 0x0f, 0x6f, 0x9c, 0x24, 0x10, 0x06, 0x00, 0x00,
+		0x0f, 0x11, 0x58, 0x10,
+		0xc3,
+	};
+	size_t first = sizeof(code) - 1 - 10 - 3 - 10 - 4;
+	int64_t off = -1;
+
+	CHECK_INT(ps_accessor_copy_decode(&disasm, code, first, 0x1000, 32, &off), 0);
+	CHECK_INT(off, 0x620);
+	CHECK_INT(ps_accessor_copy_decode(&disasm, code, sizeof(code), 0x1000, 32, &off), -ENOENT);
+}
+
+/*
+ * This machine's libssl3.so, when it is NSS 3.87 (the spec's layout
+ * "3.87"): its SSL_ExportKeyingMaterial confirms the client random's offset
+ * through the generated tables' `accessor ... copy`, and the public ABI
+ * structs stay known.
+ */
+static char libssl3_path[PATH_MAX];
+
+static void test_system_libssl3_matches_3_87(void)
+{
+	const char *path = libssl3_path;
+	const struct ps_module_desc *m = find_module("nss");
+	const struct ps_layout_desc *layout = find_layout(m, "3.87");
+	struct ps_elf *elf = ps_elf_open(path);
+	struct ps_accessor_result result;
+	int32_t offsets[64];
+	bool shown[64] = { false };
+
+	CHECK(m && layout && elf);
+	if (!m || !layout || !elf || m->n_offsets > 64) {
+		if (elf)
+			ps_elf_close(elf);
+		return;
+	}
+	memcpy(offsets, layout->offsets, m->n_offsets * sizeof(*offsets));
+	ps_accessors_check(m, layout, elf, &disasm, offsets, shown, &result);
+	CHECK_INT(result.checked, 1);
+	CHECK_INT(result.mismatches, 0);
+	for (uint32_t i = 0; i < m->n_offsets; i++)
+		CHECK(shown[i]);   /* the one accessor's field, and the abi structs' */
+	ps_elf_close(elf);
+}
+
+/* The file holds "Version: NSS 3.87." (sslver.c's banner). */
+static bool is_nss_3_87(const char *path)
+{
+	static const char banner[] = "Version: NSS 3.87.";
+	FILE *f = fopen(path, "rb");
+	char buf[65536 + sizeof(banner)];
+	size_t keep = 0, got;
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && (got = fread(buf + keep, 1, 65536, f)) > 0) {
+		size_t n = keep + got;
+
+		found = memmem(buf, n, banner, sizeof(banner) - 1) != NULL;
+		keep = n < sizeof(banner) ? n : sizeof(banner) - 1;
+		memmove(buf, buf + n - keep, keep);
+	}
+	fclose(f);
+	return found;
+}
+
 int main(void)
 {
+
 	ps_log_set_debug(false);
 	if (ps_disasm_open(&disasm) != 0) {
 		printf("FAIL capstone: cannot open a decoder (is libcapstone4 installed?)\n");
@@ -217,6 +337,12 @@ int main(void)
 	TEST(test_null_check_and_copy);
 	TEST(test_cannot_tell);
 	TEST(test_through_pointer);
+	TEST(test_copy);
+	TEST(test_copy_ambiguous);
+	if (ps_ldcache_resolve("libssl3.so", libssl3_path, sizeof(libssl3_path)) == 0 && is_nss_3_87(libssl3_path))
+		TEST(test_system_libssl3_matches_3_87);
+	else
+		printf("SKIP test_system_libssl3_matches_3_87: no NSS 3.87 libssl3.so in the ld.so cache\n");
 	if (ps_ldcache_resolve("libssl.so.3", libssl_path, sizeof(libssl_path)) == 0 &&
 	    (libssl = ps_elf_open(libssl_path))) {
 		TEST(test_system_libssl_matches_3_0);

@@ -653,7 +653,7 @@ if want P1 || want P2 || want P5; then
 		P2W_WORST= p2w_all=
 		for ((r = 1; r <= BENCH_P2_RUNS; r++)); do
 			if ! p2_run "${WIRE_ARGS[@]}" tcp; then R[P2w.plainsight]=$P2_WHY; P2W_WORST=; break; fi
-			wire_counts=$(sed -nE 's/.*"wire": (\{.*\}\}).*/\1/p' <<< "$P2_SUMMARY")
+			wire_counts=$(sed -nE 's/.*"wire": (\{.*\})\}\}[[:space:]]*$/\1/p' <<< "$P2_SUMMARY")
 			log "P2 --from wire run $r: captured $P2_CAP of $((2 * NBYTES)) bytes (ratio $P2_RATIO) at $P2_MIBS MiB/s; ${wire_counts:-no wire counters}"
 			p2w_all+="${p2w_all:+, }{\"ratio\": $P2_RATIO, \"mib_per_s\": $P2_MIBS, \"wire\": ${wire_counts:-null}}"
 			if [ -z "$P2W_WORST" ] || [ "$(fcalc "($P2_RATIO < $P2W_WORST)" 0)" = 1 ]; then P2W_WORST=$P2_RATIO; fi

@@ -255,8 +255,6 @@ offsets-go: $(OUT)/offsets
 
 # ---- tests --------------------------------------------------------------------
 UNIT_SRCS := $(wildcard tests/unit/*_test.c)
-# tests/unit/http_test.c compresses its br bodies with libbrotli's encoder.
-UNIT_LIBS := -lbrotlienc
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(OUT)/tests/%)
 ASAN_UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(ASAN_OUT)/tests/%)
 

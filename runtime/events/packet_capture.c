@@ -257,10 +257,17 @@ uint16_t ps_packet_capture_file_linktype(const struct ps_packet_capture *pc, siz
 	}
 }
 
-void ps_packet_capture_fds(const struct ps_packet_capture *pc, int *fds)
+int ps_packet_capture_pollfds(const struct ps_packet_capture *pc, struct pollfd **pollfds, size_t *n)
 {
+	*pollfds = calloc(pc->n + 1, sizeof(**pollfds));
+	if (!*pollfds) {
+		ps_error("out of memory");
+		return -ENOMEM;
+	}
 	for (size_t i = 0; i < pc->n; i++)
-		fds[i] = pc->lib->get_selectable_fd(pc->ifaces[i].pcap);
+		(*pollfds)[i] = (struct pollfd){ .fd = pc->lib->get_selectable_fd(pc->ifaces[i].pcap), .events = POLLIN };
+	*n = pc->n + 1;
+	return 0;
 }
 
 struct dispatch_ctx {

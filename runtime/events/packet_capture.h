@@ -15,6 +15,7 @@
 #define PS_PACKET_CAPTURE_H
 
 #include <stddef.h>
+#include <poll.h>
 #include <stdint.h>
 
 /* Whole packets: larger than any MTU, loopback's 64 KiB included. */
@@ -51,7 +52,11 @@ int ps_packet_capture_linktype(const struct ps_packet_capture *pc, size_t i);
 uint16_t ps_packet_capture_file_linktype(const struct ps_packet_capture *pc, size_t i);
 
 /* Descriptors that become readable when packets wait (poll(2)); fds holds count entries. */
-void ps_packet_capture_fds(const struct ps_packet_capture *pc, int *fds);
+/*
+ * One pollfd per interface (POLLIN) and one more, last, left for the
+ * caller's own descriptor: *n counts them all. -ENOMEM (said) or 0.
+ */
+int ps_packet_capture_pollfds(const struct ps_packet_capture *pc, struct pollfd **pollfds, size_t *n);
 
 /*
  * Hands every packet waiting in the rings to on_packet, without blocking.

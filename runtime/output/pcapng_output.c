@@ -106,25 +106,6 @@ static int write_header(struct ps_pcapng_output *out, const struct ps_options *o
 	return err ? fail_write(out, err) : 0;
 }
 
-/* One entry per interface, then the caller's descriptor. */
-static int make_pollfds(struct ps_pcapng_output *out)
-{
-	size_t n = ps_packet_capture_count(out->capture);
-	int *fds = calloc(n, sizeof(*fds));
-
-	out->pollfds = calloc(n + 1, sizeof(*out->pollfds));
-	if (!fds || !out->pollfds) {
-		free(fds);
-		ps_error("out of memory");
-		return -ENOMEM;
-	}
-	ps_packet_capture_fds(out->capture, fds);
-	for (size_t i = 0; i < n; i++)
-		out->pollfds[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-	out->n_pollfds = n + 1;
-	free(fds);
-	return 0;
-}
 
 int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts, struct ps_pcapng_output **result)
 {
@@ -152,7 +133,7 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 							 &out->capture)
 				 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
 	if (!err)
-		err = make_pollfds(out);
+		err = ps_packet_capture_pollfds(out->capture, &out->pollfds, &out->n_pollfds);
 	if (!err)
 		err = write_header(out, opts);
 	if (!err)

@@ -207,24 +207,6 @@ static void free_owners(void *arg, void *user)
 	free(user);
 }
 
-static int make_pollfds(struct ps_wire_output *out)
-{
-	size_t n = ps_packet_capture_count(out->capture);
-	int *fds = calloc(n, sizeof(*fds));
-
-	out->pollfds = calloc(n + 1, sizeof(*out->pollfds));
-	if (!fds || !out->pollfds) {
-		free(fds);
-		ps_error("out of memory");
-		return -ENOMEM;
-	}
-	ps_packet_capture_fds(out->capture, fds);
-	for (size_t i = 0; i < n; i++)
-		out->pollfds[i] = (struct pollfd){ .fd = fds[i], .events = POLLIN };
-	out->n_pollfds = n + 1;
-	free(fds);
-	return 0;
-}
 
 int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
 			struct ps_wire_output **result)
@@ -251,7 +233,7 @@ int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_reco
 								  opts->packet_filter, &out->capture)
 					 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
 	if (!err)
-		err = make_pollfds(out);
+		err = ps_packet_capture_pollfds(out->capture, &out->pollfds, &out->n_pollfds);
 	if (!err)
 		ps_sock_owners_start(&out->owners); /* it warns when it cannot: records go on without names */
 	if (err) {

@@ -659,18 +659,28 @@ struct ps_chunk_ctx {
  * (An event nobody reads never gets here: the generated code asks
  * ps_event_wanted before building it.)
  */
+/*
+ * The emitters are global functions (not static, not inlined): the verifier
+ * checks a global function once, on its own, instead of again for every
+ * state the caller reaches the call in. The tls module's data return
+ * programs went from 15,400 instructions verified (12.5 ms each) to 5,700
+ * (3.4 ms). A global function's pointer argument may be NULL, hence the checks.
+ */
 #define PS_DEFINE_FIXED_EMITTER(name, type)                                                       \
-	static __always_inline void ps_emit_fixed_##name(type *ev)                                \
+	__noinline int ps_emit_fixed_##name(type *ev)                                             \
 	{                                                                                         \
 		type *rec;                                                                        \
                                                                                                   \
+		if (!ev)                                                                          \
+			return 0;                                                                 \
 		rec = bpf_ringbuf_reserve(&ps_events, sizeof(type), 0);                           \
 		if (!rec) {                                                                       \
 			ps_loss_add(PS_LOSS_RINGBUF_EVENTS, 1);                                   \
-			return;                                                                   \
+			return 0;                                                                 \
 		}                                                                                 \
 		__builtin_memcpy(rec, ev, sizeof(type));                                          \
-		bpf_ringbuf_submit(rec, ps_wakeup_flags(&ps_config.filter));                                      \
+		bpf_ringbuf_submit(rec, ps_wakeup_flags(&ps_config.filter));                      \
+		return 0;                                                                         \
 	}
 
 #define PS_DEFINE_EMITTER(name, type)                                                             \
@@ -701,11 +711,13 @@ struct ps_chunk_ctx {
 		return 0;                                                                         \
 	}                                                                                         \
                                                                                                   \
-	static __always_inline void ps_emit_##name(type *ev, __u64 src, __u64 len)                \
+	__noinline int ps_emit_##name(type *ev, __u64 src, __u64 len)                             \
 	{                                                                                         \
 		struct ps_chunk_ctx c = { .fixed = ev, .src = src, .len = len };                  \
 		__u64 chunks = (len + PS_CHUNK_MAX - 1) / PS_CHUNK_MAX;                           \
                                                                                                   \
+		if (!ev)                                                                          \
+			return 0;                                                                 \
 		if (chunks == 0)                                                                  \
 			chunks = 1;                                                               \
 		if (chunks > PS_CALL_MAX_CHUNKS) {                                                \
@@ -715,6 +727,7 @@ struct ps_chunk_ctx {
 		}                                                                                 \
 		c.chunks = chunks;                                                                \
 		bpf_loop(chunks, ps_chunk_##name, &c, 0);                                         \
+		return 0;                                                                         \
 	}                                                                                         \
                                                                                                   \
 	static long ps_str_chunk_##name(__u32 i, void *arg)                                       \
@@ -754,11 +767,14 @@ struct ps_chunk_ctx {
 		return c->done != 0;                                                              \
 	}                                                                                         \
                                                                                                   \
-	static __always_inline void ps_emit_str_##name(type *ev, __u64 src)                       \
+	__noinline int ps_emit_str_##name(type *ev, __u64 src)                                    \
 	{                                                                                         \
 		struct ps_chunk_ctx c = { .fixed = ev, .src = src, .chunks = 4096 };              \
                                                                                                   \
+		if (!ev)                                                                          \
+			return 0;                                                                 \
 		bpf_loop(c.chunks, ps_str_chunk_##name, &c, 0);                                   \
+		return 0;                                                                         \
 	}                                                                                         \
                                                                                                   \
 	PS_DEFINE_FIXED_EMITTER(name, type)

@@ -31,6 +31,8 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 65536);
+	/* filled one pid at a time: preallocating 65536 elements cost ~15 ms of start-up */
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, __u32);
 	__type(value, __u8);
 } ps_exit_watched SEC(".maps");

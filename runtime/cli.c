@@ -158,7 +158,7 @@ static void print_module_help(const struct ps_module_desc *module)
 	       "\"plainsight: attached ... of pid N\" line each.\n"
 	       "\nRoot is not needed; these capabilities are:\n"
 	       "  CAP_BPF, CAP_PERFMON    load the probes, attach uprobes and tracepoints\n"
-	       "                          (some kernels, 6.18 among them, also want\n"
+	       "                          (before Linux 6.6 some kernels also want\n"
 	       "                          CAP_SYS_ADMIN for uprobes; the error says so)\n"
 	       "  CAP_NET_ADMIN           -i: capture packets (-m pcapng)\n"
 	       "  CAP_SYS_PTRACE          other users' processes: their maps and roots\n"

@@ -12,11 +12,13 @@
 #include "go_returns.h"
 #include "keylog.h"
 #include "link.h"
+#include "links_teardown.h"
 #include "log.h"
 #include "probes.h"
 #include "maps_ahead.h"
 #include "rodata.h"
 #include "twin_load.h"
+#include "uprobe_multi.h"
 
 #define CONFIG_VAR "ps_config"
 
@@ -114,24 +116,65 @@ static int add_link(struct ps_probes *probes, struct bpf_link *link)
 	return 0;
 }
 
-/* programs: the probes whose loaded object has the program; probes: those the link is added to. */
+static int add_link_fd(struct ps_probes *probes, int fd)
+{
+	int *grown = realloc(probes->link_fds, (probes->n_link_fds + 1) * sizeof(*grown));
+
+	if (!grown) {
+		close(fd);
+		return -ENOMEM;
+	}
+	probes->link_fds = grown;
+	probes->link_fds[probes->n_link_fds++] = fd;
+	return 0;
+}
+
+/* One link at offsets[0..n): a multi link, or (older kernels) a perf-event uprobe for the one offset. */
+static int link_uprobe(const struct ps_probes *programs, struct ps_probes *probes, struct bpf_program *prog,
+		       bool retprobe, pid_t pid, const char *path, const unsigned long *offsets, size_t n)
+{
+	struct bpf_link *link;
+	int fd;
+
+	if (programs->uprobe_multi) {
+		fd = ps_uprobe_multi_attach(bpf_program__fd(prog), path, offsets, n, retprobe, pid);
+		return fd < 0 ? fd : add_link_fd(probes, fd);
+	}
+	if (n != 1)
+		return -EINVAL;
+	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offsets[0]);
+	return link ? add_link(probes, link) : -errno;
+}
+
+/*
+ * programs: the probes whose loaded object has the program; probes: those
+ * the link is added to. One link for all offsets[0..n) where the kernel
+ * allows it, else one each.
+ */
 static int attach_uprobe(const struct ps_options *opts, const struct ps_probes *programs, struct ps_probes *probes,
-			 const char *prog_name, bool retprobe, const char *path, const char *symbol, long offset)
+			 const char *prog_name, bool retprobe, const char *path, const char *symbol,
+			 const unsigned long *offsets, size_t n)
 {
 	struct bpf_program *prog = ps_twin_program(programs->obj, programs->twin, prog_name);
 	pid_t pid = opts->pid ? (pid_t)opts->pid : -1;
-	struct bpf_link *link;
-	int err;
+	size_t done = 0;
+	int err = 0;
 
 	if (!prog)
 		return 0;
-	link = bpf_program__attach_uprobe(prog, retprobe, pid, path, (size_t)offset);
-	if (!link) {
-		err = -errno;
+	if (programs->uprobe_multi) {
+		err = link_uprobe(programs, probes, prog, retprobe, pid, path, offsets, n);
+		done = err ? 0 : n;
+	} else {
+		while (done < n && !(err = link_uprobe(programs, probes, prog, retprobe, pid, path, &offsets[done], 1)))
+			done++;
+	}
+	probes->n_uprobes += done;
+	if (err) {
 		/*
 		 * The kernel refuses a uprobe where another tracer's differs in kind;
-		 * and some kernels (6.18 here) refuse perf_event_open's uprobes to
-		 * CAP_PERFMON without CAP_SYS_ADMIN.
+		 * and some kernels (6.18 here) refuse perf_event_open's uprobes, the
+		 * kind before multi links, to CAP_PERFMON without CAP_SYS_ADMIN.
 		 */
 		ps_error("%s: cannot attach %s to %s in %s: %s%s", opts->module->name,
 			 retprobe ? "a uretprobe" : "a uprobe", symbol, path, strerror(-err),
@@ -140,8 +183,7 @@ static int attach_uprobe(const struct ps_options *opts, const struct ps_probes *
 			 " (missing CAP_SYS_ADMIN: this kernel refuses uprobes to CAP_BPF and CAP_PERFMON alone)" : "");
 		return err;
 	}
-	probes->n_uprobes++;
-	return add_link(probes, link);
+	return 0;
 }
 
 /* A Go function's return: a uprobe at each of its RETs (go_returns.h says why). */
@@ -158,9 +200,8 @@ static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_t
 		return err;
 	}
 	ps_debug("%s: %s returns at %zu RET%s", opts->module->name, hook->symbol, n, n == 1 ? "" : "s");
-	for (size_t i = 0; i < n && !err; i++)
-		err = attach_uprobe(opts, programs, probes, hook->return_prog, false, target->path, hook->symbol,
-				    offsets[i]);
+	err = attach_uprobe(opts, programs, probes, hook->return_prog, false, target->path, hook->symbol,
+			    (const unsigned long *)offsets, n);
 	free(offsets);
 	return err;
 }
@@ -192,12 +233,13 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 
 		if (sites[i] < 0)
 			continue;
-		err = attach_uprobe(opts, programs, probes, hook->entry_prog, false, path, hook->symbol, sites[i]);
+		const unsigned long site = (unsigned long)sites[i];
+
+		err = attach_uprobe(opts, programs, probes, hook->entry_prog, false, path, hook->symbol, &site, 1);
 		if (!err && hook->abi == PS_ABI_GO && hook->return_prog)
 			err = attach_go_returns(opts, &plan->targets[hook->target], programs, probes, hook);
 		else if (!err)
-			err = attach_uprobe(opts, programs, probes, hook->return_prog, true, path, hook->symbol,
-					    sites[i]);
+			err = attach_uprobe(opts, programs, probes, hook->return_prog, true, path, hook->symbol, &site, 1);
 		if (err)
 			return err;
 	}
@@ -295,8 +337,15 @@ static int use_maps_made_ahead(const struct ps_options *opts, struct ps_probes *
 static int load_object(const struct ps_options *opts, const struct ps_hookset_desc *hookset,
 		       struct ps_probes *probes, bool quiet)
 {
-	int err = ps_twin_load(probes->obj, probes->twin);
+	int err;
 
+	probes->uprobe_multi = ps_uprobe_multi_supported();
+	if (probes->uprobe_multi) {
+		ps_uprobe_multi_prepare(probes->obj);
+		if (probes->twin)
+			ps_uprobe_multi_prepare(probes->twin);
+	}
+	err = ps_twin_load(probes->obj, probes->twin);
 	if (err && quiet) {
 		ps_debug("%s: the kernel refused the BPF programs of hook set '%s' with the cached CO-RE types: %s",
 			 opts->module->name, hookset->name, strerror(-err));
@@ -470,11 +519,13 @@ int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *p
 
 void ps_probes_detach(struct ps_probes *probes)
 {
-	for (uint32_t i = 0; i < probes->n_links; i++)
-		bpf_link__destroy(probes->links[i]);
+	ps_links_teardown(probes->links, probes->n_links, probes->link_fds, probes->n_link_fds);
 	free(probes->links);
 	probes->links = NULL;
 	probes->n_links = 0;
+	free(probes->link_fds);
+	probes->link_fds = NULL;
+	probes->n_link_fds = 0;
 }
 
 void ps_probes_destroy(struct ps_probes *probes)

@@ -3,6 +3,7 @@
 #ifndef PS_PROBES_H
 #define PS_PROBES_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "cli.h"
 #include "ps_event.h"
@@ -16,6 +17,9 @@ struct ps_probes {
 	struct bpf_object *twin;    /* obj's twin, verifying half its programs (twin_load.h); NULL: none */
 	struct bpf_link **links;
 	uint32_t n_links;
+	int *link_fds;              /* multi uprobe links (uprobe_multi.h), which libbpf 1.1 cannot hold */
+	uint32_t n_link_fds;
+	bool uprobe_multi;          /* its uprobe programs were loaded for multi links */
 	uint32_t n_uprobes;         /* uprobes and uretprobes attached */
 	uint32_t n_missing;         /* optional hooks whose symbol is absent */
 	struct ps_maps_ahead *ahead; /* maps being made ahead (maps_ahead.h); NULL: none */

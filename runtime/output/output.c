@@ -15,6 +15,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "secrets_record.h"
+#include "sysmem.h"
 
 /*
  * Big writes: one 4 MiB call should cost a few syscalls, not thousands.
@@ -27,10 +28,19 @@
  * Formatted bytes waiting for the writer thread (async_sink.h): enough to
  * ride out the disk's dirty-page throttling, which holds a writer for
  * hundreds of milliseconds once gigabytes are waiting for writeback, at
- * bulk-capture rates (bench P2). Used only during such a stall, and given
- * back as it is written.
+ * bulk-capture rates (bench P2 lost 80-110 MB in such stalls with a 64 MiB
+ * queue). A 32nd of the available memory, 64 MiB to 1 GiB; used only
+ * during such a stall, and given back as it is written.
  */
-#define WRITER_QUEUE_MAX (64u << 20)
+#define WRITER_QUEUE_MIN (64ull << 20)
+#define WRITER_QUEUE_MAX (1ull << 30)
+
+static size_t writer_queue_bytes(void)
+{
+	uint64_t bytes = ps_mem_available_kib() * 1024 / 32;
+
+	return bytes < WRITER_QUEUE_MIN ? WRITER_QUEUE_MIN : bytes > WRITER_QUEUE_MAX ? WRITER_QUEUE_MAX : bytes;
+}
 
 struct ps_writer {
 	FILE *stream;
@@ -128,7 +138,7 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 	 * the reader's stead. A failure leaves the descriptor open: the file
 	 * stays the caller's.
 	 */
-	w->stream = w->flush_each_record ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, WRITER_QUEUE_MAX);
+	w->stream = w->flush_each_record ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, writer_queue_bytes());
 	if (!w->stream) {
 		saved_errno = errno;
 		writer_free(w);

@@ -5,53 +5,15 @@ says it sent and received (curl -v, its output files)."""
 import os
 
 import harness
-from harness import TestFailure, free_port, indent, listening, require_program, tail, wait_until
-from tls_servers import make_cert
+from harness import TestFailure, free_port, indent, require_program, tail, wait_until
+from tls_servers import start_nginx
 
 TESTS, test = harness.registry()
 
-NGINX_CONF = """
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid %(tmp)s/nginx.pid;
-error_log %(tmp)s/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    access_log %(tmp)s/nginx-access.log;
-    client_body_temp_path %(tmp)s/nginx-body;
-    proxy_temp_path %(tmp)s/nginx-proxy;
-    fastcgi_temp_path %(tmp)s/nginx-fastcgi;
-    uwsgi_temp_path %(tmp)s/nginx-uwsgi;
-    scgi_temp_path %(tmp)s/nginx-scgi;
-    gzip on;
+# gzip for text: big.txt goes out chunked and gzip over HTTP/1.1
+GZIP = """    gzip on;
     gzip_types text/plain;
-    gzip_min_length 1;
-    server {
-        listen 127.0.0.1:%(port)d ssl http2;
-        ssl_certificate %(cert)s;
-        ssl_certificate_key %(key)s;
-        location / { root %(tmp)s/www; }
-    }
-}
-"""
-
-
-def start_nginx(ctx, port):
-    """nginx 1.22 (Debian 12): `listen ... http2` is its `http2 on`."""
-    require_program("nginx")
-    cert, key = make_cert(ctx)
-    conf = ctx.write("nginx.conf", (NGINX_CONF % dict(tmp=ctx.tmp, port=port, cert=cert, key=key)).encode())
-    srv = ctx.start(["nginx", "-p", ctx.tmp, "-e", ctx.path("nginx-error.log"), "-c", conf], "nginx")
-    try:
-        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10, "nginx to listen on port %d" % port)
-    except TestFailure:
-        raise TestFailure("nginx does not listen on port %d; its error log:" % port,
-                          *indent(tail(open(ctx.path("nginx-error.log")).read())))
-    if srv.p.poll() is not None:
-        raise TestFailure("nginx exited with status %d:" % srv.p.returncode, *indent(tail(srv.stderr)))
-    return srv
+    gzip_min_length 1;"""
 
 
 def write_site(ctx):
@@ -178,7 +140,7 @@ def exchange(ctx, http2, asan=False):
     require_program("curl")
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     post = os.urandom(6).hex().encode() * 100
     ctx.write("post.txt", post)
     # nginx answers a POST to a file with 405 at once and, over HTTP/2, resets
@@ -256,7 +218,7 @@ def http_raw_keeps_records(ctx):
     """--raw: the per-call records of before, no messages."""
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     ps = ctx.start_plainsight(["tls", "--raw", "-m", "json", "-q"], http=True)
     ps.wait_attached()
     curl = ctx.start(["curl", "-sk", "--http1.1", "https://127.0.0.1:%d/small.txt" % port], "curl")
@@ -294,7 +256,7 @@ def http_httpx_http2(ctx):
     require_debian_module(ctx, "httpx, h2", "python3-httpx python3-h2")
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     urls = ["https://127.0.0.1:%d/%s" % (port, n) for n in ("small.txt", "big.txt", "blob.bin")]
     ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
     ps.wait_attached()
@@ -388,7 +350,7 @@ def http_text_tsize(ctx):
     line that says how many bytes were not shown."""
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     ps = ctx.start_plainsight(["tls", "-q", "-t", "20"], http=True)
     ps.wait_attached()
     curl = ctx.start(["curl", "-sk", "--http1.1", "--compressed", "-o", ctx.path("got"),

@@ -131,7 +131,7 @@ def check_exchange(ctx, msgs_req, msgs_resp, sent, received, bodies_sent, bodies
         expect(w + " body_len", m["body_len"], len(bodies_received[i]))
         enc = [v for n, v in fields(block) if n.lower() == "content-encoding"]
         expect(w + " content_encoding", m.get("content_encoding"), enc[0] if enc else None)
-    keys = {(m["fd"], m["sport"], m["dport"]) for m in msgs_req + msgs_resp}
+    keys = {(m["fd"], m.get("sport"), m.get("dport")) for m in msgs_req + msgs_resp}
     if len(keys) != 1:
         raise TestFailure("%s: the messages are on %d connections, curl used one: %r" % (what, len(keys), keys))
 
@@ -372,3 +372,50 @@ def http_text_tsize(ctx):
     expect("truncation line", lines[start + len(want_body)],
            "| [... %d more bytes of body not shown: -t/--tsize]" % (len(big) - 20))
     expect("curl's download", open(ctx.path("got"), "rb").read(), big)
+
+
+@test("http_unknown_tuple_unix_socket")
+def http_unknown_tuple_unix_socket(ctx):
+    """curl --http1.1 --unix-socket against nginx listening on a Unix socket
+    over TLS: the records have an fd but no 4-tuple (no inet socket behind
+    it), so connections are told apart by pid and fd alone. Three requests
+    on one connection and a second curl's on another: each response paired
+    with its own request, in order, on its own connection."""
+    require_program("curl")
+    files = write_site(ctx)
+    sock = ctx.path("nginx.sock")
+    port = free_port()
+    start_nginx(ctx, port, server="""        location / { root %(tmp)s/www; }
+    }
+    server {
+        listen unix:""" + sock + """ ssl;
+        ssl_certificate """ + ctx.path("cert.pem") + """;
+        ssl_certificate_key """ + ctx.path("key.pem") + """;
+        location / { root %(tmp)s/www; }""")
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    base = "https://localhost/"
+    names = ["small.txt", "blob.bin", "big.txt"]
+    outs = [ctx.path("out%d" % i) for i in range(len(names))]
+    args = ["--http1.1", "--unix-socket", sock]
+    for name, out in zip(names, outs):
+        args += [base + name, "-o", out]
+    curl = ctx.start(["curl", "-skv"] + args, "curl")
+    curl.check_ok(60)
+    # a second connection: nginx's worker gives it the fd number the first had
+    again = ctx.start(["curl", "-sk", "--http1.1", "--unix-socket", sock, base + "small.txt?again",
+                       "-o", ctx.path("again")], "curl again")
+    again.check_ok(60)
+    ps.stop()
+    got = [open(o, "rb").read() for o in outs]
+    expect("curl's downloads", got, [files[n] for n in names])
+    # nginx's side: every response paired with its own request, the second connection's too
+    ngx = [m for m in objects(ps) if m.get("comm") == "nginx" and m.get("type") == "response" and "proto" in m]
+    expect("nginx's responses (path, status, body)", [(m["path"], m["status"], body_of(m)) for m in ngx],
+           [("/" + n, 200, files[n]) for n in names] + [("/small.txt?again", 200, files["small.txt"])])
+    sent, received = curl_blocks(curl.stderr, ">"), curl_blocks(curl.stderr, "<")
+    reqs, resps = messages(ps, curl.pid, "request"), messages(ps, curl.pid, "response")
+    for m in reqs + resps:
+        if m.get("sport") or m.get("dport") or m.get("saddr"):
+            raise TestFailure("a message over a Unix socket names a 4-tuple: %r" % {k: v for k, v in m.items() if k != "body"})
+    check_exchange(ctx, reqs, resps, sent, received, [b""] * 3, got, False, "curl --unix-socket")

@@ -5,6 +5,8 @@ line of what it really sent and received.
   http_peers.py httpx URL...                  GETs over one HTTP/2 connection
   http_peers.py grpc-server CERT KEY          serves /plainsight.Echo/*; prints {"port": N}
   http_peers.py grpc-client PORT CERT         three calls on one channel
+  http_peers.py close-server CERT KEY N       HTTP/1.0 over TLS, N requests, each
+                                              body ended by the close alone; prints {"port": N}
 """
 
 import base64
@@ -72,6 +74,33 @@ def grpc_client(port, cert):
     print(json.dumps(calls), flush=True)
 
 
+def close_server(cert, key, n):
+    """Answers GET /NAME with HTTP/1.0, no Content-Length: the body
+    ("body of /NAME" and 5000 bytes) ends when the connection closes."""
+    import http.server
+    import ssl
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(("body of %s\n" % self.path).encode() + b"x" * 5000)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    server.socket = tls.wrap_socket(server.socket, server_side=True)
+    print(json.dumps({"port": server.server_address[1]}), flush=True)
+    for _ in range(n):
+        server.handle_request()
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "httpx":
         httpx_client(sys.argv[2:])
@@ -79,5 +108,7 @@ if __name__ == "__main__":
         grpc_server(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "grpc-client":
         grpc_client(int(sys.argv[2]), sys.argv[3])
+    elif sys.argv[1] == "close-server":
+        close_server(sys.argv[2], sys.argv[3], int(sys.argv[4]))
     else:
-        sys.exit("usage: http_peers.py httpx URL... | grpc-server CERT KEY | grpc-client PORT CERT")
+        sys.exit("usage: http_peers.py httpx URL... | grpc-server CERT KEY | grpc-client PORT CERT | close-server CERT KEY N")

@@ -419,3 +419,42 @@ def http_unknown_tuple_unix_socket(ctx):
         if m.get("sport") or m.get("dport") or m.get("saddr"):
             raise TestFailure("a message over a Unix socket names a 4-tuple: %r" % {k: v for k, v in m.items() if k != "body"})
     check_exchange(ctx, reqs, resps, sent, received, [b""] * 3, got, False, "curl --unix-socket")
+
+
+@test("http_body_until_close")
+def http_body_until_close(ctx):
+    """A Python http.server over TLS answers HTTP/1.0 with no Content-Length
+    (the body ends at the close), to one curl asking twice (two connections
+    on one fd number, one after the other). The first response of curl and of
+    the server goes out complete, no note, when the fd is seen to hold the
+    next connection; the last, still open for plainsight at its exit, whole
+    but marked as cut by exit. Bodies equal what curl received."""
+    import json
+    import subprocess
+    from tls_servers import make_cert
+    require_program("curl")
+    cert, key = make_cert(ctx)
+    server = ctx.start([DEBIAN_PYTHON, PEERS, "close-server", cert, key, "2"], "http.server",
+                       stdin=subprocess.DEVNULL, collect_stdout=True)
+    wait_until(lambda: b"\n" in server.stdout_bytes or server.p.poll() is not None, 30, "http.server's port")
+    if server.p.poll() is not None:
+        raise TestFailure("http.server exited:", *indent(tail(server.stderr)))
+    port = json.loads(server.stdout_bytes.split(b"\n")[0])["port"]
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    paths = ["/first-%s" % os.urandom(3).hex(), "/second-%s" % os.urandom(3).hex()]
+    outs = [ctx.path("out0"), ctx.path("out1")]
+    curl = ctx.start(["curl", "-sk", "--http1.1", "https://127.0.0.1:%d%s" % (port, paths[0]), "-o", outs[0],
+                      "https://127.0.0.1:%d%s" % (port, paths[1]), "-o", outs[1]], "curl")
+    curl.check_ok(60)
+    server.check_ok(60)
+    ps.stop()
+    got = [open(o, "rb").read() for o in outs]
+    expect("curl's downloads", got, [("body of %s\n" % p).encode() + b"x" * 5000 for p in paths])
+    cut = "body delimited by the connection's close: cut by exit, the connection still open"
+    for side, resps in (("curl", messages(ps, curl.pid, "response")),
+                        ("http.server", messages(ps, server.pid, "response"))):
+        expect(side + "'s responses (path, status, version, body)",
+               [(m["path"], m["status"], m["version"], body_of(m)) for m in resps],
+               [(p, 200, "HTTP/1.0", b) for p, b in zip(paths, got)])
+        expect(side + "'s responses' notes", [m.get("note") for m in resps], [None, cut])

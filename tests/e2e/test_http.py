@@ -458,3 +458,49 @@ def http_body_until_close(ctx):
                [(m["path"], m["status"], m["version"], body_of(m)) for m in resps],
                [(p, 200, "HTTP/1.0", b) for p, b in zip(paths, got)])
         expect(side + "'s responses' notes", [m.get("note") for m in resps], [None, cut])
+
+
+@test("http_h2_server_push")
+def http_h2_server_push(ctx):
+    """nginx 1.22's http2_push: a GET of /push.html over HTTP/2 (Python h2,
+    ENABLE_PUSH 1) draws a PUSH_PROMISE for /pushed.txt. The client's json
+    shows the promised request (push_promise, on the promised stream id,
+    method and path as promised) and the pushed response on that stream,
+    headers and body as h2 received them; the page's response on stream 1."""
+    import base64
+    import json
+    require_debian_module(ctx, "h2", "python3-h2")
+    files = write_site(ctx)
+    ctx.write("www/push.html", b"<html>push " + os.urandom(4).hex().encode() + b"</html>\n")
+    ctx.write("www/pushed.txt", files["small.txt"] + b"pushed\n")
+    port = free_port()
+    start_nginx(ctx, port, server="""        location / { root %(tmp)s/www; }
+        location = /push.html { root %(tmp)s/www; http2_push /pushed.txt; }""")
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    client = ctx.start([DEBIAN_PYTHON, PEERS, "h2-push", str(port), "/push.html"], "h2 client", collect_stdout=True)
+    client.check_ok(60)
+    ps.stop()
+    client.join_readers()
+    got = json.loads(client.stdout_bytes)
+    pushed = [g for g in got if g["promised_by"] == 1]
+    if len(pushed) != 1:
+        raise TestFailure("nginx pushed %d streams, not one: %r" % (len(pushed), got))
+    push = pushed[0]
+    expect("the pushed body h2 received", base64.b64decode(push["body_b64"]), ctx.read("www/pushed.txt"))
+    reqs, resps = messages(ps, client.pid, "request"), messages(ps, client.pid, "response")
+    promised = [m for m in reqs if m.get("push_promise")]
+    expect("promised requests seen", len(promised), 1)
+    m = promised[0]
+    expect("promised request stream_id", m["stream_id"], push["stream_id"])
+    expect("promised request headers", m["headers"], push["request_headers"])
+    expect("promised request method and path", (m["method"], m["path"]), ("GET", "/pushed.txt"))
+    by_stream = {r["stream_id"]: r for r in resps}
+    expect("response stream ids", sorted(by_stream), sorted(g["stream_id"] for g in got))
+    for g in got:
+        r = by_stream[g["stream_id"]]
+        w = "stream %d's response" % g["stream_id"]
+        expect(w + " headers", r["headers"], g["response_headers"])
+        expect(w + " body", body_of(r), base64.b64decode(g["body_b64"]))
+        expect(w + " path", r["path"], "/push.html" if g["stream_id"] == 1 else "/pushed.txt")
+    expect("the page", body_of(by_stream[1]), ctx.read("www/push.html"))

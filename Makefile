@@ -51,7 +51,7 @@ DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev li
 	libnghttp2-dev libbrotli-dev
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump golang-go gnutls-bin nginx libgnutls28-dev wget git libwolfssl-dev libmbedtls-dev libnss3-tools \
-	android-boringssl libnss3-dev libnspr4-dev firefox-esr python3-grpcio python3-h2 python3-httpx
+	android-boringssl android-libboringssl-dev libnss3-dev libnspr4-dev firefox-esr python3-grpcio python3-h2 python3-httpx
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.

@@ -486,18 +486,54 @@ void http1_feed(struct ps_http_processor *p, struct http_conn *c, enum ps_http_d
 	}
 }
 
-/* The connection ends: a body until close is complete, anything else is cut short. */
-void http1_finish(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d)
+/*
+ * A request begins in chunk's direction, nothing of it buffered, while the
+ * other direction holds a response delimited by the connection's close
+ * (RFC 9112 6.3 rule 8): that connection has closed, and the fd's number
+ * now holds another one. This is how the end shows when the 4-tuple is
+ * unknown (a Unix socket, a socket the probes never saw); a client does not
+ * send on a connection whose response runs until it closes.
+ */
+bool http1_starts_new_connection(const struct http_conn *c, const struct ps_http_chunk *chunk)
 {
+	const struct http_dir *other = &c->dir[!chunk->dir], *dir = &c->dir[chunk->dir];
+	const struct http1_dir *answer = other->parser, *h = dir->parser;
+
+	if (other->raw || dir->raw || !answer || answer->state != H1_BODY_UNTIL_CLOSE || dir->in.len ||
+	    (h && h->state != H1_START))
+		return false;
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (chunk->len >= strlen(methods[i]) && memcmp(chunk->data, methods[i], strlen(methods[i])) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The connection's records stop: a body until close is complete when its
+ * close was seen, and says it may not be otherwise; anything else is cut short.
+ */
+void http1_finish(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d, enum http_end end)
+{
+	static const char *const until_close[] = {
+		[HTTP_END_SEEN] = NULL,
+		[HTTP_END_EXIT] = "body delimited by the connection's close: cut by exit, the connection still open",
+		[HTTP_END_EVICTED] = "body delimited by the connection's close: cut when the connection was evicted "
+				     "(idle, or the table full), its close not seen",
+	};
+	static const char *const cut_short[] = {
+		[HTTP_END_SEEN] = "message cut short: the connection closed before its end",
+		[HTTP_END_EXIT] = "message cut short: the capture ended before its end",
+		[HTTP_END_EVICTED] = "message cut short: the connection was evicted before its end",
+	};
 	struct http_dir *dir = &c->dir[d];
 	struct http1_dir *h = dir->parser;
 
 	if (dir->raw)
 		return;
 	if (h && h->state == H1_BODY_UNTIL_CLOSE)
-		emit_message(p, c, h, dir->in_time, NULL);
+		emit_message(p, c, h, dir->in_time, until_close[end]);
 	else if (h && h->state != H1_START)
-		emit_message(p, c, h, dir->in_time, "message cut short: the capture ended before its end");
+		emit_message(p, c, h, dir->in_time, cut_short[end]);
 	if (dir->in.len)
 		http_dir_fallback(p, c, d, "an incomplete message when the capture ended");
 }

@@ -100,9 +100,18 @@ void http_emit(struct ps_http_processor *p, struct http_conn *c, struct ps_http_
 void http_dir_fallback(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d, const char *why);
 void http_message_init(struct ps_http_message *msg, struct http_conn *c, enum ps_http_proto proto);
 
+/* How a connection's records stop. */
+enum http_end {
+	HTTP_END_SEEN,              /* its fd now holds another connection: this one closed */
+	HTTP_END_EXIT,              /* plainsight stops with the connection still open */
+	HTTP_END_EVICTED,           /* idle too long, or the table was full */
+};
+
 /* HTTP/1.x (http1.c): parse what dir d holds. */
 void http1_feed(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d, uint64_t now);
-void http1_finish(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d);
+void http1_finish(struct ps_http_processor *p, struct http_conn *c, enum ps_http_dir d, enum http_end end);
+/* chunk begins a request while the other direction's response runs until the close (see http1.c). */
+bool http1_starts_new_connection(const struct http_conn *c, const struct ps_http_chunk *chunk);
 void http1_dir_free(struct http_dir *dir);
 bool http1_looks_like(const uint8_t *data, size_t len);
 

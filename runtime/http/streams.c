@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The event processor: records -> connections (pid, fd, 4-tuple) -> one
- * ordered byte stream per direction -> a parser. Bounded: each direction
+ * ordered byte stream per direction -> a parser. A connection's end shows
+ * as its fd holding another one (another 4-tuple, a new HTTP/2 preface, a
+ * request after a response delimited by close); what a parser still holds
+ * then goes out, and at exit, saying how it ended. Bounded: each direction
  * holds at most limits.stream_buffer_max unparsed bytes, the table at most
  * limits.max_connections connections (the least recently used goes), and a
  * connection silent for limits.idle_ns is evicted; what is dropped is
@@ -168,11 +171,22 @@ void http_dir_fallback(struct ps_http_processor *p, struct http_conn *c, enum ps
 
 /* ---- the connection table ------------------------------------------------ */
 
-static bool same_key(const struct ps_http_chunk *a, const struct ps_http_chunk *b)
+/*
+ * A connection is its process and fd; the 4-tuple, when both sides of the
+ * comparison know it, tells a reused fd from the connection it held. A
+ * record without one (a Unix socket, a memory BIO whose socket was learned
+ * late) belongs to the connection its fd holds.
+ */
+static bool same_fd(const struct ps_http_chunk *a, const struct ps_http_chunk *b)
 {
-	return a->pid == b->pid && a->fd == b->fd && a->tuple.family == b->tuple.family &&
-	       a->tuple.sport == b->tuple.sport && a->tuple.dport == b->tuple.dport &&
-	       memcmp(a->tuple.saddr, b->tuple.saddr, 16) == 0 && memcmp(a->tuple.daddr, b->tuple.daddr, 16) == 0;
+	return a->pid == b->pid && a->fd == b->fd;
+}
+
+static bool same_tuple(const struct ps_tuple *a, const struct ps_tuple *b)
+{
+	return !a->family || !b->family ||
+	       (a->family == b->family && a->sport == b->sport && a->dport == b->dport &&
+		memcmp(a->saddr, b->saddr, 16) == 0 && memcmp(a->daddr, b->daddr, 16) == 0);
 }
 
 static void unlink_conn(struct ps_http_processor *p, struct http_conn *c)
@@ -213,14 +227,14 @@ static void pending_free_all(struct http_conn *c)
 	c->pending_tail = &c->pending;
 }
 
-/* Ends a connection: what its parsers hold goes out, marked as cut short. */
-static void conn_close(struct ps_http_processor *p, struct http_conn *c)
+/* Ends a connection: what its parsers hold goes out, saying how it ended. */
+static void conn_close(struct ps_http_processor *p, struct http_conn *c, enum http_end end)
 {
 	unlink_conn(p, c);
 	p->n_conns--;
 	if (c->proto == CONN_HTTP1) {
-		http1_finish(p, c, PS_HTTP_WRITE);
-		http1_finish(p, c, PS_HTTP_READ);
+		http1_finish(p, c, PS_HTTP_WRITE, end);
+		http1_finish(p, c, PS_HTTP_READ, end);
 	} else if (c->proto == CONN_HTTP2) {
 		h2_finish(p, c);
 	}
@@ -238,7 +252,7 @@ static void evict_idle(struct ps_http_processor *p, uint64_t now)
 {
 	while (p->lru_tail && now > p->lru_tail->last_mono_ns + p->limits.idle_ns) {
 		p->counters.evicted++;
-		conn_close(p, p->lru_tail);
+		conn_close(p, p->lru_tail, HTTP_END_EVICTED);
 	}
 }
 
@@ -246,17 +260,21 @@ static struct http_conn *conn_lookup(struct ps_http_processor *p, const struct p
 {
 	struct http_conn *c;
 
-	for (c = p->conns; c; c = c->next)
-		if (same_key(&c->info, chunk))
-			break;
-	if (c) {
+	for (c = p->conns; c && !same_fd(&c->info, chunk); c = c->next)
+		;
+	if (c && same_tuple(&c->info.tuple, &chunk->tuple)) {
+		if (!c->info.tuple.family)
+			c->info.tuple = chunk->tuple;
 		unlink_conn(p, c);
 		push_front(p, c);
 		return c;
 	}
+	/* the fd's number holds another connection: the one it held has closed */
+	if (c)
+		conn_close(p, c, HTTP_END_SEEN);
 	if (p->n_conns >= p->limits.max_connections && p->lru_tail) {
 		p->counters.evicted++;
-		conn_close(p, p->lru_tail);
+		conn_close(p, p->lru_tail, HTTP_END_EVICTED);
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -323,7 +341,11 @@ bool ps_http_push(struct ps_http_processor *p, const struct ps_http_chunk *chunk
 	/* the client's preface again on a known connection: the fd now holds another one */
 	if (c->proto == CONN_HTTP2 && chunk->len >= 24 && memcmp(chunk->data, "PRI * HTTP/2.0\r\n", 16) == 0 &&
 	    h2_dir_started(c, chunk->dir)) {
-		conn_close(p, c);
+		conn_close(p, c, HTTP_END_SEEN);
+		return ps_http_push(p, chunk);
+	}
+	if (c->proto == CONN_HTTP1 && http1_starts_new_connection(c, chunk)) {
+		conn_close(p, c, HTTP_END_SEEN);
 		return ps_http_push(p, chunk);
 	}
 	if (c->proto == CONN_RAW)
@@ -365,7 +387,7 @@ bool ps_http_push(struct ps_http_processor *p, const struct ps_http_chunk *chunk
 void ps_http_flush(struct ps_http_processor *p)
 {
 	while (p->conns)
-		conn_close(p, p->conns);
+		conn_close(p, p->conns, HTTP_END_EXIT);
 }
 
 const struct ps_http_counters *ps_http_counters(const struct ps_http_processor *p)

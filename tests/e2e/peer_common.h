@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * What the small TLS clients of the library tests (wolfssl_peer.c,
- * mbedtls_peer.c) share: the arguments PORT SEND_FILE RECV_BYTES OUT_FILE,
- * {"pid": P} then a go line on stdin (so that plainsight can be told the pid
- * first), a connected socket with 60 s timeouts, and at the end the bytes
- * read written to OUT_FILE and {"fd": F, "local": [A, P], "peer": [A, P]}.
+ * mbedtls_peer.c, nss_peer.c, boringssl_peer.c) share: the arguments PORT
+ * SEND_FILE RECV_BYTES OUT_FILE, {"pid": P} then a go line on stdin (so
+ * that plainsight can be told the pid first), a connected socket with 60 s
+ * timeouts, and at the end the bytes read written to OUT_FILE and
+ * {"fd": F, "local": [A, P], "peer": [A, P]}.
  */
 #ifndef PEER_COMMON_H
 #define PEER_COMMON_H

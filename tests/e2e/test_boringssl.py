@@ -14,11 +14,11 @@ import time
 import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      require_program, tail, wait_until)
-from test_gnutls import curl_get, feed
-from tls_servers import make_cert
+from test_gnutls import curl_get
+from tls_servers import make_cert, stdin_client_vs_s_server
 
 TESTS, test = harness.registry()
-KiB = 1024
+KiB, MiB = 1024, 1024 * 1024
 LOCAL = "127.0.0.1"
 WORK_TIMEOUT = 60
 LIBSSL = "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"
@@ -42,44 +42,17 @@ def start_tls(ctx, pid, mode=("-m", "json")):
 
 def bssl_client(ctx, maxv):
     need_bssl()
-    cert, key = make_cert(ctx)
-    port = free_port()
     to_server, to_client = os.urandom(100 * KiB), os.urandom(100 * KiB)
-    srv = ctx.start(["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
-                     "-cert", cert, "-key", key], "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
-    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
-    cli = ctx.start(["sh", "-c", 'read go; exec "$1" client -connect "$2" -max-version "$3" -min-version "$3"',
-                     "sh", BSSL, "%s:%d" % (LOCAL, port), VERSIONS[maxv]], "bssl client",
-                    stdin=subprocess.PIPE, collect_stdout=True)
-    ps = start_tls(ctx, cli.pid)
-    cli.p.stdin.write(b"go\n")
-    cli.p.stdin.flush()
-    t1, e1 = feed(cli, to_server)
-    wait_until(lambda: len(srv.stdout_bytes) >= len(to_server) or srv.p.poll() is not None
-               or cli.p.poll() is not None, WORK_TIMEOUT, "s_server to receive %d bytes" % len(to_server))
-    t2, e2 = feed(srv, to_client)
-    wait_until(lambda: len(cli.stdout_bytes) >= len(to_client) or cli.p.poll() is not None,
-               WORK_TIMEOUT, "bssl client to receive %d bytes" % len(to_client))
-    t1.join(WORK_TIMEOUT)
-    t2.join(WORK_TIMEOUT)
-    if e1 or e2:
-        raise TestFailure("feeding the programs failed: %r" % (e1 + e2), *indent(tail(cli.stderr)))
-    srv.p.stdin.close()
-    cli.p.stdin.close()
-    for proc in (srv, cli):
-        try:
-            proc.p.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        proc.join_readers()
-    compare_bytes("s_server's own record of what it received", srv.stdout_bytes, to_server)
-    compare_bytes("bssl's own record of what it received", cli.stdout_bytes, to_client)
+    ps, pid, port = stdin_client_vs_s_server(
+        ctx, lambda port: [BSSL, "client", "-connect", "%s:%d" % (LOCAL, port), "-max-version", VERSIONS[maxv],
+                           "-min-version", VERSIONS[maxv]],
+        "bssl client", lambda pid: start_tls(ctx, pid), to_server, to_client)
     time.sleep(0.3)
     ps.stop()
     records, summary, _ = ps.json_output()
     tuple_ = (LOCAL, None, LOCAL, port)
-    w = compare_stream(records, cli.pid, "write", to_server, "bssl client's writes", tuple_=tuple_)
-    r = compare_stream(records, cli.pid, "read", to_client, "bssl client's reads", tuple_=tuple_)
+    w = compare_stream(records, pid, "write", to_server, "bssl client's writes", tuple_=tuple_)
+    r = compare_stream(records, pid, "read", to_client, "bssl client's reads", tuple_=tuple_)
     if w[0]["fd"] != r[0]["fd"] or w[0]["fd"] < 0 or w[0]["sport"] != r[0]["sport"]:
         raise TestFailure("writes and reads name different connections")
     if summary is None or summary.get("lost_bytes"):
@@ -134,6 +107,58 @@ def boringssl_bssl_server_curl_tls12(ctx):
 @test("boringssl_bssl_server_curl_tls13")
 def boringssl_bssl_server_curl_tls13(ctx):
     bssl_server(ctx, "1.3")
+
+
+# ---- one call of 4 MiB, and the loss accounting (test_loss.py) --------------------
+
+ANDROID_LIBS = "/usr/lib/x86_64-linux-gnu/android"
+
+
+def build_boringssl_peer(ctx):
+    """boringssl_peer.c against Debian's android-libboringssl-dev headers,
+    linked to the very libssl.so.0 the tests trace."""
+    need_bssl()
+    if not os.path.exists("/usr/include/android/openssl/ssl.h"):
+        raise TestSkip("no BoringSSL headers (apt-get install android-libboringssl-dev): cannot build "
+                       "boringssl_peer.c")
+    here = os.path.dirname(os.path.abspath(__file__))
+    exe = ctx.path("boringssl_peer")
+    r = ctx.run(["cc", "-O2", "-Wall", "-I", "/usr/include/android", "-I", here, "-o", exe,
+                 os.path.join(here, "boringssl_peer.c"), os.path.join(ANDROID_LIBS, "libssl.so.0"),
+                 os.path.join(ANDROID_LIBS, "libcrypto.so.0"), "-Wl,-rpath," + ANDROID_LIBS], timeout=120)
+    if r.returncode != 0:
+        raise TestFailure("cannot build boringssl_peer.c:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return exe
+
+
+@test("boringssl_single_call_4MiB")
+def boringssl_single_call_4MiB(ctx):
+    """BoringSSL takes 4 MiB in one SSL_write: one record, byte-exact, with
+    the socket's fd and 4-tuple; the answer too."""
+    from test_libs import Client
+    from tls_servers import PyServer
+    exe = build_boringssl_peer(ctx)
+    cert, key = make_cert(ctx)
+    to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    ps = start_tls(ctx, cli.pid)
+    cli.go()
+    cli.finish()
+    srv.finish()
+    ps.stop()
+    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
+    compare_bytes("boringssl_peer's own record of what it received", cli.received, to_client)
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    writes = compare_stream(records, cli.pid, "write", to_server, "boringssl_peer's SSL_write", fd=cli.info["fd"],
+                            tuple_=tuple_)
+    if len(writes) != 1:
+        raise TestFailure("one SSL_write of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes][:20]))
+    compare_stream(records, cli.pid, "read", to_client, "boringssl_peer's SSL_reads", fd=cli.info["fd"],
+                   tuple_=tuple_)
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
 
 
 # ---- keys ----------------------------------------------------------------------

@@ -5,53 +5,15 @@ says it sent and received (curl -v, its output files)."""
 import os
 
 import harness
-from harness import TestFailure, free_port, indent, listening, require_program, tail, wait_until
-from tls_servers import make_cert
+from harness import TestFailure, free_port, indent, require_program, tail, wait_until
+from tls_servers import start_nginx
 
 TESTS, test = harness.registry()
 
-NGINX_CONF = """
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid %(tmp)s/nginx.pid;
-error_log %(tmp)s/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    access_log %(tmp)s/nginx-access.log;
-    client_body_temp_path %(tmp)s/nginx-body;
-    proxy_temp_path %(tmp)s/nginx-proxy;
-    fastcgi_temp_path %(tmp)s/nginx-fastcgi;
-    uwsgi_temp_path %(tmp)s/nginx-uwsgi;
-    scgi_temp_path %(tmp)s/nginx-scgi;
-    gzip on;
+# gzip for text: big.txt goes out chunked and gzip over HTTP/1.1
+GZIP = """    gzip on;
     gzip_types text/plain;
-    gzip_min_length 1;
-    server {
-        listen 127.0.0.1:%(port)d ssl http2;
-        ssl_certificate %(cert)s;
-        ssl_certificate_key %(key)s;
-        location / { root %(tmp)s/www; }
-    }
-}
-"""
-
-
-def start_nginx(ctx, port):
-    """nginx 1.22 (Debian 12): `listen ... http2` is its `http2 on`."""
-    require_program("nginx")
-    cert, key = make_cert(ctx)
-    conf = ctx.write("nginx.conf", (NGINX_CONF % dict(tmp=ctx.tmp, port=port, cert=cert, key=key)).encode())
-    srv = ctx.start(["nginx", "-p", ctx.tmp, "-e", ctx.path("nginx-error.log"), "-c", conf], "nginx")
-    try:
-        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10, "nginx to listen on port %d" % port)
-    except TestFailure:
-        raise TestFailure("nginx does not listen on port %d; its error log:" % port,
-                          *indent(tail(open(ctx.path("nginx-error.log")).read())))
-    if srv.p.poll() is not None:
-        raise TestFailure("nginx exited with status %d:" % srv.p.returncode, *indent(tail(srv.stderr)))
-    return srv
+    gzip_min_length 1;"""
 
 
 def write_site(ctx):
@@ -169,7 +131,7 @@ def check_exchange(ctx, msgs_req, msgs_resp, sent, received, bodies_sent, bodies
         expect(w + " body_len", m["body_len"], len(bodies_received[i]))
         enc = [v for n, v in fields(block) if n.lower() == "content-encoding"]
         expect(w + " content_encoding", m.get("content_encoding"), enc[0] if enc else None)
-    keys = {(m["fd"], m["sport"], m["dport"]) for m in msgs_req + msgs_resp}
+    keys = {(m["fd"], m.get("sport"), m.get("dport")) for m in msgs_req + msgs_resp}
     if len(keys) != 1:
         raise TestFailure("%s: the messages are on %d connections, curl used one: %r" % (what, len(keys), keys))
 
@@ -178,7 +140,7 @@ def exchange(ctx, http2, asan=False):
     require_program("curl")
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     post = os.urandom(6).hex().encode() * 100
     ctx.write("post.txt", post)
     # nginx answers a POST to a file with 405 at once and, over HTTP/2, resets
@@ -256,7 +218,7 @@ def http_raw_keeps_records(ctx):
     """--raw: the per-call records of before, no messages."""
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     ps = ctx.start_plainsight(["tls", "--raw", "-m", "json", "-q"], http=True)
     ps.wait_attached()
     curl = ctx.start(["curl", "-sk", "--http1.1", "https://127.0.0.1:%d/small.txt" % port], "curl")
@@ -294,7 +256,7 @@ def http_httpx_http2(ctx):
     require_debian_module(ctx, "httpx, h2", "python3-httpx python3-h2")
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     urls = ["https://127.0.0.1:%d/%s" % (port, n) for n in ("small.txt", "big.txt", "blob.bin")]
     ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
     ps.wait_attached()
@@ -388,7 +350,7 @@ def http_text_tsize(ctx):
     line that says how many bytes were not shown."""
     files = write_site(ctx)
     port = free_port()
-    start_nginx(ctx, port)
+    start_nginx(ctx, port, GZIP)
     ps = ctx.start_plainsight(["tls", "-q", "-t", "20"], http=True)
     ps.wait_attached()
     curl = ctx.start(["curl", "-sk", "--http1.1", "--compressed", "-o", ctx.path("got"),
@@ -410,3 +372,135 @@ def http_text_tsize(ctx):
     expect("truncation line", lines[start + len(want_body)],
            "| [... %d more bytes of body not shown: -t/--tsize]" % (len(big) - 20))
     expect("curl's download", open(ctx.path("got"), "rb").read(), big)
+
+
+@test("http_unknown_tuple_unix_socket")
+def http_unknown_tuple_unix_socket(ctx):
+    """curl --http1.1 --unix-socket against nginx listening on a Unix socket
+    over TLS: the records have an fd but no 4-tuple (no inet socket behind
+    it), so connections are told apart by pid and fd alone. Three requests
+    on one connection and a second curl's on another: each response paired
+    with its own request, in order, on its own connection."""
+    require_program("curl")
+    files = write_site(ctx)
+    sock = ctx.path("nginx.sock")
+    port = free_port()
+    start_nginx(ctx, port, server="""        location / { root %(tmp)s/www; }
+    }
+    server {
+        listen unix:""" + sock + """ ssl;
+        ssl_certificate """ + ctx.path("cert.pem") + """;
+        ssl_certificate_key """ + ctx.path("key.pem") + """;
+        location / { root %(tmp)s/www; }""")
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    base = "https://localhost/"
+    names = ["small.txt", "blob.bin", "big.txt"]
+    outs = [ctx.path("out%d" % i) for i in range(len(names))]
+    args = ["--http1.1", "--unix-socket", sock]
+    for name, out in zip(names, outs):
+        args += [base + name, "-o", out]
+    curl = ctx.start(["curl", "-skv"] + args, "curl")
+    curl.check_ok(60)
+    # a second connection: nginx's worker gives it the fd number the first had
+    again = ctx.start(["curl", "-sk", "--http1.1", "--unix-socket", sock, base + "small.txt?again",
+                       "-o", ctx.path("again")], "curl again")
+    again.check_ok(60)
+    ps.stop()
+    got = [open(o, "rb").read() for o in outs]
+    expect("curl's downloads", got, [files[n] for n in names])
+    # nginx's side: every response paired with its own request, the second connection's too
+    ngx = [m for m in objects(ps) if m.get("comm") == "nginx" and m.get("type") == "response" and "proto" in m]
+    expect("nginx's responses (path, status, body)", [(m["path"], m["status"], body_of(m)) for m in ngx],
+           [("/" + n, 200, files[n]) for n in names] + [("/small.txt?again", 200, files["small.txt"])])
+    sent, received = curl_blocks(curl.stderr, ">"), curl_blocks(curl.stderr, "<")
+    reqs, resps = messages(ps, curl.pid, "request"), messages(ps, curl.pid, "response")
+    for m in reqs + resps:
+        if m.get("sport") or m.get("dport") or m.get("saddr"):
+            raise TestFailure("a message over a Unix socket names a 4-tuple: %r" % {k: v for k, v in m.items() if k != "body"})
+    check_exchange(ctx, reqs, resps, sent, received, [b""] * 3, got, False, "curl --unix-socket")
+
+
+@test("http_body_until_close")
+def http_body_until_close(ctx):
+    """A Python http.server over TLS answers HTTP/1.0 with no Content-Length
+    (the body ends at the close), to one curl asking twice (two connections
+    on one fd number, one after the other). The first response of curl and of
+    the server goes out complete, no note, when the fd is seen to hold the
+    next connection; the last, still open for plainsight at its exit, whole
+    but marked as cut by exit. Bodies equal what curl received."""
+    import json
+    import subprocess
+    from tls_servers import make_cert
+    require_program("curl")
+    cert, key = make_cert(ctx)
+    server = ctx.start([DEBIAN_PYTHON, PEERS, "close-server", cert, key, "2"], "http.server",
+                       stdin=subprocess.DEVNULL, collect_stdout=True)
+    wait_until(lambda: b"\n" in server.stdout_bytes or server.p.poll() is not None, 30, "http.server's port")
+    if server.p.poll() is not None:
+        raise TestFailure("http.server exited:", *indent(tail(server.stderr)))
+    port = json.loads(server.stdout_bytes.split(b"\n")[0])["port"]
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    paths = ["/first-%s" % os.urandom(3).hex(), "/second-%s" % os.urandom(3).hex()]
+    outs = [ctx.path("out0"), ctx.path("out1")]
+    curl = ctx.start(["curl", "-sk", "--http1.1", "https://127.0.0.1:%d%s" % (port, paths[0]), "-o", outs[0],
+                      "https://127.0.0.1:%d%s" % (port, paths[1]), "-o", outs[1]], "curl")
+    curl.check_ok(60)
+    server.check_ok(60)
+    ps.stop()
+    got = [open(o, "rb").read() for o in outs]
+    expect("curl's downloads", got, [("body of %s\n" % p).encode() + b"x" * 5000 for p in paths])
+    cut = "body delimited by the connection's close: cut by exit, the connection still open"
+    for side, resps in (("curl", messages(ps, curl.pid, "response")),
+                        ("http.server", messages(ps, server.pid, "response"))):
+        expect(side + "'s responses (path, status, version, body)",
+               [(m["path"], m["status"], m["version"], body_of(m)) for m in resps],
+               [(p, 200, "HTTP/1.0", b) for p, b in zip(paths, got)])
+        expect(side + "'s responses' notes", [m.get("note") for m in resps], [None, cut])
+
+
+@test("http_h2_server_push")
+def http_h2_server_push(ctx):
+    """nginx 1.22's http2_push: a GET of /push.html over HTTP/2 (Python h2,
+    ENABLE_PUSH 1) draws a PUSH_PROMISE for /pushed.txt. The client's json
+    shows the promised request (push_promise, on the promised stream id,
+    method and path as promised) and the pushed response on that stream,
+    headers and body as h2 received them; the page's response on stream 1."""
+    import base64
+    import json
+    require_debian_module(ctx, "h2", "python3-h2")
+    files = write_site(ctx)
+    ctx.write("www/push.html", b"<html>push " + os.urandom(4).hex().encode() + b"</html>\n")
+    ctx.write("www/pushed.txt", files["small.txt"] + b"pushed\n")
+    port = free_port()
+    start_nginx(ctx, port, server="""        location / { root %(tmp)s/www; }
+        location = /push.html { root %(tmp)s/www; http2_push /pushed.txt; }""")
+    ps = ctx.start_plainsight(["tls", "-m", "json", "-q"], http=True)
+    ps.wait_attached()
+    client = ctx.start([DEBIAN_PYTHON, PEERS, "h2-push", str(port), "/push.html"], "h2 client", collect_stdout=True)
+    client.check_ok(60)
+    ps.stop()
+    client.join_readers()
+    got = json.loads(client.stdout_bytes)
+    pushed = [g for g in got if g["promised_by"] == 1]
+    if len(pushed) != 1:
+        raise TestFailure("nginx pushed %d streams, not one: %r" % (len(pushed), got))
+    push = pushed[0]
+    expect("the pushed body h2 received", base64.b64decode(push["body_b64"]), ctx.read("www/pushed.txt"))
+    reqs, resps = messages(ps, client.pid, "request"), messages(ps, client.pid, "response")
+    promised = [m for m in reqs if m.get("push_promise")]
+    expect("promised requests seen", len(promised), 1)
+    m = promised[0]
+    expect("promised request stream_id", m["stream_id"], push["stream_id"])
+    expect("promised request headers", m["headers"], push["request_headers"])
+    expect("promised request method and path", (m["method"], m["path"]), ("GET", "/pushed.txt"))
+    by_stream = {r["stream_id"]: r for r in resps}
+    expect("response stream ids", sorted(by_stream), sorted(g["stream_id"] for g in got))
+    for g in got:
+        r = by_stream[g["stream_id"]]
+        w = "stream %d's response" % g["stream_id"]
+        expect(w + " headers", r["headers"], g["response_headers"])
+        expect(w + " body", body_of(r), base64.b64decode(g["body_b64"]))
+        expect(w + " path", r["path"], "/push.html" if g["stream_id"] == 1 else "/pushed.txt")
+    expect("the page", body_of(by_stream[1]), ctx.read("www/push.html"))

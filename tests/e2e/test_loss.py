@@ -3,7 +3,8 @@ does not arrive is counted, exactly: every record's payload is the bytes of
 its call that arrived and nothing else (no zeros standing in), its gaps name
 the missing ranges to the byte, and the summary's captured and lost bytes
 add up to what the traced program moved. One test, a case per module (tls,
-gnutls, nss, wolfssl, mbedtls), each with a client of its library."""
+gnutls, nss, wolfssl, mbedtls; BoringSSL through tls), each with a client of
+its library."""
 
 import os
 import re
@@ -106,6 +107,13 @@ def nss_client(ctx, port, to_server, n_in):
     return cli, start_nss(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
 
 
+def boringssl_client(ctx, port, to_server, n_in):
+    from test_boringssl import build_boringssl_peer, start_tls
+    from test_libs import Client
+    cli = Client(ctx, build_boringssl_peer(ctx), port, to_server, n_in)
+    return cli, start_tls(ctx, cli.pid, ("-m", "json", "--mapsize", "64"))
+
+
 def libs_client(module):
     def start_client(ctx, port, to_server, n_in):
         from test_libs import Client, build_client, start
@@ -121,6 +129,7 @@ LOSS_CASES = [
     ("loss_counted_with_tiny_ringbuf", tls_client, True),
     ("gnutls_loss_counted_with_tiny_ringbuf", gnutls_client, True),
     ("nss_loss_counted_with_tiny_ringbuf", nss_client, True),
+    ("boringssl_loss_counted_with_tiny_ringbuf", boringssl_client, True),
     ("wolfssl_loss_counted_with_tiny_ringbuf", libs_client("wolfssl"), True),
     ("mbedtls_loss_counted_with_tiny_ringbuf", libs_client("mbedtls"), False),
 ]

@@ -16,10 +16,10 @@ import time
 import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      require_program, tail, wait_until)
-from test_gnutls import curl_get, feed
+from test_gnutls import curl_get
 from test_keylog import Capture, check_keylog_file, decrypted_requests
 from test_keylog import need_tools as need_capture_tools
-from tls_servers import make_cert
+from tls_servers import make_cert, stdin_client_vs_s_server
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -50,38 +50,9 @@ def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), na
     """tstclnt (traced) sends to_server from its stdin to openssl s_server,
     which answers to_client from its own. Returns (plainsight, tstclnt's pid, port)."""
     need_tools()
-    cert, key = make_cert(ctx)
-    port = free_port()
-    argv = ["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
-            "-cert", cert, "-key", key]
-    srv = ctx.start(argv, "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
-    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
-    cli = ctx.start(["sh", "-c", 'read go; exec tstclnt -D -o -4 -V "$1" -h 127.0.0.1 -p "$2"', "sh",
-                     VERSIONS[maxv], str(port)], "tstclnt", stdin=subprocess.PIPE, collect_stdout=True)
-    ps = start_nss(ctx, list(ps_args) + ["-p", str(cli.pid)], name)
-    cli.p.stdin.write(b"go\n")
-    cli.p.stdin.flush()
-    t1, e1 = feed(cli, to_server)
-    wait_until(lambda: len(srv.stdout_bytes) >= len(to_server) or srv.p.poll() is not None
-               or cli.p.poll() is not None, WORK_TIMEOUT, "s_server to receive %d bytes" % len(to_server))
-    t2, e2 = feed(srv, to_client)
-    wait_until(lambda: len(cli.stdout_bytes) >= len(to_client) or cli.p.poll() is not None,
-               WORK_TIMEOUT, "tstclnt to receive %d bytes" % len(to_client))
-    t1.join(WORK_TIMEOUT)
-    t2.join(WORK_TIMEOUT)
-    if e1 or e2:
-        raise TestFailure("feeding the programs failed: %r" % (e1 + e2), "tstclnt stderr:", *indent(tail(cli.stderr)))
-    srv.p.stdin.close()
-    cli.p.stdin.close()
-    for proc in (srv, cli):
-        try:
-            proc.p.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        proc.join_readers()
-    compare_bytes("s_server's own record: what it received vs what tstclnt was given", srv.stdout_bytes, to_server)
-    compare_bytes("tstclnt's own record: what it received vs what s_server was given", cli.stdout_bytes, to_client)
-    return ps, cli.pid, port
+    return stdin_client_vs_s_server(
+        ctx, lambda port: ["tstclnt", "-D", "-o", "-4", "-V", VERSIONS[maxv], "-h", LOCAL, "-p", str(port)],
+        "tstclnt", lambda pid: start_nss(ctx, list(ps_args) + ["-p", str(pid)], name), to_server, to_client)
 
 
 def tstclnt_check(ctx, maxv, name="nss"):

@@ -13,6 +13,7 @@ import subprocess
 import time
 
 import harness
+import tls_servers
 from harness import TestFailure, TestSkip, binary, free_port, indent, listening, tail, wait_until
 from tls_servers import make_cert
 
@@ -496,31 +497,6 @@ def pcapng_veth(ctx):
         ctx.run(["ip", "netns", "del", ns])
 
 
-NGINX_CONF = """
-daemon off;
-master_process on;
-worker_processes 1;
-user root;
-pid %(tmp)s/nginx.pid;
-error_log %(tmp)s/nginx-error.log info;
-events { worker_connections 64; }
-http {
-    access_log %(tmp)s/nginx-access.log;
-    client_body_temp_path %(tmp)s/nginx-body;
-    proxy_temp_path %(tmp)s/nginx-proxy;
-    fastcgi_temp_path %(tmp)s/nginx-fastcgi;
-    uwsgi_temp_path %(tmp)s/nginx-uwsgi;
-    scgi_temp_path %(tmp)s/nginx-scgi;
-    server {
-        listen 127.0.0.1:%(port)d ssl http2;
-        ssl_certificate %(cert)s;
-        ssl_certificate_key %(key)s;
-        ssl_protocols TLSv1.2 TLSv1.3;
-        location / { root %(tmp)s/www; }
-    }
-}
-"""
-
 # (curl's protocol flag, curl's TLS flags, what curl's %{http_version} says)
 NGINX_CASES = [("--http1.1", ["--tlsv1.2", "--tls-max", "1.2"], "1.1", "1.2"),
                ("--http1.1", ["--tlsv1.3"], "1.1", "1.3"),
@@ -529,19 +505,9 @@ NGINX_CASES = [("--http1.1", ["--tlsv1.2", "--tls-max", "1.2"], "1.1", "1.2"),
 
 
 def start_nginx(ctx, port):
-    harness.require_program("nginx")
-    cert, key = make_cert(ctx)
     os.mkdir(ctx.path("www"))
-    conf = ctx.write("nginx.conf", (NGINX_CONF % dict(tmp=ctx.tmp, port=port, cert=cert, key=key)).encode())
-    srv = ctx.start(["nginx", "-p", ctx.tmp, "-e", ctx.path("nginx-error.log"), "-c", conf], "nginx")
-    try:
-        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10, "nginx to listen on port %d" % port)
-    except TestFailure:
-        raise TestFailure("nginx does not listen on port %d; its error log:" % port,
-                          *indent(tail(open(ctx.path("nginx-error.log")).read())))
-    if srv.p.poll() is not None:
-        raise TestFailure("nginx exited with status %d:" % srv.p.returncode, *indent(tail(srv.stderr)))
-    return srv
+    return tls_servers.start_nginx(ctx, port, server="""        ssl_protocols TLSv1.2 TLSv1.3;
+        location / { root %(tmp)s/www; }""")
 
 
 def stream_of(rows, what):

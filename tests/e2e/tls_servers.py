@@ -9,7 +9,7 @@ import sys
 import threading
 import time
 
-from harness import TestFailure, free_port, indent, listening, require_program, tail, wait_until
+from harness import TestFailure, compare_bytes, free_port, indent, listening, require_program, tail, wait_until
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_peer.py")
 PYTHON = sys.executable or "python3"
@@ -215,3 +215,95 @@ class CurlExchange:
             self.curl_got = f.read()
         self.server_got = self.server.stdout_bytes
         return self
+
+
+def stdin_client_vs_s_server(ctx, client_argv, name, start_trace, to_server, to_client):
+    """A command-line TLS client (bssl client, tstclnt) against openssl
+    s_server, each passing its stdin to the other, which writes it to stdout:
+    the client sends to_server, the server answers to_client. client_argv is
+    the client's argv, given the server's port; the client starts only after
+    start_trace(its pid) returned plainsight, attached. Both programs' own
+    records of what they received are checked. Returns (plainsight, the
+    client's pid, port)."""
+    from test_gnutls import feed
+    cert, key = make_cert(ctx)
+    port = free_port()
+    srv = ctx.start(["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "127.0.0.1:%d" % port,
+                     "-cert", cert, "-key", key], "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
+    wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
+    # sh waits for "go": plainsight is told the client's pid before it connects
+    cli = ctx.start(["sh", "-c", 'read go; exec "$@"', "sh"] + client_argv(port), name,
+                    stdin=subprocess.PIPE, collect_stdout=True)
+    ps = start_trace(cli.pid)
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    t1, e1 = feed(cli, to_server)
+    wait_until(lambda: len(srv.stdout_bytes) >= len(to_server) or srv.p.poll() is not None
+               or cli.p.poll() is not None, WORK_TIMEOUT, "s_server to receive %d bytes" % len(to_server))
+    t2, e2 = feed(srv, to_client)
+    wait_until(lambda: len(cli.stdout_bytes) >= len(to_client) or cli.p.poll() is not None,
+               WORK_TIMEOUT, "%s to receive %d bytes" % (name, len(to_client)))
+    t1.join(WORK_TIMEOUT)
+    t2.join(WORK_TIMEOUT)
+    if e1 or e2:
+        raise TestFailure("feeding the programs failed: %r" % (e1 + e2), "%s stderr:" % name, *indent(tail(cli.stderr)))
+    srv.p.stdin.close()
+    cli.p.stdin.close()
+    for proc in (srv, cli):
+        try:
+            proc.p.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        proc.join_readers()
+    compare_bytes("s_server's own record: what it received vs what %s was given" % name, srv.stdout_bytes, to_server)
+    compare_bytes("%s's own record: what it received vs what s_server was given" % name, cli.stdout_bytes, to_client)
+    return ps, cli.pid, port
+
+
+# nginx as the HTTP tests' server: everything it writes in ctx.tmp, one
+# worker, in the foreground; %(http)s and %(server)s are each test's own.
+NGINX_CONF = """
+daemon off;
+master_process on;
+worker_processes 1;
+user root;
+pid %(tmp)s/nginx.pid;
+error_log %(tmp)s/nginx-error.log info;
+events { worker_connections 64; }
+http {
+    access_log %(tmp)s/nginx-access.log;
+    client_body_temp_path %(tmp)s/nginx-body;
+    proxy_temp_path %(tmp)s/nginx-proxy;
+    fastcgi_temp_path %(tmp)s/nginx-fastcgi;
+    uwsgi_temp_path %(tmp)s/nginx-uwsgi;
+    scgi_temp_path %(tmp)s/nginx-scgi;
+%(http)s
+    server {
+        listen 127.0.0.1:%(port)d ssl http2;
+        ssl_certificate %(cert)s;
+        ssl_certificate_key %(key)s;
+%(server)s
+    }
+}
+"""
+
+
+def start_nginx(ctx, port, http="", server="        location / { root %(tmp)s/www; }"):
+    """nginx 1.22 (Debian 12) on 127.0.0.1:port over TLS, HTTP/1.1 and
+    HTTP/2 (`listen ... http2` is its `http2 on`), serving ctx.tmp/www unless
+    server says otherwise; http and server are lines of its configuration
+    (with %(tmp)s for ctx.tmp). Returns the process, listening."""
+    require_program("nginx")
+    cert, key = make_cert(ctx)
+    tmp = dict(tmp=ctx.tmp)
+    conf = NGINX_CONF % dict(tmp=ctx.tmp, port=port, cert=cert, key=key, http=http % tmp, server=server % tmp)
+    path = ctx.write("nginx.conf", conf.encode())
+    srv = ctx.start(["nginx", "-p", ctx.tmp, "-e", ctx.path("nginx-error.log"), "-c", path], "nginx")
+    try:
+        wait_until(lambda: listening(port) or srv.p.poll() is not None, 10, "nginx to listen on port %d" % port)
+    except TestFailure:
+        raise TestFailure("nginx does not listen on port %d; its error log:" % port,
+                          *indent(tail(open(ctx.path("nginx-error.log")).read())))
+    if srv.p.poll() is not None:
+        raise TestFailure("nginx exited with status %d:" % srv.p.returncode, *indent(tail(srv.stderr)))
+    return srv

@@ -78,6 +78,20 @@ static bool push(struct run *r, enum ps_http_dir dir, const uint8_t *data, size_
 	return ps_http_push(r->p, &c);
 }
 
+/* One call on connection fd of process 42; sport 0: its 4-tuple unknown. */
+static bool push_on(struct run *r, int32_t fd, uint16_t sport, enum ps_http_dir dir, const char *text)
+{
+	struct ps_http_chunk c = { .pid = 42, .tid = 42, .comm = "test", .fd = fd, .dir = dir,
+				   .mono_ns = 1, .time_ns = NOW, .data = (const uint8_t *)text, .len = strlen(text) };
+
+	if (sport) {
+		c.tuple.family = 2;
+		c.tuple.sport = sport;
+		c.tuple.dport = 443;
+	}
+	return ps_http_push(r->p, &c);
+}
+
 /* Ends the run: the json lines, the caller's to free. */
 static char *run_end(struct run *r, struct ps_http_counters *counters)
 {
@@ -390,6 +404,101 @@ static void test_http1_upgrade(void)
 	CHECK_HAS(out, "\"status\": 101");
 	CHECK(!strstr(out, "\"raw\""));
 	free(out);
+}
+
+/* The json line of the first message holding s, or "" (it ends at its newline). */
+static const char *line_with(const char *out, const char *s)
+{
+	const char *at = strstr(out, s);
+
+	if (!at)
+		return "";
+	while (at > out && at[-1] != '\n')
+		at--;
+	return at;
+}
+
+static bool line_has(const char *line, const char *s)
+{
+	const char *nl = strchr(line, '\n'), *at = strstr(line, s);
+
+	return at && (!nl || at < nl);
+}
+
+/*
+ * No 4-tuple (a Unix socket, a memory BIO): connections told apart by fd
+ * alone, two of them interleaved; each response paired with its own
+ * connection's requests, in order. A record that knows the tuple joins the
+ * connection its fd holds.
+ */
+static void test_http1_unknown_tuple(void)
+{
+	struct run r;
+	char *out;
+
+	run_start(&r, 0);
+	CHECK(push_on(&r, 7, 0, PS_HTTP_WRITE, "GET /a1 HTTP/1.1\r\nHost: a\r\n\r\nGET /a2 HTTP/1.1\r\nHost: a\r\n\r\n"));
+	CHECK(push_on(&r, 8, 0, PS_HTTP_WRITE, "GET /b1 HTTP/1.1\r\nHost: b\r\n\r\n"));
+	CHECK(push_on(&r, 8, 0, PS_HTTP_READ, "HTTP/1.1 404 Not Found\r\nContent-Length: 2\r\n\r\nb1"));
+	CHECK(push_on(&r, 7, 0, PS_HTTP_READ, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\na1"));
+	/* the same connection, its 4-tuple learned late */
+	CHECK(push_on(&r, 7, 40001, PS_HTTP_READ, "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\na2"));
+	CHECK(push_on(&r, 7, 0, PS_HTTP_WRITE, "GET /a3 HTTP/1.1\r\nHost: a\r\n\r\n"));
+	CHECK(push_on(&r, 7, 0, PS_HTTP_READ, "HTTP/1.1 202 Accepted\r\nContent-Length: 2\r\n\r\na3"));
+	out = run_end(&r, NULL);
+	CHECK_INT(count(out, "\"type\": \"request\""), 4);
+	CHECK_INT(count(out, "\"type\": \"response\""), 4);
+	CHECK_HAS(out, "\"path\": \"/b1\", \"authority\": \"b\", \"status\": 404");
+	CHECK_HAS(out, "\"path\": \"/a1\", \"authority\": \"a\", \"status\": 200");
+	CHECK_HAS(out, "\"path\": \"/a2\", \"authority\": \"a\", \"status\": 201");
+	CHECK_HAS(out, "\"path\": \"/a3\", \"authority\": \"a\", \"status\": 202");
+	CHECK(line_has(line_with(out, "\"status\": 404"), "\"fd\": 8"));
+	CHECK(line_has(line_with(out, "\"status\": 202"), "\"fd\": 7"));
+	CHECK(!strstr(out, "\"note\""));
+	free(out);
+}
+
+/*
+ * A response with neither Content-Length nor chunked coding ends with the
+ * connection (RFC 9112 6.3 rule 8): complete when the fd is seen to hold
+ * another connection (another 4-tuple; with none known, a new request),
+ * marked as cut by exit when plainsight stops first.
+ */
+static void test_http1_body_until_close(void)
+{
+	const char *resp1 = "HTTP/1.0 200 OK\r\nServer: old\r\n\r\nfirst body, ", *more = "then more\n";
+	struct ps_http_counters counters;
+	struct run r;
+	char *out;
+
+	for (int known = 0; known < 2; known++) {
+		uint16_t first = known ? 40001 : 0, second = known ? 40002 : 0;
+
+		run_start(&r, 0);
+		CHECK(push_on(&r, 7, first, PS_HTTP_WRITE, "GET /one HTTP/1.1\r\nHost: a\r\n\r\n"));
+		CHECK(push_on(&r, 7, first, PS_HTTP_READ, resp1));
+		CHECK(push_on(&r, 7, first, PS_HTTP_READ, more));
+		/* still open: not yet a message */
+		fflush(r.f);
+		CHECK_INT(count(r.out, "\"type\": \"response\""), 0);
+		/* the fd again, now another connection */
+		CHECK(push_on(&r, 7, second, PS_HTTP_WRITE, "GET /two HTTP/1.0\r\n\r\n"));
+		fflush(r.f);
+		CHECK_INT(count(r.out, "\"type\": \"response\""), 1);
+		CHECK(push_on(&r, 7, second, PS_HTTP_READ, "HTTP/1.0 200 OK\r\nConnection: close\r\n\r\nsecond"));
+		out = run_end(&r, &counters);
+		CHECK_INT(count(out, "\"type\": \"response\""), 2);
+		CHECK(line_has(line_with(out, "\"path\": \"/one\", \"authority\": \"a\", \"status\": 200"),
+			       "\"body\": \"first body, then more\\u000a\", \"body_len\": 22"));
+		CHECK(!line_has(line_with(out, "\"path\": \"/one\", \"authority\": \"a\", \"status\": 200"), "\"note\""));
+		CHECK(line_has(line_with(out, "\"path\": \"/two\", \"status\": 200"),
+			       "\"body\": \"second\", \"body_len\": 6"));
+		CHECK(line_has(line_with(out, "\"path\": \"/two\", \"status\": 200"),
+			       "\"note\": \"body delimited by the connection's close: cut by exit, the connection still open\""));
+		CHECK_INT(counters.raw_fallbacks, 0);
+		CHECK_INT(counters.skipped_bytes, 0);
+		free(out);
+	}
 }
 
 /* ---- HTTP/2 -------------------------------------------------------------- */
@@ -818,6 +927,8 @@ int main(void)
 	TEST(test_http1_tsize);
 	TEST(test_http1_malformed);
 	TEST(test_http1_upgrade);
+	TEST(test_http1_unknown_tuple);
+	TEST(test_http1_body_until_close);
 	TEST(test_h2_messages);
 	TEST(test_h2_every_cut);
 	TEST(test_h2_table_size_updates);

@@ -291,10 +291,11 @@ $(OUT)/tests/libcallgraph_fixture.stripped.so: tests/unit/callgraph_fixture.c
 CALLGRAPH_FIXTURES := $(OUT)/tests/libcallgraph_fixture.so $(OUT)/tests/libcallgraph_fixture.stripped.so
 
 # ---- fuzz targets (libFuzzer: clang) -------------------------------------------
-# tests/fuzz/NAME_fuzz.c, each linked with the pure sources the targets
-# exercise (the wire path, the HTTP parsers), built with coverage, ASan and
-# UBSan. `make unit` runs each a few seconds (tests/unit/fuzz.sh); `make fuzz`
-# for FUZZ_TIME seconds each, its corpus kept in $(OUT)/fuzz/corpus-NAME.
+# tests/fuzz/NAME_fuzz.c, each linked with the pure sources it exercises
+# (FUZZ_LIB: by default the wire path and the HTTP parsers), built with
+# coverage, ASan and UBSan. `make unit` runs each a few seconds
+# (tests/unit/fuzz.sh); `make fuzz` for FUZZ_TIME seconds each, its corpus
+# kept in $(OUT)/fuzz/corpus-NAME.
 FUZZ_SRCS     := $(wildcard tests/fuzz/*_fuzz.c)
 FUZZ_BINS     := $(FUZZ_SRCS:tests/fuzz/%.c=$(OUT)/fuzz/%)
 FUZZ_LIB_SRCS := $(filter-out runtime/wire/wire_output.c,$(wildcard runtime/wire/*.c)) runtime/output/hkdf.c runtime/log.c \
@@ -302,10 +303,28 @@ FUZZ_LIB_SRCS := $(filter-out runtime/wire/wire_output.c,$(wildcard runtime/wire
 FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 FUZZ_TIME     ?= 300
 
-$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_feed.h $(FUZZ_LIB_SRCS) tests/unit/rfc8448_vectors.h $(OUT)/gen/gen.mk
+# The targets with sources of their own: the compiler's passes; the target
+# readers (ELF, version, Go tables, ld.so cache) and the record path (the
+# reassembler, the writers), these with the generated module tables.
+FUZZ_OWN_LIB  := spec_fuzz elf_fuzz ldcache_fuzz assemble_fuzz writers_fuzz
+FUZZ_GEN_LIB  := $(filter $(OUT)/gen/%.tables.o $(OUT)/gen/modules.gen.o %.embed.o,$(GEN_OBJS))
+$(filter-out $(FUZZ_OWN_LIB:%=$(OUT)/fuzz/%),$(FUZZ_BINS)): FUZZ_LIB = $(FUZZ_LIB_SRCS)
+$(OUT)/fuzz/spec_fuzz: FUZZ_LIB = $(filter-out compiler/main.c,$(COMPILER_SRCS)) $(wildcard common/*.c) \
+	$(OUT)/compiler/parser.tab.c $(OUT)/compiler/lexer.c
+$(OUT)/fuzz/spec_fuzz: FUZZ_CFLAGS = -Icompiler -I$(OUT)/compiler -Wno-sign-compare -Wno-unused-function
+$(OUT)/fuzz/elf_fuzz: FUZZ_LIB = $(addprefix runtime/target/,elf_file.c version.c gopclntab.c ldcache.c names.c) \
+	$(wildcard common/*.c) $(FUZZ_GEN_LIB)
+$(OUT)/fuzz/ldcache_fuzz: FUZZ_LIB = runtime/target/ldcache.c
+$(OUT)/fuzz/assemble_fuzz: FUZZ_LIB = runtime/events/assemble.c $(FUZZ_GEN_LIB)
+$(OUT)/fuzz/writers_fuzz: FUZZ_LIB = $(filter-out %/outfile.c %/pcapng_output.c,$(wildcard runtime/output/*.c)) \
+	runtime/events/fields.c runtime/log.c $(wildcard runtime/http/*.c) $(FUZZ_GEN_LIB)
+
+# FUZZ_LIB, each target's own, is read when the prerequisites are expanded a second time.
+.SECONDEXPANSION:
+$(OUT)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_feed.h $$(FUZZ_LIB) tests/unit/rfc8448_vectors.h $(OUT)/gen/gen.mk
 	$(call msg,FUZZ,$@)
-	$(Q)mkdir -p $(@D) && $(CLANG) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE $(FUZZ_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen \
-		-I$(OUT)/gen -Itests/unit -o $@ $< $(FUZZ_LIB_SRCS) -lbpf -ldl -lnghttp2 -lbrotlidec -lz
+	$(Q)mkdir -p $(@D) && $(CLANG) -std=gnu11 $(WARNINGS) -D_GNU_SOURCE $(FUZZ_FLAGS) $(FUZZ_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen \
+		-I$(OUT)/gen -Itests/unit -o $@ $< $(FUZZ_LIB) -lbpf -lelf -ldl -lnghttp2 -lbrotlidec -lz
 
 fuzz: $(FUZZ_BINS)
 	$(Q)for bin in $(FUZZ_BINS); do \

@@ -33,6 +33,8 @@ void emit_events_h(struct gen_output *out, struct ast_module *mod);
 void emit_bpf_c(struct gen_output *out, struct ast_module *mod, struct ast_hookset *set);
 void emit_tables_c(struct gen_output *out, struct ast_module *mod);
 void emit_build_files(struct gen_output *out, struct ast_module *modules, const struct source *sources, int n_sources);
+/* All of the above for every module of the checked tree: what probec writes. */
+void emit_all(struct gen_output *out, struct ast_module *modules, const struct source *sources, int n_sources);
 
 /* Helpers the emitters share (emit_common.c). */
 const char *upper_name(struct arena *arena, const char *name);

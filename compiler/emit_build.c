@@ -78,3 +78,14 @@ void emit_build_files(struct gen_output *out, struct ast_module *modules, const 
 	emit_module_list(out, modules, sources, n_sources);
 	emit_gen_mk(out, modules, sources, n_sources);
 }
+
+void emit_all(struct gen_output *out, struct ast_module *modules, const struct source *sources, int n_sources)
+{
+	for (struct ast_module *m = modules; m; m = m->next) {
+		emit_events_h(out, m);
+		for (struct ast_hookset *set = m->hooksets; set; set = set->next)
+			emit_bpf_c(out, m, set);
+		emit_tables_c(out, m);
+	}
+	emit_build_files(out, modules, sources, n_sources);
+}

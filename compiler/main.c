@@ -65,17 +65,6 @@ static int write_outputs(const char *dir, const struct gen_output *out)
 	return 0;
 }
 
-static void emit_all(struct gen_output *out, struct ast_module *modules, const struct source *sources, int n)
-{
-	for (struct ast_module *m = modules; m; m = m->next) {
-		emit_events_h(out, m);
-		for (struct ast_hookset *set = m->hooksets; set; set = set->next)
-			emit_bpf_c(out, m, set);
-		emit_tables_c(out, m);
-	}
-	emit_build_files(out, modules, sources, n);
-}
-
 struct options {
 	const char *outdir;
 	const char *list_module;   /* --list-fields MODULE */

@@ -259,7 +259,13 @@ static int pending_reserve(struct pending_call *p, size_t need)
 	if (need <= p->data_cap)
 		return 0;
 	cap = p->data_cap ? p->data_cap * 2 : 4096;
-	if (p->var_total >= need && p->var_total <= ASSEMBLE_MAX_CALL_BYTES)
+	/*
+	 * A chunk without var_total (0) may lie past the one seen before: a
+	 * broken record, whose gaps can outgrow that total. Only a total that
+	 * still holds the data is room to take.
+	 */
+	if (p->var_total <= ASSEMBLE_MAX_CALL_BYTES && p->var_total >= p->lost_bytes &&
+	    p->var_total - p->lost_bytes >= need)
 		cap = p->var_total - p->lost_bytes;
 	if (cap < need)
 		cap = need;
@@ -287,6 +293,9 @@ static int pending_append(struct ps_assembler *a, struct pending_call *p,
 		p->read_failed = true;
 		return pending_add_gap(p, hdr->var_len);
 	}
+	/* An empty chunk (a call's last, its data all sent before) adds nothing, and p->data may be NULL. */
+	if (!hdr->var_len)
+		return 0;
 	err = pending_reserve(p, p->data_len + hdr->var_len);
 	if (err)
 		return err;

@@ -543,6 +543,48 @@ static void many_threads_interleaved(void)
 	ps_assembler_free(a);
 }
 
+/* Found by tests/fuzz/assemble_fuzz.c: a last chunk with no data after only unreadable ones (no buffer yet). */
+static void empty_last_chunk_after_read_failure(void)
+{
+	struct ps_assembler *a = new_assembler();
+	struct chunk_spec first = { .event_id = EV_TLS_DATA, .tid = 3, .mono_ns = 9, .var_total = 4,
+				    .flags = PS_EV_READ_FAIL | PS_EV_MORE };
+	struct chunk_spec last = { .event_id = EV_TLS_DATA, .tid = 3, .mono_ns = 9, .var_off = 4, .var_total = 4 };
+
+	CHECK_INT(push_chunk(a, &first, (const uint8_t *)"\0\0\0\0", 4), 0);
+	CHECK_INT(push_chunk(a, &last, NULL, 0), 0);
+	CHECK_INT(n_got, 1);
+	CHECK_INT(got[0].data_len, 0);
+	CHECK_INT(got[0].lost_bytes, 4);
+	CHECK(got[0].read_failed);
+	CHECK(!got[0].incomplete);
+	ps_assembler_free(a);
+}
+
+/*
+ * Found by tests/fuzz/assemble_fuzz.c: a broken call whose later chunks
+ * (var_total 0) lie past the total an earlier one gave; its gaps outgrew
+ * that total, and the buffer's size was computed below zero.
+ */
+static void gaps_past_an_earlier_total(void)
+{
+	struct ps_assembler *a = new_assembler();
+	struct chunk_spec first = { .event_id = EV_TLS_DATA, .tid = 4, .mono_ns = 9, .var_total = 100,
+				    .flags = PS_EV_READ_FAIL | PS_EV_MORE };
+	struct chunk_spec last = { .event_id = EV_TLS_DATA, .tid = 4, .mono_ns = 9, .var_off = 200 };
+	uint8_t *unread = calloc(1, 50);
+
+	CHECK_INT(push_chunk(a, &first, unread, 50), 0);
+	CHECK_INT(push_chunk(a, &last, (const uint8_t *)"0123456789", 10), 0);
+	CHECK_INT(n_got, 1);
+	CHECK_INT(got[0].data_len, 10);
+	CHECK(got[0].data_len == 10 && memcmp(got[0].data, "0123456789", 10) == 0);
+	CHECK_INT(got[0].lost_bytes, 200);
+	CHECK_INT(got[0].n_gaps, 1);
+	free(unread);
+	ps_assembler_free(a);
+}
+
 static void free_with_pending_calls(void)
 {
 	const size_t len = 2 * PS_CHUNK_MAX;
@@ -573,6 +615,8 @@ int main(void)
 	TEST(flush_emits_pending_in_time_order);
 	TEST(many_threads_interleaved);
 	TEST(free_with_pending_calls);
+	TEST(empty_last_chunk_after_read_failure);
+	TEST(gaps_past_an_earlier_total);
 	reset();
 	return TEST_EXIT();
 }

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "assemble.h"
 #include "backpressure.h"
+#include "caps.h"
 #include "capture.h"
 #include "collect.h"
 #include "fields.h"
@@ -173,11 +174,21 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 	}
 }
 
+/*
+ * A pipe whose reader went away (`plainsight tls | head -c 200`) is the
+ * reader's way to say it has enough: capture stops as on SIGINT, with the
+ * summary on stderr, and the exit status is 0. Any other failure is an error.
+ */
 static void output_failed(struct capture *cap, int err)
 {
+	const char *where = cap->opts->output_path ? cap->opts->output_path : "stdout";
+
 	cap->write_error = err;
-	ps_error("cannot write %s: %s; stopping (what was written before stays)",
-		 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+	if (err == -EPIPE)
+		ps_info("the reader of %s went away (broken pipe); stopping", where);
+	else
+		ps_error("cannot write %s%s: %s; stopping (what was written before stays)",
+			 cap->opts->output_path ? "" : "to ", where, strerror(-err));
 }
 
 /*
@@ -488,6 +499,35 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 	return err;
 }
 
+/*
+ * Once the probes, the exec watch, the outputs and the packet capture are
+ * set up, only what the rest of the run does needs a capability (README.md,
+ * "Without root"): discovery attaches later copies (CAP_BPF, CAP_PERFMON,
+ * CAP_SYS_ADMIN where the kernel wants it for uprobes) in other processes'
+ * files (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH); the reach watch reads other
+ * processes' maps and files; naming a process whose main thread renamed itself
+ * reads /proc/PID/exe (CAP_SYS_PTRACE for another user's, or a root process's).
+ * CAP_BPF stays where the kernel refuses bpf(2) on the maps without it.
+ */
+static void drop_capabilities(const struct ps_probes *probes, const struct ps_reach_watch *reach)
+{
+	const uint64_t bpf = PS_CAP_BIT(PS_CAP_BPF) | PS_CAP_BIT(PS_CAP_SYS_ADMIN);
+	uint64_t keep = PS_CAP_BIT(PS_CAP_SYS_PTRACE);
+	int err;
+
+	if (reach)
+		keep |= PS_CAP_BIT(PS_CAP_DAC_READ_SEARCH);
+	if (ps_reach_watch_discovers(reach))
+		keep |= bpf | PS_CAP_BIT(PS_CAP_PERFMON);
+	else if (!ps_caps_bpf_usable_with(keep, probes->loss_fd))
+		keep |= bpf;
+	err = ps_caps_keep_only(keep);
+	if (err)
+		ps_warn("cannot drop the capabilities no longer needed: %s", strerror(-err));
+	else
+		ps_debug("capabilities kept once attached: 0x%llx", (unsigned long long)keep);
+}
+
 /* Empties the files and sets their writers up; the files are the writers' from then on. */
 static int start_writers(const struct ps_options *opts, struct ps_outfiles *files, struct capture *cap)
 {
@@ -552,12 +592,14 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
 	/*
-	 * The probes are attached: say so before the reach watch starts. A
-	 * program started before its exec probe is attached is still seen,
-	 * by the scan of the running processes that follows it.
+	 * The exec watch is attached before the line that says capture runs: a
+	 * program started after that line is always seen by its exec. One
+	 * started before it is found by the scan of the running processes,
+	 * which comes after the line so that the copies it attaches follow it.
 	 */
-	announce_attached(opts, plan, probes);
 	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status);
+	drop_capabilities(probes, cap.reach);
+	announce_attached(opts, plan, probes);
 	ps_reach_watch_scan(cap.reach);
 	err = drain_loop(&cap, rb, probes, status);
 
@@ -606,13 +648,10 @@ out:
 		cap.write_error = close_err;
 	}
 	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : ps_writer_close(cap.writer);
-	if (close_err && !cap.write_error) {
-		ps_error("cannot write %s: %s", opts->output_path ? opts->output_path : "to stdout",
-			 strerror(-close_err));
-		cap.write_error = close_err;
-	}
+	if (close_err && !cap.write_error)
+		output_failed(&cap, close_err);
 	print_summary(&cap.counters, cap.pcapng != NULL);
 	if (cap.write_error)
-		return cap.write_error;
+		return cap.write_error == -EPIPE ? 0 : cap.write_error;
 	return err < 0 ? err : 0;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -530,4 +531,45 @@ int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KI
 	}
 	free(per_cpu);
 	return 0;
+}
+
+static bool process_gone(uint32_t pid)
+{
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * Removes from the ps_saved map of obj the entries of processes gone, and
+ * from ps_incall those of threads gone; returns the ps_saved entries removed.
+ * The next key is taken before an entry is removed: the walk goes on from it.
+ */
+static uint64_t sweep_gone(const struct bpf_object *obj)
+{
+	int saved_fd = obj ? bpf_object__find_map_fd_by_name(obj, "ps_saved") : -1;
+	int incall_fd = obj ? bpf_object__find_map_fd_by_name(obj, "ps_incall") : -1;
+	struct ps_saved_key key, next;
+	uint32_t tid, next_tid;
+	uint64_t removed = 0;
+	bool more;
+
+	more = saved_fd >= 0 && bpf_map_get_next_key(saved_fd, NULL, &key) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(saved_fd, &key, &next) == 0;
+		if (process_gone(key.tgid) && bpf_map_delete_elem(saved_fd, &key) == 0)
+			removed++;
+		key = next;
+	}
+	more = incall_fd >= 0 && bpf_map_get_next_key(incall_fd, NULL, &tid) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(incall_fd, &tid, &next_tid) == 0;
+		if (process_gone(tid))
+			bpf_map_delete_elem(incall_fd, &tid);
+		tid = next_tid;
+	}
+	return removed;
+}
+
+uint64_t ps_probes_sweep_gone(const struct ps_probes *probes)
+{
+	return sweep_gone(probes->obj) + sweep_gone(probes->twin);
 }

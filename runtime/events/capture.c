@@ -377,6 +377,9 @@ static void print_summary(const struct ps_counters *c, bool packets)
 	if (c->held_back)
 		ps_info("--lossless: traced processes were stopped %llu times while the ring drained",
 			(unsigned long long)c->held_back);
+	if (c->interrupted_calls)
+		ps_info("%llu calls interrupted: their process ended inside them (killed, or exit or exec on another "
+			"thread); what of their data had passed is not known", (unsigned long long)c->interrupted_calls);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
@@ -451,9 +454,17 @@ static int poll_records_and_wire(struct capture *cap, struct ring_buffer *rb, in
 	return cap->write_error;
 }
 
+/* Once a second: the entry state processes gone left in the kernel's maps goes, each call counted. */
+#define SWEEP_INTERVAL_NS 1000000000ull
+
+static void sweep_gone(struct capture *cap, const struct ps_probes *probes)
+{
+	cap->counters.interrupted_calls += ps_probes_sweep_gone(probes) + ps_reach_watch_sweep_gone(cap->reach);
+}
+
 static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct ps_probes *probes, bool status)
 {
-	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start;
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start, last_sweep = start;
 	int err = 0;
 
 	while (!stop_requested && !cap->write_error) {
@@ -485,6 +496,10 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		if (cap->opts->lossless)
 			cap->counters.held_back += ps_backpressure_release(probes->stopped_fd);
 		ps_reach_watch_poll(cap->reach);
+		if (clock_ns(CLOCK_MONOTONIC) - last_sweep >= SWEEP_INTERVAL_NS) {
+			sweep_gone(cap, probes);
+			last_sweep = clock_ns(CLOCK_MONOTONIC);
+		}
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
@@ -608,6 +623,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	sweep_gone(&cap, probes);
 	if (opts->lossless)
 		cap.counters.held_back += ps_backpressure_release(probes->stopped_fd);
 	ps_reach_watch_finish(cap.reach);

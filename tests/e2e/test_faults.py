@@ -168,14 +168,15 @@ def still_running(ps, what):
 
 @test("faults_killed_inside_ssl_write")
 def killed_inside_write(ctx):
-    """A client whose 8 MiB SSL_write blocks (the server reads none of it) is killed with SIGKILL: what it
+    """A client whose 64 MiB SSL_write blocks (the server reads none of it) is killed with SIGKILL: what it
     completed before is captured byte for byte, nothing of the interrupted call appears, the call is counted
     once as interrupted, and a process traced afterwards is captured whole."""
     env, copy = private_libs(ctx)
     cert, key = make_cert(ctx)
     ps = start_fixed(ctx, copy)
     first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
-    client = first.start_client("big", str(8 * MiB))
+    # more than loopback's socket buffers can take (tcp_wmem's and tcp_rmem's maxima, 4 and 6 MiB here)
+    client = first.start_client("big", str(64 * MiB))
     port = first.wait_done()
     tid = wait_json(client, "big")["big"]
 
@@ -187,7 +188,7 @@ def killed_inside_write(ctx):
                 return True
             time.sleep(0.02)
         return False
-    wait_until(blocked, WORK_TIMEOUT, "the client to block inside its 8 MiB SSL_write")
+    wait_until(blocked, WORK_TIMEOUT, "the client to block inside its 64 MiB SSL_write")
     os.kill(client.pid, signal.SIGKILL)
     client.p.wait(WORK_TIMEOUT)
     first.end_server()
@@ -377,7 +378,8 @@ def check_caps(ps, want, maybe=()):
 @test("faults_caps_dropped_fixed_target")
 def caps_fixed(ctx):
     """--libssl fixes the target: only what the reach watch and process names need stays (CAP_SYS_PTRACE,
-    CAP_DAC_READ_SEARCH); -p: CAP_SYS_PTRACE only. Capture works after."""
+    CAP_DAC_READ_SEARCH); -p: CAP_SYS_PTRACE only; -m pcapng -i lo: no CAP_NET_ADMIN or CAP_NET_RAW left.
+    Capture works after each."""
     env, copy = private_libs(ctx)
     cert, key = make_cert(ctx)
     ps = start_fixed(ctx, copy)
@@ -403,6 +405,23 @@ def caps_fixed(ctx):
     compare_bytes("-p server reads", b"".join(r["payload"] for r in srv if r["dir"] == "read"), ex.client_data)
     compare_bytes("-p server writes", b"".join(r["payload"] for r in srv if r["dir"] == "write"), ex.server_data)
     ex.end_server()
+
+    # packets: CAP_NET_ADMIN and CAP_NET_RAW go once the capture is open, and packets keep coming
+    ex = Exchange(ctx, env, cert, key, "packets", 5000, 6000)
+    pcap = ctx.path("out.pcapng")
+    ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-q", "--libssl", copy,
+                               "tcp port %d" % ex.port])
+    ps.wait_attached()
+    check_caps(ps, ["sys_ptrace", "dac_read_search"], ["bpf", "sys_admin"])
+    client = ex.start_client()
+    ex.wait_done()
+    client.check_ok(WORK_TIMEOUT)
+    ex.end_server()
+    ps.stop()
+    m = re.search(r"pcapng: (\d+) packets \((\d+) bytes\) written", ps.stderr)
+    # the handshake and 11000 bytes of application data, each way's records in segments of their own
+    if not m or int(m.group(1)) < 6 or int(m.group(2)) < 11000:
+        raise TestFailure("after the capabilities were dropped, too few packets written:", *indent(tail(ps.stderr, 5)))
 
 
 @test("faults_caps_dropped_discovery")

@@ -12,6 +12,7 @@ another run on this machine cannot add a call to them. The bytes of every
 completed call are compared exactly, per connection and direction.
 """
 
+import json
 import os
 import re
 import shutil
@@ -54,7 +55,6 @@ def private_libs(ctx):
 
 
 def json_lines(proc):
-    import json
     out = []
     for line in proc.stdout_bytes.split(b"\n"):
         if line.strip():
@@ -71,6 +71,9 @@ def wait_json(proc, key, timeout=WORK_TIMEOUT, count=1):
     except TestFailure as e:
         e.lines += ["its stderr:"] + indent(tail(proc.stderr))
         raise
+    if not found():
+        proc.p.wait(WORK_TIMEOUT)
+        proc.join_readers()  # it exited: what it printed may still be on its way to us
     if not found():
         raise TestFailure("%s exited (%s) before printing %r; its stderr:" % (proc.name, proc.p.poll(), key),
                           *indent(tail(proc.stderr)))
@@ -372,6 +375,16 @@ def check_caps(ps, want, maybe=()):
         raise TestFailure("once attached, the bounding set still holds %s" % names(sets["CapBnd"] - want - maybe))
     if nnp != "1":
         raise TestFailure("once attached, NoNewPrivs is %r; want 1" % nnp)
+    # capabilities are per thread: the output's writer thread, started before, keeps none
+    for tid in os.listdir("/proc/%d/task" % ps.pid):
+        try:
+            with open("/proc/%d/task/%s/status" % (ps.pid, tid)) as f:
+                eff = int(re.search(r"^CapEff:\s*([0-9a-f]+)", f.read(), re.M).group(1), 16)
+        except OSError:
+            continue
+        extra = {n for n in range(64) if eff >> n & 1} - want - maybe
+        if extra:
+            raise TestFailure("once attached, thread %s of plainsight still holds %s" % (tid, names(extra)))
     print("    kept: %s" % ", ".join(names(sets["CapEff"])))
 
 

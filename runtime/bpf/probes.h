@@ -52,9 +52,9 @@ uint64_t ps_probes_missed_runs(const struct ps_probes *probes);
 /*
  * A call whose process died inside it (killed, exited from another thread,
  * exec) never returns: its entry state stays in the kernel's maps. Removes
- * that of processes gone (a thread of a process still running keeps its
- * slot until the process ends, or its tid's next call replaces it) and
- * returns the calls so interrupted. Cheap: the maps hold the calls in flight.
+ * that of processes gone and of threads gone from a process that goes on (a
+ * goroutine's stays until its process ends), and returns the calls so
+ * interrupted. Cheap: the maps hold the calls in flight.
  */
 uint64_t ps_probes_sweep_gone(const struct ps_probes *probes);
 

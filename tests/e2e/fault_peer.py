@@ -15,7 +15,9 @@ SSL_read or SSL_write, in the kernel's read or write.
                    prints {"big": tid} first
         read       a thread waits in SSL_read (the server sends nothing more);
                    once it is in the kernel's read, the process exits
+        read-exec ARGV  the same, but the main thread executes ARGV instead
         exec ARGV  executes ARGV (the connection stays open, unused)
+        hold       waits for its stdin to close, then closes and exits
         close      closes and exits
 """
 
@@ -95,7 +97,7 @@ def client(a):
         say({"big": threading.get_native_id()})
         s.sendall(b"\x5a" * int(a.argv[0]))
         sys.exit("the big write returned: the server was to read none of it")
-    if a.then == "read":
+    if a.then in ("read", "read-exec"):
         reader = threading.Thread(target=lambda: s.recv(1), daemon=True)
         reader.start()
         deadline = time.monotonic() + TIMEOUT
@@ -104,9 +106,13 @@ def client(a):
                 sys.exit("the reading thread never waited in read")
             time.sleep(0.01)
         say({"reading": reader.native_id})
+        if a.then == "read-exec":
+            os.execv(a.argv[0], a.argv)
         os._exit(0)
     if a.then == "exec":
         os.execv(a.argv[0], a.argv)
+    if a.then == "hold":
+        sys.stdin.read()
     s.close()
 
 
@@ -124,7 +130,7 @@ def main():
     c.add_argument("--send", required=True)
     c.add_argument("--recv", type=int, required=True)
     c.add_argument("--out", required=True)
-    c.add_argument("--then", choices=("big", "read", "exec", "close"), default="close")
+    c.add_argument("--then", choices=("big", "read", "read-exec", "exec", "hold", "close"), default="close")
     c.add_argument("argv", nargs=argparse.REMAINDER)
     a = ap.parse_args()
     server(a) if a.mode == "server" else client(a)

@@ -247,6 +247,36 @@ def exec_after_send(ctx):
     check_interrupted(ps, summary, 0)
 
 
+@test("faults_exec_with_ssl_read_waiting")
+def exec_with_read_waiting(ctx):
+    """While a thread waits in SSL_read, the main thread executes a second client (the same pid): the kernel
+    ends the waiting thread inside its call. Both connections are exact, and the call is counted once as
+    interrupted while the process still runs (its thread is gone, not its process)."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    ps = start_fixed(ctx, copy)
+    before = Exchange(ctx, env, cert, key, "before", 4000, 8000)
+    after = Exchange(ctx, env, cert, key, "after", 7000, 5000)
+    client = ctx.start(before.client_argv("read-exec", *after.client_argv("hold")), "client", collect_stdout=True,
+                       env=env, plain_env=True, stdin=subprocess.PIPE)
+    port = before.wait_done(client)
+    wait_json(client, "reading")
+    after_port = after.wait_done(client, count=2)
+    ps.stop()
+    still = client.p.poll() is None
+    client.p.stdin.close()
+    client.check_ok(WORK_TIMEOUT)
+    before.end_server()
+    after.end_server()
+    if not still:
+        raise TestFailure("the client exited before plainsight stopped: the test proves nothing of a thread gone")
+    records, summary, others = ps.json_output()
+    check_summary(records, summary, others)
+    before.check(records, client.pid, port)
+    after.check(records, client.pid, after_port)
+    check_interrupted(ps, summary, 1)
+
+
 # ---- 2. the library replaced on disk while attached --------------------------------------------
 
 @test("faults_library_replaced")

@@ -117,17 +117,7 @@ static __always_inline void ps_note_missing_entry(const volatile struct ps_filte
 		ps_loss_add(PS_LOSS_NO_ENTRY, 1);
 }
 
-/*
- * Key of a call's saved entry state: one slot per thread (C) or goroutine (Go:
- * its g pointer, for a goroutine may resume on another thread between entry
- * and return), per process and hook.
- */
-struct ps_saved_key {
-	__u64 thread;
-	__u32 tgid;
-	__u32 hook;
-};
-
+/* struct ps_saved_key: ps_event.h, for the runtime sweeps what processes gone left behind. */
 static __always_inline struct ps_saved_key ps_saved_key(__u64 pid_tgid, __u64 thread, __u16 hook_id)
 {
 	struct ps_saved_key key = { .thread = thread, .tgid = pid_tgid >> 32, .hook = hook_id };

@@ -25,6 +25,19 @@
 /* Bound on one call's data: 32768 chunks of 32 KiB = 1 GiB; the rest is counted as truncated. */
 #define PS_CALL_MAX_CHUNKS 32768
 
+/*
+ * Key of a call's saved entry state (the ps_saved map): one slot per thread
+ * (C) or goroutine (Go: its g pointer, for a goroutine may resume on another
+ * thread between entry and return), per process and hook. A process that
+ * dies inside a call leaves its slot: the runtime removes it once the process
+ * is gone, and counts the call as interrupted (probes.h).
+ */
+struct ps_saved_key {
+	__u64 thread;
+	__u32 tgid;
+	__u32 hook;
+};
+
 /* ps_event_header.flags */
 #define PS_EV_MORE      0x1 /* another chunk of this call's data follows */
 #define PS_EV_READ_FAIL 0x2 /* the data could not be read from user memory */

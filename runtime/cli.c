@@ -163,7 +163,8 @@ static void print_module_help(const struct ps_module_desc *module)
 	       "  CAP_NET_ADMIN           -i: capture packets (-m pcapng)\n"
 	       "  CAP_SYS_PTRACE          other users' processes: their maps and roots\n"
 	       "                          (discovery, -p, what is out of reach)\n"
-	       "  CAP_DAC_READ_SEARCH     read the files other users' processes map\n");
+	       "  CAP_DAC_READ_SEARCH     read the files other users' processes map\n"
+	       "Once attached, those no longer needed are dropped (README, \"Without root\").\n");
 }
 
 static const struct ps_module_desc *find_module(const char *name)

@@ -307,6 +307,15 @@ void ps_copies_detach(struct ps_copies *copies)
 		ps_probes_detach(&copies->copies[i]->probes);
 }
 
+uint64_t ps_copies_sweep_gone(const struct ps_copies *copies)
+{
+	uint64_t interrupted = 0;
+
+	for (size_t i = 0; copies && i < copies->n_copies; i++)
+		interrupted += ps_probes_sweep_gone(&copies->copies[i]->probes);
+	return interrupted;
+}
+
 void ps_copies_free(struct ps_copies *copies)
 {
 	if (!copies)

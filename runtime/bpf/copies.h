@@ -64,6 +64,9 @@ uint32_t ps_copies_targets(const struct ps_copies *copies, bool ever);
 
 /* No more events from any copy (the maps stay). */
 void ps_copies_detach(struct ps_copies *copies);
+
+/* ps_probes_sweep_gone over the copies' own objects (those sharing the primary's maps find nothing). */
+uint64_t ps_copies_sweep_gone(const struct ps_copies *copies);
 void ps_copies_free(struct ps_copies *copies);
 
 #endif

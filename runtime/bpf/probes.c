@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -581,4 +583,67 @@ int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KI
 	}
 	free(per_cpu);
 	return 0;
+}
+
+static bool process_gone(uint32_t pid)
+{
+	return kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+}
+
+/*
+ * Linux's PID_MAX_LIMIT (include/linux/threads.h): a C hook's slot is keyed
+ * by a tid, never above it; a Go hook's by a goroutine's address, above it.
+ */
+#define PID_MAX_LIMIT (4 * 1024 * 1024)
+
+/*
+ * The slot's call can never return: its process is gone, or (C) its thread,
+ * ended by an exec or exit on another thread while the process goes on.
+ */
+static bool call_gone(const struct ps_saved_key *key)
+{
+	char task[64];
+
+	if (process_gone(key->tgid))
+		return true;
+	if (key->thread > PID_MAX_LIMIT)
+		return false;
+	snprintf(task, sizeof(task), "/proc/%u/task/%llu", key->tgid, (unsigned long long)key->thread);
+	return access(task, F_OK) != 0 && errno == ENOENT;
+}
+
+/*
+ * Removes from the ps_saved map of obj the entries of calls gone, and
+ * from ps_incall those of threads gone; returns the ps_saved entries removed.
+ * The next key is taken before an entry is removed: the walk goes on from it.
+ */
+static uint64_t sweep_gone(const struct bpf_object *obj)
+{
+	int saved_fd = obj ? bpf_object__find_map_fd_by_name(obj, "ps_saved") : -1;
+	int incall_fd = obj ? bpf_object__find_map_fd_by_name(obj, "ps_incall") : -1;
+	struct ps_saved_key key, next;
+	uint32_t tid, next_tid;
+	uint64_t removed = 0;
+	bool more;
+
+	more = saved_fd >= 0 && bpf_map_get_next_key(saved_fd, NULL, &key) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(saved_fd, &key, &next) == 0;
+		if (call_gone(&key) && bpf_map_delete_elem(saved_fd, &key) == 0)
+			removed++;
+		key = next;
+	}
+	more = incall_fd >= 0 && bpf_map_get_next_key(incall_fd, NULL, &tid) == 0;
+	while (more) {
+		more = bpf_map_get_next_key(incall_fd, &tid, &next_tid) == 0;
+		if (process_gone(tid))
+			bpf_map_delete_elem(incall_fd, &tid);
+		tid = next_tid;
+	}
+	return removed;
+}
+
+uint64_t ps_probes_sweep_gone(const struct ps_probes *probes)
+{
+	return sweep_gone(probes->obj) + sweep_gone(probes->twin);
 }

@@ -53,6 +53,15 @@ void ps_probes_destroy(struct ps_probes *probes);
 /* Probe runs the kernel skipped (it does so on recursion), over all programs. */
 uint64_t ps_probes_missed_runs(const struct ps_probes *probes);
 
+/*
+ * A call whose process died inside it (killed, exited from another thread,
+ * exec) never returns: its entry state stays in the kernel's maps. Removes
+ * that of processes gone and of threads gone from a process that goes on (a
+ * goroutine's stays until its process ends), and returns the calls so
+ * interrupted. Cheap: the maps hold the calls in flight.
+ */
+uint64_t ps_probes_sweep_gone(const struct ps_probes *probes);
+
 /* Sums the per-CPU loss counters. */
 int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS]);
 

@@ -15,6 +15,7 @@
 #include <bpf/libbpf.h>
 #include "assemble.h"
 #include "backpressure.h"
+#include "caps.h"
 #include "capture.h"
 #include "collect.h"
 #include "fields.h"
@@ -173,11 +174,21 @@ static void deliver_record(const struct ps_record *rec, void *arg)
 	}
 }
 
+/*
+ * A pipe whose reader went away (`plainsight tls | head -c 200`) is the
+ * reader's way to say it has enough: capture stops as on SIGINT, with the
+ * summary on stderr, and the exit status is 0. Any other failure is an error.
+ */
 static void output_failed(struct capture *cap, int err)
 {
+	const char *where = cap->opts->output_path ? cap->opts->output_path : "stdout";
+
 	cap->write_error = err;
-	ps_error("cannot write %s: %s; stopping (what was written before stays)",
-		 cap->opts->output_path ? cap->opts->output_path : "to stdout", strerror(-err));
+	if (err == -EPIPE)
+		ps_info("the reader of %s went away (broken pipe); stopping", where);
+	else
+		ps_error("cannot write %s%s: %s; stopping (what was written before stays)",
+			 cap->opts->output_path ? "" : "to ", where, strerror(-err));
 }
 
 /*
@@ -366,6 +377,9 @@ static void print_summary(const struct ps_counters *c, bool packets)
 	if (c->held_back)
 		ps_info("--lossless: traced processes were stopped %llu times while the ring drained",
 			(unsigned long long)c->held_back);
+	if (c->interrupted_calls)
+		ps_info("%llu calls interrupted: their process ended inside them (killed, or exit or exec on another "
+			"thread); what of their data had passed is not known", (unsigned long long)c->interrupted_calls);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
@@ -440,9 +454,17 @@ static int poll_records_and_wire(struct capture *cap, struct ring_buffer *rb, in
 	return cap->write_error;
 }
 
+/* Once a second: the entry state processes gone left in the kernel's maps goes, each call counted. */
+#define SWEEP_INTERVAL_NS 1000000000ull
+
+static void sweep_gone(struct capture *cap, const struct ps_probes *probes)
+{
+	cap->counters.interrupted_calls += ps_probes_sweep_gone(probes) + ps_reach_watch_sweep_gone(cap->reach);
+}
+
 static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct ps_probes *probes, bool status)
 {
-	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start;
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), last_status = start, last_sweep = start;
 	int err = 0;
 
 	while (!stop_requested && !cap->write_error) {
@@ -474,6 +496,10 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		if (cap->opts->lossless)
 			cap->counters.held_back += ps_backpressure_release(probes->stopped_fd);
 		ps_reach_watch_poll(cap->reach);
+		if (clock_ns(CLOCK_MONOTONIC) - last_sweep >= SWEEP_INTERVAL_NS) {
+			sweep_gone(cap, probes);
+			last_sweep = clock_ns(CLOCK_MONOTONIC);
+		}
 		if (status) {
 			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
@@ -486,6 +512,35 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 	if (status)
 		print_status(cap, probes, clock_ns(CLOCK_MONOTONIC) - start, true);
 	return err;
+}
+
+/*
+ * Once the probes, the exec watch, the outputs and the packet capture are
+ * set up, only what the rest of the run does needs a capability (README.md,
+ * "Without root"): discovery attaches later copies (CAP_BPF, CAP_PERFMON,
+ * CAP_SYS_ADMIN where the kernel wants it for uprobes) in other processes'
+ * files (CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH); the reach watch reads other
+ * processes' maps and files; naming a process whose main thread renamed itself
+ * reads /proc/PID/exe (CAP_SYS_PTRACE for another user's, or a root process's).
+ * CAP_BPF stays where the kernel refuses bpf(2) on the maps without it.
+ */
+static void drop_capabilities(const struct ps_probes *probes, const struct ps_reach_watch *reach)
+{
+	const uint64_t bpf = PS_CAP_BIT(PS_CAP_BPF) | PS_CAP_BIT(PS_CAP_SYS_ADMIN);
+	uint64_t keep = PS_CAP_BIT(PS_CAP_SYS_PTRACE);
+	int err;
+
+	if (reach)
+		keep |= PS_CAP_BIT(PS_CAP_DAC_READ_SEARCH);
+	if (ps_reach_watch_discovers(reach))
+		keep |= bpf | PS_CAP_BIT(PS_CAP_PERFMON);
+	else if (!ps_caps_bpf_usable_with(keep, probes->loss_fd))
+		keep |= bpf;
+	err = ps_caps_keep_only(keep);
+	if (err)
+		ps_warn("cannot drop the capabilities no longer needed: %s", strerror(-err));
+	else
+		ps_debug("capabilities kept once attached: 0x%llx", (unsigned long long)keep);
 }
 
 /* Empties the files and sets their writers up; the files are the writers' from then on. */
@@ -552,12 +607,14 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	install_signal_handlers();
 	ps_plan_print_warnings(plan);
 	/*
-	 * The probes are attached: say so before the reach watch starts. A
-	 * program started before its exec probe is attached is still seen,
-	 * by the scan of the running processes that follows it.
+	 * The exec watch is attached before the line that says capture runs: a
+	 * program started after that line is always seen by its exec. One
+	 * started before it is found by the scan of the running processes,
+	 * which comes after the line so that the copies it attaches follow it.
 	 */
-	announce_attached(opts, plan, probes);
 	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status);
+	drop_capabilities(probes, cap.reach);
+	announce_attached(opts, plan, probes);
 	ps_reach_watch_scan(cap.reach);
 	err = drain_loop(&cap, rb, probes, status);
 
@@ -566,6 +623,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_detach(cap.reach);
 	if (!cap.write_error)
 		ring_buffer__consume(rb);
+	sweep_gone(&cap, probes);
 	if (opts->lossless)
 		cap.counters.held_back += ps_backpressure_release(probes->stopped_fd);
 	ps_reach_watch_finish(cap.reach);
@@ -606,13 +664,10 @@ out:
 		cap.write_error = close_err;
 	}
 	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : ps_writer_close(cap.writer);
-	if (close_err && !cap.write_error) {
-		ps_error("cannot write %s: %s", opts->output_path ? opts->output_path : "to stdout",
-			 strerror(-close_err));
-		cap.write_error = close_err;
-	}
+	if (close_err && !cap.write_error)
+		output_failed(&cap, close_err);
 	print_summary(&cap.counters, cap.pcapng != NULL);
 	if (cap.write_error)
-		return cap.write_error;
+		return cap.write_error == -EPIPE ? 0 : cap.write_error;
 	return err < 0 ? err : 0;
 }

@@ -87,6 +87,7 @@ struct ps_counters {
 	uint64_t packets_dropped;   /* dropped by the kernel capture, its ring full (pcap_stats) */
 	uint64_t packets_unwritten; /* captured, but the file failed */
 	uint64_t secrets_written;   /* key log lines in Decryption Secrets Blocks */
+	uint64_t interrupted_calls; /* calls whose process ended inside them (probes.h: ps_probes_sweep_gone) */
 	uint64_t held_back;         /* --lossless: times a traced process was stopped for the ring to drain */
 	uint64_t packets_unattributed; /* written without the process that sent them */
 	uint64_t packets_other_processes; /* left out by -p or -u (or of no known process then) */

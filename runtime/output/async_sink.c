@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "async_sink.h"
+#include "caps.h"
 
 /*
  * Written blocks are kept for reuse, up to this many bytes: fresh memory
@@ -113,6 +114,8 @@ static void *writer_thread(void *arg)
 	struct async_sink *s = arg;
 	struct sink_block *b;
 
+	/* it writes to a descriptor opened before: no capability of the reader's is its business */
+	ps_caps_keep_only(0);
 	pthread_mutex_lock(&s->lock);
 	while ((b = next_block(s)) != NULL) {
 		int err = 0;

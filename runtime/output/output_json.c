@@ -200,14 +200,14 @@ void ps_output_json_summary(FILE *f, const struct ps_counters *c)
 		", \"incomplete\": %" PRIu64 ", \"malformed\": %" PRIu64
 		", \"write_errors\": %" PRIu64 ", \"kernel_missed\": %" PRIu64 ", \"uncollected\": %" PRIu64 "}, \"check_mismatch\": %" PRIu64
 		", \"unpaired_returns\": %" PRIu64 ", \"keys_refused\": %s, \"secrets_dropped\": %" PRIu64
-		", \"unreachable_programs\": %" PRIu64 ", \"targets\": %" PRIu64 ", \"held_back\": %" PRIu64,
+		", \"unreachable_programs\": %" PRIu64 ", \"targets\": %" PRIu64 ", \"held_back\": %" PRIu64 ", \"interrupted_calls\": %" PRIu64,
 		c->records, c->bytes, ps_counters_lost_bytes(c), ps_counters_lost_records(c),
 		ps_counters_incomplete_calls(c), c->gap_bytes, c->chunks, c->kernel_loss[PS_LOSS_RINGBUF_EVENTS],
 		c->kernel_loss[PS_LOSS_RINGBUF_BYTES], c->kernel_loss[PS_LOSS_READ_FAIL],
 		c->kernel_loss[PS_LOSS_SAVE_FULL], c->kernel_loss[PS_LOSS_TRUNC_BYTES], c->unwritten_bytes,
 		c->incomplete, c->malformed, c->write_errors, c->kernel_missed, c->uncollected, c->check_mismatch,
 		c->kernel_loss[PS_LOSS_NO_ENTRY], c->keys_refused ? "true" : "false", c->secrets_dropped,
-		c->unreachable_programs, c->targets, c->held_back);
+		c->unreachable_programs, c->targets, c->held_back, c->interrupted_calls);
 	if (c->wire)
 		write_wire_summary(f, c);
 	fputs("}}\n", f);

@@ -194,6 +194,16 @@ void ps_reach_watch_detach(struct ps_reach_watch *watch)
 		ps_exec_watch_detach(watch->exec_watch);
 }
 
+bool ps_reach_watch_discovers(const struct ps_reach_watch *watch)
+{
+	return watch && watch->copies;
+}
+
+uint64_t ps_reach_watch_sweep_gone(const struct ps_reach_watch *watch)
+{
+	return watch ? ps_copies_sweep_gone(watch->copies) : 0;
+}
+
 uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch, bool ever)
 {
 	return watch ? ps_copies_targets(watch->copies, ever) : 1;

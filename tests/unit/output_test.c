@@ -579,7 +579,7 @@ static void json_summary(void)
 	struct ps_counters c = {
 		.records = 1, .bytes = 2, .chunks = 3, .gap_bytes = 9, .incomplete = 10, .malformed = 11,
 		.write_errors = 12, .kernel_missed = 14, .uncollected = 16, .check_mismatch = 13, .unwritten_bytes = 17,
-		.unreachable_programs = 18, .targets = 20, .held_back = 19,
+		.unreachable_programs = 18, .targets = 20, .held_back = 19, .interrupted_calls = 21,
 	};
 	struct ps_writer *w;
 	char *text;
@@ -605,7 +605,7 @@ static void json_summary(void)
 			" \"incomplete\": 10, \"malformed\": 11, \"write_errors\": 12,"
 			" \"kernel_missed\": 14, \"uncollected\": 16},"
 			" \"check_mismatch\": 13, \"unpaired_returns\": 15, \"keys_refused\": false,"
-			" \"secrets_dropped\": 0, \"unreachable_programs\": 18, \"targets\": 20, \"held_back\": 19}}\n");
+			" \"secrets_dropped\": 0, \"unreachable_programs\": 18, \"targets\": 20, \"held_back\": 19, \"interrupted_calls\": 21}}\n");
 	free(text);
 
 	/* text mode: the summary goes to stderr, not into the output */

@@ -40,18 +40,20 @@ def start_tls(ctx, pid, mode=("-m", "json")):
     return ps
 
 
-def bssl_client(ctx, maxv):
+def bssl_client_exchange(ctx, maxv, to_server, to_client, trace=None):
+    """bssl client (traced) sends to_server to openssl s_server, which
+    answers to_client; trace(pid, port): what traces it instead of one
+    plainsight (test_wire's). Returns (plainsight, bssl's pid, port)."""
     need_bssl()
     cert, key = make_cert(ctx)
     port = free_port()
-    to_server, to_client = os.urandom(100 * KiB), os.urandom(100 * KiB)
     srv = ctx.start(["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
                      "-cert", cert, "-key", key], "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
     wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
     cli = ctx.start(["sh", "-c", 'read go; exec "$1" client -connect "$2" -max-version "$3" -min-version "$3"',
                      "sh", BSSL, "%s:%d" % (LOCAL, port), VERSIONS[maxv]], "bssl client",
                     stdin=subprocess.PIPE, collect_stdout=True)
-    ps = start_tls(ctx, cli.pid)
+    ps = trace(cli.pid, port) if trace else start_tls(ctx, cli.pid)
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
     t1, e1 = feed(cli, to_server)
@@ -74,12 +76,18 @@ def bssl_client(ctx, maxv):
         proc.join_readers()
     compare_bytes("s_server's own record of what it received", srv.stdout_bytes, to_server)
     compare_bytes("bssl's own record of what it received", cli.stdout_bytes, to_client)
+    return ps, cli.pid, port
+
+
+def bssl_client(ctx, maxv):
+    to_server, to_client = os.urandom(100 * KiB), os.urandom(100 * KiB)
+    ps, pid, port = bssl_client_exchange(ctx, maxv, to_server, to_client)
     time.sleep(0.3)
     ps.stop()
     records, summary, _ = ps.json_output()
     tuple_ = (LOCAL, None, LOCAL, port)
-    w = compare_stream(records, cli.pid, "write", to_server, "bssl client's writes", tuple_=tuple_)
-    r = compare_stream(records, cli.pid, "read", to_client, "bssl client's reads", tuple_=tuple_)
+    w = compare_stream(records, pid, "write", to_server, "bssl client's writes", tuple_=tuple_)
+    r = compare_stream(records, pid, "read", to_client, "bssl client's reads", tuple_=tuple_)
     if w[0]["fd"] != r[0]["fd"] or w[0]["fd"] < 0 or w[0]["sport"] != r[0]["sport"]:
         raise TestFailure("writes and reads name different connections")
     if summary is None or summary.get("lost_bytes"):

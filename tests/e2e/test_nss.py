@@ -46,9 +46,10 @@ def start_nss(ctx, args, name="nss"):
     return ps
 
 
-def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), name="nss"):
+def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), name="nss", trace=None):
     """tstclnt (traced) sends to_server from its stdin to openssl s_server,
-    which answers to_client from its own. Returns (plainsight, tstclnt's pid, port)."""
+    which answers to_client from its own; trace(pid, port): what traces it
+    instead of one plainsight (test_wire's). Returns (plainsight, tstclnt's pid, port)."""
     need_tools()
     cert, key = make_cert(ctx)
     port = free_port()
@@ -58,7 +59,7 @@ def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), na
     wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
     cli = ctx.start(["sh", "-c", 'read go; exec tstclnt -D -o -4 -V "$1" -h 127.0.0.1 -p "$2"', "sh",
                      VERSIONS[maxv], str(port)], "tstclnt", stdin=subprocess.PIPE, collect_stdout=True)
-    ps = start_nss(ctx, list(ps_args) + ["-p", str(cli.pid)], name)
+    ps = trace(cli.pid, port) if trace else start_nss(ctx, list(ps_args) + ["-p", str(cli.pid)], name)
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
     t1, e1 = feed(cli, to_server)

@@ -23,15 +23,15 @@ WORK_TIMEOUT = 60
 # ---- the two captures --------------------------------------------------------
 
 class BothModes:
-    """A call-mode and a wire-mode plainsight, json, attached before the workload."""
+    """A call-mode and a wire-mode plainsight of module, json, attached before the workload."""
 
-    def __init__(self, ctx, port, extra=(), packet_filter=None, asan=False):
+    def __init__(self, ctx, port, extra=(), packet_filter=None, asan=False, module="tls"):
         self.ctx = ctx
         if asan and not os.path.exists(harness.binary(True)):
             raise TestFailure("ASan build not found: %s (make asan)" % harness.binary(True))
-        self.calls = harness.Plainsight(ctx, ["tls", "-m", "json", "-q"] + list(extra),
+        self.calls = harness.Plainsight(ctx, [module, "-m", "json", "-q"] + list(extra),
                                         stdout_path=ctx.path("calls.jsonl"))
-        self.wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q"] + list(extra) +
+        self.wire = ctx.start_plainsight([module, "--from", "wire", "-i", "lo", "-m", "json", "-q"] + list(extra) +
                                          (packet_filter or ["tcp", "port", str(port)]),
                                          stdout_path=ctx.path("wire.jsonl"), asan=asan)
         calls_line = self.calls.wait_attached()
@@ -48,6 +48,12 @@ class BothModes:
         return calls, wire, summary["wire"]
 
 
+def tracer(ctx, module, extra=()):
+    """For the other modules' exchange helpers: trace(pid, port) traces pid
+    in both modes at once, the packets of port in wire mode."""
+    return lambda pid, port: BothModes(ctx, port, ["-p", str(pid)] + list(extra), module=module)
+
+
 def probe_count(line):
     m = re.search(r", (\d+) probes", line)
     if not m:
@@ -55,9 +61,21 @@ def probe_count(line):
     return int(m.group(1))
 
 
+WIRE_HOOKS = "secrets hooks only, none on reads and writes: "
+# a read or a write of any module: SSL_read, ssl_write_internal, PR_Read, gnutls_record_recv_packet,
+# mbedtls_ssl_write, (*Conn).Read; not crypto/tls.(*Config).writeKeyLog
+DATA_HOOK = re.compile(r"(?i)(read|write|recv|send|recv_packet)(_ex|_internal)?$")
+
+
 def check_attached(calls_line, wire_line):
-    if "secrets hooks only" not in wire_line:
-        raise TestFailure("wire mode's attached line does not say only the secrets hooks are attached:",
+    at = wire_line.find(WIRE_HOOKS)
+    if at < 0:
+        raise TestFailure("wire mode's attached line does not list the secrets hooks it attached:",
+                          "    " + wire_line)
+    hooks = wire_line[at + len(WIRE_HOOKS):].rstrip(")").split(", ")
+    data = [h for h in hooks if DATA_HOOK.search(h)]
+    if data or not hooks[0]:
+        raise TestFailure("wire mode attached %s" % ("reads or writes: %s" % data if data else "no hook"),
                           "    " + wire_line)
     if probe_count(wire_line) >= probe_count(calls_line):
         raise TestFailure("wire mode attached %d probes, call mode %d: the reads and writes are probed too"
@@ -65,13 +83,13 @@ def check_attached(calls_line, wire_line):
                           "    " + calls_line, "    " + wire_line)
 
 
-def streams(records, pids, by_connection=False):
-    """(pid, dir) -> the bytes of its records in order, for the pids given;
-    by_connection: (pid, dir, sport, dport) -> the same."""
+def streams(records, pids, by_connection=False, module="tls"):
+    """(pid, dir) -> the bytes of its records in order, for the pids given
+    (each a record of module); by_connection: (pid, dir, sport, dport) -> the same."""
     out = {}
     for r in records:
         if r.get("pid") in pids:
-            harness.check_record_sanity([r], "record of pid %d" % r["pid"])
+            harness.check_record_sanity([r], "record of pid %d" % r["pid"], module)
             key = (r["pid"], r["dir"]) + ((r["sport"], r["dport"]) if by_connection else ())
             out.setdefault(key, bytearray()).extend(r["payload"])
     return {k: bytes(v) for k, v in out.items()}
@@ -92,12 +110,12 @@ def check_counters(wire, what, want_undecryptable=None):
         raise TestFailure("%s: wire mode read no packets: %r" % (what, wire))
 
 
-def compare_modes(calls, wire, wire_counters, sent, what):
+def compare_modes(calls, wire, wire_counters, sent, what, module="tls"):
     """sent: {(pid, dir) or (pid, dir, port): bytes} the programs really
     passed. Each must be in both captures, identical; per connection, wire
     mode must show what call mode shows, no more."""
     pids = {key[0] for key in sent}
-    got_calls, got_wire = streams(calls, pids, True), streams(wire, pids, True)
+    got_calls, got_wire = streams(calls, pids, True, module), streams(wire, pids, True, module)
     check_counters(wire_counters, what)
     for key, want in sorted(sent.items()):
         for mode, records in (("call mode", calls), ("wire mode", wire)):
@@ -500,6 +518,120 @@ def t_gnutls_module(ctx):
             got.setdefault((r["pid"], r["dir"]), bytearray()).extend(base64.b64decode(r["payload_b64"]))
     for key in ((cli.pid, "write"), (server.pid, "read"), (server.pid, "write"), (cli.pid, "read")):
         harness.compare_bytes("gnutls --from wire, pid %d %s" % key, got.get(key, b""), msg)
+
+
+# ---- every module that yields secrets, against its call mode ----------------------
+
+def module_case(ctx, module, exchange, what, extra=()):
+    """exchange(trace) runs one module's exchange (its test file's helper),
+    the client traced by trace; returns (the client's pid, what it sent,
+    what it received). Both modes must show exactly that, per direction."""
+    both = None
+
+    def trace(pid, port):
+        nonlocal both
+        both = tracer(ctx, module, extra)(pid, port)
+        return both
+    pid, up, down = exchange(trace)
+    time.sleep(0.3)
+    calls, wire, counters = both.stop()
+    compare_modes(calls, wire, counters, {(pid, "write"): up, (pid, "read"): down}, what, module)
+
+
+def register_module(name, module, exchange, extra=()):
+    @test("wire-module-" + name)
+    def run(ctx):
+        module_case(ctx, module, lambda trace: exchange(ctx, trace), "%s --from wire (%s)" % (module, name), extra)
+
+
+def gnutls_exchange(maxv):
+    def run(ctx, trace):
+        import test_gnutls
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, pid, _ = test_gnutls.cli_vs_s_server(ctx, maxv, up, down, trace=trace)
+        return pid, up, down
+    return run
+
+
+def nss_exchange(maxv):
+    def run(ctx, trace):
+        import test_nss
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, pid, _ = test_nss.tstclnt_exchange(ctx, maxv, up, down, trace=trace)
+        return pid, up, down
+    return run
+
+
+def boringssl_exchange(maxv):
+    def run(ctx, trace):
+        import test_boringssl
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, pid, _ = test_boringssl.bssl_client_exchange(ctx, maxv, up, down, trace=trace)
+        return pid, up, down
+    return run
+
+
+def libs_exchange(module):
+    def run(ctx, trace):
+        import test_libs
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, cli, _ = test_libs.client_exchange(ctx, module, up, down, trace=trace)
+        return cli.pid, up, down
+    return run
+
+
+for _maxv in ("1.2", "1.3"):
+    _v = _maxv.replace(".", "")
+    register_module("gnutls-tls" + _v, "gnutls", gnutls_exchange(_maxv))
+    register_module("nss-tls" + _v, "nss", nss_exchange(_maxv))
+    register_module("boringssl-tls" + _v, "tls", boringssl_exchange(_maxv),
+                    ["--libssl", "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"])
+register_module("mbedtls", "mbedtls", libs_exchange("mbedtls"))
+
+
+def gotls_case(ctx, h1):
+    """tests/go/https built with the newest Go of the corpus, server and client
+    both traced (-e): both modes give the same bytes per process, connection
+    and direction, at least the bodies' worth each way."""
+    import test_gotls
+    binary, _ = test_gotls.build(test_gotls.corpus_go(test_gotls.GO_LINES[-1]), "stripped")
+    port = free_port()
+    both = BothModes(ctx, port, ["-e", binary], module="gotls")
+    cert = ctx.path("cert.pem")
+    h1_flag = ["-h1"] if h1 else []
+    server = ctx.start([binary, "server", "-cert", cert, "-keylog", ctx.path("srv.keylog"), "-port", str(port)] +
+                       h1_flag, "https server")
+    wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+    sizes = [1, 100 * 1024, 1 << 20]
+    client = ctx.start([binary, "client", "-cert", cert, "-keylog", ctx.path("cli.keylog"), "-port", str(port),
+                        "-sizes", ",".join(str(n) for n in sizes)] + h1_flag, "https client", collect_stdout=True)
+    client.check_ok(WORK_TIMEOUT)
+    time.sleep(0.3)
+    server.kill()
+    calls, wire, counters = both.stop()
+    check_counters(counters, "gotls")
+    pids = {client.pid, server.pid}
+    got_calls, got_wire = streams(calls, pids, True, "gotls"), streams(wire, pids, True, "gotls")
+    if len(got_calls) != 4:
+        raise TestFailure("call mode shows %d streams of one connection, not 4: %s" % (len(got_calls), sorted(got_calls)))
+    for key, want in sorted(got_calls.items()):
+        if len(want) < sum(sizes):
+            raise TestFailure("gotls: call mode's pid %d %s %d -> %d holds %d bytes, less than the bodies (%d)"
+                              % (key + (len(want), sum(sizes))))
+        harness.compare_bytes("gotls --from wire: pid %d %s %d -> %d against call mode" % key,
+                              got_wire.get(key, b""), want)
+    if set(got_wire) != set(got_calls):
+        raise TestFailure("gotls: wire mode's streams %s, call mode's %s" % (sorted(got_wire), sorted(got_calls)))
+
+
+@test("wire-module-gotls-h2")
+def t_gotls_h2(ctx):
+    gotls_case(ctx, False)
+
+
+@test("wire-module-gotls-h1")
+def t_gotls_h1(ctx):
+    gotls_case(ctx, True)
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

@@ -71,14 +71,14 @@ def start(ctx, module, args):
     return ps
 
 
-def client_exchange(ctx, module, to_server, to_client, trace=None):
-    """Our client of module (traced) sends to_server to a Python server,
-    which answers to_client; trace(pid, port): what traces the client instead
-    of one plainsight (test_wire's). Returns (plainsight, client, server)."""
-    exe = build_client(ctx, module)
+def client_exchange(ctx, module, to_server, to_client, trace=None, exe=None, env=None):
+    """Our client of module (exe: another build of it) sends to_server to a
+    Python server, which answers to_client; trace(pid, port): what traces the
+    client instead of one plainsight (test_wire's). Returns (plainsight, client, server)."""
+    exe = exe or build_client(ctx, module)
     cert, key = make_cert(ctx)
     srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client), env=env)
     ps = trace(cli.pid, srv.port) if trace else start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
     cli.go()
     cli.finish()

@@ -589,6 +589,33 @@ for _maxv in ("1.2", "1.3"):
 register_module("mbedtls", "mbedtls", libs_exchange("mbedtls"))
 
 
+def mbedtls3_case(ctx, maxv):
+    """Mbed TLS 3.6 (corpus libmbedtls:trixie), whose TLS 1.3 secrets come
+    from mbedtls_ssl_tls13_derive_*_secrets."""
+    import test_libs
+    exe, lib, _ = test_libs.build_mbedtls3_client(ctx)
+    env = dict(os.environ, MBEDTLS_PEER_MAX=maxv)
+    module_case(ctx, "mbedtls", lambda trace: mbedtls3_exchange(ctx, trace, exe, env),
+                "mbedtls 3.6 --from wire (TLS %s)" % maxv, ["--mbedtls", lib])
+
+
+def mbedtls3_exchange(ctx, trace, exe, env):
+    import test_libs
+    up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+    _, cli, _ = test_libs.client_exchange(ctx, "mbedtls", up, down, trace=trace, exe=exe, env=env)
+    return cli.pid, up, down
+
+
+@test("wire-module-mbedtls3-tls13")
+def t_mbedtls3_13(ctx):
+    mbedtls3_case(ctx, "1.3")
+
+
+@test("wire-module-mbedtls3-tls12")
+def t_mbedtls3_12(ctx):
+    mbedtls3_case(ctx, "1.2")
+
+
 def gotls_case(ctx, h1):
     """tests/go/https built with the newest Go of the corpus, server and client
     both traced (-e): both modes give the same bytes per process, connection

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "log.h"
 #include "maps_ahead.h"
+#include "meminfo.h"
 #include "module.h"
 
 #define RING_MIN_KIB (8u << 10)
@@ -36,21 +37,6 @@ struct ps_maps_ahead {
 	size_t n_maps;
 };
 
-static uint64_t mem_available_kib(void)
-{
-	unsigned long long kib = 0;
-	char line[256];
-	FILE *f = fopen("/proc/meminfo", "r");
-
-	if (!f)
-		return 0;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "MemAvailable: %llu kB", &kib) == 1)
-			break;
-	fclose(f);
-	return kib;
-}
-
 /*
  * Big enough to ride out the reader losing its CPU for a while during a
  * bulk transfer on both ends of a small machine (bench P2), small enough
@@ -58,7 +44,7 @@ static uint64_t mem_available_kib(void)
  */
 uint32_t ps_ring_default_kib(void)
 {
-	uint64_t want = mem_available_kib() / 256;
+	uint64_t want = ps_mem_available_kib() / 256;
 	uint32_t kib = RING_MIN_KIB;
 
 	while (kib < RING_MAX_KIB && (uint64_t)kib * 2 <= want)

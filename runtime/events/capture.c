@@ -333,10 +333,12 @@ static void print_wire_summary(const struct ps_counters *c)
 	for (int i = 0; i < PS_WIRE_CAUSES && n < sizeof(causes); i++)
 		n += (size_t)snprintf(causes + n, sizeof(causes) - n, "%s%llu %s", i ? ", " : "",
 				      (unsigned long long)c->wire_undecryptable[i], ps_wire_cause_name(i));
-	ps_info("wire: %llu packets (%llu dropped by the kernel capture), %llu connections (%llu not TLS), %llu gaps "
+	ps_info("wire: %llu packets (%llu dropped by the kernel capture, %llu with the packet backlog full (raise "
+		"--mapsize, or --lossless)), %llu connections (%llu not TLS), %llu gaps "
 		"(%llu bytes never captured); records undecryptable: %s; %llu records with no process known, "
 		"%llu of other processes left out", (unsigned long long)c->wire_packets,
-		(unsigned long long)c->packets_dropped, (unsigned long long)c->wire_connections,
+		(unsigned long long)c->packets_dropped, (unsigned long long)c->packets_backlog_full,
+		(unsigned long long)c->wire_connections,
 		(unsigned long long)c->wire_not_tls,
 		(unsigned long long)c->wire_gaps, (unsigned long long)c->wire_gap_bytes, causes,
 		(unsigned long long)c->packets_unattributed, (unsigned long long)c->packets_other_processes);

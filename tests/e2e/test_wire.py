@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import harness
@@ -103,9 +104,10 @@ def sent_stream(records, key):
 
 def check_counters(wire, what, want_undecryptable=None):
     bad = {k: v for k, v in wire["undecryptable"].items() if v}
-    if want_undecryptable is None and (bad or wire["gaps"] or wire["packets_dropped"]):
+    dropped = wire["packets_dropped"] + wire["packets_backlog_full"]
+    if want_undecryptable is None and (bad or wire["gaps"] or dropped):
         raise TestFailure("%s: wire mode counted gaps %d, dropped packets %d, undecryptable records %r"
-                          % (what, wire["gaps"], wire["packets_dropped"], bad))
+                          % (what, wire["gaps"], dropped, bad))
     if not wire["packets"] or not wire["connections"]:
         raise TestFailure("%s: wire mode read no packets: %r" % (what, wire))
 
@@ -659,6 +661,93 @@ def t_gotls_h2(ctx):
 @test("wire-module-gotls-h1")
 def t_gotls_h1(ctx):
     gotls_case(ctx, True)
+
+
+# ---- output slower than the packets: --lossless ---------------------------------
+
+class SlowFifo:
+    """A named pipe for plainsight's output, read slowly on a thread of its
+    own (at most 64 KiB, a pipe's buffer, every 10 ms) until plainsight closes it."""
+
+    def __init__(self, ctx):
+        self.path = ctx.path("slow.fifo")
+        os.mkfifo(self.path)
+        self.chunks = []
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        with open(self.path, "rb") as f:
+            for chunk in iter(lambda: f.read1(65536), b""):
+                self.chunks.append(chunk)
+                time.sleep(0.01)
+
+    def data(self):
+        self.thread.join(WORK_TIMEOUT)
+        if self.thread.is_alive():
+            raise TestFailure("plainsight's output did not end")
+        return b"".join(self.chunks)
+
+
+def slow_output_case(ctx, lossless):
+    """16 MiB from a python server to a python client, both traced, with
+    plainsight's json (45 MB for the transfer) read at most at 6.5 MB/s and a
+    backlog of 8 MiB: without --lossless packets are dropped and counted (and
+    their connection's gaps), never papered over; with it the peers are held
+    back and every byte is there."""
+    cert, key = make_cert(ctx)
+    up, down = os.urandom(1000), os.urandom(16 << 20)
+    srv = PyServer(ctx, cert, key, len(up), down)
+    out = SlowFifo(ctx)
+    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "--mapsize", "8192"] +
+                                (["--lossless"] if lossless else []) + ["tcp", "port", str(srv.port)],
+                                stdout_path=out.path)
+    wire.wait_attached()
+    start = time.time()
+    cli = PyClient(ctx, srv.port, up, len(down))
+    cli.finish()
+    srv.finish()
+    took = time.time() - start
+    if cli.received() != down or srv.received() != up:
+        raise TestFailure("the python peers did not get what was sent")
+    wire.stop(timeout=WORK_TIMEOUT)
+    records, summary, _ = harness.parse_json_lines(out.data(), wire.stderr)
+    counters = summary["wire"]
+    got = streams(records, {cli.pid, srv.pid})
+    print("    (%s: transfer %.1f s, %d packets, %d dropped with the backlog full, %d by the kernel, %d gaps "
+          "(%d bytes), held back %d times)" % ("--lossless" if lossless else "default", took, counters["packets"],
+                                               counters["packets_backlog_full"], counters["packets_dropped"],
+                                               counters["gaps"], counters["gap_bytes"], summary.get("held_back", 0)))
+    if lossless:
+        check_counters(counters, "--lossless, slow output")
+        if not summary.get("held_back"):
+            raise TestFailure("--lossless held no process back: the output was not slow enough to test it: %r"
+                              % counters)
+        for key, want in (((srv.pid, "write"), down), ((cli.pid, "read"), down), ((cli.pid, "write"), up),
+                          ((srv.pid, "read"), up)):
+            harness.compare_bytes("--lossless, slow output: pid %d %s" % key, got.get(key, b""), want)
+        return
+    lost = len(down) - len(got.get((cli.pid, "read"), b""))
+    if not counters["packets_backlog_full"] or not counters["gaps"] or not lost:
+        raise TestFailure("a 16 MiB transfer through an 8 MiB backlog read slowly lost nothing (%d bytes) or "
+                          "did not count it: %r" % (lost, counters))
+    # a record cut by a gap is lost whole: at most one on each side of each gap beyond the gap's own bytes
+    if lost > counters["gap_bytes"] + counters["gaps"] * 2 * (16384 + 256):
+        raise TestFailure("%d bytes missing from the client's reads, only %d counted as gaps: %r"
+                          % (lost, counters["gap_bytes"], counters))
+    for key in ((srv.pid, "write"), (cli.pid, "read")):
+        if not down.startswith(got.get(key, b"")[:4096]):
+            raise TestFailure("pid %d %s: what was written is not what was sent" % key)
+
+
+@test("wire-slow-output-counted")
+def t_slow_output_counted(ctx):
+    slow_output_case(ctx, False)
+
+
+@test("wire-slow-output-lossless")
+def t_slow_output_lossless(ctx):
+    slow_output_case(ctx, True)
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

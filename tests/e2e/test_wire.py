@@ -663,6 +663,58 @@ def t_gotls_h1(ctx):
     gotls_case(ctx, True)
 
 
+# ---- TLS 1.3 0-RTT ----------------------------------------------------------------
+
+@test("wire-early-data")
+def t_early_data(ctx):
+    """s_client resumes a session with 0-RTT data (-sess_in -early_data) that
+    s_server -early_data takes: wire mode decrypts the early records with
+    CLIENT_EARLY_TRAFFIC_SECRET, then the rest, byte for byte on both sides."""
+    openssl = harness.require_program("openssl")
+    cert, key = make_cert(ctx)
+    port = free_port()
+    server = ctx.start([openssl, "s_server", "-quiet", "-early_data", "-naccept", "2", "-accept",
+                        "127.0.0.1:%d" % port, "-cert", cert, "-key", key], "openssl s_server",
+                       stdin=subprocess.PIPE, collect_stdout=True)
+    wait_until(lambda: listening(port) or server.p.poll() is not None, 20, "s_server to listen on port %d" % port)
+    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "tcp", "port", str(port)],
+                                stdout_path=ctx.path("wire.jsonl"))
+    wire.wait_attached()
+    session = ctx.path("session.pem")
+    first = hex_text(3000) + b"\n"
+    early, after = hex_text(6000) + b"\n", hex_text(20000) + b"\n"
+    early_path = ctx.write("early.txt", early)
+    base = [openssl, "s_client", "-connect", "127.0.0.1:%d" % port, "-quiet", "-nocommands", "-no_ign_eof"]
+    cli1 = ctx.start(base + ["-sess_out", session], "s_client (ticket)", stdin=subprocess.PIPE)
+    cli1.p.stdin.write(first)
+    cli1.p.stdin.flush()
+    wait_until(lambda: len(server.stdout_bytes) >= len(first) and os.path.exists(session) and
+               os.path.getsize(session) > 0, WORK_TIMEOUT, "s_server to get the first bytes and s_client a ticket")
+    cli1.p.stdin.close()
+    cli1.check_ok(WORK_TIMEOUT)
+    cli2 = ctx.start(base + ["-sess_in", session, "-early_data", early_path], "s_client (0-RTT)",
+                     stdin=subprocess.PIPE)
+    cli2.p.stdin.write(after)
+    cli2.p.stdin.flush()
+    want = first + early + after
+    wait_until(lambda: len(server.stdout_bytes) >= len(want) or cli2.p.poll() is not None, WORK_TIMEOUT,
+               "s_server to get the early data and the rest")
+    cli2.p.stdin.close()
+    cli2.check_ok(WORK_TIMEOUT)
+    server.p.stdin.close()
+    server.check_ok(WORK_TIMEOUT)
+    harness.compare_bytes("what s_server received (the early data taken)", server.stdout_bytes, want)
+    time.sleep(0.3)
+    wire.stop()
+    records, summary, _ = wire.json_output()
+    check_counters(summary["wire"], "0-RTT")
+    got = streams(records, {cli1.pid, cli2.pid, server.pid})
+    harness.compare_bytes("wire mode: the resuming client's writes (early data first)",
+                          got.get((cli2.pid, "write"), b""), early + after)
+    harness.compare_bytes("wire mode: the first client's writes", got.get((cli1.pid, "write"), b""), first)
+    harness.compare_bytes("wire mode: s_server's reads", got.get((server.pid, "read"), b""), want)
+
+
 # ---- output slower than the packets: --lossless ---------------------------------
 
 class SlowFifo:

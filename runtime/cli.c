@@ -62,12 +62,14 @@ static const struct common_option common_options[] = {
 	{ { "tsize", required_argument, NULL, 't' }, "BYTES",
 	  "show at most BYTES of each HTTP message's decoded body, marking what is cut (0, the default: all)" },
 	{ { "mapsize", required_argument, NULL, OPT_MAPSIZE }, "KIB",
-	  "ring buffer size in KiB, a power of two (default: a 256th of the available memory, 8192 to 65536)" },
+	  "ring buffer size in KiB, a power of two (default: a 256th of the available memory, 8192 to 65536); "
+	  "--from wire: the packet backlog's size too (default: a 16th of the available memory, 64 MiB to 1 GiB)" },
 	{ { "quiet", no_argument, NULL, 'q' }, NULL, "no status line" },
 	{ { "status", no_argument, NULL, OPT_STATUS }, NULL, "status line even when stderr is not a terminal" },
 	{ { "lossless", no_argument, NULL, OPT_LOSSLESS }, NULL,
 	  "never drop a record: a traced process that fills the ring past a quarter is stopped (SIGSTOP) until "
-	  "plainsight has caught up (SIGCONT); its parent can see it stop" },
+	  "plainsight has caught up (SIGCONT); its parent can see it stop. --from wire: the processes whose "
+	  "plaintext is written, while the packet backlog is past a quarter" },
 	{ { "btf-cache", required_argument, NULL, OPT_BTF_CACHE }, "DIR",
 	  "keep the kernel types the probes need in DIR, for a fast start; 'none': read them all "
 	  "from the kernel each time (default " PS_CORE_BTF_DEFAULT_DIR ")" },
@@ -311,9 +313,6 @@ static int check_wire_options(struct ps_options *opts, int argc, char **argv)
 	if (opts->output.mode == PS_OUTPUT_PCAPNG || opts->output.mode == PS_OUTPUT_KEYLOG)
 		return usage_error(opts->module, "--from wire gives records: use -m text or json, not %s",
 				   opts->output.mode == PS_OUTPUT_PCAPNG ? "pcapng" : "keylog");
-	if (opts->lossless)
-		return usage_error(opts->module, "%s: --from wire stops no process (packets are not held back)",
-				   "--lossless");
 	if (optind < argc)
 		return take_packet_filter(opts, argc, argv);
 	return PS_CLI_RUN;
@@ -393,6 +392,7 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 		    opts->mapsize_kib < 4 || opts->mapsize_kib > (1u << 21))
 			return usage_error(module, "--mapsize wants a power of two from 4 to 2097152 (KiB), not '%s'",
 					   arg);
+		opts->mapsize_given = true;
 		return PS_CLI_RUN;
 	case 'q':
 		opts->quiet = true;

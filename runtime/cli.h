@@ -17,7 +17,8 @@ struct ps_options {
 	uint32_t pid;               /* -p; 0: every process */
 	uint32_t uid;               /* -u */
 	bool has_uid;
-	uint32_t mapsize_kib;       /* --mapsize: ring buffer size */
+	uint32_t mapsize_kib;       /* --mapsize: ring buffer size; --from wire: the packet backlog's too */
+	bool mapsize_given;
 	bool quiet;                 /* -q: no status line */
 	bool status;                /* --status: status line even when stderr is no terminal */
 	bool lossless;              /* --lossless: back-pressure instead of loss (events/backpressure.h) */

@@ -12,8 +12,8 @@
 #include <unistd.h>
 #include "log.h"
 #include "maps_ahead.h"
+#include "meminfo.h"
 #include "module.h"
-#include "sysmem.h"
 
 #define RING_MIN_KIB (8u << 10)
 #define RING_MAX_KIB (64u << 10)

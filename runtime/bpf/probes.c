@@ -83,7 +83,8 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		.has_uid = opts->has_uid,
 		.self_pid = (uint32_t)getpid(),
 		.events_off = events_nobody_reads(opts),
-		.lossless = opts->lossless,
+		/* --from wire holds processes back by the packets' backlog (packet_queue.h), not by the ring */
+		.lossless = opts->lossless && !opts->from_wire,
 		.go_stack_abi = plan->layout && plan->layout->go_stack_abi,
 	};
 	int32_t *offsets;

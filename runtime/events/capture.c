@@ -344,10 +344,12 @@ static void print_wire_summary(const struct ps_counters *c)
 	for (int i = 0; i < PS_WIRE_CAUSES && n < sizeof(causes); i++)
 		n += (size_t)snprintf(causes + n, sizeof(causes) - n, "%s%llu %s", i ? ", " : "",
 				      (unsigned long long)c->wire_undecryptable[i], ps_wire_cause_name(i));
-	ps_info("wire: %llu packets (%llu dropped by the kernel capture), %llu connections (%llu not TLS), %llu gaps "
+	ps_info("wire: %llu packets (%llu dropped by the kernel capture, %llu with the packet backlog full (raise "
+		"--mapsize, or --lossless)), %llu connections (%llu not TLS), %llu gaps "
 		"(%llu bytes never captured); records undecryptable: %s; %llu records with no process known, "
 		"%llu of other processes left out", (unsigned long long)c->wire_packets,
-		(unsigned long long)c->packets_dropped, (unsigned long long)c->wire_connections,
+		(unsigned long long)c->packets_dropped, (unsigned long long)c->packets_backlog_full,
+		(unsigned long long)c->wire_connections,
 		(unsigned long long)c->wire_not_tls,
 		(unsigned long long)c->wire_gaps, (unsigned long long)c->wire_gap_bytes, causes,
 		(unsigned long long)c->packets_unattributed, (unsigned long long)c->packets_other_processes);
@@ -399,20 +401,50 @@ static void print_summary(const struct ps_counters *c, bool packets)
 		(unsigned long long)c->gap_bytes);
 }
 
+/*
+ * --from wire: the hooks attached, by name, so that the line itself shows
+ * that none is on a read or a write; "..." ends a list that does not fit.
+ */
+static void wire_hook_names(const struct ps_options *opts, const struct ps_probes *probes, char *buf, size_t size)
+{
+	const struct ps_hookset_desc *hookset = &opts->module->hooksets[probes->hookset];
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (uint32_t i = 0; i < hookset->n_hooks && probes->sites; i++) {
+		int n;
+
+		if (probes->sites[i] < 0)
+			continue;
+		n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", hookset->hooks[i].symbol);
+		if (n < 0 || (size_t)n >= size - used) {
+			snprintf(buf + (used < size - 4 ? used : size - 4), 4, "...");
+			return;
+		}
+		used += (size_t)n;
+	}
+}
+
 static void announce_attached(const struct ps_options *opts, const struct ps_plan *plan,
 			      const struct ps_probes *probes)
 {
 	const struct ps_resolved_target *target = &plan->targets[0];
-	char version[256];
+	char version[256], hooks[512];
 
 	if (target->version[0])
 		snprintf(version, sizeof(version), "%s%sversion %s, layout %s", target->product ? target->product : "",
 			 target->product ? " " : "", target->version, plan->layout ? plan->layout->name : "none");
 	else
 		snprintf(version, sizeof(version), "version unknown, no layout");
-	ps_info("attached %s to %s (%s), %u probes%s%s", opts->module->name, target->path, version,
-		probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "",
-		opts->from_wire ? " (--from wire: secrets hooks only, none on reads and writes)" : "");
+	if (!opts->from_wire) {
+		ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version,
+			probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "");
+		return;
+	}
+	wire_hook_names(opts, probes, hooks, sizeof(hooks));
+	ps_info("attached %s to %s (%s), %u probes%s (--from wire: secrets hooks only, none on reads and writes: %s)",
+		opts->module->name, target->path, version, probes->n_uprobes,
+		probes->n_missing ? " (some optional symbols absent)" : "", hooks);
 }
 
 /*

@@ -9,15 +9,19 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "log.h"
+#include "meminfo.h"
 #include "packet_capture.h"
 #include "pcap_lib.h"
 
 /*
- * The kernel ring per interface. A 100 MiB loopback transfer arrives faster
- * than one 50 ms poll interval drains 2 MiB (libpcap's default); what does
+ * The kernel rings: a 64th of the memory available, shared by the
+ * interfaces, 32 to 256 MiB each. A loopback transfer arrives faster than a poll interval drains
+ * libpcap's default 2 MiB, and while the reader waits for a CPU (bench P2w,
+ * 2 cores busy with both ends of a transfer) 32 MiB filled too; what does
  * not fit is dropped and counted (pcap_stats).
  */
-#define RING_BYTES (32 << 20)
+#define RING_MIN_BYTES ((size_t)32 << 20)
+#define RING_MAX_BYTES ((size_t)256 << 20)
 /*
  * TPACKET_V3 hands a block over when it is full or this old: the longest a
  * packet waits in the kernel, and so the delay of `tshark -r` on a live file.
@@ -146,7 +150,14 @@ static int set_filter(const struct ps_pcap *lib, struct iface *iface, const char
 	return rc ? fail_pcap(lib, iface->pcap, iface->name, "setting the filter", PCAP_ERROR) : 0;
 }
 
-static int open_iface(const struct ps_pcap *lib, struct iface *iface, const char *filter)
+static size_t ring_bytes(size_t n_ifaces)
+{
+	size_t want = (size_t)(ps_mem_available_kib() / 64) * 1024 / (n_ifaces ? n_ifaces : 1);
+
+	return want < RING_MIN_BYTES ? RING_MIN_BYTES : want > RING_MAX_BYTES ? RING_MAX_BYTES : want;
+}
+
+static int open_iface(const struct ps_pcap *lib, struct iface *iface, const char *filter, size_t n_ifaces)
 {
 	char errbuf[PCAP_ERRBUF_SIZE] = "";
 	int rc;
@@ -158,7 +169,7 @@ static int open_iface(const struct ps_pcap *lib, struct iface *iface, const char
 	}
 	/* before activation, these only record wishes: they fail only on an active handle */
 	lib->set_snaplen(iface->pcap, PS_PACKET_SNAPLEN);
-	lib->set_buffer_size(iface->pcap, RING_BYTES);
+	lib->set_buffer_size(iface->pcap, (int)ring_bytes(n_ifaces));
 	lib->set_timeout(iface->pcap, BLOCK_TIMEOUT_MS);
 	lib->set_tstamp_precision(iface->pcap, PCAP_TSTAMP_PRECISION_NANO);
 	rc = lib->activate(iface->pcap);
@@ -197,7 +208,7 @@ int ps_packet_capture_open(const char *const *names, size_t n_names, const char 
 	if (err == -ENOMEM)
 		ps_error("out of memory");
 	for (size_t i = 0; pc && i < pc->n && !err; i++)
-		err = open_iface(pc->lib, &pc->ifaces[i], filter);
+		err = open_iface(pc->lib, &pc->ifaces[i], filter, pc->n);
 	if (err) {
 		ps_packet_capture_close(pc);
 		return err;

@@ -85,6 +85,7 @@ struct ps_counters {
 	uint64_t packets;           /* packets written */
 	uint64_t packet_bytes;      /* their captured bytes */
 	uint64_t packets_dropped;   /* dropped by the kernel capture, its ring full (pcap_stats) */
+	uint64_t packets_backlog_full; /* --from wire: dropped, plainsight's packet backlog full (packet_queue.h) */
 	uint64_t packets_unwritten; /* captured, but the file failed */
 	uint64_t secrets_written;   /* key log lines in Decryption Secrets Blocks */
 	uint64_t interrupted_calls; /* calls whose process ended inside them (probes.h: ps_probes_sweep_gone) */

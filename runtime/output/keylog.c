@@ -18,6 +18,7 @@ static const char *const label_names[] = {
 	[PS_SECRET_CLIENT_TRAFFIC_0] = "CLIENT_TRAFFIC_SECRET_0",
 	[PS_SECRET_SERVER_TRAFFIC_0] = "SERVER_TRAFFIC_SECRET_0",
 	[PS_SECRET_EXPORTER] = "EXPORTER_SECRET",
+	[PS_SECRET_CLIENT_EARLY] = "CLIENT_EARLY_TRAFFIC_SECRET",
 };
 
 /* The names keylog.h gives the secrets events' fields. */
@@ -28,6 +29,7 @@ static const char *const field_names[] = {
 	[PS_SECRET_CLIENT_TRAFFIC_0] = "client_traffic_secret_0",
 	[PS_SECRET_SERVER_TRAFFIC_0] = "server_traffic_secret_0",
 	[PS_SECRET_EXPORTER] = "exporter_secret",
+	[PS_SECRET_CLIENT_EARLY] = "client_early_traffic_secret",
 };
 
 const char *ps_secret_label_name(enum ps_secret_label label)

@@ -15,7 +15,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "secrets_record.h"
-#include "sysmem.h"
+#include "meminfo.h"
 
 /*
  * Big writes: one 4 MiB call should cost a few syscalls, not thousands.

@@ -179,9 +179,11 @@ static void write_wire_summary(FILE *f, const struct ps_counters *c)
 		[PS_WIRE_AFTER_GAP] = "after_gap", [PS_WIRE_PENDING_FULL] = "pending_full",
 	};
 
-	fprintf(f, ", \"wire\": {\"packets\": %" PRIu64 ", \"packets_dropped\": %" PRIu64 ", \"connections\": %" PRIu64
+	fprintf(f, ", \"wire\": {\"packets\": %" PRIu64 ", \"packets_dropped\": %" PRIu64
+		", \"packets_backlog_full\": %" PRIu64 ", \"connections\": %" PRIu64
 		", \"not_tls\": %" PRIu64 ", \"gaps\": %" PRIu64 ", \"gap_bytes\": %" PRIu64 ", \"unattributed\": %" PRIu64
-		", \"undecryptable\": {", c->wire_packets, c->packets_dropped, c->wire_connections, c->wire_not_tls,
+		", \"undecryptable\": {", c->wire_packets, c->packets_dropped, c->packets_backlog_full,
+		c->wire_connections, c->wire_not_tls,
 		c->wire_gaps, c->wire_gap_bytes, c->packets_unattributed);
 	for (int i = 0; i < PS_WIRE_CAUSES; i++)
 		fprintf(f, "%s\"%s\": %" PRIu64, i ? ", " : "", cause_keys[i], c->wire_undecryptable[i]);

@@ -185,6 +185,20 @@ int ps_tls_parse_client_hello(const uint8_t *body, size_t len, struct ps_tls_hel
 	if (r.bad)
 		return -EINVAL;
 	memcpy(out->random, random, 32);
+	skip_vector(&r, 1);         /* legacy_session_id */
+	skip_vector(&r, 2);         /* cipher_suites */
+	skip_vector(&r, 1);         /* legacy_compression_methods */
+	if (!r.bad && r.left >= 2) {
+		size_t total = take_uint(&r, 2);
+		struct reader ext = { .p = take(&r, total), .left = total, .bad = r.bad };
+
+		while (!ext.bad && ext.left >= 4) {
+			size_t type = take_uint(&ext, 2);
+
+			take(&ext, take_uint(&ext, 2));
+			out->early_data |= type == 42 && !ext.bad;
+		}
+	}
 	return 0;
 }
 

@@ -27,6 +27,7 @@ enum ps_tls_handshake_type {
 	PS_TLS_CLIENT_HELLO = 1,
 	PS_TLS_SERVER_HELLO = 2,
 	PS_TLS_NEW_SESSION_TICKET = 4,
+	PS_TLS_END_OF_EARLY_DATA = 5,
 	PS_TLS_FINISHED = 20,
 	PS_TLS_KEY_UPDATE = 24,
 };
@@ -86,6 +87,7 @@ struct ps_tls_hello {
 	uint16_t cipher;            /* ServerHello */
 	bool encrypt_then_mac;      /* ServerHello: RFC 7366's extension */
 	bool retry_request;         /* a HelloRetryRequest (RFC 8446 section 4.1.3) */
+	bool early_data;            /* ClientHello: 0-RTT data follows (early_data, RFC 8446 section 4.2.10) */
 };
 
 /* 0, or -EINVAL when the body is cut short or malformed. */

@@ -109,6 +109,7 @@ static void on_plain_handshake(void *arg, const struct ps_tls_handshake_msg *msg
 		s->client_dir = s->current_dir;
 		memcpy(s->client_random, hello.random, 32);
 		s->has_client_random = true;
+		s->early_data = hello.early_data;
 	} else if (msg->type == PS_TLS_SERVER_HELLO && ps_tls_parse_server_hello(msg->body, msg->len, &hello) == 0) {
 		if (s->client_dir < 0)
 			s->client_dir = !s->current_dir;
@@ -120,6 +121,8 @@ static void on_plain_handshake(void *arg, const struct ps_tls_handshake_msg *msg
 
 static enum ps_secret_label tls13_label(const struct ps_tls_session *s, int d, enum ps_tls_epoch epoch)
 {
+	if (epoch == PS_TLS_EPOCH_EARLY)
+		return PS_SECRET_CLIENT_EARLY;
 	if (epoch == PS_TLS_EPOCH_HANDSHAKE)
 		return is_client(s, d) ? PS_SECRET_CLIENT_HS : PS_SECRET_SERVER_HS;
 	return is_client(s, d) ? PS_SECRET_CLIENT_TRAFFIC_0 : PS_SECRET_SERVER_TRAFFIC_0;
@@ -191,7 +194,9 @@ static void on_protected_handshake(void *arg, const struct ps_tls_handshake_msg 
 
 	if (!s->suite->tls13)
 		return;  /* 1.2: Finished, or a renegotiation wire mode does not follow */
-	if (msg->type == PS_TLS_FINISHED && dir->epoch == PS_TLS_EPOCH_HANDSHAKE)
+	if (msg->type == PS_TLS_END_OF_EARLY_DATA && dir->epoch == PS_TLS_EPOCH_EARLY)
+		dir->epoch = PS_TLS_EPOCH_HANDSHAKE;    /* keys change after this record */
+	else if (msg->type == PS_TLS_FINISHED && dir->epoch == PS_TLS_EPOCH_HANDSHAKE)
 		dir->epoch = PS_TLS_EPOCH_APPLICATION;  /* keys change after this record */
 	else if (msg->type == PS_TLS_KEY_UPDATE && dir->epoch == PS_TLS_EPOCH_APPLICATION)
 		dir->key_update_due = true;
@@ -223,7 +228,7 @@ static void use_plaintext(struct ps_tls_session *s, int d, uint8_t type, const u
 		s->ops->plaintext(s->ops->arg, s, d, plain, len);
 	else if (type == PS_TLS_HANDSHAKE)
 		ps_tls_handshake_push(&dir->handshake, plain, len, on_protected_handshake, s);
-	if (dir->epoch != before) {  /* Finished: the application keys from the next record on */
+	if (dir->epoch != before) {  /* EndOfEarlyData, Finished: the next epoch's keys from the next record on */
 		unkey(dir);
 		ps_tls_bytes_free(&dir->handshake);
 	} else if (dir->key_update_due) {
@@ -250,7 +255,8 @@ static enum outcome read_protected(struct ps_tls_session *s, int d, const struct
 		return DONE;
 	}
 	if (dir->epoch == PS_TLS_EPOCH_PLAIN)
-		dir->epoch = s->suite->tls13 ? PS_TLS_EPOCH_HANDSHAKE : PS_TLS_EPOCH_APPLICATION;
+		dir->epoch = !s->suite->tls13 ? PS_TLS_EPOCH_APPLICATION
+			     : s->early_data && is_client(s, d) ? PS_TLS_EPOCH_EARLY : PS_TLS_EPOCH_HANDSHAKE;
 	if (!dir->keyed && (err = make_keys(s, d)) != 0) {
 		if (err == -EAGAIN)
 			return NEED_SECRETS;
@@ -259,6 +265,19 @@ static enum outcome read_protected(struct ps_tls_session *s, int d, const struct
 	}
 	err = dir->after_gap ? decrypt_after_gap(dir, rec, plain, &len, &type)
 			     : ps_tls_decrypt(&dir->cipher, rec, plain, &len, &type);
+	if (err && dir->epoch == PS_TLS_EPOCH_EARLY && !dir->after_gap) {
+		/*
+		 * A server that turns 0-RTT down has the client send no
+		 * EndOfEarlyData: its handshake keys start where the early
+		 * data ends (RFC 8446 section 4.2.10).
+		 */
+		unkey(dir);
+		dir->epoch = PS_TLS_EPOCH_HANDSHAKE;
+		if ((err = make_keys(s, d)) == -EAGAIN)
+			return NEED_SECRETS;
+		if (!err)
+			err = ps_tls_decrypt(&dir->cipher, rec, plain, &len, &type);
+	}
 	if (err) {
 		count(s, dir->after_gap ? PS_WIRE_AFTER_GAP : PS_WIRE_BAD_RECORD);
 		return DONE;

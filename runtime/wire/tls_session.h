@@ -37,7 +37,8 @@ struct ps_tls_session_ops {
 
 struct ps_tls_pending;
 
-enum ps_tls_epoch { PS_TLS_EPOCH_PLAIN, PS_TLS_EPOCH_HANDSHAKE, PS_TLS_EPOCH_APPLICATION };
+/* EARLY: the client's 0-RTT data, from its ClientHello to its EndOfEarlyData */
+enum ps_tls_epoch { PS_TLS_EPOCH_PLAIN, PS_TLS_EPOCH_EARLY, PS_TLS_EPOCH_HANDSHAKE, PS_TLS_EPOCH_APPLICATION };
 
 struct ps_tls_direction {
 	struct ps_tls_framer framer;
@@ -61,6 +62,7 @@ struct ps_tls_session {
 	struct ps_tls_direction dir[2];
 	int client_dir;             /* the direction the ClientHello went; -1: not seen */
 	bool has_client_random, has_server_hello;
+	bool early_data;            /* the ClientHello offered 0-RTT data */
 	uint8_t client_random[32], server_random[32];
 	uint16_t version;
 	uint16_t cipher_id;

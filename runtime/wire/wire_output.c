@@ -9,6 +9,7 @@
 #include "keylog.h"
 #include "log.h"
 #include "packet_capture.h"
+#include "packet_queue.h"
 #include "sock_owner.h"
 #include "sock_owner_types.h"
 #include "wire.h"
@@ -24,10 +25,9 @@ struct ps_wire_output {
 	ps_wire_record_fn on_record;
 	void *arg;
 	struct ps_packet_capture *capture;
+	struct ps_packet_queue *queue;  /* the capture's packets, drained on a thread of their own */
 	struct ps_sock_owners *owners;  /* NULL: records name no process */
 	struct ps_wire *wire;
-	struct pollfd *pollfds;
-	size_t n_pollfds;
 	const struct ps_event_desc *event;  /* the module's data event */
 	uint32_t event_id;
 	const struct ps_field_desc *fd_field, *dir_field, *conn_field;
@@ -161,6 +161,7 @@ static void emit(struct ps_wire_output *out, const struct ps_wire_flow *flow, co
 	hdr->var_total = len;
 	hdr->var_len = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
 	if (owner) {
+		ps_packet_queue_hold(out->queue, owner->pid);  /* --lossless: held back with the backlog */
 		hdr->pid = hdr->tid = owner->pid;
 		hdr->uid = owner->uid;
 		memcpy(hdr->comm, owner->comm, PS_COMM_LEN);
@@ -233,7 +234,9 @@ int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_reco
 								  opts->packet_filter, &out->capture)
 					 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
 	if (!err)
-		err = ps_packet_capture_pollfds(out->capture, &out->pollfds, &out->n_pollfds);
+		err = ps_packet_queue_start(out->capture, opts->mapsize_given ? (size_t)opts->mapsize_kib << 10
+									       : ps_packet_queue_default_bytes(),
+					    opts->lossless, &out->queue);
 	if (!err)
 		ps_sock_owners_start(&out->owners); /* it warns when it cannot: records go on without names */
 	if (err) {
@@ -251,8 +254,10 @@ void ps_wire_output_secrets(struct ps_wire_output *out, const struct ps_secrets 
 
 int ps_wire_output_wait(struct ps_wire_output *out, int other_fd, int timeout_ms)
 {
-	out->pollfds[out->n_pollfds - 1] = (struct pollfd){ .fd = other_fd, .events = POLLIN };
-	return poll(out->pollfds, out->n_pollfds, timeout_ms) < 0 ? -errno : 0;
+	struct pollfd fds[2] = { { .fd = ps_packet_queue_fd(out->queue), .events = POLLIN },
+				 { .fd = other_fd, .events = POLLIN } };
+
+	return poll(fds, 2, timeout_ms) < 0 ? -errno : 0;
 }
 
 static int on_packet(const struct ps_packet *packet, void *arg)
@@ -274,7 +279,7 @@ static uint64_t wall_clock_ns(void)
 
 int ps_wire_output_packets(struct ps_wire_output *out)
 {
-	int n = ps_packet_capture_dispatch(out->capture, on_packet, out);
+	int n = ps_packet_queue_take(out->queue, on_packet, out);
 	uint64_t now = wall_clock_ns();
 
 	if (now - out->last_sweep_ns >= SWEEP_INTERVAL_NS) {
@@ -288,8 +293,7 @@ int ps_wire_output_finish(struct ps_wire_output *out)
 {
 	int err;
 
-	/* a young TPACKET_V3 block is handed over when its timeout expires */
-	ps_wire_output_wait(out, -1, 60);
+	ps_packet_queue_finish(out->queue);
 	err = ps_wire_output_packets(out);
 	ps_wire_finish(out->wire);
 	return err;
@@ -298,6 +302,7 @@ int ps_wire_output_finish(struct ps_wire_output *out)
 void ps_wire_output_counters(struct ps_wire_output *out, struct ps_counters *counters)
 {
 	const struct ps_wire_counters *w = ps_wire_counters(out->wire);
+	struct ps_packet_queue_stats q;
 
 	counters->wire = true;
 	counters->wire_packets = w->packets;
@@ -306,7 +311,10 @@ void ps_wire_output_counters(struct ps_wire_output *out, struct ps_counters *cou
 	counters->wire_gaps = w->gaps;
 	counters->wire_gap_bytes = w->gap_bytes;
 	memcpy(counters->wire_undecryptable, w->undecryptable, sizeof(w->undecryptable));
-	counters->packets_dropped = ps_packet_capture_dropped(out->capture);
+	ps_packet_queue_stats(out->queue, &q);
+	counters->packets_dropped = q.kernel_dropped;
+	counters->packets_backlog_full = q.dropped;
+	counters->held_back = q.held_back;
 	counters->packets_unattributed = out->unattributed;
 	counters->packets_other_processes = out->other_processes;
 }
@@ -315,10 +323,16 @@ void ps_wire_output_close(struct ps_wire_output *out)
 {
 	if (!out)
 		return;
+	if (out->queue) {
+		struct ps_packet_queue_stats q;
+
+		ps_packet_queue_stats(out->queue, &q);
+		ps_debug("packet backlog: at most %zu KiB held", q.peak >> 10);
+	}
+	ps_packet_queue_free(out->queue);  /* its thread reads the capture */
 	ps_wire_free(out->wire);
 	ps_packet_capture_close(out->capture);
 	ps_sock_owners_stop(out->owners);
-	free(out->pollfds);
 	free(out->fixed);
 	free(out);
 }

@@ -40,13 +40,20 @@ def start_tls(ctx, pid, mode=("-m", "json")):
     return ps
 
 
-def bssl_client(ctx, maxv):
+def bssl_client_exchange(ctx, maxv, to_server, to_client, trace=None):
+    """bssl client (traced) sends to_server to openssl s_server, which
+    answers to_client; trace(pid, port): what traces it instead of one
+    plainsight (test_wire's). Returns (plainsight, bssl's pid, port)."""
     need_bssl()
-    to_server, to_client = os.urandom(100 * KiB), os.urandom(100 * KiB)
-    ps, pid, port = stdin_client_vs_s_server(
+    return stdin_client_vs_s_server(
         ctx, lambda port: [BSSL, "client", "-connect", "%s:%d" % (LOCAL, port), "-max-version", VERSIONS[maxv],
                            "-min-version", VERSIONS[maxv]],
-        "bssl client", lambda pid: start_tls(ctx, pid), to_server, to_client)
+        "bssl client", lambda pid, port: trace(pid, port) if trace else start_tls(ctx, pid), to_server, to_client)
+
+
+def bssl_client(ctx, maxv):
+    to_server, to_client = os.urandom(100 * KiB), os.urandom(100 * KiB)
+    ps, pid, port = bssl_client_exchange(ctx, maxv, to_server, to_client)
     time.sleep(0.3)
     ps.stop()
     records, summary, _ = ps.json_output()

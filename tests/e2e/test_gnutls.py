@@ -74,10 +74,11 @@ def cli_received(out):
     return data
 
 
-def cli_vs_s_server(ctx, maxv, to_server, to_client):
+def cli_vs_s_server(ctx, maxv, to_server, to_client, trace=None):
     """gnutls-cli (traced) against openssl s_server: gnutls-cli sends
     to_server from its stdin, s_server answers to_client from its own.
-    Returns (plainsight, gnutls-cli's pid, s_server's port)."""
+    trace(pid, port): what traces gnutls-cli instead of one plainsight
+    (test_wire's). Returns (plainsight, gnutls-cli's pid, s_server's port)."""
     cert, key = make_cert(ctx)
     port = free_port()
     argv = ["openssl", "s_server", "-quiet", "-naccept", "1", "-accept", "%s:%d" % (LOCAL, port),
@@ -88,7 +89,7 @@ def cli_vs_s_server(ctx, maxv, to_server, to_client):
     wait_until(lambda: listening(port) or srv.p.poll() is not None, 20, "s_server to listen on %d" % port)
     cli = ctx.start(["sh", "-c", 'read go; exec gnutls-cli --insecure --priority "$1" -p "$2" 127.0.0.1',
                      "sh", PRIORITY[maxv], str(port)], "gnutls-cli", stdin=subprocess.PIPE, collect_stdout=True)
-    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
+    ps = trace(cli.pid, port) if trace else start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
     t1, e1 = feed(cli, to_server)

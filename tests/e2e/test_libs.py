@@ -71,19 +71,27 @@ def start(ctx, module, args):
     return ps
 
 
-def exchange(ctx, module, size_out, size_in, one_write=False):
-    exe = build_client(ctx, module)
+def client_exchange(ctx, module, to_server, to_client, trace=None, exe=None, env=None):
+    """Our client of module (exe: another build of it) sends to_server to a
+    Python server, which answers to_client; trace(pid, port): what traces the
+    client instead of one plainsight (test_wire's). Returns (plainsight, client, server)."""
+    exe = exe or build_client(ctx, module)
     cert, key = make_cert(ctx)
-    to_server, to_client = os.urandom(size_out), os.urandom(size_in)
-    srv = PyServer(ctx, cert, key, size_out, to_client)
-    cli = Client(ctx, exe, srv.port, to_server, size_in)
-    ps = start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = Client(ctx, exe, srv.port, to_server, len(to_client), env=env)
+    ps = trace(cli.pid, srv.port) if trace else start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
     cli.go()
     cli.finish()
     srv.finish()
-    ps.stop()
     compare_bytes("the server's own record of what it received", srv.received(0), to_server)
     compare_bytes("the client's own record of what it received", cli.received, to_client)
+    return ps, cli, srv
+
+
+def exchange(ctx, module, size_out, size_in, one_write=False):
+    to_server, to_client = os.urandom(size_out), os.urandom(size_in)
+    ps, cli, srv = client_exchange(ctx, module, to_server, to_client)
+    ps.stop()
     records, summary, _ = ps.json_output()
     tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
     writes = compare_stream(records, cli.pid, "write", to_server, "%s client's writes" % module,

@@ -46,13 +46,15 @@ def start_nss(ctx, args, name="nss"):
     return ps
 
 
-def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), name="nss"):
+def tstclnt_exchange(ctx, maxv, to_server, to_client, ps_args=("-m", "json"), name="nss", trace=None):
     """tstclnt (traced) sends to_server from its stdin to openssl s_server,
-    which answers to_client from its own. Returns (plainsight, tstclnt's pid, port)."""
+    which answers to_client from its own; trace(pid, port): what traces it
+    instead of one plainsight (test_wire's). Returns (plainsight, tstclnt's pid, port)."""
     need_tools()
     return stdin_client_vs_s_server(
         ctx, lambda port: ["tstclnt", "-D", "-o", "-4", "-V", VERSIONS[maxv], "-h", LOCAL, "-p", str(port)],
-        "tstclnt", lambda pid: start_nss(ctx, list(ps_args) + ["-p", str(pid)], name), to_server, to_client)
+        "tstclnt", lambda pid, port: trace(pid, port) if trace else start_nss(ctx, list(ps_args) + ["-p", str(pid)], name),
+        to_server, to_client)
 
 
 def tstclnt_check(ctx, maxv, name="nss"):

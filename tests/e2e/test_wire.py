@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 
 import harness
@@ -23,15 +24,15 @@ WORK_TIMEOUT = 60
 # ---- the two captures --------------------------------------------------------
 
 class BothModes:
-    """A call-mode and a wire-mode plainsight, json, attached before the workload."""
+    """A call-mode and a wire-mode plainsight of module, json, attached before the workload."""
 
-    def __init__(self, ctx, port, extra=(), packet_filter=None, asan=False):
+    def __init__(self, ctx, port, extra=(), packet_filter=None, asan=False, module="tls"):
         self.ctx = ctx
         if asan and not os.path.exists(harness.binary(True)):
             raise TestFailure("ASan build not found: %s (make asan)" % harness.binary(True))
-        self.calls = harness.Plainsight(ctx, ["tls", "-m", "json", "-q"] + list(extra),
+        self.calls = harness.Plainsight(ctx, [module, "-m", "json", "-q"] + list(extra),
                                         stdout_path=ctx.path("calls.jsonl"))
-        self.wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q"] + list(extra) +
+        self.wire = ctx.start_plainsight([module, "--from", "wire", "-i", "lo", "-m", "json", "-q"] + list(extra) +
                                          (packet_filter or ["tcp", "port", str(port)]),
                                          stdout_path=ctx.path("wire.jsonl"), asan=asan)
         calls_line = self.calls.wait_attached()
@@ -48,6 +49,12 @@ class BothModes:
         return calls, wire, summary["wire"]
 
 
+def tracer(ctx, module, extra=()):
+    """For the other modules' exchange helpers: trace(pid, port) traces pid
+    in both modes at once, the packets of port in wire mode."""
+    return lambda pid, port: BothModes(ctx, port, ["-p", str(pid)] + list(extra), module=module)
+
+
 def probe_count(line):
     m = re.search(r", (\d+) probes", line)
     if not m:
@@ -55,9 +62,21 @@ def probe_count(line):
     return int(m.group(1))
 
 
+WIRE_HOOKS = "secrets hooks only, none on reads and writes: "
+# a read or a write of any module: SSL_read, ssl_write_internal, PR_Read, gnutls_record_recv_packet,
+# mbedtls_ssl_write, (*Conn).Read; not crypto/tls.(*Config).writeKeyLog
+DATA_HOOK = re.compile(r"(?i)(read|write|recv|send|recv_packet)(_ex|_internal)?$")
+
+
 def check_attached(calls_line, wire_line):
-    if "secrets hooks only" not in wire_line:
-        raise TestFailure("wire mode's attached line does not say only the secrets hooks are attached:",
+    at = wire_line.find(WIRE_HOOKS)
+    if at < 0:
+        raise TestFailure("wire mode's attached line does not list the secrets hooks it attached:",
+                          "    " + wire_line)
+    hooks = wire_line[at + len(WIRE_HOOKS):].rstrip(")").split(", ")
+    data = [h for h in hooks if DATA_HOOK.search(h)]
+    if data or not hooks[0]:
+        raise TestFailure("wire mode attached %s" % ("reads or writes: %s" % data if data else "no hook"),
                           "    " + wire_line)
     if probe_count(wire_line) >= probe_count(calls_line):
         raise TestFailure("wire mode attached %d probes, call mode %d: the reads and writes are probed too"
@@ -65,13 +84,13 @@ def check_attached(calls_line, wire_line):
                           "    " + calls_line, "    " + wire_line)
 
 
-def streams(records, pids, by_connection=False):
-    """(pid, dir) -> the bytes of its records in order, for the pids given;
-    by_connection: (pid, dir, sport, dport) -> the same."""
+def streams(records, pids, by_connection=False, module="tls"):
+    """(pid, dir) -> the bytes of its records in order, for the pids given
+    (each a record of module); by_connection: (pid, dir, sport, dport) -> the same."""
     out = {}
     for r in records:
         if r.get("pid") in pids:
-            harness.check_record_sanity([r], "record of pid %d" % r["pid"])
+            harness.check_record_sanity([r], "record of pid %d" % r["pid"], module)
             key = (r["pid"], r["dir"]) + ((r["sport"], r["dport"]) if by_connection else ())
             out.setdefault(key, bytearray()).extend(r["payload"])
     return {k: bytes(v) for k, v in out.items()}
@@ -85,19 +104,20 @@ def sent_stream(records, key):
 
 def check_counters(wire, what, want_undecryptable=None):
     bad = {k: v for k, v in wire["undecryptable"].items() if v}
-    if want_undecryptable is None and (bad or wire["gaps"] or wire["packets_dropped"]):
+    dropped = wire["packets_dropped"] + wire["packets_backlog_full"]
+    if want_undecryptable is None and (bad or wire["gaps"] or dropped):
         raise TestFailure("%s: wire mode counted gaps %d, dropped packets %d, undecryptable records %r"
-                          % (what, wire["gaps"], wire["packets_dropped"], bad))
+                          % (what, wire["gaps"], dropped, bad))
     if not wire["packets"] or not wire["connections"]:
         raise TestFailure("%s: wire mode read no packets: %r" % (what, wire))
 
 
-def compare_modes(calls, wire, wire_counters, sent, what):
+def compare_modes(calls, wire, wire_counters, sent, what, module="tls"):
     """sent: {(pid, dir) or (pid, dir, port): bytes} the programs really
     passed. Each must be in both captures, identical; per connection, wire
     mode must show what call mode shows, no more."""
     pids = {key[0] for key in sent}
-    got_calls, got_wire = streams(calls, pids, True), streams(wire, pids, True)
+    got_calls, got_wire = streams(calls, pids, True, module), streams(wire, pids, True, module)
     check_counters(wire_counters, what)
     for key, want in sorted(sent.items()):
         for mode, records in (("call mode", calls), ("wire mode", wire)):
@@ -500,6 +520,286 @@ def t_gnutls_module(ctx):
             got.setdefault((r["pid"], r["dir"]), bytearray()).extend(base64.b64decode(r["payload_b64"]))
     for key in ((cli.pid, "write"), (server.pid, "read"), (server.pid, "write"), (cli.pid, "read")):
         harness.compare_bytes("gnutls --from wire, pid %d %s" % key, got.get(key, b""), msg)
+
+
+# ---- every module that yields secrets, against its call mode ----------------------
+
+def module_case(ctx, module, exchange, what, extra=()):
+    """exchange(trace) runs one module's exchange (its test file's helper),
+    the client traced by trace; returns (the client's pid, what it sent,
+    what it received). Both modes must show exactly that, per direction."""
+    both = None
+
+    def trace(pid, port):
+        nonlocal both
+        both = tracer(ctx, module, extra)(pid, port)
+        return both
+    pid, up, down = exchange(trace)
+    time.sleep(0.3)
+    calls, wire, counters = both.stop()
+    compare_modes(calls, wire, counters, {(pid, "write"): up, (pid, "read"): down}, what, module)
+
+
+def register_module(name, module, exchange, extra=()):
+    @test("wire-module-" + name)
+    def run(ctx):
+        module_case(ctx, module, lambda trace: exchange(ctx, trace), "%s --from wire (%s)" % (module, name), extra)
+
+
+def gnutls_exchange(maxv):
+    def run(ctx, trace):
+        import test_gnutls
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, pid, _ = test_gnutls.cli_vs_s_server(ctx, maxv, up, down, trace=trace)
+        return pid, up, down
+    return run
+
+
+def nss_exchange(maxv):
+    def run(ctx, trace):
+        import test_nss
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, pid, _ = test_nss.tstclnt_exchange(ctx, maxv, up, down, trace=trace)
+        return pid, up, down
+    return run
+
+
+def boringssl_exchange(maxv):
+    def run(ctx, trace):
+        import test_boringssl
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, pid, _ = test_boringssl.bssl_client_exchange(ctx, maxv, up, down, trace=trace)
+        return pid, up, down
+    return run
+
+
+def libs_exchange(module):
+    def run(ctx, trace):
+        import test_libs
+        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+        _, cli, _ = test_libs.client_exchange(ctx, module, up, down, trace=trace)
+        return cli.pid, up, down
+    return run
+
+
+for _maxv in ("1.2", "1.3"):
+    _v = _maxv.replace(".", "")
+    register_module("gnutls-tls" + _v, "gnutls", gnutls_exchange(_maxv))
+    register_module("nss-tls" + _v, "nss", nss_exchange(_maxv))
+    register_module("boringssl-tls" + _v, "tls", boringssl_exchange(_maxv),
+                    ["--libssl", "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"])
+register_module("mbedtls", "mbedtls", libs_exchange("mbedtls"))
+
+
+def mbedtls3_case(ctx, maxv):
+    """Mbed TLS 3.6 (corpus libmbedtls:trixie), whose TLS 1.3 secrets come
+    from mbedtls_ssl_tls13_derive_*_secrets."""
+    import test_libs
+    exe, lib, _ = test_libs.build_mbedtls3_client(ctx)
+    env = dict(os.environ, MBEDTLS_PEER_MAX=maxv)
+    module_case(ctx, "mbedtls", lambda trace: mbedtls3_exchange(ctx, trace, exe, env),
+                "mbedtls 3.6 --from wire (TLS %s)" % maxv, ["--mbedtls", lib])
+
+
+def mbedtls3_exchange(ctx, trace, exe, env):
+    import test_libs
+    up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
+    _, cli, _ = test_libs.client_exchange(ctx, "mbedtls", up, down, trace=trace, exe=exe, env=env)
+    return cli.pid, up, down
+
+
+@test("wire-module-mbedtls3-tls13")
+def t_mbedtls3_13(ctx):
+    mbedtls3_case(ctx, "1.3")
+
+
+@test("wire-module-mbedtls3-tls12")
+def t_mbedtls3_12(ctx):
+    mbedtls3_case(ctx, "1.2")
+
+
+def gotls_case(ctx, h1):
+    """tests/go/https built with the newest Go of the corpus, server and client
+    both traced (-e): both modes give the same bytes per process, connection
+    and direction, at least the bodies' worth each way."""
+    import test_gotls
+    binary, _ = test_gotls.build(test_gotls.corpus_go(test_gotls.GO_LINES[-1]), "stripped")
+    port = free_port()
+    both = BothModes(ctx, port, ["-e", binary], module="gotls")
+    cert = ctx.path("cert.pem")
+    h1_flag = ["-h1"] if h1 else []
+    server = ctx.start([binary, "server", "-cert", cert, "-keylog", ctx.path("srv.keylog"), "-port", str(port)] +
+                       h1_flag, "https server")
+    wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+    sizes = [1, 100 * 1024, 1 << 20]
+    client = ctx.start([binary, "client", "-cert", cert, "-keylog", ctx.path("cli.keylog"), "-port", str(port),
+                        "-sizes", ",".join(str(n) for n in sizes)] + h1_flag, "https client", collect_stdout=True)
+    client.check_ok(WORK_TIMEOUT)
+    time.sleep(0.3)
+    server.kill()
+    calls, wire, counters = both.stop()
+    check_counters(counters, "gotls")
+    pids = {client.pid, server.pid}
+    got_calls, got_wire = streams(calls, pids, True, "gotls"), streams(wire, pids, True, "gotls")
+    if len(got_calls) != 4:
+        raise TestFailure("call mode shows %d streams of one connection, not 4: %s" % (len(got_calls), sorted(got_calls)))
+    for key, want in sorted(got_calls.items()):
+        if len(want) < sum(sizes):
+            raise TestFailure("gotls: call mode's pid %d %s %d -> %d holds %d bytes, less than the bodies (%d)"
+                              % (key + (len(want), sum(sizes))))
+        harness.compare_bytes("gotls --from wire: pid %d %s %d -> %d against call mode" % key,
+                              got_wire.get(key, b""), want)
+    if set(got_wire) != set(got_calls):
+        raise TestFailure("gotls: wire mode's streams %s, call mode's %s" % (sorted(got_wire), sorted(got_calls)))
+
+
+@test("wire-module-gotls-h2")
+def t_gotls_h2(ctx):
+    gotls_case(ctx, False)
+
+
+@test("wire-module-gotls-h1")
+def t_gotls_h1(ctx):
+    gotls_case(ctx, True)
+
+
+# ---- TLS 1.3 0-RTT ----------------------------------------------------------------
+
+@test("wire-early-data")
+def t_early_data(ctx):
+    """s_client resumes a session with 0-RTT data (-sess_in -early_data) that
+    s_server -early_data takes: wire mode decrypts the early records with
+    CLIENT_EARLY_TRAFFIC_SECRET, then the rest, byte for byte on both sides."""
+    openssl = harness.require_program("openssl")
+    cert, key = make_cert(ctx)
+    port = free_port()
+    server = ctx.start([openssl, "s_server", "-quiet", "-early_data", "-naccept", "2", "-accept",
+                        "127.0.0.1:%d" % port, "-cert", cert, "-key", key], "openssl s_server",
+                       stdin=subprocess.PIPE, collect_stdout=True)
+    wait_until(lambda: listening(port) or server.p.poll() is not None, 20, "s_server to listen on port %d" % port)
+    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "tcp", "port", str(port)],
+                                stdout_path=ctx.path("wire.jsonl"))
+    wire.wait_attached()
+    session = ctx.path("session.pem")
+    first = hex_text(3000) + b"\n"
+    early, after = hex_text(6000) + b"\n", hex_text(20000) + b"\n"
+    early_path = ctx.write("early.txt", early)
+    base = [openssl, "s_client", "-connect", "127.0.0.1:%d" % port, "-quiet", "-nocommands", "-no_ign_eof"]
+    cli1 = ctx.start(base + ["-sess_out", session], "s_client (ticket)", stdin=subprocess.PIPE)
+    cli1.p.stdin.write(first)
+    cli1.p.stdin.flush()
+    wait_until(lambda: len(server.stdout_bytes) >= len(first) and os.path.exists(session) and
+               os.path.getsize(session) > 0, WORK_TIMEOUT, "s_server to get the first bytes and s_client a ticket")
+    cli1.p.stdin.close()
+    cli1.check_ok(WORK_TIMEOUT)
+    cli2 = ctx.start(base + ["-sess_in", session, "-early_data", early_path], "s_client (0-RTT)",
+                     stdin=subprocess.PIPE)
+    cli2.p.stdin.write(after)
+    cli2.p.stdin.flush()
+    want = first + early + after
+    wait_until(lambda: len(server.stdout_bytes) >= len(want) or cli2.p.poll() is not None, WORK_TIMEOUT,
+               "s_server to get the early data and the rest")
+    cli2.p.stdin.close()
+    cli2.check_ok(WORK_TIMEOUT)
+    server.p.stdin.close()
+    server.check_ok(WORK_TIMEOUT)
+    harness.compare_bytes("what s_server received (the early data taken)", server.stdout_bytes, want)
+    time.sleep(0.3)
+    wire.stop()
+    records, summary, _ = wire.json_output()
+    check_counters(summary["wire"], "0-RTT")
+    got = streams(records, {cli1.pid, cli2.pid, server.pid})
+    harness.compare_bytes("wire mode: the resuming client's writes (early data first)",
+                          got.get((cli2.pid, "write"), b""), early + after)
+    harness.compare_bytes("wire mode: the first client's writes", got.get((cli1.pid, "write"), b""), first)
+    harness.compare_bytes("wire mode: s_server's reads", got.get((server.pid, "read"), b""), want)
+
+
+# ---- output slower than the packets: --lossless ---------------------------------
+
+class SlowFifo:
+    """A named pipe for plainsight's output, read slowly on a thread of its
+    own (at most 64 KiB, a pipe's buffer, every 10 ms) until plainsight closes it."""
+
+    def __init__(self, ctx):
+        self.path = ctx.path("slow.fifo")
+        os.mkfifo(self.path)
+        self.chunks = []
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        with open(self.path, "rb") as f:
+            for chunk in iter(lambda: f.read1(65536), b""):
+                self.chunks.append(chunk)
+                time.sleep(0.01)
+
+    def data(self):
+        self.thread.join(WORK_TIMEOUT)
+        if self.thread.is_alive():
+            raise TestFailure("plainsight's output did not end")
+        return b"".join(self.chunks)
+
+
+def slow_output_case(ctx, lossless):
+    """16 MiB from a python server to a python client, both traced, with
+    plainsight's json (45 MB for the transfer) read at most at 6.5 MB/s and a
+    backlog of 8 MiB: without --lossless packets are dropped and counted (and
+    their connection's gaps), never papered over; with it the peers are held
+    back and every byte is there."""
+    cert, key = make_cert(ctx)
+    up, down = os.urandom(1000), os.urandom(16 << 20)
+    srv = PyServer(ctx, cert, key, len(up), down)
+    out = SlowFifo(ctx)
+    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "--mapsize", "8192"] +
+                                (["--lossless"] if lossless else []) + ["tcp", "port", str(srv.port)],
+                                stdout_path=out.path)
+    wire.wait_attached()
+    start = time.time()
+    cli = PyClient(ctx, srv.port, up, len(down))
+    cli.finish()
+    srv.finish()
+    took = time.time() - start
+    if cli.received() != down or srv.received() != up:
+        raise TestFailure("the python peers did not get what was sent")
+    wire.stop(timeout=WORK_TIMEOUT)
+    records, summary, _ = harness.parse_json_lines(out.data(), wire.stderr)
+    counters = summary["wire"]
+    got = streams(records, {cli.pid, srv.pid})
+    print("    (%s: transfer %.1f s, %d packets, %d dropped with the backlog full, %d by the kernel, %d gaps "
+          "(%d bytes), held back %d times)" % ("--lossless" if lossless else "default", took, counters["packets"],
+                                               counters["packets_backlog_full"], counters["packets_dropped"],
+                                               counters["gaps"], counters["gap_bytes"], summary.get("held_back", 0)))
+    if lossless:
+        check_counters(counters, "--lossless, slow output")
+        if not summary.get("held_back"):
+            raise TestFailure("--lossless held no process back: the output was not slow enough to test it: %r"
+                              % counters)
+        for key, want in (((srv.pid, "write"), down), ((cli.pid, "read"), down), ((cli.pid, "write"), up),
+                          ((srv.pid, "read"), up)):
+            harness.compare_bytes("--lossless, slow output: pid %d %s" % key, got.get(key, b""), want)
+        return
+    lost = len(down) - len(got.get((cli.pid, "read"), b""))
+    if not counters["packets_backlog_full"] or not counters["gaps"] or not lost:
+        raise TestFailure("a 16 MiB transfer through an 8 MiB backlog read slowly lost nothing (%d bytes) or "
+                          "did not count it: %r" % (lost, counters))
+    # a record cut by a gap is lost whole: at most one on each side of each gap beyond the gap's own bytes
+    if lost > counters["gap_bytes"] + counters["gaps"] * 2 * (16384 + 256):
+        raise TestFailure("%d bytes missing from the client's reads, only %d counted as gaps: %r"
+                          % (lost, counters["gap_bytes"], counters))
+    for key in ((srv.pid, "write"), (cli.pid, "read")):
+        if not down.startswith(got.get(key, b"")[:4096]):
+            raise TestFailure("pid %d %s: what was written is not what was sent" % key)
+
+
+@test("wire-slow-output-counted")
+def t_slow_output_counted(ctx):
+    slow_output_case(ctx, False)
+
+
+@test("wire-slow-output-lossless")
+def t_slow_output_lossless(ctx):
+    slow_output_case(ctx, True)
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

@@ -222,7 +222,7 @@ def stdin_client_vs_s_server(ctx, client_argv, name, start_trace, to_server, to_
     s_server, each passing its stdin to the other, which writes it to stdout:
     the client sends to_server, the server answers to_client. client_argv is
     the client's argv, given the server's port; the client starts only after
-    start_trace(its pid) returned plainsight, attached. Both programs' own
+    start_trace(its pid, the port) returned plainsight, attached. Both programs' own
     records of what they received are checked. Returns (plainsight, the
     client's pid, port)."""
     from test_gnutls import feed
@@ -234,7 +234,7 @@ def stdin_client_vs_s_server(ctx, client_argv, name, start_trace, to_server, to_
     # sh waits for "go": plainsight is told the client's pid before it connects
     cli = ctx.start(["sh", "-c", 'read go; exec "$@"', "sh"] + client_argv(port), name,
                     stdin=subprocess.PIPE, collect_stdout=True)
-    ps = start_trace(cli.pid)
+    ps = start_trace(cli.pid, port)
     cli.p.stdin.write(b"go\n")
     cli.p.stdin.flush()
     t1, e1 = feed(cli, to_server)

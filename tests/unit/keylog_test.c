@@ -158,8 +158,14 @@ static void test_labelled_secrets(void)
 	CHECK_STR(text, "CLIENT_RANDOM cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd "
 			"3333333333333333333333333333333333333333333333333333333333333333\n");
 	free(text);
-	/* a label the key log does not write, a length beyond the field, no secret: nothing */
+	/* 0-RTT data's secret (wire mode decrypts the early data with it) */
 	text = run_labelled(kl, &ev, "CLIENT_EARLY_TRAFFIC_SECRET", &n);
+	CHECK_INT(n, 1);
+	CHECK_STR(text, "CLIENT_EARLY_TRAFFIC_SECRET cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd "
+			"3333333333333333333333333333333333333333333333333333333333333333\n");
+	free(text);
+	/* a label the key log does not write, a length beyond the field, no secret: nothing */
+	text = run_labelled(kl, &ev, "EARLY_EXPORTER_SECRET", &n);
 	CHECK_INT(n, 0);
 	free(text);
 	ev.secret_length = 65;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdio.h>
-#include "sysmem.h"
+#include "meminfo.h"
 
 uint64_t ps_mem_available_kib(void)
 {

@@ -1,0 +1,204 @@
+"""Live outputs (issue 16): eCaptureQ's WebSocket stream (--ecaptureq), read by
+a real client (Debian's python3-websockets) that decodes each message with the
+schema compiled by Debian's protoc (python3-protobuf); --eventaddr to a TCP
+listener, a WebSocket server and a rotated file; --logaddr; the address errors."""
+
+import base64
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+
+import harness
+from harness import TestFailure, TestSkip, free_port, indent, listening, tail, wait_until
+from tls_servers import CurlExchange, PyClient, PyServer, make_cert, py_exchange
+
+TESTS, test = harness.registry()
+DEBIAN_PYTHON = "/usr/bin/python3"
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT = os.path.join(HERE, "stream_client.py")
+PROTO = os.path.join(harness.repo_root(), "runtime", "output", "stream", "ecaptureq.proto")
+HEARTBEAT_S = 15
+
+
+def need_debian_modules(ctx):
+    r = ctx.run([DEBIAN_PYTHON, "-c", "import websockets, google.protobuf"], timeout=30)
+    if r.returncode != 0:
+        raise TestSkip("%s lacks websockets or protobuf: apt-get install python3-websockets python3-protobuf "
+                       "(make deps)" % DEBIAN_PYTHON)
+
+
+def compile_schema(ctx):
+    """The repository's .proto, compiled for python into the test's directory."""
+    protoc = harness.require_program("protoc")
+    out = ctx.path("pb")
+    os.makedirs(out)
+    r = ctx.run([protoc, "--proto_path=" + os.path.dirname(PROTO), "--python_out=" + out, PROTO])
+    if r.returncode != 0:
+        raise TestFailure("protoc failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return out
+
+
+class WsClient:
+    """stream_client.py client: every message it decodes, as dicts, live."""
+
+    def __init__(self, ctx, url, pb_dir, tag, stall_after=None):
+        argv = [DEBIAN_PYTHON, CLIENT, "client", "--url", url, "--pb-dir", pb_dir]
+        if stall_after is not None:
+            argv += ["--stall-after", str(stall_after)]
+        self.proc = ctx.start(argv, "ws client " + tag, stdout=subprocess.PIPE, plain_env=True)
+        self.msgs = []
+        self.lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        wait_until(lambda: self.has(lambda m: m.get("connected")) or self.proc.p.poll() is not None, 20,
+                   "the %s client to connect" % tag)
+        if not self.has(lambda m: m.get("connected")):
+            raise TestFailure("ws client %s did not connect; its stderr:" % tag, *indent(tail(self.proc.stderr)))
+
+    def _read(self):
+        for line in self.proc.p.stdout:
+            with self.lock:
+                self.msgs.append(json.loads(line))
+
+    def has(self, pred):
+        with self.lock:
+            return any(pred(m) for m in self.msgs)
+
+    def messages(self, kind=None):
+        with self.lock:
+            return [m for m in self.msgs if kind is None or m.get("payload") == kind]
+
+    def events(self, pid=None):
+        return [m["event"] for m in self.messages("event_payload") if pid is None or m["event"]["pid"] == pid]
+
+
+def traced_exchange(ctx, cert, key, request, response, extra=(), stdout_path=None, chunk=0):
+    """A tls_peer.py server and client (waiting to be told to go), and
+    plainsight serving --ecaptureq, tracing the client alone (-p): the
+    machine's other TLS traffic stays out of the stream."""
+    srv = PyServer(ctx, cert, key, len(request), response)
+    cli = PyClient(ctx, srv.port, request, len(response), wait_go=True, chunk=chunk)
+    url = "ws://127.0.0.1:%d/" % free_port()
+    ps = ctx.start_plainsight(["tls", "-q", "-p", str(cli.pid), "--ecaptureq", url] + list(extra),
+                              stdout_path=stdout_path)
+    ps.wait_attached()
+    return srv, cli, ps, url
+
+
+def http_pair(body_size):
+    body = os.urandom(body_size)
+    request = b"POST /stream HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % body_size + body
+    response = b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % body_size + body[::-1]
+    return request, response
+
+
+def payload_of(events):
+    return b"".join(base64.b64decode(e["payload_b64"]) for e in events)
+
+
+@test("stream_ecaptureq_http")
+def stream_ecaptureq_http(ctx):
+    """Two clients connected before an HTTP/1.1 POST over TLS (the project's
+    tls peer, traced with -p), one after it: a heartbeat first for each; the
+    client process's events carry
+    its pid, name, both addresses and ports, the HTTP/1 request and response
+    types, the length, one uuid for the connection, and payloads that are
+    exactly what it sent and received; both early clients get the same
+    events; the late one gets the log lines since the start (the attached
+    line) replayed; a heartbeat follows every 15 s."""
+    need_debian_modules(ctx)
+    pb = compile_schema(ctx)
+    cert, key = make_cert(ctx)
+    request, response = http_pair(5000)
+    srv, cli, ps, url = traced_exchange(ctx, cert, key, request, response)
+    a = WsClient(ctx, url, pb, "a")
+    b = WsClient(ctx, url, pb, "b")
+    t0 = time.time()
+    cli.go()
+    cli.finish()
+    srv.finish()
+    pid, port = cli.pid, srv.port
+    for c in (a, b):
+        wait_until(lambda: len(payload_of(c.events(pid))) >= len(request) + len(response), 30,
+                   "the client's events at the ws clients")
+    late = WsClient(ctx, url, pb, "late")
+    wait_until(lambda: late.has(lambda m: "plainsight: attached" in m.get("run_log", "")), 20,
+               "the attached line replayed to the late client")
+    # the periodic heartbeat: one more than the one on connect
+    wait_until(lambda: len(a.messages("heartbeat_payload")) >= 2, HEARTBEAT_S + 10, "a second heartbeat")
+    err = ps.stop()
+
+    for c, name in ((a, "a"), (b, "b"), (late, "late")):
+        first = c.messages()[1]     # after {"connected"}
+        if first.get("payload") != "heartbeat_payload" or first["log_type"] != 0:
+            raise TestFailure("client %s: the first message is not a heartbeat: %r" % (name, first))
+    beats = a.messages("heartbeat_payload")
+    gap = (beats[1]["heartbeat"]["timestamp"] - beats[0]["heartbeat"]["timestamp"]) / 1e9
+    if not HEARTBEAT_S - 1 <= gap <= HEARTBEAT_S + 2 or beats[1]["heartbeat"]["count"] <= beats[0]["heartbeat"]["count"]:
+        raise TestFailure("heartbeats %r: not %d s apart with a growing count" % (beats[:2], HEARTBEAT_S))
+
+    evs = a.events(pid)
+    writes = [e for e in evs if e["dst_port"] == port]
+    reads = [e for e in evs if e["src_port"] == port]
+    if len(writes) + len(reads) != len(evs):
+        raise TestFailure("client events neither to nor from port %d:" % port,
+                          *indent([json.dumps(e)[:200] for e in evs if e not in writes and e not in reads]))
+    harness.compare_bytes("the client's writes (events) vs what the server got", payload_of(writes), srv.received())
+    harness.compare_bytes("the client's reads (events) vs the response", payload_of(reads), response)
+    uuids = {e["uuid"] for e in evs}
+    local_ports = {e["src_port"] for e in writes} | {e["dst_port"] for e in reads}
+    problems = []
+    if len(uuids) != 1 or len(next(iter(uuids))) != 36:
+        problems.append("uuids %r: want one per connection" % uuids)
+    if len(local_ports) != 1 or 0 in local_ports:
+        problems.append("the client's local ports %r: want one" % local_ports)
+    for e in evs:
+        if e["src_ip"] != "127.0.0.1" or e["dst_ip"] != "127.0.0.1" or not e["pname"].startswith("python"):
+            problems.append("addresses or name: %r" % {k: e[k] for k in ("src_ip", "dst_ip", "pname")})
+        if e["length"] != len(base64.b64decode(e["payload_b64"])):
+            problems.append("length %d for %d bytes" % (e["length"], len(base64.b64decode(e["payload_b64"]))))
+        if not t0 - 5 < e["timestamp"] / 1e9 < time.time() + 5:
+            problems.append("timestamp %d is not now" % e["timestamp"])
+    if writes[0]["type"] != 1 or reads[0]["type"] != 3:
+        problems.append("types: first write %d (want 1, HTTP/1 request), first read %d (want 3, HTTP/1 response)"
+                        % (writes[0]["type"], reads[0]["type"]))
+    if problems:
+        raise TestFailure(*problems[:20])
+    key_of = lambda e: (e["uuid"], e["timestamp"], e["payload_b64"])  # noqa: E731
+    if [key_of(e) for e in a.events()] != [key_of(e) for e in b.events()]:
+        raise TestFailure("the two clients got different events: %d and %d" % (len(a.events()), len(b.events())))
+    if "ecaptureq: 3 clients (0 dropped as too slow)" not in err:
+        raise TestFailure("the summary does not count 3 clients, none dropped:", *indent(tail(err, 8)))
+
+
+@test("stream_ecaptureq_slow_client")
+def stream_ecaptureq_slow_client(ctx):
+    """A client that stops reading after its first message while 48 MB
+    go through TLS: the capture completes (every byte the traced client wrote
+    in the records), and the client is dropped with its lost events counted."""
+    need_debian_modules(ctx)
+    pb = compile_schema(ctx)
+    cert, key = make_cert(ctx)
+    size = 48 << 20
+    out = ctx.path("records.json")
+    srv, cli, ps, url = traced_exchange(ctx, cert, key, os.urandom(size), os.urandom(1024),
+                                        extra=["-m", "json"], stdout_path=out, chunk=16384)
+    slow = WsClient(ctx, url, pb, "slow", stall_after=1)
+    started = time.monotonic()
+    cli.go()
+    cli.finish()
+    srv.finish()
+    took = time.monotonic() - started
+    err = ps.stop()
+    records, _, _ = ps.json_output()
+    got = harness.concat(harness.records_of(records, cli.pid, "write"))
+    if got != cli.send_data:
+        raise TestFailure("the records hold %d of the %d bytes the client wrote, not all exactly"
+                          % (len(got), size), *indent(tail(err, 8)))
+    summary = [l for l in err.splitlines() if "ecaptureq:" in l]
+    if not summary or "(1 dropped as too slow)" not in summary[-1] or " 0 events dropped" in summary[-1]:
+        raise TestFailure("the summary does not count the slow client and its events (exchange took %.1f s):"
+                          % took, *indent(tail(err, 8)))

@@ -202,3 +202,122 @@ def stream_ecaptureq_slow_client(ctx):
     if not summary or "(1 dropped as too slow)" not in summary[-1] or " 0 events dropped" in summary[-1]:
         raise TestFailure("the summary does not count the slow client and its events (exchange took %.1f s):"
                           % took, *indent(tail(err, 8)))
+
+
+class LineListener:
+    """A TCP listener on port that keeps every line it receives; stop() closes
+    the listening socket and its connections, as a listener that restarts."""
+
+    def __init__(self, port):
+        self.port = port
+        self.lines = []
+        self.partial = b""
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(4)
+        self.running = True
+        self.conns = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            buf = b""
+            while True:
+                try:
+                    data = conn.recv(1 << 20)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                buf += data
+                *done, buf = buf.split(b"\n")
+                self.lines.extend(done)
+            if buf:
+                self.lines.append(buf)  # a line cut short: the test sees it is not json
+
+    def stop(self):
+        self.running = False
+        for c in self.conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+        self.sock.close()
+        self.thread.join(10)
+
+
+def summary_numbers(err, what):
+    line = [l for l in err.splitlines() if l.startswith("plainsight: %s:" % what)]
+    if not line:
+        raise TestFailure("no %s summary line; stderr:" % what, *indent(tail(err, 10)))
+    words = line[-1].split()
+    return {words[i + 1].strip(","): int(w) for i, w in enumerate(words[:-1]) if w.isdigit()}, line[-1]
+
+
+def exchange_once(ctx, cert, key, tag):
+    """One tls_peer exchange: (client pid, what it wrote)."""
+    srv = PyServer(ctx, cert, key, 3000, os.urandom(2000), tag="server-" + tag)
+    cli = PyClient(ctx, srv.port, os.urandom(3000), 2000, tag="client-" + tag)
+    cli.finish()
+    srv.finish()
+    return cli.pid, cli.send_data
+
+
+@test("stream_eventaddr_tcp_restart")
+def stream_eventaddr_tcp_restart(ctx):
+    """--eventaddr tcp:// with -m json: a local listener gets every record as
+    one json line; it stops and starts again between exchanges, and plainsight
+    reconnects: the lines it says it sent are exactly the lines received,
+    every exchange before and after the restart is there byte for byte, and
+    one made while the listener was down is either there or counted dropped.
+    --logaddr to a second listener gets plainsight's message lines."""
+    cert, key = make_cert(ctx)
+    port, log_port = free_port(), free_port()
+    listener, logs = LineListener(port), LineListener(log_port)
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "json", "--eventaddr", "tcp://127.0.0.1:%d" % port,
+                               "--logaddr", "tcp://127.0.0.1:%d" % log_port])
+    ps.wait_attached()
+    before = exchange_once(ctx, cert, key, "before")
+    wait_until(lambda: any(json.loads(l).get("pid") == before[0] for l in list(listener.lines)), 20,
+               "the first exchange's lines")
+    first = listener
+    first.stop()
+    during = exchange_once(ctx, cert, key, "during")
+    time.sleep(1)
+    listener = LineListener(port)
+    after = exchange_once(ctx, cert, key, "after")
+    err = ps.stop()
+    time.sleep(0.5)
+    listener.stop()
+    logs.stop()
+    try:
+        received = [json.loads(l) for l in first.lines + listener.lines]
+    except ValueError as e:
+        raise TestFailure("a line received is not json: %s" % e)
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("lines") != len(received):
+        raise TestFailure("plainsight says %r, the listeners got %d lines" % (line, len(received)))
+    records = [r for r in received if r.get("event") == "tls_data"]
+    for r in records:
+        r["payload"] = base64.b64decode(r["payload_b64"])
+    for (pid, sent), name in ((before, "before"), (after, "after")):
+        harness.compare_bytes("records of the exchange %s the restart" % name,
+                              harness.concat(harness.records_of(records, pid, "write")), sent)
+    got_during = harness.concat(harness.records_of(records, during[0], "write"))
+    if got_during != during[1] and not nums.get("dropped"):
+        raise TestFailure("the exchange during the restart is missing (%d of %d bytes) and no drop is counted: %s"
+                          % (len(got_during), len(during[1]), line))
+    if nums.get("connections", 0) < 2:
+        raise TestFailure("no reconnection counted: " + line)
+    log_lines = [l.decode() for l in logs.lines]
+    for want in ("plainsight: attached tls", "plainsight: stopped:"):
+        if not any(l.startswith(want) for l in log_lines):
+            raise TestFailure("--logaddr did not get a %r line; it got:" % want, *indent(log_lines[-10:]))

@@ -321,3 +321,106 @@ def stream_eventaddr_tcp_restart(ctx):
     for want in ("plainsight: attached tls", "plainsight: stopped:"):
         if not any(l.startswith(want) for l in log_lines):
             raise TestFailure("--logaddr did not get a %r line; it got:" % want, *indent(log_lines[-10:]))
+
+
+@test("stream_eventaddr_file_rotates")
+def stream_eventaddr_file_rotates(ctx):
+    """--eventaddr FILE --eventroratesize 1 with -m json while a client sends
+    3 MB: FILE.1, FILE.2, ... each at most 1 MiB, every one whole json lines,
+    and together (oldest first) every byte the client wrote."""
+    cert, key = make_cert(ctx)
+    path = ctx.path("events.json")
+    srv = PyServer(ctx, cert, key, 3 << 20, os.urandom(1000))
+    cli = PyClient(ctx, srv.port, os.urandom(3 << 20), 1000, wait_go=True, chunk=16384)
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "json", "-p", str(cli.pid), "--eventaddr", path,
+                               "--eventroratesize", "1"])
+    ps.wait_attached()
+    cli.go()
+    cli.finish()
+    srv.finish()
+    err = ps.stop()
+    parts = []
+    n = 1
+    while os.path.exists("%s.%d" % (path, n)):
+        parts.append("%s.%d" % (path, n))
+        n += 1
+    parts.append(path)
+    if len(parts) < 4:
+        raise TestFailure("%d files for 4 MiB of json at 1 MiB each: %r" % (len(parts), parts))
+    data = b""
+    for p in parts:
+        with open(p, "rb") as f:
+            chunk = f.read()
+        if len(chunk) > 1 << 20 or (p != path and not chunk.endswith(b"\n")):
+            raise TestFailure("%s: %d bytes, %s" % (p, len(chunk), "ends in a line" if chunk.endswith(b"\n")
+                                                     else "cut inside a line"))
+        data += chunk
+    records, _, _ = harness.parse_json_lines(data, err)
+    harness.compare_bytes("the client's writes in the rotated files",
+                          harness.concat(harness.records_of(records, cli.pid, "write")), cli.send_data)
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("files") != len(parts) - 1 or nums.get("dropped"):
+        raise TestFailure("summary %r for %d files" % (line, len(parts)))
+
+
+@test("stream_eventaddr_ws")
+def stream_eventaddr_ws(ctx):
+    """--eventaddr ws://127.0.0.1:PORT/events with -m json: a WebSocket server
+    (Debian's python3-websockets) gets one json record per message, the
+    client's writes exactly."""
+    need_debian_modules(ctx)
+    cert, key = make_cert(ctx)
+    port = free_port()
+    server = ctx.start([DEBIAN_PYTHON, CLIENT, "server", "--port", str(port)], "ws server",
+                       collect_stdout=True, plain_env=True)
+    wait_until(lambda: listening(port) or server.p.poll() is not None, 20, "the ws server to listen")
+    srv = PyServer(ctx, cert, key, 20000, os.urandom(1000))
+    cli = PyClient(ctx, srv.port, os.urandom(20000), 1000, wait_go=True, chunk=4096)
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "json", "-p", str(cli.pid),
+                               "--eventaddr", "ws://127.0.0.1:%d/events" % port])
+    ps.wait_attached()
+    cli.go()
+    cli.finish()
+    srv.finish()
+    err = ps.stop()
+    time.sleep(0.5)
+    server.kill()
+    server.join_readers()
+    lines = [json.loads(l)["line"] for l in server.stdout_bytes.splitlines() if b'"line"' in l]
+    records, _, _ = harness.parse_json_lines("\n".join(lines).encode() + b"\n", err)
+    harness.compare_bytes("the client's writes over --eventaddr ws://",
+                          harness.concat(harness.records_of(records, cli.pid, "write")), cli.send_data)
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("lines") != len(lines) or nums.get("dropped"):
+        raise TestFailure("summary %r, %d messages received" % (line, len(lines)))
+
+
+@test("stream_bad_addresses")
+def stream_bad_addresses(ctx):
+    """A bad ADDR is one clear error line and status 2; a port already taken
+    for --ecaptureq is one line and status 1; --help lists the options."""
+    bin_ = harness.binary()
+    cases = [(["--eventaddr", "tcp://127.0.0.1"], "--eventaddr 'tcp://127.0.0.1': no :PORT", 2),
+             (["--logaddr", "udp://h:1"], "--logaddr 'udp://h:1': the scheme is tcp:// or ws://", 2),
+             (["--ecaptureq", "/tmp/x"], "--ecaptureq '/tmp/x': the address is ws://HOST:PORT/", 2),
+             (["--eventaddr", "ws://h:0/"], "the port is a number from 1 to 65535", 2),
+             (["--eventroratesize", "2"], "rotate an --eventaddr FILE", 2),
+             (["-m", "pcapng", "--eventaddr", "tcp://h:1"], "not pcapng", 2)]
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen(1)
+    cases.append((["--ecaptureq", "ws://127.0.0.1:%d/" % busy.getsockname()[1]], "--ecaptureq: cannot listen", 1))
+    problems = []
+    for args, want, status in cases:
+        r = ctx.run([bin_, "tls"] + args)
+        lines = r.stderr.decode().splitlines()
+        if r.returncode != status or len(lines) != 1 or want not in lines[0]:
+            problems.append("%s: status %d, stderr %r (want %d and one line with %r)"
+                            % (" ".join(args), r.returncode, lines, status, want))
+    busy.close()
+    help_text = ctx.run([bin_, "tls", "--help"]).stdout.decode()
+    for opt in ("--ecaptureq", "--eventaddr", "--eventroratesize", "--eventroratetime", "-l, --logaddr"):
+        if opt not in help_text:
+            problems.append("--help does not list " + opt)
+    if problems:
+        raise TestFailure(*problems)

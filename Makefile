@@ -21,9 +21,11 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 # runtime/ by stage, in the order data flows: target/ (what to attach to),
 # bpf/ (loading and attaching), events/ (ring buffer to records), wire/ (packets
 # to records: --from wire), http/ (records to HTTP messages), output/.
-RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/http runtime/output
-RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS))
-RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread -lnghttp2 -lbrotlidec
+# output/stream/: the live outputs (--ecaptureq, --eventaddr, --logaddr).
+RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/http runtime/output \
+	runtime/output/stream
+RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS)) -I$(OUT)/proto
+RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread -lnghttp2 -lbrotlidec -lwebsockets -lprotobuf-c
 # libpcap is loaded by the runtime when it captures packets (runtime/events/pcap_lib.h);
 # the unit tests read the pcapng files they check with it, and compress test bodies with brotli
 UNIT_LIBS := $(RUNTIME_LIBS) -lpcap -lbrotlienc
@@ -48,10 +50,11 @@ all: $(OUT)/plainsight
 # ---- dependencies (Debian/Ubuntu) -------------------------------------------
 DEB_BUILD := make gcc clang llvm libbpf-dev libelf-dev libpcap-dev zlib1g-dev libssl-dev libcapstone-dev \
 	flex bison bpftool pkg-config linux-libc-dev binutils libclang-14-dev llvm-14 dpkg-dev libdw-dev \
-	libnghttp2-dev libbrotli-dev
+	libnghttp2-dev libbrotli-dev libwebsockets-dev libprotobuf-c-dev protobuf-c-compiler
 DEB_TEST  := openssl curl python3 iproute2 bash zsh tmux mariadb-server mariadb-client postgresql postgresql-client \
 	debootstrap tshark tcpdump golang-go gnutls-bin nginx libgnutls28-dev wget git libwolfssl-dev libmbedtls-dev libnss3-tools \
-	android-boringssl android-libboringssl-dev libnss3-dev libnspr4-dev firefox-esr python3-grpcio python3-h2 python3-httpx
+	android-boringssl android-libboringssl-dev libnss3-dev libnspr4-dev firefox-esr python3-grpcio python3-h2 python3-httpx \
+	python3-websockets python3-protobuf protobuf-compiler
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 # Lists what is missing; `make deps` installs it, `run` and `test` only when needed.
@@ -179,10 +182,26 @@ $(OUT)/gen/%.o: $(OUT)/gen/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
+# ---- eCaptureQ's schema -> protobuf-c -----------------------------------------
+PROTOC_C ?= protoc-c
+PROTO_OBJS := $(OUT)/proto/ecaptureq.pb-c.o
+
+$(OUT)/proto/ecaptureq.pb-c.c $(OUT)/proto/ecaptureq.pb-c.h &: runtime/output/stream/ecaptureq.proto
+	$(call msg,GEN,$(OUT)/proto/ecaptureq.pb-c.c)
+	$(Q)mkdir -p $(OUT)/proto && $(PROTOC_C) --proto_path=runtime/output/stream --c_out=$(OUT)/proto $<
+
+$(OUT)/proto/%.o: $(OUT)/proto/%.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
 # ---- user half --------------------------------------------------------------
 RUNTIME_SRCS := $(filter-out %.bpf.c,$(wildcard $(addsuffix /*.c,$(RUNTIME_DIRS))))
 RUNTIME_OBJS := $(RUNTIME_SRCS:%.c=$(OUT)/%.o)
-LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(COMMON_OBJS) $(GEN_OBJS)
+LIB_OBJS     := $(filter-out $(OUT)/runtime/main.o,$(RUNTIME_OBJS)) $(COMMON_OBJS) $(GEN_OBJS) $(PROTO_OBJS)
+
+# The stream's sources include the generated header: it exists before they compile.
+$(filter $(OUT)/runtime/output/stream/%.o $(ASAN_OUT)/runtime/output/stream/%.o,$(RUNTIME_OBJS) \
+	$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)): $(OUT)/proto/ecaptureq.pb-c.h
 
 $(OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
@@ -202,7 +221,7 @@ $(ASAN_OUT)/runtime/%.o: runtime/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -c -o $@ $<
 
-$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/plainsight: $(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS) $(PROTO_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(CFLAGS) $(ASAN_FLAGS) -o $@ $^ $(RUNTIME_LIBS)
 
@@ -262,7 +281,7 @@ $(OUT)/tests/%: tests/unit/%.c $(OUT)/libplainsight.a
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $< $(OUT)/libplainsight.a $(UNIT_LIBS)
 
-$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS)
+$(ASAN_OUT)/tests/%: tests/unit/%.c $(filter-out $(ASAN_OUT)/runtime/main.o,$(RUNTIME_OBJS:$(OUT)/%=$(ASAN_OUT)/%)) $(COMMON_OBJS:$(OUT)/%=$(ASAN_OUT)/%) $(GEN_OBJS) $(PROTO_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D) && $(CC) $(ALL_CFLAGS) $(ASAN_FLAGS) $(RUNTIME_INC) -Icommon -Ibpf-gen -I$(OUT)/gen -Itests/unit -o $@ $(filter-out %.h,$^) $(UNIT_LIBS)
 

@@ -11,6 +11,7 @@
 #include "maps_ahead.h"
 #include "log.h"
 #include "packet_capture.h"
+#include "stream_addr.h"
 
 #ifndef PS_VERSION_STRING
 #define PS_VERSION_STRING "0.1.0"
@@ -26,6 +27,10 @@ enum {
 	OPT_SECRETS,
 	OPT_FROM,
 	OPT_RAW,
+	OPT_ECAPTUREQ,
+	OPT_EVENTADDR,
+	OPT_ROTATE_SIZE,
+	OPT_ROTATE_TIME,
 	OPT_MODULE_FLAG, /* OPT_MODULE_FLAG + i: the module's flag i */
 };
 
@@ -53,6 +58,18 @@ static const struct common_option common_options[] = {
 	{ { "pcapfile", required_argument, NULL, 'w' }, "FILE", "the same as --write" },
 	{ { "interface", required_argument, NULL, 'i' }, "IFACE",
 	  "-m pcapng, --from wire: capture on IFACE, repeatable; 'any' (the default): every interface that is up" },
+	{ { "ecaptureq", required_argument, NULL, OPT_ECAPTUREQ }, "ws://HOST:PORT/",
+	  "serve eCaptureQ's live stream there (WebSocket, protobuf LogEntry messages: events, log lines, "
+	  "heartbeats); eCaptureQ's default is ws://127.0.0.1:28257/" },
+	{ { "eventaddr", required_argument, NULL, OPT_EVENTADDR }, "ADDR",
+	  "send the records (in the -m output) to ADDR instead of stdout: a FILE, tcp://HOST:PORT (lines, "
+	  "reconnecting) or ws://HOST:PORT/PATH (one message per line)" },
+	{ { "eventroratesize", required_argument, NULL, OPT_ROTATE_SIZE }, "MB",
+	  "--eventaddr FILE: start a new file when it would pass MB MiB (the old one becomes FILE.1, FILE.2, ...)" },
+	{ { "eventroratetime", required_argument, NULL, OPT_ROTATE_TIME }, "S",
+	  "--eventaddr FILE: start a new file every S seconds (checked at each line)" },
+	{ { "logaddr", required_argument, NULL, 'l' }, "ADDR",
+	  "send plainsight's own message lines to ADDR too (FILE, tcp:// or ws://, as --eventaddr)" },
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
 	{ { "uid", required_argument, NULL, 'u' }, "UID", "trace only this user" },
 	{ { "hex", no_argument, NULL, OPT_HEX }, NULL, "text output: hex dump of the data" },
@@ -335,6 +352,54 @@ static int check_pcapng_options(struct ps_options *opts, int argc, char **argv)
 	return PS_CLI_RUN;
 }
 
+/* An ADDR of --eventaddr, --logaddr or --ecaptureq (stream_addr.h): one line naming what is wrong. */
+static int parse_stream_addr(struct ps_options *opts, const char *option, const char *arg, const char **out)
+{
+	struct ps_stream_addr addr;
+	const char *why = "";
+
+	if (ps_stream_addr_parse(arg, &addr, &why) != 0) {
+		fprintf(stderr, "plainsight: %s '%s': %s (see 'plainsight %s --help')\n", option, arg, why,
+			opts->module->name);
+		return PS_CLI_EXIT_USAGE;
+	}
+	if (strcmp(option, "--ecaptureq") == 0 && addr.kind != PS_ADDR_WS) {
+		fprintf(stderr, "plainsight: --ecaptureq '%s': the address is ws://HOST:PORT/ (see 'plainsight %s --help')\n",
+			arg, opts->module->name);
+		return PS_CLI_EXIT_USAGE;
+	}
+	*out = arg;
+	return PS_CLI_RUN;
+}
+
+/* --eventaddr takes the place of stdout and -w, for the modes that write lines. */
+static int check_stream_options(struct ps_options *opts)
+{
+	const char *name = opts->module->name;
+	struct ps_stream_addr addr;
+	const char *why;
+
+	if ((opts->event_rotate_mb || opts->event_rotate_s) &&
+	    (!opts->event_addr || ps_stream_addr_parse(opts->event_addr, &addr, &why) || addr.kind != PS_ADDR_FILE)) {
+		fprintf(stderr, "plainsight: --eventroratesize and --eventroratetime rotate an --eventaddr FILE "
+			"(see 'plainsight %s --help')\n", name);
+		return PS_CLI_EXIT_USAGE;
+	}
+	if (!opts->event_addr)
+		return PS_CLI_RUN;
+	if (opts->output.mode == PS_OUTPUT_PCAPNG) {
+		fprintf(stderr, "plainsight: --eventaddr takes lines (-m text, json or keylog), not pcapng "
+			"(see 'plainsight %s --help')\n", name);
+		return PS_CLI_EXIT_USAGE;
+	}
+	if (opts->output_path) {
+		fprintf(stderr, "plainsight: --eventaddr and -w both say where the records go: give one "
+			"(see 'plainsight %s --help')\n", name);
+		return PS_CLI_EXIT_USAGE;
+	}
+	return PS_CLI_RUN;
+}
+
 static int apply_common(struct ps_options *opts, int c, const char *arg)
 {
 	const struct ps_module_desc *module = opts->module;
@@ -360,6 +425,22 @@ static int apply_common(struct ps_options *opts, int c, const char *arg)
 		return PS_CLI_RUN;
 	case 'i':
 		return add_interface(opts, arg);
+	case OPT_ECAPTUREQ:
+		return parse_stream_addr(opts, "--ecaptureq", arg, &opts->ecaptureq_addr);
+	case OPT_EVENTADDR:
+		return parse_stream_addr(opts, "--eventaddr", arg, &opts->event_addr);
+	case 'l':
+		return parse_stream_addr(opts, "--logaddr", arg, &opts->log_addr);
+	case OPT_ROTATE_SIZE:
+		if (parse_u64(arg, &opts->event_rotate_mb) || opts->event_rotate_mb == 0 ||
+		    opts->event_rotate_mb > (1ull << 40))
+			return usage_error(module, "--eventroratesize wants a size in MiB, 1 or more, not '%s'", arg);
+		return PS_CLI_RUN;
+	case OPT_ROTATE_TIME:
+		if (parse_u64(arg, &opts->event_rotate_s) || opts->event_rotate_s == 0 ||
+		    opts->event_rotate_s > (1ull << 32))
+			return usage_error(module, "--eventroratetime wants a number of seconds, 1 or more, not '%s'", arg);
+		return PS_CLI_RUN;
 	case 'p':
 		if (parse_u32(arg, &opts->pid) || opts->pid == 0)
 			return usage_error(module, "--pid wants a process id, not '%s'", arg);
@@ -484,6 +565,8 @@ static enum ps_cli_result parse_module_options(int argc, char **argv, struct ps_
 		opts->output_path = opts->keylog_path;
 		opts->keylog_path = NULL;
 	}
+	if (result == PS_CLI_RUN)
+		result = check_stream_options(opts);
 	if (result == PS_CLI_RUN)
 		result = check_pcapng_options(opts, argc, argv);
 	if (result == PS_CLI_RUN && optind < argc && opts->output.mode != PS_OUTPUT_PCAPNG && !opts->from_wire) {

@@ -27,6 +27,11 @@ struct ps_options {
 	bool from_wire;             /* --from wire: plaintext decrypted from packets, only the secrets hooks */
 	const char **interfaces;    /* -i, pcapng mode and --from wire; none: every interface that is up */
 	uint32_t n_interfaces;
+	const char *ecaptureq_addr; /* --ecaptureq ws://HOST:PORT/; NULL: none (stream.h) */
+	const char *event_addr;     /* --eventaddr: the records there instead of stdout; NULL: none */
+	const char *log_addr;       /* -l/--logaddr: the message lines there too; NULL: none */
+	uint64_t event_rotate_mb;   /* --eventroratesize: 0, no limit */
+	uint64_t event_rotate_s;    /* --eventroratetime: 0, no limit */
 	char *packet_filter;        /* pcapng mode, --from wire: the arguments left, joined; NULL: every packet */
 };
 

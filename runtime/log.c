@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 #include <bpf/libbpf.h>
 #include "log.h"
 
 /* Set once from the command line, before anything else runs: 0, 1 (-d) or 2 (-dd). */
 static int debug_level;
+/* Set once when the outputs open, cleared when they close (ps_log_set_tap). */
+static ps_log_tap_fn tap;
+static void *tap_arg;
 
 /* Milliseconds since the process started, by the monotonic clock (for -d). */
 static double ms_since_start(void)
@@ -31,11 +35,32 @@ bool ps_log_debug_enabled(void)
 	return debug_level > 0;
 }
 
+void ps_log_set_tap(ps_log_tap_fn fn, void *arg)
+{
+	tap = fn;
+	tap_arg = arg;
+}
+
 static void log_line(const char *prefix, const char *fmt, va_list ap)
 {
-	fprintf(stderr, "plainsight: %s", prefix);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	char *message = NULL, *line = NULL;
+
+	if (!tap) {
+		fprintf(stderr, "plainsight: %s", prefix);
+		vfprintf(stderr, fmt, ap);
+		fputc('\n', stderr);
+		return;
+	}
+	/* one formatting for both: the tap gets the line exactly as stderr does */
+	if (vasprintf(&message, fmt, ap) < 0 || asprintf(&line, "plainsight: %s%s", prefix, message) < 0) {
+		free(message);
+		fprintf(stderr, "plainsight: %s(a message lost: out of memory)\n", prefix);
+		return;
+	}
+	fprintf(stderr, "%s\n", line);
+	tap(tap_arg, line);
+	free(message);
+	free(line);
 }
 
 void ps_error(const char *fmt, ...)

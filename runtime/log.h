@@ -20,6 +20,14 @@ void ps_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -d: time since ps_log_set_debug (the start) and what just ended. */
 void ps_debug_phase(const char *what);
 
+/*
+ * Each message line also to fn (--logaddr, --ecaptureq: stream.h), as
+ * written to stderr, without its newline; NULL: stderr alone. fn may be
+ * called from any thread that logs.
+ */
+typedef void (*ps_log_tap_fn)(void *arg, const char *line);
+void ps_log_set_tap(ps_log_tap_fn fn, void *arg);
+
 /* Routes libbpf's messages to stderr: warnings and info with -d, its debug lines with -dd. */
 void ps_log_install_libbpf(void);
 

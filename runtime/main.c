@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include "stream.h"
 #include "caps.h"
 #include "capstone_lib.h"
 #include "capture.h"
@@ -65,6 +66,7 @@ int main(int argc, char **argv)
 	struct ps_probes probes = { 0 };
 	struct ps_outfiles files;
 	struct ps_capstone_warm *capstone = NULL;
+	struct ps_stream *stream = NULL;
 	bool files_open = false;
 	int err;
 
@@ -81,7 +83,10 @@ int main(int argc, char **argv)
 	ps_log_set_debug(opts.debug);
 	ps_log_install_libbpf();
 
-	err = check_privileges(&opts);
+	/* the live outputs first: their log lines start here (stream.h) */
+	err = ps_stream_open(&opts, &stream);
+	if (!err)
+		err = check_privileges(&opts);
 	if (!err)
 		err = check_process_exists(&opts);
 	/* the kernel makes the maps while the target is read (maps_ahead.h); most plans pick the first hook set */
@@ -95,6 +100,7 @@ int main(int argc, char **argv)
 	if (!err) {
 		err = ps_outfiles_open(&opts, &files);
 		files_open = !err;
+		files.stream = stream;
 	}
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
@@ -107,6 +113,7 @@ int main(int argc, char **argv)
 		ps_outfiles_discard(&files);
 
 	ps_probes_destroy(&probes);
+	ps_stream_close(stream);
 	ps_plan_free(&plan);
 	ps_cli_free(&opts);
 	return err ? 1 : 0;

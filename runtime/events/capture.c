@@ -24,6 +24,7 @@
 #include "outfile.h"
 #include "output.h"
 #include "reach_watch.h"
+#include "stream.h"
 #include "procname.h"
 #include "pcapng_output.h"
 #include "wire.h"
@@ -82,6 +83,7 @@ struct capture {
 	int write_error;            /* first output error, negative errno */
 	bool warned_mismatch;
 	struct ps_reach_watch *reach; /* what the module cannot see; NULL: not looked for */
+	struct ps_stream *stream;   /* the live outputs (stream.h); NULL: none */
 };
 
 static uint64_t clock_ns(clockid_t clock)
@@ -246,6 +248,7 @@ static void write_record(struct capture *cap, const struct ps_record *traced)
 		count_unwritten(cap, rec);
 		return;
 	}
+	ps_stream_record(cap->stream, rec);
 	err = ps_writer_record(cap->writer, rec);
 	if (err) {
 		count_unwritten(cap, rec);
@@ -322,6 +325,7 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 		print_packet_status(cap);
 	if (cap->wire)
 		print_wire_status(cap);
+	ps_stream_status(cap->stream, stderr);
 	fputs(final ? "\n" : "   ", stderr);
 	fflush(stderr);
 }
@@ -590,7 +594,17 @@ static int start_writers(const struct ps_options *opts, struct ps_outfiles *file
 		if (err)
 			goto fail;
 	} else {
-		cap->writer = ps_writer_open(&files->records, &opts->output);
+		FILE *events = ps_stream_events(files->stream);
+
+		/* --eventaddr: the records go there, and stdout stays unused */
+		if (events) {
+			cap->writer = ps_writer_open_stream(events, &opts->output);
+			if (!cap->writer)
+				fclose(events);
+			ps_outfile_discard(&files->records);
+		} else {
+			cap->writer = ps_writer_open(&files->records, &opts->output);
+		}
 		if (cap->writer && opts->from_wire && (err = ps_wire_output_open(opts, on_wire_record, cap, &cap->wire))) {
 			ps_writer_close(cap->writer);
 			cap->writer = NULL;
@@ -615,7 +629,7 @@ fail:
 int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes,
 		   struct ps_outfiles *files)
 {
-	struct capture cap = { .opts = opts, .plan = plan,
+	struct capture cap = { .opts = opts, .plan = plan, .stream = files->stream,
 			       .counters = { .keys_refused = ps_trust_keys_refused(&plan->trust) } };
 	struct ring_buffer *rb = NULL;
 	bool status = !opts->quiet && (opts->status || isatty(STDERR_FILENO));

@@ -124,6 +124,16 @@ void ps_http_flush(struct ps_http_processor *p);
 const struct ps_http_counters *ps_http_counters(const struct ps_http_processor *p);
 void ps_http_processor_free(struct ps_http_processor *p);
 
+/* What a stream's bytes begin with, by the parsers' detection (http_start.c). */
+enum ps_http_start {
+	PS_HTTP_START_NONE,
+	PS_HTTP_START_H1_REQUEST,   /* a request line */
+	PS_HTTP_START_H1_RESPONSE,  /* a status line */
+	PS_HTTP_START_H2_PREFACE,   /* the client's HTTP/2 preface */
+	PS_HTTP_START_H2_FRAMES,    /* HTTP/2 frames */
+};
+enum ps_http_start ps_http_start_of(const uint8_t *data, size_t len);
+
 /* The writers (output_http.c). */
 void ps_http_write_json(FILE *f, const struct ps_http_message *msg);
 void ps_http_write_text(FILE *f, const struct ps_http_message *msg);

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include "cli.h"
 
+struct ps_stream;
+
 struct ps_outfile {
 	const char *path;           /* NULL: stdout */
 	int fd;                     /* -1: not open */
@@ -36,6 +38,7 @@ void ps_outfile_discard(struct ps_outfile *file);
 struct ps_outfiles {
 	struct ps_outfile records;
 	struct ps_outfile keylog;   /* fd -1 without -k */
+	struct ps_stream *stream;   /* --ecaptureq, --eventaddr, --logaddr (stream.h); NULL: none; not owned */
 };
 
 /* Opens them all, or none: on failure, what was opened is discarded. */

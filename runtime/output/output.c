@@ -82,7 +82,7 @@ static const struct ps_field_desc *field_named(const struct ps_event_desc *ev, c
  * A record of a stream's bytes: an event with fd, dir (write, read), conn
  * and a bytes payload, as every TLS module's tls_data. Others are not HTTP.
  */
-static bool record_to_chunk(const struct ps_record *rec, struct ps_http_chunk *chunk)
+bool ps_output_record_chunk(const struct ps_record *rec, struct ps_http_chunk *chunk)
 {
 	const struct ps_event_desc *ev = rec->event;
 	const struct ps_field_desc *fd = field_named(ev, "fd", PS_FIELD_INT);
@@ -117,10 +117,9 @@ static bool record_to_chunk(const struct ps_record *rec, struct ps_http_chunk *c
 	return true;
 }
 
-struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts)
+static struct ps_writer *writer_new(const struct ps_output_opts *opts)
 {
 	struct ps_writer *w = calloc(1, sizeof(*w));
-	int saved_errno;
 
 	if (!w)
 		return NULL;
@@ -131,23 +130,18 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Someone watches stdout live (a terminal, `| jq`): hand each record over whole. */
-	w->flush_each_record = file->path == NULL;
-	/*
-	 * A file goes through the writer thread, which waits on the disk in
-	 * the reader's stead. A failure leaves the descriptor open: the file
-	 * stays the caller's.
-	 */
-	w->stream = w->flush_each_record ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, writer_queue_bytes());
-	if (!w->stream) {
-		saved_errno = errno;
-		writer_free(w);
-		errno = saved_errno;
-		return NULL;
-	}
+	return w;
+}
+
+/* The stream is w's from here on. */
+static void writer_start(struct ps_writer *w, FILE *stream, bool flush_each_record)
+{
+	const struct ps_output_opts *opts = &w->opts;
+
+	w->stream = stream;
+	w->flush_each_record = flush_each_record;
 	/* a fresh stream with a valid mode: setvbuf cannot fail */
 	setvbuf(w->stream, w->buffer, _IOFBF, WRITER_BUFFER_SIZE);
-	file->fd = -1;
 	if ((opts->mode == PS_OUTPUT_TEXT || opts->mode == PS_OUTPUT_JSON) && !opts->raw) {
 		struct ps_http_limits limits;
 
@@ -156,6 +150,43 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 		w->http = ps_http_processor_new(&limits, write_message, w);
 		/* no processor: records go out as captured, which loses nothing */
 	}
+}
+
+struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts)
+{
+	struct ps_writer *w = writer_new(opts);
+	/* Someone watches stdout live (a terminal, `| jq`): hand each record over whole. */
+	bool live = file->path == NULL;
+	FILE *stream;
+	int saved_errno;
+
+	if (!w)
+		return NULL;
+	/*
+	 * A file goes through the writer thread, which waits on the disk in
+	 * the reader's stead. A failure leaves the descriptor open: the file
+	 * stays the caller's.
+	 */
+	stream = live ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, writer_queue_bytes());
+	if (!stream) {
+		saved_errno = errno;
+		writer_free(w);
+		errno = saved_errno;
+		return NULL;
+	}
+	file->fd = -1;
+	writer_start(w, stream, live);
+	return w;
+}
+
+struct ps_writer *ps_writer_open_stream(FILE *stream, const struct ps_output_opts *opts)
+{
+	struct ps_writer *w = writer_new(opts);
+
+	if (!w)
+		return NULL;
+	/* each record handed over whole: a line sink sends lines as they end (line_sink.h) */
+	writer_start(w, stream, true);
 	return w;
 }
 
@@ -179,7 +210,7 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	if (w->http) {
 		struct ps_http_chunk chunk;
 
-		if (record_to_chunk(rec, &chunk) && ps_http_push(w->http, &chunk)) {
+		if (ps_output_record_chunk(rec, &chunk) && ps_http_push(w->http, &chunk)) {
 			if (w->flush_each_record)
 				fflush(w->stream);
 			return check_stream(w);

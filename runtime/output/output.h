@@ -32,6 +32,12 @@ struct ps_outfile;
 struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output_opts *opts);
 
 /*
+ * Writes to stream (--eventaddr: line_sink.h), which it takes; each record
+ * flushed as written. NULL and errno set on failure (stream still the caller's).
+ */
+struct ps_writer *ps_writer_open_stream(FILE *stream, const struct ps_output_opts *opts);
+
+/*
  * Writes one record; a negative errno when the output failed (disk full, ...).
  * Keylog mode takes none: secrets go through ps_writer_secrets.
  */
@@ -92,6 +98,13 @@ bool ps_format_utf8_valid(const uint8_t *data, size_t len);
 const char *ps_format_tty(const char tty[PS_TTY_LEN], char *buf, size_t size);
 /* "127.0.0.1" or "::1" from a tuple address; buf holds at least 46 bytes. */
 const char *ps_format_addr(const struct ps_tuple *t, const uint8_t addr[16], char *buf, size_t size);
+
+struct ps_http_chunk;
+/*
+ * A record of a stream's bytes (fd, dir, conn and a bytes payload, as every
+ * TLS module's data event) as the HTTP processor takes it; false for others.
+ */
+bool ps_output_record_chunk(const struct ps_record *rec, struct ps_http_chunk *chunk);
 
 /* The per-mode writers behind ps_writer_record and ps_writer_summary. */
 void ps_output_text_record(FILE *f, const struct ps_output_opts *opts, const struct ps_record *rec);

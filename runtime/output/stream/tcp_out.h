@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A TCP client that reconnects: after a failure it waits 100 ms, then twice
+ * as long each time up to 5 s. It runs on the sink's thread (line_sink.h),
+ * so its waits never reach the capture.
+ */
+#ifndef PS_TCP_OUT_H
+#define PS_TCP_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ps_tcp_out {
+	const char *host;
+	uint16_t port;
+	int fd;
+	uint64_t retry_at_ns;       /* CLOCK_MONOTONIC: no connection attempt before */
+	uint32_t backoff_ms;
+	uint64_t connects, failures;
+};
+
+void ps_tcp_out_init(struct ps_tcp_out *t, const char *host, uint16_t port);
+/*
+ * Sends data whole. 0; -EAGAIN when not connected and the next attempt is
+ * not due (ps_tcp_out_wait_ms says when); another negative errno when the
+ * connection broke during the send (the data may be partly sent: lost).
+ */
+int ps_tcp_out_send(struct ps_tcp_out *t, const uint8_t *data, size_t len);
+/* Milliseconds until the next connection attempt; 0 when connected or due. */
+int ps_tcp_out_wait_ms(const struct ps_tcp_out *t);
+void ps_tcp_out_close(struct ps_tcp_out *t);
+
+#endif

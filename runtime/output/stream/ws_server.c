@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <libwebsockets.h>
+#include "ecaptureq_encode.h"
+#include "log.h"
+#include "ws_server.h"
+
+/* lws_write needs LWS_PRE writable bytes before the message: the message's room. */
+_Static_assert(PS_STREAM_MSG_PRE >= LWS_PRE, "ps_stream_msg room smaller than LWS_PRE");
+_Static_assert(offsetof(struct ps_stream_msg, data) - offsetof(struct ps_stream_msg, room) == PS_STREAM_MSG_PRE,
+	       "room must sit right before data");
+
+/* eCaptureQ's interval (issue 16). */
+#define HEARTBEAT_US (15 * LWS_USEC_PER_SEC)
+/*
+ * A client's backlog: about 4096 records or 16 MiB, whichever first; past
+ * it the client is dropped. With the kernel's socket buffers in front, a
+ * client that reads at all keeps up.
+ */
+#define CLIENT_QUEUE_MSGS 4096
+#define CLIENT_QUEUE_BYTES (16u << 20)
+/* Log lines kept for later clients: the start of the run, where the useful lines are. */
+#define REPLAY_LINES 1024
+#define REPLAY_BYTES (256u << 10)
+#define DRAIN_WAIT_MS 2000
+
+struct ws_client {
+	struct lws *wsi;
+	struct ps_msg_fifo fifo;
+	bool too_slow;
+	struct ws_client *next;
+};
+
+struct ps_ws_server {
+	struct lws_context *ctx;
+	pthread_t thread;
+	pthread_mutex_t lock;       /* clients, replay, counters */
+	struct ws_client *clients;
+	struct ps_msg_fifo replay;
+	struct ps_ws_counters counters;
+	int64_t heartbeats;
+	lws_sorted_usec_list_t heartbeat_timer;
+	int stop;                   /* atomic */
+};
+
+static int64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static uint64_t events_in(const struct ps_msg_fifo *q)
+{
+	uint64_t n = 0;
+
+	for (size_t i = 0; i < q->n; i++)
+		n += q->v[(q->head + i) % q->cap]->kind == PS_STREAM_EVENT;
+	return n;
+}
+
+/* Under the lock: m to one client, which is dropped when its queue is full. */
+static void client_push(struct ps_ws_server *s, struct ws_client *c, struct ps_stream_msg *m)
+{
+	if (c->too_slow || ps_msg_fifo_push(&c->fifo, m))
+		return;
+	c->too_slow = true;
+	s->counters.clients_dropped++;
+	s->counters.events_dropped += events_in(&c->fifo) + (m->kind == PS_STREAM_EVENT);
+}
+
+static void broadcast(struct ps_ws_server *s, struct ps_stream_msg *m)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct ws_client *c = s->clients; c; c = c->next)
+		client_push(s, c, m);
+	pthread_mutex_unlock(&s->lock);
+	/* the one libwebsockets call safe from another thread: the service loop wakes and asks for writes */
+	lws_cancel_service(s->ctx);
+}
+
+void ps_ws_server_send(struct ps_ws_server *s, struct ps_stream_msg *m)
+{
+	broadcast(s, m);
+}
+
+void ps_ws_server_log(struct ps_ws_server *s, struct ps_stream_msg *m)
+{
+	pthread_mutex_lock(&s->lock);
+	if (!ps_msg_fifo_push(&s->replay, m))
+		s->counters.log_lines_unkept++;
+	pthread_mutex_unlock(&s->lock);
+	broadcast(s, m);
+}
+
+static struct ps_stream_msg *next_heartbeat(struct ps_ws_server *s)
+{
+	return ps_ecaptureq_heartbeat(wall_ns(), ++s->heartbeats, "plainsight");
+}
+
+/* A new client: a heartbeat, then the log lines so far. */
+static void client_join(struct ps_ws_server *s, struct ws_client *c, struct lws *wsi)
+{
+	struct ps_stream_msg *hb;
+
+	memset(c, 0, sizeof(*c));
+	c->wsi = wsi;
+	if (ps_msg_fifo_init(&c->fifo, CLIENT_QUEUE_MSGS, CLIENT_QUEUE_BYTES)) {
+		c->too_slow = true;
+		return;
+	}
+	pthread_mutex_lock(&s->lock);
+	hb = next_heartbeat(s);
+	if (hb)
+		ps_msg_fifo_push(&c->fifo, hb);
+	ps_stream_msg_unref(hb);
+	for (size_t i = 0; i < s->replay.n; i++)
+		client_push(s, c, s->replay.v[(s->replay.head + i) % s->replay.cap]);
+	c->next = s->clients;
+	s->clients = c;
+	s->counters.clients++;
+	s->counters.clients_total++;
+	pthread_mutex_unlock(&s->lock);
+	lws_callback_on_writable(wsi);
+}
+
+static void client_leave(struct ps_ws_server *s, struct ws_client *c)
+{
+	pthread_mutex_lock(&s->lock);
+	for (struct ws_client **p = &s->clients; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			s->counters.clients--;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	ps_msg_fifo_free(&c->fifo);
+}
+
+/* One message per writable callback, as libwebsockets asks; -1 closes the client. */
+static int client_write(struct ps_ws_server *s, struct ws_client *c)
+{
+	struct ps_stream_msg *m;
+	bool more;
+	int n;
+
+	pthread_mutex_lock(&s->lock);
+	if (c->too_slow) {
+		pthread_mutex_unlock(&s->lock);
+		return -1;
+	}
+	m = ps_msg_fifo_pop(&c->fifo);
+	more = c->fifo.n > 0;
+	pthread_mutex_unlock(&s->lock);
+	if (!m)
+		return 0;
+	/* the room before data is written by lws_write; only this thread writes, one message at a time */
+	n = lws_write(c->wsi, m->data, m->len, LWS_WRITE_BINARY);
+	if (n >= 0 && (size_t)n >= m->len && m->kind == PS_STREAM_EVENT) {
+		pthread_mutex_lock(&s->lock);
+		s->counters.events_sent++;
+		pthread_mutex_unlock(&s->lock);
+	}
+	ps_stream_msg_unref(m);
+	if (n < 0)
+		return -1;
+	if (more)
+		lws_callback_on_writable(c->wsi);
+	return 0;
+}
+
+/*
+ * On the service thread, the only one that adds or removes clients: it
+ * walks the list without the lock, so that no libwebsockets call (which may
+ * log, and the log comes back here: ps_ws_server_log) runs under it. A
+ * client with nothing queued just finds nothing to write.
+ */
+static void ask_writes(struct ps_ws_server *s)
+{
+	for (struct ws_client *c = s->clients; c; c = c->next)
+		lws_callback_on_writable(c->wsi);
+}
+
+static void on_heartbeat(lws_sorted_usec_list_t *sul)
+{
+	struct ps_ws_server *s = lws_container_of(sul, struct ps_ws_server, heartbeat_timer);
+	struct ps_stream_msg *hb;
+
+	pthread_mutex_lock(&s->lock);
+	hb = next_heartbeat(s);
+	pthread_mutex_unlock(&s->lock);
+	if (hb) {
+		broadcast(s, hb);
+		ps_stream_msg_unref(hb);
+	}
+	lws_sul_schedule(s->ctx, 0, &s->heartbeat_timer, on_heartbeat, HEARTBEAT_US);
+}
+
+static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+	struct ps_ws_server *s = lws_context_user(lws_get_context(wsi));
+
+	switch (reason) {
+	case LWS_CALLBACK_ESTABLISHED:
+		client_join(s, user, wsi);
+		return 0;
+	case LWS_CALLBACK_CLOSED:
+		client_leave(s, user);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return client_write(s, user);
+	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+		if (s)
+			ask_writes(s);
+		return 0;
+	default:
+		return 0;   /* what clients send is not read: the stream goes one way */
+	}
+}
+
+static const struct lws_protocols protocols[] = {
+	{ .name = "ecaptureq", .callback = on_lws, .per_session_data_size = sizeof(struct ws_client) },
+	{ 0 },
+};
+
+static void *service_thread(void *arg)
+{
+	struct ps_ws_server *s = arg;
+
+	lws_sul_schedule(s->ctx, 0, &s->heartbeat_timer, on_heartbeat, HEARTBEAT_US);
+	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
+		if (lws_service(s->ctx, 0) < 0)
+			break;
+	return NULL;
+}
+
+static void lws_to_debug(int level, const char *line)
+{
+	ps_debug("libwebsockets: %.*s", (int)strcspn(line, "\n"), line);
+}
+
+struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port, int debug)
+{
+	struct ps_ws_server *s = calloc(1, sizeof(*s));
+	struct lws_context_creation_info info;
+	sigset_t all, old;
+	int err;
+
+	if (!s || ps_msg_fifo_init(&s->replay, REPLAY_LINES, REPLAY_BYTES)) {
+		ps_error("--ecaptureq: out of memory");
+		free(s);
+		return NULL;
+	}
+	pthread_mutex_init(&s->lock, NULL);
+	lws_set_log_level(debug ? LLL_ERR | LLL_WARN : 0, lws_to_debug);
+	memset(&info, 0, sizeof(info));
+	info.port = port;
+	info.iface = host;
+	info.protocols = protocols;
+	info.user = s;
+	info.gid = -1;
+	info.uid = -1;
+	s->ctx = lws_create_context(&info);
+	if (!s->ctx) {
+		ps_error("--ecaptureq: cannot listen on %s port %u (in use, or not an address of this host)", host, port);
+		goto fail;
+	}
+	/* the signals stay the capture thread's */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	err = pthread_create(&s->thread, NULL, service_thread, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
+		ps_error("--ecaptureq: cannot start its thread: %s", strerror(err));
+		lws_context_destroy(s->ctx);
+		goto fail;
+	}
+	return s;
+fail:
+	ps_msg_fifo_free(&s->replay);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return NULL;
+}
+
+void ps_ws_server_counters(struct ps_ws_server *s, struct ps_ws_counters *out)
+{
+	pthread_mutex_lock(&s->lock);
+	*out = s->counters;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static bool anything_queued(struct ps_ws_server *s)
+{
+	bool queued = false;
+
+	pthread_mutex_lock(&s->lock);
+	for (struct ws_client *c = s->clients; c; c = c->next)
+		queued |= !c->too_slow && c->fifo.n > 0;
+	pthread_mutex_unlock(&s->lock);
+	return queued;
+}
+
+void ps_ws_server_stop(struct ps_ws_server *s, struct ps_ws_counters *final)
+{
+	struct timespec pause = { .tv_nsec = 10 * 1000000 };
+
+	if (!s)
+		return;
+	for (int waited = 0; waited < DRAIN_WAIT_MS && anything_queued(s); waited += 10)
+		nanosleep(&pause, NULL);
+	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
+	lws_cancel_service(s->ctx);
+	pthread_join(s->thread, NULL);
+	lws_sul_cancel(&s->heartbeat_timer);
+	/* what the clients never got is counted as theirs; the clients themselves are libwebsockets' to free */
+	for (struct ws_client *c = s->clients; c; c = c->next) {
+		s->counters.events_dropped += events_in(&c->fifo);
+		ps_msg_fifo_free(&c->fifo);
+	}
+	lws_context_destroy(s->ctx);
+	*final = s->counters;
+	ps_msg_fifo_free(&s->replay);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+}

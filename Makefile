@@ -336,7 +336,7 @@ $(OUT)/fuzz/elf_fuzz: FUZZ_LIB = $(addprefix runtime/target/,elf_file.c version.
 $(OUT)/fuzz/ldcache_fuzz: FUZZ_LIB = runtime/target/ldcache.c
 $(OUT)/fuzz/assemble_fuzz: FUZZ_LIB = runtime/events/assemble.c $(FUZZ_GEN_LIB)
 $(OUT)/fuzz/writers_fuzz: FUZZ_LIB = $(filter-out %/outfile.c %/pcapng_output.c,$(wildcard runtime/output/*.c)) \
-	runtime/events/fields.c runtime/log.c $(wildcard runtime/http/*.c) $(FUZZ_GEN_LIB)
+	runtime/events/fields.c runtime/log.c runtime/meminfo.c runtime/caps.c $(wildcard runtime/http/*.c) $(FUZZ_GEN_LIB)
 
 # FUZZ_LIB, each target's own, is read when the prerequisites are expanded a second time.
 .SECONDEXPANSION:

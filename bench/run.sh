@@ -258,21 +258,46 @@ LIBSSL=$(readlink -f "$(ldd "$PUMP" | awk '/libssl\.so/ { print $3 }')")
 NBYTES=$(to_bytes "$BENCH_BYTES")
 CHUNK_BYTES=$(to_bytes "$BENCH_CHUNK")
 
-# The floor's functions: every SSL_read/SSL_write call of the pump and of nginx
-# crosses exactly one of them, as it crosses exactly one of plainsight's data
-# hooks (ssl_read_internal/ssl_write_internal on OpenSSL 3.0), so both pay the
-# same two traps per call.
 FLOOR_TOOL=$OUT/bench/uprobe_floor
 FLOOR_OBJ=$OUT/bench/uprobe_floor.bpf.o
-FLOOR_FUNCS="SSL_write SSL_read SSL_write_ex SSL_read_ex"
 FLOOR_OK=1
 [ -x "$FLOOR_TOOL" ] && [ -f "$FLOOR_OBJ" ] || { FLOOR_OK=0; log "no uprobe floor: $FLOOR_TOOL not built (make bench-tools)"; }
+# The copy floor's ring: plainsight's default (a 256th of the available
+# memory, a power of two from 8 to 64 MiB; runtime/bpf/maps_ahead.c).
+COPY_RING_MIB=8
+while [ $COPY_RING_MIB -lt 64 ] &&
+	[ $((COPY_RING_MIB * 2 * 1024 * 256)) -le "$(awk '/^MemAvailable:/ { print $2 }' /proc/meminfo)" ]; do
+	COPY_RING_MIB=$((COPY_RING_MIB * 2))
+done
 
 PS_OK=1
 if [ ! -x "$PLAINSIGHT" ]; then
 	PS_OK=0
 	PS_WHY="cannot run: $PLAINSIGHT not built (make)"
 	log "$PS_WHY"
+fi
+
+# The floors attach where plainsight attaches its data hooks, as -d names
+# them (ssl_write_internal and ssl_read_internal on OpenSSL 3: every
+# SSL_write/SSL_read of the pump and of nginx crosses exactly one). The
+# same function matters: the kernel emulates some first instructions
+# (push) and steps others out of line (sub), so the exported SSL_write
+# (sub) costs a trap more per call than ssl_write_internal (push). Their
+# count goes through the fourth argument (/ex), which the copy floor reads.
+floor_sites() {
+	local err=$T/sites.err pid
+	"$PLAINSIGHT" tls --libssl "$LIBSSL" -d -q -w /dev/null 2> "$err" &
+	pid=$!
+	wait_line "$err" 'plainsight: attached' "$pid" 10
+	kill -INT "$pid" 2>/dev/null
+	reap "$pid" 5
+	sed -nE 's/^plainsight: debug: [a-z]+: [A-Za-z0-9_]+ located at (0x[0-9a-f]+) in .*/\1\/ex/p' "$err" | sort -u | xargs
+}
+FLOOR_FUNCS=
+[ $PS_OK = 1 ] && [ $FLOOR_OK = 1 ] && FLOOR_FUNCS=$(floor_sites)
+if [ -z "$FLOOR_FUNCS" ]; then
+	FLOOR_FUNCS="SSL_write SSL_read SSL_write_ex/ex SSL_read_ex/ex"
+	log "the floors attach to $FLOOR_FUNCS (plainsight -d named no internal hook sites)"
 fi
 
 # ---- peers -----------------------------------------------------------------
@@ -377,10 +402,14 @@ start_tracer() {
 			return 0
 		fi
 		;;
-	floor)
+	floor|floorcopy)
 		# Not a peer: the cost of the uprobe traps alone, with empty
-		# entry and return programs of our own (bench/uprobe_floor.c).
-		"$FLOOR_TOOL" "$FLOOR_OBJ" "$LIBSSL" "${pidf:-0}" $FLOOR_FUNCS > "$out" 2> "$TR_ERR" &
+		# entry and return programs of our own (bench/uprobe_floor.c);
+		# floorcopy adds the least a capture does: the bytes copied into a
+		# ring that is emptied and thrown away.
+		local copy=()
+		[ "$kind" = floorcopy ] && copy=(--copy "$COPY_RING_MIB")
+		"$FLOOR_TOOL" "${copy[@]}" "$FLOOR_OBJ" "$LIBSSL" "${pidf:-0}" $FLOOR_FUNCS > "$out" 2> "$TR_ERR" &
 		TR_PID=$!
 		BG_PIDS+=("$TR_PID")
 		if wait_line "$out" '^ready$' "$TR_PID" "$READY_TIMEOUT"; then
@@ -485,11 +514,12 @@ bpftrace_counts() { # file errfile -> "captured lost"
 
 # floor_ratios P1|P3 FLOOR: each tracer's ratio next to the floor's, as
 # P1f/P3f (the floor is the best any uprobe-based capture can do).
+# floor_ratios P1|P3 COPY_FLOOR c: the same against the copy floor (P1c/P3c).
 floor_ratios() {
 	local k v
 	for k in plainsight $BENCH_PEERS; do
 		v=${R[$1.$k]:-}
-		is_num "$v" && [ "$(fcalc "($2 > 0)" 0)" = 1 ] && R[$1f.$k]=$(fcalc "$v / $2" 3)
+		is_num "$v" && [ "$(fcalc "($2 > 0)" 0)" = 1 ] && R[$1${3:-f}.$k]=$(fcalc "$v / $2" 3)
 	done
 }
 
@@ -497,7 +527,7 @@ HAVE_P1_BASE=
 # ---- P1, P2, P5: bulk transfer --------------------------------------------------
 if want P1 || want P2 || want P5; then
 	log "P1: TLS bulk transfer, $BENCH_BYTES in ${BENCH_CHUNK} SSL_writes, $BENCH_REPS runs each"
-	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=() minew=()
+	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=() copyf=() minew=()
 	run_pump warm none > /dev/null 2>&1
 	for ((r = 1; r <= BENCH_REPS; r++)); do
 		if run_pump "base$r" none; then base+=("$PUMP_MIBS"); log "  baseline run $r: $PUMP_MIBS MiB/s"
@@ -505,6 +535,11 @@ if want P1 || want P2 || want P5; then
 		if [ $FLOOR_OK = 1 ]; then
 			if run_pump "floor$r" floor; then floor+=("$PUMP_MIBS"); log "  uprobe floor run $r: $PUMP_MIBS MiB/s"
 			else log "  uprobe floor run $r failed: $RUN_WHY"; fi
+			rm -f "$PUMP_OUT"
+			if run_pump "copy$r" floorcopy; then
+				copyf+=("$PUMP_MIBS")
+				log "  copy floor run $r: $PUMP_MIBS MiB/s, $(grep -a '^copied' "$PUMP_OUT")"
+			else log "  copy floor run $r failed: $RUN_WHY"; fi
 			rm -f "$PUMP_OUT"
 		fi
 		[ $PS_OK = 1 ] || continue
@@ -588,6 +623,12 @@ if want P1 || want P2 || want P5; then
 			FLOOR1=$(fcalc "$F / $B" 3)
 			add_detail P1 "\"uprobe_floor\": $FLOOR1, \"uprobe_floor_mib_per_s\": $F"
 			floor_ratios P1 "$FLOOR1"
+		fi
+		if [ ${#copyf[@]} -gt 0 ]; then
+			F=$(median "${copyf[@]}")
+			COPY1=$(fcalc "$F / $B" 3)
+			add_detail P1 "\"copy_floor\": $COPY1, \"copy_floor_mib_per_s\": $F, \"copy_floor_ring_mib\": $COPY_RING_MIB"
+			floor_ratios P1 "$COPY1" c
 		fi
 		add_detail P1 "\"sslsniff_settings\": \"-g -n -p PID --max-buffer-size $CHUNK_BYTES\", \"bpftrace_program\": $(jstr "uprobe:$LIBSSL:SSL_write /pid == PID/ { printf(\"%d %r\\n\", arg2, buf(arg1, arg2)); }")"
 		add_detail P2 "\"sslsniff_note\": \"SSL_write + SSL_read payload from its output\", \"bpftrace_note\": \"SSL_write only; buf() copies at most $BPFTRACE_STRLEN_MAX bytes in bpftrace 0.17\""
@@ -737,8 +778,20 @@ if want P3; then
 			log "  baseline: $B3 requests/s"
 			add_detail P3 "\"baseline_rps\": $B3, \"wrk\": \"${WRK_ARGS[*]}\", \"body_bytes\": 1024"
 			p3k=(plainsight $BENCH_PEERS)
-			[ $FLOOR_OK = 1 ] && p3k+=(floor)
+			[ $FLOOR_OK = 1 ] && p3k+=(floor floorcopy)
 			for k in "${p3k[@]}"; do
+				if [ "$k" = floorcopy ]; then
+					start_tracer floorcopy p3copy "" "$T/p3copy.out" || continue
+					wrk_rps "$NGINX_URL"
+					stop_tracer
+					if [ -n "$WRK_RPS" ]; then
+						COPY3=$(fcalc "$WRK_RPS / $B3" 3)
+						add_detail P3 "\"copy_floor\": $COPY3, \"copy_floor_rps\": $WRK_RPS"
+						log "  copy floor (the bytes copied out and thrown away): $WRK_RPS requests/s"
+						floor_ratios P3 "$COPY3" c
+					fi
+					continue
+				fi
 				if [ "$k" = floor ]; then
 					start_tracer floor p3floor "" "$T/p3floor.out" || continue
 					wrk_rps "$NGINX_URL"
@@ -903,9 +956,11 @@ cell() { # value for the table
 ROWS=(
 	"P1|bulk TLS throughput, captured / uncaptured|>= 0.90"
 	"P1f|P1 / the uprobe floor's P1|>= 0.95"
+	"P1c|P1 / the copy floor's P1|"
 	"P2|completeness: bytes captured / sent|= 1.000"
 	"P3|nginx HTTPS req/s, captured / uncaptured|>= 0.85"
 	"P3f|P3 / the uprobe floor's P3|>= 0.95"
+	"P3c|P3 / the copy floor's P3|"
 	"P1w|P1 with --from wire (packets decrypted)|>= 0.95"
 	"P2w|P2 with --from wire|= 1.000"
 	"P3w|P3 with --from wire|>= 0.95"
@@ -940,7 +995,7 @@ for k in "${!R[@]}"; do
 	[[ ${R[$k]} == cannot* ]] && echo "  * $k: ${R[$k]}"
 done | sort
 [ -n "${B:-}" ] && echo "P1 baseline $B MiB/s; P3 baseline ${B3:-?} req/s"
-[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "uprobe floor (our empty entry+return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}"
+[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "uprobe floor (our empty entry+return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}; copy floor (the bytes copied out, thrown away): P1 ${COPY1:--}, P3 ${COPY3:--}"
 
 # Markdown copy for bench/README.md
 {
@@ -962,14 +1017,14 @@ done | sort
 	[ "$FOREIGN_MAX" = 0 ] || echo "Up to $FOREIGN_MAX other libssl tracer(s) were attached during some runs."
 	[ -n "${B:-}" ] && echo "P1 baseline ${B} MiB/s ($BENCH_BYTES in $BENCH_CHUNK writes); P3 baseline ${B3:-?} requests/s."
 	[ -n "${P2_SETTING:-}" ] && echo "P2 reaches 1.000 with 0 lost with: $P2_SETTING."
-	[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "Uprobe floor (bench/uprobe_floor: empty entry and return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}."
+	[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "Uprobe floor (bench/uprobe_floor: empty entry and return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}. Copy floor (\`uprobe_floor --copy $COPY_RING_MIB\`: the bytes each call moved copied into a ring, emptied and thrown away): P1 ${COPY1:--}, P3 ${COPY3:--}."
 	for k in "${!R[@]}"; do [[ ${R[$k]} == cannot* ]] && echo "- $k: ${R[$k]}"; done | sort
 } > "$OUT/bench.md"
 
 # JSON
 {
 	printf '{\n'
-	for id in P1 P1f P1w P2 P2w P3 P3f P3w P4 P5 P6; do
+	for id in P1 P1f P1c P1w P2 P2w P3 P3f P3c P3w P4 P5 P6; do
 		printf '  "%s": {' "$id"
 		sep=
 		for c in plainsight $BENCH_PEERS; do

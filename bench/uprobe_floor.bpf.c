@@ -39,6 +39,9 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 } copy_ring SEC(".maps");
 
+/* the ring's size, written by uprobe_floor.c before the load */
+const volatile __u64 copy_ring_bytes = 0;
+
 /* [0]: bytes that found no room in the ring */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -89,9 +92,8 @@ int copy_entry_ex(struct pt_regs *ctx)
 static __always_inline __u64 wakeup_flags(void)
 {
 	__u64 pending = bpf_ringbuf_query(&copy_ring, BPF_RB_AVAIL_DATA);
-	__u64 size = bpf_ringbuf_query(&copy_ring, BPF_RB_RING_SIZE);
 
-	return pending >= size / 16 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	return pending >= copy_ring_bytes / 16 ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
 struct copy_walk {
@@ -159,7 +161,8 @@ SEC("uretprobe")
 int copy_return(struct pt_regs *ctx)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
-	long moved = PT_REGS_RC(ctx);
+	/* these functions return int: the upper half of rax is not theirs */
+	long moved = (int)PT_REGS_RC(ctx);
 	struct copy_call *call = bpf_map_lookup_elem(&copy_pending, &tid);
 	struct copy_walk walk = {};
 	__u64 count_at;

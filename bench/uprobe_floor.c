@@ -123,6 +123,26 @@ static int drain_copies(struct bpf_object *obj)
 	return 0;
 }
 
+/* copy_ring_bytes, the only variable in the object's .rodata */
+static int set_ring_bytes(struct bpf_object *obj, uint64_t bytes)
+{
+	struct bpf_map *rodata = NULL, *map;
+	size_t size = 0;
+	uint64_t *value;
+
+	bpf_object__for_each_map(map, obj)
+		if (strstr(bpf_map__name(map), ".rodata"))
+			rodata = map;
+	/* libbpf 1.1 hands it out const; the bytes are ours until the load */
+	value = rodata ? (uint64_t *)bpf_map__initial_value(rodata, &size) : NULL;
+	if (!value || size < sizeof(*value)) {
+		fprintf(stderr, "uprobe_floor: the object has no copy_ring_bytes\n");
+		return -1;
+	}
+	*value = bytes;
+	return 0;
+}
+
 static void wait_for_stop(void)
 {
 	sigset_t stopping, waiting;
@@ -170,6 +190,8 @@ int main(int argc, char **argv)
 	/* the empty floor never uses the ring: one page keeps it loadable */
 	bpf_map__set_max_entries(bpf_object__find_map_by_name(obj, "copy_ring"),
 				 ring_mib ? (uint32_t)(ring_mib << 20) : (uint32_t)getpagesize());
+	if (set_ring_bytes(obj, (uint64_t)ring_mib << 20))
+		return 1;
 	if (bpf_object__load(obj)) {
 		fprintf(stderr, "uprobe_floor: cannot load %s: %s\n", argv[first], strerror(errno));
 		return 1;

@@ -94,6 +94,7 @@ struct ps_filter {
 	__u32 events_off;   /* a bit per event id below 32: nothing reads it, so it is not emitted */
 	__u32 lossless;     /* --lossless: stop a process that fills the ring past a quarter (ps_stopped) */
 	__u32 go_stack_abi; /* the layout's `abi stack;`: `abi go` hooks read Go's stack ABI (bpf-gen/plainsight.bpf.h) */
+	__u32 ring_bytes;   /* the ring's size (--mapsize), fixed at load; 0: ask the ring */
 };
 
 #endif /* PS_EVENT_H */

@@ -86,6 +86,7 @@ static int write_config(const struct ps_options *opts, const struct ps_plan *pla
 		/* --from wire holds processes back by the packets' backlog (packet_queue.h), not by the ring */
 		.lossless = opts->lossless && !opts->from_wire,
 		.go_stack_abi = plan->layout && plan->layout->go_stack_abi,
+		.ring_bytes = opts->mapsize_kib * 1024u,
 	};
 	int32_t *offsets;
 	void *init;

@@ -51,6 +51,18 @@ class _Cleanup:
         self.server.close()
 
 
+def _start_closed_at_end(server, ctx):
+    """Starts server; the test's end (ctx, if any) closes it, and so does a
+    start that fails, with all it had begun."""
+    if ctx is not None:
+        ctx.procs.append(_Cleanup(server))
+    try:
+        server._start()
+    except BaseException:
+        server.close()
+        raise
+
+
 def _run(argv, timeout=TIMEOUT, input=None, user=None, env=None):
     if user:
         argv = ["runuser", "-u", user, "--"] + list(argv)
@@ -142,13 +154,7 @@ class MariaDB:
         self.sock = os.path.join(self.dir, "mysqld.sock")
         self.log = os.path.join(self.dir, "error.log")
         self.pidfile = os.path.join(self.dir, "mysqld.pid")
-        if ctx is not None:
-            ctx.procs.append(_Cleanup(self))
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        _start_closed_at_end(self, ctx)
 
     def _spawn(self, argv, name):
         """Starts the server and returns once it answers a query on its socket."""
@@ -268,13 +274,7 @@ class MySQLInRoot(MariaDB):
         self.inner = "/" + os.path.relpath(self.dir, root)
         self.sock = os.path.join(self.dir, "mysqld.sock")
         self.log = os.path.join(self.dir, "error.log")
-        if ctx is not None:
-            ctx.procs.append(_Cleanup(self))
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        _start_closed_at_end(self, ctx)
 
     def _mysqld(self, *args):
         return ["chroot", self.root, "/usr/sbin/mysqld", "--no-defaults", "--user=root",
@@ -491,13 +491,7 @@ class Postgres:
         self.inner_datadir = os.path.join(inner, "data")
         self.inner_sockdir = inner
         self.inner_log = os.path.join(inner, "server.log")
-        if ctx is not None:
-            ctx.procs.append(_Cleanup(self))
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        _start_closed_at_end(self, ctx)
 
     def _server_cmd(self, program, *args, timeout=TIMEOUT):
         """Runs one of the server's programs as its user, inside the root if any."""

@@ -15,7 +15,7 @@ import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
                      require_program, tail, wait_until)
 from test_gnutls import curl_get
-from tls_servers import make_cert, stdin_client_vs_s_server
+from tls_servers import make_cert, request_page, stdin_client_vs_s_server
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -142,13 +142,12 @@ def build_boringssl_peer(ctx):
 def boringssl_single_call_4MiB(ctx):
     """BoringSSL takes 4 MiB in one SSL_write: one record, byte-exact, with
     the socket's fd and 4-tuple; the answer too."""
-    from test_libs import Client
-    from tls_servers import PyServer
+    from tls_servers import PeerClient, PyServer
     exe = build_boringssl_peer(ctx)
     cert, key = make_cert(ctx)
     to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
     srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
+    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client))
     ps = start_tls(ctx, cli.pid)
     cli.go()
     cli.finish()
@@ -197,16 +196,9 @@ def keylog_client(ctx, maxv):
     cap = Capture(ctx, port)
     ps = start_tls(ctx, cli.pid, ("-m", "keylog", "-k", keylog))
     path = "/bssl-keylog-%d" % os.getpid()
-    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
-    cli.p.stdin.flush()
-    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
-               "bssl client to receive s_server's page")
-    cli.p.stdin.close()
+    request_page(cli, path, "bssl client")
     for proc in (cli, srv):
-        try:
-            proc.p.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait_or_kill(10)
     time.sleep(0.3)
     ps.stop()
     cap.stop()

@@ -121,10 +121,7 @@ def s_client_keylog(ctx, maxv, runner=bullseye, label="bullseye"):
     cli.p.stdin.write(b"go\n" + request.encode())
     cli.p.stdin.flush()
     srv.check_ok(30)
-    try:
-        cli.p.wait(15)
-    except subprocess.TimeoutExpired:
-        cli.kill()
+    cli.wait_or_kill(15)
     time.sleep(0.3)
     ps.stop()
     cap.stop()

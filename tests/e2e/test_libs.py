@@ -10,8 +10,7 @@ import re
 
 import harness
 from harness import TestFailure, TestSkip, compare_bytes, compare_stream, indent, tail
-from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
-import subprocess
+from tls_servers import PeerClient, PyServer, make_cert
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -38,28 +37,6 @@ def build_client(ctx, module):
     return exe
 
 
-class Client:
-    def __init__(self, ctx, exe, port, send_data, recv_bytes, env=None):
-        self.out = ctx.path("client.recv")
-        send = ctx.write("client.send", send_data)
-        self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out], os.path.basename(exe),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self.pid = read_json_line(self.proc, "pid")["pid"]
-
-    def go(self):
-        self.proc.p.stdin.write(b"go\n")
-        self.proc.p.stdin.flush()
-
-    def finish(self):
-        self.proc.check_ok(WORK_TIMEOUT)
-        infos = read_rest_json(self.proc, "connection info")
-        if not infos:
-            raise TestFailure("%s printed no connection info" % self.proc.name)
-        self.info = infos[-1]
-        with open(self.out, "rb") as f:
-            self.received = f.read()
-
-
 def start(ctx, module, args):
     ps = ctx.start_plainsight([module] + list(args))
     ps.wait_attached()
@@ -78,7 +55,7 @@ def client_exchange(ctx, module, to_server, to_client, trace=None, exe=None, env
     exe = exe or build_client(ctx, module)
     cert, key = make_cert(ctx)
     srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client), env=env)
+    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), env=env)
     ps = trace(cli.pid, srv.port) if trace else start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
     cli.go()
     cli.finish()
@@ -160,7 +137,7 @@ def mbedtls3_keylog(ctx, maxv):
     request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
     srv = PyServer(ctx, cert, key, len(request), answer)
-    cli = Client(ctx, exe, srv.port, request, len(answer), env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
+    cli = PeerClient(ctx, exe, srv.port, request, len(answer), env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
     cap = Capture(ctx, srv.port)
     keylog = ctx.path("keys.log")
     # GCC writes 3.6's banner as immediates (mbedtls_version_get_string_full):
@@ -212,7 +189,7 @@ def mbedtls_keylog_tls12(ctx):
     request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
     srv = PyServer(ctx, cert, key, len(request), answer)
-    cli = Client(ctx, exe, srv.port, request, len(answer))
+    cli = PeerClient(ctx, exe, srv.port, request, len(answer))
     cap = Capture(ctx, srv.port)
     keylog = ctx.path("keys.log")
     ps = start(ctx, "mbedtls", ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])

@@ -216,17 +216,8 @@ def pcapng_tls12(ctx):
 @test("asan_pcapng_decrypts_tls13")
 def asan_pcapng_tls13(ctx):
     """The same under ASan+UBSan (leaks included)."""
-    from test_tls import SANITIZER_RE
-    if not os.path.exists(binary(asan=True)):
-        raise TestFailure("ASan build not found: %s (make asan)" % binary(asan=True))
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
-               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
-    try:
-        decrypts_without_key_file(ctx, "1.3", asan=True, env=env)
-    finally:
-        ps = ctx.plainsight
-        if ps is not None and ps.p.poll() is not None and SANITIZER_RE.search(ps.stderr):
-            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
+    from test_tls import under_asan
+    under_asan(ctx, lambda env: decrypts_without_key_file(ctx, "1.3", asan=True, env=env))
 
 
 @test("pcapng_filter_excludes_other_port")

@@ -178,7 +178,7 @@ static void narrow_common(struct common_set *common, uint64_t *set, size_t n)
 	free(set);
 }
 
-/* Unless err: the one address every set shares, -EMLINK when none or several do. Frees the set. */
+/* Unless err: the one address every set shares, -EMLINK when none or several do. Frees common. */
 static int single_common(struct common_set *common, int err, uint64_t *vaddr, size_t *n_candidates)
 {
 	if (!err) {

@@ -296,7 +296,29 @@ class MySQLInRoot(MariaDB):
         return r.stdout.decode(errors="replace").strip()
 
 
-class MyProtoClient:
+class _UnixProtoClient:
+    """A database client on the server's unix socket; WHO names the server
+    in errors, QUIT is the message that says goodbye."""
+
+    WHO = QUIT = None
+
+    def __init__(self, sock_path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(TIMEOUT)
+        self.s.connect(sock_path)
+
+    def close(self):
+        try:
+            self.s.sendall(self.QUIT)
+        except OSError:
+            pass
+        self.s.close()
+
+    def _recv_exact(self, n):
+        return _recv_exact(self.s, n, self.WHO)
+
+
+class MyProtoClient(_UnixProtoClient):
     """Just enough of the MySQL/MariaDB client protocol for a prepared
     statement: handshake (root over the unix socket: the unix_socket plugin,
     answered through an auth switch), COM_QUERY with exact bytes,
@@ -308,21 +330,12 @@ class MyProtoClient:
     CLIENT_PLUGIN_AUTH = 0x80000
     CLIENT_TRANSACTIONS = 0x2000
 
+    WHO = "mariadb"
+    QUIT = struct.pack("<I", 1)[:3] + b"\x00" + b"\x01"  # COM_QUIT
+
     def __init__(self, sock_path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(sock_path)
+        super().__init__(sock_path)
         self.seq = 0
-
-    def close(self):
-        try:
-            self.s.sendall(struct.pack("<I", 1)[:3] + b"\x00" + b"\x01")  # COM_QUIT
-        except OSError:
-            pass
-        self.s.close()
-
-    def _recv_exact(self, n):
-        return _recv_exact(self.s, n, "mariadb")
 
     def read_packet(self):
         data = b""
@@ -567,24 +580,12 @@ class Postgres:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class PgProtoClient:
+class PgProtoClient(_UnixProtoClient):
     """Just enough of the PostgreSQL v3 protocol for trust authentication and
     one extended-protocol exchange."""
 
-    def __init__(self, sock_path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(sock_path)
-
-    def close(self):
-        try:
-            self.s.sendall(b"X\x00\x00\x00\x04")
-        except OSError:
-            pass
-        self.s.close()
-
-    def _recv_exact(self, n):
-        return _recv_exact(self.s, n, "postgres")
+    WHO = "postgres"
+    QUIT = b"X\x00\x00\x00\x04"  # Terminate
 
     def read_msg(self):
         h = self._recv_exact(5)

@@ -15,7 +15,7 @@ import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, concat, free_port, indent, listening,
                      records_of, require_program, tail, wait_until)
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
-from tls_servers import PeerClient, PyServer, make_cert, request_page
+from tls_servers import PeerClient, PyServer, check_peer_capture, make_cert, peer_exchange, request_page
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -309,28 +309,12 @@ class GnutlsPeerClient(PeerClient):
 def gnutls_single_call_4MiB(ctx):
     """GnuTLS takes 4 MiB in one gnutls_record_send (corked): one record,
     byte-exact, with the socket's fd and 4-tuple; the answer too."""
-    exe = build_peer(ctx)
-    cert, key = make_cert(ctx)
     to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = GnutlsPeerClient(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
-    cli.go()
-    cli.finish()
-    srv.finish()
-    ps.stop()
-    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
-    compare_bytes("gnutls_peer's own record of what it received", cli.received, to_client)
-    records, summary, _ = ps.json_output()
-    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
-    writes = compare_stream(records, cli.pid, "write", to_server, "gnutls_peer's send", fd=cli.info["fd"],
-                            tuple_=tuple_, module="gnutls")
-    if len(writes) != 1:
-        raise TestFailure("one call of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes]))
-    compare_stream(records, cli.pid, "read", to_client, "gnutls_peer's receives", fd=cli.info["fd"],
-                   tuple_=tuple_, module="gnutls")
-    if summary is None or summary.get("lost_bytes"):
-        raise TestFailure("bytes lost: %r" % (summary,))
+    def start_json(pid, _port):
+        return start_gnutls(ctx, ["-m", "json", "-p", str(pid)])
+
+    ps, cli, srv = peer_exchange(ctx, build_peer(ctx), start_json, to_server, to_client, more_args=[PRIORITY["1.3"]])
+    check_peer_capture(ps, cli, srv, to_server, to_client, module="gnutls", one_write=True)
 
 
 @test("gnutls_recv_packet")

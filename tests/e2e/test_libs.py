@@ -10,7 +10,7 @@ import re
 
 import harness
 from harness import TestFailure, TestSkip, compare_bytes, compare_stream, indent, tail
-from tls_servers import PeerClient, PyServer, make_cert
+from tls_servers import PeerClient, PyServer, check_peer_capture, make_cert, peer_exchange
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -52,34 +52,16 @@ def client_exchange(ctx, module, to_server, to_client, trace=None, exe=None, env
     """Our client of module (exe: another build of it) sends to_server to a
     Python server, which answers to_client; trace(pid, port): what traces the
     client instead of one plainsight (test_wire's). Returns (plainsight, client, server)."""
-    exe = exe or build_client(ctx, module)
-    cert, key = make_cert(ctx)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), env=env)
-    ps = trace(cli.pid, srv.port) if trace else start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
-    cli.go()
-    cli.finish()
-    srv.finish()
-    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
-    compare_bytes("the client's own record of what it received", cli.received, to_client)
-    return ps, cli, srv
+    def start_json(pid, _port):
+        return start(ctx, module, ["-m", "json", "-p", str(pid)])
+
+    return peer_exchange(ctx, exe or build_client(ctx, module), trace or start_json, to_server, to_client, env=env)
 
 
 def exchange(ctx, module, size_out, size_in, one_write=False):
     to_server, to_client = os.urandom(size_out), os.urandom(size_in)
     ps, cli, srv = client_exchange(ctx, module, to_server, to_client)
-    ps.stop()
-    records, summary, _ = ps.json_output()
-    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
-    writes = compare_stream(records, cli.pid, "write", to_server, "%s client's writes" % module,
-                            fd=cli.info["fd"], tuple_=tuple_, module=module)
-    compare_stream(records, cli.pid, "read", to_client, "%s client's reads" % module,
-                   fd=cli.info["fd"], tuple_=tuple_, module=module)
-    if one_write and len(writes) != 1:
-        raise TestFailure("one write of %d bytes gave %d records: %s"
-                          % (size_out, len(writes), [w["len"] for w in writes][:20]))
-    if summary is None or summary.get("lost_bytes"):
-        raise TestFailure("bytes lost: %r" % (summary,))
+    check_peer_capture(ps, cli, srv, to_server, to_client, module=module, one_write=one_write)
 
 
 @test("wolfssl_client_100KiB")

@@ -71,6 +71,13 @@ def need_tools():
         harness.require_program(name)
 
 
+def run_ip(ctx, *args):
+    """`ip ARGS...` (iproute2), which must succeed."""
+    r = ctx.run(["ip"] + list(args))
+    if r.returncode != 0:
+        raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+
+
 def start_server(ctx, port, maxv):
     cert, key = make_cert(ctx)
     script = ctx.write("server.py", SERVER_PY.encode())
@@ -443,9 +450,7 @@ def pcapng_veth(ctx):
     host_ip, ns_ip = "10.213.%d.1" % (os.getpid() % 250), "10.213.%d.2" % (os.getpid() % 250)
 
     def ip(*args):
-        r = ctx.run(["ip"] + list(args))
-        if r.returncode != 0:
-            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+        run_ip(ctx, *args)
 
     ip("netns", "add", ns)
     try:
@@ -646,9 +651,7 @@ def pcapng_tun(ctx):
     payload = "through the tun %s" % os.urandom(4).hex()
 
     def ip(*args):
-        r = ctx.run(["ip"] + list(args))
-        if r.returncode != 0:
-            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+        run_ip(ctx, *args)
 
     ip("netns", "add", ns)
     try:

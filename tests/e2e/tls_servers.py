@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 
-from harness import TestFailure, compare_bytes, free_port, indent, listening, require_program, tail, wait_until
+from harness import (TestFailure, compare_bytes, compare_stream, free_port, indent, listening, require_program, tail,
+                     wait_until)
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_peer.py")
 PYTHON = sys.executable or "python3"
 WORK_TIMEOUT = 60
+LOCAL = "127.0.0.1"
 
 
 def make_cert(ctx):
@@ -241,6 +243,42 @@ class CurlExchange:
             self.curl_got = f.read()
         self.server_got = self.server.stdout_bytes
         return self
+
+
+def peer_exchange(ctx, exe, start_trace, to_server, to_client, more_args=(), env=None):
+    """Our C client exe (a PeerClient) sends to_server to a Python server,
+    which answers to_client; start_trace(pid, port) starts what traces the
+    client. Each end's own record must be what the other sent. Returns
+    (plainsight, client, server)."""
+    cert, key = make_cert(ctx)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), more_args, env=env)
+    ps = start_trace(cli.pid, srv.port)
+    cli.go()
+    cli.finish()
+    srv.finish()
+    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
+    compare_bytes("%s's own record of what it received" % cli.proc.name, cli.received, to_client)
+    return ps, cli, srv
+
+
+def check_peer_capture(ps, cli, srv, to_server, to_client, module="tls", one_write=False):
+    """What plainsight (stopped here) captured of a peer_exchange: both ways
+    byte-exact, with the client socket's fd and 4-tuple, nothing lost;
+    one_write: the client's one write of to_server is one record."""
+    ps.stop()
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    name = cli.proc.name
+    writes = compare_stream(records, cli.pid, "write", to_server, "%s's writes" % name, fd=cli.info["fd"],
+                            tuple_=tuple_, module=module)
+    compare_stream(records, cli.pid, "read", to_client, "%s's reads" % name, fd=cli.info["fd"], tuple_=tuple_,
+                   module=module)
+    if one_write and len(writes) != 1:
+        raise TestFailure("one write of %d bytes gave %d records: %s"
+                          % (len(to_server), len(writes), [w["len"] for w in writes][:20]))
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
 
 
 def request_page(cli, path, name):

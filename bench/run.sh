@@ -359,7 +359,7 @@ BPFTRACE_STRLEN_MAX=200   # bpftrace 0.17: buf() and str() copy at most 200 byte
 # time) and TR_READY (time of the ready line); returns 1 with TR_WHY set if it
 # never got ready.
 start_tracer() {
-	local kind=$1 tag=$2 pidf=$3 out=$4
+	local kind=$1 tag=$2 pidf=$3 out=$4 ready_in ready_re ready_limit=$READY_TIMEOUT
 	shift 4
 	TR_ERR=$T/$tag.err TR_WHY= TR_READY= TR_PID=
 	rm -f "$TR_ERR" "$out" "$T/$tag.ready"
@@ -367,12 +367,7 @@ start_tracer() {
 	case $kind in
 	plainsight)
 		"$PLAINSIGHT" tls -q -w "$out" ${pidf:+-p "$pidf"} "$@" 2> >(ts_lines "$TR_ERR") &
-		TR_PID=$!
-		BG_PIDS+=("$TR_PID")
-		if wait_line "$TR_ERR" '^[0-9.]+ plainsight: attached' "$TR_PID" 30; then
-			TR_READY=$(awk '/plainsight: attached/ { print $1; exit }' "$TR_ERR")
-			return 0
-		fi
+		ready_in=$TR_ERR ready_re='^[0-9.]+ plainsight: attached' ready_limit=30
 		;;
 	sslsniff)
 		# The header line comes once every probe is attached.  A background
@@ -381,12 +376,7 @@ start_tracer() {
 		# cleanly and flushes its output.
 		BCC_KERNEL_SOURCE=$KSRC /usr/bin/python3 -c "$PY_SIGINT" "$SSLSNIFF" -g -n ${pidf:+-p "$pidf"} \
 			--max-buffer-size "$CHUNK_BYTES" "$@" > "$out" 2> "$TR_ERR" &
-		TR_PID=$!
-		BG_PIDS+=("$TR_PID")
-		if wait_line "$out" '^FUNC +TIME' "$TR_PID" "$READY_TIMEOUT"; then
-			TR_READY=$(now)
-			return 0
-		fi
+		ready_in=$out ready_re='^FUNC +TIME'
 		;;
 	bpftrace)
 		# BEGIN fires after every other probe is attached.
@@ -395,12 +385,7 @@ start_tracer() {
 		BPFTRACE_STRLEN=$BPFTRACE_STRLEN_MAX bpftrace -e \
 			"uprobe:$LIBSSL:SSL_write $filt { printf(\"%d %r\\n\", arg2, buf(arg1, arg2)); } BEGIN { printf(\"ready\\n\"); }" \
 			"$@" > "$out" 2> "$TR_ERR" &
-		TR_PID=$!
-		BG_PIDS+=("$TR_PID")
-		if wait_line "$out" '^ready$' "$TR_PID" "$READY_TIMEOUT"; then
-			TR_READY=$(now)
-			return 0
-		fi
+		ready_in=$out ready_re='^ready$'
 		;;
 	floor|floorcopy)
 		# Not a peer: the cost of the uprobe traps alone, with empty
@@ -410,14 +395,24 @@ start_tracer() {
 		local copy=()
 		[ "$kind" = floorcopy ] && copy=(--copy "$COPY_RING_MIB")
 		"$FLOOR_TOOL" "${copy[@]}" "$FLOOR_OBJ" "$LIBSSL" "${pidf:-0}" $FLOOR_FUNCS > "$out" 2> "$TR_ERR" &
-		TR_PID=$!
-		BG_PIDS+=("$TR_PID")
-		if wait_line "$out" '^ready$' "$TR_PID" "$READY_TIMEOUT"; then
-			TR_READY=$(now)
-			return 0
-		fi
+		ready_in=$out ready_re='^ready$'
+		;;
+	*)
+		TR_WHY="cannot run: no tracer $kind"
+		return 1
 		;;
 	esac
+	TR_PID=$!
+	BG_PIDS+=("$TR_PID")
+	if wait_line "$ready_in" "$ready_re" "$TR_PID" "$ready_limit"; then
+		# plainsight's stderr lines carry their time: its attached line's is the moment
+		if [ "$kind" = plainsight ]; then
+			TR_READY=$(awk '/plainsight: attached/ { print $1; exit }' "$TR_ERR")
+		else
+			TR_READY=$(now)
+		fi
+		return 0
+	fi
 	TR_WHY="cannot run: $(last_err "$TR_ERR")"
 	kill -0 "$TR_PID" 2>/dev/null || TR_WHY="$TR_WHY (exited)"
 	kill -INT "$TR_PID" 2>/dev/null

@@ -116,6 +116,49 @@ static int rm_entry(const char *path, const struct stat *st, int flag, struct FT
 	return remove(path);
 }
 
+/*
+ * A kept work directory is reused when its stamp says it was prepared from
+ * the same tree and options: the stamp holds exactly want.
+ */
+static int stamp_matches(const char *stamp, const char *want)
+{
+	FILE *f = fopen(stamp, "r");
+	char *have = NULL;
+	size_t cap = 0;
+	int same;
+
+	if (!f)
+		return 0;
+	same = getdelim(&have, &cap, '\0', f) > 0 && strcmp(have, want) == 0;
+	free(have);
+	fclose(f);
+	return same;
+}
+
+static void stamp_write(const char *stamp, const char *want)
+{
+	FILE *f = fopen(stamp, "w");
+
+	if (f) {
+		fputs(want, f);
+		fclose(f);
+	}
+}
+
+/* A fresh copy of src at copy_root, the stamp of the old one gone first; 0, or -1 said on stderr. */
+static int copy_afresh(const char *src, const char *copy_root, const char *stamp, const char *log)
+{
+	char *cp[] = { "cp", "-a", "--", (char *)src, (char *)copy_root, NULL };
+
+	unlink(stamp);
+	nftw(copy_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (run(cp, NULL, log) != 0) {
+		fprintf(stderr, "offsets: cannot copy %s to %s (see %s)\n", src, copy_root, log);
+		return -1;
+	}
+	return 0;
+}
+
 /* Splits a string at spaces into argv entries appended to *v (the strings are strdup'd). */
 static void split_args(const char *s, char ***v, size_t *n)
 {
@@ -319,27 +362,13 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 		append(&prepared, "; ", r.prepare.v[i]);
 	if (r.prepare.n) {
 		char stamp[PATH_MAX + 32], *want = NULL;
-		int prepared_already = 0;
 
 		snprintf(copy_root, sizeof(copy_root), "%s/src", work);
 		snprintf(stamp, sizeof(stamp), "%s/prepared", work);
 		if (asprintf(&want, "%s\n%s\n", src, prepared) < 0)
 			goto out;
-		FILE *f = fopen(stamp, "r");
-		if (f) {
-			char *have = NULL;
-			size_t cap = 0;
-			ssize_t got = getdelim(&have, &cap, '\0', f);
-			prepared_already = got > 0 && strcmp(have, want) == 0;
-			free(have);
-			fclose(f);
-		}
-		if (!prepared_already) {
-			unlink(stamp);
-			nftw(copy_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-			char *cp[] = { "cp", "-a", "--", src, copy_root, NULL };
-			if (run(cp, NULL, log) != 0) {
-				fprintf(stderr, "offsets: cannot copy %s to %s (see %s)\n", src, copy_root, log);
+		if (!stamp_matches(stamp, want)) {
+			if (copy_afresh(src, copy_root, stamp, log) != 0) {
 				free(want);
 				goto out;
 			}
@@ -353,11 +382,7 @@ static int recipe_main(const char *recipe_path, const char *arg_src, const char 
 					goto out;
 				}
 			}
-			f = fopen(stamp, "w");
-			if (f) {
-				fputs(want, f);
-				fclose(f);
-			}
+			stamp_write(stamp, want);
 		}
 		free(want);
 		root = copy_root;
@@ -586,25 +611,9 @@ int main(int argc, char **argv)
 	/* A kept work directory is reused when it was prepared from the same tree and options. */
 	char want_stamp[3 * PATH_MAX];
 	snprintf(want_stamp, sizeof(want_stamp), "%s\n%s\n", src, configure);
-	int prepared = 0;
-	{
-		FILE *f = fopen(stamp, "r");
-		if (f) {
-			char have[sizeof(want_stamp)] = "";
-			size_t got = fread(have, 1, sizeof(have) - 1, f);
-			have[got] = '\0';
-			prepared = strcmp(have, want_stamp) == 0;
-			fclose(f);
-		}
-	}
-	if (!prepared) {
-		unlink(stamp);
-		nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-		char *cp[] = { "cp", "-a", "--", src, root, NULL };
-		if (run(cp, NULL, log) != 0) {
-			fprintf(stderr, "offsets: cannot copy %s to %s (see %s)\n", src, root, log);
+	if (!stamp_matches(stamp, want_stamp)) {
+		if (copy_afresh(src, root, stamp, log) != 0)
 			goto out;
-		}
 		char **cfg = NULL;
 		size_t ncfg = 0;
 		split_args(exists(root, "config") ? "sh ./config" : "perl ./Configure", &cfg, &ncfg);
@@ -630,11 +639,7 @@ int main(int argc, char **argv)
 				has_gen ? "build_generated" : "links", root, log);
 			goto out;
 		}
-		FILE *f = fopen(stamp, "w");
-		if (f) {
-			fputs(want_stamp, f);
-			fclose(f);
-		}
+		stamp_write(stamp, want_stamp);
 	}
 
 	/* ---- parse and measure ---- */

@@ -452,12 +452,15 @@ static void announce_attached(const struct ps_options *opts, const struct ps_pla
 }
 
 /*
- * pcapng mode: the records (secrets among them) are read before the packets,
- * so a packet follows the secrets its connection had when it was sent.
+ * pcapng mode and --from wire: the records (secrets among them) are read
+ * before the packets, so a packet follows the secrets its connection had
+ * when it was sent, and finds the secrets it needs.
  */
 static int poll_records_and_packets(struct capture *cap, struct ring_buffer *rb, int timeout_ms)
 {
-	int err = ps_pcapng_output_wait(cap->pcapng, ring_buffer__epoll_fd(rb), timeout_ms);
+	int ring_fd = ring_buffer__epoll_fd(rb);
+	int err = cap->pcapng ? ps_pcapng_output_wait(cap->pcapng, ring_fd, timeout_ms)
+			      : ps_wire_output_wait(cap->wire, ring_fd, timeout_ms);
 
 	if (err)
 		return err;
@@ -466,28 +469,10 @@ static int poll_records_and_packets(struct capture *cap, struct ring_buffer *rb,
 		return err;
 	if (cap->write_error)
 		return cap->write_error;
-	err = ps_pcapng_output_packets(cap->pcapng);
+	err = cap->pcapng ? ps_pcapng_output_packets(cap->pcapng) : ps_wire_output_packets(cap->wire);
 	if (err)
 		cap->write_error = err;
 	return err;
-}
-
-/* --from wire: the secrets first, so that the packets that need them find them. */
-static int poll_records_and_wire(struct capture *cap, struct ring_buffer *rb, int timeout_ms)
-{
-	int err = ps_wire_output_wait(cap->wire, ring_buffer__epoll_fd(rb), timeout_ms);
-
-	if (err)
-		return err;
-	err = ring_buffer__consume(rb);
-	if (err < 0)
-		return err;
-	if (cap->write_error)
-		return cap->write_error;
-	err = ps_wire_output_packets(cap->wire);
-	if (err && !cap->write_error)
-		cap->write_error = err;
-	return cap->write_error;
 }
 
 /* Once a second: the entry state processes gone left in the kernel's maps goes, each call counted. */
@@ -507,10 +492,8 @@ static int drain_loop(struct capture *cap, struct ring_buffer *rb, const struct 
 		/* the kernel side wakes us only under load: see ps_wakeup_flags */
 		int timeout_ms = ps_reach_watch_timeout_ms(cap->reach, POLL_INTERVAL_MS);
 
-		if (cap->pcapng) {
+		if (cap->pcapng || cap->wire) {
 			err = poll_records_and_packets(cap, rb, timeout_ms);
-		} else if (cap->wire) {
-			err = poll_records_and_wire(cap, rb, timeout_ms);
 		} else {
 			err = ring_buffer__poll(rb, timeout_ms);
 			/*

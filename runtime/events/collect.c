@@ -232,6 +232,19 @@ static bool filters_pass(const struct ps_collect *c, const struct ps_record *rec
 	return true;
 }
 
+/* out, with data in place of its own where there is any, to emit if it passes the filters; data is freed. */
+static void emit_filtered(const struct ps_collect *c, struct ps_record *out, uint8_t *data, size_t len,
+			  ps_record_fn emit, void *arg)
+{
+	if (data) {
+		out->data = data;
+		out->data_len = len;
+	}
+	if (filters_pass(c, out))
+		emit(out, arg);
+	free(data);
+}
+
 void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_record_fn emit, void *arg)
 {
 	const struct ps_field_desc *field;
@@ -264,13 +277,7 @@ void ps_collect_record(struct ps_collect *c, const struct ps_record *rec, ps_rec
 		if (!data)
 			return;
 	}
-	if (data) {
-		out.data = data;
-		out.data_len = len;
-	}
-	if (filters_pass(c, &out))
-		emit(&out, arg);
-	free(data);
+	emit_filtered(c, &out, data, len, emit, arg);
 }
 
 /* The field (of another event) that collects event `source`, or NULL. */
@@ -313,12 +320,8 @@ static void write_unfinished(struct ps_collect *c, size_t index, ps_record_fn em
 	size_t before = c->n_pending, len = 0;
 	uint8_t *data;
 
-	if (!field) {
-		forget(c, index);
-		c->dropped++;
-		return;
-	}
-	header = calloc(1, event->fixed_size > sizeof(*header) ? event->fixed_size : sizeof(*header));
+	/* no collecting event, or no memory for its header: it goes, counted */
+	header = field ? calloc(1, event->fixed_size > sizeof(*header) ? event->fixed_size : sizeof(*header)) : NULL;
 	if (!header) {
 		forget(c, index);
 		c->dropped++;
@@ -340,13 +343,8 @@ static void write_unfinished(struct ps_collect *c, size_t index, ps_record_fn em
 	if (!data && c->n_pending == before)
 		forget(c, index);   /* no memory to join them: they go, counted */
 	c->dropped += before - c->n_pending;
-	if (data) {
-		out.data = data;
-		out.data_len = len;
-		if (filters_pass(c, &out))
-			emit(&out, arg);
-	}
-	free(data);
+	if (data)
+		emit_filtered(c, &out, data, len, emit, arg);
 	free(header);
 }
 

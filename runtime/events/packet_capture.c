@@ -203,6 +203,8 @@ int ps_packet_capture_open(const char *const *names, size_t n_names, const char 
 		}
 	}
 
+	if (!n_names && !err)
+		err = add_interfaces_up(pc);
 	for (size_t i = 0; i < n_names && !err; i++)
 		err = strcmp(names[i], "any") == 0 ? add_interfaces_up(pc) : add_name(pc, names[i]);
 	if (err == -ENOMEM)

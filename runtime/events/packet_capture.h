@@ -37,8 +37,9 @@ struct ps_packet {
 int ps_packet_filter_check(const char *filter, char *err, size_t err_size);
 
 /*
- * Opens names (each an interface, or "any": every interface that is up),
- * with filter. 0, or a negative errno after one error line.
+ * Opens names (each an interface, or "any": every interface that is up;
+ * no names at all: as "any"), with filter. 0, or a negative errno after one
+ * error line.
  */
 int ps_packet_capture_open(const char *const *names, size_t n_names, const char *filter,
 			   struct ps_packet_capture **out);

@@ -198,6 +198,14 @@ static int check_stream(struct ps_writer *w)
 	return w->error;
 }
 
+/* A record (or notice) is out: flushed at once when a reader may be waiting; the stream's error, if any. */
+static int record_written(struct ps_writer *w)
+{
+	if (w->flush_each_record)
+		fflush(w->stream);
+	return check_stream(w);
+}
+
 /*
  * Once the output failed, later records are refused, not half-written
  * after a gap: the caller counts each of them as a write error.
@@ -210,11 +218,8 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	if (w->http) {
 		struct ps_http_chunk chunk;
 
-		if (ps_output_record_chunk(rec, &chunk) && ps_http_push(w->http, &chunk)) {
-			if (w->flush_each_record)
-				fflush(w->stream);
-			return check_stream(w);
-		}
+		if (ps_output_record_chunk(rec, &chunk) && ps_http_push(w->http, &chunk))
+			return record_written(w);
 	}
 	switch (w->opts.mode) {
 	case PS_OUTPUT_TEXT:
@@ -228,9 +233,7 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	default:
 		return -EINVAL;
 	}
-	if (w->flush_each_record)
-		fflush(w->stream);
-	return check_stream(w);
+	return record_written(w);
 }
 
 int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const struct ps_secrets *secrets)
@@ -313,9 +316,7 @@ int ps_writer_notice(struct ps_writer *w, const struct ps_notice *notice)
 		return 0;
 	errno = 0;
 	ps_output_json_notice(w->stream, notice);
-	if (w->flush_each_record)
-		fflush(w->stream);
-	return check_stream(w);
+	return record_written(w);
 }
 
 int ps_writer_attachment(struct ps_writer *w, const struct ps_attachment *attachment)
@@ -326,7 +327,5 @@ int ps_writer_attachment(struct ps_writer *w, const struct ps_attachment *attach
 		return 0;
 	errno = 0;
 	ps_output_json_attachment(w->stream, attachment);
-	if (w->flush_each_record)
-		fflush(w->stream);
-	return check_stream(w);
+	return record_written(w);
 }

@@ -109,7 +109,6 @@ static int write_header(struct ps_pcapng_output *out, const struct ps_options *o
 
 int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts, struct ps_pcapng_output **result)
 {
-	static const char *const any[] = { "any" };
 	struct ps_pcapng_output *out = calloc(1, sizeof(*out));
 	int err;
 
@@ -129,9 +128,7 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 	}
 	out->fd = file->fd;
 	file->fd = -1;
-	err = opts->n_interfaces ? ps_packet_capture_open(opts->interfaces, opts->n_interfaces, opts->packet_filter,
-							 &out->capture)
-				 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
+	err = ps_packet_capture_open(opts->interfaces, opts->n_interfaces, opts->packet_filter, &out->capture);
 	if (!err)
 		err = ps_packet_capture_pollfds(out->capture, &out->pollfds, &out->n_pollfds);
 	if (!err)

@@ -158,11 +158,44 @@ static void intersect(uint64_t *common, size_t *n_common, const uint64_t *more, 
 	*n_common = kept;
 }
 
+/* The addresses every set handed to narrow_common so far holds. */
+struct common_set {
+	uint64_t *vaddrs;
+	size_t n;
+	bool started;
+};
+
+/* The first set is kept as it is; each later one narrows it and is freed. */
+static void narrow_common(struct common_set *common, uint64_t *set, size_t n)
+{
+	if (!common->started) {
+		common->vaddrs = set;
+		common->n = n;
+		common->started = true;
+		return;
+	}
+	intersect(common->vaddrs, &common->n, set, n);
+	free(set);
+}
+
+/* Unless err: the one address every set shares, -EMLINK when none or several do. Frees common. */
+static int single_common(struct common_set *common, int err, uint64_t *vaddr, size_t *n_candidates)
+{
+	if (!err) {
+		*n_candidates = common->n;
+		if (common->n == 1)
+			*vaddr = common->vaddrs[0];
+		else
+			err = -EMLINK;
+	}
+	free(common->vaddrs);
+	return err;
+}
+
 int ps_callgraph_locate(struct ps_elf *elf, struct ps_disasm *disasm, const char *const *callers, size_t n_callers,
 			uint64_t *vaddr, size_t *n_candidates)
 {
-	uint64_t *common = NULL;
-	size_t n_common = 0;
+	struct common_set common = { 0 };
 	int err = 0;
 
 	*n_candidates = 0;
@@ -182,23 +215,9 @@ int ps_callgraph_locate(struct ps_elf *elf, struct ps_disasm *disasm, const char
 		for (size_t j = 0; j < n_callees; j++)
 			if (is_internal_callee(elf, callees[j]))
 				callees[kept++] = callees[j];
-		if (i == 0) {
-			common = callees;
-			n_common = kept;
-			continue;
-		}
-		intersect(common, &n_common, callees, kept);
-		free(callees);
+		narrow_common(&common, callees, kept);
 	}
-	if (!err) {
-		*n_candidates = n_common;
-		if (n_common == 1)
-			*vaddr = common[0];
-		else
-			err = -EMLINK;
-	}
-	free(common);
-	return err;
+	return single_common(&common, err, vaddr, n_candidates);
 }
 
 static bool is_goal(uint64_t vaddr, const uint64_t *goals, size_t n_goals)
@@ -362,8 +381,7 @@ int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, con
 {
 	struct string_sites f;
 	const void *rodata, *text;
-	uint64_t *common = NULL;
-	size_t n_common = 0;
+	struct common_set common = { 0 };
 	int err;
 
 	*n_candidates = 0;
@@ -389,23 +407,9 @@ int ps_callgraph_locate_passed(struct ps_elf *elf, struct ps_disasm *disasm, con
 		err = string_callees(elf, disasm, &f, strings[i], &callees, &n_callees);
 		if (err)
 			break;
-		if (i == 0) {
-			common = callees;
-			n_common = n_callees;
-			continue;
-		}
-		intersect(common, &n_common, callees, n_callees);
-		free(callees);
+		narrow_common(&common, callees, n_callees);
 	}
-	if (!err) {
-		*n_candidates = n_common;
-		if (n_common == 1)
-			*vaddr = common[0];
-		else
-			err = -EMLINK;
-	}
-	free(common);
-	return err;
+	return single_common(&common, err, vaddr, n_candidates);
 }
 
 /*

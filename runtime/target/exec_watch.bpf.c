@@ -78,6 +78,16 @@ int ps_exec(struct bpf_raw_tracepoint_args *ctx)
 	return 0;
 }
 
+/* An event about no file: no inode, and an empty path marked cut, so no one takes it for a name. */
+static __always_inline void submit_without_file(struct ps_exec_event *event)
+{
+	event->ino = 0;
+	event->dev = 0;
+	event->path_truncated = 1;
+	event->path[0] = '\0';
+	bpf_ringbuf_submit(event, 0);
+}
+
 /*
  * The dynamic loader calls _dl_debug_state (the r_debug hook debuggers
  * break on) once the libraries a program needs are mapped, and after each
@@ -90,11 +100,7 @@ int ps_libraries_mapped(void *ctx)
 
 	if (!event)
 		return 0;
-	event->ino = 0;
-	event->dev = 0;
-	event->path_truncated = 1;
-	event->path[0] = '\0';
-	bpf_ringbuf_submit(event, 0);
+	submit_without_file(event);
 	return 0;
 }
 
@@ -117,11 +123,7 @@ int ps_exit(struct bpf_raw_tracepoint_args *ctx)
 	if (!event)
 		return 0;
 	event->pid = pid;
-	event->ino = 0;
-	event->dev = 0;
-	event->path_truncated = 1;
-	event->path[0] = '\0';
-	bpf_ringbuf_submit(event, 0);
+	submit_without_file(event);
 	return 0;
 }
 

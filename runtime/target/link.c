@@ -39,6 +39,16 @@ static const char *given(const struct ps_options *opts, int32_t flag)
 	return value && *value ? value : NULL;
 }
 
+/* The offset of the function's own symbol, where the file has one (an unstripped build); else negative. */
+static long own_symbol_offset(const struct ps_options *opts, struct ps_elf *elf, const char *symbol)
+{
+	long offset = ps_elf_symbol_offset(elf, symbol);
+
+	if (offset >= 0)
+		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+	return offset;
+}
+
 /*
  * `called by F, G`: the function's own symbol where the file has one (an
  * unstripped build), else the one direct callee F and G share. A file
@@ -60,11 +70,9 @@ static long locate_called(const struct ps_options *opts, struct ps_resolved_targ
 				 ps_elf_path(elf), hook->called_by[i]);
 			return -ENOENT;
 		}
-	offset = ps_elf_symbol_offset(elf, symbol);
-	if (offset >= 0) {
-		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+	offset = own_symbol_offset(opts, elf, symbol);
+	if (offset >= 0)
 		return offset;
-	}
 	err = ps_callgraph_locate(elf, ps_target_disasm(target), hook->called_by, hook->n_called_by, &vaddr,
 				  &n_candidates);
 	callers = ps_names_join(hook->called_by, hook->n_called_by, "", ", ", " and ");
@@ -97,13 +105,11 @@ static long locate_passed(const struct ps_options *opts, struct ps_resolved_targ
 	char *strings;
 	size_t n_candidates;
 	uint64_t vaddr;
-	long offset = ps_elf_symbol_offset(elf, symbol);
+	long offset = own_symbol_offset(opts, elf, symbol);
 	int err;
 
-	if (offset >= 0) {
-		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+	if (offset >= 0)
 		return offset;
-	}
 	err = ps_callgraph_locate_passed(elf, ps_target_disasm(target), hook->called_with, hook->n_called_with,
 					 &vaddr, &n_candidates);
 	strings = ps_names_join(hook->called_with, hook->n_called_with, "\"", ", ", " and ");
@@ -136,15 +142,13 @@ static long locate_slot(const struct ps_options *opts, const struct ps_plan *pla
 {
 	const struct ps_offset_desc *slot = &opts->module->offsets[hook->slot];
 	struct ps_elf *elf = target->elf;
-	long offset = ps_elf_symbol_offset(elf, symbol);
+	long offset = own_symbol_offset(opts, elf, symbol);
 	uint64_t table, function;
 	const char *section;
 	int err;
 
-	if (offset >= 0) {
-		ps_debug("%s: %s found by its symbol in %s", opts->module->name, symbol, ps_elf_path(elf));
+	if (offset >= 0)
 		return offset;
-	}
 	if (!plan->offsets || plan->offsets[hook->slot] < 0) {
 		ps_debug("%s: %s not looked for: no layout gives %s.%s, its slot in %s's table", opts->module->name,
 			 symbol, slot->strct, slot->field, hook->slot_of);

@@ -32,6 +32,16 @@ static uint64_t monotonic_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* A line of its own on stderr, over the status line when one is shown; line is freed. */
+static void print_line(const struct ps_reach_watch *watch, char *line)
+{
+	if (watch->status_line)
+		fprintf(stderr, "\r%-*s\n", STATUS_LINE_WIDTH, line);
+	else
+		fprintf(stderr, "%s\n", line);
+	free(line);
+}
+
 static void on_notice(const struct ps_notice *notice, void *arg)
 {
 	struct ps_reach_watch *watch = arg;
@@ -41,11 +51,7 @@ static void on_notice(const struct ps_notice *notice, void *arg)
 
 	if (len < 0)
 		return;
-	if (watch->status_line)
-		fprintf(stderr, "\r%-*s\n", STATUS_LINE_WIDTH, line);
-	else
-		fprintf(stderr, "%s\n", line);
-	free(line);
+	print_line(watch, line);
 	/* a failed output is sticky in the writer: the next record reports it */
 	ps_writer_notice(watch->writer, notice);
 }
@@ -69,11 +75,7 @@ static void on_attachment(const struct ps_attachment *a, void *arg)
 			       watch->module, a->path, a->pid, a->n_uprobes);
 	if (len < 0)
 		return;
-	if (watch->status_line)
-		fprintf(stderr, "\r%-*s\n", STATUS_LINE_WIDTH, line);
-	else
-		fprintf(stderr, "%s\n", line);
-	free(line);
+	print_line(watch, line);
 	if (!a->released)
 		ps_debug("attached through %s in %.1f ms", a->opened, a->attach_ns / 1e6);
 	ps_writer_attachment(watch->writer, a);

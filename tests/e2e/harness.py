@@ -239,6 +239,14 @@ class Proc:
                               "its stderr:", *indent(tail(self.stderr)))
         return rc
 
+    def wait_or_kill(self, timeout):
+        """Lets it end by itself within timeout s (s_server after its one
+        connection, a capture after SIGINT); kills it if it does not."""
+        try:
+            self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
     def kill(self):
         if self.p.poll() is None:
             try:

@@ -95,18 +95,8 @@ def wrong_layout(ctx, asan=False, env=None):
 @test("asan_accessors_wrong_layout_refuses_keys")
 def asan_wrong_layout(ctx):
     """The same under ASan+UBSan: records lose fields in copies (runtime/events/capture.c)."""
-    from harness import binary
-    from test_tls import SANITIZER_RE
-    if not os.path.exists(binary(asan=True)):
-        raise TestFailure("ASan build not found: %s (make asan)" % binary(asan=True))
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
-               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
-    try:
-        wrong_layout(ctx, asan=True, env=env)
-    finally:
-        ps = ctx.plainsight
-        if ps is not None and ps.p.poll() is not None and SANITIZER_RE.search(ps.stderr):
-            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
+    from test_tls import under_asan
+    under_asan(ctx, lambda env: wrong_layout(ctx, asan=True, env=env))
 
 
 @test("accessors_right_layout_is_quiet")

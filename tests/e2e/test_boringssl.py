@@ -12,10 +12,10 @@ import subprocess
 import time
 
 import harness
-from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, free_port, indent, listening,
+from harness import (TestFailure, TestSkip, compare_stream, free_port, indent, listening,
                      require_program, tail, wait_until)
 from test_gnutls import curl_get
-from tls_servers import make_cert, stdin_client_vs_s_server
+from tls_servers import make_cert, request_page, stdin_client_vs_s_server
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -142,30 +142,11 @@ def build_boringssl_peer(ctx):
 def boringssl_single_call_4MiB(ctx):
     """BoringSSL takes 4 MiB in one SSL_write: one record, byte-exact, with
     the socket's fd and 4-tuple; the answer too."""
-    from test_libs import Client
-    from tls_servers import PyServer
-    exe = build_boringssl_peer(ctx)
-    cert, key = make_cert(ctx)
+    from tls_servers import check_peer_capture, peer_exchange
     to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_tls(ctx, cli.pid)
-    cli.go()
-    cli.finish()
-    srv.finish()
-    ps.stop()
-    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
-    compare_bytes("boringssl_peer's own record of what it received", cli.received, to_client)
-    records, summary, _ = ps.json_output()
-    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
-    writes = compare_stream(records, cli.pid, "write", to_server, "boringssl_peer's SSL_write", fd=cli.info["fd"],
-                            tuple_=tuple_)
-    if len(writes) != 1:
-        raise TestFailure("one SSL_write of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes][:20]))
-    compare_stream(records, cli.pid, "read", to_client, "boringssl_peer's SSL_reads", fd=cli.info["fd"],
-                   tuple_=tuple_)
-    if summary is None or summary.get("lost_bytes"):
-        raise TestFailure("bytes lost: %r" % (summary,))
+    ps, cli, srv = peer_exchange(ctx, build_boringssl_peer(ctx), lambda pid, _port: start_tls(ctx, pid),
+                                 to_server, to_client)
+    check_peer_capture(ps, cli, srv, to_server, to_client, one_write=True)
 
 
 # ---- keys ----------------------------------------------------------------------
@@ -197,16 +178,9 @@ def keylog_client(ctx, maxv):
     cap = Capture(ctx, port)
     ps = start_tls(ctx, cli.pid, ("-m", "keylog", "-k", keylog))
     path = "/bssl-keylog-%d" % os.getpid()
-    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
-    cli.p.stdin.flush()
-    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
-               "bssl client to receive s_server's page")
-    cli.p.stdin.close()
+    request_page(cli, path, "bssl client")
     for proc in (cli, srv):
-        try:
-            proc.p.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait_or_kill(10)
     time.sleep(0.3)
     ps.stop()
     cap.stop()

@@ -96,6 +96,18 @@ def system_file(name):
     raise TestSkip("no %s in %s" % (name, ", ".join(SYSTEM_LIBDIRS)))
 
 
+def copy_system_libssl(ctx):
+    """The system's libssl.so.3 and libcrypto.so.3 copied into ctx's lib/:
+    (the copy of libssl, an environment whose programs load the copies)."""
+    libdir = ctx.path("lib")
+    os.mkdir(libdir)
+    for name in ("libssl.so.3", "libcrypto.so.3"):
+        shutil.copy2(system_file(name), os.path.join(libdir, name))
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp, "LD_LIBRARY_PATH": libdir,
+           "OPENSSL_CONF": "/dev/null"}
+    return os.path.join(libdir, "libssl.so.3"), env
+
+
 def version_of(ps):
     """The version the first 'attached' line names (the system's libssl)."""
     m = re.search(r"\bversion (\S+), layout", ps.attached_line or "")
@@ -109,13 +121,7 @@ def version_of(ps):
 def private_copy_test(size):
     def run(ctx):
         cert, key = make_cert(ctx)
-        libdir = ctx.path("lib")
-        os.mkdir(libdir)
-        for name in ("libssl.so.3", "libcrypto.so.3"):
-            shutil.copy2(system_file(name), os.path.join(libdir, name))
-        copy = os.path.join(libdir, "libssl.so.3")
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp, "LD_LIBRARY_PATH": libdir,
-               "OPENSSL_CONF": "/dev/null"}
+        copy, env = copy_system_libssl(ctx)
         ps = start_default(ctx)
         started = time.monotonic()
         ex = SslExchange(ctx, [require_program("openssl")], env, cert, key, size, size)
@@ -263,18 +269,16 @@ def kill9_test(ctx):
     entry = test_versions.corpus("node:24")
     node = ctx.path("node")
     shutil.copy2(entry["path"], node)
-    libdir = ctx.path("lib")
-    os.mkdir(libdir)
-    for name in ("libssl.so.3", "libcrypto.so.3"):
-        shutil.copy2(system_file(name), os.path.join(libdir, name))
+    copy, _ = copy_system_libssl(ctx)
     cert, key = make_cert(ctx)
     ps = start_default(ctx)
     started = time.monotonic()
     holder = ctx.start([require_program("openssl"), "s_server", "-accept", str(harness.free_port()), "-cert", cert,
                         "-key", key, "-quiet"],
-                       "openssl s_server", env={"PATH": os.environ.get("PATH", ""), "LD_LIBRARY_PATH": libdir,
+                       "openssl s_server", env={"PATH": os.environ.get("PATH", ""),
+                                                "LD_LIBRARY_PATH": os.path.dirname(copy),
                                                 "OPENSSL_CONF": "/dev/null"}, plain_env=True, stdin=subprocess.PIPE)
-    wait_attached_copy(ps, os.path.join(libdir, "libssl.so.3"), started, holder.pid)
+    wait_attached_copy(ps, copy, started, holder.pid)
     started = time.monotonic()
     runner = ctx.start([node, "-e", "setTimeout(() => {}, 60000)"], "node", plain_env=True,
                        env={"PATH": os.environ.get("PATH", "")})
@@ -312,13 +316,7 @@ def pid_test(ctx):
     the ld.so cache's libssl), and only that process's plaintext comes out."""
     no_forced_libssl()
     cert, key = make_cert(ctx)
-    libdir = ctx.path("lib")
-    os.mkdir(libdir)
-    for name in ("libssl.so.3", "libcrypto.so.3"):
-        shutil.copy2(system_file(name), os.path.join(libdir, name))
-    copy = os.path.join(libdir, "libssl.so.3")
-    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": ctx.tmp, "LD_LIBRARY_PATH": libdir,
-           "OPENSSL_CONF": "/dev/null"}
+    copy, env = copy_system_libssl(ctx)
     ex = SslExchange(ctx, [require_program("openssl")], env, cert, key, 4 * KiB, 4 * KiB)
     ps = ctx.start_plainsight(["tls", "-m", "json", "-p", str(ex.server.pid)])
     line = ps.wait_attached()

@@ -15,7 +15,7 @@ import harness
 from harness import (TestFailure, TestSkip, compare_bytes, compare_stream, concat, free_port, indent, listening,
                      records_of, require_program, tail, wait_until)
 from test_keylog import Capture, check_keylog_file, decrypted_requests, need_tools
-from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
+from tls_servers import PeerClient, PyServer, check_peer_capture, make_cert, peer_exchange, request_page
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -106,10 +106,7 @@ def cli_vs_s_server(ctx, maxv, to_server, to_client, trace=None):
     cli.p.stdin.close()   # gnutls-cli ends the session at the end of its input
     cli.wait(WORK_TIMEOUT)
     srv.p.stdin.close()
-    try:
-        srv.p.wait(10)
-    except subprocess.TimeoutExpired:
-        srv.kill()
+    srv.wait_or_kill(10)
     srv.join_readers()
     compare_bytes("s_server's own record: what it received vs what gnutls-cli was given",
                   srv.stdout_bytes, to_server)
@@ -227,16 +224,9 @@ def keylog_client(ctx, maxv, asan=False):
     cap = Capture(ctx, port)
     ps = start_gnutls(ctx, ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)], asan=asan)
     path = "/gnutls-keylog-%d" % os.getpid()
-    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
-    cli.p.stdin.flush()
-    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
-               "gnutls-cli to receive s_server's page")
-    cli.p.stdin.close()
+    request_page(cli, path, "gnutls-cli")
     cli.wait(WORK_TIMEOUT)
-    try:
-        srv.p.wait(10)
-    except subprocess.TimeoutExpired:
-        srv.kill()
+    srv.wait_or_kill(10)
     time.sleep(0.3)
     ps.stop()
     cap.stop()
@@ -308,57 +298,23 @@ def build_peer(ctx):
     return exe
 
 
-class PeerClient:
-    """gnutls_peer.c: waits for go, sends its data in one call, reads recv_bytes."""
+class GnutlsPeerClient(PeerClient):
+    """gnutls_peer.c, which takes the priority string for maxv last."""
 
     def __init__(self, ctx, exe, port, send_data, recv_bytes, maxv="1.3", env=None):
-        self.send_data = send_data
-        self.out = ctx.path("peer.recv")
-        send = ctx.write("peer.send", send_data)
-        self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out, PRIORITY[maxv]], "gnutls_peer",
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self.pid = read_json_line(self.proc, "pid")["pid"]
-
-    def go(self):
-        self.proc.p.stdin.write(b"go\n")
-        self.proc.p.stdin.flush()
-
-    def finish(self):
-        self.proc.check_ok(WORK_TIMEOUT)
-        infos = read_rest_json(self.proc, "connection info")
-        if not infos:
-            raise TestFailure("gnutls_peer printed no connection info")
-        self.info = infos[-1]
-        with open(self.out, "rb") as f:
-            self.received = f.read()
+        super().__init__(ctx, exe, port, send_data, recv_bytes, [PRIORITY[maxv]], env=env)
 
 
 @test("gnutls_single_call_4MiB")
 def gnutls_single_call_4MiB(ctx):
     """GnuTLS takes 4 MiB in one gnutls_record_send (corked): one record,
     byte-exact, with the socket's fd and 4-tuple; the answer too."""
-    exe = build_peer(ctx)
-    cert, key = make_cert(ctx)
     to_server, to_client = os.urandom(4 * MiB), os.urandom(256 * KiB)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client))
-    ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
-    cli.go()
-    cli.finish()
-    srv.finish()
-    ps.stop()
-    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
-    compare_bytes("gnutls_peer's own record of what it received", cli.received, to_client)
-    records, summary, _ = ps.json_output()
-    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
-    writes = compare_stream(records, cli.pid, "write", to_server, "gnutls_peer's send", fd=cli.info["fd"],
-                            tuple_=tuple_, module="gnutls")
-    if len(writes) != 1:
-        raise TestFailure("one call of 4 MiB gave %d records: %s" % (len(writes), [w["len"] for w in writes]))
-    compare_stream(records, cli.pid, "read", to_client, "gnutls_peer's receives", fd=cli.info["fd"],
-                   tuple_=tuple_, module="gnutls")
-    if summary is None or summary.get("lost_bytes"):
-        raise TestFailure("bytes lost: %r" % (summary,))
+    def start_json(pid, _port):
+        return start_gnutls(ctx, ["-m", "json", "-p", str(pid)])
+
+    ps, cli, srv = peer_exchange(ctx, build_peer(ctx), start_json, to_server, to_client, more_args=[PRIORITY["1.3"]])
+    check_peer_capture(ps, cli, srv, to_server, to_client, module="gnutls", one_write=True)
 
 
 @test("gnutls_recv_packet")
@@ -370,7 +326,7 @@ def gnutls_recv_packet(ctx):
     cert, key = make_cert(ctx)
     to_server, to_client = os.urandom(16 * KiB), os.urandom(300 * KiB)
     srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), env=dict(os.environ, GNUTLS_PEER_PACKET="1"))
+    cli = GnutlsPeerClient(ctx, exe, srv.port, to_server, len(to_client), env=dict(os.environ, GNUTLS_PEER_PACKET="1"))
     ps = start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid)])
     cli.go()
     cli.finish()

@@ -97,10 +97,7 @@ class Capture:
         time.sleep(0.5)
         if self.proc.p.poll() is None:
             os.kill(self.proc.p.pid, 2)
-        try:
-            self.proc.p.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        self.proc.wait_or_kill(10)
 
 
 def start_server(ctx, kind, port, cert, key, maxv):
@@ -169,6 +166,20 @@ def decrypted_requests(ctx, pcap, keylog):
     return r.stdout.decode("utf-8", "replace")
 
 
+def run_to_end(cli, srv, server):
+    """Lets the client of start_client go and waits for both to end: the
+    client must succeed; openssl s_server is killed if it has not ended
+    within 10 s, the other servers must end by themselves and succeed."""
+    cli.p.stdin.write(b"go\n")
+    cli.p.stdin.flush()
+    cli.check_ok(30)
+    if server == "openssl":
+        srv.wait_or_kill(10)
+    else:
+        srv.check_ok(30)
+    time.sleep(0.3)
+
+
 def keylog_exchange(ctx, side, client, server, maxv):
     need_tools()
     cert, key = make_cert(ctx)
@@ -180,17 +191,7 @@ def keylog_exchange(ctx, side, client, server, maxv):
     cap = Capture(ctx, port)
     ps = ctx.start_plainsight(["tls", "-m", "keylog", "-k", keylog, "-p", str(traced)])
     ps.wait_attached()
-    cli.p.stdin.write(b"go\n")
-    cli.p.stdin.flush()
-    cli.check_ok(30)
-    if server == "openssl":
-        try:
-            srv.p.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-    else:
-        srv.check_ok(30)
-    time.sleep(0.3)
+    run_to_end(cli, srv, server)
     ps.stop()
     cap.stop()
     lines = check_keylog_file(keylog, maxv != "1.2")
@@ -324,17 +325,7 @@ def secrets_exchange(ctx, server, maxv, args, with_keylog=True):
     traced = srv.pid if server == "python-threaded" else cli.pid
     ps = ctx.start_plainsight(["tls"] + args + (["-k", keylog] if with_keylog else []) + ["-p", str(traced)])
     ps.wait_attached()
-    cli.p.stdin.write(b"go\n")
-    cli.p.stdin.flush()
-    cli.check_ok(30)
-    if server == "openssl":
-        try:
-            srv.p.wait(10)
-        except subprocess.TimeoutExpired:
-            srv.kill()
-    else:
-        srv.check_ok(30)
-    time.sleep(0.3)
+    run_to_end(cli, srv, server)
     ps.stop()
     return ps, check_keylog_file(keylog, maxv != "1.2") if with_keylog else None
 

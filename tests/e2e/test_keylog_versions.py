@@ -91,12 +91,18 @@ def in_chroot(suite):
     return make
 
 
-def no_http(ctx, what, pcap, out, lines):
+def check_decrypted(ctx, pcap, keylog, maxv, what, want_200=False):
+    """plainsight's key log (checked first) lets tshark decrypt the test's
+    request in pcap, and with want_200 a 200 response too."""
+    lines = check_keylog_file(keylog, maxv != "1.2")
+    out = decrypted_requests(ctx, pcap, keylog)
+    if test_keylog.REQ_PATH in out and (not want_200 or "200" in out):
+        return
     r = ctx.run(["tshark", "-n", "-r", pcap], timeout=60)
-    return TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (%s); tshark -Y http says:"
-                       % (test_keylog.REQ_PATH, what),
-                       *indent(tail(out) or ["(nothing)"]), "keylog:", *indent(lines),
-                       "capture:", *indent(tail(r.stdout.decode("utf-8", "replace"), 20)))
+    raise TestFailure("tshark decrypted no HTTP request %s with plainsight's keys (%s); tshark -Y http says:"
+                      % (test_keylog.REQ_PATH, what),
+                      *indent(tail(out) or ["(nothing)"]), "keylog:", *indent(lines),
+                      "capture:", *indent(tail(r.stdout.decode("utf-8", "replace"), 20)))
 
 
 def s_client_keylog(ctx, maxv, runner=bullseye, label="bullseye"):
@@ -121,17 +127,11 @@ def s_client_keylog(ctx, maxv, runner=bullseye, label="bullseye"):
     cli.p.stdin.write(b"go\n" + request.encode())
     cli.p.stdin.flush()
     srv.check_ok(30)
-    try:
-        cli.p.wait(15)
-    except subprocess.TimeoutExpired:
-        cli.kill()
+    cli.wait_or_kill(15)
     time.sleep(0.3)
     ps.stop()
     cap.stop()
-    lines = check_keylog_file(keylog, maxv != "1.2")
-    out = decrypted_requests(ctx, cap.file, keylog)
-    if test_keylog.REQ_PATH not in out:
-        raise no_http(ctx, "libssl %s s_client, TLS %s" % (rn.want, maxv), cap.file, out, lines)
+    check_decrypted(ctx, cap.file, keylog, maxv, "libssl %s s_client, TLS %s" % (rn.want, maxv))
 
 
 for _maxv in ("1.2", "1.3"):
@@ -181,11 +181,8 @@ def s_server_keylog(ctx, maxv, runner=bullseye, label="bullseye"):
         time.sleep(0.3)
         ps.stop()
         cap.stop()
-        lines = check_keylog_file(keylog, maxv != "1.2")
-        out = decrypted_requests(ctx, cap.file, keylog)
-        if test_keylog.REQ_PATH not in out:
-            raise no_http(ctx, "libssl %s s_server, TLS %s, curl status %d" % (rn.want, maxv, r.returncode),
-                          cap.file, out, lines)
+        check_decrypted(ctx, cap.file, keylog, maxv,
+                        "libssl %s s_server, TLS %s, curl status %d" % (rn.want, maxv, r.returncode))
     finally:
         rn.done()
 
@@ -274,10 +271,7 @@ def node_keylog(ctx, major, side, maxv):
     what = "node %d (OpenSSL %s) %s side, TLS %s, traced pid %d" % (major, want, side, maxv, traced.pid)
     if "keys refused" in ps.stderr or "contradict" in ps.stderr:
         raise TestFailure("%s: plainsight refused the keys:" % what, *indent(tail(ps.stderr, 20)))
-    lines = check_keylog_file(keylog, maxv != "1.2")
-    out = decrypted_requests(ctx, cap.file, keylog)
-    if test_keylog.REQ_PATH not in out or "200" not in out:
-        raise no_http(ctx, what + "; want the request and a 200 response", cap.file, out, lines)
+    check_decrypted(ctx, cap.file, keylog, maxv, what + "; want the request and a 200 response", want_200=True)
 
 
 for _major in (8, 10, 14, 16, 18, 20, 22, 24):

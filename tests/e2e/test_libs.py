@@ -10,8 +10,7 @@ import re
 
 import harness
 from harness import TestFailure, TestSkip, compare_bytes, compare_stream, indent, tail
-from tls_servers import PyServer, make_cert, read_json_line, read_rest_json
-import subprocess
+from tls_servers import PeerClient, PyServer, check_peer_capture, make_cert, peer_exchange
 
 TESTS, test = harness.registry()
 KiB, MiB = 1024, 1024 * 1024
@@ -38,28 +37,6 @@ def build_client(ctx, module):
     return exe
 
 
-class Client:
-    def __init__(self, ctx, exe, port, send_data, recv_bytes, env=None):
-        self.out = ctx.path("client.recv")
-        send = ctx.write("client.send", send_data)
-        self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out], os.path.basename(exe),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self.pid = read_json_line(self.proc, "pid")["pid"]
-
-    def go(self):
-        self.proc.p.stdin.write(b"go\n")
-        self.proc.p.stdin.flush()
-
-    def finish(self):
-        self.proc.check_ok(WORK_TIMEOUT)
-        infos = read_rest_json(self.proc, "connection info")
-        if not infos:
-            raise TestFailure("%s printed no connection info" % self.proc.name)
-        self.info = infos[-1]
-        with open(self.out, "rb") as f:
-            self.received = f.read()
-
-
 def start(ctx, module, args):
     ps = ctx.start_plainsight([module] + list(args))
     ps.wait_attached()
@@ -75,34 +52,16 @@ def client_exchange(ctx, module, to_server, to_client, trace=None, exe=None, env
     """Our client of module (exe: another build of it) sends to_server to a
     Python server, which answers to_client; trace(pid, port): what traces the
     client instead of one plainsight (test_wire's). Returns (plainsight, client, server)."""
-    exe = exe or build_client(ctx, module)
-    cert, key = make_cert(ctx)
-    srv = PyServer(ctx, cert, key, len(to_server), to_client)
-    cli = Client(ctx, exe, srv.port, to_server, len(to_client), env=env)
-    ps = trace(cli.pid, srv.port) if trace else start(ctx, module, ["-m", "json", "-p", str(cli.pid)])
-    cli.go()
-    cli.finish()
-    srv.finish()
-    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
-    compare_bytes("the client's own record of what it received", cli.received, to_client)
-    return ps, cli, srv
+    def start_json(pid, _port):
+        return start(ctx, module, ["-m", "json", "-p", str(pid)])
+
+    return peer_exchange(ctx, exe or build_client(ctx, module), trace or start_json, to_server, to_client, env=env)
 
 
 def exchange(ctx, module, size_out, size_in, one_write=False):
     to_server, to_client = os.urandom(size_out), os.urandom(size_in)
     ps, cli, srv = client_exchange(ctx, module, to_server, to_client)
-    ps.stop()
-    records, summary, _ = ps.json_output()
-    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
-    writes = compare_stream(records, cli.pid, "write", to_server, "%s client's writes" % module,
-                            fd=cli.info["fd"], tuple_=tuple_, module=module)
-    compare_stream(records, cli.pid, "read", to_client, "%s client's reads" % module,
-                   fd=cli.info["fd"], tuple_=tuple_, module=module)
-    if one_write and len(writes) != 1:
-        raise TestFailure("one write of %d bytes gave %d records: %s"
-                          % (size_out, len(writes), [w["len"] for w in writes][:20]))
-    if summary is None or summary.get("lost_bytes"):
-        raise TestFailure("bytes lost: %r" % (summary,))
+    check_peer_capture(ps, cli, srv, to_server, to_client, module=module, one_write=one_write)
 
 
 @test("wolfssl_client_100KiB")
@@ -160,7 +119,7 @@ def mbedtls3_keylog(ctx, maxv):
     request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
     srv = PyServer(ctx, cert, key, len(request), answer)
-    cli = Client(ctx, exe, srv.port, request, len(answer), env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
+    cli = PeerClient(ctx, exe, srv.port, request, len(answer), env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
     cap = Capture(ctx, srv.port)
     keylog = ctx.path("keys.log")
     # GCC writes 3.6's banner as immediates (mbedtls_version_get_string_full):
@@ -212,7 +171,7 @@ def mbedtls_keylog_tls12(ctx):
     request = b"GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % path.encode()
     answer = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nok\n"
     srv = PyServer(ctx, cert, key, len(request), answer)
-    cli = Client(ctx, exe, srv.port, request, len(answer))
+    cli = PeerClient(ctx, exe, srv.port, request, len(answer))
     cap = Capture(ctx, srv.port)
     keylog = ctx.path("keys.log")
     ps = start(ctx, "mbedtls", ["-m", "keylog", "-k", keylog, "-p", str(cli.pid)])

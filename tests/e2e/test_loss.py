@@ -95,29 +95,30 @@ def tls_client(ctx, port, to_server, n_in):
 
 
 def gnutls_client(ctx, port, to_server, n_in):
-    from test_gnutls import PeerClient, build_peer, start_gnutls
-    cli = PeerClient(ctx, build_peer(ctx), port, to_server, n_in)
+    from test_gnutls import GnutlsPeerClient, build_peer, start_gnutls
+    cli = GnutlsPeerClient(ctx, build_peer(ctx), port, to_server, n_in)
     return cli, start_gnutls(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
 
 
 def nss_client(ctx, port, to_server, n_in):
-    from test_libs import Client
     from test_nss import build_nss_peer, start_nss
-    cli = Client(ctx, build_nss_peer(ctx), port, to_server, n_in)
+    from tls_servers import PeerClient
+    cli = PeerClient(ctx, build_nss_peer(ctx), port, to_server, n_in)
     return cli, start_nss(ctx, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
 
 
 def boringssl_client(ctx, port, to_server, n_in):
     from test_boringssl import build_boringssl_peer, start_tls
-    from test_libs import Client
-    cli = Client(ctx, build_boringssl_peer(ctx), port, to_server, n_in)
+    from tls_servers import PeerClient
+    cli = PeerClient(ctx, build_boringssl_peer(ctx), port, to_server, n_in)
     return cli, start_tls(ctx, cli.pid, ("-m", "json", "--mapsize", "64"))
 
 
 def libs_client(module):
     def start_client(ctx, port, to_server, n_in):
-        from test_libs import Client, build_client, start
-        cli = Client(ctx, build_client(ctx, module), port, to_server, n_in)
+        from test_libs import build_client, start
+        from tls_servers import PeerClient
+        cli = PeerClient(ctx, build_client(ctx, module), port, to_server, n_in)
         return cli, start(ctx, module, ["-m", "json", "-p", str(cli.pid), "--mapsize", "64"])
     return start_client
 

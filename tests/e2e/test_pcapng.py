@@ -71,6 +71,13 @@ def need_tools():
         harness.require_program(name)
 
 
+def run_ip(ctx, *args):
+    """`ip ARGS...` (iproute2), which must succeed."""
+    r = ctx.run(["ip"] + list(args))
+    if r.returncode != 0:
+        raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+
+
 def start_server(ctx, port, maxv):
     cert, key = make_cert(ctx)
     script = ctx.write("server.py", SERVER_PY.encode())
@@ -216,17 +223,8 @@ def pcapng_tls12(ctx):
 @test("asan_pcapng_decrypts_tls13")
 def asan_pcapng_tls13(ctx):
     """The same under ASan+UBSan (leaks included)."""
-    from test_tls import SANITIZER_RE
-    if not os.path.exists(binary(asan=True)):
-        raise TestFailure("ASan build not found: %s (make asan)" % binary(asan=True))
-    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=1:abort_on_error=1",
-               UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1")
-    try:
-        decrypts_without_key_file(ctx, "1.3", asan=True, env=env)
-    finally:
-        ps = ctx.plainsight
-        if ps is not None and ps.p.poll() is not None and SANITIZER_RE.search(ps.stderr):
-            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
+    from test_tls import under_asan
+    under_asan(ctx, lambda env: decrypts_without_key_file(ctx, "1.3", asan=True, env=env))
 
 
 @test("pcapng_filter_excludes_other_port")
@@ -452,9 +450,7 @@ def pcapng_veth(ctx):
     host_ip, ns_ip = "10.213.%d.1" % (os.getpid() % 250), "10.213.%d.2" % (os.getpid() % 250)
 
     def ip(*args):
-        r = ctx.run(["ip"] + list(args))
-        if r.returncode != 0:
-            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+        run_ip(ctx, *args)
 
     ip("netns", "add", ns)
     try:
@@ -655,9 +651,7 @@ def pcapng_tun(ctx):
     payload = "through the tun %s" % os.urandom(4).hex()
 
     def ip(*args):
-        r = ctx.run(["ip"] + list(args))
-        if r.returncode != 0:
-            raise TestFailure("ip %s: %s" % (" ".join(args), r.stderr.decode("utf-8", "replace").strip()))
+        run_ip(ctx, *args)
 
     ip("netns", "add", ns)
     try:

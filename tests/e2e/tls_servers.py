@@ -9,11 +9,13 @@ import sys
 import threading
 import time
 
-from harness import TestFailure, compare_bytes, free_port, indent, listening, require_program, tail, wait_until
+from harness import (TestFailure, compare_bytes, compare_stream, free_port, indent, listening, require_program, tail,
+                     wait_until)
 
 PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls_peer.py")
 PYTHON = sys.executable or "python3"
 WORK_TIMEOUT = 60
+LOCAL = "127.0.0.1"
 
 
 def make_cert(ctx):
@@ -89,7 +91,25 @@ class PyServer:
             return f.read()
 
 
-class PyClient:
+class GoClient:
+    """A client that waits for a line "go" on stdin before it connects (so
+    that plainsight can be told its pid first) and prints its connection
+    info as json lines at its end."""
+
+    def go(self):
+        self.proc.p.stdin.write(b"go\n")
+        self.proc.p.stdin.flush()
+
+    def finish(self):
+        self.proc.check_ok(WORK_TIMEOUT)
+        infos = read_rest_json(self.proc, "connection info")
+        if not infos:
+            raise TestFailure("%s printed no connection info" % self.proc.name)
+        self.info = infos[-1]
+        return self.info
+
+
+class PyClient(GoClient):
     def __init__(self, ctx, port, send_data, recv_bytes, tag="client", wait_go=False, chunk=0):
         self.ctx = ctx
         self.tag = tag
@@ -111,21 +131,29 @@ class PyClient:
             self.pid = hello["pid"]
         self.info = None
 
-    def go(self):
-        self.proc.p.stdin.write(b"go\n")
-        self.proc.p.stdin.flush()
-
-    def finish(self):
-        self.proc.check_ok(WORK_TIMEOUT)
-        infos = read_rest_json(self.proc, "connection info")
-        if not infos:
-            raise TestFailure("%s printed no connection info" % self.proc.name)
-        self.info = infos[-1]
-        return self.info
-
     def received(self):
         with open(self.out, "rb") as f:
             return f.read()
+
+
+class PeerClient(GoClient):
+    """One of our C clients (wolfssl_peer.c, gnutls_peer.c, ...): `EXE PORT
+    SEND_FILE RECV_BYTES OUT_FILE [MORE_ARGS]`. It prints its pid, waits for
+    go, sends the file's bytes, keeps the recv_bytes it reads in OUT_FILE
+    (self.received once finished) and prints its connection info."""
+
+    def __init__(self, ctx, exe, port, send_data, recv_bytes, more_args=(), env=None):
+        self.out = ctx.path("client.recv")
+        send = ctx.write("client.send", send_data)
+        self.proc = ctx.start([exe, str(port), send, str(recv_bytes), self.out] + list(more_args),
+                              os.path.basename(exe), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        self.pid = read_json_line(self.proc, "pid")["pid"]
+
+    def finish(self):
+        info = super().finish()
+        with open(self.out, "rb") as f:
+            self.received = f.read()
+        return info
 
 
 def py_exchange(ctx, cert, key, client_bytes, server_bytes):
@@ -217,6 +245,53 @@ class CurlExchange:
         return self
 
 
+def peer_exchange(ctx, exe, start_trace, to_server, to_client, more_args=(), env=None):
+    """Our C client exe (a PeerClient) sends to_server to a Python server,
+    which answers to_client; start_trace(pid, port) starts what traces the
+    client. Each end's own record must be what the other sent. Returns
+    (plainsight, client, server)."""
+    cert, key = make_cert(ctx)
+    srv = PyServer(ctx, cert, key, len(to_server), to_client)
+    cli = PeerClient(ctx, exe, srv.port, to_server, len(to_client), more_args, env=env)
+    ps = start_trace(cli.pid, srv.port)
+    cli.go()
+    cli.finish()
+    srv.finish()
+    compare_bytes("the server's own record of what it received", srv.received(0), to_server)
+    compare_bytes("%s's own record of what it received" % cli.proc.name, cli.received, to_client)
+    return ps, cli, srv
+
+
+def check_peer_capture(ps, cli, srv, to_server, to_client, module="tls", one_write=False):
+    """What plainsight (stopped here) captured of a peer_exchange: both ways
+    byte-exact, with the client socket's fd and 4-tuple, nothing lost;
+    one_write: the client's one write of to_server is one record."""
+    ps.stop()
+    records, summary, _ = ps.json_output()
+    tuple_ = (LOCAL, cli.info["local"][1], LOCAL, srv.port)
+    name = cli.proc.name
+    writes = compare_stream(records, cli.pid, "write", to_server, "%s's writes" % name, fd=cli.info["fd"],
+                            tuple_=tuple_, module=module)
+    compare_stream(records, cli.pid, "read", to_client, "%s's reads" % name, fd=cli.info["fd"], tuple_=tuple_,
+                   module=module)
+    if one_write and len(writes) != 1:
+        raise TestFailure("one write of %d bytes gave %d records: %s"
+                          % (len(to_server), len(writes), [w["len"] for w in writes][:20]))
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))
+
+
+def request_page(cli, path, name):
+    """Lets a client started as `sh -c 'read go; exec CLIENT'` go, asks
+    s_server -www for path with an HTTP/1.0 GET on the client's stdin, waits
+    for the page (or the client's end) and closes that stdin."""
+    cli.p.stdin.write(b"go\nGET %s HTTP/1.0\r\n\r\n" % path.encode())
+    cli.p.stdin.flush()
+    wait_until(lambda: b"</HTML>" in cli.stdout_bytes.upper() or cli.p.poll() is not None, WORK_TIMEOUT,
+               "%s to receive s_server's page" % name)
+    cli.p.stdin.close()
+
+
 def stdin_client_vs_s_server(ctx, client_argv, name, start_trace, to_server, to_client):
     """A command-line TLS client (bssl client, tstclnt) against openssl
     s_server, each passing its stdin to the other, which writes it to stdout:
@@ -250,10 +325,7 @@ def stdin_client_vs_s_server(ctx, client_argv, name, start_trace, to_server, to_
     srv.p.stdin.close()
     cli.p.stdin.close()
     for proc in (srv, cli):
-        try:
-            proc.p.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        proc.wait_or_kill(10)
         proc.join_readers()
     compare_bytes("s_server's own record: what it received vs what %s was given" % name, srv.stdout_bytes, to_server)
     compare_bytes("%s's own record: what it received vs what s_server was given" % name, cli.stdout_bytes, to_client)

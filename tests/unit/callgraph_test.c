@@ -111,6 +111,26 @@ static const char *fixture_path(char *buf, size_t size, const char *name)
 }
 
 /*
+ * The fixture library twice: with its symbol table (where the functions
+ * truly are) and stripped (where they are looked for). Both, or a failed check.
+ */
+static bool open_fixtures(struct ps_elf **with_symbols, struct ps_elf **stripped)
+{
+	char path[PATH_MAX];
+
+	*with_symbols = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
+	*stripped = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.stripped.so"));
+	CHECK(*with_symbols && *stripped);
+	return *with_symbols && *stripped;
+}
+
+static void close_fixtures(struct ps_elf *with_symbols, struct ps_elf *stripped)
+{
+	ps_elf_close(with_symbols);
+	ps_elf_close(stripped);
+}
+
+/*
  * tests/unit/callgraph_fixture.c, stripped: fixture_internal is found by its
  * two callers, at the address the unstripped copy's .symtab gives it; the
  * tail call through the PLT reaches it; one caller alone is ambiguous.
@@ -119,14 +139,11 @@ static void test_stripped_fixture(void)
 {
 	static const char *const readers[] = { "fixture_read", "fixture_read_ex" };
 	static const char *const one_reader[] = { "fixture_read" };
-	char path[PATH_MAX];
-	struct ps_elf *with_symbols = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
-	struct ps_elf *stripped = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.stripped.so"));
+	struct ps_elf *with_symbols, *stripped;
 	uint64_t want = 0, size, got = 0, unused;
 	size_t n = 0;
 
-	CHECK(with_symbols && stripped);
-	if (!with_symbols || !stripped)
+	if (!open_fixtures(&with_symbols, &stripped))
 		goto out;
 	CHECK_INT(ps_elf_function(with_symbols, "fixture_internal", &want, &size), 0);
 	CHECK_INT(ps_elf_function(stripped, "fixture_internal", &unused, &size), -ENOENT);
@@ -139,8 +156,7 @@ static void test_stripped_fixture(void)
 	CHECK_INT(ps_callgraph_reaches(stripped, &disasm, "fixture_read_all", &got, 1), 1);
 	CHECK_INT(ps_callgraph_reaches(stripped, &disasm, "fixture_other", &got, 1), 0);
 out:
-	ps_elf_close(with_symbols);
-	ps_elf_close(stripped);
+	close_fixtures(with_symbols, stripped);
 }
 
 /* `called with`: the function string literals are passed to, in the stripped fixture. */
@@ -149,14 +165,11 @@ static void test_located_by_strings(void)
 	static const char *const labels[] = { "FIXTURE_MASTER", "FIXTURE_EXPORTER" };
 	static const char *const shared[] = { "FIXTURE_MASTER" };
 	static const char *const missing[] = { "FIXTURE_MASTER", "NOT_IN_THE_FIXTURE" };
-	char path[PATH_MAX];
-	struct ps_elf *with_symbols = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
-	struct ps_elf *stripped = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.stripped.so"));
+	struct ps_elf *with_symbols, *stripped;
 	uint64_t want = 0, size, got = 0, unused;
 	size_t n = 0;
 
-	CHECK(with_symbols && stripped);
-	if (!with_symbols || !stripped)
+	if (!open_fixtures(&with_symbols, &stripped))
 		goto out;
 	CHECK_INT(ps_elf_function(with_symbols, "fixture_log", &want, &size), 0);
 	CHECK_INT(ps_callgraph_locate_passed(stripped, &disasm, labels, 2, &got, &n), 0);
@@ -168,8 +181,7 @@ static void test_located_by_strings(void)
 	CHECK_INT(ps_callgraph_locate_passed(stripped, &disasm, missing, 2, &unused, &n), -ENOENT);
 	CHECK_INT(n, 0);
 out:
-	ps_elf_close(with_symbols);
-	ps_elf_close(stripped);
+	close_fixtures(with_symbols, stripped);
 }
 
 /*
@@ -179,13 +191,10 @@ out:
  */
 static void test_table_slots(void)
 {
-	char path[PATH_MAX];
-	struct ps_elf *with_symbols = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.so"));
-	struct ps_elf *stripped = ps_elf_open(fixture_path(path, sizeof(path), "libcallgraph_fixture.stripped.so"));
+	struct ps_elf *with_symbols, *stripped;
 	uint64_t table = 0, want_table = 1, one = 0, two = 0, want_one = 1, want_two = 2, size, unused;
 
-	CHECK(with_symbols && stripped);
-	if (!with_symbols || !stripped)
+	if (!open_fixtures(&with_symbols, &stripped))
 		goto out;
 	CHECK_INT(ps_elf_symbol_vaddr(with_symbols, "fixture_vector_table", true, &want_table), 0);
 	CHECK_INT(ps_elf_function(with_symbols, "fixture_slot_one", &want_one, &size), 0);
@@ -201,8 +210,7 @@ static void test_table_slots(void)
 	CHECK_INT(ps_callgraph_returned_address(stripped, &disasm, "fixture_other", &unused), -EMLINK);
 	CHECK_INT(ps_callgraph_returned_address(stripped, &disasm, "fixture_not_there", &unused), -ENOENT);
 out:
-	ps_elf_close(with_symbols);
-	ps_elf_close(stripped);
+	close_fixtures(with_symbols, stripped);
 }
 
 /*

@@ -522,6 +522,15 @@ static size_t hpack(nghttp2_hd_deflater *d, const nghttp2_nv *nva, size_t n, uin
 	return len > 0 ? (size_t)len : 0;
 }
 
+/* A HEADERS frame on stream with flags: nva, n fields, compressed by d (whose table they change). */
+static void headers_frame(struct bytes *b, nghttp2_hd_deflater *d, const nghttp2_nv *nva, size_t n, uint8_t flags,
+			  uint32_t stream)
+{
+	uint8_t block[1024];
+
+	frame(b, 1, flags, stream, block, hpack(d, nva, n, block, sizeof(block)));
+}
+
 static void h2_streams(struct bytes *client, struct bytes *server)
 {
 	nghttp2_hd_deflater *cd, *sd;
@@ -583,16 +592,12 @@ static void h2_streams(struct bytes *client, struct bytes *server)
 		frame(server, 5, 0x4, 1, p.p, p.len);
 		free(p.p);
 	}
-	n = hpack(sd, resp, 3, block, sizeof(block));
-	frame(server, 1, 0x4, 1, block, n);
+	headers_frame(server, sd, resp, 3, 0x4, 1);
 	frame(server, 0, 0x1, 1, "one's body", 10);
-	n = hpack(sd, resp, 3, block, sizeof(block));   /* now all from the dynamic table */
-	frame(server, 1, 0x4, 3, block, n);
+	headers_frame(server, sd, resp, 3, 0x4, 3);   /* now all from the dynamic table */
 	frame(server, 0, 0, 3, "two's body", 10);
-	n = hpack(sd, trailers, 1, block, sizeof(block));
-	frame(server, 1, 0x4 | 0x1, 3, block, n);
-	n = hpack(sd, resp, 3, block, sizeof(block));
-	frame(server, 1, 0x4, 2, block, n);
+	headers_frame(server, sd, trailers, 1, 0x4 | 0x1, 3);
+	headers_frame(server, sd, resp, 3, 0x4, 2);
 	frame(server, 3, 0, 2, "\0\0\0\x08", 4);        /* RST_STREAM CANCEL */
 	frame(server, 7, 0, 0, goaway, sizeof(goaway));
 	nghttp2_hd_deflate_del(cd);
@@ -651,7 +656,6 @@ static void test_h2_table_size_updates(void)
 {
 	nghttp2_hd_deflater *cd;
 	struct bytes client = { 0 };
-	uint8_t block[1024];
 	const nghttp2_nv req[] = { NV(":method", "GET"), NV(":path", "/same"), NV(":scheme", "https"),
 				   NV(":authority", "size.test"), NV("x-long", "a value long enough to be indexed") };
 	const size_t sizes[] = { 4096, 0, 256, 4096, 64, 4096 };
@@ -662,13 +666,9 @@ static void test_h2_table_size_updates(void)
 	nghttp2_hd_deflate_new(&cd, 4096);
 	puts_b(&client, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		size_t n;
-
 		CHECK_INT(nghttp2_hd_deflate_change_table_size(cd, sizes[i]), 0);
-		n = hpack(cd, req, 5, block, sizeof(block));
-		frame(&client, 1, 0x5, 1 + 2 * (uint32_t)i, block, n);
-		n = hpack(cd, req, 5, block, sizeof(block));   /* again: indexed where the table holds it */
-		frame(&client, 1, 0x5, 101 + 2 * (uint32_t)i, block, n);
+		headers_frame(&client, cd, req, 5, 0x5, 1 + 2 * (uint32_t)i);
+		headers_frame(&client, cd, req, 5, 0x5, 101 + 2 * (uint32_t)i);   /* again: indexed where the table holds it */
 	}
 	run_start(&r, 0);
 	push(&r, PS_HTTP_WRITE, client.p, client.len);
@@ -691,7 +691,6 @@ static void test_h2_mid_connection(void)
 {
 	nghttp2_hd_deflater *cd;
 	struct bytes before = { 0 }, after = { 0 };
-	uint8_t block[1024];
 	const nghttp2_nv first[] = { NV(":method", "GET"), NV(":path", "/first"), NV(":scheme", "https"),
 				     NV(":authority", "mid.test"), NV("cookie", "session=1234"),
 				     NV("x-custom", "value-one") };
@@ -704,15 +703,11 @@ static void test_h2_mid_connection(void)
 	struct ps_http_counters counters;
 	struct run r;
 	char *out;
-	size_t n;
 
 	nghttp2_hd_deflate_new(&cd, 4096);
-	n = hpack(cd, first, 6, block, sizeof(block));
-	frame(&before, 1, 0x5, 1, block, n);
-	n = hpack(cd, second, 7, block, sizeof(block));
-	frame(&after, 1, 0x5, 3, block, n);
-	n = hpack(cd, third, 6, block, sizeof(block));
-	frame(&after, 1, 0x5, 5, block, n);
+	headers_frame(&before, cd, first, 6, 0x5, 1);
+	headers_frame(&after, cd, second, 7, 0x5, 3);
+	headers_frame(&after, cd, third, 6, 0x5, 5);
 	run_start(&r, 0);
 	CHECK(push(&r, PS_HTTP_WRITE, after.p, after.len));
 	out = run_end(&r, &counters);
@@ -739,21 +734,18 @@ static void test_h2_malformed(void)
 {
 	nghttp2_hd_deflater *cd;
 	struct bytes s = { 0 }, cut = { 0 };
-	uint8_t block[1024];
 	const nghttp2_nv req[] = { NV(":method", "GET"), NV(":path", "/ok"), NV(":scheme", "https"),
 				   NV(":authority", "bad.test") };
 	struct ps_http_counters counters;
 	struct run r;
 	char *out;
-	size_t n;
 
 	/* a block nghttp2 refuses on stream 1, bad padding on stream 3, stream 5 fine */
 	nghttp2_hd_deflate_new(&cd, 4096);
 	puts_b(&s, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 	frame(&s, 1, 0x5, 1, "\x80", 1);                /* indexed field 0: a decoding error */
 	frame(&s, 1, 0x5 | 0x8, 3, "\x09" "abc", 4);    /* 9 bytes of padding in 4 */
-	n = hpack(cd, req, 4, block, sizeof(block));
-	frame(&s, 1, 0x5, 5, block, n);
+	headers_frame(&s, cd, req, 4, 0x5, 5);
 	run_start(&r, 0);
 	push(&r, PS_HTTP_WRITE, s.p, s.len);
 	out = run_end(&r, &counters);
@@ -809,8 +801,7 @@ static void test_h2_malformed(void)
 
 			frame(&big, off ? 9 : 1, (off + len == blk.len ? 0x4 : 0) | (off ? 0 : 0x1), 1, blk.p + off, len);
 		}
-		n = hpack(cd, req, 4, block, sizeof(block));
-		frame(&big, 1, 0x5, 3, block, n);
+		headers_frame(&big, cd, req, 4, 0x5, 3);
 		run_start(&r, 0);
 		for (size_t off = 0; off < big.len; off += 65536)
 			push(&r, PS_HTTP_WRITE, big.p + off, big.len - off < 65536 ? big.len - off : 65536);
@@ -831,7 +822,6 @@ static void test_grpc(void)
 {
 	nghttp2_hd_deflater *cd, *sd;
 	struct bytes client = { 0 }, server = { 0 };
-	uint8_t block[1024];
 	const nghttp2_nv req[] = { NV(":method", "POST"), NV(":path", "/helloworld.Greeter/SayHello"),
 				   NV(":scheme", "https"), NV(":authority", "grpc.test"),
 				   NV("content-type", "application/grpc"), NV("te", "trailers") };
@@ -839,19 +829,15 @@ static void test_grpc(void)
 	const nghttp2_nv trailers[] = { NV("grpc-status", "5"), NV("grpc-message", "not found") };
 	struct run r;
 	char *out;
-	size_t n;
 
 	nghttp2_hd_deflate_new(&cd, 4096);
 	nghttp2_hd_deflate_new(&sd, 4096);
 	puts_b(&client, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-	n = hpack(cd, req, 6, block, sizeof(block));
-	frame(&client, 1, 0x4, 1, block, n);
+	headers_frame(&client, cd, req, 6, 0x4, 1);
 	frame(&client, 0, 0x1, 1, "\0\0\0\0\x03" "abc" "\x01\0\0\0\x02" "zz", 15);
-	n = hpack(sd, resp, 2, block, sizeof(block));
-	frame(&server, 1, 0x4, 1, block, n);
+	headers_frame(&server, sd, resp, 2, 0x4, 1);
 	frame(&server, 0, 0, 1, "\0\0\0\0\x01" "r", 6);
-	n = hpack(sd, trailers, 2, block, sizeof(block));
-	frame(&server, 1, 0x5, 1, block, n);
+	headers_frame(&server, sd, trailers, 2, 0x5, 1);
 	{
 		const nghttp2_nv req_gz[] = { NV(":method", "POST"), NV(":path", "/helloworld.Greeter/SayHello"),
 					      NV(":scheme", "https"), NV(":authority", "grpc.test"),
@@ -863,8 +849,7 @@ static void test_grpc(void)
 		prefix[4] = (uint8_t)gz.len;
 		put(&msg, prefix, 5);
 		put(&msg, gz.p, gz.len);
-		n = hpack(cd, req_gz, 6, block, sizeof(block));
-		frame(&client, 1, 0x4, 3, block, n);
+		headers_frame(&client, cd, req_gz, 6, 0x4, 3);
 		frame(&client, 0, 0x1, 3, msg.p, msg.len);
 		free(gz.p);
 		free(msg.p);
@@ -894,21 +879,18 @@ static void test_h2_fd_reuse(void)
 {
 	nghttp2_hd_deflater *cd;
 	struct bytes a = { 0 };
-	uint8_t block[512];
 	const nghttp2_nv req[] = { NV(":method", "GET"), NV(":path", "/r"), NV(":scheme", "https"),
 				   NV(":authority", "reuse.test") };
 	struct ps_http_counters counters;
 	struct run r;
 	char *out;
-	size_t n;
 
 	run_start(&r, 0);
 	for (int i = 0; i < 2; i++) {
 		nghttp2_hd_deflate_new(&cd, 4096);
 		a.len = 0;
 		puts_b(&a, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
-		n = hpack(cd, req, 4, block, sizeof(block));
-		frame(&a, 1, 0x5, 1, block, n);
+		headers_frame(&a, cd, req, 4, 0x5, 1);
 		push(&r, PS_HTTP_WRITE, a.p, a.len);
 		nghttp2_hd_deflate_del(cd);
 	}

@@ -46,6 +46,13 @@ static char *read_all(const char *path)
 	return text;
 }
 
+/* Closes w, which must close cleanly, and returns what it wrote to temp_path. */
+static char *close_and_read(struct ps_writer *w)
+{
+	CHECK_INT(ps_writer_close(w), 0);
+	return read_all(temp_path);
+}
+
 /* Writes records with a fresh writer and returns what landed in the file. */
 static char *write_records(const struct ps_output_opts *opts, const struct ps_record *recs, size_t n)
 {
@@ -57,8 +64,7 @@ static char *write_records(const struct ps_output_opts *opts, const struct ps_re
 		return NULL;
 	for (size_t i = 0; i < n; i++)
 		CHECK_INT(ps_writer_record(w, &recs[i]), 0);
-	CHECK_INT(ps_writer_close(w), 0);
-	text = read_all(temp_path);
+	text = close_and_read(w);
 	unlink(temp_path);
 	return text;
 }
@@ -552,8 +558,7 @@ static void json_notice(void)
 	notice.stack = &ps_tls_go;
 	notice.reason = "Go crypto/tls";
 	CHECK_INT(ps_writer_notice(w, &notice), 0);
-	CHECK_INT(ps_writer_close(w), 0);
-	text = read_all(temp_path);
+	text = close_and_read(w);
 	CHECK_STR(text, "{\"notice\": \"unreachable\", \"pid\": 42, \"exe\": \"/opt/\\\"q\\\"/app\", \"stack\": \"GnuTLS\","
 			" \"module\": \"gnutls\", \"library\": \"/usr/lib/libgnutls.so.30\","
 			" \"reason\": \"GnuTLS (/usr/lib/libgnutls.so.30), not probed\"}\n"
@@ -567,8 +572,7 @@ static void json_notice(void)
 	if (!w)
 		return;
 	CHECK_INT(ps_writer_notice(w, &notice), 0);
-	CHECK_INT(ps_writer_close(w), 0);
-	text = read_all(temp_path);
+	text = close_and_read(w);
 	CHECK_STR(text, "");
 	free(text);
 }
@@ -595,8 +599,7 @@ static void json_summary(void)
 	if (!w)
 		return;
 	CHECK_INT(ps_writer_summary(w, &c), 0);
-	CHECK_INT(ps_writer_close(w), 0);
-	text = read_all(temp_path);
+	text = close_and_read(w);
 	/* lost_bytes 5 + 6 + 8 + 17, lost_records 4 + 11 + 12 + 16, incomplete_calls 10 + 7 + 14 */
 	CHECK_STR(text, "{\"summary\": {\"records\": 1, \"bytes\": 2, \"lost_bytes\": 36, \"lost_records\": 43,"
 			" \"incomplete_calls\": 31, \"gap_bytes\": 9, \"chunks\": 3, \"lost\": {\"ringbuf_events\": 4,"
@@ -615,8 +618,7 @@ static void json_summary(void)
 	if (!w)
 		return;
 	CHECK_INT(ps_writer_summary(w, &c), 0);
-	CHECK_INT(ps_writer_close(w), 0);
-	text = read_all(temp_path);
+	text = close_and_read(w);
 	CHECK_STR(text, "");
 	free(text);
 	unlink(temp_path);

@@ -329,19 +329,24 @@ static const struct ps_module_desc test_module = {
 	.n_layouts = sizeof(test_layouts) / sizeof(test_layouts[0]),
 };
 
-static void check_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
+/* The layout module m selects for product (NULL: none) and version; want_name NULL: none. */
+static void check_module_layout(const struct ps_module_desc *m, const char *product, const char *version,
+				enum ps_layout_match want_match, const char *want_name)
 {
-	const struct ps_layout_desc *layout = (const void *)&test_module; /* must be overwritten */
-	enum ps_layout_match match = ps_layout_select(&test_module, NULL, version, &layout);
+	const struct ps_layout_desc *layout = (const void *)m; /* must be overwritten */
+	enum ps_layout_match match = ps_layout_select(m, product, version, &layout);
+	const char *got_name = layout == (const void *)m ? "(not set)" : layout ? layout->name : "(none)";
 
-	if (match != want_match) {
-		fprintf(stderr, "  version %s: match %d, want %d\n", version, match, want_match);
+	if (match != want_match || strcmp(got_name, want_name ? want_name : "(none)") != 0) {
+		fprintf(stderr, "  %s: %s %s: match %d, layout %s; want %d, %s\n", m->name, product ? product : "(none)",
+			version ? version : "(none)", match, got_name, want_match, want_name ? want_name : "(none)");
 		check_failures_in_test++;
 	}
-	if (!want_name)
-		CHECK(layout == NULL);
-	else
-		CHECK_STR(layout ? layout->name : NULL, want_name);
+}
+
+static void check_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
+{
+	check_module_layout(&test_module, NULL, version, want_match, want_name);
 }
 
 static void test_layout_select(void)
@@ -385,13 +390,7 @@ static const struct ps_module_desc go_module = {
 
 static void check_go_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
 {
-	const struct ps_layout_desc *layout = NULL;
-
-	CHECK_INT(ps_layout_select(&go_module, NULL, version, &layout), want_match);
-	if (!want_name)
-		CHECK(layout == NULL);
-	else
-		CHECK_STR(layout ? layout->name : NULL, want_name);
+	check_module_layout(&go_module, NULL, version, want_match, want_name);
 }
 
 static void test_layout_select_stack_abi(void)
@@ -502,18 +501,7 @@ static const struct ps_module_desc product_module = {
 static void check_product_layout(const char *product, const char *version, enum ps_layout_match want_match,
 				 const char *want_name)
 {
-	const struct ps_layout_desc *layout = (const void *)&product_module; /* must be overwritten */
-	enum ps_layout_match match = ps_layout_select(&product_module, product, version, &layout);
-
-	if (match != want_match) {
-		fprintf(stderr, "  %s %s: match %d, want %d\n", product ? product : "(none)", version, match,
-			want_match);
-		check_failures_in_test++;
-	}
-	if (!want_name)
-		CHECK(layout == NULL);
-	else
-		CHECK_STR(layout ? layout->name : NULL, want_name);
+	check_module_layout(&product_module, product, version, want_match, want_name);
 }
 
 static void test_layout_select_products(void)
@@ -572,13 +560,7 @@ static const struct ps_module_desc open_module = {
 
 static void check_open_layout(const char *version, enum ps_layout_match want_match, const char *want_name)
 {
-	const struct ps_layout_desc *layout = NULL;
-
-	CHECK_INT(ps_layout_select(&open_module, NULL, version, &layout), want_match);
-	if (want_name)
-		CHECK_STR(layout ? layout->name : NULL, want_name);
-	else
-		CHECK(layout == NULL);
+	check_module_layout(&open_module, NULL, version, want_match, want_name);
 }
 
 static void test_layout_select_open(void)

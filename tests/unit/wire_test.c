@@ -372,6 +372,17 @@ static int is_0_to_49(const struct bytes *b)
 	return 1;
 }
 
+/* Feeds the trace's records [from, to) to s as they are. */
+static void feed_trace(struct ps_tls_session *s, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		struct bytes rec = unhex(trace[i].hex);
+
+		ps_tls_session_data(s, trace[i].dir, rec.data, rec.len);
+		free(rec.data);
+	}
+}
+
 /* Feeds the trace; flip: a bit of the client's data record's tag flipped. */
 static void run_trace(struct ps_evp *evp, bool secrets_first, bool flip, uint64_t undecryptable[PS_WIRE_CAUSES],
 		      struct trace_out *out)
@@ -431,28 +442,36 @@ static void test_rfc8448_trace(void)
 	ps_evp_unload(&evp);
 }
 
+/*
+ * A session of the trace (out: no secrets known) with libcrypto loaded into
+ * evp, what it cannot decrypt counted in undecryptable; false, a failed
+ * check, when libcrypto does not load.
+ */
+static bool start_without_secrets(struct ps_tls_session *s, struct ps_tls_session_ops *ops, struct ps_evp *evp,
+				  struct trace_out *out, uint64_t undecryptable[PS_WIRE_CAUSES])
+{
+	if (ps_evp_load(evp)) {
+		CHECK(!"libcrypto loads");
+		return false;
+	}
+	*ops = (struct ps_tls_session_ops){ .plaintext = on_plain, .secrets = lookup, .arg = out, .evp = evp,
+					    .undecryptable = undecryptable };
+	ps_tls_session_init(s, ops);
+	return true;
+}
+
 /* A record whose secrets never come: counted when the session ends, never written. */
 static void test_no_secret_counted(void)
 {
 	uint64_t undecryptable[PS_WIRE_CAUSES] = { 0 };
 	struct trace_out out = { 0 };
-	struct ps_tls_session_ops ops = { .plaintext = on_plain, .secrets = lookup, .arg = &out,
-					  .undecryptable = undecryptable };
+	struct ps_tls_session_ops ops;
 	struct ps_tls_session s;
 	struct ps_evp evp;
 
-	if (ps_evp_load(&evp)) {
-		CHECK(!"libcrypto loads");
+	if (!start_without_secrets(&s, &ops, &evp, &out, undecryptable))
 		return;
-	}
-	ops.evp = &evp;
-	ps_tls_session_init(&s, &ops);
-	for (size_t i = 0; i < TRACE_LEN; i++) {
-		struct bytes rec = unhex(trace[i].hex);
-
-		ps_tls_session_data(&s, trace[i].dir, rec.data, rec.len);
-		free(rec.data);
-	}
+	feed_trace(&s, 0, TRACE_LEN);
 	ps_tls_session_free(&s);
 	CHECK_INT(undecryptable[PS_WIRE_NO_SECRET], 7);
 	CHECK_INT(out.plain[0].len + out.plain[1].len, 0);
@@ -606,33 +625,18 @@ static void test_give_up(void)
 {
 	uint64_t undecryptable[PS_WIRE_CAUSES] = { 0 };
 	struct trace_out out = { 0 };
-	struct ps_tls_session_ops ops = { .plaintext = on_plain, .secrets = lookup, .arg = &out,
-					  .undecryptable = undecryptable };
+	struct ps_tls_session_ops ops;
 	struct ps_tls_session s;
 	struct ps_evp evp;
 
-	if (ps_evp_load(&evp)) {
-		CHECK(!"libcrypto loads");
+	if (!start_without_secrets(&s, &ops, &evp, &out, undecryptable))
 		return;
-	}
-	ops.evp = &evp;
-	ps_tls_session_init(&s, &ops);
-	for (size_t i = 0; i < TRACE_LEN - 2; i++) {
-		struct bytes rec = unhex(trace[i].hex);
-
-		ps_tls_session_data(&s, trace[i].dir, rec.data, rec.len);
-		free(rec.data);
-	}
+	feed_trace(&s, 0, TRACE_LEN - 2);
 	CHECK(ps_tls_session_waiting(&s));
 	ps_tls_session_give_up(&s);
 	CHECK(!ps_tls_session_waiting(&s));
 	CHECK_INT(undecryptable[PS_WIRE_NO_SECRET], 5);
-	for (size_t i = TRACE_LEN - 2; i < TRACE_LEN; i++) {  /* the alerts: counted at once */
-		struct bytes rec = unhex(trace[i].hex);
-
-		ps_tls_session_data(&s, trace[i].dir, rec.data, rec.len);
-		free(rec.data);
-	}
+	feed_trace(&s, TRACE_LEN - 2, TRACE_LEN);  /* the alerts: counted at once */
 	CHECK(!ps_tls_session_waiting(&s));
 	CHECK_INT(undecryptable[PS_WIRE_NO_SECRET], 7);
 	ps_tls_session_free(&s);

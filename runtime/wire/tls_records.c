@@ -10,7 +10,7 @@ static const uint8_t hello_retry_random[32] = {
 	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
-static int bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len)
+int ps_tls_bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len)
 {
 	if (!len)
 		return 0;
@@ -77,7 +77,7 @@ int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len,
 {
 	size_t at = 0;
 
-	if (bytes_append(&f->pending, data, len))
+	if (ps_tls_bytes_append(&f->pending, data, len))
 		return -ENOMEM;
 	for (;;) {
 		const uint8_t *h;
@@ -118,7 +118,7 @@ int ps_tls_handshake_push(struct ps_tls_bytes *buf, const uint8_t *data, size_t 
 {
 	size_t at = 0;
 
-	if (bytes_append(buf, data, len))
+	if (ps_tls_bytes_append(buf, data, len))
 		return -ENOMEM;
 	while (buf->len - at >= 4) {
 		const uint8_t *m = buf->data + at;
@@ -237,4 +237,20 @@ int ps_tls_parse_server_hello(const uint8_t *body, size_t len, struct ps_tls_hel
 	if (r.left)                 /* a TLS 1.0 ServerHello may end here */
 		read_server_extensions(&r, out);
 	return 0;
+}
+
+int ps_tls_parse_encrypted_extensions(const uint8_t *body, size_t len, bool *early_data_accepted)
+{
+	struct reader r = { .p = body, .left = len };
+	size_t total = take_uint(&r, 2);
+	struct reader ext = { .p = take(&r, total), .left = total, .bad = r.bad };
+
+	*early_data_accepted = false;
+	while (!ext.bad && ext.left >= 4) {
+		size_t type = take_uint(&ext, 2);
+
+		take(&ext, take_uint(&ext, 2));
+		*early_data_accepted |= type == 42 && !ext.bad;
+	}
+	return r.bad || ext.bad ? -EINVAL : 0;
 }

@@ -285,6 +285,25 @@ static void test_hellos(void)
 	free(random.data);
 }
 
+/* EncryptedExtensions bodies of RFC 8448 sections 3 (a full handshake) and 4 (0-RTT taken: early_data, 42, last). */
+static const char ee_full[] = "0022000a00140012001d00170018001901000101010201030104001c0002400100000000";
+static const char ee_early_taken[] = "0026000a00140012001d00170018001901000101010201030104001c00024001000000"
+				     "00002a0000";
+
+static void test_encrypted_extensions(void)
+{
+	struct bytes full = unhex(ee_full), taken = unhex(ee_early_taken);
+	bool accepted = true;
+
+	CHECK_INT(ps_tls_parse_encrypted_extensions(full.data, full.len, &accepted), 0);
+	CHECK(!accepted);
+	CHECK_INT(ps_tls_parse_encrypted_extensions(taken.data, taken.len, &accepted), 0);
+	CHECK(accepted);
+	CHECK(ps_tls_parse_encrypted_extensions(taken.data, taken.len - 3, &accepted) != 0);
+	free(full.data);
+	free(taken.data);
+}
+
 /* ---- keys -------------------------------------------------------------------- */
 
 static void test_tls13_keys(void)
@@ -313,9 +332,11 @@ struct trace_out {
 	int secrets_known;
 };
 
-static void on_plain(void *arg, struct ps_tls_session *s, int dir, const uint8_t *data, size_t len)
+static void on_plain(void *arg, struct ps_tls_session *s, int dir, enum ps_wire_ends ends, const uint8_t *data,
+		     size_t len)
 {
-	append(&((struct trace_out *)arg)->plain[dir], data, len);
+	if (ends & PS_WIRE_WRITER)
+		append(&((struct trace_out *)arg)->plain[dir], data, len);
 }
 
 static const struct ps_secrets *lookup(void *arg, const uint8_t random[32])
@@ -465,12 +486,13 @@ struct wire_out {
 	struct bytes plain[2];      /* by sender port: [0] the client's (port 40000) */
 };
 
-static void on_wire_plain(void *arg, const struct ps_wire_flow *flow, const uint8_t *data, size_t len,
-			  uint64_t wall_ns)
+static void on_wire_plain(void *arg, const struct ps_wire_flow *flow, enum ps_wire_ends ends, const uint8_t *data,
+			  size_t len, uint64_t wall_ns)
 {
 	struct wire_out *w = arg;
 
-	append(&w->plain[flow->src->port == 40000 ? 0 : 1], data, len);
+	if (ends & PS_WIRE_WRITER)
+		append(&w->plain[flow->src->port == 40000 ? 0 : 1], data, len);
 }
 
 /* The trace as TCP segments of at most 100 bytes, client 10.0.0.1:40000, server 10.0.0.2:443. */
@@ -651,6 +673,7 @@ int main(void)
 	TEST(test_tcp_hold_bound);
 	TEST(test_framing_split_and_joined);
 	TEST(test_hellos);
+	TEST(test_encrypted_extensions);
 	TEST(test_tls13_keys);
 	TEST(test_rfc8448_trace);
 	TEST(test_no_secret_counted);

@@ -137,14 +137,16 @@ def compare_modes(calls, wire, wire_counters, sent, what, module="tls"):
 class OpensslPair:
     """s_server fed on stdin, s_client fed on stdin, each one's stdout what it received."""
 
-    def __init__(self, ctx, server_args=(), naccept=1):
+    def __init__(self, ctx, server_args=(), naccept=1, port=None, env=None):
         self.ctx = ctx
+        self.env = env
         self.openssl = harness.require_program("openssl")
         self.cert, self.key = make_cert(ctx)
-        self.port = free_port()
+        self.port = port or free_port()
         self.server = ctx.start([self.openssl, "s_server", "-quiet", "-naccept", str(naccept),
                                  "-accept", "127.0.0.1:%d" % self.port, "-cert", self.cert, "-key", self.key] +
-                                list(server_args), "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
+                                list(server_args), "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True,
+                                env=env)
         wait_until(lambda: listening(self.port) or self.server.p.poll() is not None, 20,
                    "s_server to listen on port %d" % self.port)
         if self.server.p.poll() is not None:
@@ -160,7 +162,7 @@ class OpensslPair:
         # after -quiet (which sets -ign_eof): stdin's end closes the connection
         argv += ["-quiet", "-nocommands", "-no_ign_eof"] if quiet else ["-brief"]
         cli = self.ctx.start(argv + list(client_args), "openssl s_client", stdin=subprocess.PIPE,
-                             collect_stdout=True)
+                             collect_stdout=True, env=self.env)
         half = len(client_data) // 2 if key_update else len(client_data)
         self.feed(cli, client_data[:half])
         self.wait_server(half)
@@ -336,6 +338,30 @@ def t_hello_retry(ctx):
     """The client's key share is for a group the server does not take: a
     HelloRetryRequest, a second ClientHello, then the real ServerHello."""
     openssl_case(ctx, ["-groups", "X25519"], ["-groups", "P-256:X25519"], what="HelloRetryRequest")
+
+
+@test("wire-discovered-copy")
+def t_discovered_copy(ctx):
+    """A private libssl copy (LD_LIBRARY_PATH) that discovery attaches once
+    s_server maps it, after the start: its attached line names the hooks as
+    the first one does (secrets hooks only, fewer probes than call mode's
+    line for it), and its connections are decrypted with its secrets."""
+    import test_faults
+    if harness.private_libssl():
+        raise TestSkip("E2E_PRIVATE_LIBSSL=1 makes every run name --libssl: discovery is what runs without it")
+    env, copy = test_faults.private_libs(ctx)
+    port = free_port()
+    both = BothModes(ctx, port)
+    pair = OpensslPair(ctx, port=port, env=env)
+    prefix = "plainsight: attached tls to %s of pid %d (" % (copy, pair.server.pid)
+    check_attached(both.calls.wait_line(prefix, WORK_TIMEOUT), both.wire.wait_line(prefix, WORK_TIMEOUT))
+    up, down = os.urandom(30000), os.urandom(40000)
+    cli = pair.exchange([], up, down)
+    pair.finish()
+    calls, wire, counters = both.stop()
+    srv = pair.server.pid
+    compare_modes(calls, wire, counters, {(cli, "write"): up, (srv, "read"): up, (srv, "write"): down,
+                                          (cli, "read"): down}, "a discovered copy of libssl")
 
 
 # ---- KeyUpdate and resumption --------------------------------------------------

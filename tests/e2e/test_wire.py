@@ -6,6 +6,7 @@ programs sent. Each cipher suite is forced in turn; KeyUpdate, resumption,
 and what cannot be decrypted (counted, never written) are tested too."""
 
 import base64
+import importlib
 import os
 import re
 import subprocess
@@ -19,6 +20,12 @@ from tls_servers import PyClient, PyServer, make_cert, read_json_line
 
 TESTS, test = harness.registry()
 WORK_TIMEOUT = 60
+
+
+def register_cases(case, variants):
+    """One test per name of variants {name: args}: case(ctx, *args)."""
+    for name, args in variants.items():
+        test(name)(lambda ctx, args=args: case(ctx, *args))
 
 
 # ---- the two captures --------------------------------------------------------
@@ -240,19 +247,8 @@ def python_case(ctx, up, down, asan=False):
                   "python %d up, %d down" % (up, down))
 
 
-@test("wire-python-1B")
-def t_python_1b(ctx):
-    python_case(ctx, 1, 1)
-
-
-@test("wire-python-64KiB")
-def t_python_64k(ctx):
-    python_case(ctx, 65537, 65535)
-
-
-@test("wire-python-4MiB")
-def t_python_4m(ctx):
-    python_case(ctx, 1 << 20, 4 << 20)
+register_cases(python_case, {"wire-python-1B": (1, 1), "wire-python-64KiB": (65537, 65535),
+                             "wire-python-4MiB": (1 << 20, 4 << 20)})
 
 
 @test("wire-asan-python-1MiB")
@@ -291,14 +287,7 @@ def curl_case(ctx, tls_max):
                   "curl TLS <= %s" % tls_max)
 
 
-@test("wire-curl-tls13")
-def t_curl_13(ctx):
-    curl_case(ctx, "1.3")
-
-
-@test("wire-curl-tls12")
-def t_curl_12(ctx):
-    curl_case(ctx, "1.2")
+register_cases(curl_case, {"wire-curl-tls13": ("1.3",), "wire-curl-tls12": ("1.2",)})
 
 
 # ---- every suite forced in turn -------------------------------------------------
@@ -381,14 +370,7 @@ def key_update_case(ctx, letter):
         raise TestFailure("KeyUpdate '%s': wire mode's reads of s_client are not what s_server sent" % letter)
 
 
-@test("wire-keyupdate")
-def t_key_update(ctx):
-    key_update_case(ctx, "k")
-
-
-@test("wire-keyupdate-requested")
-def t_key_update_requested(ctx):
-    key_update_case(ctx, "K")
+register_cases(key_update_case, {"wire-keyupdate": ("k",), "wire-keyupdate-requested": ("K",)})
 
 
 def resumption_case(ctx, version_args):
@@ -411,14 +393,7 @@ def resumption_case(ctx, version_args):
     compare_modes(calls, wire, counters, sent, "resumed session %s" % " ".join(version_args))
 
 
-@test("wire-resumption-tls13")
-def t_resumption_13(ctx):
-    resumption_case(ctx, [])
-
-
-@test("wire-resumption-tls12")
-def t_resumption_12(ctx):
-    resumption_case(ctx, ["-tls1_2"])
+register_cases(resumption_case, {"wire-resumption-tls13": ([],), "wire-resumption-tls12": (["-tls1_2"],)})
 
 
 # ---- Node.js 24: its own OpenSSL, two connections at once ---------------------------
@@ -572,49 +547,24 @@ def register_module(name, module, exchange, extra=()):
         module_case(ctx, module, lambda trace: exchange(ctx, trace), "%s --from wire (%s)" % (module, name), extra)
 
 
-def gnutls_exchange(maxv):
+def peer_exchange(test_file, helper, arg, **kw):
+    """exchange(ctx, trace) for module_case: test_file's helper(ctx, arg, up,
+    down, trace=trace, **kw), 100 KiB up and 300 KiB down; the second thing
+    it returns is the client (a pid, or its process)."""
     def run(ctx, trace):
-        import test_gnutls
         up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, pid, _ = test_gnutls.cli_vs_s_server(ctx, maxv, up, down, trace=trace)
-        return pid, up, down
-    return run
-
-
-def nss_exchange(maxv):
-    def run(ctx, trace):
-        import test_nss
-        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, pid, _ = test_nss.tstclnt_exchange(ctx, maxv, up, down, trace=trace)
-        return pid, up, down
-    return run
-
-
-def boringssl_exchange(maxv):
-    def run(ctx, trace):
-        import test_boringssl
-        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, pid, _ = test_boringssl.bssl_client_exchange(ctx, maxv, up, down, trace=trace)
-        return pid, up, down
-    return run
-
-
-def libs_exchange(module):
-    def run(ctx, trace):
-        import test_libs
-        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, cli, _ = test_libs.client_exchange(ctx, module, up, down, trace=trace)
-        return cli.pid, up, down
+        client = getattr(importlib.import_module(test_file), helper)(ctx, arg, up, down, trace=trace, **kw)[1]
+        return getattr(client, "pid", client), up, down
     return run
 
 
 for _maxv in ("1.2", "1.3"):
     _v = _maxv.replace(".", "")
-    register_module("gnutls-tls" + _v, "gnutls", gnutls_exchange(_maxv))
-    register_module("nss-tls" + _v, "nss", nss_exchange(_maxv))
-    register_module("boringssl-tls" + _v, "tls", boringssl_exchange(_maxv),
+    register_module("gnutls-tls" + _v, "gnutls", peer_exchange("test_gnutls", "cli_vs_s_server", _maxv))
+    register_module("nss-tls" + _v, "nss", peer_exchange("test_nss", "tstclnt_exchange", _maxv))
+    register_module("boringssl-tls" + _v, "tls", peer_exchange("test_boringssl", "bssl_client_exchange", _maxv),
                     ["--libssl", "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"])
-register_module("mbedtls", "mbedtls", libs_exchange("mbedtls"))
+register_module("mbedtls", "mbedtls", peer_exchange("test_libs", "client_exchange", "mbedtls"))
 
 
 def mbedtls3_case(ctx, maxv):
@@ -622,26 +572,13 @@ def mbedtls3_case(ctx, maxv):
     from mbedtls_ssl_tls13_derive_*_secrets."""
     import test_libs
     exe, lib, _ = test_libs.build_mbedtls3_client(ctx)
-    env = dict(os.environ, MBEDTLS_PEER_MAX=maxv)
-    module_case(ctx, "mbedtls", lambda trace: mbedtls3_exchange(ctx, trace, exe, env),
-                "mbedtls 3.6 --from wire (TLS %s)" % maxv, ["--mbedtls", lib])
+    exchange = peer_exchange("test_libs", "client_exchange", "mbedtls", exe=exe,
+                             env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
+    module_case(ctx, "mbedtls", lambda trace: exchange(ctx, trace), "mbedtls 3.6 --from wire (TLS %s)" % maxv,
+                ["--mbedtls", lib])
 
 
-def mbedtls3_exchange(ctx, trace, exe, env):
-    import test_libs
-    up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-    _, cli, _ = test_libs.client_exchange(ctx, "mbedtls", up, down, trace=trace, exe=exe, env=env)
-    return cli.pid, up, down
-
-
-@test("wire-module-mbedtls3-tls13")
-def t_mbedtls3_13(ctx):
-    mbedtls3_case(ctx, "1.3")
-
-
-@test("wire-module-mbedtls3-tls12")
-def t_mbedtls3_12(ctx):
-    mbedtls3_case(ctx, "1.2")
+register_cases(mbedtls3_case, {"wire-module-mbedtls3-tls13": ("1.3",), "wire-module-mbedtls3-tls12": ("1.2",)})
 
 
 def gotls_case(ctx, h1):
@@ -679,14 +616,7 @@ def gotls_case(ctx, h1):
         raise TestFailure("gotls: wire mode's streams %s, call mode's %s" % (sorted(got_wire), sorted(got_calls)))
 
 
-@test("wire-module-gotls-h2")
-def t_gotls_h2(ctx):
-    gotls_case(ctx, False)
-
-
-@test("wire-module-gotls-h1")
-def t_gotls_h1(ctx):
-    gotls_case(ctx, True)
+register_cases(gotls_case, {"wire-module-gotls-h2": (False,), "wire-module-gotls-h1": (True,)})
 
 
 # ---- TLS 1.3 0-RTT ----------------------------------------------------------------
@@ -820,14 +750,7 @@ def slow_output_case(ctx, lossless):
             raise TestFailure("pid %d %s: what was written is not what was sent" % key)
 
 
-@test("wire-slow-output-counted")
-def t_slow_output_counted(ctx):
-    slow_output_case(ctx, False)
-
-
-@test("wire-slow-output-lossless")
-def t_slow_output_lossless(ctx):
-    slow_output_case(ctx, True)
+register_cases(slow_output_case, {"wire-slow-output-counted": (False,), "wire-slow-output-lossless": (True,)})
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

@@ -73,7 +73,45 @@ static void find_boundary(struct ps_tls_framer *f)
 	bytes_consume(&f->pending, i);
 }
 
-int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len, ps_tls_record_fn on_record, void *arg)
+/*
+ * Whole records from data itself, while not lost: returns the bytes taken.
+ * A record cut by the end of data, and all of data once a header is not
+ * plausible, are left to the buffered path.
+ */
+static size_t records_in_place(const uint8_t *data, size_t len, ps_tls_record_fn on_record, void *arg)
+{
+	size_t at = 0;
+
+	while (len - at >= PS_TLS_HEADER_LEN) {
+		const uint8_t *h = data + at;
+		size_t frag_len = (size_t)h[3] << 8 | h[4];
+
+		if (!ps_tls_header_plausible(h) || len - at < PS_TLS_HEADER_LEN + frag_len)
+			break;
+		on_record(arg, &(struct ps_tls_record){ .type = h[0], .version = (uint16_t)(h[1] << 8 | h[2]),
+							.fragment = h + PS_TLS_HEADER_LEN, .len = frag_len });
+		at += PS_TLS_HEADER_LEN + frag_len;
+	}
+	return at;
+}
+
+/* The bytes that complete the buffered record (or its header), at most len. */
+static size_t completing_bytes(const struct ps_tls_framer *f, size_t len)
+{
+	size_t want = PS_TLS_HEADER_LEN;
+
+	if (f->pending.len >= PS_TLS_HEADER_LEN && ps_tls_header_plausible(f->pending.data))
+		want += (size_t)f->pending.data[3] << 8 | f->pending.data[4];
+	want = want > f->pending.len ? want - f->pending.len : 0;
+	return want < len ? want : len;
+}
+
+/*
+ * data appended to the buffered bytes, and the whole records there read: a
+ * record cut between deliveries, or a boundary looked for while lost.
+ */
+static int records_buffered(struct ps_tls_framer *f, const uint8_t *data, size_t len, ps_tls_record_fn on_record,
+			    void *arg)
 {
 	size_t at = 0;
 
@@ -104,6 +142,35 @@ int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len,
 	if (at)
 		bytes_consume(&f->pending, at);
 	return 0;
+}
+
+/*
+ * Most stream bytes are whole records in one delivery: they are read where
+ * they are, and only a record cut between deliveries is copied (wire mode
+ * would otherwise copy every byte it reads once more).
+ */
+int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len, ps_tls_record_fn on_record, void *arg)
+{
+	size_t n;
+	int err;
+
+	while (!f->lost && f->pending.len && len) {
+		/* finish the buffered record first: the records after it start in data */
+		n = completing_bytes(f, len);
+		if (!n)
+			break;      /* an implausible header buffered: the buffered path finds the next one */
+		err = records_buffered(f, data, n, on_record, arg);
+		if (err)
+			return err;
+		data += n;
+		len -= n;
+	}
+	if (!f->lost && !f->pending.len) {
+		n = records_in_place(data, len, on_record, arg);
+		data += n;
+		len -= n;
+	}
+	return len ? records_buffered(f, data, len, on_record, arg) : 0;
 }
 
 void ps_tls_framer_gap(struct ps_tls_framer *f)

@@ -225,7 +225,17 @@ struct framed {
 	int n;
 	size_t lens[16];
 	uint8_t types[16];
+	uint32_t sums[16];          /* of the fragment's bytes, position-weighted */
 };
+
+static uint32_t fragment_sum(const struct ps_tls_record *rec)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < rec->len; i++)
+		sum = sum * 31 + rec->fragment[i];
+	return sum;
+}
 
 static void on_framed(void *arg, const struct ps_tls_record *rec)
 {
@@ -234,8 +244,50 @@ static void on_framed(void *arg, const struct ps_tls_record *rec)
 	if (f->n < 16) {
 		f->lens[f->n] = rec->len;
 		f->types[f->n] = rec->type;
+		f->sums[f->n] = fragment_sum(rec);
 	}
 	f->n++;
+}
+
+/*
+ * Records read in place and records cut between deliveries give the same:
+ * a stream of three records with an implausible header and a record after
+ * it, cut in three at every pair of places.
+ */
+static void test_framing_every_cut(void)
+{
+	struct bytes a = unhex(rfc8448_client_data_record), b = unhex(rfc8448_client_alert_record);
+	struct bytes stream = { 0 };
+	struct framed whole = { 0 };
+	struct ps_tls_framer fr = { 0 };
+
+	append(&stream, a.data, a.len);
+	append(&stream, b.data, b.len);
+	append(&stream, (const uint8_t *)"\x17\x03\x03\xff\xff", 5);  /* longer than any record: lost */
+	append(&stream, a.data, a.len);
+	ps_tls_framer_push(&fr, stream.data, stream.len, on_framed, &whole);
+	ps_tls_framer_free(&fr);
+	CHECK_INT(whole.n, 3);
+	CHECK_INT(whole.lens[2], 0x43);
+	for (size_t i = 0; i <= stream.len; i++)
+		for (size_t j = i; j <= stream.len; j++) {
+			struct framed cut = { 0 };
+
+			memset(&fr, 0, sizeof(fr));
+			ps_tls_framer_push(&fr, stream.data, i, on_framed, &cut);
+			ps_tls_framer_push(&fr, stream.data + i, j - i, on_framed, &cut);
+			ps_tls_framer_push(&fr, stream.data + j, stream.len - j, on_framed, &cut);
+			ps_tls_framer_free(&fr);
+			if (cut.n != whole.n || memcmp(cut.lens, whole.lens, sizeof(whole.lens)) ||
+			    memcmp(cut.sums, whole.sums, sizeof(whole.sums))) {
+				fprintf(stderr, "cut at %zu and %zu: %d records, not %d as whole\n", i, j, cut.n, whole.n);
+				CHECK(0);
+				i = j = stream.len;
+			}
+		}
+	free(a.data);
+	free(b.data);
+	free(stream.data);
 }
 
 static void test_framing_split_and_joined(void)
@@ -672,6 +724,7 @@ int main(void)
 	TEST(test_tcp_joined);
 	TEST(test_tcp_hold_bound);
 	TEST(test_framing_split_and_joined);
+	TEST(test_framing_every_cut);
 	TEST(test_hellos);
 	TEST(test_encrypted_extensions);
 	TEST(test_tls13_keys);

@@ -448,8 +448,10 @@ run_pump() {
 		return 1
 	fi
 	PUMP_PID=$(awk '/^ready/ { print $2 }' "$pf")
+	# the tracer's arguments may name the pump's port: a capture filter of that port alone
+	PUMP_PORT=$(awk '/^ready/ { print $4 }' "$pf")
 	if [ "$kind" != none ]; then
-		if ! start_tracer "$kind" "$tag" "$PUMP_PID" "$PUMP_OUT" "$@"; then
+		if ! start_tracer "$kind" "$tag" "$PUMP_PID" "$PUMP_OUT" "${@//@PUMP_PORT@/$PUMP_PORT}"; then
 			RUN_WHY=$TR_WHY
 			kill -KILL "$PUMP_PID" 2>/dev/null; wait "$wrapper" 2>/dev/null
 			return 1
@@ -548,7 +550,7 @@ if want P1 || want P2 || want P5; then
 		fi
 		rm -f "$PUMP_OUT"
 		# --from wire: only the secrets hooks; the packets of lo decrypted in plainsight
-		if run_pump "psw$r" plainsight "${WIRE_ARGS[@]}" -m text tcp; then
+		if run_pump "psw$r" plainsight "${WIRE_ARGS[@]}" -m text tcp port @PUMP_PORT@; then
 			minew+=("$PUMP_MIBS")
 			st=$(sed -nE 's/^[0-9.]+ plainsight: stopped: ([0-9]+) records, ([0-9]+) bytes captured, ([0-9]+) bytes lost.*/\2 \3/p' "$TR_ERR")
 			log "  plainsight --from wire run $r: $PUMP_MIBS MiB/s, captured ${st% *} bytes"
@@ -577,7 +579,7 @@ if want P1 || want P2 || want P5; then
 		else
 			M=$(median "${minew[@]}")
 			R[P1w.plainsight]=$(fcalc "$M / $B" 3)
-			add_detail P1 "\"plainsight_wire_mib_per_s\": $M, \"plainsight_wire_mode\": \"${WIRE_ARGS[*]} -m text -w FILE -p PID tcp\""
+			add_detail P1 "\"plainsight_wire_mib_per_s\": $M, \"plainsight_wire_mode\": \"${WIRE_ARGS[*]} -m text -w FILE -p PID tcp port PORT\""
 		fi
 		# Peers
 		for peer in $BENCH_PEERS; do
@@ -688,7 +690,7 @@ if want P1 || want P2 || want P5; then
 		# P2 --from wire: the same transfer decrypted from the packets; the worst run
 		P2W_WORST= p2w_all=
 		for ((r = 1; r <= BENCH_P2_RUNS; r++)); do
-			if ! p2_run "${WIRE_ARGS[@]}" tcp; then R[P2w.plainsight]=$P2_WHY; P2W_WORST=; break; fi
+			if ! p2_run "${WIRE_ARGS[@]}" tcp port @PUMP_PORT@; then R[P2w.plainsight]=$P2_WHY; P2W_WORST=; break; fi
 			wire_counts=$(sed -nE 's/.*"wire": (\{.*\})\}\}[[:space:]]*$/\1/p' <<< "$P2_SUMMARY")
 			log "P2 --from wire run $r: captured $P2_CAP of $((2 * NBYTES)) bytes (ratio $P2_RATIO) at $P2_MIBS MiB/s; ${wire_counts:-no wire counters}"
 			p2w_all+="${p2w_all:+, }{\"ratio\": $P2_RATIO, \"mib_per_s\": $P2_MIBS, \"wire\": ${wire_counts:-null}}"
@@ -696,7 +698,7 @@ if want P1 || want P2 || want P5; then
 		done
 		if [ -n "$P2W_WORST" ]; then
 			R[P2w.plainsight]=$P2W_WORST
-			add_detail P2 "\"plainsight_wire_runs\": [$p2w_all], \"plainsight_wire_mode\": \"${WIRE_ARGS[*]} -m json -w FILE -p PID tcp\""
+			add_detail P2 "\"plainsight_wire_runs\": [$p2w_all], \"plainsight_wire_mode\": \"${WIRE_ARGS[*]} -m json -w FILE -p PID tcp port PORT\""
 		fi
 	fi
 fi

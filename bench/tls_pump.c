@@ -9,8 +9,9 @@
  * The payload is printable ASCII (an HTTP-like text body), so text and json
  * output carry it without escaping.
  *
- * With -g the pump sets up, prints "ready PID" on stdout and waits for
- * SIGUSR1 before the handshake, so a tracer can attach to that PID first.
+ * With -g the pump sets up, prints "ready PID port PORT" on stdout and waits
+ * for SIGUSR1 before the handshake, so a tracer can attach to that PID (or
+ * capture that port) first.
  *
  * Output (stdout, one line):
  *   bytes=N written=N read=N seconds=S mib_per_s=X chunk=C pid=P
@@ -176,7 +177,7 @@ int main(int argc, char **argv)
 		buf[i] = text[i % (sizeof(text) - 1)];
 
 	if (gate) {
-		printf("ready %d\n", (int)getpid());
+		printf("ready %d port %d\n", (int)getpid(), (int)ntohs(sa.sin_port));
 		fflush(stdout);
 		int sig;
 		sigwait(&usr1, &sig);

@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include "attached_note.h"
 #include "copies.h"
 #include "link.h"
 #include "log.h"
@@ -147,6 +148,7 @@ static void announce(struct ps_copies *copies, uint32_t pid, const char *path, c
 		     const struct copy *copy, uint64_t attach_ns)
 {
 	char root[PATH_MAX];
+	char *note = ps_attached_note(copies->opts, &copy->probes);
 	struct ps_attachment attachment = {
 		.pid = pid,
 		.path = name_inside(pid, path, root, sizeof(root)),
@@ -155,10 +157,12 @@ static void announce(struct ps_copies *copies, uint32_t pid, const char *path, c
 		.version = plan->targets[0].version,
 		.layout = plan->layout ? plan->layout->name : "none",
 		.n_uprobes = copy->probes.n_uprobes,
+		.note = note ? note : " (out of memory for the hooks' names)",
 		.attach_ns = attach_ns,
 	};
 
 	copies->announce(&attachment, copies->arg);
+	free(note);
 }
 
 static void add_user(struct ps_copies *copies, struct copy *copy, uint32_t pid)

@@ -26,6 +26,7 @@ struct ps_attachment {
 	const char *version;        /* "": unknown */
 	const char *layout;         /* "none": no offsets */
 	uint32_t n_uprobes;
+	const char *note;           /* what the attached line says of the probes (attached_note.h); "": nothing */
 	uint64_t attach_ns;         /* how long attaching took (reading the file, loading, attaching) */
 	bool released;              /* not a new attachment: the last process mapping the copy is gone */
 };

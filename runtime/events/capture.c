@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <bpf/libbpf.h>
 #include "assemble.h"
+#include "attached_note.h"
 #include "backpressure.h"
 #include "caps.h"
 #include "capture.h"
@@ -405,50 +406,21 @@ static void print_summary(const struct ps_counters *c, bool packets)
 		(unsigned long long)c->gap_bytes);
 }
 
-/*
- * --from wire: the hooks attached, by name, so that the line itself shows
- * that none is on a read or a write; "..." ends a list that does not fit.
- */
-static void wire_hook_names(const struct ps_options *opts, const struct ps_probes *probes, char *buf, size_t size)
-{
-	const struct ps_hookset_desc *hookset = &opts->module->hooksets[probes->hookset];
-	size_t used = 0;
-
-	buf[0] = '\0';
-	for (uint32_t i = 0; i < hookset->n_hooks && probes->sites; i++) {
-		int n;
-
-		if (probes->sites[i] < 0)
-			continue;
-		n = snprintf(buf + used, size - used, "%s%s", used ? ", " : "", hookset->hooks[i].symbol);
-		if (n < 0 || (size_t)n >= size - used) {
-			snprintf(buf + (used < size - 4 ? used : size - 4), 4, "...");
-			return;
-		}
-		used += (size_t)n;
-	}
-}
-
 static void announce_attached(const struct ps_options *opts, const struct ps_plan *plan,
 			      const struct ps_probes *probes)
 {
 	const struct ps_resolved_target *target = &plan->targets[0];
-	char version[256], hooks[512];
+	char *note = ps_attached_note(opts, probes);
+	char version[256];
 
 	if (target->version[0])
 		snprintf(version, sizeof(version), "%s%sversion %s, layout %s", target->product ? target->product : "",
 			 target->product ? " " : "", target->version, plan->layout ? plan->layout->name : "none");
 	else
 		snprintf(version, sizeof(version), "version unknown, no layout");
-	if (!opts->from_wire) {
-		ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version,
-			probes->n_uprobes, probes->n_missing ? " (some optional symbols absent)" : "");
-		return;
-	}
-	wire_hook_names(opts, probes, hooks, sizeof(hooks));
-	ps_info("attached %s to %s (%s), %u probes%s (--from wire: secrets hooks only, none on reads and writes: %s)",
-		opts->module->name, target->path, version, probes->n_uprobes,
-		probes->n_missing ? " (some optional symbols absent)" : "", hooks);
+	ps_info("attached %s to %s (%s), %u probes%s", opts->module->name, target->path, version, probes->n_uprobes,
+		note ? note : " (out of memory for the hooks' names)");
+	free(note);
 }
 
 /*

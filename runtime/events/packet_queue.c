@@ -314,6 +314,13 @@ int ps_packet_queue_start(struct ps_packet_capture *capture, size_t capacity, bo
 		ps_error("cannot make a packet backlog of %zu MiB: %s", q->capacity >> 20, strerror(errno));
 		goto fail;
 	}
+	/*
+	 * Huge pages where the kernel gives them on request (THP "madvise"): a
+	 * backlog that fills at loopback speed takes a page fault per 2 MiB,
+	 * not per 4 KiB. Without them it works the same, only slower.
+	 */
+	if (madvise(q->buf, q->capacity, MADV_HUGEPAGE) != 0)
+		ps_debug("packet backlog: no huge pages: %s", strerror(errno));
 	q->ready_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->ready_fd < 0 || q->wake_fd < 0) {

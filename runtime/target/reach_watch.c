@@ -67,12 +67,12 @@ static void on_attachment(const struct ps_attachment *a, void *arg)
 		len = asprintf(&line, "plainsight: released %s from %s: no process maps it any more (pid %u was the last)",
 			       watch->module, a->path, a->pid);
 	else if (a->version[0])
-		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (%s%sversion %s, layout %s), %u probes",
+		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (%s%sversion %s, layout %s), %u probes%s",
 			       watch->module, a->path, a->pid, a->product ? a->product : "", a->product ? " " : "",
-			       a->version, a->layout, a->n_uprobes);
+			       a->version, a->layout, a->n_uprobes, a->note ? a->note : "");
 	else
-		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (version unknown, no layout), %u probes",
-			       watch->module, a->path, a->pid, a->n_uprobes);
+		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (version unknown, no layout), %u probes%s",
+			       watch->module, a->path, a->pid, a->n_uprobes, a->note ? a->note : "");
 	if (len < 0)
 		return;
 	print_line(watch, line);

@@ -10,7 +10,7 @@ static const uint8_t hello_retry_random[32] = {
 	0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 };
 
-static int bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len)
+int ps_tls_bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len)
 {
 	if (!len)
 		return 0;
@@ -73,11 +73,49 @@ static void find_boundary(struct ps_tls_framer *f)
 	bytes_consume(&f->pending, i);
 }
 
-int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len, ps_tls_record_fn on_record, void *arg)
+/*
+ * Whole records from data itself, while not lost: returns the bytes taken.
+ * A record cut by the end of data, and all of data once a header is not
+ * plausible, are left to the buffered path.
+ */
+static size_t records_in_place(const uint8_t *data, size_t len, ps_tls_record_fn on_record, void *arg)
 {
 	size_t at = 0;
 
-	if (bytes_append(&f->pending, data, len))
+	while (len - at >= PS_TLS_HEADER_LEN) {
+		const uint8_t *h = data + at;
+		size_t frag_len = (size_t)h[3] << 8 | h[4];
+
+		if (!ps_tls_header_plausible(h) || len - at < PS_TLS_HEADER_LEN + frag_len)
+			break;
+		on_record(arg, &(struct ps_tls_record){ .type = h[0], .version = (uint16_t)(h[1] << 8 | h[2]),
+							.fragment = h + PS_TLS_HEADER_LEN, .len = frag_len });
+		at += PS_TLS_HEADER_LEN + frag_len;
+	}
+	return at;
+}
+
+/* The bytes that complete the buffered record (or its header), at most len. */
+static size_t completing_bytes(const struct ps_tls_framer *f, size_t len)
+{
+	size_t want = PS_TLS_HEADER_LEN;
+
+	if (f->pending.len >= PS_TLS_HEADER_LEN && ps_tls_header_plausible(f->pending.data))
+		want += (size_t)f->pending.data[3] << 8 | f->pending.data[4];
+	want = want > f->pending.len ? want - f->pending.len : 0;
+	return want < len ? want : len;
+}
+
+/*
+ * data appended to the buffered bytes, and the whole records there read: a
+ * record cut between deliveries, or a boundary looked for while lost.
+ */
+static int records_buffered(struct ps_tls_framer *f, const uint8_t *data, size_t len, ps_tls_record_fn on_record,
+			    void *arg)
+{
+	size_t at = 0;
+
+	if (ps_tls_bytes_append(&f->pending, data, len))
 		return -ENOMEM;
 	for (;;) {
 		const uint8_t *h;
@@ -106,6 +144,35 @@ int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len,
 	return 0;
 }
 
+/*
+ * Most stream bytes are whole records in one delivery: they are read where
+ * they are, and only a record cut between deliveries is copied (wire mode
+ * would otherwise copy every byte it reads once more).
+ */
+int ps_tls_framer_push(struct ps_tls_framer *f, const uint8_t *data, size_t len, ps_tls_record_fn on_record, void *arg)
+{
+	size_t n;
+	int err;
+
+	while (!f->lost && f->pending.len && len) {
+		/* finish the buffered record first: the records after it start in data */
+		n = completing_bytes(f, len);
+		if (!n)
+			break;      /* an implausible header buffered: the buffered path finds the next one */
+		err = records_buffered(f, data, n, on_record, arg);
+		if (err)
+			return err;
+		data += n;
+		len -= n;
+	}
+	if (!f->lost && !f->pending.len) {
+		n = records_in_place(data, len, on_record, arg);
+		data += n;
+		len -= n;
+	}
+	return len ? records_buffered(f, data, len, on_record, arg) : 0;
+}
+
 void ps_tls_framer_gap(struct ps_tls_framer *f)
 {
 	f->skipped += f->pending.len;
@@ -118,7 +185,7 @@ int ps_tls_handshake_push(struct ps_tls_bytes *buf, const uint8_t *data, size_t 
 {
 	size_t at = 0;
 
-	if (bytes_append(buf, data, len))
+	if (ps_tls_bytes_append(buf, data, len))
 		return -ENOMEM;
 	while (buf->len - at >= 4) {
 		const uint8_t *m = buf->data + at;
@@ -237,4 +304,20 @@ int ps_tls_parse_server_hello(const uint8_t *body, size_t len, struct ps_tls_hel
 	if (r.left)                 /* a TLS 1.0 ServerHello may end here */
 		read_server_extensions(&r, out);
 	return 0;
+}
+
+int ps_tls_parse_encrypted_extensions(const uint8_t *body, size_t len, bool *early_data_accepted)
+{
+	struct reader r = { .p = body, .left = len };
+	size_t total = take_uint(&r, 2);
+	struct reader ext = { .p = take(&r, total), .left = total, .bad = r.bad };
+
+	*early_data_accepted = false;
+	while (!ext.bad && ext.left >= 4) {
+		size_t type = take_uint(&ext, 2);
+
+		take(&ext, take_uint(&ext, 2));
+		*early_data_accepted |= type == 42 && !ext.bad;
+	}
+	return r.bad || ext.bad ? -EINVAL : 0;
 }

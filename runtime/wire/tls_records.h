@@ -28,6 +28,7 @@ enum ps_tls_handshake_type {
 	PS_TLS_SERVER_HELLO = 2,
 	PS_TLS_NEW_SESSION_TICKET = 4,
 	PS_TLS_END_OF_EARLY_DATA = 5,
+	PS_TLS_ENCRYPTED_EXTENSIONS = 8,
 	PS_TLS_FINISHED = 20,
 	PS_TLS_KEY_UPDATE = 24,
 };
@@ -78,6 +79,8 @@ typedef void (*ps_tls_handshake_fn)(void *arg, const struct ps_tls_handshake_msg
 /* 0, -ENOMEM, or -EMSGSIZE (a message longer than the bound: the buffer is dropped). */
 int ps_tls_handshake_push(struct ps_tls_bytes *buf, const uint8_t *data, size_t len, ps_tls_handshake_fn on_msg,
 			  void *arg);
+/* 0, or -ENOMEM. */
+int ps_tls_bytes_append(struct ps_tls_bytes *b, const uint8_t *data, size_t len);
 void ps_tls_bytes_free(struct ps_tls_bytes *b);
 
 /* What the hellos tell. */
@@ -93,5 +96,7 @@ struct ps_tls_hello {
 /* 0, or -EINVAL when the body is cut short or malformed. */
 int ps_tls_parse_client_hello(const uint8_t *body, size_t len, struct ps_tls_hello *out);
 int ps_tls_parse_server_hello(const uint8_t *body, size_t len, struct ps_tls_hello *out);
+/* TLS 1.3's EncryptedExtensions: whether the server takes the 0-RTT data (RFC 8446 section 4.2.10). */
+int ps_tls_parse_encrypted_extensions(const uint8_t *body, size_t len, bool *early_data_accepted);
 
 #endif

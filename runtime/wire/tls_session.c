@@ -56,6 +56,7 @@ static void drop_pending(struct ps_tls_session *s, struct ps_tls_direction *dir)
 
 void ps_tls_session_free(struct ps_tls_session *s)
 {
+	ps_tls_bytes_free(&s->early_reads);  /* never answered: read by no one seen */
 	for (int d = 0; d < 2; d++) {
 		struct ps_tls_direction *dir = &s->dir[d];
 
@@ -80,6 +81,33 @@ static void unkey(struct ps_tls_direction *dir)
 	dir->keyed = false;
 }
 
+/* ---- 0-RTT data ----------------------------------------------------------- */
+
+/*
+ * The client's early data is its write as soon as it is decrypted; the
+ * server's read only once the server takes it: held until the answer.
+ */
+static void early_plaintext(struct ps_tls_session *s, int d, const uint8_t *plain, size_t len)
+{
+	s->ops->plaintext(s->ops->arg, s, d, PS_WIRE_WRITER, plain, len);
+	if (s->early_answer == PS_TLS_EARLY_TAKEN)
+		s->ops->plaintext(s->ops->arg, s, d, PS_WIRE_READER, plain, len);
+	else if (s->early_answer == PS_TLS_EARLY_UNANSWERED &&
+		 (s->pending_bytes + s->early_reads.len + len > PS_TLS_PENDING_MAX ||
+		  ps_tls_bytes_append(&s->early_reads, plain, len)))
+		count(s, PS_WIRE_PENDING_FULL);
+}
+
+static void answer_early_data(struct ps_tls_session *s, bool taken)
+{
+	if (s->early_answer != PS_TLS_EARLY_UNANSWERED)
+		return;
+	s->early_answer = taken ? PS_TLS_EARLY_TAKEN : PS_TLS_EARLY_REFUSED;
+	if (taken && s->early_reads.len && s->client_dir >= 0)
+		s->ops->plaintext(s->ops->arg, s, s->client_dir, PS_WIRE_READER, s->early_reads.data, s->early_reads.len);
+	ps_tls_bytes_free(&s->early_reads);
+}
+
 /* ---- the hellos ---------------------------------------------------------- */
 
 static void drain(struct ps_tls_session *s, int d);
@@ -88,8 +116,11 @@ static void take_server_hello(struct ps_tls_session *s, const struct ps_tls_hell
 {
 	const struct ps_tls_suite *suite = ps_tls_suite_find(hello->cipher);
 
-	if (hello->retry_request)
-		return;  /* a second ClientHello (same random) and the real ServerHello follow */
+	if (hello->retry_request) {
+		/* a second ClientHello (same random) and the real ServerHello follow; 0-RTT data is refused */
+		answer_early_data(s, false);
+		return;
+	}
 	memcpy(s->server_random, hello->random, 32);
 	s->version = hello->version;
 	s->cipher_id = hello->cipher;
@@ -192,11 +223,17 @@ static void on_protected_handshake(void *arg, const struct ps_tls_handshake_msg 
 	struct ps_tls_session *s = arg;
 	struct ps_tls_direction *dir = &s->dir[s->current_dir];
 
+	bool taken;
+
 	if (!s->suite->tls13)
 		return;  /* 1.2: Finished, or a renegotiation wire mode does not follow */
-	if (msg->type == PS_TLS_END_OF_EARLY_DATA && dir->epoch == PS_TLS_EPOCH_EARLY)
+	if (msg->type == PS_TLS_ENCRYPTED_EXTENSIONS && !is_client(s, s->current_dir) &&
+	    ps_tls_parse_encrypted_extensions(msg->body, msg->len, &taken) == 0) {
+		answer_early_data(s, taken);
+	} else if (msg->type == PS_TLS_END_OF_EARLY_DATA && dir->epoch == PS_TLS_EPOCH_EARLY) {
+		answer_early_data(s, true);             /* sent only when the server took the early data */
 		dir->epoch = PS_TLS_EPOCH_HANDSHAKE;    /* keys change after this record */
-	else if (msg->type == PS_TLS_FINISHED && dir->epoch == PS_TLS_EPOCH_HANDSHAKE)
+	} else if (msg->type == PS_TLS_FINISHED && dir->epoch == PS_TLS_EPOCH_HANDSHAKE)
 		dir->epoch = PS_TLS_EPOCH_APPLICATION;  /* keys change after this record */
 	else if (msg->type == PS_TLS_KEY_UPDATE && dir->epoch == PS_TLS_EPOCH_APPLICATION)
 		dir->key_update_due = true;
@@ -224,8 +261,10 @@ static void use_plaintext(struct ps_tls_session *s, int d, uint8_t type, const u
 	struct ps_tls_direction *dir = &s->dir[d];
 	enum ps_tls_epoch before = dir->epoch;
 
-	if (type == PS_TLS_APPLICATION_DATA && len)
-		s->ops->plaintext(s->ops->arg, s, d, plain, len);
+	if (type == PS_TLS_APPLICATION_DATA && len && before == PS_TLS_EPOCH_EARLY)
+		early_plaintext(s, d, plain, len);
+	else if (type == PS_TLS_APPLICATION_DATA && len)
+		s->ops->plaintext(s->ops->arg, s, d, PS_WIRE_BOTH_ENDS, plain, len);
 	else if (type == PS_TLS_HANDSHAKE)
 		ps_tls_handshake_push(&dir->handshake, plain, len, on_protected_handshake, s);
 	if (dir->epoch != before) {  /* EndOfEarlyData, Finished: the next epoch's keys from the next record on */
@@ -271,6 +310,7 @@ static enum outcome read_protected(struct ps_tls_session *s, int d, const struct
 		 * EndOfEarlyData: its handshake keys start where the early
 		 * data ends (RFC 8446 section 4.2.10).
 		 */
+		answer_early_data(s, false);
 		unkey(dir);
 		dir->epoch = PS_TLS_EPOCH_HANDSHAKE;
 		if ((err = make_keys(s, d)) == -EAGAIN)

@@ -26,8 +26,13 @@
 struct ps_tls_session;
 
 struct ps_tls_session_ops {
-	/* Plaintext application data of session s sent in direction dir (0 or 1, as the caller numbers them). */
-	void (*plaintext)(void *arg, struct ps_tls_session *s, int dir, const uint8_t *data, size_t len);
+	/*
+	 * Plaintext application data of session s sent in direction dir (0 or
+	 * 1, as the caller numbers them), for the sender's write, the
+	 * receiver's read or both (0-RTT data: the read once the server takes it).
+	 */
+	void (*plaintext)(void *arg, struct ps_tls_session *s, int dir, enum ps_wire_ends ends, const uint8_t *data,
+			  size_t len);
 	/* The secrets known for a client random, or NULL. */
 	const struct ps_secrets *(*secrets)(void *arg, const uint8_t client_random[32]);
 	void *arg;
@@ -36,6 +41,9 @@ struct ps_tls_session_ops {
 };
 
 struct ps_tls_pending;
+
+/* Whether the server takes the client's 0-RTT data: its EncryptedExtensions say (RFC 8446 section 4.2.10). */
+enum ps_tls_early_answer { PS_TLS_EARLY_UNANSWERED, PS_TLS_EARLY_TAKEN, PS_TLS_EARLY_REFUSED };
 
 /* EARLY: the client's 0-RTT data, from its ClientHello to its EndOfEarlyData */
 enum ps_tls_epoch { PS_TLS_EPOCH_PLAIN, PS_TLS_EPOCH_EARLY, PS_TLS_EPOCH_HANDSHAKE, PS_TLS_EPOCH_APPLICATION };
@@ -63,6 +71,8 @@ struct ps_tls_session {
 	int client_dir;             /* the direction the ClientHello went; -1: not seen */
 	bool has_client_random, has_server_hello;
 	bool early_data;            /* the ClientHello offered 0-RTT data */
+	enum ps_tls_early_answer early_answer;
+	struct ps_tls_bytes early_reads;  /* 0-RTT plaintext the server reads only if it takes it */
 	uint8_t client_random[32], server_random[32];
 	uint16_t version;
 	uint16_t cipher_id;

@@ -113,7 +113,8 @@ static void rehash(struct ps_wire *w)
 }
 
 static const struct ps_secrets *find_secrets(void *arg, const uint8_t client_random[32]);
-static void on_tls_plaintext(void *arg, struct ps_tls_session *session, int dir, const uint8_t *data, size_t len);
+static void on_tls_plaintext(void *arg, struct ps_tls_session *session, int dir, enum ps_wire_ends ends,
+			     const uint8_t *data, size_t len);
 
 static struct conn *new_conn(struct ps_wire *w, const struct ps_wire_segment *seg)
 {
@@ -298,14 +299,16 @@ static const struct ps_secrets *find_secrets(void *arg, const uint8_t client_ran
 }
 
 /* A session is its connection's: the connection is found from it (container_of). */
-static void on_tls_plaintext(void *arg, struct ps_tls_session *session, int dir, const uint8_t *data, size_t len)
+static void on_tls_plaintext(void *arg, struct ps_tls_session *session, int dir, enum ps_wire_ends ends,
+			     const uint8_t *data, size_t len)
 {
 	struct conn *c = (struct conn *)((char *)session - offsetof(struct conn, tls));
 	struct ps_wire *w = arg;
 	struct ps_wire_flow flow = { .family = c->family, .src = &c->end[dir], .dst = &c->end[!dir], .user = &c->user };
 
-	w->counters.records++;
-	w->ops.plaintext(w->ops.arg, &flow, data, len, w->now_ns);
+	if (ends & PS_WIRE_WRITER)
+		w->counters.records++;
+	w->ops.plaintext(w->ops.arg, &flow, ends, data, len, w->now_ns);
 }
 
 void ps_wire_secrets(struct ps_wire *w, const struct ps_secrets *secrets)

@@ -40,7 +40,9 @@ struct ps_wire_flow {
 };
 
 struct ps_wire_ops {
-	void (*plaintext)(void *arg, const struct ps_wire_flow *flow, const uint8_t *data, size_t len, uint64_t wall_ns);
+	/* ends: the sender's write, the receiver's read, or both (wire_causes.h) */
+	void (*plaintext)(void *arg, const struct ps_wire_flow *flow, enum ps_wire_ends ends, const uint8_t *data,
+			  size_t len, uint64_t wall_ns);
 	void (*free_user)(void *arg, void *user);   /* a connection goes: its user slot */
 	void *arg;
 };

@@ -180,20 +180,22 @@ static void emit(struct ps_wire_output *out, const struct ps_wire_flow *flow, co
 						       .time_ns = wall_ns, .process_name = comm });
 }
 
-static void on_plaintext(void *arg, const struct ps_wire_flow *flow, const uint8_t *data, size_t len, uint64_t wall_ns)
+static void on_plaintext(void *arg, const struct ps_wire_flow *flow, enum ps_wire_ends ends, const uint8_t *data,
+			 size_t len, uint64_t wall_ns)
 {
 	struct ps_wire_output *out = arg;
 	const struct ps_sock_owner *sender = owner_of(out, flow, flow->src, flow->dst);
 	const struct ps_sock_owner *receiver = owner_of(out, flow, flow->dst, flow->src);
 	bool filtering = out->opts->pid || out->opts->has_uid;
-	bool sent = sender && owner_matches(out->opts, sender), received = receiver && owner_matches(out->opts, receiver);
+	bool sent = (ends & PS_WIRE_WRITER) && sender && owner_matches(out->opts, sender);
+	bool received = (ends & PS_WIRE_READER) && receiver && owner_matches(out->opts, receiver);
 
 	if (sent)
 		emit(out, flow, sender, true, data, len, wall_ns);
 	if (received)
 		emit(out, flow, receiver, false, data, len, wall_ns);
-	if (sent || received)
-		return;
+	if (sent || received || !(ends & PS_WIRE_WRITER))
+		return;  /* a read alone: the unnamed sender's bytes showed when they were written */
 	if (filtering) {
 		out->other_processes++;
 		return;

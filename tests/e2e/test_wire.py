@@ -6,6 +6,7 @@ programs sent. Each cipher suite is forced in turn; KeyUpdate, resumption,
 and what cannot be decrypted (counted, never written) are tested too."""
 
 import base64
+import importlib
 import os
 import re
 import subprocess
@@ -19,6 +20,12 @@ from tls_servers import PyClient, PyServer, make_cert, read_json_line
 
 TESTS, test = harness.registry()
 WORK_TIMEOUT = 60
+
+
+def register_cases(case, variants):
+    """One test per name of variants {name: args}: case(ctx, *args)."""
+    for name, args in variants.items():
+        test(name)(lambda ctx, args=args: case(ctx, *args))
 
 
 # ---- the two captures --------------------------------------------------------
@@ -137,14 +144,16 @@ def compare_modes(calls, wire, wire_counters, sent, what, module="tls"):
 class OpensslPair:
     """s_server fed on stdin, s_client fed on stdin, each one's stdout what it received."""
 
-    def __init__(self, ctx, server_args=(), naccept=1):
+    def __init__(self, ctx, server_args=(), naccept=1, port=None, env=None):
         self.ctx = ctx
+        self.env = env
         self.openssl = harness.require_program("openssl")
         self.cert, self.key = make_cert(ctx)
-        self.port = free_port()
+        self.port = port or free_port()
         self.server = ctx.start([self.openssl, "s_server", "-quiet", "-naccept", str(naccept),
                                  "-accept", "127.0.0.1:%d" % self.port, "-cert", self.cert, "-key", self.key] +
-                                list(server_args), "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True)
+                                list(server_args), "openssl s_server", stdin=subprocess.PIPE, collect_stdout=True,
+                                env=env)
         wait_until(lambda: listening(self.port) or self.server.p.poll() is not None, 20,
                    "s_server to listen on port %d" % self.port)
         if self.server.p.poll() is not None:
@@ -160,7 +169,7 @@ class OpensslPair:
         # after -quiet (which sets -ign_eof): stdin's end closes the connection
         argv += ["-quiet", "-nocommands", "-no_ign_eof"] if quiet else ["-brief"]
         cli = self.ctx.start(argv + list(client_args), "openssl s_client", stdin=subprocess.PIPE,
-                             collect_stdout=True)
+                             collect_stdout=True, env=self.env)
         half = len(client_data) // 2 if key_update else len(client_data)
         self.feed(cli, client_data[:half])
         self.wait_server(half)
@@ -238,19 +247,8 @@ def python_case(ctx, up, down, asan=False):
                   "python %d up, %d down" % (up, down))
 
 
-@test("wire-python-1B")
-def t_python_1b(ctx):
-    python_case(ctx, 1, 1)
-
-
-@test("wire-python-64KiB")
-def t_python_64k(ctx):
-    python_case(ctx, 65537, 65535)
-
-
-@test("wire-python-4MiB")
-def t_python_4m(ctx):
-    python_case(ctx, 1 << 20, 4 << 20)
+register_cases(python_case, {"wire-python-1B": (1, 1), "wire-python-64KiB": (65537, 65535),
+                             "wire-python-4MiB": (1 << 20, 4 << 20)})
 
 
 @test("wire-asan-python-1MiB")
@@ -289,14 +287,7 @@ def curl_case(ctx, tls_max):
                   "curl TLS <= %s" % tls_max)
 
 
-@test("wire-curl-tls13")
-def t_curl_13(ctx):
-    curl_case(ctx, "1.3")
-
-
-@test("wire-curl-tls12")
-def t_curl_12(ctx):
-    curl_case(ctx, "1.2")
+register_cases(curl_case, {"wire-curl-tls13": ("1.3",), "wire-curl-tls12": ("1.2",)})
 
 
 # ---- every suite forced in turn -------------------------------------------------
@@ -338,6 +329,30 @@ def t_hello_retry(ctx):
     openssl_case(ctx, ["-groups", "X25519"], ["-groups", "P-256:X25519"], what="HelloRetryRequest")
 
 
+@test("wire-discovered-copy")
+def t_discovered_copy(ctx):
+    """A private libssl copy (LD_LIBRARY_PATH) that discovery attaches once
+    s_server maps it, after the start: its attached line names the hooks as
+    the first one does (secrets hooks only, fewer probes than call mode's
+    line for it), and its connections are decrypted with its secrets."""
+    import test_faults
+    if harness.private_libssl():
+        raise TestSkip("E2E_PRIVATE_LIBSSL=1 makes every run name --libssl: discovery is what runs without it")
+    env, copy = test_faults.private_libs(ctx)
+    port = free_port()
+    both = BothModes(ctx, port)
+    pair = OpensslPair(ctx, port=port, env=env)
+    prefix = "plainsight: attached tls to %s of pid %d (" % (copy, pair.server.pid)
+    check_attached(both.calls.wait_line(prefix, WORK_TIMEOUT), both.wire.wait_line(prefix, WORK_TIMEOUT))
+    up, down = os.urandom(30000), os.urandom(40000)
+    cli = pair.exchange([], up, down)
+    pair.finish()
+    calls, wire, counters = both.stop()
+    srv = pair.server.pid
+    compare_modes(calls, wire, counters, {(cli, "write"): up, (srv, "read"): up, (srv, "write"): down,
+                                          (cli, "read"): down}, "a discovered copy of libssl")
+
+
 # ---- KeyUpdate and resumption --------------------------------------------------
 
 def key_update_case(ctx, letter):
@@ -355,14 +370,7 @@ def key_update_case(ctx, letter):
         raise TestFailure("KeyUpdate '%s': wire mode's reads of s_client are not what s_server sent" % letter)
 
 
-@test("wire-keyupdate")
-def t_key_update(ctx):
-    key_update_case(ctx, "k")
-
-
-@test("wire-keyupdate-requested")
-def t_key_update_requested(ctx):
-    key_update_case(ctx, "K")
+register_cases(key_update_case, {"wire-keyupdate": ("k",), "wire-keyupdate-requested": ("K",)})
 
 
 def resumption_case(ctx, version_args):
@@ -385,14 +393,7 @@ def resumption_case(ctx, version_args):
     compare_modes(calls, wire, counters, sent, "resumed session %s" % " ".join(version_args))
 
 
-@test("wire-resumption-tls13")
-def t_resumption_13(ctx):
-    resumption_case(ctx, [])
-
-
-@test("wire-resumption-tls12")
-def t_resumption_12(ctx):
-    resumption_case(ctx, ["-tls1_2"])
+register_cases(resumption_case, {"wire-resumption-tls13": ([],), "wire-resumption-tls12": (["-tls1_2"],)})
 
 
 # ---- Node.js 24: its own OpenSSL, two connections at once ---------------------------
@@ -546,49 +547,24 @@ def register_module(name, module, exchange, extra=()):
         module_case(ctx, module, lambda trace: exchange(ctx, trace), "%s --from wire (%s)" % (module, name), extra)
 
 
-def gnutls_exchange(maxv):
+def peer_exchange(test_file, helper, arg, **kw):
+    """exchange(ctx, trace) for module_case: test_file's helper(ctx, arg, up,
+    down, trace=trace, **kw), 100 KiB up and 300 KiB down; the second thing
+    it returns is the client (a pid, or its process)."""
     def run(ctx, trace):
-        import test_gnutls
         up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, pid, _ = test_gnutls.cli_vs_s_server(ctx, maxv, up, down, trace=trace)
-        return pid, up, down
-    return run
-
-
-def nss_exchange(maxv):
-    def run(ctx, trace):
-        import test_nss
-        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, pid, _ = test_nss.tstclnt_exchange(ctx, maxv, up, down, trace=trace)
-        return pid, up, down
-    return run
-
-
-def boringssl_exchange(maxv):
-    def run(ctx, trace):
-        import test_boringssl
-        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, pid, _ = test_boringssl.bssl_client_exchange(ctx, maxv, up, down, trace=trace)
-        return pid, up, down
-    return run
-
-
-def libs_exchange(module):
-    def run(ctx, trace):
-        import test_libs
-        up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-        _, cli, _ = test_libs.client_exchange(ctx, module, up, down, trace=trace)
-        return cli.pid, up, down
+        client = getattr(importlib.import_module(test_file), helper)(ctx, arg, up, down, trace=trace, **kw)[1]
+        return getattr(client, "pid", client), up, down
     return run
 
 
 for _maxv in ("1.2", "1.3"):
     _v = _maxv.replace(".", "")
-    register_module("gnutls-tls" + _v, "gnutls", gnutls_exchange(_maxv))
-    register_module("nss-tls" + _v, "nss", nss_exchange(_maxv))
-    register_module("boringssl-tls" + _v, "tls", boringssl_exchange(_maxv),
+    register_module("gnutls-tls" + _v, "gnutls", peer_exchange("test_gnutls", "cli_vs_s_server", _maxv))
+    register_module("nss-tls" + _v, "nss", peer_exchange("test_nss", "tstclnt_exchange", _maxv))
+    register_module("boringssl-tls" + _v, "tls", peer_exchange("test_boringssl", "bssl_client_exchange", _maxv),
                     ["--libssl", "/usr/lib/x86_64-linux-gnu/android/libssl.so.0"])
-register_module("mbedtls", "mbedtls", libs_exchange("mbedtls"))
+register_module("mbedtls", "mbedtls", peer_exchange("test_libs", "client_exchange", "mbedtls"))
 
 
 def mbedtls3_case(ctx, maxv):
@@ -596,26 +572,13 @@ def mbedtls3_case(ctx, maxv):
     from mbedtls_ssl_tls13_derive_*_secrets."""
     import test_libs
     exe, lib, _ = test_libs.build_mbedtls3_client(ctx)
-    env = dict(os.environ, MBEDTLS_PEER_MAX=maxv)
-    module_case(ctx, "mbedtls", lambda trace: mbedtls3_exchange(ctx, trace, exe, env),
-                "mbedtls 3.6 --from wire (TLS %s)" % maxv, ["--mbedtls", lib])
+    exchange = peer_exchange("test_libs", "client_exchange", "mbedtls", exe=exe,
+                             env=dict(os.environ, MBEDTLS_PEER_MAX=maxv))
+    module_case(ctx, "mbedtls", lambda trace: exchange(ctx, trace), "mbedtls 3.6 --from wire (TLS %s)" % maxv,
+                ["--mbedtls", lib])
 
 
-def mbedtls3_exchange(ctx, trace, exe, env):
-    import test_libs
-    up, down = os.urandom(100 * 1024), os.urandom(300 * 1024)
-    _, cli, _ = test_libs.client_exchange(ctx, "mbedtls", up, down, trace=trace, exe=exe, env=env)
-    return cli.pid, up, down
-
-
-@test("wire-module-mbedtls3-tls13")
-def t_mbedtls3_13(ctx):
-    mbedtls3_case(ctx, "1.3")
-
-
-@test("wire-module-mbedtls3-tls12")
-def t_mbedtls3_12(ctx):
-    mbedtls3_case(ctx, "1.2")
+register_cases(mbedtls3_case, {"wire-module-mbedtls3-tls13": ("1.3",), "wire-module-mbedtls3-tls12": ("1.2",)})
 
 
 def gotls_case(ctx, h1):
@@ -653,14 +616,7 @@ def gotls_case(ctx, h1):
         raise TestFailure("gotls: wire mode's streams %s, call mode's %s" % (sorted(got_wire), sorted(got_calls)))
 
 
-@test("wire-module-gotls-h2")
-def t_gotls_h2(ctx):
-    gotls_case(ctx, False)
-
-
-@test("wire-module-gotls-h1")
-def t_gotls_h1(ctx):
-    gotls_case(ctx, True)
+register_cases(gotls_case, {"wire-module-gotls-h2": (False,), "wire-module-gotls-h1": (True,)})
 
 
 # ---- TLS 1.3 0-RTT ----------------------------------------------------------------
@@ -669,50 +625,52 @@ def t_gotls_h1(ctx):
 def t_early_data(ctx):
     """s_client resumes a session with 0-RTT data (-sess_in -early_data) that
     s_server -early_data takes: wire mode decrypts the early records with
-    CLIENT_EARLY_TRAFFIC_SECRET, then the rest, byte for byte on both sides."""
+    CLIENT_EARLY_TRAFFIC_SECRET, then the rest, byte for byte on both sides.
+    A third client sends 0-RTT data again with the same ticket: s_server's
+    replay protection refuses it (it skips those records, RFC 8446 section
+    4.2.10), so both modes show the client's write of it and no read."""
     openssl = harness.require_program("openssl")
     cert, key = make_cert(ctx)
     port = free_port()
-    server = ctx.start([openssl, "s_server", "-quiet", "-early_data", "-naccept", "2", "-accept",
+    server = ctx.start([openssl, "s_server", "-quiet", "-early_data", "-naccept", "3", "-accept",
                         "127.0.0.1:%d" % port, "-cert", cert, "-key", key], "openssl s_server",
                        stdin=subprocess.PIPE, collect_stdout=True)
     wait_until(lambda: listening(port) or server.p.poll() is not None, 20, "s_server to listen on port %d" % port)
-    wire = ctx.start_plainsight(["tls", "--from", "wire", "-i", "lo", "-m", "json", "-q", "tcp", "port", str(port)],
-                                stdout_path=ctx.path("wire.jsonl"))
-    wire.wait_attached()
+    both = BothModes(ctx, port)
     session = ctx.path("session.pem")
-    first = hex_text(3000) + b"\n"
-    early, after = hex_text(6000) + b"\n", hex_text(20000) + b"\n"
-    early_path = ctx.write("early.txt", early)
     base = [openssl, "s_client", "-connect", "127.0.0.1:%d" % port, "-quiet", "-nocommands", "-no_ign_eof"]
-    cli1 = ctx.start(base + ["-sess_out", session], "s_client (ticket)", stdin=subprocess.PIPE)
-    cli1.p.stdin.write(first)
-    cli1.p.stdin.flush()
-    wait_until(lambda: len(server.stdout_bytes) >= len(first) and os.path.exists(session) and
-               os.path.getsize(session) > 0, WORK_TIMEOUT, "s_server to get the first bytes and s_client a ticket")
-    cli1.p.stdin.close()
-    cli1.check_ok(WORK_TIMEOUT)
-    cli2 = ctx.start(base + ["-sess_in", session, "-early_data", early_path], "s_client (0-RTT)",
-                     stdin=subprocess.PIPE)
-    cli2.p.stdin.write(after)
-    cli2.p.stdin.flush()
-    want = first + early + after
-    wait_until(lambda: len(server.stdout_bytes) >= len(want) or cli2.p.poll() is not None, WORK_TIMEOUT,
-               "s_server to get the early data and the rest")
-    cli2.p.stdin.close()
-    cli2.check_ok(WORK_TIMEOUT)
+    server_want = b""
+
+    def client(args, data, early=None, taken=True):
+        nonlocal server_want
+        what = "s_client (%s)" % ("ticket" if early is None else "0-RTT taken" if taken else "0-RTT refused")
+        early_args = ["-early_data", ctx.write("early%d.txt" % len(server_want), early)] if early else []
+        cli = ctx.start(base + args + early_args, what, stdin=subprocess.PIPE)
+        cli.p.stdin.write(data)
+        cli.p.stdin.flush()
+        server_want += (early if early and taken else b"") + data
+        wait_until(lambda: len(server.stdout_bytes) >= len(server_want) or cli.p.poll() is not None, WORK_TIMEOUT,
+                   "s_server to get the bytes of %s" % what)
+        cli.p.stdin.close()
+        cli.check_ok(WORK_TIMEOUT)
+        harness.compare_bytes("what s_server received, after %s" % what, server.stdout_bytes, server_want)
+        return cli.pid
+
+    first = hex_text(3000) + b"\n"
+    cli1 = client(["-sess_out", session], first)
+    if not os.path.getsize(session):
+        raise TestFailure("s_client wrote no session ticket to %s" % session)
+    early, after = hex_text(6000) + b"\n", hex_text(20000) + b"\n"
+    cli2 = client(["-sess_in", session], after, early)
+    refused, after3 = hex_text(5000) + b"\n", hex_text(7000) + b"\n"
+    cli3 = client(["-sess_in", session], after3, refused, taken=False)
     server.p.stdin.close()
     server.check_ok(WORK_TIMEOUT)
-    harness.compare_bytes("what s_server received (the early data taken)", server.stdout_bytes, want)
     time.sleep(0.3)
-    wire.stop()
-    records, summary, _ = wire.json_output()
-    check_counters(summary["wire"], "0-RTT")
-    got = streams(records, {cli1.pid, cli2.pid, server.pid})
-    harness.compare_bytes("wire mode: the resuming client's writes (early data first)",
-                          got.get((cli2.pid, "write"), b""), early + after)
-    harness.compare_bytes("wire mode: the first client's writes", got.get((cli1.pid, "write"), b""), first)
-    harness.compare_bytes("wire mode: s_server's reads", got.get((server.pid, "read"), b""), want)
+    calls, wire, counters = both.stop()
+    compare_modes(calls, wire, counters, {(cli1, "write"): first, (cli2, "write"): early + after,
+                                          (cli3, "write"): refused + after3, (server.pid, "read"): server_want},
+                  "0-RTT")
 
 
 # ---- output slower than the packets: --lossless ---------------------------------
@@ -792,14 +750,7 @@ def slow_output_case(ctx, lossless):
             raise TestFailure("pid %d %s: what was written is not what was sent" % key)
 
 
-@test("wire-slow-output-counted")
-def t_slow_output_counted(ctx):
-    slow_output_case(ctx, False)
-
-
-@test("wire-slow-output-lossless")
-def t_slow_output_lossless(ctx):
-    slow_output_case(ctx, True)
+register_cases(slow_output_case, {"wire-slow-output-counted": (False,), "wire-slow-output-lossless": (True,)})
 
 
 # ---- what cannot be decrypted ---------------------------------------------------

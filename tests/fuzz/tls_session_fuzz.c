@@ -20,7 +20,8 @@
 static struct ps_evp evp;
 static int evp_state;           /* 0: not loaded yet, 1: loaded, -1: failed */
 
-static void on_plain(void *arg, struct ps_tls_session *s, int dir, const uint8_t *data, size_t len)
+static void on_plain(void *arg, struct ps_tls_session *s, int dir, enum ps_wire_ends ends, const uint8_t *data,
+		     size_t len)
 {
 	volatile uint8_t sink = 0;
 

@@ -225,7 +225,17 @@ struct framed {
 	int n;
 	size_t lens[16];
 	uint8_t types[16];
+	uint32_t sums[16];          /* of the fragment's bytes, position-weighted */
 };
+
+static uint32_t fragment_sum(const struct ps_tls_record *rec)
+{
+	uint32_t sum = 0;
+
+	for (size_t i = 0; i < rec->len; i++)
+		sum = sum * 31 + rec->fragment[i];
+	return sum;
+}
 
 static void on_framed(void *arg, const struct ps_tls_record *rec)
 {
@@ -234,8 +244,50 @@ static void on_framed(void *arg, const struct ps_tls_record *rec)
 	if (f->n < 16) {
 		f->lens[f->n] = rec->len;
 		f->types[f->n] = rec->type;
+		f->sums[f->n] = fragment_sum(rec);
 	}
 	f->n++;
+}
+
+/*
+ * Records read in place and records cut between deliveries give the same:
+ * a stream of three records with an implausible header and a record after
+ * it, cut in three at every pair of places.
+ */
+static void test_framing_every_cut(void)
+{
+	struct bytes a = unhex(rfc8448_client_data_record), b = unhex(rfc8448_client_alert_record);
+	struct bytes stream = { 0 };
+	struct framed whole = { 0 };
+	struct ps_tls_framer fr = { 0 };
+
+	append(&stream, a.data, a.len);
+	append(&stream, b.data, b.len);
+	append(&stream, (const uint8_t *)"\x17\x03\x03\xff\xff", 5);  /* longer than any record: lost */
+	append(&stream, a.data, a.len);
+	ps_tls_framer_push(&fr, stream.data, stream.len, on_framed, &whole);
+	ps_tls_framer_free(&fr);
+	CHECK_INT(whole.n, 3);
+	CHECK_INT(whole.lens[2], 0x43);
+	for (size_t i = 0; i <= stream.len; i++)
+		for (size_t j = i; j <= stream.len; j++) {
+			struct framed cut = { 0 };
+
+			memset(&fr, 0, sizeof(fr));
+			ps_tls_framer_push(&fr, stream.data, i, on_framed, &cut);
+			ps_tls_framer_push(&fr, stream.data + i, j - i, on_framed, &cut);
+			ps_tls_framer_push(&fr, stream.data + j, stream.len - j, on_framed, &cut);
+			ps_tls_framer_free(&fr);
+			if (cut.n != whole.n || memcmp(cut.lens, whole.lens, sizeof(whole.lens)) ||
+			    memcmp(cut.sums, whole.sums, sizeof(whole.sums))) {
+				fprintf(stderr, "cut at %zu and %zu: %d records, not %d as whole\n", i, j, cut.n, whole.n);
+				CHECK(0);
+				i = j = stream.len;
+			}
+		}
+	free(a.data);
+	free(b.data);
+	free(stream.data);
 }
 
 static void test_framing_split_and_joined(void)
@@ -285,6 +337,25 @@ static void test_hellos(void)
 	free(random.data);
 }
 
+/* EncryptedExtensions bodies of RFC 8448 sections 3 (a full handshake) and 4 (0-RTT taken: early_data, 42, last). */
+static const char ee_full[] = "0022000a00140012001d00170018001901000101010201030104001c0002400100000000";
+static const char ee_early_taken[] = "0026000a00140012001d00170018001901000101010201030104001c00024001000000"
+				     "00002a0000";
+
+static void test_encrypted_extensions(void)
+{
+	struct bytes full = unhex(ee_full), taken = unhex(ee_early_taken);
+	bool accepted = true;
+
+	CHECK_INT(ps_tls_parse_encrypted_extensions(full.data, full.len, &accepted), 0);
+	CHECK(!accepted);
+	CHECK_INT(ps_tls_parse_encrypted_extensions(taken.data, taken.len, &accepted), 0);
+	CHECK(accepted);
+	CHECK(ps_tls_parse_encrypted_extensions(taken.data, taken.len - 3, &accepted) != 0);
+	free(full.data);
+	free(taken.data);
+}
+
 /* ---- keys -------------------------------------------------------------------- */
 
 static void test_tls13_keys(void)
@@ -313,9 +384,11 @@ struct trace_out {
 	int secrets_known;
 };
 
-static void on_plain(void *arg, struct ps_tls_session *s, int dir, const uint8_t *data, size_t len)
+static void on_plain(void *arg, struct ps_tls_session *s, int dir, enum ps_wire_ends ends, const uint8_t *data,
+		     size_t len)
 {
-	append(&((struct trace_out *)arg)->plain[dir], data, len);
+	if (ends & PS_WIRE_WRITER)
+		append(&((struct trace_out *)arg)->plain[dir], data, len);
 }
 
 static const struct ps_secrets *lookup(void *arg, const uint8_t random[32])
@@ -484,12 +557,13 @@ struct wire_out {
 	struct bytes plain[2];      /* by sender port: [0] the client's (port 40000) */
 };
 
-static void on_wire_plain(void *arg, const struct ps_wire_flow *flow, const uint8_t *data, size_t len,
-			  uint64_t wall_ns)
+static void on_wire_plain(void *arg, const struct ps_wire_flow *flow, enum ps_wire_ends ends, const uint8_t *data,
+			  size_t len, uint64_t wall_ns)
 {
 	struct wire_out *w = arg;
 
-	append(&w->plain[flow->src->port == 40000 ? 0 : 1], data, len);
+	if (ends & PS_WIRE_WRITER)
+		append(&w->plain[flow->src->port == 40000 ? 0 : 1], data, len);
 }
 
 /* The trace as TCP segments of at most 100 bytes, client 10.0.0.1:40000, server 10.0.0.2:443. */
@@ -654,7 +728,9 @@ int main(void)
 	TEST(test_tcp_joined);
 	TEST(test_tcp_hold_bound);
 	TEST(test_framing_split_and_joined);
+	TEST(test_framing_every_cut);
 	TEST(test_hellos);
+	TEST(test_encrypted_extensions);
 	TEST(test_tls13_keys);
 	TEST(test_rfc8448_trace);
 	TEST(test_no_secret_counted);

@@ -108,7 +108,7 @@ static bool peer_closed(int fd)
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-static int ensure_connected(struct ps_tcp_out *t)
+int ps_tcp_out_ready(struct ps_tcp_out *t)
 {
 	int fd;
 
@@ -131,7 +131,7 @@ static int ensure_connected(struct ps_tcp_out *t)
 
 int ps_tcp_out_send(struct ps_tcp_out *t, const uint8_t *data, size_t len)
 {
-	int err = ensure_connected(t);
+	int err = ps_tcp_out_ready(t);
 
 	if (err)
 		return err;

@@ -26,6 +26,8 @@ void ps_tcp_out_init(struct ps_tcp_out *t, const char *host, uint16_t port);
  * connection broke during the send (the data may be partly sent: lost).
  */
 int ps_tcp_out_send(struct ps_tcp_out *t, const uint8_t *data, size_t len);
+/* Connected (a closed one noticed and made again when due): 0, or -EAGAIN. */
+int ps_tcp_out_ready(struct ps_tcp_out *t);
 /* Milliseconds until the next connection attempt; 0 when connected or due. */
 int ps_tcp_out_wait_ms(const struct ps_tcp_out *t);
 void ps_tcp_out_close(struct ps_tcp_out *t);

@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 #include "ecaptureq_encode.h"
 #include "log.h"
+#include "ws_context.h"
 #include "ws_server.h"
 
 /* lws_write needs LWS_PRE writable bytes before the message: the message's room. */
@@ -242,15 +243,9 @@ static void *service_thread(void *arg)
 	return NULL;
 }
 
-static void lws_to_debug(int level, const char *line)
-{
-	ps_debug("libwebsockets: %.*s", (int)strcspn(line, "\n"), line);
-}
-
-struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port, int debug)
+struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port)
 {
 	struct ps_ws_server *s = calloc(1, sizeof(*s));
-	struct lws_context_creation_info info;
 	sigset_t all, old;
 	int err;
 
@@ -260,15 +255,7 @@ struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port, int deb
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	lws_set_log_level(debug ? LLL_ERR | LLL_WARN : 0, lws_to_debug);
-	memset(&info, 0, sizeof(info));
-	info.port = port;
-	info.iface = host;
-	info.protocols = protocols;
-	info.user = s;
-	info.gid = -1;
-	info.uid = -1;
-	s->ctx = lws_create_context(&info);
+	s->ctx = ps_ws_context_new(port, host, protocols, s);
 	if (!s->ctx) {
 		ps_error("--ecaptureq: cannot listen on %s port %u (in use, or not an address of this host)", host, port);
 		goto fail;

@@ -280,6 +280,19 @@ static void on_pcapng_wire_record(void *arg, const struct ps_record *rec)
 	ps_stream_record(cap->stream, rec);
 }
 
+static void debug_pcapng_decryption(struct ps_wire_output *wire)
+{
+	struct ps_counters c = { 0 };
+	unsigned long long undecryptable = 0;
+
+	ps_wire_output_counters(wire, &c);
+	for (int i = 0; i < PS_WIRE_CAUSES; i++)
+		undecryptable += c.wire_undecryptable[i];
+	ps_debug("ecaptureq (pcapng mode): %llu connections in the packets (%llu not TLS), %llu records "
+		 "undecryptable", (unsigned long long)c.wire_connections, (unsigned long long)c.wire_not_tls,
+		 undecryptable);
+}
+
 static void on_pcapng_packet(void *arg, int linktype, const uint8_t *frame, size_t len, uint64_t wall_ns)
 {
 	ps_wire_output_frame(arg, linktype, frame, len, wall_ns);
@@ -731,6 +744,8 @@ out:
 		/* pcapng mode's decryption for eCaptureQ: its packets are the file's, counted there */
 		if (!cap.pcapng)
 			ps_wire_output_counters(cap.wire, &cap.counters);
+		else
+			debug_pcapng_decryption(cap.wire);
 		ps_wire_output_close(cap.wire);
 	}
 	if (cap.pcapng)

@@ -421,6 +421,9 @@ void ps_line_sink_close(struct ps_line_sink *s, struct ps_line_sink_counters *fi
 	pthread_cond_signal(&s->wake);
 	pthread_mutex_unlock(&s->lock);
 	pthread_join(s->thread, NULL);
+	/* a pcapng file that got no packet is still a capture: its section and interfaces */
+	if (s->binary && s->addr.kind == PS_ADDR_FILE && !s->file_has_preamble && s->preamble_len)
+		ps_rotate_file_set_preamble(&s->file, file_preamble, s);
 	*final = s->counters;
 	ps_rotate_file_close(&s->file);
 	ps_tcp_out_close(&s->tcp);

@@ -355,6 +355,8 @@ void ps_wire_output_counters(struct ps_wire_output *out, struct ps_counters *cou
 	counters->wire_gaps = w->gaps;
 	counters->wire_gap_bytes = w->gap_bytes;
 	memcpy(counters->wire_undecryptable, w->undecryptable, sizeof(w->undecryptable));
+	if (!out->queue)
+		return; /* fed: the packets and their process filter are the feeder's to count */
 	ps_packet_queue_stats(out->queue, &q);
 	counters->packets_dropped = q.kernel_dropped;
 	counters->packets_backlog_full = q.dropped;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include "line_sink.h"
 #include "log.h"
 #include "rotate_file.h"
@@ -316,52 +317,104 @@ static void wait_ms(struct ps_line_sink *s, int ms)
 	pthread_cond_timedwait(&s->wake, &s->lock, &until);
 }
 
+/*
+ * tcp: the lines queued while the thread was busy go in one sendmsg. At a
+ * high rate, a line at a time is a wakeup and two system calls (the peer's
+ * close looked for, the send) each; a batch pays them once (bench/README.md,
+ * "Issue 16: stream overhead").
+ */
+#define BATCH_LINES 256             /* iovecs: below IOV_MAX (1024) */
+#define BATCH_BYTES (256u << 10)
+
+struct batch {
+	struct ps_stream_msg *msgs[BATCH_LINES];
+	size_t n;
+};
+
+/* Under the lock: the next messages; tcp takes several, the others one. */
+static void batch_fill(struct ps_line_sink *s, struct batch *b)
+{
+	size_t bytes = 0, max = s->addr.kind == PS_ADDR_TCP ? BATCH_LINES : 1;
+
+	while (b->n < max && s->fifo.n && bytes < BATCH_BYTES) {
+		b->msgs[b->n] = ps_msg_fifo_pop(&s->fifo);
+		bytes += b->msgs[b->n++]->len;
+	}
+}
+
+static void batch_release(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++)
+		ps_stream_msg_unref(b->msgs[i]);
+	b->n = 0;
+}
+
+/* 0: all sent; -EAGAIN: none sent (keep them, wait); other: the first *sent went whole, the rest are lost. */
+static int deliver_batch(struct ps_line_sink *s, const struct batch *b, size_t *sent)
+{
+	struct iovec iov[BATCH_LINES];
+	size_t accepted = 0, end = 0;
+	int err;
+
+	*sent = 0;
+	if (s->addr.kind != PS_ADDR_TCP) {
+		err = deliver(s, b->msgs[0]);
+		*sent = !err;
+		return err;
+	}
+	if (s->binary && (err = send_preamble(s)) != 0)
+		return err;
+	for (size_t i = 0; i < b->n; i++)
+		iov[i] = (struct iovec){ .iov_base = b->msgs[i]->data, .iov_len = b->msgs[i]->len };
+	err = ps_tcp_out_sendv(&s->tcp, iov, (int)b->n, &accepted);
+	for (size_t i = 0; i < b->n && (end += b->msgs[i]->len) <= accepted; i++)
+		(*sent)++;
+	return err;
+}
+
 static void *sink_thread(void *arg)
 {
 	struct ps_line_sink *s = arg;
-	struct ps_stream_msg *held = NULL;
+	struct batch batch = { .n = 0 };
 
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
+		size_t sent;
 		int err;
 
-		if (!held) {
+		if (!batch.n) {
 			while (!s->fifo.n && !s->closing)
 				wait_for_work(s);
-			held = ps_msg_fifo_pop(&s->fifo);
-			if (!held)
+			batch_fill(s, &batch);
+			if (!batch.n)
 				break;  /* closing, all sent */
 		}
 		pthread_mutex_unlock(&s->lock);
-		err = deliver(s, held);
+		err = deliver_batch(s, &batch, &sent);
 		pthread_mutex_lock(&s->lock);
 		s->counters.connects = connection_number(s);
 		s->counters.rotations = s->file.rotations;
-		if (err == -EAGAIN) {
+		if (err == -EAGAIN && !sent) {
 			if (s->closing && mono_ns() >= s->close_deadline_ns)
 				break;
 			wait_ms(s, retry_wait_ms(s));
 			continue;
 		}
-		if (err) {
-			s->counters.lines_dropped++;
-			if (err != s->last_error) {
-				s->last_error = err;
-				/* the log may come back to this sink (--logaddr): not under its lock */
-				pthread_mutex_unlock(&s->lock);
-				ps_debug("%s: a line lost: %s", s->what, strerror(-err));
-				pthread_mutex_lock(&s->lock);
-			}
-		} else {
-			s->counters.lines_sent++;
+		s->counters.lines_sent += sent;
+		s->counters.lines_dropped += batch.n - sent;
+		if (err && err != s->last_error) {
+			s->last_error = err;
+			/* the log may come back to this sink (--logaddr): not under its lock */
+			pthread_mutex_unlock(&s->lock);
+			ps_debug("%s: %zu lines lost: %s", s->what, batch.n - sent, strerror(-err));
+			pthread_mutex_lock(&s->lock);
 		}
-		ps_stream_msg_unref(held);
-		held = NULL;
+		batch_release(&batch);
 	}
 	/* the end came with the destination still away: what is left is counted */
-	s->counters.lines_dropped += s->fifo.n + (held != NULL);
+	s->counters.lines_dropped += s->fifo.n + batch.n;
 	pthread_mutex_unlock(&s->lock);
-	ps_stream_msg_unref(held);
+	batch_release(&batch);
 	return NULL;
 }
 

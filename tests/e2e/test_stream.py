@@ -384,7 +384,7 @@ def stream_eventaddr_ws(ctx):
     cli.finish()
     srv.finish()
     err = ps.stop()
-    time.sleep(0.5)
+    server_messages(server, summary_numbers(err, "eventaddr")[0].get("lines", 0), "line")
     server.kill()
     server.join_readers()
     lines = [json.loads(l)["line"] for l in server.stdout_bytes.splitlines() if b'"line"' in l]
@@ -577,6 +577,15 @@ class ByteListener:
         self.thread.join(10)
 
 
+def server_messages(server, want, key):
+    """Waits (10 s at most) until the stream_client.py server printed want messages with key."""
+    def count():
+        return sum(1 for l in server.stdout_bytes.splitlines() if b'"%s"' % key.encode() in l)
+    deadline = time.monotonic() + 10
+    while count() < want and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
 def with_suppressed(fn):
     try:
         fn()
@@ -651,7 +660,9 @@ def stream_pcapng_eventaddr_ws(ctx):
     srv.check_ok(30)
     time.sleep(1)
     err = ps.stop()
-    time.sleep(0.5)
+    nums, line = summary_numbers(err, "eventaddr")
+    # the server may print the last messages a while after plainsight ended (a loaded machine)
+    server_messages(server, nums.get("batches", 0) + nums.get("connections", 0), "binary_b64")
     server.kill()
     server.join_readers()
     msgs = [json.loads(l) for l in server.stdout_bytes.splitlines() if l.startswith(b"{")]
@@ -663,7 +674,6 @@ def stream_pcapng_eventaddr_ws(ctx):
     data = b"".join(binary)
     check_whole_capture("the ws stream", data)
     post_decrypted_from(ctx, tp, data, "ws", body)
-    nums, line = summary_numbers(err, "eventaddr")
     # each connection's preamble (section, interfaces, secrets) is a message of its own, not a batch
     if nums.get("batches", 0) + nums.get("connections", 0) != len(binary) or nums.get("dropped"):
         raise TestFailure("summary %r, %d binary messages received" % (line, len(binary)))
@@ -743,7 +753,8 @@ def stream_eventaddr_ws_restart(ctx):
     srv.finish()
     time.sleep(1)
     err = ps.stop()
-    time.sleep(0.5)
+    before_restart = sum(1 for l in servers[0].stdout_bytes.splitlines() if b'"line"' in l)
+    server_messages(servers[1], summary_numbers(err, "eventaddr")[0].get("lines", 0) - before_restart, "line")
     lines = []
     for s in servers:
         s.kill()

@@ -252,32 +252,29 @@ static int send_preamble(struct ps_line_sink *s)
 	return 0;
 }
 
-/* 0 sent; -EAGAIN not now (keep it, wait); other: lost. */
-static int deliver(struct ps_line_sink *s, const struct ps_stream_msg *m)
+/* A file or ws:// (tcp:// goes by batches, deliver_batch): 0 sent; -EAGAIN not now (keep it, wait); other: lost. */
+static int deliver_one(struct ps_line_sink *s, const struct ps_stream_msg *m)
 {
 	int err;
 
-	switch (s->addr.kind) {
-	case PS_ADDR_FILE:
+	if (s->addr.kind == PS_ADDR_FILE) {
 		if (s->binary && !s->file_has_preamble) {
 			s->file_has_preamble = true;
 			if ((err = ps_rotate_file_set_preamble(&s->file, file_preamble, s)) != 0)
 				return err;
 		}
 		return ps_rotate_file_write(&s->file, m->data, m->len);
-	case PS_ADDR_TCP:
-	case PS_ADDR_WS:
-		if (s->binary && (err = send_preamble(s)) != 0)
-			return err;
-		return send_now(s, m->data, m->len);
 	}
-	return -EINVAL;
+	if (s->binary && (err = send_preamble(s)) != 0)
+		return err;
+	return send_now(s, m->data, m->len);
 }
 
 /* --eventroratetime: with no line coming, the file is still closed on time. */
 static void wait_for_work(struct ps_line_sink *s)
 {
 	uint64_t due;
+	int err;
 
 	if (s->addr.kind != PS_ADDR_FILE || (due = ps_rotate_file_due_in_ns(&s->file)) == UINT64_MAX) {
 		pthread_cond_wait(&s->wake, &s->lock);
@@ -288,7 +285,7 @@ static void wait_for_work(struct ps_line_sink *s)
 		return;
 	}
 	pthread_mutex_unlock(&s->lock);
-	int err = ps_rotate_file_tick(&s->file);
+	err = ps_rotate_file_tick(&s->file);
 	pthread_mutex_lock(&s->lock);
 	s->counters.rotations = s->file.rotations;
 	if (err) {
@@ -358,7 +355,7 @@ static int deliver_batch(struct ps_line_sink *s, const struct batch *b, size_t *
 
 	*sent = 0;
 	if (s->addr.kind != PS_ADDR_TCP) {
-		err = deliver(s, b->msgs[0]);
+		err = deliver_one(s, b->msgs[0]);
 		*sent = !err;
 		return err;
 	}

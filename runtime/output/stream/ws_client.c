@@ -96,9 +96,10 @@ static bool not_connecting(const struct ps_ws_client *c)
 	return c->state != WS_CONNECTING;
 }
 
+/* lws keeps what the socket did not take of a write (a partial send) and sends it first: it is not sent yet. */
 static bool sent_or_down(const struct ps_ws_client *c)
 {
-	return !c->pending || c->state != WS_UP;
+	return (!c->pending && !(c->wsi && lws_partial_buffered(c->wsi))) || c->state != WS_UP;
 }
 
 static void backoff(struct ps_ws_client *c)
@@ -191,7 +192,7 @@ int ps_ws_client_send(struct ps_ws_client *c, const uint8_t *data, size_t len, b
 	c->write_error = 0;
 	lws_callback_on_writable(c->wsi);
 	serve_until(c, sent_or_down, SEND_TIMEOUT_MS);
-	if (c->pending || c->write_error || c->state != WS_UP) {
+	if (!sent_or_down(c) || c->pending || c->write_error || c->state != WS_UP) {
 		c->pending = 0;
 		if (c->state == WS_UP && c->wsi)
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);

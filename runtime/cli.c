@@ -60,7 +60,8 @@ static const struct common_option common_options[] = {
 	  "-m pcapng, --from wire: capture on IFACE, repeatable; 'any' (the default): every interface that is up" },
 	{ { "ecaptureq", required_argument, NULL, OPT_ECAPTUREQ }, "ws://HOST:PORT/",
 	  "serve eCaptureQ's live stream there (WebSocket, protobuf LogEntry messages: events, log lines, "
-	  "heartbeats); eCaptureQ's default is ws://127.0.0.1:28257/" },
+	  "heartbeats; -m pcapng: the plaintext decrypted from the packets); eCaptureQ's default is "
+	  "ws://127.0.0.1:28257/" },
 	{ { "eventaddr", required_argument, NULL, OPT_EVENTADDR }, "ADDR",
 	  "send the records (in the -m output) to ADDR instead of stdout: a FILE, tcp://HOST:PORT (lines, "
 	  "reconnecting) or ws://HOST:PORT/PATH (one message per line); -m pcapng: the pcapng stream, each "

@@ -60,14 +60,16 @@ static const struct common_option common_options[] = {
 	  "-m pcapng, --from wire: capture on IFACE, repeatable; 'any' (the default): every interface that is up" },
 	{ { "ecaptureq", required_argument, NULL, OPT_ECAPTUREQ }, "ws://HOST:PORT/",
 	  "serve eCaptureQ's live stream there (WebSocket, protobuf LogEntry messages: events, log lines, "
-	  "heartbeats); eCaptureQ's default is ws://127.0.0.1:28257/" },
+	  "heartbeats; -m pcapng: the plaintext decrypted from the packets); eCaptureQ's default is "
+	  "ws://127.0.0.1:28257/" },
 	{ { "eventaddr", required_argument, NULL, OPT_EVENTADDR }, "ADDR",
 	  "send the records (in the -m output) to ADDR instead of stdout: a FILE, tcp://HOST:PORT (lines, "
-	  "reconnecting) or ws://HOST:PORT/PATH (one message per line)" },
+	  "reconnecting) or ws://HOST:PORT/PATH (one message per line); -m pcapng: the pcapng stream, each "
+	  "file and connection a whole capture (binary WebSocket messages)" },
 	{ { "eventroratesize", required_argument, NULL, OPT_ROTATE_SIZE }, "MB",
 	  "--eventaddr FILE: start a new file when it would pass MB MiB (the old one becomes FILE.1, FILE.2, ...)" },
 	{ { "eventroratetime", required_argument, NULL, OPT_ROTATE_TIME }, "S",
-	  "--eventaddr FILE: start a new file every S seconds (checked at each line)" },
+	  "--eventaddr FILE: start a new file S seconds after the first line of the current one (even with no line since)" },
 	{ { "logaddr", required_argument, NULL, 'l' }, "ADDR",
 	  "send plainsight's own message lines to ADDR too (FILE, tcp:// or ws://, as --eventaddr)" },
 	{ { "pid", required_argument, NULL, 'p' }, "PID", "trace only this process" },
@@ -345,7 +347,7 @@ static int check_pcapng_options(struct ps_options *opts, int argc, char **argv)
 			return usage_error(opts->module, "%s captures packets only with -m pcapng or --from wire", "-i");
 		return PS_CLI_RUN;
 	}
-	if (!opts->output_path)
+	if (!opts->output_path && !opts->event_addr)
 		opts->output_path = PS_DEFAULT_PCAPNG_PATH;
 	if (optind < argc)
 		return take_packet_filter(opts, argc, argv);
@@ -372,7 +374,7 @@ static int parse_stream_addr(struct ps_options *opts, const char *option, const 
 	return PS_CLI_RUN;
 }
 
-/* --eventaddr takes the place of stdout and -w, for the modes that write lines. */
+/* --eventaddr takes the place of stdout and -w (of pcapng mode's default file too). */
 static int check_stream_options(struct ps_options *opts)
 {
 	const char *name = opts->module->name;
@@ -387,11 +389,6 @@ static int check_stream_options(struct ps_options *opts)
 	}
 	if (!opts->event_addr)
 		return PS_CLI_RUN;
-	if (opts->output.mode == PS_OUTPUT_PCAPNG) {
-		fprintf(stderr, "plainsight: --eventaddr takes lines (-m text, json or keylog), not pcapng "
-			"(see 'plainsight %s --help')\n", name);
-		return PS_CLI_EXIT_USAGE;
-	}
 	if (opts->output_path) {
 		fprintf(stderr, "plainsight: --eventaddr and -w both say where the records go: give one "
 			"(see 'plainsight %s --help')\n", name);

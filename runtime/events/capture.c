@@ -269,6 +269,36 @@ static void on_wire_record(void *arg, const struct ps_record *rec)
 	write_record(arg, rec);
 }
 
+/*
+ * -m pcapng with --ecaptureq: the file (or --eventaddr) gets the packets,
+ * eCaptureQ the plaintext decrypted from the same packets with the secrets
+ * the probes found; no record is written.
+ */
+static void on_pcapng_wire_record(void *arg, const struct ps_record *rec)
+{
+	struct capture *cap = arg;
+
+	ps_stream_record(cap->stream, rec);
+}
+
+static void debug_pcapng_decryption(struct ps_wire_output *wire)
+{
+	struct ps_counters c = { 0 };
+	unsigned long long undecryptable = 0;
+
+	ps_wire_output_counters(wire, &c);
+	for (int i = 0; i < PS_WIRE_CAUSES; i++)
+		undecryptable += c.wire_undecryptable[i];
+	ps_debug("ecaptureq (pcapng mode): %llu connections in the packets (%llu not TLS), %llu records "
+		 "undecryptable", (unsigned long long)c.wire_connections, (unsigned long long)c.wire_not_tls,
+		 undecryptable);
+}
+
+static void on_pcapng_packet(void *arg, int linktype, const uint8_t *frame, size_t len, uint64_t wall_ns)
+{
+	ps_wire_output_frame(arg, linktype, frame, len, wall_ns);
+}
+
 static void on_record(const struct ps_record *rec, void *arg)
 {
 	struct capture *cap = arg;
@@ -324,7 +354,7 @@ static void print_status(struct capture *cap, const struct ps_probes *probes, ui
 		cap->counters.bytes / 1048576.0, ps_counters_lost_bytes(&cap->counters) / 1048576.0);
 	if (cap->pcapng)
 		print_packet_status(cap);
-	if (cap->wire)
+	else if (cap->wire)
 		print_wire_status(cap);
 	ps_stream_status(cap->stream, stderr);
 	fputs(final ? "\n" : "   ", stderr);
@@ -545,9 +575,22 @@ static int start_writers(const struct ps_options *opts, struct ps_outfiles *file
 	if (err)
 		goto fail;
 	if (opts->output.mode == PS_OUTPUT_PCAPNG) {
-		err = ps_pcapng_output_open(&files->records, opts, &cap->pcapng);
+		struct ps_line_sink *sink = ps_stream_event_sink(files->stream);
+
+		err = ps_pcapng_output_open(&files->records, sink, opts, &cap->pcapng);
 		if (err)
 			goto fail;
+		if (sink)
+			ps_outfile_discard(&files->records);
+		if (ps_stream_wants_records(files->stream)) {
+			err = ps_wire_output_open_fed(opts, on_pcapng_wire_record, cap, &cap->wire);
+			if (err) {
+				ps_pcapng_output_close(cap->pcapng);
+				cap->pcapng = NULL;
+				goto fail;
+			}
+			ps_pcapng_output_tap(cap->pcapng, on_pcapng_packet, cap->wire);
+		}
 	} else {
 		FILE *events = ps_stream_events(files->stream);
 
@@ -654,7 +697,11 @@ out:
 	ps_procnames_free(cap.names);
 	ps_keylog_free(cap.secrets_seen);
 	if (cap.wire) {
-		ps_wire_output_counters(cap.wire, &cap.counters);
+		/* pcapng mode's decryption for eCaptureQ: its packets are the file's, counted there */
+		if (!cap.pcapng)
+			ps_wire_output_counters(cap.wire, &cap.counters);
+		else
+			debug_pcapng_decryption(cap.wire);
 		ps_wire_output_close(cap.wire);
 	}
 	if (cap.pcapng)

@@ -34,6 +34,8 @@ struct ps_pcapng {
 	size_t len, cap;
 	size_t block_start;         /* where the block being built begins */
 	off_t committed;            /* file bytes known to be whole blocks */
+	ps_pcapng_emit_fn emit;     /* instead of fd, when set */
+	void *emit_arg;
 	int error;
 };
 
@@ -50,6 +52,18 @@ struct ps_pcapng *ps_pcapng_new(int fd)
 	return w;
 }
 
+struct ps_pcapng *ps_pcapng_new_emit(ps_pcapng_emit_fn emit, void *arg)
+{
+	struct ps_pcapng *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return NULL;
+	w->fd = -1;
+	w->emit = emit;
+	w->emit_arg = arg;
+	return w;
+}
+
 void ps_pcapng_free(struct ps_pcapng *w)
 {
 	if (!w)
@@ -61,6 +75,20 @@ void ps_pcapng_free(struct ps_pcapng *w)
 size_t ps_pcapng_pending(const struct ps_pcapng *w)
 {
 	return w->len;
+}
+
+void ps_pcapng_last_block(const struct ps_pcapng *w, const uint8_t **data, size_t *len)
+{
+	*data = w->buf + w->block_start;
+	*len = w->len - w->block_start;
+}
+
+void ps_pcapng_take(struct ps_pcapng *w, const uint8_t **data, size_t *len)
+{
+	*data = w->buf;
+	*len = w->len;
+	w->len = 0;
+	w->block_start = 0;
 }
 
 static int reserve(struct ps_pcapng *w, size_t more)
@@ -264,6 +292,14 @@ int ps_pcapng_flush(struct ps_pcapng *w)
 
 	if (w->error)
 		return w->error;
+	if (w->emit) {
+		int err = w->len ? w->emit(w->emit_arg, w->buf, w->len) : 0;
+
+		w->len = 0;
+		if (err)
+			w->error = err;
+		return err;
+	}
 	while (done < w->len) {
 		ssize_t n = write(w->fd, w->buf + done, w->len - done);
 

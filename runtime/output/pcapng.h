@@ -22,6 +22,13 @@ struct ps_pcapng;
 
 /* Writes to fd (not closed by the writer). NULL when out of memory. */
 struct ps_pcapng *ps_pcapng_new(int fd);
+/*
+ * Writes nowhere: each flush hands its whole blocks to emit (--eventaddr's
+ * sink), which copies them; a negative errno from emit fails the flush as a
+ * write would. NULL when out of memory.
+ */
+typedef int (*ps_pcapng_emit_fn)(void *arg, const uint8_t *data, size_t len);
+struct ps_pcapng *ps_pcapng_new_emit(ps_pcapng_emit_fn emit, void *arg);
 void ps_pcapng_free(struct ps_pcapng *w);
 
 /* The blocks, appended to the buffer; 0 or -ENOMEM. */
@@ -35,6 +42,10 @@ int ps_pcapng_secrets(struct ps_pcapng *w, uint32_t secrets_type, const void *da
 
 /* Bytes waiting for the next flush. */
 size_t ps_pcapng_pending(const struct ps_pcapng *w);
+/* The last block appended, whole; valid until the next call. */
+void ps_pcapng_last_block(const struct ps_pcapng *w, const uint8_t **data, size_t *len);
+/* The blocks waiting, taken out instead of flushed; valid until the next call. */
+void ps_pcapng_take(struct ps_pcapng *w, const uint8_t **data, size_t *len);
 
 /*
  * Writes the buffered blocks. On failure the file is cut back to where

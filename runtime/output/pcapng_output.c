@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "keylog.h"
+#include "line_sink.h"
 #include "log.h"
 #include "outfile.h"
 #include "packet_capture.h"
@@ -20,6 +21,12 @@
 
 /* Past this, a batch is written at once: memory stays bounded under a flood. */
 #define FLUSH_BYTES (4 << 20)
+/*
+ * To --eventaddr, smaller: a batch is one message of the sink's and is never
+ * split across its files, so this bounds how far past --eventroratesize a
+ * file goes (a packet's length at most), and how long a reader waits.
+ */
+#define SINK_FLUSH_BYTES (64 << 10)
 
 /*
  * How long a packet waits before it is written. A TLS 1.3 client derives
@@ -43,6 +50,9 @@ struct ps_pcapng_output {
 	int fd;
 	const char *path;
 	struct ps_pcapng *file;
+	struct ps_line_sink *sink;  /* --eventaddr: instead of fd */
+	ps_pcapng_packet_tap tap;
+	void *tap_arg;
 	struct ps_packet_capture *capture;
 	struct ps_keylog *keylog;   /* which lines were taken already: no secret twice */
 	char *pending;              /* key log lines not yet in a block */
@@ -101,13 +111,35 @@ static int write_header(struct ps_pcapng_output *out, const struct ps_options *o
 		err = ps_pcapng_interface(out->file, ps_packet_capture_name(out->capture, i),
 					  ps_packet_capture_file_linktype(out->capture, i), PS_PACKET_SNAPLEN,
 					  opts->packet_filter);
-	if (!err)
+	if (!err && out->sink) {
+		const uint8_t *header;
+		size_t len;
+
+		/* not sent as such: the sink starts each file and connection with it */
+		ps_pcapng_take(out->file, &header, &len);
+		err = ps_line_sink_preamble_add(out->sink, header, len);
+	} else if (!err) {
 		err = ps_pcapng_flush(out->file);
+	}
 	return err ? fail_write(out, err) : 0;
 }
 
+/* A batch of whole blocks into the sink's queue: it counts what it cannot send. */
+static int emit_to_sink(void *arg, const uint8_t *data, size_t len)
+{
+	ps_line_sink_bytes(arg, data, len);
+	return 0;
+}
 
-int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts, struct ps_pcapng_output **result)
+void ps_pcapng_output_tap(struct ps_pcapng_output *out, ps_pcapng_packet_tap tap, void *arg)
+{
+	out->tap = tap;
+	out->tap_arg = arg;
+}
+
+
+int ps_pcapng_output_open(struct ps_outfile *file, struct ps_line_sink *sink, const struct ps_options *opts,
+			  struct ps_pcapng_output **result)
 {
 	struct ps_pcapng_output *out = calloc(1, sizeof(*out));
 	int err;
@@ -118,16 +150,19 @@ int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts
 	out->held_tail = &out->held;
 	out->process_filter = (struct ps_packet_process_filter){ .pid = opts->pid, .uid = opts->uid,
 								 .has_uid = opts->has_uid };
-	out->path = opts->output_path;
+	out->path = sink ? opts->event_addr : opts->output_path;
+	out->sink = sink;
 	out->keylog = ps_keylog_new();
-	out->file = ps_pcapng_new(file->fd);
+	out->file = sink ? ps_pcapng_new_emit(emit_to_sink, sink) : ps_pcapng_new(file->fd);
 	if (!out->keylog || start_pending(out) || !out->file) {
 		ps_error("out of memory");
 		ps_pcapng_output_close(out);
 		return -ENOMEM;
 	}
-	out->fd = file->fd;
-	file->fd = -1;
+	if (!sink) {
+		out->fd = file->fd;
+		file->fd = -1;
+	}
 	err = ps_packet_capture_open(opts->interfaces, opts->n_interfaces, opts->packet_filter, &out->capture);
 	if (!err)
 		err = ps_packet_capture_pollfds(out->capture, &out->pollfds, &out->n_pollfds);
@@ -173,6 +208,16 @@ static int write_pending_secrets(struct ps_pcapng_output *out)
 	err = ps_pcapng_secrets(out->file, PS_PCAPNG_SECRETS_TLS_KEYLOG, out->pending, out->pending_len);
 	if (err)
 		return err;
+	if (out->sink) {
+		const uint8_t *block;
+		size_t len;
+
+		/* a later file or connection starts with every secret: its connections may be older than it */
+		ps_pcapng_last_block(out->file, &block, &len);
+		err = ps_line_sink_preamble_add(out->sink, block, len);
+		if (err)
+			return err;
+	}
 	out->batch_secrets = out->pending_secrets;
 	out->pending_secrets = 0;
 	return start_pending(out);
@@ -243,7 +288,7 @@ static int write_oldest(struct ps_pcapng_output *out)
 	}
 	out->batch_packets++;
 	out->batch_bytes += captured_len;
-	if (ps_pcapng_pending(out->file) >= FLUSH_BYTES)
+	if (ps_pcapng_pending(out->file) >= (out->sink ? SINK_FLUSH_BYTES : FLUSH_BYTES))
 		return flush_batch(out);
 	return 0;
 }
@@ -276,6 +321,9 @@ static int on_packet(const struct ps_packet *packet, void *arg)
 	struct ps_pcapng_output *out = arg;
 	struct held_packet *held;
 
+	if (out->tap)
+		out->tap(out->tap_arg, ps_packet_capture_linktype(out->capture, packet->interface), packet->data,
+			 packet->captured_len, packet->wall_ns);
 	if (out->error) {
 		out->packets_unwritten++;
 		return out->error;

@@ -14,12 +14,21 @@
 
 struct ps_pcapng_output;
 struct ps_outfile;
+struct ps_line_sink;
 
 /*
  * Opens the interfaces, writes the section and interface blocks to file
- * (taking its descriptor). 0, or a negative errno after one error line.
+ * (taking its descriptor), or with sink (--eventaddr, line_sink.h) sends
+ * every batch there instead, the section, interface and secrets blocks
+ * becoming the preamble of each of its files and connections. 0, or a
+ * negative errno after one error line.
  */
-int ps_pcapng_output_open(struct ps_outfile *file, const struct ps_options *opts, struct ps_pcapng_output **out);
+int ps_pcapng_output_open(struct ps_outfile *file, struct ps_line_sink *sink, const struct ps_options *opts,
+			  struct ps_pcapng_output **out);
+
+/* Each packet as it is captured, before it is held (--ecaptureq decrypts them: capture.c). */
+typedef void (*ps_pcapng_packet_tap)(void *arg, int linktype, const uint8_t *frame, size_t len, uint64_t wall_ns);
+void ps_pcapng_output_tap(struct ps_pcapng_output *out, ps_pcapng_packet_tap tap, void *arg);
 
 /* Secrets records give key log lines for the next batch; other records are not for this file. */
 int ps_pcapng_output_record(struct ps_pcapng_output *out, const struct ps_record *rec);

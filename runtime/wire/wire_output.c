@@ -161,7 +161,8 @@ static void emit(struct ps_wire_output *out, const struct ps_wire_flow *flow, co
 	hdr->var_total = len;
 	hdr->var_len = (uint32_t)(len > UINT32_MAX ? UINT32_MAX : len);
 	if (owner) {
-		ps_packet_queue_hold(out->queue, owner->pid);  /* --lossless: held back with the backlog */
+		if (out->queue)
+			ps_packet_queue_hold(out->queue, owner->pid);  /* --lossless: held back with the backlog */
 		hdr->pid = hdr->tid = owner->pid;
 		hdr->uid = owner->uid;
 		memcpy(hdr->comm, owner->comm, PS_COMM_LEN);
@@ -211,13 +212,14 @@ static void free_owners(void *arg, void *user)
 }
 
 
-int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
-			struct ps_wire_output **result)
+static int wire_output_new(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
+			   struct ps_wire_output **result)
 {
 	struct ps_wire_output *out = calloc(1, sizeof(*out));
 	struct ps_wire_ops ops = { .plaintext = on_plaintext, .free_user = free_owners, .arg = out };
 	int err;
 
+	*result = out;
 	if (!out) {
 		ps_error("out of memory");
 		return -ENOMEM;
@@ -230,6 +232,16 @@ int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_reco
 		err = -ENOMEM;
 	if (!err && !(out->wire = ps_wire_new(&ops)))
 		err = -ENOMEM;
+	return err;
+}
+
+int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
+			struct ps_wire_output **result)
+{
+	static const char *const any[] = { "any" };
+	struct ps_wire_output *out;
+	int err = wire_output_new(opts, on_record, arg, &out);
+
 	if (!err)
 		err = ps_packet_capture_open(opts->interfaces, opts->n_interfaces, opts->packet_filter, &out->capture);
 	if (!err)
@@ -244,6 +256,37 @@ int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_reco
 	}
 	*result = out;
 	return 0;
+}
+
+int ps_wire_output_open_fed(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
+			    struct ps_wire_output **result)
+{
+	struct ps_wire_output *out;
+	int err = wire_output_new(opts, on_record, arg, &out);
+
+	if (!err)
+		ps_sock_owners_start(&out->owners);
+	if (err) {
+		ps_wire_output_close(out);
+		return err;
+	}
+	*result = out;
+	return 0;
+}
+
+static uint64_t wall_clock_ns(void);
+
+void ps_wire_output_frame(struct ps_wire_output *out, int linktype, const uint8_t *frame, size_t len,
+			  uint64_t wall_ns)
+{
+	uint64_t now;
+
+	ps_wire_frame(out->wire, linktype, frame, len, wall_ns);
+	now = wall_clock_ns();
+	if (now - out->last_sweep_ns >= SWEEP_INTERVAL_NS) {
+		ps_wire_sweep(out->wire, now);
+		out->last_sweep_ns = now;
+	}
 }
 
 void ps_wire_output_secrets(struct ps_wire_output *out, const struct ps_secrets *secrets)
@@ -290,10 +333,12 @@ int ps_wire_output_packets(struct ps_wire_output *out)
 
 int ps_wire_output_finish(struct ps_wire_output *out)
 {
-	int err;
+	int err = 0;
 
-	ps_packet_queue_finish(out->queue);
-	err = ps_wire_output_packets(out);
+	if (out->queue) {
+		ps_packet_queue_finish(out->queue);
+		err = ps_wire_output_packets(out);
+	}
 	ps_wire_finish(out->wire);
 	return err;
 }
@@ -310,6 +355,8 @@ void ps_wire_output_counters(struct ps_wire_output *out, struct ps_counters *cou
 	counters->wire_gaps = w->gaps;
 	counters->wire_gap_bytes = w->gap_bytes;
 	memcpy(counters->wire_undecryptable, w->undecryptable, sizeof(w->undecryptable));
+	if (!out->queue)
+		return; /* fed: the packets and their process filter are the feeder's to count */
 	ps_packet_queue_stats(out->queue, &q);
 	counters->packets_dropped = q.kernel_dropped;
 	counters->packets_backlog_full = q.dropped;

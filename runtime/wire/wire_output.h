@@ -21,6 +21,16 @@ typedef void (*ps_wire_record_fn)(void *arg, const struct ps_record *rec);
 int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
 			struct ps_wire_output **out);
 
+/*
+ * -m pcapng with --ecaptureq: the same records from packets another capture
+ * took (pcapng_output.h's tap), handed in by ps_wire_output_frame; the
+ * rest (wait, packets) is not for this one.
+ */
+int ps_wire_output_open_fed(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
+			    struct ps_wire_output **out);
+void ps_wire_output_frame(struct ps_wire_output *out, int linktype, const uint8_t *frame, size_t len,
+			  uint64_t wall_ns);
+
 /* Secrets the probes found, for the connections that need them. */
 void ps_wire_output_secrets(struct ps_wire_output *out, const struct ps_secrets *secrets);
 

@@ -73,7 +73,10 @@ async def server(args):
         emit({"connected": True})
         try:
             async for msg in ws:
-                emit({"line": msg if isinstance(msg, str) else msg.decode("utf-8", "replace")})
+                if isinstance(msg, str):
+                    emit({"line": msg})
+                else:
+                    emit({"binary_b64": base64.b64encode(msg).decode()})
         except websockets.ConnectionClosed:
             pass
 

@@ -7,6 +7,7 @@ import base64
 import json
 import os
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -383,7 +384,7 @@ def stream_eventaddr_ws(ctx):
     cli.finish()
     srv.finish()
     err = ps.stop()
-    time.sleep(0.5)
+    server_messages(server, summary_numbers(err, "eventaddr")[0].get("lines", 0), "line")
     server.kill()
     server.join_readers()
     lines = [json.loads(l)["line"] for l in server.stdout_bytes.splitlines() if b'"line"' in l]
@@ -405,7 +406,7 @@ def stream_bad_addresses(ctx):
              (["--ecaptureq", "/tmp/x"], "--ecaptureq '/tmp/x': the address is ws://HOST:PORT/", 2),
              (["--eventaddr", "ws://h:0/"], "the port is a number from 1 to 65535", 2),
              (["--eventroratesize", "2"], "rotate an --eventaddr FILE", 2),
-             (["-m", "pcapng", "--eventaddr", "tcp://h:1"], "not pcapng", 2)]
+             (["-m", "pcapng", "--eventaddr", "tcp://h:1", "-w", "/tmp/x"], "both say where", 2)]
     busy = socket.socket()
     busy.bind(("127.0.0.1", 0))
     busy.listen(1)
@@ -424,3 +425,384 @@ def stream_bad_addresses(ctx):
             problems.append("--help does not list " + opt)
     if problems:
         raise TestFailure(*problems)
+
+
+# ---- -m pcapng to --eventaddr and --ecaptureq ---------------------------------
+
+PCAPNG_SHB, PCAPNG_IDB, PCAPNG_EPB, PCAPNG_DSB = 0x0A0D0D0A, 1, 6, 10
+
+
+def pcapng_blocks(data):
+    """(type, body) of each block of a little-endian pcapng stream; raises on a cut one."""
+    blocks, at = [], 0
+    while at < len(data):
+        if at + 12 > len(data):
+            raise TestFailure("a pcapng block cut short at byte %d of %d" % (at, len(data)))
+        kind, length = struct.unpack_from("<II", data, at)
+        if length < 12 or at + length > len(data):
+            raise TestFailure("pcapng block at %d: length %d past the end (%d bytes)" % (at, length, len(data)))
+        blocks.append((kind, data[at + 8:at + length - 4]))
+        at += length
+    return blocks
+
+
+def dsb_lines(blocks):
+    lines = set()
+    for kind, body in blocks:
+        if kind == PCAPNG_DSB:
+            n = struct.unpack_from("<I", body, 4)[0]
+            lines |= {l for l in body[8:8 + n].decode().splitlines() if l}
+    return lines
+
+
+def check_whole_capture(name, data, want_secrets=()):
+    """A stream read alone is a capture: SHB, IDBs, then (when secrets were
+    known before it started) a DSB with them, all before the first packet."""
+    blocks = pcapng_blocks(data)
+    kinds = [k for k, _ in blocks]
+    if not kinds or kinds[0] != PCAPNG_SHB or PCAPNG_IDB not in kinds[:2]:
+        raise TestFailure("%s does not start with a section and an interface block: %r" % (name, kinds[:6]))
+    first_packet = kinds.index(PCAPNG_EPB) if PCAPNG_EPB in kinds else len(kinds)
+    missing = set(want_secrets) - dsb_lines(blocks[:first_packet])
+    if missing:
+        raise TestFailure("%s: %d secrets known before it started are not in the blocks before its first "
+                          "packet, e.g. %s" % (name, len(missing), sorted(missing)[0][:60]))
+    return blocks
+
+
+def pcapng_tools(ctx):
+    import test_pcapng
+    test_pcapng.need_tools()
+    return test_pcapng
+
+
+@test("stream_pcapng_eventaddr_file_rotates")
+def stream_pcapng_eventaddr_file_rotates(ctx):
+    """-m pcapng --eventaddr FILE --eventroratesize 1: a 3 MB download, then
+    a POST, over TLS (curl, the Python https server). FILE.1, FILE.2, ... and
+    FILE are each a whole capture: tshark reads each alone; each starts with
+    the section and interface blocks and every secret of the files before it;
+    the POST's body and its answer are decrypted, with no key file, from the
+    file they are in; the packets of all files are the ones the summary counts."""
+    tp = pcapng_tools(ctx)
+    port = free_port()
+    path = ctx.path("capture.pcapng")
+    srv = tp.start_server(ctx, port, "1.3")
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "pcapng", "-i", "lo", "--eventaddr", path,
+                               "--eventroratesize", "1", "tcp", "port", str(port)])
+    ps.wait_attached()
+    r = ctx.run(["curl", "-sk", "--http1.1", "-o", "/dev/null", "https://127.0.0.1:%d/big/3000000" % port])
+    srv.check_ok(30)
+    if r.returncode != 0:
+        raise TestFailure("curl download failed: %d" % r.returncode)
+    srv = tp.start_server(ctx, port, "1.3")
+    body = "rotated-%s" % os.urandom(6).hex()
+    got = tp.curl_post(ctx, port, "/after-rotation", body, "1.3")
+    srv.check_ok(30)
+    time.sleep(0.5)     # the packets are held 200 ms for their secrets
+    err = ps.stop()
+    parts = ["%s.%d" % (path, n) for n in range(1, 100) if os.path.exists("%s.%d" % (path, n))] + [path]
+    if len(parts) < 3:
+        raise TestFailure("%d files for 3 MB at 1 MiB each: %r" % (len(parts), parts), *indent(tail(err, 6)))
+    seen_secrets, packets, post_in = set(), 0, []
+    for p in parts:
+        with open(p, "rb") as f:
+            data = f.read()
+        if len(data) > 1 << 20:
+            raise TestFailure("%s holds %d bytes, past the 1 MiB limit" % (p, len(data)))
+        blocks = check_whole_capture(p, data, seen_secrets)
+        seen_secrets |= dsb_lines(blocks)
+        packets += sum(1 for k, _ in blocks if k == PCAPNG_EPB)
+        n = len(tp.tshark(ctx, p, "-T", "fields", "-e", "frame.number").split())
+        if n != sum(1 for k, _ in blocks if k == PCAPNG_EPB):
+            raise TestFailure("tshark reads %d packets of %s's %d" % (n, p, packets))
+        http = tp.decrypted_http(ctx, p)
+        if body in http or body.encode().hex() in http:
+            post_in.append((p, http))
+    if got != ("got /after-rotation %s\n" % body).encode():
+        raise TestFailure("the server answered %r" % got)
+    if not post_in:
+        raise TestFailure("no file decrypts to the POST body %r (files %r)" % (body, parts))
+    p, http = post_in[0]
+    answer = "got /after-rotation %s" % body
+    if answer not in http and answer.encode().hex() not in http:
+        raise TestFailure("%s decrypts the POST but not its answer:" % p, *indent(http.splitlines()))
+    counts = tp.summary_counts(err)
+    if counts["packets"] != packets or counts["unwritten"]:
+        raise TestFailure("summary %r, the files hold %d packets" % (counts, packets))
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("dropped") or nums.get("files") != len(parts) - 1:
+        raise TestFailure("summary %r for %d files" % (line, len(parts)))
+
+
+class ByteListener:
+    """A TCP listener on port keeping each connection's bytes apart."""
+
+    def __init__(self, port):
+        self.streams = []
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(4)
+        self.conns = []
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+            chunks = []
+            self.streams.append(chunks)
+            while True:
+                try:
+                    data = conn.recv(1 << 20)
+                except OSError:
+                    data = b""
+                if not data:
+                    break
+                chunks.append(data)
+
+    def stream(self, i):
+        return b"".join(self.streams[i]) if i < len(self.streams) else b""
+
+    def stop(self):
+        for c in self.conns:
+            with_suppressed(lambda: c.shutdown(socket.SHUT_RDWR))
+            c.close()
+        self.sock.close()
+        self.thread.join(10)
+
+
+def server_messages(server, want, key):
+    """Waits (10 s at most) until the stream_client.py server printed want messages with key."""
+    def count():
+        return sum(1 for l in server.stdout_bytes.splitlines() if b'"%s"' % key.encode() in l)
+    deadline = time.monotonic() + 10
+    while count() < want and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+
+def with_suppressed(fn):
+    try:
+        fn()
+    except OSError:
+        pass
+
+
+def post_decrypted_from(ctx, tp, data, name, body):
+    """tshark -r - reads the stream (a pipe, as a live reader would) and decrypts the POST and its answer."""
+    r = ctx.run(["tshark", "-n", "-r", "-", "-Y", "http", "-T", "fields", "-e", "http.request.method",
+                 "-e", "http.file_data"], input=data, timeout=120)
+    out = r.stdout.decode("utf-8", "replace")
+    answer = "got /%s %s" % (name, body)
+    for want in (body, answer):
+        if want not in out and want.encode().hex() not in out:
+            raise TestFailure("tshark -r - on the %s stream (%d bytes, status %d) does not show %r:"
+                              % (name, len(data), r.returncode, want),
+                              *indent(out.splitlines()[-10:] + tail(r.stderr.decode("utf-8", "replace"), 5)))
+
+
+@test("stream_pcapng_eventaddr_tcp")
+def stream_pcapng_eventaddr_tcp(ctx):
+    """-m pcapng --eventaddr tcp://: a listener receives a pcapng stream that
+    tshark -r - decodes, a POST over TLS decrypted with no key file; the
+    listener restarts, and its second connection is a whole capture of its
+    own (the section, interface and every secret sent before) with the next POST."""
+    tp = pcapng_tools(ctx)
+    port, lport = free_port(), free_port()
+    listeners = [ByteListener(lport)]
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "pcapng", "-i", "lo", "--eventaddr",
+                               "tcp://127.0.0.1:%d" % lport, "tcp", "port", str(port)])
+    ps.wait_attached()
+    bodies = []
+    for name in ("first", "second"):
+        srv = tp.start_server(ctx, port, "1.3")
+        body = "%s-%s" % (name, os.urandom(6).hex())
+        bodies.append(body)
+        tp.curl_post(ctx, port, "/" + name, body, "1.3")
+        srv.check_ok(30)
+        time.sleep(1.5)     # held 200 ms for their secrets, then sent
+        listeners[-1].stop()
+        if name == "first":
+            listeners.append(ByteListener(lport))
+    err = ps.stop()
+    first, second = listeners[0].stream(0), listeners[1].stream(0)
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("connections", 0) < 2:
+        raise TestFailure("no reconnection counted: " + line)
+    check_whole_capture("the first connection's stream", first)
+    post_decrypted_from(ctx, tp, first, "first", bodies[0])
+    check_whole_capture("the second connection's stream", second, dsb_lines(pcapng_blocks(first)))
+    post_decrypted_from(ctx, tp, second, "second", bodies[1])
+
+
+@test("stream_pcapng_eventaddr_ws")
+def stream_pcapng_eventaddr_ws(ctx):
+    """-m pcapng --eventaddr ws://: the WebSocket server gets binary
+    messages, each whole pcapng blocks, that together are a capture tshark
+    decrypts a POST from with no key file."""
+    need_debian_modules(ctx)
+    tp = pcapng_tools(ctx)
+    port, wport = free_port(), free_port()
+    server = ctx.start([DEBIAN_PYTHON, CLIENT, "server", "--port", str(wport)], "ws server",
+                       collect_stdout=True, plain_env=True)
+    wait_until(lambda: listening(wport) or server.p.poll() is not None, 20, "the ws server to listen")
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "pcapng", "-i", "lo", "--eventaddr",
+                               "ws://127.0.0.1:%d/capture" % wport, "tcp", "port", str(port)])
+    ps.wait_attached()
+    srv = tp.start_server(ctx, port, "1.3")
+    body = "ws-%s" % os.urandom(6).hex()
+    tp.curl_post(ctx, port, "/ws", body, "1.3")
+    srv.check_ok(30)
+    time.sleep(1)
+    err = ps.stop()
+    nums, line = summary_numbers(err, "eventaddr")
+    # the server may print the last messages a while after plainsight ended (a loaded machine)
+    server_messages(server, nums.get("batches", 0) + nums.get("connections", 0), "binary_b64")
+    server.kill()
+    server.join_readers()
+    msgs = [json.loads(l) for l in server.stdout_bytes.splitlines() if l.startswith(b"{")]
+    if any("line" in m for m in msgs):
+        raise TestFailure("text messages in pcapng mode: %r" % [m for m in msgs if "line" in m][:2])
+    binary = [base64.b64decode(m["binary_b64"]) for m in msgs if "binary_b64" in m]
+    for i, m in enumerate(binary):
+        pcapng_blocks(m)    # each message whole blocks
+    data = b"".join(binary)
+    check_whole_capture("the ws stream", data)
+    post_decrypted_from(ctx, tp, data, "ws", body)
+    # each connection's preamble (section, interfaces, secrets) is a message of its own, not a batch
+    if nums.get("batches", 0) + nums.get("connections", 0) != len(binary) or nums.get("dropped"):
+        raise TestFailure("summary %r, %d binary messages received" % (line, len(binary)))
+
+
+@test("stream_ecaptureq_pcapng")
+def stream_ecaptureq_pcapng(ctx):
+    """-m pcapng with --ecaptureq: the file gets the packets, the eCaptureQ
+    client the plaintext decrypted from them: the traced client's events
+    carry its pid and ports, and their payloads are exactly what it sent and
+    received (an HTTP/1.1 POST over TLS, the project's tls peer)."""
+    need_debian_modules(ctx)
+    pb = compile_schema(ctx)
+    cert, key = make_cert(ctx)
+    request, response = http_pair(3000)
+    srv = PyServer(ctx, cert, key, len(request), response)
+    cli = PyClient(ctx, srv.port, request, len(response), wait_go=True)
+    url = "ws://127.0.0.1:%d/" % free_port()
+    pcap = ctx.path("out.pcapng")
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "pcapng", "-i", "lo", "-w", pcap, "-p", str(cli.pid),
+                               "--ecaptureq", url, "tcp", "port", str(srv.port)])
+    ps.wait_attached()
+    a = WsClient(ctx, url, pb, "a")
+    cli.go()
+    cli.finish()
+    srv.finish()
+    pid, port = cli.pid, srv.port
+    wait_until(lambda: len(payload_of(a.events(pid))) >= len(request) + len(response), 30,
+               "the client's decrypted events at the ws client")
+    err = ps.stop()
+    evs = a.events(pid)
+    writes = [e for e in evs if e["dst_port"] == port]
+    reads = [e for e in evs if e["src_port"] == port]
+    harness.compare_bytes("the client's writes (events, pcapng mode) vs what the server got",
+                          payload_of(writes), srv.received())
+    harness.compare_bytes("the client's reads (events, pcapng mode) vs the response", payload_of(reads), response)
+    if writes[0]["type"] != 1 or reads[0]["type"] != 3 or not writes[0]["pname"].startswith("python"):
+        raise TestFailure("first write %r, first read %r: want types 1 and 3 and the python client's name"
+                          % ({k: writes[0][k] for k in ("type", "pname")}, {k: reads[0][k] for k in ("type",)}))
+    others = [e for e in a.events() if e["pid"] != pid]
+    if others:
+        raise TestFailure("-p %d: events of other processes reached the client: %r" % (pid, others[:2]))
+    if "pcapng:" not in err or not os.path.getsize(pcap):
+        raise TestFailure("the pcapng file was not written along:", *indent(tail(err, 6)))
+
+
+@test("stream_eventaddr_ws_restart")
+def stream_eventaddr_ws_restart(ctx):
+    """--eventaddr ws:// with -m json: the WebSocket server is killed and
+    started again between two exchanges. The server's close is read before
+    the next line is written, so that line goes to the new server, not into
+    the reset: every line plainsight counts as sent was received, none is
+    dropped, and both exchanges are there byte for byte."""
+    need_debian_modules(ctx)
+    cert, key = make_cert(ctx)
+    port = free_port()
+
+    def start_server():
+        s = ctx.start([DEBIAN_PYTHON, CLIENT, "server", "--port", str(port)], "ws server",
+                      collect_stdout=True, plain_env=True)
+        wait_until(lambda: listening(port) or s.p.poll() is not None, 20, "the ws server to listen")
+        return s
+
+    servers = [start_server()]
+    # one tls_peer server for both exchanges, traced alone (-p): the machine's other TLS stays out
+    sends = [os.urandom(3000), os.urandom(3000)]
+    srv = PyServer(ctx, cert, key, 3000, os.urandom(2000), conns=2)
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "json", "-p", str(srv.pid),
+                               "--eventaddr", "ws://127.0.0.1:%d/events" % port])
+    ps.wait_attached()
+    PyClient(ctx, srv.port, sends[0], 2000, tag="client-before").finish()
+    time.sleep(1)
+    servers[0].kill()
+    servers.append(start_server())
+    time.sleep(0.5)
+    PyClient(ctx, srv.port, sends[1], 2000, tag="client-after").finish()
+    srv.finish()
+    time.sleep(1)
+    err = ps.stop()
+    before_restart = sum(1 for l in servers[0].stdout_bytes.splitlines() if b'"line"' in l)
+    server_messages(servers[1], summary_numbers(err, "eventaddr")[0].get("lines", 0) - before_restart, "line")
+    lines = []
+    for s in servers:
+        s.kill()
+        s.join_readers()
+        lines += [json.loads(l)["line"] for l in s.stdout_bytes.splitlines() if b'"line"' in l]
+    records = [json.loads(l) for l in lines]
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("lines") != len(lines):
+        raise TestFailure("plainsight says %r, the servers got %d lines: lines lost unseen" % (line, len(lines)))
+    data = [r for r in records if r.get("event") == "tls_data"]
+    for r in data:
+        r["payload"] = base64.b64decode(r["payload_b64"])
+    if nums.get("dropped"):
+        raise TestFailure("lines dropped at the restart, not sent again to the new server: " + line)
+    harness.compare_bytes("the server's reads in the records, before and after the restart",
+                          harness.concat(harness.records_of(data, srv.pid, "read")), sends[0] + sends[1])
+    if nums.get("connections", 0) < 2:
+        raise TestFailure("no reconnection counted: " + line,
+                          "lines by server: %r" % [len([l for l in s.stdout_bytes.splitlines() if b'"line"' in l])
+                                                   for s in servers])
+
+
+@test("stream_eventaddr_rotates_when_idle")
+def stream_eventaddr_rotates_when_idle(ctx):
+    """--eventaddr FILE --eventroratetime 2 with -m json: after one exchange
+    and no event since, FILE becomes FILE.1 on time, while plainsight runs
+    (a timer, not the next line, closes it); an empty FILE is not rotated again."""
+    cert, key = make_cert(ctx)
+    path = ctx.path("events.json")
+    srv = PyServer(ctx, cert, key, 2000, os.urandom(500))
+    cli = PyClient(ctx, srv.port, os.urandom(2000), 500, wait_go=True)
+    ps = ctx.start_plainsight(["tls", "-q", "-m", "json", "-p", str(cli.pid), "--eventaddr", path,
+                               "--eventroratetime", "2"])
+    ps.wait_attached()
+    cli.go()
+    cli.finish()
+    srv.finish()
+    wait_until(lambda: os.path.exists(path + ".1"), 8, "%s.1 with no event after the exchange" % path)
+    time.sleep(5)   # two more periods with nothing in FILE
+    if ps.p.poll() is not None:
+        raise TestFailure("plainsight ended before the check")
+    extra = os.path.exists(path + ".2")
+    now_size = os.path.getsize(path)
+    err = ps.stop()
+    with open(path + ".1", "rb") as f:
+        records, _, _ = harness.parse_json_lines(f.read(), err)
+    harness.compare_bytes("the client's writes in %s.1" % path,
+                          harness.concat(harness.records_of(records, cli.pid, "write")), cli.send_data)
+    if extra or now_size:
+        raise TestFailure("an empty file was rotated (%s.2 exists: %s) or FILE got %d bytes with no event"
+                          % (path, extra, now_size))

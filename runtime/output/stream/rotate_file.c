@@ -16,6 +16,19 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static int write_preamble(struct ps_rotate_file *f)
+{
+	uint64_t written = 0;
+	int err;
+
+	if (!f->preamble)
+		return 0;
+	err = f->preamble(f->preamble_arg, f->fd, &written);
+	f->size += written;
+	f->preamble_size = f->size;
+	return err;
+}
+
 static int open_current(struct ps_rotate_file *f)
 {
 	struct ps_outfile file;
@@ -29,8 +42,9 @@ static int open_current(struct ps_rotate_file *f)
 	}
 	f->fd = file.fd;
 	f->size = 0;
+	f->preamble_size = 0;
 	f->opened_ns = mono_ns();
-	return 0;
+	return write_preamble(f);
 }
 
 int ps_rotate_file_open(struct ps_rotate_file *f, const char *path, uint64_t max_bytes, uint64_t max_ns)
@@ -39,13 +53,30 @@ int ps_rotate_file_open(struct ps_rotate_file *f, const char *path, uint64_t max
 	return open_current(f);
 }
 
+int ps_rotate_file_set_preamble(struct ps_rotate_file *f, ps_rotate_preamble_fn fn, void *arg)
+{
+	f->preamble = fn;
+	f->preamble_arg = arg;
+	return f->fd >= 0 && f->size == 0 ? write_preamble(f) : 0;
+}
+
+static bool holds_something(const struct ps_rotate_file *f)
+{
+	return f->size > f->preamble_size;
+}
+
+static bool time_due(const struct ps_rotate_file *f)
+{
+	return f->max_ns && mono_ns() - f->opened_ns >= f->max_ns;
+}
+
 static bool due(const struct ps_rotate_file *f, size_t len)
 {
-	if (!f->size)
+	if (!holds_something(f))
 		return false;   /* a line longer than the limit gets a file of its own, not an empty one before it */
 	if (f->max_bytes && f->size + len > f->max_bytes)
 		return true;
-	return f->max_ns && mono_ns() - f->opened_ns >= f->max_ns;
+	return time_due(f);
 }
 
 static int rotate(struct ps_rotate_file *f)
@@ -68,6 +99,9 @@ int ps_rotate_file_write(struct ps_rotate_file *f, const uint8_t *data, size_t l
 
 	if ((f->fd < 0 || due(f, len)) && (err = f->fd < 0 ? open_current(f) : rotate(f)) != 0)
 		return err;
+	/* a file's time runs from its first line: one that waited empty is not closed at once */
+	if (!holds_something(f))
+		f->opened_ns = mono_ns();
 	while (len) {
 		ssize_t n = write(f->fd, data, len);
 
@@ -80,6 +114,23 @@ int ps_rotate_file_write(struct ps_rotate_file *f, const uint8_t *data, size_t l
 		f->size += (uint64_t)n;
 	}
 	return 0;
+}
+
+int ps_rotate_file_tick(struct ps_rotate_file *f)
+{
+	if (f->fd < 0 || !holds_something(f) || !time_due(f))
+		return 0;
+	return rotate(f);
+}
+
+uint64_t ps_rotate_file_due_in_ns(const struct ps_rotate_file *f)
+{
+	uint64_t age;
+
+	if (!f->max_ns || f->fd < 0 || !holds_something(f))
+		return UINT64_MAX;
+	age = mono_ns() - f->opened_ns;
+	return age >= f->max_ns ? 0 : f->max_ns - age;
 }
 
 void ps_rotate_file_close(struct ps_rotate_file *f)

@@ -18,6 +18,7 @@ struct ps_stream {
 	struct ps_line_sink *events, *logs;
 	struct ps_stream_addr events_addr, logs_addr;
 	struct ps_stream_types types;   /* the capture thread's */
+	bool pcapng;                    /* --eventaddr gets batches of pcapng blocks */
 };
 
 static void on_log_line(void *arg, const char *line)
@@ -60,15 +61,17 @@ int ps_stream_open(const struct ps_options *opts, struct ps_stream **out)
 		return -ENOMEM;
 	}
 	if (opts->ecaptureq_addr && (parse("--ecaptureq", opts->ecaptureq_addr, &ws) ||
-				     !(s->ecaptureq = ps_ws_server_start(ws.host, ws.port, opts->debug))))
+				     !(s->ecaptureq = ps_ws_server_start(ws.host, ws.port))))
 		goto fail;
+	s->pcapng = opts->output.mode == PS_OUTPUT_PCAPNG;
 	if (opts->event_addr && (parse("--eventaddr", opts->event_addr, &s->events_addr) ||
 				 !(s->events = ps_line_sink_open("--eventaddr", &s->events_addr,
 								 opts->event_rotate_mb << 20,
-								 opts->event_rotate_s * 1000000000ull))))
+								 opts->event_rotate_s * 1000000000ull,
+								 s->pcapng))))
 		goto fail;
 	if (opts->log_addr && (parse("--logaddr", opts->log_addr, &s->logs_addr) ||
-			       !(s->logs = ps_line_sink_open("--logaddr", &s->logs_addr, 0, 0))))
+			       !(s->logs = ps_line_sink_open("--logaddr", &s->logs_addr, 0, 0, false))))
 		goto fail;
 	ps_log_set_tap(on_log_line, s);
 	*out = s;
@@ -81,6 +84,16 @@ fail:
 FILE *ps_stream_events(struct ps_stream *s)
 {
 	return s && s->events ? ps_line_sink_stream(s->events) : NULL;
+}
+
+struct ps_line_sink *ps_stream_event_sink(struct ps_stream *s)
+{
+	return s ? s->events : NULL;
+}
+
+bool ps_stream_wants_records(const struct ps_stream *s)
+{
+	return s && s->ecaptureq;
 }
 
 /* A stable id per connection (process, descriptor, addresses), written as a UUID. */
@@ -98,8 +111,21 @@ static void connection_uuid(const struct ps_http_chunk *c, char out[37])
 		 h[0] >> 16 & 0xffff, h[0] & 0xffff, h[1] >> 48, h[1] & (uint64_t)0xffffffffffff);
 }
 
+/*
+ * What keeps a connection's type apart from the process's others: its
+ * descriptor, or, for a record decrypted from packets (which has none), its
+ * ports, with the top bit set so that no descriptor looks the same.
+ */
+static int32_t type_key(const struct ps_http_chunk *c)
+{
+	if (c->fd >= 0)
+		return c->fd;
+	return (int32_t)(0x80000000u | ((uint32_t)c->tuple.sport << 16 ^ c->tuple.dport));
+}
+
 void ps_stream_record(struct ps_stream *s, const struct ps_record *rec)
 {
+	bool connection;
 	struct ps_stream_event ev = { 0 };
 	struct ps_http_chunk chunk;
 	char uuid[37], local[64] = "", remote[64] = "";
@@ -116,6 +142,7 @@ void ps_stream_record(struct ps_stream *s, const struct ps_record *rec)
 		chunk.data = rec->data;
 		chunk.len = rec->data_len;
 	}
+	connection = chunk.fd >= 0 || chunk.tuple.family;
 	connection_uuid(&chunk, uuid);
 	if (chunk.tuple.family) {
 		ps_format_addr(&chunk.tuple, chunk.tuple.saddr, local, sizeof(local));
@@ -124,7 +151,7 @@ void ps_stream_record(struct ps_stream *s, const struct ps_record *rec)
 	ev.time_ns = (int64_t)chunk.time_ns;
 	ev.uuid = uuid;
 	/* the bytes go from the writer to the reader: a read's came from the peer */
-	if (chunk.dir == PS_HTTP_READ && chunk.fd >= 0) {
+	if (chunk.dir == PS_HTTP_READ && connection) {
 		ev.src_ip = remote, ev.src_port = chunk.tuple.dport;
 		ev.dst_ip = local, ev.dst_port = chunk.tuple.sport;
 	} else {
@@ -133,8 +160,8 @@ void ps_stream_record(struct ps_stream *s, const struct ps_record *rec)
 	}
 	ev.pid = chunk.pid;
 	ev.pname = ps_record_comm(rec);
-	ev.type = chunk.fd >= 0 ? ps_stream_type_of(&s->types, chunk.pid, chunk.fd, chunk.dir == PS_HTTP_READ,
-						    chunk.data, chunk.len) : PS_STREAM_TYPE_UNKNOWN;
+	ev.type = connection ? ps_stream_type_of(&s->types, chunk.pid, type_key(&chunk), chunk.dir == PS_HTTP_READ,
+						 chunk.data, chunk.len) : PS_STREAM_TYPE_UNKNOWN;
 	ev.payload = chunk.data;
 	ev.len = chunk.len;
 	m = ps_ecaptureq_event(&ev);
@@ -157,18 +184,21 @@ void ps_stream_status(struct ps_stream *s, FILE *f)
 	}
 	if (s->events) {
 		ps_line_sink_counters(s->events, &e);
-		fprintf(f, "; eventaddr: %" PRIu64 " lines sent, %" PRIu64 " dropped", e.lines_sent, e.lines_dropped);
+		fprintf(f, "; eventaddr: %" PRIu64 " %s sent, %" PRIu64 " dropped", e.lines_sent,
+			s->pcapng ? "batches" : "lines", e.lines_dropped);
 	}
 }
 
-static void sink_summary(const char *what, const struct ps_stream_addr *addr, struct ps_line_sink_counters *c)
+/* unit: "lines", or "batches" of pcapng blocks */
+static void sink_summary(const char *what, const char *unit, const struct ps_stream_addr *addr,
+			 struct ps_line_sink_counters *c)
 {
 	if (addr->kind == PS_ADDR_FILE)
-		ps_info("%s: %" PRIu64 " lines written, %" PRIu64 " dropped, %" PRIu64 " files rotated", what,
-			c->lines_sent, c->lines_dropped, c->rotations);
+		ps_info("%s: %" PRIu64 " %s written, %" PRIu64 " dropped, %" PRIu64 " files rotated", what,
+			c->lines_sent, unit, c->lines_dropped, c->rotations);
 	else
-		ps_info("%s: %" PRIu64 " lines sent, %" PRIu64 " dropped (queue full, connection down or broken), "
-			"%" PRIu64 " connections made", what, c->lines_sent, c->lines_dropped, c->connects);
+		ps_info("%s: %" PRIu64 " %s sent, %" PRIu64 " dropped (queue full, connection down or broken), "
+			"%" PRIu64 " connections made", what, c->lines_sent, unit, c->lines_dropped, c->connects);
 }
 
 void ps_stream_close(struct ps_stream *s)
@@ -188,7 +218,7 @@ void ps_stream_close(struct ps_stream *s)
 	if (s->events) {
 		ps_line_sink_close(s->events, &c);
 		s->events = NULL;
-		sink_summary("eventaddr", &s->events_addr, &c);
+		sink_summary("eventaddr", s->pcapng ? "batches" : "lines", &s->events_addr, &c);
 	}
 	if (s->logs) {
 		/* its own summary goes to stderr alone: the tap is off by then */
@@ -197,7 +227,7 @@ void ps_stream_close(struct ps_stream *s)
 		s->logs = NULL;
 		ps_log_set_tap(NULL, NULL);
 		ps_line_sink_close(logs, &c);
-		sink_summary("logaddr", &s->logs_addr, &c);
+		sink_summary("logaddr", "lines", &s->logs_addr, &c);
 	}
 	ps_log_set_tap(NULL, NULL);
 	free(s);

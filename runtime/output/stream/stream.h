@@ -9,9 +9,12 @@
 #ifndef PS_STREAM_H
 #define PS_STREAM_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include "cli.h"
 #include "record.h"
+
+struct ps_line_sink;
 
 struct ps_stream;
 
@@ -19,6 +22,10 @@ struct ps_stream;
 int ps_stream_open(const struct ps_options *opts, struct ps_stream **out);
 /* --eventaddr's stdio stream, for the writer (ps_writer_open_stream); NULL: none. */
 FILE *ps_stream_events(struct ps_stream *s);
+/* --eventaddr's sink itself, for -m pcapng (pcapng_output.h); NULL: none. */
+struct ps_line_sink *ps_stream_event_sink(struct ps_stream *s);
+/* Whether --ecaptureq serves: pcapng mode then decrypts its packets for it (capture.c). */
+bool ps_stream_wants_records(const struct ps_stream *s);
 /* A record to eCaptureQ's clients, as one Event; nothing without --ecaptureq. */
 void ps_stream_record(struct ps_stream *s, const struct ps_record *rec);
 /* "; ecaptureq: ..." for the status line. */

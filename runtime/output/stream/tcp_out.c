@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include "log.h"
 #include "tcp_out.h"
 
@@ -108,7 +109,7 @@ static bool peer_closed(int fd)
 	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
 }
 
-static int ensure_connected(struct ps_tcp_out *t)
+int ps_tcp_out_ready(struct ps_tcp_out *t)
 {
 	int fd;
 
@@ -129,26 +130,45 @@ static int ensure_connected(struct ps_tcp_out *t)
 	return 0;
 }
 
-int ps_tcp_out_send(struct ps_tcp_out *t, const uint8_t *data, size_t len)
+int ps_tcp_out_sendv(struct ps_tcp_out *t, struct iovec *iov, int n, size_t *accepted)
 {
-	int err = ensure_connected(t);
+	struct msghdr msg = { 0 };
+	int err = ps_tcp_out_ready(t);
 
+	*accepted = 0;
 	if (err)
 		return err;
-	while (len) {
-		ssize_t n = send(t->fd, data, len, MSG_NOSIGNAL);
+	while (n > 0) {
+		ssize_t k;
 
-		if (n < 0 && errno == EINTR)
+		msg.msg_iov = iov;
+		msg.msg_iovlen = (size_t)n;
+		k = sendmsg(t->fd, &msg, MSG_NOSIGNAL);
+		if (k < 0 && errno == EINTR)
 			continue;
-		if (n < 0) {
-			err = -errno;
+		if (k < 0) {
+			/* SO_SNDTIMEO passed: part may be gone already, so this is no "try again" */
+			err = errno == EAGAIN || errno == EWOULDBLOCK ? -ETIMEDOUT : -errno;
 			broke(t);
 			return err;
 		}
-		data += n;
-		len -= (size_t)n;
+		*accepted += (size_t)k;
+		for (; n > 0 && (size_t)k >= iov->iov_len; iov++, n--)
+			k -= (ssize_t)iov->iov_len;
+		if (n > 0) {
+			iov->iov_base = (uint8_t *)iov->iov_base + k;
+			iov->iov_len -= (size_t)k;
+		}
 	}
 	return 0;
+}
+
+int ps_tcp_out_send(struct ps_tcp_out *t, const uint8_t *data, size_t len)
+{
+	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
+	size_t accepted;
+
+	return ps_tcp_out_sendv(t, &iov, 1, &accepted);
 }
 
 int ps_tcp_out_wait_ms(const struct ps_tcp_out *t)

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct ps_tcp_out {
 	const char *host;
@@ -26,6 +27,10 @@ void ps_tcp_out_init(struct ps_tcp_out *t, const char *host, uint16_t port);
  * connection broke during the send (the data may be partly sent: lost).
  */
 int ps_tcp_out_send(struct ps_tcp_out *t, const uint8_t *data, size_t len);
+/* As ps_tcp_out_send, for n pieces in one call (iov is used up); *accepted: the bytes the kernel took. */
+int ps_tcp_out_sendv(struct ps_tcp_out *t, struct iovec *iov, int n, size_t *accepted);
+/* Connected (a closed one noticed and made again when due): 0, or -EAGAIN. */
+int ps_tcp_out_ready(struct ps_tcp_out *t);
 /* Milliseconds until the next connection attempt; 0 when connected or due. */
 int ps_tcp_out_wait_ms(const struct ps_tcp_out *t);
 void ps_tcp_out_close(struct ps_tcp_out *t);

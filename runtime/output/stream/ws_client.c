@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <libwebsockets.h>
 #include "log.h"
 #include "ws_client.h"
+#include "ws_context.h"
 
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 5000
@@ -26,6 +28,7 @@ struct ps_ws_client {
 	uint8_t *buf;               /* LWS_PRE bytes, then the line being sent */
 	size_t buf_cap, pending;    /* pending: bytes waiting for the writable callback; 0: none */
 	int write_error;
+	bool binary;                /* of the message pending */
 	uint64_t retry_at_ns, connects;
 	uint32_t backoff_ms;
 };
@@ -56,7 +59,8 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (!c->pending)
 			return 0;
-		if (lws_write(wsi, c->buf + LWS_PRE, c->pending, LWS_WRITE_TEXT) < (int)c->pending)
+		if (lws_write(wsi, c->buf + LWS_PRE, c->pending, c->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
+		    (int)c->pending)
 			c->write_error = -EPIPE;
 		c->pending = 0;
 		return c->write_error ? -1 : 0;
@@ -92,9 +96,10 @@ static bool not_connecting(const struct ps_ws_client *c)
 	return c->state != WS_CONNECTING;
 }
 
+/* lws keeps what the socket did not take of a write (a partial send) and sends it first: it is not sent yet. */
 static bool sent_or_down(const struct ps_ws_client *c)
 {
-	return !c->pending || c->state != WS_UP;
+	return (!c->pending && !(c->wsi && lws_partial_buffered(c->wsi))) || c->state != WS_UP;
 }
 
 static void backoff(struct ps_ws_client *c)
@@ -133,14 +138,43 @@ static int connect_now(struct ps_ws_client *c)
 	return 0;
 }
 
-int ps_ws_client_send(struct ps_ws_client *c, const uint8_t *data, size_t len)
+/*
+ * What the server sent is read before a send: its close frame, its FIN or
+ * its reset. Without this, a line written after the server went away is
+ * taken by the kernel and lost to the reset that answers it, yet looks sent
+ * (tcp_out.c reads for the same reason). A server that sends and sends is
+ * read a bounded number of times.
+ */
+#define INCOMING_ROUNDS 16
+
+static void take_incoming(struct ps_ws_client *c)
+{
+	for (int i = 0; i < INCOMING_ROUNDS && c->state == WS_UP && c->wsi; i++) {
+		struct pollfd pfd = { .fd = lws_get_socket_fd(c->wsi), .events = POLLIN | POLLRDHUP };
+
+		if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1)
+			return;
+		lws_sul_schedule(c->ctx, 0, &c->tick, on_tick, TICK_US);
+		if (lws_service(c->ctx, 0) < 0)
+			return;
+	}
+}
+
+int ps_ws_client_ready(struct ps_ws_client *c)
+{
+	if (c->state == WS_UP)
+		take_incoming(c);
+	return c->state == WS_UP ? 0 : connect_now(c);
+}
+
+int ps_ws_client_send(struct ps_ws_client *c, const uint8_t *data, size_t len, bool binary)
 {
 	int err;
 
 	/* a line's newline is the message's end: a message carries the line alone */
-	if (len && data[len - 1] == '\n')
+	if (!binary && len && data[len - 1] == '\n')
 		len--;
-	if (c->state != WS_UP && (err = connect_now(c)) != 0)
+	if ((err = ps_ws_client_ready(c)) != 0)
 		return err;
 	if (LWS_PRE + len > c->buf_cap) {
 		uint8_t *buf = realloc(c->buf, LWS_PRE + len);
@@ -154,10 +188,11 @@ int ps_ws_client_send(struct ps_ws_client *c, const uint8_t *data, size_t len)
 		return 0;   /* an empty line carries nothing to send */
 	memcpy(c->buf + LWS_PRE, data, len);
 	c->pending = len;
+	c->binary = binary;
 	c->write_error = 0;
 	lws_callback_on_writable(c->wsi);
 	serve_until(c, sent_or_down, SEND_TIMEOUT_MS);
-	if (c->pending || c->write_error || c->state != WS_UP) {
+	if (!sent_or_down(c) || c->pending || c->write_error || c->state != WS_UP) {
 		c->pending = 0;
 		if (c->state == WS_UP && c->wsi)
 			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
@@ -177,7 +212,6 @@ uint64_t ps_ws_client_connects(const struct ps_ws_client *c)
 struct ps_ws_client *ps_ws_client_new(const char *what, const char *host, uint16_t port, const char *path)
 {
 	struct ps_ws_client *c = calloc(1, sizeof(*c));
-	struct lws_context_creation_info info;
 
 	if (!c) {
 		ps_error("%s: out of memory", what);
@@ -185,13 +219,7 @@ struct ps_ws_client *ps_ws_client_new(const char *what, const char *host, uint16
 	}
 	*c = (struct ps_ws_client){ .what = what, .host = host, .path = path, .port = port,
 				    .backoff_ms = BACKOFF_FIRST_MS };
-	memset(&info, 0, sizeof(info));
-	info.port = CONTEXT_PORT_NO_LISTEN;
-	info.protocols = protocols;
-	info.user = c;
-	info.gid = -1;
-	info.uid = -1;
-	c->ctx = lws_create_context(&info);
+	c->ctx = ps_ws_context_new(CONTEXT_PORT_NO_LISTEN, NULL, protocols, c);
 	if (!c->ctx) {
 		ps_error("%s: cannot set up a WebSocket client", what);
 		free(c);

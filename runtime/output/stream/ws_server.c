@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 #include "ecaptureq_encode.h"
 #include "log.h"
+#include "ws_context.h"
 #include "ws_server.h"
 
 /* lws_write needs LWS_PRE writable bytes before the message: the message's room. */
@@ -19,11 +20,12 @@ _Static_assert(offsetof(struct ps_stream_msg, data) - offsetof(struct ps_stream_
 /* eCaptureQ's interval (issue 16). */
 #define HEARTBEAT_US (15 * LWS_USEC_PER_SEC)
 /*
- * A client's backlog: about 4096 records or 16 MiB, whichever first; past
+ * A client's backlog: about 65536 records or 16 MiB, whichever first; past
  * it the client is dropped. With the kernel's socket buffers in front, a
- * client that reads at all keeps up.
+ * client that reads at all keeps up; small events fill the count first, so
+ * it allows a few seconds of a high rate (bench/README.md, issue 16).
  */
-#define CLIENT_QUEUE_MSGS 4096
+#define CLIENT_QUEUE_MSGS 65536
 #define CLIENT_QUEUE_BYTES (16u << 20)
 /* Log lines kept for later clients: the start of the run, where the useful lines are. */
 #define REPLAY_LINES 1024
@@ -66,24 +68,39 @@ static uint64_t events_in(const struct ps_msg_fifo *q)
 	return n;
 }
 
-/* Under the lock: m to one client, which is dropped when its queue is full. */
-static void client_push(struct ps_ws_server *s, struct ws_client *c, struct ps_stream_msg *m)
+/*
+ * Under the lock: m to one client, which is dropped when its queue is full.
+ * True when its queue was empty: no write is asked for it yet.
+ */
+static bool client_push(struct ps_ws_server *s, struct ws_client *c, struct ps_stream_msg *m)
 {
+	bool was_empty = !c->fifo.n;
+
 	if (c->too_slow || ps_msg_fifo_push(&c->fifo, m))
-		return;
+		return was_empty && !c->too_slow;
 	c->too_slow = true;
 	s->counters.clients_dropped++;
 	s->counters.events_dropped += events_in(&c->fifo) + (m->kind == PS_STREAM_EVENT);
+	return false;
 }
 
 static void broadcast(struct ps_ws_server *s, struct ps_stream_msg *m)
 {
+	bool wake = false;
+
 	pthread_mutex_lock(&s->lock);
 	for (struct ws_client *c = s->clients; c; c = c->next)
-		client_push(s, c, m);
+		wake |= client_push(s, c, m);
 	pthread_mutex_unlock(&s->lock);
-	/* the one libwebsockets call safe from another thread: the service loop wakes and asks for writes */
-	lws_cancel_service(s->ctx);
+	/*
+	 * The one libwebsockets call safe from another thread: the service loop
+	 * wakes and asks for writes. A client whose queue held messages already
+	 * has a write asked for (client_write asks again while more wait), so only
+	 * an empty queue needs it: a system call per event otherwise, and none
+	 * with no client connected.
+	 */
+	if (wake)
+		lws_cancel_service(s->ctx);
 }
 
 void ps_ws_server_send(struct ps_ws_server *s, struct ps_stream_msg *m)
@@ -145,33 +162,46 @@ static void client_leave(struct ps_ws_server *s, struct ws_client *c)
 	ps_msg_fifo_free(&c->fifo);
 }
 
-/* One message per writable callback, as libwebsockets asks; -1 closes the client. */
+/*
+ * Messages while the socket takes them (lws_send_pipe_choked, the check
+ * libwebsockets gives for writing again in one writable callback), at most
+ * WRITES_PER_CALLBACK: one message per callback is a poll round per event,
+ * slower than the capture at tens of thousands of events a second. -1
+ * closes the client.
+ */
+#define WRITES_PER_CALLBACK 64
+
 static int client_write(struct ps_ws_server *s, struct ws_client *c)
 {
-	struct ps_stream_msg *m;
-	bool more;
-	int n;
+	bool more = true;
 
-	pthread_mutex_lock(&s->lock);
-	if (c->too_slow) {
-		pthread_mutex_unlock(&s->lock);
-		return -1;
-	}
-	m = ps_msg_fifo_pop(&c->fifo);
-	more = c->fifo.n > 0;
-	pthread_mutex_unlock(&s->lock);
-	if (!m)
-		return 0;
-	/* the room before data is written by lws_write; only this thread writes, one message at a time */
-	n = lws_write(c->wsi, m->data, m->len, LWS_WRITE_BINARY);
-	if (n >= 0 && (size_t)n >= m->len && m->kind == PS_STREAM_EVENT) {
+	for (int i = 0; more && i < WRITES_PER_CALLBACK; i++) {
+		struct ps_stream_msg *m;
+		int n;
+
+		if (i && lws_send_pipe_choked(c->wsi))
+			break;
 		pthread_mutex_lock(&s->lock);
-		s->counters.events_sent++;
+		if (c->too_slow) {
+			pthread_mutex_unlock(&s->lock);
+			return -1;
+		}
+		m = ps_msg_fifo_pop(&c->fifo);
+		more = c->fifo.n > 0;
 		pthread_mutex_unlock(&s->lock);
+		if (!m)
+			return 0;
+		/* the room before data is written by lws_write; only this thread writes, one message at a time */
+		n = lws_write(c->wsi, m->data, m->len, LWS_WRITE_BINARY);
+		if (n >= 0 && (size_t)n >= m->len && m->kind == PS_STREAM_EVENT) {
+			pthread_mutex_lock(&s->lock);
+			s->counters.events_sent++;
+			pthread_mutex_unlock(&s->lock);
+		}
+		ps_stream_msg_unref(m);
+		if (n < 0)
+			return -1;
 	}
-	ps_stream_msg_unref(m);
-	if (n < 0)
-		return -1;
 	if (more)
 		lws_callback_on_writable(c->wsi);
 	return 0;
@@ -242,15 +272,9 @@ static void *service_thread(void *arg)
 	return NULL;
 }
 
-static void lws_to_debug(int level, const char *line)
-{
-	ps_debug("libwebsockets: %.*s", (int)strcspn(line, "\n"), line);
-}
-
-struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port, int debug)
+struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port)
 {
 	struct ps_ws_server *s = calloc(1, sizeof(*s));
-	struct lws_context_creation_info info;
 	sigset_t all, old;
 	int err;
 
@@ -260,15 +284,7 @@ struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port, int deb
 		return NULL;
 	}
 	pthread_mutex_init(&s->lock, NULL);
-	lws_set_log_level(debug ? LLL_ERR | LLL_WARN : 0, lws_to_debug);
-	memset(&info, 0, sizeof(info));
-	info.port = port;
-	info.iface = host;
-	info.protocols = protocols;
-	info.user = s;
-	info.gid = -1;
-	info.uid = -1;
-	s->ctx = lws_create_context(&info);
+	s->ctx = ps_ws_context_new(port, host, protocols, s);
 	if (!s->ctx) {
 		ps_error("--ecaptureq: cannot listen on %s port %u (in use, or not an address of this host)", host, port);
 		goto fail;

@@ -23,7 +23,7 @@ struct ps_ws_counters {
 struct ps_ws_server;
 
 /* Listens on host:port; NULL after one error line. */
-struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port, int debug);
+struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port);
 /* To every client connected now; events and heartbeats only, from any thread. */
 void ps_ws_server_send(struct ps_ws_server *s, struct ps_stream_msg *m);
 /* A log line: to every client, and kept (bounded) for those that connect later. */

@@ -238,7 +238,6 @@ static int wire_output_new(const struct ps_options *opts, ps_wire_record_fn on_r
 int ps_wire_output_open(const struct ps_options *opts, ps_wire_record_fn on_record, void *arg,
 			struct ps_wire_output **result)
 {
-	static const char *const any[] = { "any" };
 	struct ps_wire_output *out;
 	int err = wire_output_new(opts, on_record, arg, &out);
 

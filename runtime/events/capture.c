@@ -284,6 +284,25 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	return cap->write_error ? cap->write_error : 0;
 }
 
+/*
+ * A file's records are counted as written once formatted; its writer thread
+ * writes them later. Those that a failure (a disk that filled) kept from the
+ * file move to the records not written.
+ */
+static int close_writer(struct capture *cap)
+{
+	struct ps_unwritten unwritten;
+	int err = ps_writer_close_counted(cap->writer, &unwritten);
+
+	cap->counters.records -= unwritten.records;
+	cap->counters.bytes -= unwritten.data_bytes;
+	cap->counters.write_errors += unwritten.records;
+	cap->counters.unwritten_bytes += unwritten.data_bytes;
+	if (unwritten.unknown)
+		ps_error("out of memory: some of the records counted as written may not be in the file");
+	return err;
+}
+
 static bool anything_lost(const struct ps_counters *c)
 {
 	return ps_counters_lost_bytes(c) || ps_counters_lost_records(c) || ps_counters_incomplete_calls(c);
@@ -709,7 +728,7 @@ out:
 		ps_error("cannot write %s: %s", opts->keylog_path, strerror(-close_err));
 		cap.write_error = close_err;
 	}
-	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : ps_writer_close(cap.writer);
+	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : close_writer(&cap);
 	if (close_err && !cap.write_error)
 		output_failed(&cap, close_err);
 	print_summary(&cap.counters, cap.pcapng != NULL);

@@ -369,7 +369,126 @@ def pipe_reader_gone(ctx):
         raise TestFailure("head got %d bytes, not the first 200 of text output: %r" % (len(got), got[:80]))
 
 
-# ---- 4. capabilities kept once attached ---------------------------------------------------------
+# ---- 4. output to a disk that fills ------------------------------------------------------------
+
+class SmallDisk:
+    """A tmpfs of size bytes mounted in ctx's directory; unmounted at the test's cleanup (it sits in
+    ctx.procs, killed after everything started later, plainsight among them)."""
+
+    def __init__(self, ctx, name, size):
+        if os.geteuid() != 0:
+            raise TestSkip("not root: cannot mount a tmpfs")
+        self.path = ctx.path(name)
+        os.mkdir(self.path)
+        r = ctx.run(["mount", "-t", "tmpfs", "-o", "size=%d" % size, "tmpfs", self.path])
+        if r.returncode != 0:
+            raise TestSkip("cannot mount a tmpfs: %s" % r.stderr.decode(errors="replace").strip())
+        ctx.procs.append(self)
+
+    def kill(self):
+        subprocess.run(["umount", "-l", self.path], stderr=subprocess.DEVNULL)
+
+
+def complete_lines(data):
+    """data up to its last newline: a record cut by the full disk may end it."""
+    return data[:data.rfind(b"\n") + 1]
+
+
+def records_written(mode, data):
+    """(pid, dir, len, payload) of each complete record of text or json output."""
+    if mode == "json":
+        records, summary, _ = harness.parse_json_lines(complete_lines(data))
+        if summary is not None:
+            raise TestFailure("a json summary was written to the full disk: %r" % (summary,))
+        return [(r["pid"], r["dir"], r["len"], r["payload"]) for r in records]
+    out = []
+    for r in harness.parse_text_records(complete_lines(data)):
+        f = r["fields"]
+        if f["event"] == "tls_data":
+            out.append((f["pid"], f["dir"], f["len"], r["data"]))
+    return out
+
+
+def disk_full_test(mode):
+    def run(ctx):
+        """Output (-w) to a 1 MiB tmpfs, a 256 KiB exchange each way traced: plainsight says once that it cannot
+        write (no space), stops with status 1, and its summary on stderr counts the records it wrote, which
+        are all in the file, and those it could not; each complete record in the file carries exactly the
+        next bytes of its side's stream (nothing written before is lost or corrupted)."""
+        env, copy = private_libs(ctx)
+        cert, key = make_cert(ctx)
+        disk = SmallDisk(ctx, "disk", MiB)
+        out = os.path.join(disk.path, "out." + mode)
+        ps = ctx.start_plainsight(["tls", "-m", mode, "-w", out, "--libssl", copy])
+        ps.wait_attached()
+        # each way's calls are one record that fits on the disk; all of them do not
+        ex = Exchange(ctx, env, cert, key, "full", 256 * KiB, 256 * KiB)
+        client = ex.start_client()
+        ex.wait_done()
+        client.check_ok(WORK_TIMEOUT)
+        ex.end_server()
+        # the writer thread meets the full disk; the reader learns it at its next record, or at the end
+        try:
+            ps.p.wait(2)
+        except subprocess.TimeoutExpired:
+            ps.p.send_signal(signal.SIGINT)
+        try:
+            rc = ps.p.wait(WORK_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("plainsight still runs after its disk filled; its stderr:", *indent(tail(ps.stderr)))
+        ps.join_readers()
+        lines = [l for l in ps.stderr.splitlines() if l.strip()]
+        want = "plainsight: cannot write %s: No space left on device; stopping (what was written before stays)" % out
+        said = [l for l in lines if "cannot write" in l or "No space" in l]
+        if said != [want]:
+            raise TestFailure("want the one line %r; stderr:" % want, *indent(lines[-10:]))
+        if rc != 1:
+            raise TestFailure("plainsight exited with status %d once its disk was full; want 1" % rc)
+        with open(out, "rb") as f:
+            data = f.read()
+        written = records_written(mode, data)
+        streams = {(client.pid, "write"): ex.client_data, (client.pid, "read"): ex.server_data,
+                   (ex.server.pid, "read"): ex.client_data, (ex.server.pid, "write"): ex.server_data}
+        at = dict.fromkeys(streams, 0)
+        # text mode writes a record as it goes: the last one may be cut, and is counted as not written
+        if written and len(written[-1][3]) < written[-1][2]:
+            pid, direction, _, payload = written.pop()
+            cut = [(pid, direction, len(payload), payload)]
+        else:
+            cut = []
+        for pid, direction, length, payload in written + cut:
+            if (pid, direction) not in streams:
+                continue
+            if len(payload) != length:
+                raise TestFailure("a %s record of pid %d %s before the last says len=%d and carries %d bytes"
+                                  % (mode, pid, direction, length, len(payload)))
+            compare_bytes("pid %d %s at byte %d" % (pid, direction, at[(pid, direction)]), payload,
+                          streams[(pid, direction)][at[(pid, direction)]:at[(pid, direction)] + length])
+            at[(pid, direction)] += length
+        if not any(at.values()):
+            raise TestFailure("the full disk holds no record of the exchange: the test proves nothing")
+        m = re.search(r"^plainsight: stopped: (\d+) records, (\d+) bytes captured", ps.stderr, re.M)
+        lost = re.search(r"(\d+) bytes of records not written \((\d+) records\)", ps.stderr)
+        if not m or not lost:
+            raise TestFailure("no summary with the records written and not written on stderr:",
+                              *indent(lines[-10:]))
+        if int(m.group(1)) != len(written) or int(m.group(2)) != sum(w[2] for w in written):
+            raise TestFailure("the summary counts %s records, %s bytes written; the file holds %d complete "
+                              "records, %d bytes" % (m.group(1), m.group(2), len(written),
+                                                     sum(w[2] for w in written)), *indent(lines[-10:]))
+        if int(lost.group(2)) < 1:
+            raise TestFailure("the summary counts no record not written:", *indent(lines[-10:]))
+        print("    %d records (%d bytes) written, %s (%s bytes) not%s: %d bytes of output on a %d-byte disk"
+              % (len(written), sum(w[2] for w in written), lost.group(2), lost.group(1),
+                 ", the last cut at %d bytes" % cut[0][2] if cut else "", len(data), MiB))
+    return run
+
+
+for _mode in ("text", "json"):
+    test("faults_disk_full_" + _mode)(disk_full_test(_mode))
+
+
+# ---- 5. capabilities kept once attached ---------------------------------------------------------
 
 CAP = {"dac_read_search": 2, "net_admin": 12, "net_raw": 13, "sys_ptrace": 19, "sys_admin": 21, "sys_nice": 23,
        "perfmon": 38, "bpf": 39}

@@ -209,6 +209,26 @@ static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_t
 	return err;
 }
 
+/* A hook set with no per-thread state has no ps_thread_exit program. */
+static int attach_thread_exit(const struct ps_options *opts, const struct ps_probes *programs,
+			      struct ps_probes *probes)
+{
+	struct bpf_program *prog = ps_twin_program(programs->obj, programs->twin, "ps_thread_exit");
+	struct bpf_link *link;
+
+	if (!prog)
+		return 0;
+	link = bpf_program__attach(prog);
+	if (!link) {
+		int err = -errno;
+
+		ps_error("%s: cannot attach the thread-exit cleanup to the sched_process_exit tracepoint: %s",
+			 opts->module->name, strerror(-err));
+		return err;
+	}
+	return add_link(probes, link);
+}
+
 /* socket_tracker: attach the hook set's sys_enter tracker too (a copy sharing the primary's has none of its own). */
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		      const struct ps_hookset_desc *hookset, const long *sites, const struct ps_probes *programs,
@@ -230,6 +250,9 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		if (err)
 			return err;
 	}
+	/* an object of its own: its thread-exit cleanup too (ps_thread_exit, emit_bpf.c) */
+	if (programs == probes && (err = attach_thread_exit(opts, programs, probes)) != 0)
+		return err;
 	for (uint32_t i = 0; i < hookset->n_hooks; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		const char *path = plan->targets[hook->target].path;

@@ -704,6 +704,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	if (cap.wire && !cap.write_error && (err = ps_wire_output_finish(cap.wire)) != 0)
 		cap.write_error = err;
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
+	/* those the kernel removed as their thread ended; the sweeps count the others */
+	cap.counters.interrupted_calls += cap.counters.kernel_loss[PS_LOSS_INTERRUPTED];
 	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)
 		ps_error("reading the ring buffer failed: %s", strerror(-err));

@@ -169,6 +169,22 @@ def still_running(ps, what):
 
 # ---- 1. the traced process ends inside a call ----------------------------------------------------
 
+# more than loopback's socket buffers can take (tcp_wmem's and tcp_rmem's maxima, 4 and 6 MiB here)
+BIG_WRITE = 64 * MiB
+
+
+def wait_blocked_in_write(pid, tid):
+    """Until thread tid of pid has been in write (1) or sendto (44) for 0.3 s running."""
+    def blocked():
+        since = time.monotonic()
+        while in_syscall(pid, tid, ("1", "44")):
+            if time.monotonic() - since > 0.3:
+                return True
+            time.sleep(0.02)
+        return False
+    wait_until(blocked, WORK_TIMEOUT, "the client to block inside its %d MiB SSL_write" % (BIG_WRITE // MiB))
+
+
 @test("faults_killed_inside_ssl_write")
 def killed_inside_write(ctx):
     """A client whose 64 MiB SSL_write blocks (the server reads none of it) is killed with SIGKILL: what it
@@ -178,20 +194,9 @@ def killed_inside_write(ctx):
     cert, key = make_cert(ctx)
     ps = start_fixed(ctx, copy)
     first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
-    # more than loopback's socket buffers can take (tcp_wmem's and tcp_rmem's maxima, 4 and 6 MiB here)
-    client = first.start_client("big", str(64 * MiB))
+    client = first.start_client("big", str(BIG_WRITE))
     port = first.wait_done()
-    tid = wait_json(client, "big")["big"]
-
-    # blocked: in write (1) or sendto (44) for 0.3 s running
-    def blocked():
-        since = time.monotonic()
-        while in_syscall(client.pid, tid, ("1", "44")):
-            if time.monotonic() - since > 0.3:
-                return True
-            time.sleep(0.02)
-        return False
-    wait_until(blocked, WORK_TIMEOUT, "the client to block inside its 64 MiB SSL_write")
+    wait_blocked_in_write(client.pid, wait_json(client, "big")["big"])
     os.kill(client.pid, signal.SIGKILL)
     client.p.wait(WORK_TIMEOUT)
     first.end_server()
@@ -205,6 +210,42 @@ def killed_inside_write(ctx):
     records, summary, _ = stop_and_read(ps)
     first.check(records, client.pid, port)
     second.check(records, later.pid, later_port)
+    check_interrupted(ps, summary, 1)
+
+
+@test("faults_killed_inside_ssl_write_pid_reused")
+def killed_pid_reused(ctx):
+    """A client killed inside its blocked SSL_write, and at once (before plainsight's once-a-second sweep) a
+    second client with the same pid, hence the same tid: the second's calls do not meet the first's state,
+    both exchanges are exact, and the killed call is counted once as interrupted."""
+    if os.geteuid() != 0:
+        raise TestSkip("not root: cannot choose the next pid (/proc/sys/kernel/ns_last_pid)")
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    ps = start_fixed(ctx, copy)
+    first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
+    second = Exchange(ctx, env, cert, key, "second", 40 * KiB, 70 * KiB)
+    clients = ctx.start([PYTHON, PEER, "reuse"] + first.client_argv("big", str(BIG_WRITE))[3:] + ["--"] +
+                        second.client_argv()[3:], "clients", collect_stdout=True, env=env, plain_env=True)
+    pid = wait_json(clients, "first")["first"]
+    port = first.wait_done(clients)
+    if wait_json(clients, "big")["big"] != pid:
+        raise TestFailure("the first client's big write is not on its main thread: its tid is not its pid")
+    wait_blocked_in_write(pid, pid)
+    os.kill(pid, signal.SIGKILL)
+    reused = wait_json(clients, "second")
+    if reused["second"] != pid:
+        raise TestSkip("another process took pid %d first (the machine is busy): try again" % pid)
+    if reused["status"] != 0:
+        raise TestFailure("the second client (pid %d) failed: wait status %d" % (pid, reused["status"]),
+                          *indent(tail(clients.stderr)))
+    second_port = second.wait_done(clients, count=2)
+    clients.check_ok(WORK_TIMEOUT)
+    first.end_server()
+    second.end_server()
+    records, summary, _ = stop_and_read(ps)
+    first.check(records, pid, port)
+    second.check(records, pid, second_port)
     check_interrupted(ps, summary, 1)
 
 

@@ -671,3 +671,39 @@ uint64_t ps_probes_sweep_gone(const struct ps_probes *probes)
 {
 	return sweep_gone(probes->obj) + sweep_gone(probes->twin);
 }
+
+static bool same_map(int fd_a, int fd_b)
+{
+	struct bpf_map_info a = { 0 }, b = { 0 };
+	uint32_t len_a = sizeof(a), len_b = sizeof(b);
+
+	return bpf_obj_get_info_by_fd(fd_a, &a, &len_a) == 0 && bpf_obj_get_info_by_fd(fd_b, &b, &len_b) == 0 &&
+	       a.id == b.id;
+}
+
+/* Removes every entry of the ps_saved map of obj; returns how many. */
+static uint64_t remove_all_saved(int saved_fd)
+{
+	struct ps_saved_key key, next;
+	uint64_t removed = 0;
+	bool more = bpf_map_get_next_key(saved_fd, NULL, &key) == 0;
+
+	while (more) {
+		more = bpf_map_get_next_key(saved_fd, &key, &next) == 0;
+		if (bpf_map_delete_elem(saved_fd, &key) == 0)
+			removed++;
+		key = next;
+	}
+	return removed;
+}
+
+uint64_t ps_probes_release_leftovers(const struct ps_probes *copy)
+{
+	int saved_fd = copy->obj ? bpf_object__find_map_fd_by_name(copy->obj, "ps_saved") : -1;
+	int primary_fd = copy->share_from && copy->share_from->obj ?
+			 bpf_object__find_map_fd_by_name(copy->share_from->obj, "ps_saved") : -1;
+
+	if (saved_fd < 0 || (primary_fd >= 0 && same_map(saved_fd, primary_fd)))
+		return 0;
+	return remove_all_saved(saved_fd);
+}

@@ -137,6 +137,14 @@ def start_fixed(ctx, copy, mode="json"):
     return ps
 
 
+def fixed_setup(ctx):
+    """A private libssl copy, a certificate, and plainsight attached to that copy alone:
+    (env, copy, cert, key, plainsight)."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    return env, copy, cert, key, start_fixed(ctx, copy)
+
+
 def stop_and_read(ps):
     ps.stop()
     records, summary, others = ps.json_output()
@@ -151,6 +159,14 @@ def check_interrupted(ps, summary, want):
     line = "plainsight: %d calls interrupted: their process ended inside them" % want
     if want and line not in ps.stderr:
         raise TestFailure("no %r line on stderr:" % line, *indent(tail(ps.stderr, 10)))
+
+
+def finish_checked(ps, interrupted, *exchanges):
+    """Stops plainsight; each (exchange, client pid, client port) is exact, and want interrupted calls."""
+    records, summary, _ = stop_and_read(ps)
+    for ex, pid, port in exchanges:
+        ex.check(records, pid, port)
+    check_interrupted(ps, summary, interrupted)
 
 
 def in_syscall(pid, tid, numbers):
@@ -190,9 +206,7 @@ def killed_inside_write(ctx):
     """A client whose 64 MiB SSL_write blocks (the server reads none of it) is killed with SIGKILL: what it
     completed before is captured byte for byte, nothing of the interrupted call appears, the call is counted
     once as interrupted, and a process traced afterwards is captured whole."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
     client = first.start_client("big", str(BIG_WRITE))
     port = first.wait_done()
@@ -207,10 +221,7 @@ def killed_inside_write(ctx):
     later_port = second.wait_done()
     later.check_ok(WORK_TIMEOUT)
     second.end_server()
-    records, summary, _ = stop_and_read(ps)
-    first.check(records, client.pid, port)
-    second.check(records, later.pid, later_port)
-    check_interrupted(ps, summary, 1)
+    finish_checked(ps, 1, (first, client.pid, port), (second, later.pid, later_port))
 
 
 @test("faults_killed_inside_ssl_write_pid_reused")
@@ -220,9 +231,7 @@ def killed_pid_reused(ctx):
     both exchanges are exact, and the killed call is counted once as interrupted."""
     if os.geteuid() != 0:
         raise TestSkip("not root: cannot choose the next pid (/proc/sys/kernel/ns_last_pid)")
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
     second = Exchange(ctx, env, cert, key, "second", 40 * KiB, 70 * KiB)
     clients = ctx.start([PYTHON, PEER, "reuse"] + first.client_argv("big", str(BIG_WRITE))[3:] + ["--"] +
@@ -243,37 +252,28 @@ def killed_pid_reused(ctx):
     clients.check_ok(WORK_TIMEOUT)
     first.end_server()
     second.end_server()
-    records, summary, _ = stop_and_read(ps)
-    first.check(records, pid, port)
-    second.check(records, pid, second_port)
-    check_interrupted(ps, summary, 1)
+    finish_checked(ps, 1, (first, pid, port), (second, pid, second_port))
 
 
 @test("faults_exit_with_ssl_read_waiting")
 def exit_with_read_waiting(ctx):
     """A client exits while another of its threads waits inside SSL_read: its exchange before is exact, no
     read record appears for the waiting call, which is counted once as interrupted."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     ex = Exchange(ctx, env, cert, key, "reader", 2000, 9000)
     client = ex.start_client("read")
     port = ex.wait_done()
     wait_json(client, "reading")
     client.check_ok(WORK_TIMEOUT)
     ex.end_server()
-    records, summary, _ = stop_and_read(ps)
-    ex.check(records, client.pid, port)
-    check_interrupted(ps, summary, 1)
+    finish_checked(ps, 1, (ex, client.pid, port))
 
 
 @test("faults_exec_after_send")
 def exec_after_send(ctx):
     """A client sends, reads the answer, then executes a second client (the same pid) that makes another
     connection: both connections' bytes are exact under the one pid, and no call is interrupted."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     before = Exchange(ctx, env, cert, key, "before", 6000, 3000)
     after = Exchange(ctx, env, cert, key, "after", 20 * KiB, 10 * KiB)
     client = before.start_client("exec", *after.client_argv())
@@ -282,10 +282,7 @@ def exec_after_send(ctx):
     client.check_ok(WORK_TIMEOUT)
     before.end_server()
     after.end_server()
-    records, summary, _ = stop_and_read(ps)
-    before.check(records, client.pid, port)
-    after.check(records, client.pid, after_port)
-    check_interrupted(ps, summary, 0)
+    finish_checked(ps, 0, (before, client.pid, port), (after, client.pid, after_port))
 
 
 @test("faults_exec_with_ssl_read_waiting")
@@ -293,9 +290,7 @@ def exec_with_read_waiting(ctx):
     """While a thread waits in SSL_read, the main thread executes a second client (the same pid): the kernel
     ends the waiting thread inside its call. Both connections are exact, and the call is counted once as
     interrupted while the process still runs (its thread is gone, not its process)."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     before = Exchange(ctx, env, cert, key, "before", 4000, 8000)
     after = Exchange(ctx, env, cert, key, "after", 7000, 5000)
     client = ctx.start(before.client_argv("read-exec", *after.client_argv("hold")), "client", collect_stdout=True,
@@ -583,9 +578,7 @@ def caps_fixed(ctx):
     """--libssl fixes the target: only what the reach watch and process names need stays (CAP_SYS_PTRACE,
     CAP_DAC_READ_SEARCH); -p: CAP_SYS_PTRACE only; -m pcapng -i lo: no CAP_NET_ADMIN or CAP_NET_RAW left.
     Capture works after each."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     check_caps(ps, ["sys_ptrace", "dac_read_search"], ["bpf", "sys_admin"])
     ex = Exchange(ctx, env, cert, key, "fixed", 30 * KiB, 50 * KiB)
     client = ex.start_client()

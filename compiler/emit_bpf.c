@@ -810,6 +810,17 @@ static void gen_entry_prog(struct gen *g, struct buf *out, struct ast_hook *hook
 	if (hook->saves) {
 		if (hook->entry && (hook->entry->stmts || hook->entry->when))
 			buf_puts(&fn.stmts, "\n");
+		/*
+		 * A goroutine's slot still there: its earlier call never came back
+		 * through a RET (a panic unwound it, or runtime.Goexit). The runtime
+		 * reuses a goroutine's g for the next one, so such a slot is met by
+		 * the next call on it, counted then, and replaced: what is left stays
+		 * bounded by the goroutines alive at once, and goes with the process.
+		 */
+		if (hook->abi == ABI_GO) {
+			stmt(&fn, "if (bpf_map_lookup_elem(&ps_saved, &key))");
+			stmt(&fn, "\tps_loss_add(PS_LOSS_INTERRUPTED, 1);");
+		}
 		stmt(&fn, "if (bpf_map_update_elem(&ps_saved, &key, &saved, BPF_ANY))");
 		stmt(&fn, "\tps_loss_add(PS_LOSS_SAVE_FULL, 1);");
 	}

@@ -403,8 +403,9 @@ static void print_summary(const struct ps_counters *c, bool packets)
 		ps_info("--lossless: traced processes were stopped %llu times while the ring drained",
 			(unsigned long long)c->held_back);
 	if (c->interrupted_calls)
-		ps_info("%llu calls interrupted: their process ended inside them (killed, or exit or exec on another "
-			"thread); what of their data had passed is not known", (unsigned long long)c->interrupted_calls);
+		ps_info("%llu calls interrupted: their thread ended inside them (killed, or exit or exec on another "
+			"thread), or a panic unwound them (Go); what of their data had passed is not known",
+			(unsigned long long)c->interrupted_calls);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);

@@ -156,7 +156,7 @@ def check_interrupted(ps, summary, want):
     if summary.get("interrupted_calls") != want:
         raise TestFailure("the summary counts %r interrupted calls; want %d" % (summary.get("interrupted_calls"), want),
                           "summary: %r" % (summary,))
-    line = "plainsight: %d calls interrupted: their process ended inside them" % want
+    line = "plainsight: %d calls interrupted: their thread ended inside them" % want
     if want and line not in ps.stderr:
         raise TestFailure("no %r line on stderr:" % line, *indent(tail(ps.stderr, 10)))
 
@@ -310,6 +310,58 @@ def exec_with_read_waiting(ctx):
     check_summary(records, summary, others)
     before.check(records, client.pid, port)
     after.check(records, client.pid, after_port)
+    check_interrupted(ps, summary, 1)
+
+
+GO_PANICREAD = os.path.join(harness.repo_root(), "tests", "go", "panicread")
+
+
+def build_panicread(ctx):
+    """tests/go/panicread built with this machine's go (golang-go), into the test's directory; the build cache
+    shared with test_gotls.py's in the corpus cache when it is there."""
+    go = shutil.which("go")
+    if not go:
+        raise TestSkip("no go (apt-get install golang-go)")
+    cache = "/var/cache/plainsight-corpus/gotls-build"
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
+               GOCACHE=os.path.join(cache if os.path.isdir(cache) else ctx.tmp, "gocache-system"))
+    binary = ctx.path("panicread")
+    r = subprocess.run([go, "build", "-o", binary, "."], cwd=GO_PANICREAD, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        raise TestFailure("building tests/go/panicread failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return binary
+
+
+@test("faults_go_read_left_by_panic")
+def go_read_left_by_panic(ctx):
+    """A goroutine's (*tls.Conn).Read is left by a panic (its connection's Read panics in the handshake), and
+    the same goroutine then makes a second connection: its calls do not meet the first one's state, which is
+    counted once as interrupted, and the second exchange is exact both ways."""
+    binary = build_panicread(ctx)
+    cert, key = make_cert(ctx)
+    send, answer = os.urandom(3000), os.urandom(5000)
+    ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json"])
+    ps.wait_attached()
+    prog = ctx.start([binary, "-cert", cert, "-key", key, "-send", ctx.write("send", send), "-answer",
+                      ctx.write("answer", answer)], "panicread", collect_stdout=True)
+    prog.check_ok(WORK_TIMEOUT)
+    out = prog.stdout_bytes.decode()
+    m = re.search(r"^done (\d+)$", out, re.M)
+    if "recovered" not in out.split() or not m:
+        raise TestFailure("panicread did not recover from the panic and finish the second exchange:",
+                          *indent(out.splitlines()))
+    port = int(m.group(1))
+    records, summary, _ = stop_and_read(ps)
+
+    def stream(direction, end):
+        recs = [r for r in records if r["pid"] == prog.pid and r["dir"] == direction and r.get(end) == port]
+        check_record_sanity(recs, "panicread %s %s" % (direction, end), module="gotls")
+        return b"".join(r["payload"] for r in recs)
+    compare_bytes("the client's writes", stream("write", "sport"), send)
+    compare_bytes("the client's reads", stream("read", "sport"), answer)
+    compare_bytes("the server's reads", stream("read", "dport"), send)
+    compare_bytes("the server's writes", stream("write", "dport"), answer)
     check_interrupted(ps, summary, 1)
 
 

@@ -576,6 +576,51 @@ for _mode in ("text", "json"):
     test("faults_disk_full_" + _mode)(disk_full_test(_mode))
 
 
+KEYLOG_LINE = re.compile(rb"^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+$")
+
+
+@test("faults_disk_full_keylog")
+def disk_full_keylog(ctx):
+    """-m keylog -w to a 4 KiB tmpfs (a page: tmpfs's least), exchanges until it is full (a TLS 1.3
+    connection's secrets take ~1 KiB): one line says it cannot write, status 1, every complete line in the
+    file is a key log line, and the summary counts secrets records not written."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    disk = SmallDisk(ctx, "disk", 4 * KiB)
+    out = os.path.join(disk.path, "out.keylog")
+    ps = ctx.start_plainsight(["tls", "-m", "keylog", "-w", out, "--libssl", copy])
+    ps.wait_attached()
+    for i in range(12):
+        if ps.p.poll() is not None:
+            break
+        ex = Exchange(ctx, env, cert, key, "x%d" % i, 100, 100)
+        ex.start_client().check_ok(WORK_TIMEOUT)
+        ex.end_server()
+    try:
+        ps.p.wait(2)
+    except subprocess.TimeoutExpired:
+        ps.p.send_signal(signal.SIGINT)
+    rc = ps.p.wait(WORK_TIMEOUT)
+    ps.join_readers()
+    lines = [l for l in ps.stderr.splitlines() if l.strip()]
+    want = "plainsight: cannot write %s: No space left on device; stopping (what was written before stays)" % out
+    said = [l for l in lines if "cannot write" in l or "No space" in l]
+    if said != [want] or rc != 1:
+        raise TestFailure("want the one line %r and status 1; status %d, stderr:" % (want, rc), *indent(lines[-10:]))
+    with open(out, "rb") as f:
+        data = f.read()
+    complete = complete_lines(data).split(b"\n")[:-1]
+    bad = [l for l in complete if not KEYLOG_LINE.match(l)]
+    if bad or len(complete) < 5:
+        raise TestFailure("%d complete lines in the full key log, %d of them not key log lines: %r"
+                          % (len(complete), len(bad), bad[:3]))
+    lost = re.search(r"bytes of records not written \((\d+) records\)", ps.stderr)
+    if not lost or int(lost.group(1)) < 1:
+        raise TestFailure("the summary counts no secrets record not written:", *indent(lines[-10:]))
+    print("    %d key log lines (%d bytes) on a %d-byte disk; %s records not written"
+          % (len(complete), len(data), 4 * KiB, lost.group(1)))
+
+
 # ---- 5. capabilities kept once attached ---------------------------------------------------------
 
 CAP = {"dac_read_search": 2, "net_admin": 12, "net_raw": 13, "sys_ptrace": 19, "sys_admin": 21, "sys_nice": 23,

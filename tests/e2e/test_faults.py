@@ -22,7 +22,7 @@ import time
 
 import harness
 from harness import TestFailure, TestSkip, compare_bytes, check_record_sanity, indent, tail, wait_until
-from test_tls import check_summary
+from test_tls import SANITIZER_RE, check_summary
 from tls_servers import make_cert
 
 TESTS, test = harness.registry()
@@ -497,7 +497,10 @@ def records_written(mode, data):
     return out
 
 
-def disk_full_test(mode):
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1", "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+
+
+def disk_full_test(mode, asan=False):
     def run(ctx):
         """Output (-w) to a 1 MiB tmpfs, a 256 KiB exchange each way traced: plainsight says once that it cannot
         write (no space), stops with status 1, and its summary on stderr counts the records it wrote, which
@@ -507,7 +510,8 @@ def disk_full_test(mode):
         cert, key = make_cert(ctx)
         disk = SmallDisk(ctx, "disk", MiB)
         out = os.path.join(disk.path, "out." + mode)
-        ps = ctx.start_plainsight(["tls", "-m", mode, "-w", out, "--libssl", copy])
+        ps = ctx.start_plainsight(["tls", "-m", mode, "-w", out, "--libssl", copy], asan=asan,
+                                  env=dict(os.environ, **ASAN_ENV) if asan else None)
         ps.wait_attached()
         # each way's calls are one record that fits on the disk; all of them do not
         ex = Exchange(ctx, env, cert, key, "full", 256 * KiB, 256 * KiB)
@@ -525,6 +529,8 @@ def disk_full_test(mode):
         except subprocess.TimeoutExpired:
             raise TestFailure("plainsight still runs after its disk filled; its stderr:", *indent(tail(ps.stderr)))
         ps.join_readers()
+        if SANITIZER_RE.search(ps.stderr):
+            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
         lines = [l for l in ps.stderr.splitlines() if l.strip()]
         want = "plainsight: cannot write %s: No space left on device; stopping (what was written before stays)" % out
         said = [l for l in lines if "cannot write" in l or "No space" in l]
@@ -574,6 +580,7 @@ def disk_full_test(mode):
 
 for _mode in ("text", "json"):
     test("faults_disk_full_" + _mode)(disk_full_test(_mode))
+test("faults_asan_disk_full_json")(disk_full_test("json", asan=True))
 
 
 KEYLOG_LINE = re.compile(rb"^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+$")

@@ -9,7 +9,8 @@
 //	panicread -cert CERT.pem -key KEY.pem -send FILE -answer FILE
 //
 // Prints "port N" once listening, "recovered" after the panic, and
-// "done LOCALPORT" once the second exchange is complete.
+// "done LOCALPORT" once the second exchange is complete and the server's
+// reads have all returned.
 package main
 
 import (
@@ -20,6 +21,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"sync"
 )
 
 // panicking is a net.Conn whose Read panics: the caller's call is left by unwinding.
@@ -27,13 +29,18 @@ type panicking struct{ net.Conn }
 
 func (p panicking) Read(b []byte) (int, error) { panic("the connection's Read panics") }
 
-func serve(ln net.Listener, cfg *tls.Config, want int, answer []byte) {
+// serve answers both connections; done once its reads have all returned (the
+// process must not end inside one: that call would be interrupted too).
+func serve(ln net.Listener, cfg *tls.Config, want int, answer []byte, done *sync.WaitGroup) {
+	defer done.Done()
 	// the first connection: the client gives up on it inside the handshake
 	first, err := ln.Accept()
 	if err != nil {
 		log.Fatal(err)
 	}
+	done.Add(1)
 	go func() {
+		defer done.Done()
 		c := tls.Server(first, cfg)
 		io.Copy(io.Discard, c)
 		c.Close()
@@ -86,7 +93,9 @@ func main() {
 		log.Fatal(err)
 	}
 	fmt.Println("port", ln.Addr().(*net.TCPAddr).Port)
-	go serve(ln, &tls.Config{Certificates: []tls.Certificate{cert}}, len(send), answer)
+	var served sync.WaitGroup
+	served.Add(1)
+	go serve(ln, &tls.Config{Certificates: []tls.Certificate{cert}}, len(send), answer, &served)
 	client := &tls.Config{InsecureSkipVerify: true}
 
 	raw, err := net.Dial("tcp", ln.Addr().String())
@@ -108,6 +117,8 @@ func main() {
 	if _, err := io.ReadFull(conn, got); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("done", conn.LocalAddr().(*net.TCPAddr).Port)
+	port := conn.LocalAddr().(*net.TCPAddr).Port
 	conn.Close()
+	served.Wait()
+	fmt.Println("done", port)
 }

@@ -1,8 +1,10 @@
 """Faults (issue 17): the traced process ends in the middle of a call (killed
-inside an SSL_write the server never reads, exited with an SSL_read waiting
-on another thread, exec after sending), the library file replaced on disk
-while attached (a package upgrade: a new inode at the same path), output to
-a pipe whose reader goes away, and the capabilities plainsight keeps once
+inside an SSL_write the server never reads, and its pid given at once to the
+next client; exited with an SSL_read waiting on another thread; exec after
+sending), a Go Read left by a panic, the library file replaced on disk while
+attached (a package upgrade: a new inode at the same path), output to a pipe
+whose reader goes away, output to a disk that fills (text, json, key log,
+and json with the ASan build), and the capabilities plainsight keeps once
 attached.
 
 Every workload runs on a private copy of libssl and libcrypto (its own inode,

@@ -323,9 +323,10 @@ FUZZ_FLAGS    := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recove
 FUZZ_TIME     ?= 300
 
 # The targets with sources of their own: the compiler's passes; the target
-# readers (ELF, version, Go tables, ld.so cache) and the record path (the
-# reassembler, the writers), these with the generated module tables.
-FUZZ_OWN_LIB  := spec_fuzz elf_fuzz ldcache_fuzz assemble_fuzz writers_fuzz
+# readers (ELF, version, Go tables, ld.so cache, the capstone decoders of the
+# call graph and the accessors) and the record path (the reassembler, the
+# writers), these with the generated module tables.
+FUZZ_OWN_LIB  := spec_fuzz elf_fuzz ldcache_fuzz assemble_fuzz writers_fuzz disasm_fuzz
 FUZZ_GEN_LIB  := $(filter $(OUT)/gen/%.tables.o $(OUT)/gen/modules.gen.o %.embed.o,$(GEN_OBJS))
 $(filter-out $(FUZZ_OWN_LIB:%=$(OUT)/fuzz/%),$(FUZZ_BINS)): FUZZ_LIB = $(FUZZ_LIB_SRCS)
 $(OUT)/fuzz/spec_fuzz: FUZZ_LIB = $(filter-out compiler/main.c,$(COMPILER_SRCS)) $(wildcard common/*.c) \
@@ -334,6 +335,8 @@ $(OUT)/fuzz/spec_fuzz: FUZZ_CFLAGS = -Icompiler -I$(OUT)/compiler -Wno-sign-comp
 $(OUT)/fuzz/elf_fuzz: FUZZ_LIB = $(addprefix runtime/target/,elf_file.c version.c gopclntab.c ldcache.c names.c) \
 	$(wildcard common/*.c) $(FUZZ_GEN_LIB)
 $(OUT)/fuzz/ldcache_fuzz: FUZZ_LIB = runtime/target/ldcache.c
+$(OUT)/fuzz/disasm_fuzz: FUZZ_LIB = $(addprefix runtime/target/,callgraph.c accessors.c capstone_lib.c elf_file.c names.c) \
+	runtime/dl_symbols.c runtime/log.c $(wildcard common/*.c) $(FUZZ_GEN_LIB)
 $(OUT)/fuzz/assemble_fuzz: FUZZ_LIB = runtime/events/assemble.c $(FUZZ_GEN_LIB)
 $(OUT)/fuzz/writers_fuzz: FUZZ_LIB = $(filter-out %/outfile.c %/pcapng_output.c,$(wildcard runtime/output/*.c)) \
 	runtime/events/fields.c runtime/log.c runtime/meminfo.c runtime/caps.c $(wildcard runtime/http/*.c) $(FUZZ_GEN_LIB)

@@ -79,6 +79,7 @@ enum ps_loss_kind {
 	PS_LOSS_SAVE_FULL,          /* calls whose entry state found no map slot */
 	PS_LOSS_TRUNC_BYTES,        /* data beyond PS_CALL_MAX_CHUNKS chunks in one call */
 	PS_LOSS_NO_ENTRY,           /* returns without entry state: reported, not a loss */
+	PS_LOSS_INTERRUPTED,        /* calls whose thread ended inside them (ps_thread_exit): not a loss */
 	PS_LOSS_KINDS
 };
 

@@ -34,6 +34,7 @@ struct ps_copies {
 	size_t n_copies;
 	uint32_t n_attached;
 	uint32_t n_ever;            /* attached over the run, the released too */
+	uint64_t released_interrupted; /* calls left in released copies' objects, not yet taken by a sweep */
 	ps_attachment_fn announce;
 	ps_exit_watch_fn watch_exit;
 	void *arg;
@@ -273,6 +274,7 @@ static void release(struct ps_copies *copies, size_t index, uint32_t pid)
 	struct ps_attachment attachment = { .pid = pid, .path = copy->path ? copy->path : "?", .opened = "",
 					    .version = "", .layout = "", .released = true };
 
+	copies->released_interrupted += ps_probes_release_leftovers(&copy->probes);
 	ps_probes_destroy(&copy->probes);
 	copies->n_attached--;
 	copies->announce(&attachment, copies->arg);
@@ -311,10 +313,12 @@ void ps_copies_detach(struct ps_copies *copies)
 		ps_probes_detach(&copies->copies[i]->probes);
 }
 
-uint64_t ps_copies_sweep_gone(const struct ps_copies *copies)
+uint64_t ps_copies_sweep_gone(struct ps_copies *copies)
 {
-	uint64_t interrupted = 0;
+	uint64_t interrupted = copies ? copies->released_interrupted : 0;
 
+	if (copies)
+		copies->released_interrupted = 0;
 	for (size_t i = 0; copies && i < copies->n_copies; i++)
 		interrupted += ps_probes_sweep_gone(&copies->copies[i]->probes);
 	return interrupted;

@@ -66,8 +66,12 @@ uint32_t ps_copies_targets(const struct ps_copies *copies, bool ever);
 /* No more events from any copy (the maps stay). */
 void ps_copies_detach(struct ps_copies *copies);
 
-/* ps_probes_sweep_gone over the copies' own objects (those sharing the primary's maps find nothing). */
-uint64_t ps_copies_sweep_gone(const struct ps_copies *copies);
+/*
+ * ps_probes_sweep_gone over the copies' own objects (those sharing the
+ * primary's maps find nothing), plus the calls left in the objects of the
+ * copies released since the last call (ps_probes_release_leftovers).
+ */
+uint64_t ps_copies_sweep_gone(struct ps_copies *copies);
 void ps_copies_free(struct ps_copies *copies);
 
 #endif

@@ -211,6 +211,26 @@ static int attach_go_returns(const struct ps_options *opts, struct ps_resolved_t
 	return err;
 }
 
+/* A hook set with no per-thread state has no ps_thread_exit program. */
+static int attach_thread_exit(const struct ps_options *opts, const struct ps_probes *programs,
+			      struct ps_probes *probes)
+{
+	struct bpf_program *prog = ps_twin_program(programs->obj, programs->twin, "ps_thread_exit");
+	struct bpf_link *link;
+
+	if (!prog)
+		return 0;
+	link = bpf_program__attach(prog);
+	if (!link) {
+		int err = -errno;
+
+		ps_error("%s: cannot attach the thread-exit cleanup to the sched_process_exit tracepoint: %s",
+			 opts->module->name, strerror(-err));
+		return err;
+	}
+	return add_link(probes, link);
+}
+
 /* socket_tracker: attach the hook set's sys_enter tracker too (a copy sharing the primary's has none of its own). */
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		      const struct ps_hookset_desc *hookset, const long *sites, const struct ps_probes *programs,
@@ -232,6 +252,9 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		if (err)
 			return err;
 	}
+	/* an object of its own: its thread-exit cleanup too (ps_thread_exit, emit_bpf.c) */
+	if (programs == probes && (err = attach_thread_exit(opts, programs, probes)) != 0)
+		return err;
 	for (uint32_t i = 0; i < hookset->n_hooks; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		const char *path = plan->targets[hook->target].path;
@@ -653,4 +676,40 @@ static uint64_t sweep_gone(const struct bpf_object *obj)
 uint64_t ps_probes_sweep_gone(const struct ps_probes *probes)
 {
 	return sweep_gone(probes->obj) + sweep_gone(probes->twin);
+}
+
+static bool same_map(int fd_a, int fd_b)
+{
+	struct bpf_map_info a = { 0 }, b = { 0 };
+	uint32_t len_a = sizeof(a), len_b = sizeof(b);
+
+	return bpf_obj_get_info_by_fd(fd_a, &a, &len_a) == 0 && bpf_obj_get_info_by_fd(fd_b, &b, &len_b) == 0 &&
+	       a.id == b.id;
+}
+
+/* Removes every entry of the ps_saved map of obj; returns how many. */
+static uint64_t remove_all_saved(int saved_fd)
+{
+	struct ps_saved_key key, next;
+	uint64_t removed = 0;
+	bool more = bpf_map_get_next_key(saved_fd, NULL, &key) == 0;
+
+	while (more) {
+		more = bpf_map_get_next_key(saved_fd, &key, &next) == 0;
+		if (bpf_map_delete_elem(saved_fd, &key) == 0)
+			removed++;
+		key = next;
+	}
+	return removed;
+}
+
+uint64_t ps_probes_release_leftovers(const struct ps_probes *copy)
+{
+	int saved_fd = copy->obj ? bpf_object__find_map_fd_by_name(copy->obj, "ps_saved") : -1;
+	int primary_fd = copy->share_from && copy->share_from->obj ?
+			 bpf_object__find_map_fd_by_name(copy->share_from->obj, "ps_saved") : -1;
+
+	if (saved_fd < 0 || (primary_fd >= 0 && same_map(saved_fd, primary_fd)))
+		return 0;
+	return remove_all_saved(saved_fd);
 }

@@ -64,6 +64,14 @@ uint64_t ps_probes_missed_runs(const struct ps_probes *probes);
  */
 uint64_t ps_probes_sweep_gone(const struct ps_probes *probes);
 
+/*
+ * A copy about to be released (no process maps it any more): each call
+ * still in its object's own ps_saved map never returned (a goroutine's,
+ * whose process ended before the sweep saw it gone). Removes and returns
+ * them; 0 when the copy writes to the primary's map, whose sweep has them.
+ */
+uint64_t ps_probes_release_leftovers(const struct ps_probes *copy);
+
 /* Sums the per-CPU loss counters. */
 int ps_probes_read_loss(const struct ps_probes *probes, uint64_t loss[PS_LOSS_KINDS]);
 

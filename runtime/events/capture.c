@@ -315,6 +315,25 @@ static int on_ring_record(void *ctx, void *data, size_t size)
 	return cap->write_error ? cap->write_error : 0;
 }
 
+/*
+ * A file's records are counted as written once formatted; its writer thread
+ * writes them later. Those that a failure (a disk that filled) kept from the
+ * file move to the records not written.
+ */
+static int close_writer(struct capture *cap)
+{
+	struct ps_unwritten unwritten;
+	int err = ps_writer_close_counted(cap->writer, &unwritten);
+
+	cap->counters.records -= unwritten.records;
+	cap->counters.bytes -= unwritten.data_bytes;
+	cap->counters.write_errors += unwritten.records;
+	cap->counters.unwritten_bytes += unwritten.data_bytes;
+	if (unwritten.unknown)
+		ps_error("out of memory: some of the records counted as written may not be in the file");
+	return err;
+}
+
 static bool anything_lost(const struct ps_counters *c)
 {
 	return ps_counters_lost_bytes(c) || ps_counters_lost_records(c) || ps_counters_incomplete_calls(c);
@@ -415,8 +434,9 @@ static void print_summary(const struct ps_counters *c, bool packets)
 		ps_info("--lossless: traced processes were stopped %llu times while the ring drained",
 			(unsigned long long)c->held_back);
 	if (c->interrupted_calls)
-		ps_info("%llu calls interrupted: their process ended inside them (killed, or exit or exec on another "
-			"thread); what of their data had passed is not known", (unsigned long long)c->interrupted_calls);
+		ps_info("%llu calls interrupted: their thread ended inside them (killed, or exit or exec on another "
+			"thread), or a panic unwound them (Go); what of their data had passed is not known",
+			(unsigned long long)c->interrupted_calls);
 	if (k[PS_LOSS_NO_ENTRY])
 		ps_info("%llu returns without their entry (calls begun before attaching, or nested in themselves)",
 			(unsigned long long)k[PS_LOSS_NO_ENTRY]);
@@ -684,6 +704,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	if (cap.wire && !cap.write_error && (err = ps_wire_output_finish(cap.wire)) != 0)
 		cap.write_error = err;
 	ps_probes_read_loss(probes, cap.counters.kernel_loss);
+	/* those the kernel removed as their thread ended; the sweeps count the others */
+	cap.counters.interrupted_calls += cap.counters.kernel_loss[PS_LOSS_INTERRUPTED];
 	cap.counters.kernel_missed = ps_probes_missed_runs(probes);
 	if (err < 0 && !cap.write_error)
 		ps_error("reading the ring buffer failed: %s", strerror(-err));
@@ -712,7 +734,7 @@ out:
 		ps_error("cannot write %s: %s", opts->keylog_path, strerror(-close_err));
 		cap.write_error = close_err;
 	}
-	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : ps_writer_close(cap.writer);
+	close_err = cap.pcapng ? ps_pcapng_output_close(cap.pcapng) : close_writer(&cap);
 	if (close_err && !cap.write_error)
 		output_failed(&cap, close_err);
 	print_summary(&cap.counters, cap.pcapng != NULL);

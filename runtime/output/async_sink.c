@@ -37,9 +37,12 @@ struct async_sink {
 	size_t queued;                 /* bytes in the queue and in the block being written */
 	bool closing;
 	int error;                     /* first write failure, an errno; sticky */
+	struct ps_sink_progress *progress;  /* the caller's, or a private one */
+	struct ps_sink_progress own_progress;
 };
 
-static int write_all(int fd, const char *data, size_t len)
+/* Counts in progress->written what reaches the file, a short write's part included. */
+static int write_all(int fd, const char *data, size_t len, struct ps_sink_progress *progress)
 {
 	while (len) {
 		ssize_t n = write(fd, data, len);
@@ -50,6 +53,7 @@ static int write_all(int fd, const char *data, size_t len)
 			return errno;
 		if (n == 0)
 			return EIO;
+		__atomic_store_n(&progress->written, progress->written + (uint64_t)n, __ATOMIC_RELEASE);
 		data += n;
 		len -= (size_t)n;
 	}
@@ -123,7 +127,7 @@ static void *writer_thread(void *arg)
 		/* after a failure the rest is dropped: the stream already reports the error */
 		if (!s->error) {
 			pthread_mutex_unlock(&s->lock);
-			err = write_all(s->fd, b->data, b->len);
+			err = write_all(s->fd, b->data, b->len, s->progress);
 			pthread_mutex_lock(&s->lock);
 		}
 		if (err && !s->error)
@@ -167,6 +171,7 @@ static ssize_t sink_write(void *cookie, const char *data, size_t len)
 		errno = err;
 		return -1;
 	}
+	s->progress->accepted += len;
 	return (ssize_t)len;
 }
 
@@ -218,7 +223,7 @@ static int start_writer_thread(struct async_sink *s)
 	return err;
 }
 
-FILE *ps_async_sink_open(int fd, size_t max_queued)
+FILE *ps_async_sink_open(int fd, size_t max_queued, struct ps_sink_progress *progress)
 {
 	cookie_io_functions_t io = { .write = sink_write, .close = sink_close };
 	struct async_sink *s = calloc(1, sizeof(*s));
@@ -229,6 +234,8 @@ FILE *ps_async_sink_open(int fd, size_t max_queued)
 		return NULL;
 	s->fd = fd;
 	s->max_queued = max_queued;
+	s->progress = progress ? progress : &s->own_progress;
+	*s->progress = (struct ps_sink_progress){ 0 };
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->changed, NULL);
 	err = start_writer_thread(s);

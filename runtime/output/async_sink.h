@@ -12,12 +12,26 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include <stdint.h>
+
+/*
+ * How far the stream's bytes got: a byte the caller wrote is counted in
+ * accepted once stdio hands it to the sink, and in written once it is in
+ * the file. The caller reads written with __atomic_load_n: the writer
+ * thread stores it. After a failure, the bytes past written never arrive.
+ */
+struct ps_sink_progress {
+	uint64_t accepted;
+	uint64_t written;
+};
+
 /*
  * A write-only stream onto fd, which it owns from then on (fclose closes
  * it). At most max_queued bytes wait for the writer thread. A write error
  * is sticky: the next write, fflush or fclose on the stream fails with its
- * errno. NULL and errno set on failure (fd is then still the caller's).
+ * errno. progress, if not NULL, is kept up to date until fclose returns.
+ * NULL and errno set on failure (fd is then still the caller's).
  */
-FILE *ps_async_sink_open(int fd, size_t max_queued);
+FILE *ps_async_sink_open(int fd, size_t max_queued, struct ps_sink_progress *progress);
 
 #endif

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include "async_sink.h"
@@ -42,6 +43,24 @@ static size_t writer_queue_bytes(void)
 	return bytes < WRITER_QUEUE_MIN ? WRITER_QUEUE_MIN : bytes > WRITER_QUEUE_MAX ? WRITER_QUEUE_MAX : bytes;
 }
 
+/*
+ * A record handed to a file's writer thread (async_sink.h) but not known
+ * to be in the file yet: where it ends in the stream, and the data bytes
+ * the caller counted for it. A full disk loses the records still queued,
+ * which the caller counted as written: they are counted again as not
+ * written (ps_writer_close_counted).
+ */
+struct unconfirmed_record {
+	uint64_t end;
+	uint64_t data_bytes;
+};
+
+struct unconfirmed {
+	struct unconfirmed_record *records;  /* a ring: first, then the next len - 1 */
+	size_t first, len, capacity;
+	bool out_of_memory;                  /* then nothing more is tracked, and close says so */
+};
+
 struct ps_writer {
 	FILE *stream;
 	char *buffer;
@@ -50,13 +69,60 @@ struct ps_writer {
 	int error;                  /* first failure, a negative errno; sticky */
 	/* text and json without --raw: data records become HTTP messages (runtime/http) */
 	struct ps_http_processor *http;
+	/* a file (async sink) with records counted one by one, not HTTP messages */
+	bool confirming;
+	struct ps_sink_progress progress;
+	struct unconfirmed unconfirmed;
 };
 
 static void writer_free(struct ps_writer *w)
 {
 	ps_http_processor_free(w->http);
+	free(w->unconfirmed.records);
 	free(w->buffer);
 	free(w);
+}
+
+/* Forgets the records that reached the file. */
+static void unconfirmed_drop_written(struct unconfirmed *u, uint64_t written)
+{
+	while (u->len && u->records[u->first].end <= written) {
+		u->first = (u->first + 1) % u->capacity;
+		u->len--;
+	}
+}
+
+static bool unconfirmed_grow(struct unconfirmed *u)
+{
+	size_t capacity = u->capacity ? u->capacity * 2 : 1024;
+	struct unconfirmed_record *records = malloc(capacity * sizeof(*records));
+
+	if (!records)
+		return false;
+	for (size_t i = 0; i < u->len; i++)
+		records[i] = u->records[(u->first + i) % u->capacity];
+	free(u->records);
+	u->records = records;
+	u->first = 0;
+	u->capacity = capacity;
+	return true;
+}
+
+/* After a record was formatted into the stream: it ends where the stream is now. */
+static void confirm_later(struct ps_writer *w, uint64_t data_bytes)
+{
+	struct unconfirmed *u = &w->unconfirmed;
+
+	if (!w->confirming || w->error || u->out_of_memory)
+		return;
+	unconfirmed_drop_written(u, __atomic_load_n(&w->progress.written, __ATOMIC_ACQUIRE));
+	if (u->len == u->capacity && !unconfirmed_grow(u)) {
+		u->out_of_memory = true;
+		return;
+	}
+	u->records[(u->first + u->len) % u->capacity] = (struct unconfirmed_record){
+		.end = w->progress.accepted + __fpending(w->stream), .data_bytes = data_bytes };
+	u->len++;
 }
 
 static void write_message(const struct ps_http_message *msg, void *arg)
@@ -167,7 +233,7 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 	 * the reader's stead. A failure leaves the descriptor open: the file
 	 * stays the caller's.
 	 */
-	stream = live ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, writer_queue_bytes());
+	stream = live ? fdopen(file->fd, "w") : ps_async_sink_open(file->fd, writer_queue_bytes(), &w->progress);
 	if (!stream) {
 		saved_errno = errno;
 		writer_free(w);
@@ -176,6 +242,7 @@ struct ps_writer *ps_writer_open(struct ps_outfile *file, const struct ps_output
 	}
 	file->fd = -1;
 	writer_start(w, stream, live);
+	w->confirming = !live && !w->http;
 	return w;
 }
 
@@ -210,8 +277,10 @@ static int record_written(struct ps_writer *w)
  * Once the output failed, later records are refused, not half-written
  * after a gap: the caller counts each of them as a write error.
  */
-int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
+static int write_record(struct ps_writer *w, const struct ps_record *rec, uint64_t counted_bytes)
 {
+	int err;
+
 	if (w->error)
 		return w->error;
 	errno = 0;
@@ -233,7 +302,15 @@ int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
 	default:
 		return -EINVAL;
 	}
-	return record_written(w);
+	err = record_written(w);
+	if (!err)
+		confirm_later(w, counted_bytes);
+	return err;
+}
+
+int ps_writer_record(struct ps_writer *w, const struct ps_record *rec)
+{
+	return write_record(w, rec, rec->data_len);
 }
 
 int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const struct ps_secrets *secrets)
@@ -251,12 +328,15 @@ int ps_writer_secrets(struct ps_writer *w, const struct ps_record *rec, const st
 		if (lines < 0 && !w->error)
 			w->error = lines;
 		err = check_stream(w);
+		if (!err && lines > 0)
+			confirm_later(w, 0);
 		return err ? err : lines > 0;
 	}
 	if (!w->opts.secrets)
 		return 0;
 	ps_secrets_record_build(&out, rec, secrets);
-	err = ps_writer_record(w, &out.rec);
+	/* a secrets record counts as a record, its bytes not as data */
+	err = write_record(w, &out.rec, 0);
 	return err ? err : 1;
 }
 
@@ -285,10 +365,34 @@ int ps_writer_summary(struct ps_writer *w, const struct ps_counters *counters)
 	return check_stream(w);
 }
 
+/*
+ * Once the writer thread is done: the records counted as written whose
+ * bytes are not all in the file (a disk that filled, after they were
+ * queued).
+ */
+static void count_unconfirmed(struct ps_writer *w, struct ps_unwritten *unwritten)
+{
+	struct unconfirmed *u = &w->unconfirmed;
+
+	unconfirmed_drop_written(u, __atomic_load_n(&w->progress.written, __ATOMIC_ACQUIRE));
+	for (size_t i = 0; i < u->len; i++) {
+		unwritten->records++;
+		unwritten->data_bytes += u->records[(u->first + i) % u->capacity].data_bytes;
+	}
+	unwritten->unknown = u->out_of_memory && w->error;
+}
+
 int ps_writer_close(struct ps_writer *w)
+{
+	return ps_writer_close_counted(w, NULL);
+}
+
+int ps_writer_close_counted(struct ps_writer *w, struct ps_unwritten *unwritten)
 {
 	int err;
 
+	if (unwritten)
+		*unwritten = (struct ps_unwritten){ 0 };
 	if (!w)
 		return 0;
 	if (w->http && !w->error)
@@ -300,6 +404,8 @@ int ps_writer_close(struct ps_writer *w)
 	errno = 0;
 	if (fclose(w->stream) != 0 && !w->error)
 		w->error = errno ? -errno : -EIO;
+	if (unwritten && w->error)
+		count_unconfirmed(w, unwritten);
 	err = w->error;
 	writer_free(w);
 	return err;

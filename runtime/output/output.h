@@ -65,6 +65,16 @@ int ps_writer_attachment(struct ps_writer *w, const struct ps_attachment *attach
 /* Flushes and closes; a negative errno when the last bytes could not be written. */
 int ps_writer_close(struct ps_writer *w);
 
+/* Records a failed file writer had taken, and the caller counted as written, that never reached the file. */
+struct ps_unwritten {
+	uint64_t records;
+	uint64_t data_bytes;
+	bool unknown;       /* too many to keep track of (no memory): some may be among the written */
+};
+
+/* ps_writer_close, and when the output failed, what of it did not reach the file. */
+int ps_writer_close_counted(struct ps_writer *w, struct ps_unwritten *unwritten);
+
 /* Format helpers, shared by the writers and tested on their own. */
 /*
  * Data as lines that each start with prefix: printable ASCII and tab as they

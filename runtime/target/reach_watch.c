@@ -212,7 +212,7 @@ bool ps_reach_watch_discovers(const struct ps_reach_watch *watch)
 	return watch && watch->copies;
 }
 
-uint64_t ps_reach_watch_sweep_gone(const struct ps_reach_watch *watch)
+uint64_t ps_reach_watch_sweep_gone(struct ps_reach_watch *watch)
 {
 	return watch ? ps_copies_sweep_gone(watch->copies) : 0;
 }

@@ -37,7 +37,7 @@ bool ps_reach_watch_wanted(const struct ps_options *opts);
 bool ps_reach_watch_discovers(const struct ps_reach_watch *watch);
 
 /* Calls interrupted by their process's end in the copies' own objects (ps_probes_sweep_gone). */
-uint64_t ps_reach_watch_sweep_gone(const struct ps_reach_watch *watch);
+uint64_t ps_reach_watch_sweep_gone(struct ps_reach_watch *watch);
 
 /* Files the module is attached to now, or (ever) was over the run; 1 without discovery. */
 uint32_t ps_reach_watch_targets(const struct ps_reach_watch *watch, bool ever);

@@ -19,10 +19,16 @@ SSL_read or SSL_write, in the kernel's read or write.
         exec ARGV  executes ARGV (the connection stays open, unused)
         hold       waits for its stdin to close, then closes and exits
         close      closes and exits
+  fault_peer.py reuse FIRST_CLIENT_ARGS -- SECOND_CLIENT_ARGS
+      Forks a first client (FIRST_CLIENT_ARGS as for client, --then big) and
+      prints {"first": pid}; once that client is killed and reaped, forks a
+      second one with the same pid (through /proc/sys/kernel/ns_last_pid:
+      root), which runs SECOND_CLIENT_ARGS, and prints {"second": pid,
+      "status": its wait status}. A second client that did not get the pid
+      exits at once with status 3.
 """
 
 import argparse
-import json
 import os
 import socket
 import ssl
@@ -30,22 +36,8 @@ import sys
 import threading
 import time
 
-TIMEOUT = 60
-
-
-def say(obj):
-    sys.stdout.write(json.dumps(obj) + "\n")
-    sys.stdout.flush()
-
-
-def read_exactly(s, n):
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = s.recv(min(n - len(buf), 1 << 20))
-        if not chunk:
-            raise EOFError("peer closed after %d of %d bytes" % (len(buf), n))
-        buf += chunk
-    return bytes(buf)
+# the same small helpers as the tests' other TLS peer (this directory is on sys.path: the script's own)
+from tls_peer import TIMEOUT, read_exactly, say
 
 
 def in_syscall(tid, numbers):
@@ -116,6 +108,37 @@ def client(a):
     s.close()
 
 
+def run_child(a, want_pid=None):
+    """Forks a client running a; with want_pid, one that did not get that pid exits with status 3."""
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 3
+    try:
+        if want_pid is None or os.getpid() == want_pid:
+            client(a)
+            status = 0
+    except SystemExit as e:
+        sys.stderr.write("%s\n" % e)
+        status = 1
+    finally:
+        sys.stdout.flush()
+        os._exit(status)
+
+
+def reuse(first, second):
+    first_pid = run_child(first)
+    say({"first": first_pid})
+    # opened ahead: between the write and the fork, as little as can be
+    with open("/proc/sys/kernel/ns_last_pid", "w") as last_pid:
+        os.waitpid(first_pid, 0)
+        last_pid.write(str(first_pid - 1))
+        last_pid.flush()
+        second_pid = run_child(second, first_pid)
+    _, status = os.waitpid(second_pid, 0)
+    say({"second": second_pid, "status": status})
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="mode", required=True)
@@ -126,14 +149,22 @@ def main():
     s.add_argument("--send", required=True)
     s.add_argument("--out", required=True)
     c = sub.add_parser("client")
+    add_client_args(c)
+    if sys.argv[1:2] == ["reuse"] and "--" in sys.argv:
+        cut = sys.argv.index("--")
+        reuse(ap.parse_args(["client"] + sys.argv[2:cut]), ap.parse_args(["client"] + sys.argv[cut + 1:]))
+        return
+    a = ap.parse_args()
+    server(a) if a.mode == "server" else client(a)
+
+
+def add_client_args(c):
     c.add_argument("--port", type=int, required=True)
     c.add_argument("--send", required=True)
     c.add_argument("--recv", type=int, required=True)
     c.add_argument("--out", required=True)
     c.add_argument("--then", choices=("big", "read", "read-exec", "exec", "hold", "close"), default="close")
     c.add_argument("argv", nargs=argparse.REMAINDER)
-    a = ap.parse_args()
-    server(a) if a.mode == "server" else client(a)
 
 
 if __name__ == "__main__":

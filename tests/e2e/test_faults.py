@@ -1,8 +1,10 @@
 """Faults (issue 17): the traced process ends in the middle of a call (killed
-inside an SSL_write the server never reads, exited with an SSL_read waiting
-on another thread, exec after sending), the library file replaced on disk
-while attached (a package upgrade: a new inode at the same path), output to
-a pipe whose reader goes away, and the capabilities plainsight keeps once
+inside an SSL_write the server never reads, and its pid given at once to the
+next client; exited with an SSL_read waiting on another thread; exec after
+sending), a Go Read left by a panic, the library file replaced on disk while
+attached (a package upgrade: a new inode at the same path), output to a pipe
+whose reader goes away, output to a disk that fills (text, json, key log,
+and json with the ASan build), and the capabilities plainsight keeps once
 attached.
 
 Every workload runs on a private copy of libssl and libcrypto (its own inode,
@@ -22,7 +24,7 @@ import time
 
 import harness
 from harness import TestFailure, TestSkip, compare_bytes, check_record_sanity, indent, tail, wait_until
-from test_tls import check_summary
+from test_tls import SANITIZER_RE, check_summary
 from tls_servers import make_cert
 
 TESTS, test = harness.registry()
@@ -137,6 +139,14 @@ def start_fixed(ctx, copy, mode="json"):
     return ps
 
 
+def fixed_setup(ctx):
+    """A private libssl copy, a certificate, and plainsight attached to that copy alone:
+    (env, copy, cert, key, plainsight)."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    return env, copy, cert, key, start_fixed(ctx, copy)
+
+
 def stop_and_read(ps):
     ps.stop()
     records, summary, others = ps.json_output()
@@ -148,9 +158,17 @@ def check_interrupted(ps, summary, want):
     if summary.get("interrupted_calls") != want:
         raise TestFailure("the summary counts %r interrupted calls; want %d" % (summary.get("interrupted_calls"), want),
                           "summary: %r" % (summary,))
-    line = "plainsight: %d calls interrupted: their process ended inside them" % want
+    line = "plainsight: %d calls interrupted: their thread ended inside them" % want
     if want and line not in ps.stderr:
         raise TestFailure("no %r line on stderr:" % line, *indent(tail(ps.stderr, 10)))
+
+
+def finish_checked(ps, interrupted, *exchanges):
+    """Stops plainsight; each (exchange, client pid, client port) is exact, and want interrupted calls."""
+    records, summary, _ = stop_and_read(ps)
+    for ex, pid, port in exchanges:
+        ex.check(records, pid, port)
+    check_interrupted(ps, summary, interrupted)
 
 
 def in_syscall(pid, tid, numbers):
@@ -169,29 +187,32 @@ def still_running(ps, what):
 
 # ---- 1. the traced process ends inside a call ----------------------------------------------------
 
+# more than loopback's socket buffers can take (tcp_wmem's and tcp_rmem's maxima, 4 and 6 MiB here)
+BIG_WRITE = 64 * MiB
+
+
+def wait_blocked_in_write(pid, tid):
+    """Until thread tid of pid has been in write (1) or sendto (44) for 0.3 s running."""
+    def blocked():
+        since = time.monotonic()
+        while in_syscall(pid, tid, ("1", "44")):
+            if time.monotonic() - since > 0.3:
+                return True
+            time.sleep(0.02)
+        return False
+    wait_until(blocked, WORK_TIMEOUT, "the client to block inside its %d MiB SSL_write" % (BIG_WRITE // MiB))
+
+
 @test("faults_killed_inside_ssl_write")
 def killed_inside_write(ctx):
     """A client whose 64 MiB SSL_write blocks (the server reads none of it) is killed with SIGKILL: what it
     completed before is captured byte for byte, nothing of the interrupted call appears, the call is counted
     once as interrupted, and a process traced afterwards is captured whole."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
-    # more than loopback's socket buffers can take (tcp_wmem's and tcp_rmem's maxima, 4 and 6 MiB here)
-    client = first.start_client("big", str(64 * MiB))
+    client = first.start_client("big", str(BIG_WRITE))
     port = first.wait_done()
-    tid = wait_json(client, "big")["big"]
-
-    # blocked: in write (1) or sendto (44) for 0.3 s running
-    def blocked():
-        since = time.monotonic()
-        while in_syscall(client.pid, tid, ("1", "44")):
-            if time.monotonic() - since > 0.3:
-                return True
-            time.sleep(0.02)
-        return False
-    wait_until(blocked, WORK_TIMEOUT, "the client to block inside its 64 MiB SSL_write")
+    wait_blocked_in_write(client.pid, wait_json(client, "big")["big"])
     os.kill(client.pid, signal.SIGKILL)
     client.p.wait(WORK_TIMEOUT)
     first.end_server()
@@ -202,37 +223,59 @@ def killed_inside_write(ctx):
     later_port = second.wait_done()
     later.check_ok(WORK_TIMEOUT)
     second.end_server()
-    records, summary, _ = stop_and_read(ps)
-    first.check(records, client.pid, port)
-    second.check(records, later.pid, later_port)
-    check_interrupted(ps, summary, 1)
+    finish_checked(ps, 1, (first, client.pid, port), (second, later.pid, later_port))
+
+
+@test("faults_killed_inside_ssl_write_pid_reused")
+def killed_pid_reused(ctx):
+    """A client killed inside its blocked SSL_write, and at once (before plainsight's once-a-second sweep) a
+    second client with the same pid, hence the same tid: the second's calls do not meet the first's state,
+    both exchanges are exact, and the killed call is counted once as interrupted."""
+    if os.geteuid() != 0:
+        raise TestSkip("not root: cannot choose the next pid (/proc/sys/kernel/ns_last_pid)")
+    env, copy, cert, key, ps = fixed_setup(ctx)
+    first = Exchange(ctx, env, cert, key, "first", 3000, 5000)
+    second = Exchange(ctx, env, cert, key, "second", 40 * KiB, 70 * KiB)
+    clients = ctx.start([PYTHON, PEER, "reuse"] + first.client_argv("big", str(BIG_WRITE))[3:] + ["--"] +
+                        second.client_argv()[3:], "clients", collect_stdout=True, env=env, plain_env=True)
+    pid = wait_json(clients, "first")["first"]
+    port = first.wait_done(clients)
+    if wait_json(clients, "big")["big"] != pid:
+        raise TestFailure("the first client's big write is not on its main thread: its tid is not its pid")
+    wait_blocked_in_write(pid, pid)
+    os.kill(pid, signal.SIGKILL)
+    reused = wait_json(clients, "second")
+    if reused["second"] != pid:
+        raise TestSkip("another process took pid %d first (the machine is busy): try again" % pid)
+    if reused["status"] != 0:
+        raise TestFailure("the second client (pid %d) failed: wait status %d" % (pid, reused["status"]),
+                          *indent(tail(clients.stderr)))
+    second_port = second.wait_done(clients, count=2)
+    clients.check_ok(WORK_TIMEOUT)
+    first.end_server()
+    second.end_server()
+    finish_checked(ps, 1, (first, pid, port), (second, pid, second_port))
 
 
 @test("faults_exit_with_ssl_read_waiting")
 def exit_with_read_waiting(ctx):
     """A client exits while another of its threads waits inside SSL_read: its exchange before is exact, no
     read record appears for the waiting call, which is counted once as interrupted."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     ex = Exchange(ctx, env, cert, key, "reader", 2000, 9000)
     client = ex.start_client("read")
     port = ex.wait_done()
     wait_json(client, "reading")
     client.check_ok(WORK_TIMEOUT)
     ex.end_server()
-    records, summary, _ = stop_and_read(ps)
-    ex.check(records, client.pid, port)
-    check_interrupted(ps, summary, 1)
+    finish_checked(ps, 1, (ex, client.pid, port))
 
 
 @test("faults_exec_after_send")
 def exec_after_send(ctx):
     """A client sends, reads the answer, then executes a second client (the same pid) that makes another
     connection: both connections' bytes are exact under the one pid, and no call is interrupted."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     before = Exchange(ctx, env, cert, key, "before", 6000, 3000)
     after = Exchange(ctx, env, cert, key, "after", 20 * KiB, 10 * KiB)
     client = before.start_client("exec", *after.client_argv())
@@ -241,10 +284,7 @@ def exec_after_send(ctx):
     client.check_ok(WORK_TIMEOUT)
     before.end_server()
     after.end_server()
-    records, summary, _ = stop_and_read(ps)
-    before.check(records, client.pid, port)
-    after.check(records, client.pid, after_port)
-    check_interrupted(ps, summary, 0)
+    finish_checked(ps, 0, (before, client.pid, port), (after, client.pid, after_port))
 
 
 @test("faults_exec_with_ssl_read_waiting")
@@ -252,9 +292,7 @@ def exec_with_read_waiting(ctx):
     """While a thread waits in SSL_read, the main thread executes a second client (the same pid): the kernel
     ends the waiting thread inside its call. Both connections are exact, and the call is counted once as
     interrupted while the process still runs (its thread is gone, not its process)."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     before = Exchange(ctx, env, cert, key, "before", 4000, 8000)
     after = Exchange(ctx, env, cert, key, "after", 7000, 5000)
     client = ctx.start(before.client_argv("read-exec", *after.client_argv("hold")), "client", collect_stdout=True,
@@ -274,6 +312,58 @@ def exec_with_read_waiting(ctx):
     check_summary(records, summary, others)
     before.check(records, client.pid, port)
     after.check(records, client.pid, after_port)
+    check_interrupted(ps, summary, 1)
+
+
+GO_PANICREAD = os.path.join(harness.repo_root(), "tests", "go", "panicread")
+
+
+def build_panicread(ctx):
+    """tests/go/panicread built with this machine's go (golang-go), into the test's directory; the build cache
+    shared with test_gotls.py's in the corpus cache when it is there."""
+    go = shutil.which("go")
+    if not go:
+        raise TestSkip("no go (apt-get install golang-go)")
+    cache = "/var/cache/plainsight-corpus/gotls-build"
+    env = dict(os.environ, CGO_ENABLED="0", GOFLAGS="-mod=mod", GOTOOLCHAIN="local",
+               GOCACHE=os.path.join(cache if os.path.isdir(cache) else ctx.tmp, "gocache-system"))
+    binary = ctx.path("panicread")
+    r = subprocess.run([go, "build", "-o", binary, "."], cwd=GO_PANICREAD, env=env, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, timeout=600)
+    if r.returncode != 0:
+        raise TestFailure("building tests/go/panicread failed:", *indent(tail(r.stderr.decode("utf-8", "replace"))))
+    return binary
+
+
+@test("faults_go_read_left_by_panic")
+def go_read_left_by_panic(ctx):
+    """A goroutine's (*tls.Conn).Read is left by a panic (its connection's Read panics in the handshake), and
+    the same goroutine then makes a second connection: its calls do not meet the first one's state, which is
+    counted once as interrupted, and the second exchange is exact both ways."""
+    binary = build_panicread(ctx)
+    cert, key = make_cert(ctx)
+    send, answer = os.urandom(3000), os.urandom(5000)
+    ps = ctx.start_plainsight(["gotls", "-e", binary, "-m", "json"])
+    ps.wait_attached()
+    prog = ctx.start([binary, "-cert", cert, "-key", key, "-send", ctx.write("send", send), "-answer",
+                      ctx.write("answer", answer)], "panicread", collect_stdout=True)
+    prog.check_ok(WORK_TIMEOUT)
+    out = prog.stdout_bytes.decode()
+    m = re.search(r"^done (\d+)$", out, re.M)
+    if "recovered" not in out.split() or not m:
+        raise TestFailure("panicread did not recover from the panic and finish the second exchange:",
+                          *indent(out.splitlines()))
+    port = int(m.group(1))
+    records, summary, _ = stop_and_read(ps)
+
+    def stream(direction, end):
+        recs = [r for r in records if r["pid"] == prog.pid and r["dir"] == direction and r.get(end) == port]
+        check_record_sanity(recs, "panicread %s %s" % (direction, end), module="gotls")
+        return b"".join(r["payload"] for r in recs)
+    compare_bytes("the client's writes", stream("write", "sport"), send)
+    compare_bytes("the client's reads", stream("read", "sport"), answer)
+    compare_bytes("the server's reads", stream("read", "dport"), send)
+    compare_bytes("the server's writes", stream("write", "dport"), answer)
     check_interrupted(ps, summary, 1)
 
 
@@ -369,7 +459,178 @@ def pipe_reader_gone(ctx):
         raise TestFailure("head got %d bytes, not the first 200 of text output: %r" % (len(got), got[:80]))
 
 
-# ---- 4. capabilities kept once attached ---------------------------------------------------------
+# ---- 4. output to a disk that fills ------------------------------------------------------------
+
+class SmallDisk:
+    """A tmpfs of size bytes mounted in ctx's directory; unmounted at the test's cleanup (it sits in
+    ctx.procs, killed after everything started later, plainsight among them)."""
+
+    def __init__(self, ctx, name, size):
+        if os.geteuid() != 0:
+            raise TestSkip("not root: cannot mount a tmpfs")
+        self.path = ctx.path(name)
+        os.mkdir(self.path)
+        r = ctx.run(["mount", "-t", "tmpfs", "-o", "size=%d" % size, "tmpfs", self.path])
+        if r.returncode != 0:
+            raise TestSkip("cannot mount a tmpfs: %s" % r.stderr.decode(errors="replace").strip())
+        ctx.procs.append(self)
+
+    def kill(self):
+        subprocess.run(["umount", "-l", self.path], stderr=subprocess.DEVNULL)
+
+
+def complete_lines(data):
+    """data up to its last newline: a record cut by the full disk may end it."""
+    return data[:data.rfind(b"\n") + 1]
+
+
+def records_written(mode, data):
+    """(pid, dir, len, payload) of each complete record of text or json output."""
+    if mode == "json":
+        records, summary, _ = harness.parse_json_lines(complete_lines(data))
+        if summary is not None:
+            raise TestFailure("a json summary was written to the full disk: %r" % (summary,))
+        return [(r["pid"], r["dir"], r["len"], r["payload"]) for r in records]
+    out = []
+    for r in harness.parse_text_records(complete_lines(data)):
+        f = r["fields"]
+        if f["event"] == "tls_data":
+            out.append((f["pid"], f["dir"], f["len"], r["data"]))
+    return out
+
+
+ASAN_ENV = {"ASAN_OPTIONS": "detect_leaks=1:abort_on_error=1", "UBSAN_OPTIONS": "halt_on_error=1:print_stacktrace=1"}
+
+
+def disk_full_test(mode, asan=False):
+    def run(ctx):
+        """Output (-w) to a 1 MiB tmpfs, a 256 KiB exchange each way traced: plainsight says once that it cannot
+        write (no space), stops with status 1, and its summary on stderr counts the records it wrote, which
+        are all in the file, and those it could not; each complete record in the file carries exactly the
+        next bytes of its side's stream (nothing written before is lost or corrupted)."""
+        env, copy = private_libs(ctx)
+        cert, key = make_cert(ctx)
+        disk = SmallDisk(ctx, "disk", MiB)
+        out = os.path.join(disk.path, "out." + mode)
+        ps = ctx.start_plainsight(["tls", "-m", mode, "-w", out, "--libssl", copy], asan=asan,
+                                  env=dict(os.environ, **ASAN_ENV) if asan else None)
+        ps.wait_attached()
+        # each way's calls are one record that fits on the disk; all of them do not
+        ex = Exchange(ctx, env, cert, key, "full", 256 * KiB, 256 * KiB)
+        client = ex.start_client()
+        ex.wait_done()
+        client.check_ok(WORK_TIMEOUT)
+        ex.end_server()
+        # the writer thread meets the full disk; the reader learns it at its next record, or at the end
+        try:
+            ps.p.wait(2)
+        except subprocess.TimeoutExpired:
+            ps.p.send_signal(signal.SIGINT)
+        try:
+            rc = ps.p.wait(WORK_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise TestFailure("plainsight still runs after its disk filled; its stderr:", *indent(tail(ps.stderr)))
+        ps.join_readers()
+        if SANITIZER_RE.search(ps.stderr):
+            raise TestFailure("sanitizer report in plainsight's stderr:", *indent(tail(ps.stderr, 60)))
+        lines = [l for l in ps.stderr.splitlines() if l.strip()]
+        want = "plainsight: cannot write %s: No space left on device; stopping (what was written before stays)" % out
+        said = [l for l in lines if "cannot write" in l or "No space" in l]
+        if said != [want]:
+            raise TestFailure("want the one line %r; stderr:" % want, *indent(lines[-10:]))
+        if rc != 1:
+            raise TestFailure("plainsight exited with status %d once its disk was full; want 1" % rc)
+        with open(out, "rb") as f:
+            data = f.read()
+        written = records_written(mode, data)
+        streams = {(client.pid, "write"): ex.client_data, (client.pid, "read"): ex.server_data,
+                   (ex.server.pid, "read"): ex.client_data, (ex.server.pid, "write"): ex.server_data}
+        at = dict.fromkeys(streams, 0)
+        # text mode writes a record as it goes: the last one may be cut, and is counted as not written
+        if written and len(written[-1][3]) < written[-1][2]:
+            pid, direction, _, payload = written.pop()
+            cut = [(pid, direction, len(payload), payload)]
+        else:
+            cut = []
+        for pid, direction, length, payload in written + cut:
+            if (pid, direction) not in streams:
+                continue
+            if len(payload) != length:
+                raise TestFailure("a %s record of pid %d %s before the last says len=%d and carries %d bytes"
+                                  % (mode, pid, direction, length, len(payload)))
+            compare_bytes("pid %d %s at byte %d" % (pid, direction, at[(pid, direction)]), payload,
+                          streams[(pid, direction)][at[(pid, direction)]:at[(pid, direction)] + length])
+            at[(pid, direction)] += length
+        if not any(at.values()):
+            raise TestFailure("the full disk holds no record of the exchange: the test proves nothing")
+        m = re.search(r"^plainsight: stopped: (\d+) records, (\d+) bytes captured", ps.stderr, re.M)
+        lost = re.search(r"(\d+) bytes of records not written \((\d+) records\)", ps.stderr)
+        if not m or not lost:
+            raise TestFailure("no summary with the records written and not written on stderr:",
+                              *indent(lines[-10:]))
+        if int(m.group(1)) != len(written) or int(m.group(2)) != sum(w[2] for w in written):
+            raise TestFailure("the summary counts %s records, %s bytes written; the file holds %d complete "
+                              "records, %d bytes" % (m.group(1), m.group(2), len(written),
+                                                     sum(w[2] for w in written)), *indent(lines[-10:]))
+        if int(lost.group(2)) < 1:
+            raise TestFailure("the summary counts no record not written:", *indent(lines[-10:]))
+        print("    %d records (%d bytes) written, %s (%s bytes) not%s: %d bytes of output on a %d-byte disk"
+              % (len(written), sum(w[2] for w in written), lost.group(2), lost.group(1),
+                 ", the last cut at %d bytes" % cut[0][2] if cut else "", len(data), MiB))
+    return run
+
+
+for _mode in ("text", "json"):
+    test("faults_disk_full_" + _mode)(disk_full_test(_mode))
+test("faults_asan_disk_full_json")(disk_full_test("json", asan=True))
+
+
+KEYLOG_LINE = re.compile(rb"^[A-Z_0-9]+ [0-9a-f]{64} [0-9a-f]+$")
+
+
+@test("faults_disk_full_keylog")
+def disk_full_keylog(ctx):
+    """-m keylog -w to a 4 KiB tmpfs (a page: tmpfs's least), exchanges until it is full (a TLS 1.3
+    connection's secrets take ~1 KiB): one line says it cannot write, status 1, every complete line in the
+    file is a key log line, and the summary counts secrets records not written."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    disk = SmallDisk(ctx, "disk", 4 * KiB)
+    out = os.path.join(disk.path, "out.keylog")
+    ps = ctx.start_plainsight(["tls", "-m", "keylog", "-w", out, "--libssl", copy])
+    ps.wait_attached()
+    for i in range(12):
+        if ps.p.poll() is not None:
+            break
+        ex = Exchange(ctx, env, cert, key, "x%d" % i, 100, 100)
+        ex.start_client().check_ok(WORK_TIMEOUT)
+        ex.end_server()
+    try:
+        ps.p.wait(2)
+    except subprocess.TimeoutExpired:
+        ps.p.send_signal(signal.SIGINT)
+    rc = ps.p.wait(WORK_TIMEOUT)
+    ps.join_readers()
+    lines = [l for l in ps.stderr.splitlines() if l.strip()]
+    want = "plainsight: cannot write %s: No space left on device; stopping (what was written before stays)" % out
+    said = [l for l in lines if "cannot write" in l or "No space" in l]
+    if said != [want] or rc != 1:
+        raise TestFailure("want the one line %r and status 1; status %d, stderr:" % (want, rc), *indent(lines[-10:]))
+    with open(out, "rb") as f:
+        data = f.read()
+    complete = complete_lines(data).split(b"\n")[:-1]
+    bad = [l for l in complete if not KEYLOG_LINE.match(l)]
+    if bad or len(complete) < 5:
+        raise TestFailure("%d complete lines in the full key log, %d of them not key log lines: %r"
+                          % (len(complete), len(bad), bad[:3]))
+    lost = re.search(r"bytes of records not written \((\d+) records\)", ps.stderr)
+    if not lost or int(lost.group(1)) < 1:
+        raise TestFailure("the summary counts no secrets record not written:", *indent(lines[-10:]))
+    print("    %d key log lines (%d bytes) on a %d-byte disk; %s records not written"
+          % (len(complete), len(data), 4 * KiB, lost.group(1)))
+
+
+# ---- 5. capabilities kept once attached ---------------------------------------------------------
 
 CAP = {"dac_read_search": 2, "net_admin": 12, "net_raw": 13, "sys_ptrace": 19, "sys_admin": 21, "sys_nice": 23,
        "perfmon": 38, "bpf": 39}
@@ -423,9 +684,7 @@ def caps_fixed(ctx):
     """--libssl fixes the target: only what the reach watch and process names need stays (CAP_SYS_PTRACE,
     CAP_DAC_READ_SEARCH); -p: CAP_SYS_PTRACE only; -m pcapng -i lo: no CAP_NET_ADMIN or CAP_NET_RAW left.
     Capture works after each."""
-    env, copy = private_libs(ctx)
-    cert, key = make_cert(ctx)
-    ps = start_fixed(ctx, copy)
+    env, copy, cert, key, ps = fixed_setup(ctx)
     check_caps(ps, ["sys_ptrace", "dac_read_search"], ["bpf", "sys_admin"])
     ex = Exchange(ctx, env, cert, key, "fixed", 30 * KiB, 50 * KiB)
     client = ex.start_client()

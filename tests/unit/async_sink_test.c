@@ -22,7 +22,7 @@ static void bytes_arrive_in_order(void)
 	if (fd < 0)
 		return;
 	/* a queue of 1 KiB: the writer falls behind at once and the bound is hit all the time */
-	f = ps_async_sink_open(fd, 1024);
+	f = ps_async_sink_open(fd, 1024, NULL);
 	CHECK(f != NULL);
 	if (!f)
 		return;
@@ -67,7 +67,7 @@ static void write_error_is_sticky(void)
 	CHECK(fd >= 0);
 	if (fd < 0)
 		return;
-	f = ps_async_sink_open(fd, 1 << 20);
+	f = ps_async_sink_open(fd, 1 << 20, NULL);
 	CHECK(f != NULL);
 	if (!f)
 		return;
@@ -97,7 +97,7 @@ static void broken_pipe_is_an_error(void)
 	CHECK_INT(pipe(p), 0);
 	signal(SIGPIPE, SIG_IGN);
 	close(p[0]);
-	f = ps_async_sink_open(p[1], 1 << 20);
+	f = ps_async_sink_open(p[1], 1 << 20, NULL);
 	CHECK(f != NULL);
 	if (!f)
 		return;

@@ -838,6 +838,45 @@ static void write_error_is_reported(void)
 }
 
 /* stdout (path NULL): each record reaches the reader when written. */
+/*
+ * Records a file's writer took (0 returned) but the disk refused are counted
+ * at close as not written, with their data bytes; those refused at once are
+ * the caller's to count, not again here.
+ */
+static void records_never_in_the_file_are_counted(void)
+{
+	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_JSON };
+	struct test_tls_data ev;
+	struct ps_record rec = tls_record(&ev, "hello", 5);
+	struct ps_unwritten unwritten = { .records = 99 };
+	uint64_t taken = 0, bytes = 0;
+	struct ps_writer *w = open_writer("/dev/full", &opts);
+
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	for (int i = 0; i < 3; i++)
+		if (ps_writer_record(w, &rec) == 0) {
+			taken++;
+			bytes += rec.data_len;
+		}
+	CHECK(taken > 0);
+	CHECK_INT(ps_writer_close_counted(w, &unwritten), -ENOSPC);
+	CHECK_INT(unwritten.records, taken);
+	CHECK_INT(unwritten.data_bytes, bytes);
+	CHECK(!unwritten.unknown);
+
+	/* a file that takes everything: nothing counted */
+	w = open_writer(temp_path, &opts);
+	CHECK(w != NULL);
+	if (!w)
+		return;
+	CHECK_INT(ps_writer_record(w, &rec), 0);
+	CHECK_INT(ps_writer_close_counted(w, &unwritten), 0);
+	CHECK_INT(unwritten.records, 0);
+	unlink(temp_path);
+}
+
 static void stdout_gets_each_record_at_once(void)
 {
 	struct ps_output_opts opts = { .raw = true, .mode = PS_OUTPUT_TEXT };
@@ -938,6 +977,7 @@ int main(void)
 	TEST(addresses);
 	TEST(file_is_private_and_truncated);
 	TEST(write_error_is_reported);
+	TEST(records_never_in_the_file_are_counted);
 	TEST(stdout_gets_each_record_at_once);
 	return TEST_EXIT();
 }

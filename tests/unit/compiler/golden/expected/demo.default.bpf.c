@@ -316,3 +316,19 @@ int return_demo__count(struct pt_regs *ctx)
 	}
 	return 0;
 }
+
+SEC("raw_tp/sched_process_exit")
+int ps_thread_exit(void *ctx)
+{
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)pid_tgid;
+	struct ps_saved_key key;
+
+	key = ps_saved_key(pid_tgid, tid, PS_HOOK_DEMO_HANDLE);
+	if (bpf_map_delete_elem(&ps_saved, &key) == 0)
+		ps_loss_add(PS_LOSS_INTERRUPTED, 1);
+	key = ps_saved_key(pid_tgid, tid, PS_HOOK_DEMO__COUNT);
+	if (bpf_map_delete_elem(&ps_saved, &key) == 0)
+		ps_loss_add(PS_LOSS_INTERRUPTED, 1);
+	return 0;
+}

@@ -1,0 +1,3 @@
+module plainsight/panicread
+
+go 1.15

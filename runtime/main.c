@@ -10,7 +10,6 @@
 #include "capture.h"
 #include "cli.h"
 #include "log.h"
-#include "reach_watch.h"
 #include "maps_ahead.h"
 #include "outfile.h"
 #include "probes.h"
@@ -93,9 +92,6 @@ int main(int argc, char **argv)
 	/* the kernel makes the maps while the target is read (maps_ahead.h); most plans pick the first hook set */
 	if (!err)
 		probes.ahead = ps_maps_ahead_start(opts.mapsize_kib, &opts.module->hooksets[0]);
-	/* the exec watch verifies and attaches meanwhile too (exec_watch_ahead.h) */
-	if (!err && ps_reach_watch_wanted(&opts))
-		probes.exec_ahead = ps_exec_watch_start_ahead(opts.btf_cache_dir);
 	if (!err)
 		capstone = ps_capstone_warm_start();
 	if (!err)

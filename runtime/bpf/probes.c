@@ -11,7 +11,6 @@
 #include "caps.h"
 #include "core_btf.h"
 #include "elf_file.h"
-#include "exec_watch_ahead.h"
 #include "go_returns.h"
 #include "keylog.h"
 #include "link.h"
@@ -479,12 +478,10 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	/* Where each hook goes, found before loading so absent symbols load nothing. */
 	long *sites = calloc(hookset->n_hooks ? hookset->n_hooks : 1, sizeof(*sites));
 	struct ps_maps_ahead *ahead = probes->ahead;   /* made ahead by the caller, if at all */
-	struct ps_exec_watch_ahead *exec_ahead = probes->exec_ahead;
 	int err;
 
 	memset(probes, 0, sizeof(*probes));
 	probes->ahead = ahead;
-	probes->exec_ahead = exec_ahead;
 	probes->events_fd = probes->loss_fd = probes->stopped_fd = -1;
 	probes->hookset = plan->hookset;
 	probes->sites = sites;
@@ -566,8 +563,6 @@ void ps_probes_destroy(struct ps_probes *probes)
 	probes->sites = NULL;
 	ps_maps_ahead_free(probes->ahead);
 	probes->ahead = NULL;
-	ps_exec_watch_ahead_free(probes->exec_ahead);
-	probes->exec_ahead = NULL;
 }
 
 static uint64_t missed_runs(struct bpf_object *obj)

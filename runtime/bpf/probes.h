@@ -11,7 +11,6 @@
 
 struct bpf_object;
 struct bpf_link;
-struct ps_exec_watch_ahead;
 
 struct ps_probes {
 	struct bpf_object *obj;
@@ -24,7 +23,6 @@ struct ps_probes {
 	uint32_t n_uprobes;         /* uprobes and uretprobes attached */
 	uint32_t n_missing;         /* optional hooks whose symbol is absent */
 	struct ps_maps_ahead *ahead; /* maps being made ahead (maps_ahead.h); NULL: none */
-	struct ps_exec_watch_ahead *exec_ahead; /* the exec watch started ahead, until the capture takes it; NULL: none */
 	int events_fd;              /* the ring buffer */
 	int loss_fd;                /* per-CPU loss counters */
 	int stopped_fd;             /* --lossless: processes stopped to let the ring drain */

@@ -676,8 +676,7 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	 * started before it is found by the scan of the running processes,
 	 * which comes after the line so that the copies it attaches follow it.
 	 */
-	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status, probes->exec_ahead);
-	probes->exec_ahead = NULL;
+	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status);
 	drop_capabilities(probes, cap.reach);
 	announce_attached(opts, plan, probes);
 	ps_reach_watch_scan(cap.reach);

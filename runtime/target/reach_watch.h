@@ -6,7 +6,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "cli.h"
-#include "exec_watch_ahead.h"
 #include "output.h"
 #include "probes.h"
 #include "target.h"
@@ -24,14 +23,9 @@ struct ps_reach_watch;
  * every other copy of it that a process maps (copies.h), each said in one
  * line; probes are the primary's, whose maps the copies share.
  */
-/* exec_ahead: the exec watch started ahead (exec_watch_ahead.h), taken over here; NULL: none. */
 struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
 					    const struct ps_probes *probes, struct ring_buffer *rb,
-					    struct ps_writer *writer, bool status_line,
-					    struct ps_exec_watch_ahead *exec_ahead);
-
-/* Whether ps_reach_watch_start would watch anything: then its exec watch may start ahead. */
-bool ps_reach_watch_wanted(const struct ps_options *opts);
+					    struct ps_writer *writer, bool status_line);
 
 /* Whether it attaches to copies found later (no path given): it loads and attaches probes as it runs. */
 bool ps_reach_watch_discovers(const struct ps_reach_watch *watch);

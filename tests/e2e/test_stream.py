@@ -806,3 +806,102 @@ def stream_eventaddr_rotates_when_idle(ctx):
     if extra or now_size:
         raise TestFailure("an empty file was rotated (%s.2 exists: %s) or FILE got %d bytes with no event"
                           % (path, extra, now_size))
+
+
+def start_streaming(ctx, module, extra=()):
+    """plainsight MODULE -m json sending to a tcp:// listener and serving
+    eCaptureQ, with one ws client connected: (plainsight, listener, client)."""
+    need_debian_modules(ctx)
+    pb = compile_schema(ctx)
+    port = free_port()
+    listener = LineListener(port)
+    url = "ws://127.0.0.1:%d/" % free_port()
+    ps = ctx.start_plainsight([module, "-q", "-m", "json", "--eventaddr", "tcp://127.0.0.1:%d" % port,
+                               "--ecaptureq", url] + list(extra))
+    ps.wait_attached()
+    return ps, listener, WsClient(ctx, url, pb, module)
+
+
+def stop_streaming(ps, listener):
+    """The json records the listener got, after plainsight's summary agrees on their count."""
+    err = ps.stop()
+    time.sleep(0.5)
+    listener.stop()
+    try:
+        received = [json.loads(l) for l in listener.lines]
+    except ValueError as e:
+        raise TestFailure("a line received is not json: %s" % e)
+    nums, line = summary_numbers(err, "eventaddr")
+    if nums.get("lines") != len(received) or nums.get("dropped"):
+        raise TestFailure("plainsight says %r, the listener got %d lines" % (line, len(received)))
+    return received, err
+
+
+@test("stream_other_modules_gnutls")
+def stream_other_modules_gnutls(ctx):
+    """The live outputs are the module's, not tls's: gnutls-cli (the gnutls
+    module, traced with -p) against openssl s_server, with --eventaddr
+    tcp:// and --ecaptureq at once: the json lines and the eCaptureQ events
+    of gnutls-cli's pid each hold exactly what it sent and received, the
+    events with its name and the server's port."""
+    from test_gnutls import cli_vs_s_server
+    to_server, to_client = os.urandom(20000), os.urandom(30000)
+    streams = {}
+
+    def trace(pid, port):
+        streams["ps"], streams["listener"], streams["ws"] = start_streaming(ctx, "gnutls", ["-p", str(pid)])
+        return streams["ps"]
+
+    _, pid, port = cli_vs_s_server(ctx, "1.3", to_server, to_client, trace=trace)
+    ws = streams["ws"]
+    wait_until(lambda: len(payload_of(ws.events(pid))) >= len(to_server) + len(to_client), 30,
+               "gnutls-cli's events at the ws client")
+    received, _ = stop_streaming(streams["ps"], streams["listener"])
+    records = [r for r in received if r.get("module") == "gnutls" and r.get("pid") == pid and "payload_b64" in r]
+    for r in records:
+        r["payload"] = base64.b64decode(r["payload_b64"])
+    harness.compare_bytes("json lines: gnutls-cli's writes", harness.concat(harness.records_of(records, pid, "write")),
+                          to_server)
+    harness.compare_bytes("json lines: gnutls-cli's reads", harness.concat(harness.records_of(records, pid, "read")),
+                          to_client)
+    evs = ws.events(pid)
+    writes = [e for e in evs if e["dst_port"] == port]
+    reads = [e for e in evs if e["src_port"] == port]
+    harness.compare_bytes("eCaptureQ events: gnutls-cli's writes", payload_of(writes), to_server)
+    harness.compare_bytes("eCaptureQ events: gnutls-cli's reads", payload_of(reads), to_client)
+    names = {e["pname"] for e in evs}
+    if names != {"gnutls-cli"}:
+        raise TestFailure("events name %r, want gnutls-cli" % sorted(names))
+
+
+@test("stream_other_modules_bash")
+def stream_other_modules_bash(ctx):
+    """An audit module through the live outputs: a command typed into bash
+    (in tmux) reaches the tcp:// listener as the bash module's json record
+    and the eCaptureQ client as an event of the shell's pid and name whose
+    payload is the line."""
+    import shutil
+    import audit_shells
+    if not shutil.which("bash") or not shutil.which("tmux"):
+        raise TestSkip("bash or tmux not installed")
+    ps, listener, ws = start_streaming(ctx, "bash")
+    marker = "echo plainsight-stream-%s" % os.urandom(6).hex()
+    try:
+        sh = audit_shells.Shell(ctx, "bash")
+    except audit_shells.ShellError as e:
+        raise TestFailure("cannot start bash in tmux: %s" % e)
+    sh.command([marker])
+    pid = sh.pid
+    sh.close()
+    wait_until(lambda: any(marker.encode() in base64.b64decode(e["payload_b64"]) for e in ws.events(pid)), 20,
+               "the shell's line at the ws client")
+    received, _ = stop_streaming(ps, listener)
+    lines = [r for r in received if r.get("module") == "bash" and r.get("pid") == pid and r.get("line") == marker]
+    if len(lines) != 1:
+        raise TestFailure("json lines of bash pid %d with line %r: %d, want 1" % (pid, marker, len(lines)),
+                          *indent([json.dumps(r)[:200] for r in received if r.get("pid") == pid][:5]))
+    evs = [e for e in ws.events(pid) if marker.encode() in base64.b64decode(e["payload_b64"])]
+    if len(evs) != 1 or base64.b64decode(evs[0]["payload_b64"]).rstrip(b"\n") != marker.encode() \
+            or evs[0]["pname"] != "bash":
+        raise TestFailure("eCaptureQ events with the line: %r, want one, from bash, the line exactly"
+                          % [{k: e[k] for k in ("pname", "pid", "payload_b64")} for e in evs])

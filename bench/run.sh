@@ -195,6 +195,7 @@ want_peer() { [[ " $BENCH_PEERS " == *" $1 "* ]]; }
 needed_debs() {
 	local d="gcc libc6-dev libssl-dev openssl"
 	want P3 && d+=" nginx wrk"
+	{ want P1 || want P3; } && d+=" tcpdump"   # the packet floor
 	if want P1 || want P2 || want P3 || want P4 || want P5; then
 		want_peer sslsniff && d+=" bpfcc-tools linux-headers-amd64"
 		want_peer bpftrace && d+=" bpftrace"
@@ -397,6 +398,13 @@ start_tracer() {
 		"$FLOOR_TOOL" "${copy[@]}" "$FLOOR_OBJ" "$LIBSSL" "${pidf:-0}" $FLOOR_FUNCS > "$out" 2> "$TR_ERR" &
 		ready_in=$out ready_re='^ready$'
 		;;
+	pktfloor)
+		# Not a peer: what capturing the packets alone costs, the floor
+		# of --from wire: tcpdump takes the same packets (filter "$@")
+		# and throws them away, decrypting and writing nothing.
+		tcpdump -i lo -n -q -s 0 -B 131072 -w /dev/null "$@" > "$out" 2> "$TR_ERR" &
+		ready_in=$TR_ERR ready_re='listening on'
+		;;
 	*)
 		TR_WHY="cannot run: no tracer $kind"
 		return 1
@@ -524,7 +532,7 @@ HAVE_P1_BASE=
 # ---- P1, P2, P5: bulk transfer --------------------------------------------------
 if want P1 || want P2 || want P5; then
 	log "P1: TLS bulk transfer, $BENCH_BYTES in ${BENCH_CHUNK} SSL_writes, $BENCH_REPS runs each"
-	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=() copyf=() minew=()
+	base=() mine=() mine_rss=() mine_bytes=() mine_lost=() floor=() copyf=() pktf=() minew=()
 	run_pump warm none > /dev/null 2>&1
 	for ((r = 1; r <= BENCH_REPS; r++)); do
 		if run_pump "base$r" none; then base+=("$PUMP_MIBS"); log "  baseline run $r: $PUMP_MIBS MiB/s"
@@ -558,6 +566,11 @@ if want P1 || want P2 || want P5; then
 			log "  plainsight --from wire run $r failed: $RUN_WHY"; PSW_FAIL=$RUN_WHY
 		fi
 		rm -f "$PUMP_OUT"
+		if command -v tcpdump > /dev/null; then
+			if run_pump "pkt$r" pktfloor tcp port @PUMP_PORT@; then pktf+=("$PUMP_MIBS"); log "  packet floor run $r: $PUMP_MIBS MiB/s"
+			else log "  packet floor run $r failed: $RUN_WHY"; fi
+			rm -f "$PUMP_OUT"
+		fi
 	done
 	B=$(median "${base[@]}")
 	if [ -z "$B" ]; then
@@ -620,6 +633,11 @@ if want P1 || want P2 || want P5; then
 			FLOOR1=$(fcalc "$F / $B" 3)
 			add_detail P1 "\"uprobe_floor\": $FLOOR1, \"uprobe_floor_mib_per_s\": $F"
 			floor_ratios P1 "$FLOOR1"
+		fi
+		if [ ${#pktf[@]} -gt 0 ]; then
+			F=$(median "${pktf[@]}")
+			PKT1=$(fcalc "$F / $B" 3)
+			add_detail P1 "\"packet_floor\": $PKT1, \"packet_floor_mib_per_s\": $F"
 		fi
 		if [ ${#copyf[@]} -gt 0 ]; then
 			F=$(median "${copyf[@]}")
@@ -842,6 +860,15 @@ if want P3; then
 				fi
 				rm -f "$T/p3wire.out"
 			fi
+			if command -v tcpdump > /dev/null && start_tracer pktfloor p3pkt "" "$T/p3pkt.out" tcp port "$p3port"; then
+				wrk_rps "$NGINX_URL"
+				stop_tracer
+				if [ -n "$WRK_RPS" ]; then
+					PKT3=$(fcalc "$WRK_RPS / $B3" 3)
+					add_detail P3 "\"packet_floor\": $PKT3, \"packet_floor_rps\": $WRK_RPS"
+					log "  packet floor (tcpdump -w /dev/null, nginx's port): $WRK_RPS requests/s"
+				fi
+			fi
 		fi
 		kill -QUIT "$NGINX_PID" 2>/dev/null
 		for i in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done
@@ -992,7 +1019,7 @@ for k in "${!R[@]}"; do
 	[[ ${R[$k]} == cannot* ]] && echo "  * $k: ${R[$k]}"
 done | sort
 [ -n "${B:-}" ] && echo "P1 baseline $B MiB/s; P3 baseline ${B3:-?} req/s"
-[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "uprobe floor (our empty entry+return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}; copy floor (the bytes copied out, thrown away): P1 ${COPY1:--}, P3 ${COPY3:--}"
+[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "uprobe floor (our empty entry+return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}; copy floor (the bytes copied out, thrown away): P1 ${COPY1:--}, P3 ${COPY3:--}; packet floor (tcpdump, the same packets, thrown away): P1 ${PKT1:--}, P3 ${PKT3:--}"
 
 # Markdown copy for bench/README.md
 {
@@ -1014,7 +1041,7 @@ done | sort
 	[ "$FOREIGN_MAX" = 0 ] || echo "Up to $FOREIGN_MAX other libssl tracer(s) were attached during some runs."
 	[ -n "${B:-}" ] && echo "P1 baseline ${B} MiB/s ($BENCH_BYTES in $BENCH_CHUNK writes); P3 baseline ${B3:-?} requests/s."
 	[ -n "${P2_SETTING:-}" ] && echo "P2 reaches 1.000 with 0 lost with: $P2_SETTING."
-	[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "Uprobe floor (bench/uprobe_floor: empty entry and return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}. Copy floor (\`uprobe_floor --copy $COPY_RING_MIB\`: the bytes each call moved copied into a ring, emptied and thrown away): P1 ${COPY1:--}, P3 ${COPY3:--}."
+	[ -n "${FLOOR1:-}${FLOOR3:-}" ] && echo "Uprobe floor (bench/uprobe_floor: empty entry and return programs on $FLOOR_FUNCS): P1 ${FLOOR1:--}, P3 ${FLOOR3:--}. Copy floor (\`uprobe_floor --copy $COPY_RING_MIB\`: the bytes each call moved copied into a ring, emptied and thrown away): P1 ${COPY1:--}, P3 ${COPY3:--}. Packet floor (tcpdump -w /dev/null on the packets --from wire takes): P1 ${PKT1:--}, P3 ${PKT3:--}."
 	for k in "${!R[@]}"; do [[ ${R[$k]} == cannot* ]] && echo "- $k: ${R[$k]}"; done | sort
 } > "$OUT/bench.md"
 

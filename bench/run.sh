@@ -775,6 +775,21 @@ start_nginx() {
 	NGINX_WHY="nginx did not start: $(tail -1 "$d/start.log")"
 	return 1
 }
+# p3_floor KIND TAG KEY WHAT [ARGS...]: wrk under one of the floors (no
+# peer, no plainsight); P3_FLOOR is its ratio to the baseline, and the
+# detail gets KEY and KEY_rps.
+p3_floor() {
+	local kind=$1 tag=$2 key=$3 what=$4
+	shift 4
+	P3_FLOOR=
+	start_tracer "$kind" "$tag" "" "$T/$tag.out" "$@" || return 1
+	wrk_rps "$NGINX_URL"
+	stop_tracer
+	[ -n "$WRK_RPS" ] || return 1
+	P3_FLOOR=$(fcalc "$WRK_RPS / $B3" 3)
+	add_detail P3 "\"$key\": $P3_FLOOR, \"${key}_rps\": $WRK_RPS"
+	log "  $what: $WRK_RPS requests/s"
+}
 if want P3; then
 	log "P3: nginx over HTTPS, wrk ${WRK_ARGS[*]}"
 	if ! command -v nginx > /dev/null || ! command -v wrk > /dev/null; then
@@ -796,27 +811,13 @@ if want P3; then
 			[ $FLOOR_OK = 1 ] && p3k+=(floor floorcopy)
 			for k in "${p3k[@]}"; do
 				if [ "$k" = floorcopy ]; then
-					start_tracer floorcopy p3copy "" "$T/p3copy.out" || continue
-					wrk_rps "$NGINX_URL"
-					stop_tracer
-					if [ -n "$WRK_RPS" ]; then
-						COPY3=$(fcalc "$WRK_RPS / $B3" 3)
-						add_detail P3 "\"copy_floor\": $COPY3, \"copy_floor_rps\": $WRK_RPS"
-						log "  copy floor (the bytes copied out and thrown away): $WRK_RPS requests/s"
-						floor_ratios P3 "$COPY3" c
-					fi
+					p3_floor floorcopy p3copy copy_floor "copy floor (the bytes copied out and thrown away)" &&
+						COPY3=$P3_FLOOR && floor_ratios P3 "$COPY3" c
 					continue
 				fi
 				if [ "$k" = floor ]; then
-					start_tracer floor p3floor "" "$T/p3floor.out" || continue
-					wrk_rps "$NGINX_URL"
-					stop_tracer
-					if [ -n "$WRK_RPS" ]; then
-						FLOOR3=$(fcalc "$WRK_RPS / $B3" 3)
-						add_detail P3 "\"uprobe_floor\": $FLOOR3, \"uprobe_floor_rps\": $WRK_RPS"
-						log "  uprobe floor (empty entry and return programs): $WRK_RPS requests/s"
-						floor_ratios P3 "$FLOOR3"
-					fi
+					p3_floor floor p3floor uprobe_floor "uprobe floor (empty entry and return programs)" &&
+						FLOOR3=$P3_FLOOR && floor_ratios P3 "$FLOOR3"
 					continue
 				fi
 				if [ "$k" = plainsight ] && [ $PS_OK = 0 ]; then R[P3.plainsight]=$PS_WHY; continue; fi
@@ -860,15 +861,9 @@ if want P3; then
 				fi
 				rm -f "$T/p3wire.out"
 			fi
-			if command -v tcpdump > /dev/null && start_tracer pktfloor p3pkt "" "$T/p3pkt.out" tcp port "$p3port"; then
-				wrk_rps "$NGINX_URL"
-				stop_tracer
-				if [ -n "$WRK_RPS" ]; then
-					PKT3=$(fcalc "$WRK_RPS / $B3" 3)
-					add_detail P3 "\"packet_floor\": $PKT3, \"packet_floor_rps\": $WRK_RPS"
-					log "  packet floor (tcpdump -w /dev/null, nginx's port): $WRK_RPS requests/s"
-				fi
-			fi
+			command -v tcpdump > /dev/null &&
+				p3_floor pktfloor p3pkt packet_floor "packet floor (tcpdump -w /dev/null, nginx's port)" \
+					tcp port "$p3port" && PKT3=$P3_FLOOR
 		fi
 		kill -QUIT "$NGINX_PID" 2>/dev/null
 		for i in $(seq 50); do kill -0 "$NGINX_PID" 2>/dev/null || break; sleep 0.1; done

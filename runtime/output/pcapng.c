@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "pcapng.h"
+#include "write_full.h"
 
 /* Block types and option codes, draft-ietf-opsawg-pcapng sections 4 and 3.5. */
 #define BLOCK_SHB 0x0a0d0d0au
@@ -288,30 +289,24 @@ static void cut_back(struct ps_pcapng *w)
 
 int ps_pcapng_flush(struct ps_pcapng *w)
 {
-	size_t done = 0;
+	int err;
 
 	if (w->error)
 		return w->error;
 	if (w->emit) {
-		int err = w->len ? w->emit(w->emit_arg, w->buf, w->len) : 0;
+		err = w->len ? w->emit(w->emit_arg, w->buf, w->len) : 0;
 
 		w->len = 0;
 		if (err)
 			w->error = err;
 		return err;
 	}
-	while (done < w->len) {
-		ssize_t n = write(w->fd, w->buf + done, w->len - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			w->error = n < 0 ? -errno : -ENOSPC;
-			cut_back(w);
-			w->len = 0;
-			return w->error;
-		}
-		done += (size_t)n;
+	err = ps_write_full(w->fd, w->buf, w->len, NULL);
+	if (err) {
+		w->error = err;
+		cut_back(w);
+		w->len = 0;
+		return err;
 	}
 	w->committed += (off_t)w->len;
 	w->len = 0;

@@ -13,6 +13,7 @@
 #include "stream_msg.h"
 #include "tcp_out.h"
 #include "ws_client.h"
+#include "write_full.h"
 
 /* Lines waiting for the thread: about 64k lines or 64 MiB, whichever first. */
 #define QUEUE_LINES 65536
@@ -134,27 +135,12 @@ static ssize_t take_preamble(struct ps_line_sink *s)
 	return len;
 }
 
-static int write_all(int fd, const uint8_t *data, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* rotate_file.h's preamble: each new file starts with it. */
 static int file_preamble(void *arg, int fd, uint64_t *written)
 {
 	struct ps_line_sink *s = arg;
 	ssize_t len = take_preamble(s);
-	int err = len < 0 ? (int)len : write_all(fd, s->preamble_copy, (size_t)len);
+	int err = len < 0 ? (int)len : ps_write_full(fd, s->preamble_copy, (size_t)len, NULL);
 
 	*written = err ? 0 : (uint64_t)len;
 	return err;

@@ -7,6 +7,7 @@
 #include "log.h"
 #include "outfile.h"
 #include "rotate_file.h"
+#include "write_full.h"
 
 static uint64_t mono_ns(void)
 {
@@ -95,6 +96,7 @@ static int rotate(struct ps_rotate_file *f)
 
 int ps_rotate_file_write(struct ps_rotate_file *f, const uint8_t *data, size_t len)
 {
+	size_t written;
 	int err;
 
 	if ((f->fd < 0 || due(f, len)) && (err = f->fd < 0 ? open_current(f) : rotate(f)) != 0)
@@ -102,18 +104,9 @@ int ps_rotate_file_write(struct ps_rotate_file *f, const uint8_t *data, size_t l
 	/* a file's time runs from its first line: one that waited empty is not closed at once */
 	if (!holds_something(f))
 		f->opened_ns = mono_ns();
-	while (len) {
-		ssize_t n = write(f->fd, data, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		data += n;
-		len -= (size_t)n;
-		f->size += (uint64_t)n;
-	}
-	return 0;
+	err = ps_write_full(f->fd, data, len, &written);
+	f->size += written;
+	return err;
 }
 
 int ps_rotate_file_tick(struct ps_rotate_file *f)

@@ -173,7 +173,8 @@ static void print_module_help(const struct ps_module_desc *module)
 		print_option_line(short_name, c->opt.name, c->arg_name, c->help, NULL);
 	}
 	printf("\nOnce every probe is attached, a line starting \"plainsight: attached\" goes to\n"
-	       "stderr. Ctrl-C (SIGINT) or SIGTERM stops, flushes and prints a summary.\n"
+	       "stderr. Ctrl-C (SIGINT) or SIGTERM stops, flushes and prints a summary; a\n"
+	       "second one of the same stops at once (a reader that no longer reads cannot hold it).\n"
 	       "With no path given for its library, the module also attaches to every other\n"
 	       "copy a process maps (LD_LIBRARY_PATH, containers, OpenSSL linked in), one\n"
 	       "\"plainsight: attached ... of pid N\" line each.\n"

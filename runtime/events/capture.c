@@ -63,7 +63,14 @@ static void install_signal_handlers(void)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_stop_signal;
 	sigemptyset(&sa.sa_mask);
-	/* no SA_RESTART: poll must return so the loop sees the request */
+	/*
+	 * poll and epoll_wait return on a signal whatever the flags, so the loop
+	 * sees the request; SA_RESTART resumes a write to a slow pipe instead of
+	 * failing it with EINTR, so what was captured still reaches the reader.
+	 * A second signal, with the handler reset, stops at once: a reader that
+	 * never reads again cannot hold plainsight.
+	 */
+	sa.sa_flags = SA_RESTART | SA_RESETHAND;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);

@@ -459,6 +459,92 @@ def pipe_reader_gone(ctx):
         raise TestFailure("head got %d bytes, not the first 200 of text output: %r" % (len(got), got[:80]))
 
 
+def plainsight_to_unread_pipe(ctx, copy):
+    """plainsight -m json on --libssl copy, its stdout a pipe nobody reads yet: (plainsight, the read end)."""
+    rd, wr = os.pipe()
+    ps = harness.Proc(ctx, [harness.binary(), "tls", "-m", "json", "--libssl", copy], "plainsight | (not read)",
+                      stdout=wr, plain_env=True)
+    os.close(wr)
+    ctx.plainsight = ps
+    ps.wait_line("plainsight: attached", harness.ATTACH_TIMEOUT)
+    return ps, os.fdopen(rd, "rb")
+
+
+def wait_stuck_writing(ps):
+    """Until plainsight's reader thread (its main thread) has sat in write(2) for 0.3 s: the pipe is full."""
+    def stuck():
+        since = time.monotonic()
+        while in_syscall(ps.pid, ps.pid, ("1", "20")):
+            if time.monotonic() - since > 0.3:
+                return True
+            time.sleep(0.02)
+        return False
+    wait_until(stuck, WORK_TIMEOUT, "plainsight to block writing to a full pipe")
+
+
+@test("faults_stopped_while_output_pipe_full")
+def stopped_while_pipe_full(ctx):
+    """Stop signals while plainsight waits in write(2) on a full stdout pipe (a slow reader): the write resumes,
+    every record reaches the reader once it reads again, exact, with the summary and status 0. It failed the
+    write with EINTR before ("cannot write to stdout: Interrupted system call", status 1)."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    ps, out = plainsight_to_unread_pipe(ctx, copy)
+    # 4 x 256 KiB each way is about 2.7 MB of json: far more than the pipe and plainsight's buffer hold
+    done = []
+    for i in range(4):
+        ex = Exchange(ctx, env, cert, key, "x%d" % i, 256 * KiB, 256 * KiB)
+        cli = ex.start_client()
+        done.append((ex, cli.pid, ex.wait_done()))
+        ex.end_server()
+    # The write blocked when the pipe filled had moved bytes already: a signal ends it short, and the C
+    # library writes the rest at once, into the full pipe. Only a signal during that second write, which has
+    # moved nothing, meets EINTR; hence a SIGINT, then a SIGTERM (each signal's first: neither stops at once).
+    wait_stuck_writing(ps)
+    os.kill(ps.pid, signal.SIGINT)
+    wait_stuck_writing(ps)
+    os.kill(ps.pid, signal.SIGTERM)
+    time.sleep(0.5)
+    still_running(ps, "SIGINT and SIGTERM with its output pipe full (it must wait for the reader)")
+    data = out.read()
+    out.close()
+    rc = ps.wait(WORK_TIMEOUT)
+    if rc != 0:
+        raise TestFailure("plainsight exited with status %d after SIGINT with a slow reader; want 0:" % rc,
+                          *indent(tail(ps.stderr, 10)))
+    records, summary, others = harness.parse_json_lines(data, ps.stderr)
+    check_summary(records, summary, others)
+    for ex, pid, port in done:
+        ex.check(records, pid, port)
+
+
+@test("faults_second_signal_stops_at_once")
+def second_signal(ctx):
+    """A reader that never reads again cannot hold plainsight: after the first SIGINT it waits for the reader,
+    a second SIGINT ends it at once (README, Output)."""
+    env, copy = private_libs(ctx)
+    cert, key = make_cert(ctx)
+    ps, out = plainsight_to_unread_pipe(ctx, copy)
+    ex = Exchange(ctx, env, cert, key, "x", 1 * MiB, 1 * MiB)
+    ex.start_client()
+    ex.wait_done()
+    ex.end_server()
+    wait_stuck_writing(ps)
+    os.kill(ps.pid, signal.SIGINT)
+    time.sleep(0.5)
+    still_running(ps, "the first SIGINT with its output pipe full")
+    os.kill(ps.pid, signal.SIGINT)
+    try:
+        rc = ps.p.wait(5)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("plainsight still runs 5 s after a second SIGINT, its output pipe full")
+    finally:
+        out.close()
+    if rc != -signal.SIGINT:
+        raise TestFailure("plainsight ended with status %r after a second SIGINT; want death by SIGINT" % rc,
+                          *indent(tail(ps.stderr, 10)))
+
+
 # ---- 4. output to a disk that fills ------------------------------------------------------------
 
 class SmallDisk:

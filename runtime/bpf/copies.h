@@ -28,6 +28,8 @@ struct ps_attachment {
 	uint32_t n_uprobes;
 	const char *note;           /* what the attached line says of the probes (attached_note.h); "": nothing */
 	uint64_t attach_ns;         /* how long attaching took (reading the file, loading, attaching) */
+	const char **also;          /* the other files of a copy of several targets (NSS's freebl, NSPR), as named there */
+	size_t n_also;
 	bool released;              /* not a new attachment: the last process mapping the copy is gone */
 };
 
@@ -38,9 +40,13 @@ typedef bool (*ps_exit_watch_fn)(uint32_t pid, void *arg);
 struct ps_copies;
 
 /*
- * Copies of primary_plan's first target, for a module with one target that
- * is a library or a program and no path given for it on the command line.
- * NULL when discovery does not apply (errno 0) or out of memory.
+ * Copies of primary_plan's targets, for a module whose targets are
+ * libraries (or a program linking one in) with no path given for any on the
+ * command line. A module of several targets (NSS: libssl3, freebl,
+ * libnspr4) has as a copy the files one process maps for them, each file
+ * probed once: a copy's file the primary or an earlier copy probes already
+ * keeps those probes. NULL when discovery does not apply (errno 0) or out
+ * of memory.
  */
 struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_plan *primary_plan,
 				const struct ps_probes *primary, ps_attachment_fn announce, ps_exit_watch_fn watch_exit,
@@ -49,7 +55,11 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
 /*
  * The file process pid maps as path (from our root, as /proc/PID/maps
  * says it), dev and ino: attached now (1), before or it is the primary's
- * (0), or it cannot be (a negative errno; said once, then remembered).
+ * (0), or it cannot be (a negative errno; said once, then remembered). For
+ * a module of several targets, path is one library of the stack (NSS's
+ * libnss3 or libssl3) and the copy is every target's file the process maps
+ * now, or else the one beside path, which it will map (freebl, dlopened
+ * when NSS starts), or else the primary's.
  */
 int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, dev_t dev, ino_t ino);
 

@@ -230,10 +230,13 @@ static int attach_thread_exit(const struct ps_options *opts, const struct ps_pro
 	return add_link(probes, link);
 }
 
-/* socket_tracker: attach the hook set's sys_enter tracker too (a copy sharing the primary's has none of its own). */
+/*
+ * socket_tracker: attach the hook set's sys_enter tracker too (a copy sharing the primary's has none of its own).
+ * attach_target[t] false: target t's file has its probes already (another copy's): its hooks are left out.
+ */
 static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		      const struct ps_hookset_desc *hookset, const long *sites, const struct ps_probes *programs,
-		      struct ps_probes *probes, bool socket_tracker)
+		      struct ps_probes *probes, bool socket_tracker, const bool *attach_target)
 {
 	int err;
 
@@ -258,7 +261,7 @@ static int attach_all(const struct ps_options *opts, const struct ps_plan *plan,
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		const char *path = plan->targets[hook->target].path;
 
-		if (sites[i] < 0)
+		if (sites[i] < 0 || (attach_target && !attach_target[hook->target]))
 			continue;
 		const unsigned long site = (unsigned long)sites[i];
 
@@ -493,7 +496,7 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 		err = load_with_core_types(opts, plan, hookset, sites, probes);
 	ps_debug_phase("BPF object loaded");
 	if (!err)
-		err = attach_all(opts, plan, hookset, sites, probes, probes, true);
+		err = attach_all(opts, plan, hookset, sites, probes, probes, true, NULL);
 	ps_debug_phase("probes attached");
 	return err;
 }
@@ -516,7 +519,7 @@ static bool same_programs(const struct ps_options *opts, const struct ps_plan *p
 }
 
 int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_probes *primary,
-			  struct ps_probes *copy)
+			  const bool *attach_target, struct ps_probes *copy)
 {
 	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
 	const struct ps_hookset_desc *primary_hookset = &opts->module->hooksets[primary->hookset];
@@ -534,13 +537,14 @@ int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *p
 		return err;
 	if (same_programs(opts, plan, hookset, copy->sites, primary)) {
 		ps_debug("%s: %s: the attached programs serve it", opts->module->name, plan->targets[0].path);
-		return attach_all(opts, plan, hookset, copy->sites, primary, copy, false);
+		return attach_all(opts, plan, hookset, copy->sites, primary, copy, false, attach_target);
 	}
 	ps_debug("%s: %s: an object of its own (hook set '%s')", opts->module->name, plan->targets[0].path,
 		 hookset->name);
 	err = load_with_core_types(opts, plan, hookset, copy->sites, copy);
 	if (!err)
-		err = attach_all(opts, plan, hookset, copy->sites, copy, copy, !primary_hookset->track_socket);
+		err = attach_all(opts, plan, hookset, copy->sites, copy, copy, !primary_hookset->track_socket,
+				 attach_target);
 	return err;
 }
 

@@ -41,10 +41,13 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
  * hooks absent and the same read-only data byte for byte (offsets, link-time
  * addresses). Otherwise (another version's layout, another build) the copy
  * gets an object of its own, writing to the primary's maps: one ring, one
- * loss count. Reports failures itself.
+ * loss count. attach_target[t] false (NULL: none is): target t's file has
+ * probes already (the primary's, or another copy's: NSS's libnspr4 shared
+ * by Firefox's bundled NSS), so its hooks are not attached twice. Reports
+ * failures itself.
  */
 int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_probes *primary,
-			  struct ps_probes *copy);
+			  const bool *attach_target, struct ps_probes *copy);
 
 /* Detaches every probe (further events stop) but keeps the maps readable. */
 void ps_probes_detach(struct ps_probes *probes);

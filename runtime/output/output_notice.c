@@ -37,5 +37,15 @@ void ps_output_json_attachment(FILE *f, const struct ps_attachment *a)
 		write_string_field(f, "product", a->product);
 	write_string_field(f, "version", a->version);
 	write_string_field(f, "layout", a->layout);
-	fprintf(f, ", \"probes\": %u}\n", a->n_uprobes);
+	fprintf(f, ", \"probes\": %u", a->n_uprobes);
+	if (a->n_also) {
+		fputs(", \"also\": [", f);
+		for (size_t i = 0; i < a->n_also; i++) {
+			fputs(i ? ", \"" : "\"", f);
+			ps_format_json_string(f, (const uint8_t *)a->also[i], strlen(a->also[i]));
+			fputc('"', f);
+		}
+		fputc(']', f);
+	}
+	fputs("}\n", f);
 }

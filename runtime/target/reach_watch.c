@@ -56,6 +56,20 @@ static void on_notice(const struct ps_notice *notice, void *arg)
 	ps_writer_notice(watch->writer, notice);
 }
 
+/* "; also in B, C": the other files of a copy of several targets (NSS's freebl and NSPR). */
+static int append_also(char **line, const struct ps_attachment *a)
+{
+	char *longer = NULL;
+	int len = 0;
+
+	for (size_t i = 0; i < a->n_also && len >= 0; i++) {
+		len = asprintf(&longer, "%s%s%s", *line, i ? ", " : "; also in ", a->also[i]);
+		free(*line);
+		*line = len >= 0 ? longer : NULL;
+	}
+	return len;
+}
+
 /* One stderr line per new attachment (status line or not), and a json record. */
 static void on_attachment(const struct ps_attachment *a, void *arg)
 {
@@ -73,6 +87,8 @@ static void on_attachment(const struct ps_attachment *a, void *arg)
 	else
 		len = asprintf(&line, "plainsight: attached %s to %s of pid %u (version unknown, no layout), %u probes%s",
 			       watch->module, a->path, a->pid, a->n_uprobes, a->note ? a->note : "");
+	if (len >= 0 && a->n_also)
+		len = append_also(&line, a);
 	if (len < 0)
 		return;
 	print_line(watch, line);

@@ -74,8 +74,7 @@ static int go_program_path(const struct ps_options *opts, const struct ps_target
 	return 0;
 }
 
-/* "libssl.so.3" and "/x/libssl.so.1.1" are the same library: the name up to ".so." (or ".so") matches. */
-static bool same_library(const char *wanted, const char *path)
+bool ps_target_same_library(const char *wanted, const char *path)
 {
 	const char *base = strrchr(path, '/'), *so = strstr(wanted, ".so");
 	size_t stem = so ? (size_t)(so - wanted) + 3 : strlen(wanted);
@@ -121,7 +120,7 @@ static int process_library_path(uint32_t pid, const struct ps_target_desc *targe
 
 		line[strcspn(line, "\n")] = '\0';
 		if (sscanf(line, "%*s %7s %*s %x:%x %llu %n", perms, &major, &minor, &inode, &at) < 4 || !at ||
-		    line[at] != '/' || perms[2] != 'x' || !same_library(target->library, line + at))
+		    line[at] != '/' || perms[2] != 'x' || !ps_target_same_library(target->library, line + at))
 			continue;
 		found = reach_mapped_file(pid, line + at, makedev(major, minor), (ino_t)inode, path, size);
 	}
@@ -484,6 +483,12 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 
 int ps_plan_make_at(const struct ps_options *opts, const char *path, struct ps_plan *plan)
 {
+	return ps_plan_make_files(opts, &path, path ? 1 : 0, plan);
+}
+
+int ps_plan_make_files(const struct ps_options *opts, const char *const *paths, uint32_t n_paths,
+		       struct ps_plan *plan)
+{
 	const struct ps_module_desc *module = opts->module;
 	int err;
 
@@ -497,9 +502,9 @@ int ps_plan_make_at(const struct ps_options *opts, const char *path, struct ps_p
 		return -ENOMEM;
 	plan->n_targets = module->n_targets;
 	for (uint32_t i = 0; i < module->n_targets; i++) {
-		if (i == 0 && path)
-			err = snprintf(plan->targets[0].path, sizeof(plan->targets[0].path), "%s", path) >=
-			      (int)sizeof(plan->targets[0].path) ? -ENAMETOOLONG : 0;
+		if (i < n_paths && paths[i])
+			err = snprintf(plan->targets[i].path, sizeof(plan->targets[i].path), "%s", paths[i]) >=
+			      (int)sizeof(plan->targets[i].path) ? -ENAMETOOLONG : 0;
 		else
 			err = resolve_target_path(opts, &module->targets[i], plan->targets[i].path,
 						  sizeof(plan->targets[i].path));

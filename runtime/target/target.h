@@ -46,6 +46,16 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
 
 /* The same for the copy of the first target at path (another process's libssl, found by discovery). */
 int ps_plan_make_at(const struct ps_options *opts, const char *path, struct ps_plan *plan);
+/*
+ * The same for a copy of several targets (NSS's libssl3, freebl and NSPR
+ * from one process): paths[i] is target i's file; NULL, or i >= n_paths,
+ * resolves it as ps_plan_make does.
+ */
+int ps_plan_make_files(const struct ps_options *opts, const char *const *paths, uint32_t n_paths,
+		       struct ps_plan *plan);
+
+/* "libssl.so.3" and "/x/libssl.so.1.1" are the same library: the name up to ".so." (or ".so") matches. */
+bool ps_target_same_library(const char *wanted, const char *path);
 void ps_plan_free(struct ps_plan *plan);
 
 /*

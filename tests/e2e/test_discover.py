@@ -407,3 +407,127 @@ def unprivileged_test(ctx):
     ex.go()
     finish(ps, (ex.server.pid, ex.client.pid), ex.check)
     print("    captured as nobody with %s" % "+".join(caps))
+
+
+# ---- NSS: a copy is the files of the module's three targets one process maps --------------------
+#
+# The nss module hooks three files: NSPR's libnspr4 (plaintext), NSS's libssl3
+# (its version, the TLS 1.3 labels) and freebl (the secrets), which NSS's
+# softoken dlopens only when NSS starts. A process with its own copies of them
+# (LD_LIBRARY_PATH, Firefox's bundle) gets them probed, each file once.
+
+NSS_LIBRARIES = ("libssl3.so", "libnss3.so", "libnssutil3.so", "libsmime3.so", "libsoftokn3.so",
+                 "libfreeblpriv3.so", "libnspr4.so", "libplc4.so", "libplds4.so")
+
+
+def start_default_nss(ctx):
+    ps = ctx.start_plainsight(["nss", "-m", "json"])
+    ps.wait_attached()
+    return ps
+
+
+def wait_attached_nss(ps, path, started, pid=None):
+    """The 'attached nss to PATH of pid N (...)' line: returns (line, seconds since started)."""
+    prefix = "plainsight: attached nss to %s of pid %s" % (path, "%d (" % pid if pid else "")
+    line = ps.wait_line(prefix, ATTACH_BOUND + 20)
+    delay = time.monotonic() - started
+    if delay > ATTACH_BOUND:
+        raise TestFailure("%s was attached %.2f s after its process started (bound %.0f s)" % (path, delay,
+                                                                                           ATTACH_BOUND))
+    print("    attached %s %.0f ms after the exec" % (path, delay * 1000))
+    return line
+
+
+def copy_system_nss(ctx):
+    """NSS and NSPR copied into ctx's nsslib/ (new inodes): (the directory, an environment loading them)."""
+    import test_nss
+    test_nss.need_tools()
+    libdir = ctx.path("nsslib")
+    os.mkdir(libdir)
+    for name in NSS_LIBRARIES:
+        shutil.copy2(system_file(name), os.path.join(libdir, name))
+    env = dict(test_nss.no_keylog_env(), LD_LIBRARY_PATH=libdir)
+    return libdir, env
+
+
+@test("discover_nss_private_copy")
+def nss_private_copy_test(ctx):
+    """selfserv and tstclnt on a private copy of NSS and NSPR, both started after `plainsight nss -m json`
+    with no path: the copy (libssl3, freebl, libnspr4) is attached with one line naming its files, each
+    side's plaintext is byte-exact, and once both have exited the copy is released."""
+    import test_nss
+    libdir, env = copy_system_nss(ctx)
+    ps = start_default_nss(ctx)
+    want_version = re.search(r"\(version (\S+), layout", ps.attached_line or "")
+    started = time.monotonic()
+    srv, port = test_nss.selfserv(ctx, "1.3", env=env)
+    copy = os.path.join(libdir, "libssl3.so")
+    line = wait_attached_nss(ps, copy, started, srv.pid)
+    for other in ("libfreeblpriv3.so", "libnspr4.so"):
+        if os.path.join(libdir, other) not in line:
+            raise TestFailure("the attached line does not name the copy's %s:" % other, "    " + line)
+    maps = open("/proc/%d/maps" % srv.pid).read()
+    if os.path.join(libdir, "libnspr4.so") not in maps or "/libssl3.so" in maps.replace(copy, ""):
+        raise TestFailure("selfserv does not run on the private copy alone: the test proves nothing")
+    request = b"GET /nss-discover-%s HTTP/1.0\r\nX-Fill: %s\r\n\r\n" % (os.urandom(8).hex().encode(),
+                                                                     os.urandom(2 * KiB).hex().encode())
+    cli = ctx.start(["tstclnt", "-D", "-o", "-4", "-V", test_nss.VERSIONS["1.3"], "-h", "127.0.0.1", "-p",
+                     str(port)], "tstclnt", stdin=subprocess.PIPE, collect_stdout=True, env=env)
+    cli.p.stdin.write(request)
+    cli.p.stdin.flush()
+    # selfserv answers (a header, the request echoed, "EOF") and closes; tstclnt writes what it read to stdout
+    harness.wait_until(lambda: cli.stdout_bytes.endswith(b"EOF\r\n\r\n\r\n") or cli.p.poll() is not None, 30,
+                       "tstclnt to read selfserv's answer")
+    if request not in cli.stdout_bytes:
+        raise TestFailure("selfserv's answer, as tstclnt read it, does not echo the request:",
+                          *indent(tail(cli.stdout_bytes.decode("utf-8", "replace"))), "tstclnt:",
+                          *indent(tail(cli.stderr)))
+    time.sleep(0.3)
+    answer = cli.stdout_bytes
+    for proc in (cli, srv):
+        proc.kill()
+    ps.wait_line("plainsight: released nss from %s: no process maps it any more" % copy, 10)
+    ps.stop()
+    records, summary, others = ps.json_output()
+    compare_stream(records, cli.pid, "write", request, "tstclnt's sends (private NSS)", module="nss")
+    compare_stream(records, cli.pid, "read", answer, "tstclnt's receives (private NSS)", module="nss")
+    compare_stream(records, srv.pid, "read", request, "selfserv's receives (private NSS)", module="nss")
+    compare_stream(records, srv.pid, "write", answer, "selfserv's sends (private NSS)", module="nss")
+    rec = check_attached_record(others, copy, want_version.group(1) if want_version else None)
+    if sorted(rec.get("also", [])) != sorted(os.path.join(libdir, n) for n in ("libfreeblpriv3.so", "libnspr4.so")):
+        raise TestFailure("the json 'attached' record's also lists %r" % rec.get("also"))
+    if not any(o.get("notice") == "released" and o.get("path") == copy for o in others):
+        raise TestFailure("no json 'released' record for %s" % copy)
+    # the system's three files and the copy's three
+    check_targets(ps, summary, 6)
+    if any("not traced" in l and libdir in l for l in ps.stderr.splitlines()):
+        raise TestFailure("a 'not traced' notice names the copy that is attached:", *indent(tail(ps.stderr)))
+
+
+@test("discover_nss_firefox")
+def nss_firefox_test(ctx):
+    """Firefox ESR's bundled NSS (its own libssl3 and freebl on the system's NSPR), with no path given:
+    attached as Firefox maps it (libssl3 and freebl; NSPR keeps the system's probes), and every request
+    and answer of its connections byte for byte, as with --nss (test_nss.py's nss_firefox_headless)."""
+    import test_nss
+    test_nss.need_firefox()
+    ff_ssl = os.path.join(test_nss.FIREFOX_DIR, "libssl3.so")
+    ps, entries, port, _ = test_nss.firefox_fetch(ctx, ["-m", "json"])
+    # another Firefox on this machine may have mapped it first: any pid will do
+    line = next((l for l in ps.stderr.splitlines() if l.startswith("plainsight: attached nss to %s of pid" % ff_ssl)),
+                None)
+    if not line or os.path.join(test_nss.FIREFOX_DIR, "libfreeblpriv3.so") not in line or "libnspr4" in line:
+        raise TestFailure("no attached line naming Firefox's libssl3 and freebl (and not NSPR, probed already):",
+                          *indent(tail(ps.stderr)))
+    records, summary, others = ps.json_output()
+    ours = [r for r in records if r.get("event") == "tls_data" and r.get("dport") == port]
+    for cport, got, sent in entries:
+        conn = [r for r in ours if r.get("sport") == cport]
+        pid = conn[0]["pid"] if conn else -1
+        tuple_ = (test_nss.LOCAL, cport, test_nss.LOCAL, port)
+        compare_stream(conn, pid, "write", got, "Firefox's request on port %d" % cport, tuple_=tuple_, module="nss")
+        compare_stream(conn, pid, "read", sent, "the answer Firefox read on port %d" % cport, tuple_=tuple_,
+                       module="nss")
+    check_attached_record(others, ff_ssl, re.search(r"\(version (\S+),", line).group(1))
+    if summary is None or summary.get("lost_bytes"):
+        raise TestFailure("bytes lost: %r" % (summary,))

@@ -420,12 +420,6 @@ NSS_LIBRARIES = ("libssl3.so", "libnss3.so", "libnssutil3.so", "libsmime3.so", "
                  "libfreeblpriv3.so", "libnspr4.so", "libplc4.so", "libplds4.so")
 
 
-def start_default_nss(ctx):
-    ps = ctx.start_plainsight(["nss", "-m", "json"])
-    ps.wait_attached()
-    return ps
-
-
 def wait_attached_nss(ps, path, started, pid=None):
     """The 'attached nss to PATH of pid N (...)' line: returns (line, seconds since started)."""
     prefix = "plainsight: attached nss to %s of pid %s" % (path, "%d (" % pid if pid else "")
@@ -438,37 +432,48 @@ def wait_attached_nss(ps, path, started, pid=None):
     return line
 
 
-def copy_system_nss(ctx):
-    """NSS and NSPR copied into ctx's nsslib/ (new inodes): (the directory, an environment loading them)."""
+def copy_system_nss(ctx, freebl_apart):
+    """NSS and NSPR copied into ctx's nsslib/ (new inodes), freebl into freebl/ when freebl_apart (the
+    softoken, finding none beside it, dlopens it through LD_LIBRARY_PATH): (the directories, an
+    environment loading the copies)."""
     import test_nss
     test_nss.need_tools()
-    libdir = ctx.path("nsslib")
-    os.mkdir(libdir)
+    libdir, fbdir = ctx.path("nsslib"), ctx.path("freebl") if freebl_apart else ctx.path("nsslib")
+    for d in {libdir, fbdir}:
+        os.mkdir(d)
     for name in NSS_LIBRARIES:
-        shutil.copy2(system_file(name), os.path.join(libdir, name))
-    env = dict(test_nss.no_keylog_env(), LD_LIBRARY_PATH=libdir)
-    return libdir, env
+        shutil.copy2(system_file(name), os.path.join(fbdir if name == "libfreeblpriv3.so" else libdir, name))
+    env = dict(test_nss.no_keylog_env(), LD_LIBRARY_PATH=":".join(sorted({libdir, fbdir})))
+    return libdir, fbdir, env
 
 
-@test("discover_nss_private_copy")
-def nss_private_copy_test(ctx):
-    """selfserv and tstclnt on a private copy of NSS and NSPR, both started after `plainsight nss -m json`
-    with no path: the copy (libssl3, freebl, libnspr4) is attached with one line naming its files, each
-    side's plaintext is byte-exact, and once both have exited the copy is released."""
+def nss_private_copy(ctx, freebl_apart):
+    """selfserv and tstclnt on a private copy of NSS and NSPR, both started after `plainsight nss -m json -k
+    FILE` with no path: the copy (libssl3, freebl, libnspr4) is attached with one line naming its files,
+    each side's plaintext is byte-exact, the TLS 1.3 secrets come from the copy's freebl, and once both
+    have exited the copy is released. With freebl_apart, the copy's freebl, in another directory, is
+    found only when the softoken dlopens it as NSS starts: a second line attaches it."""
     import test_nss
-    libdir, env = copy_system_nss(ctx)
-    ps = start_default_nss(ctx)
-    want_version = re.search(r"\(version (\S+), layout", ps.attached_line or "")
+    from test_keylog import check_keylog_file
+    libdir, fbdir, env = copy_system_nss(ctx, freebl_apart)
+    keylog = ctx.path("keys.log")
+    ps = ctx.start_plainsight(["nss", "-m", "json", "-k", keylog])
+    ps.wait_attached()
+    want_version = re.search(r"\(version (\S+), layout", ps.attached_line or "").group(1)
     started = time.monotonic()
     srv, port = test_nss.selfserv(ctx, "1.3", env=env)
-    copy = os.path.join(libdir, "libssl3.so")
+    copy, freebl = os.path.join(libdir, "libssl3.so"), os.path.join(fbdir, "libfreeblpriv3.so")
     line = wait_attached_nss(ps, copy, started, srv.pid)
-    for other in ("libfreeblpriv3.so", "libnspr4.so"):
-        if os.path.join(libdir, other) not in line:
-            raise TestFailure("the attached line does not name the copy's %s:" % other, "    " + line)
+    also = [os.path.join(libdir, "libnspr4.so")] + ([] if freebl_apart else [freebl])
+    if any(other not in line for other in also) or (freebl_apart and freebl in line):
+        raise TestFailure("the attached line does not name the copy's files %s%s:" % (
+            also, ", and only them" if freebl_apart else ""), "    " + line)
+    if freebl_apart:
+        wait_attached_nss(ps, freebl, started)
     maps = open("/proc/%d/maps" % srv.pid).read()
-    if os.path.join(libdir, "libnspr4.so") not in maps or "/libssl3.so" in maps.replace(copy, ""):
-        raise TestFailure("selfserv does not run on the private copy alone: the test proves nothing")
+    for name, path in (("libssl3.so", copy), ("libnspr4.so", also[0]), ("libfreeblpriv3.so", freebl)):
+        if path not in maps or "/" + name in maps.replace(path, ""):
+            raise TestFailure("selfserv does not map %s alone: the test proves nothing" % path)
     request = b"GET /nss-discover-%s HTTP/1.0\r\nX-Fill: %s\r\n\r\n" % (os.urandom(8).hex().encode(),
                                                                      os.urandom(2 * KiB).hex().encode())
     cli = ctx.start(["tstclnt", "-D", "-o", "-4", "-V", test_nss.VERSIONS["1.3"], "-h", "127.0.0.1", "-p",
@@ -486,22 +491,35 @@ def nss_private_copy_test(ctx):
     answer = cli.stdout_bytes
     for proc in (cli, srv):
         proc.kill()
-    ps.wait_line("plainsight: released nss from %s: no process maps it any more" % copy, 10)
+    for path in [copy] + ([freebl] if freebl_apart else []):
+        ps.wait_line("plainsight: released nss from %s: no process maps it any more" % path, 10)
     ps.stop()
     records, summary, others = ps.json_output()
     compare_stream(records, cli.pid, "write", request, "tstclnt's sends (private NSS)", module="nss")
     compare_stream(records, cli.pid, "read", answer, "tstclnt's receives (private NSS)", module="nss")
     compare_stream(records, srv.pid, "read", request, "selfserv's receives (private NSS)", module="nss")
     compare_stream(records, srv.pid, "write", answer, "selfserv's sends (private NSS)", module="nss")
-    rec = check_attached_record(others, copy, want_version.group(1) if want_version else None)
-    if sorted(rec.get("also", [])) != sorted(os.path.join(libdir, n) for n in ("libfreeblpriv3.so", "libnspr4.so")):
-        raise TestFailure("the json 'attached' record's also lists %r" % rec.get("also"))
+    # freebl's hooks in the copy's freebl (the system's is not mapped): the handshake's five secrets
+    check_keylog_file(keylog, True)
+    rec = check_attached_record(others, copy, want_version)
+    if sorted(rec.get("also", [])) != sorted(also):
+        raise TestFailure("the json 'attached' record's also lists %r, not %r" % (rec.get("also"), also))
     if not any(o.get("notice") == "released" and o.get("path") == copy for o in others):
         raise TestFailure("no json 'released' record for %s" % copy)
     # the system's three files and the copy's three
     check_targets(ps, summary, 6)
     if any("not traced" in l and libdir in l for l in ps.stderr.splitlines()):
         raise TestFailure("a 'not traced' notice names the copy that is attached:", *indent(tail(ps.stderr)))
+
+
+@test("discover_nss_private_copy")
+def nss_private_copy_test(ctx):
+    nss_private_copy(ctx, False)
+
+
+@test("discover_nss_freebl_dlopened_apart")
+def nss_freebl_apart_test(ctx):
+    nss_private_copy(ctx, True)
 
 
 @test("discover_nss_firefox")

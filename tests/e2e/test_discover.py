@@ -525,18 +525,22 @@ def nss_freebl_apart_test(ctx):
 @test("discover_nss_firefox")
 def nss_firefox_test(ctx):
     """Firefox ESR's bundled NSS (its own libssl3 and freebl on the system's NSPR), with no path given:
-    attached as Firefox maps it (libssl3 and freebl; NSPR keeps the system's probes), and every request
-    and answer of its connections byte for byte, as with --nss (test_nss.py's nss_firefox_headless)."""
+    attached as Firefox maps it (libssl3 and freebl; NSPR keeps the system's probes); every request
+    and answer of its connections byte for byte, and its TLS 1.3 keys line for line those its NSS
+    writes itself (SSLKEYLOGFILE), as with --nss and --freebl (test_nss.py's nss_firefox_*)."""
     import test_nss
     test_nss.need_firefox()
     ff_ssl = os.path.join(test_nss.FIREFOX_DIR, "libssl3.so")
-    ps, entries, port, _ = test_nss.firefox_fetch(ctx, ["-m", "json"])
+    keylog, reference = ctx.path("keys.log"), ctx.path("nss.keys")
+    ps, entries, port, _ = test_nss.firefox_fetch(ctx, ["-m", "json", "-k", keylog],
+                                                  env=dict(test_nss.no_keylog_env(), SSLKEYLOGFILE=reference))
     # another Firefox on this machine may have mapped it first: any pid will do
     line = next((l for l in ps.stderr.splitlines() if l.startswith("plainsight: attached nss to %s of pid" % ff_ssl)),
                 None)
     if not line or os.path.join(test_nss.FIREFOX_DIR, "libfreeblpriv3.so") not in line or "libnspr4" in line:
         raise TestFailure("no attached line naming Firefox's libssl3 and freebl (and not NSPR, probed already):",
                           *indent(tail(ps.stderr)))
+    print("    " + line)
     records, summary, others = ps.json_output()
     ours = [r for r in records if r.get("event") == "tls_data" and r.get("dport") == port]
     for cport, got, sent in entries:
@@ -547,5 +551,6 @@ def nss_firefox_test(ctx):
         compare_stream(conn, pid, "read", sent, "the answer Firefox read on port %d" % cport, tuple_=tuple_,
                        module="nss")
     check_attached_record(others, ff_ssl, re.search(r"\(version (\S+),", line).group(1))
+    test_nss.compare_keylogs(keylog, reference, "the key log Firefox's NSS wrote itself (SSLKEYLOGFILE)")
     if summary is None or summary.get("lost_bytes"):
         raise TestFailure("bytes lost: %r" % (summary,))

@@ -358,20 +358,13 @@ static void announce(struct ps_copies *copies, uint32_t pid, const struct member
 		     const bool *attach_target, const struct ps_plan *plan, const struct copy *copy,
 		     uint64_t attach_ns)
 {
+	uint32_t first = 0;
 	char root[PATH_MAX];
-	const char *first = NULL;
 	const char **others = calloc(copies->n_targets, sizeof(*others));
 	char (*roots)[PATH_MAX] = calloc(copies->n_targets, sizeof(*roots));
 	char *note = ps_attached_note(copies->opts, &copy->probes);
-	uint32_t t;
-
-	for (t = 0; t < copies->n_targets && !attach_target[t]; t++)
-		;
-	first = members[t].path;
 	struct ps_attachment attachment = {
 		.pid = pid,
-		.path = name_inside(pid, first, root, sizeof(root)),
-		.opened = members[t].opened,
 		.product = plan->targets[0].product,
 		.version = plan->targets[0].version,
 		.layout = plan->layout ? plan->layout->name : "none",
@@ -379,10 +372,16 @@ static void announce(struct ps_copies *copies, uint32_t pid, const struct member
 		.note = note ? note : " (out of memory for the hooks' names)",
 		.attach_ns = attach_ns,
 		.also = others,
-		.n_also = others && roots ? name_others(pid, members, attach_target, copies->n_targets, first, others,
-							  roots) : 0,
 	};
 
+	/* named by its first target's file with probes; the others follow ("also") */
+	while (first + 1 < copies->n_targets && !attach_target[first])
+		first++;
+	attachment.path = name_inside(pid, members[first].path, root, sizeof(root));
+	attachment.opened = members[first].opened;
+	if (others && roots)
+		attachment.n_also = name_others(pid, members, attach_target, copies->n_targets, members[first].path,
+						others, roots);
 	copies->announce(&attachment, copies->arg);
 	free(note);
 	free(others);

@@ -58,19 +58,24 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
 	struct stat st;
 
 	errno = 0;
-	if (module->n_targets != 1 || module->targets[0].go || !module->targets[0].library || opts->pid)
-		return NULL;
-	/* --libssl PATH: that file and no other */
-	given = ps_cli_flag_value(opts, ps_target_override_flag(opts, &module->targets[0]));
-	if (given && *given)
-		return NULL;
-	if (stat(primary_plan->targets[0].path, &st) != 0)
-		return NULL;
+	/* a Go program's module given neither -e nor -p (a watch_only plan): every program found is a copy */
+	memset(&st, 0, sizeof(st));
+	if (!primary_plan->watch_only) {
+		if (module->n_targets != 1 || module->targets[0].go || !module->targets[0].library || opts->pid)
+			return NULL;
+		/* --libssl PATH: that file and no other */
+		given = ps_cli_flag_value(opts, ps_target_override_flag(opts, &module->targets[0]));
+		if (given && *given)
+			return NULL;
+		if (stat(primary_plan->targets[0].path, &st) != 0)
+			return NULL;
+	}
 	copies = calloc(1, sizeof(*copies));
 	if (!copies)
 		return NULL;
 	*copies = (struct ps_copies){ .opts = opts, .primary = primary, .primary_dev = st.st_dev,
-				      .primary_ino = st.st_ino, .n_attached = 1, .n_ever = 1, .announce = announce,
+				      .primary_ino = st.st_ino, .n_attached = !primary_plan->watch_only,
+				      .n_ever = !primary_plan->watch_only, .announce = announce,
 				      .watch_exit = watch_exit, .arg = arg };
 	return copies;
 }
@@ -194,7 +199,8 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 
 	if (!copies)
 		return -ENOTSUP;
-	if (dev == copies->primary_dev && ino == copies->primary_ino)
+	/* inode 0: no primary file (a watch_only plan) */
+	if (copies->primary_ino && dev == copies->primary_dev && ino == copies->primary_ino)
 		return 0;
 	copy = find_copy(copies, dev, ino);
 	if (copy && copy->attached)

@@ -507,6 +507,9 @@ void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, ui
 		reach->unchecked++;
 		return;
 	}
+	/* a Go program needs only its executable, which exec has mapped: attached now, before its first call */
+	if (program->tls.go_tls && module_probes(reach, &ps_tls_go) && reach->opts.attach_copy)
+		reach->opts.attach_copy(event->pid, program->path, program->id.dev, program->id.ino, reach->opts.arg);
 	if (reach->n_waiting >= MAX_WAITING) {
 		look_at_process(reach, event->pid, program);
 		return;

@@ -190,16 +190,20 @@ def secrets_lines(others, pids):
     return sorted(lines)
 
 
-def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None):
+def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None, namespace=None):
     """discover: None, plainsight -e BINARY; "later", plainsight with neither -e nor -p, the server started
     after it; "running", the same with the server started before it. Discovery returns plainsight's
-    "attached gotls to BINARY of pid N" line for the server, the others the first attached line."""
+    "attached gotls to BINARY of pid N" line for the server, the others the first attached line.
+    namespace (with discover): (the server's argv prefix, a function of the server's pid giving the
+    client's, the file as they name it): both run binary under that name, in a mount namespace of theirs."""
     need_tools()
     port = free_port()
     cert, srv_kl, cli_kl, ps_kl = (ctx.path(n) for n in ("cert.pem", "server.keylog", "client.keylog", "ps.keylog"))
     pcap = ctx.path("lo.pcap")
     h1_flag = ["-h1"] if h1 else []
-    server_argv = [binary, "server", "-cert", cert, "-keylog", srv_kl, "-port", str(port)] + h1_flag
+    seen = namespace[2] if namespace else binary
+    server_argv = (namespace[0] if namespace else []) + [seen, "server", "-cert", cert, "-keylog", srv_kl, "-port",
+                                                         str(port)] + h1_flag
     if discover == "running":
         server = ctx.start(server_argv, "https server")
         wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
@@ -207,7 +211,8 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None):
     ps = ctx.start_plainsight(["gotls"] + ([] if discover else ["-e", binary]) +
                               ["-m", "json", "-k", ps_kl, "--mapsize", "65536"] + (["--secrets"] if secrets else []))
     attached = ps.wait_attached()
-    started = time.monotonic()
+    if discover == "running":
+        attached = wait_attached_program(ps, seen, server.pid, time.monotonic(), "plainsight's first line")
     # --immediate-mode: each packet to tcpdump as it comes, not in blocks a timeout hands over (SIGINT loses those)
     cap = ctx.start(["tcpdump", "-i", "lo", "--immediate-mode", "-B", "65536", "-U", "-w", pcap, "tcp port %d" % port],
                     "tcpdump")
@@ -216,12 +221,12 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None):
     if discover != "running":
         started = time.monotonic()
         server = ctx.start(server_argv, "https server")
-    if discover:
+    if discover == "later":
         # the client runs the same file: attached with the server, before the client's exec
-        attached = wait_attached_program(ps, binary, server.pid, started,
-                                         "plainsight's first line" if discover == "running" else "its exec")
+        attached = wait_attached_program(ps, seen, server.pid, started, "its exec")
     wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
-    client = ctx.start([binary, "client", "-cert", cert, "-keylog", cli_kl, "-port", str(port),
+    client = ctx.start((namespace[1](server.pid) if namespace else []) +
+                       [seen, "client", "-cert", cert, "-keylog", cli_kl, "-port", str(port),
                         "-sizes", ",".join(str(s) for s in sizes)] + h1_flag, "https client", collect_stdout=True)
     client.check_ok(120)
     out = client.stdout_bytes.decode()
@@ -232,7 +237,7 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None):
     server.kill()
     if discover:
         # no process runs it any more: its probes go
-        ps.wait_line("plainsight: released gotls from %s: no process maps it any more" % binary, 10)
+        ps.wait_line("plainsight: released gotls from %s: no process maps it any more" % seen, 10)
     # tcpdump stops reading at SIGINT: let it drain the kernel's buffer first
     settle_file(pcap)
     os.kill(cap.p.pid, 2)
@@ -241,7 +246,9 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None):
     ps.stop()
     records, summary, others = ps.json_output()
     if discover:
-        check_discovery_records(others, binary, server.pid)
+        opened = check_discovery_records(others, seen, server.pid)
+        if namespace and not opened.startswith("/proc/%d/root/" % server.pid):
+            raise TestFailure("%s was opened as %r, not through /proc/%d/root" % (seen, opened, server.pid))
 
     # the keys: plainsight's key log (and its --secrets records) is the programs' own
     own, got = keylog_lines(srv_kl) + keylog_lines(cli_kl), keylog_lines(ps_kl)
@@ -305,6 +312,7 @@ def check_discovery_records(others, binary, pid):
                           % (binary, pid), *indent([json.dumps(o) for o in others if o.get("notice")]))
     if len(released) != 1:
         raise TestFailure("want one json 'released' record for %s; got %d" % (binary, len(released)))
+    return attached[0].get("opened", "")
 
 
 class CaptureIncomplete(TestFailure):
@@ -313,12 +321,12 @@ class CaptureIncomplete(TestFailure):
     plainsight's output."""
 
 
-def exchange_captured(ctx, binary, h1=False, secrets=False, attempts=3, discover=None):
+def exchange_captured(ctx, binary, h1=False, secrets=False, attempts=3, discover=None, namespace=None):
     """exchange(), again in a fresh directory when the capture does not decrypt in full."""
     for attempt in range(attempts):
         sub = ctx if attempt == 0 else harness.Context("%s-retry%d" % (ctx.name, attempt))
         try:
-            return exchange(sub, binary, h1=h1, secrets=secrets, discover=discover)
+            return exchange(sub, binary, h1=h1, secrets=secrets, discover=discover, namespace=namespace)
         except CaptureIncomplete as e:
             if attempt == attempts - 1:
                 raise
@@ -557,40 +565,81 @@ register_discover("1.15", "stripped", "later")     # the stack ABI: an object of
 register_discover("1.21", "pie", "running")
 
 
-def exec_seconds(ctx, argv, n):
-    """Wall seconds for n runs of argv, one after another (fork, exec, wait)."""
-    script = "import subprocess, sys, time\nt = time.monotonic()\n" \
-             "for _ in range(%d): subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL)\n" \
-             "print(time.monotonic() - t)\n" % n
-    r = ctx.run(["/usr/bin/python3", "-c", script] + argv, timeout=300)
+@test("gotls_discover_mount_namespace")
+def discover_mount_namespace(ctx):
+    """The Go server and client run in `unshare -m` from a tmpfs that only their mount namespace has
+    (the client joins it with nsenter): plainsight gotls with neither -e nor -p reaches the file through
+    /proc/PID/root alone, and captures both byte for byte."""
+    unshare, nsenter = shutil.which("unshare"), shutil.which("nsenter")
+    if not unshare or not nsenter:
+        raise TestSkip("no unshare or nsenter (util-linux)")
+    binary, version = build(corpus_go("1.24"), "stripped")
+    private = "/mnt/ps-go-%d" % os.getpid()
+    inside = private + "/https"
+    script = ("set -e; mkdir -p {p}; mount -t tmpfs ps-gotls {p}; cp {b} {inside}; exec \"$@\""
+              ).format(p=private, b=binary, inside=inside)
+    server_prefix = [unshare, "-m", "--propagation", "private", "sh", "-c", script, "sh"]
+    # sh then https replace unshare in its process: the server's pid is the one started
+    client_prefix = lambda server_pid: [nsenter, "-t", str(server_pid), "-m", "--"]
+    try:
+        attached = exchange_captured(ctx, binary, discover="later", namespace=(server_prefix, client_prefix, inside))
+        if os.path.exists(inside):
+            raise TestFailure("%s is visible outside the mount namespace: the test proves nothing" % inside)
+        check_attached(attached, version, "1.24")
+    finally:
+        with open(os.devnull, "w") as null:
+            subprocess.run(["rmdir", private], stderr=null)
+
+
+EXEC_TIMER = """
+import os, resource, sys, time
+n, argv = int(sys.argv[1]), sys.argv[2:]
+runs = []
+for _ in range(3):
+    r0, t0 = resource.getrusage(resource.RUSAGE_CHILDREN), time.monotonic()
+    for _ in range(n):
+        os.waitpid(os.posix_spawn(argv[0], argv, {}), 0)
+    t1, r1 = time.monotonic(), resource.getrusage(resource.RUSAGE_CHILDREN)
+    runs.append(((t1 - t0) / n, (r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime) / n))
+print(min(r[0] for r in runs), min(r[1] for r in runs))
+"""
+
+
+def exec_cost(ctx, argv, n):
+    """(wall, CPU) milliseconds per run of argv, the least of three series of n runs one after another: the
+    CPU time is the children's own, the exec tracepoint's and the loader uprobe's programs included."""
+    r = ctx.run(["/usr/bin/python3", "-c", EXEC_TIMER, str(n)] + argv, timeout=300)
     if r.returncode != 0:
         raise TestFailure("timing %s failed:" % argv[0], *indent(tail(r.stderr.decode("utf-8", "replace"))))
-    return float(r.stdout.decode().strip())
+    wall, cpu = (float(x) * 1000 for x in r.stdout.decode().split())
+    return wall, cpu
 
 
-# Added to each exec of a program plainsight has seen before (the exec tracepoint, the dynamic loader's
-# uprobe, /proc/PID/maps read on plainsight's side): measured 0.1-0.3 ms on a 2-core VM, within the
-# noise of a machine other tests share. The bound catches a per-exec cost of the ELF reading kind.
-EXEC_COST_BOUND_MS = 3.0
+# What plainsight adds to each exec, in the exec'ing process (the exec tracepoint's program, and the
+# dynamic loader's uprobe, twice for a dynamically linked program): ~30 us measured on a 2-core VM where
+# /bin/true's exec takes 3 ms of CPU (bpftool's run_time_ns: 7-10 us per run of each program); the
+# rest of the noise is other load. The bound catches work of another order (milliseconds) on the
+# exec's path.
+EXEC_COST_BOUND_MS = 1.0
 
 
 @test("gotls_discover_leaves_others_alone")
 def discover_leaves_others_alone(ctx):
     """plainsight gotls with neither -e nor -p and no Go program running of its own: it says it watches
     (exit 0 on SIGINT, no error). Then curl (OpenSSL, GnuTLS), /bin/true 300 times and a Go program
-    without crypto/tls run: none is attached (no "attached gotls to" line, no json record), and each exec
-    of /bin/true costs less than EXEC_COST_BOUND_MS more than without plainsight."""
+    without crypto/tls run: none is attached (no "attached gotls to" line, no json record, nothing said of
+    them), and each exec of /bin/true costs less than EXEC_COST_BOUND_MS more CPU than without plainsight."""
     notls, _ = build(corpus_go("1.24"), "default", os.path.join(harness.repo_root(), "tests", "go", "notls"))
     notls = private_copy(ctx, notls)
     true = private_copy(ctx, "/bin/true")
-    n = 300
-    exec_seconds(ctx, [true], 20)           # warm the page cache
-    before = exec_seconds(ctx, [true], n)
+    n = 200
+    exec_cost(ctx, [true], 10)              # warm the page cache
+    before = exec_cost(ctx, [true], n)
     ps = ctx.start_plainsight(["gotls", "-m", "json"])
     first = ps.wait_attached()
     if "watching every program" not in first:
         raise TestFailure("the first line does not say it watches: %r" % first)
-    with_ps = exec_seconds(ctx, [true], n)
+    with_ps = exec_cost(ctx, [true], n)
     ctx.run([notls, "0.3"], timeout=30)
     curl = shutil.which("curl")
     if curl:
@@ -609,9 +658,9 @@ def discover_leaves_others_alone(ctx):
     if said:
         raise TestFailure("plainsight said something of a program that is no Go program with crypto/tls:",
                           *indent(said))
-    cost_ms = (with_ps - before) / n * 1000
-    print("    /bin/true: %.2f ms per exec without plainsight, %.2f ms with (%+.2f ms)"
-          % (before / n * 1000, with_ps / n * 1000, cost_ms))
+    cost_ms = with_ps[1] - before[1]
+    print("    /bin/true per exec: %.2f ms wall, %.2f ms CPU without plainsight; %.2f ms, %.2f ms with (CPU %+.3f ms)"
+          % (before + with_ps + (cost_ms,)))
     if cost_ms > EXEC_COST_BOUND_MS:
-        raise TestFailure("each exec took %.2f ms more with plainsight gotls watching (bound %.1f ms)"
+        raise TestFailure("each exec took %.2f ms more CPU with plainsight gotls watching (bound %.1f ms)"
                           % (cost_ms, EXEC_COST_BOUND_MS))

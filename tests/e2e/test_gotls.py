@@ -23,6 +23,13 @@ tshark decrypts alone; 10,000 requests while plainsight attaches and
 detaches ten times; -p PID alone finds the binary; a version no layout
 covers (1.17, forced) and a program that is not Go are one error line and a
 non-zero exit.
+
+Discovery (gotls_discover_*): with neither -e nor -p, a Go program started
+later, one already running and one in a mount namespace of its own are each
+attached (one "attached gotls to FILE of pid N" line and json record),
+captured as above and released once no process runs them; a Go program
+without crypto/tls (tests/go/notls), curl and /bin/true are left alone, and
+an exec costs no noticeable CPU more.
 """
 
 import hashlib

@@ -27,7 +27,8 @@ non-zero exit.
 Discovery (gotls_discover_*): with neither -e nor -p, a Go program started
 later, one already running and one in a mount namespace of its own are each
 attached (one "attached gotls to FILE of pid N" line and json record),
-captured as above and released once no process runs them; a Go program
+captured as above and released once no process runs them, also by
+plainsight as user nobody with capabilities only; a Go program
 without crypto/tls (tests/go/notls), curl and /bin/true are left alone, and
 an exec costs no noticeable CPU more.
 """
@@ -596,6 +597,43 @@ def discover_mount_namespace(ctx):
     finally:
         with open(os.devnull, "w") as null:
             subprocess.run(["rmdir", private], stderr=null)
+
+
+@test("gotls_discover_unprivileged")
+def discover_unprivileged(ctx):
+    """plainsight gotls with neither -e nor -p as user nobody with CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and
+    CAP_DAC_READ_SEARCH (plus the one this kernel asks for, as test_discover finds it): a Go server root
+    starts later is attached, and its reads and writes (HTTP/1.1) hold the client's body and its answer."""
+    import test_discover
+    binary, version = build(corpus_go("1.24"), "default")
+    binary = private_copy(ctx, binary)
+    caps = list(test_discover.CAPS)
+    args = ["gotls", "--raw", "-m", "json"]
+    ps = test_discover.CapsPlainsight(ctx, caps, args)
+    line = test_discover.attached_or_refused(ps)
+    if line:
+        caps.append(re.search(r"\bCAP_([A-Z_]+)\b", line).group(1).lower())
+        ps = test_discover.CapsPlainsight(ctx, caps, args)
+        if test_discover.attached_or_refused(ps):
+            raise TestFailure("as nobody with %s, still refused:" % "+".join(caps), *indent(tail(ps.stderr)))
+    port, cert = free_port(), ctx.path("cert.pem")
+    started = time.monotonic()
+    server = ctx.start([binary, "server", "-cert", cert, "-keylog", ctx.path("s.kl"), "-port", str(port), "-h1"],
+                       "https server")
+    check_attached(wait_attached_program(ps, binary, server.pid, started), version, "1.24")
+    wait_until(lambda: listening(port), 10, "the Go server to listen on port %d" % port)
+    ctx.start([binary, "client", "-cert", cert, "-keylog", ctx.path("c.kl"), "-port", str(port), "-sizes", "1000",
+               "-h1"], "https client").check_ok(60)
+    server.kill()
+    time.sleep(0.5)
+    ps.stop()
+    records, _, _ = ps.json_output()
+    for direction, want in (("read", go_body(1000, 1)), ("write", go_body(1000, 2))):
+        got = b"".join(r["payload"] for r in records_of(records, server.pid, direction))
+        if want not in got:
+            raise TestFailure("as nobody: the server's %ss (%d bytes) do not hold the 1000-byte body" %
+                              (direction, len(got)))
+    print("    captured as nobody with %s" % "+".join(caps))
 
 
 EXEC_TIMER = """

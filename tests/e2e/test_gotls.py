@@ -660,31 +660,42 @@ def exec_cost(ctx, argv, n):
     return wall, cpu
 
 
-# What plainsight adds to each exec, in the exec'ing process (the exec tracepoint's program, and the
-# dynamic loader's uprobe, twice for a dynamically linked program): ~30 us measured on a 2-core VM where
-# /bin/true's exec takes 3 ms of CPU (bpftool's run_time_ns: 7-10 us per run of each program); the
-# rest of the noise is other load. The bound catches work of another order (milliseconds) on the
-# exec's path.
-EXEC_COST_BOUND_MS = 1.0
+# What plainsight adds to each exec, in the exec'ing process: 0.1-0.4 ms of CPU measured on a 2-core VM
+# where /bin/true's exec takes 2.3-2.9 ms (the exec tracepoint's program and the dynamic loader's
+# uprobe, 7-10 us each per run by bpftool's run_time_ns, the events' delivery, plainsight reading the
+# process's maps as it starts), against noise of about 0.3 ms from other load. The bound catches work
+# of another order (milliseconds) on the exec's path.
+EXEC_COST_BOUND_MS = 1.5
+
+
+def start_watching(ctx, name):
+    """plainsight gotls with neither -e nor -p; its first line must say it watches."""
+    ps = ctx.start_plainsight(["gotls", "-m", "json"], stdout_path=ctx.path(name))
+    first = ps.wait_attached()
+    if "watching every program" not in first:
+        raise TestFailure("the first line does not say it watches: %r" % first)
+    return ps
 
 
 @test("gotls_discover_leaves_others_alone")
 def discover_leaves_others_alone(ctx):
     """plainsight gotls with neither -e nor -p and no Go program running of its own: it says it watches
-    (exit 0 on SIGINT, no error). Then curl (OpenSSL, GnuTLS), /bin/true 300 times and a Go program
-    without crypto/tls run: none is attached (no "attached gotls to" line, no json record, nothing said of
-    them), and each exec of /bin/true costs less than EXEC_COST_BOUND_MS more CPU than without plainsight."""
+    (exit 0 on SIGINT, no error). Then curl (OpenSSL, GnuTLS), /bin/true and a Go program without
+    crypto/tls run: none is attached (no "attached gotls to" line, no json record, nothing said of them).
+    Each exec of /bin/true costs less than EXEC_COST_BOUND_MS more CPU than without plainsight: three
+    rounds without and with it, one after the other (the load of the machine drifts), the least of each."""
     notls, _ = build(corpus_go("1.24"), "default", os.path.join(harness.repo_root(), "tests", "go", "notls"))
     notls = private_copy(ctx, notls)
     true = private_copy(ctx, "/bin/true")
-    n = 200
+    n = 100
     exec_cost(ctx, [true], 10)              # warm the page cache
-    before = exec_cost(ctx, [true], n)
-    ps = ctx.start_plainsight(["gotls", "-m", "json"])
-    first = ps.wait_attached()
-    if "watching every program" not in first:
-        raise TestFailure("the first line does not say it watches: %r" % first)
-    with_ps = exec_cost(ctx, [true], n)
+    without, with_ps = [], []
+    for round_ in range(3):
+        without.append(exec_cost(ctx, [true], n))
+        ps = start_watching(ctx, "round%d.json" % round_)
+        with_ps.append(exec_cost(ctx, [true], n))
+        if round_ < 2:
+            ps.stop()
     ctx.run([notls, "0.3"], timeout=30)
     curl = shutil.which("curl")
     if curl:
@@ -703,9 +714,12 @@ def discover_leaves_others_alone(ctx):
     if said:
         raise TestFailure("plainsight said something of a program that is no Go program with crypto/tls:",
                           *indent(said))
-    cost_ms = with_ps[1] - before[1]
+    before = (min(w for w, _ in without), min(c for _, c in without))
+    after = (min(w for w, _ in with_ps), min(c for _, c in with_ps))
+    cost_ms = after[1] - before[1]
     print("    /bin/true per exec: %.2f ms wall, %.2f ms CPU without plainsight; %.2f ms, %.2f ms with (CPU %+.3f ms)"
-          % (before + with_ps + (cost_ms,)))
+          % (before + after + (cost_ms,)))
     if cost_ms > EXEC_COST_BOUND_MS:
-        raise TestFailure("each exec took %.2f ms more CPU with plainsight gotls watching (bound %.1f ms)"
-                          % (cost_ms, EXEC_COST_BOUND_MS))
+        raise TestFailure("each exec took %.2f ms more CPU with plainsight gotls watching (bound %.1f ms); "
+                          "CPU ms per exec without, with, by round: %s" % (cost_ms, EXEC_COST_BOUND_MS,
+                          ["%.2f, %.2f" % (a[1], b[1]) for a, b in zip(without, with_ps)]))

@@ -707,7 +707,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_finish(cap.reach);
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	cap.counters.targets = ps_reach_watch_targets(cap.reach, true);
-	if (cap.counters.targets > 1)
+	/* watching for Go programs, the first file is a program found too */
+	if (cap.counters.targets > 1 || (plan->watch_only && cap.counters.targets))
 		ps_info("targets: %llu files probed over the run, %u still at the end",
 			(unsigned long long)cap.counters.targets, ps_reach_watch_targets(cap.reach, false));
 	ps_assembler_flush(cap.assembler);

@@ -255,6 +255,12 @@ def exchange(ctx, binary, h1=False, sizes=SIZES, secrets=False, discover=None, n
     records, summary, others = ps.json_output()
     if discover:
         opened = check_discovery_records(others, seen, server.pid)
+        # other Go programs on this machine may be attached too
+        if not summary or not isinstance(summary.get("targets"), int) or summary["targets"] < 1 or \
+                not re.search(r"^plainsight: targets: %d files probed over the run, [0-9]+ still at the end$"
+                              % summary["targets"], ps.stderr, re.M):
+            raise TestFailure("the summary counts %r targets; want at least 1, said on stderr"
+                              % (summary or {}).get("targets"), *indent(tail(ps.stderr, 6)))
         if namespace and not opened.startswith("/proc/%d/root/" % server.pid):
             raise TestFailure("%s was opened as %r, not through /proc/%d/root" % (seen, opened, server.pid))
 

@@ -58,19 +58,24 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
 	struct stat st;
 
 	errno = 0;
-	if (module->n_targets != 1 || module->targets[0].go || !module->targets[0].library || opts->pid)
-		return NULL;
-	/* --libssl PATH: that file and no other */
-	given = ps_cli_flag_value(opts, ps_target_override_flag(opts, &module->targets[0]));
-	if (given && *given)
-		return NULL;
-	if (stat(primary_plan->targets[0].path, &st) != 0)
-		return NULL;
+	/* a Go program's module given neither -e nor -p (a watch_only plan): every program found is a copy */
+	memset(&st, 0, sizeof(st));
+	if (!primary_plan->watch_only) {
+		if (module->n_targets != 1 || module->targets[0].go || !module->targets[0].library || opts->pid)
+			return NULL;
+		/* --libssl PATH: that file and no other */
+		given = ps_cli_flag_value(opts, ps_target_override_flag(opts, &module->targets[0]));
+		if (given && *given)
+			return NULL;
+		if (stat(primary_plan->targets[0].path, &st) != 0)
+			return NULL;
+	}
 	copies = calloc(1, sizeof(*copies));
 	if (!copies)
 		return NULL;
 	*copies = (struct ps_copies){ .opts = opts, .primary = primary, .primary_dev = st.st_dev,
-				      .primary_ino = st.st_ino, .n_attached = 1, .n_ever = 1, .announce = announce,
+				      .primary_ino = st.st_ino, .n_attached = !primary_plan->watch_only,
+				      .n_ever = !primary_plan->watch_only, .announce = announce,
 				      .watch_exit = watch_exit, .arg = arg };
 	return copies;
 }
@@ -166,6 +171,28 @@ static void announce(struct ps_copies *copies, uint32_t pid, const char *path, c
 	free(note);
 }
 
+/*
+ * Gone, or a zombie: its exit (sched_process_exit comes before the zombie)
+ * was before its exit could be watched, so no exit event will say it.
+ */
+static bool process_ended(uint32_t pid)
+{
+	char path[64], *line = NULL, *close_paren;
+	size_t cap = 0;
+	bool ended = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	/* "pid (comm) S ...": comm may hold ')' itself, the last one ends it */
+	if (f && getline(&line, &cap, f) > 0 && (close_paren = strrchr(line, ')')) != NULL)
+		ended = close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X';
+	free(line);
+	if (f)
+		fclose(f);
+	return ended;
+}
+
 static void add_user(struct ps_copies *copies, struct copy *copy, uint32_t pid)
 {
 	uint32_t *grown;
@@ -181,8 +208,14 @@ static void add_user(struct ps_copies *copies, struct copy *copy, uint32_t pid)
 		return;
 	}
 	copy->users = grown;
+	/* watched from now on: an exit after this look is an event; one before it is none, and not waited for */
+	if (process_ended(pid))
+		return;
 	copy->users[copy->n_users++] = pid;
 }
+
+static bool find_users(struct ps_copies *copies, struct copy *copy);
+static void release(struct ps_copies *copies, size_t index, uint32_t pid);
 
 int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, dev_t dev, ino_t ino)
 {
@@ -194,13 +227,17 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 
 	if (!copies)
 		return -ENOTSUP;
-	if (dev == copies->primary_dev && ino == copies->primary_ino)
+	/* inode 0: no primary file (a watch_only plan) */
+	if (copies->primary_ino && dev == copies->primary_dev && ino == copies->primary_ino)
 		return 0;
 	copy = find_copy(copies, dev, ino);
 	if (copy && copy->attached)
 		add_user(copies, copy, pid);
 	if (copy)
 		return copy->attached ? 0 : -EALREADY;
+	/* nothing of it to see, and nothing would say when to release the copy: the next process to map it will */
+	if (process_ended(pid))
+		return 0;
 	copy = add_copy(copies, dev, ino);
 	if (!copy)
 		return -ENOMEM;
@@ -222,6 +259,9 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 		add_user(copies, copy, pid);
 		announce(copies, pid, path, &plan, copy, monotonic_ns() - start);
 		ps_plan_print_warnings(&plan);
+		/* its process ended while it was being attached (a short run), and no other maps it */
+		if (!copy->n_users && !copy->users_unknown && !find_users(copies, copy))
+			release(copies, copies->n_copies - 1, pid);
 	} else {
 		ps_probes_destroy(&copy->probes);
 	}

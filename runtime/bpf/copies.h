@@ -40,7 +40,9 @@ struct ps_copies;
 /*
  * Copies of primary_plan's first target, for a module with one target that
  * is a library or a program and no path given for it on the command line.
- * NULL when discovery does not apply (errno 0) or out of memory.
+ * A watch_only plan (a Go program's module given neither -e nor -p) has no
+ * file of its own: every Go program found is a copy. NULL when discovery
+ * does not apply (errno 0) or out of memory.
  */
 struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_plan *primary_plan,
 				const struct ps_probes *primary, ps_attachment_fn announce, ps_exit_watch_fn watch_exit,

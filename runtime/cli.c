@@ -174,11 +174,16 @@ static void print_module_help(const struct ps_module_desc *module)
 	}
 	printf("\nOnce every probe is attached, a line starting \"plainsight: attached\" goes to\n"
 	       "stderr. Ctrl-C (SIGINT) or SIGTERM stops, flushes and prints a summary; a\n"
-	       "second one of the same stops at once (a reader that no longer reads cannot hold it).\n"
-	       "With no path given for its library, the module also attaches to every other\n"
-	       "copy a process maps (LD_LIBRARY_PATH, containers, OpenSSL linked in), one\n"
-	       "\"plainsight: attached ... of pid N\" line each.\n"
-	       "\nRoot is not needed; these capabilities are:\n"
+	       "second one of the same stops at once (a reader that no longer reads cannot hold it).\n");
+	if (module->n_targets == 1 && module->targets[0].go)
+		printf("Given neither a program nor -p PID, the module attaches to every Go program\n"
+		       "with crypto/tls that runs or starts later (each executable once, containers\n"
+		       "too), one \"plainsight: attached ... of pid N\" line each.\n");
+	else
+		printf("With no path given for its library, the module also attaches to every other\n"
+		       "copy a process maps (LD_LIBRARY_PATH, containers, OpenSSL linked in), one\n"
+		       "\"plainsight: attached ... of pid N\" line each.\n");
+	printf("\nRoot is not needed; these capabilities are:\n"
 	       "  CAP_BPF, CAP_PERFMON    load the probes, attach uprobes and tracepoints\n"
 	       "                          (before Linux 6.6 some kernels also want\n"
 	       "                          CAP_SYS_ADMIN for uprobes; the error says so)\n"

@@ -97,13 +97,15 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
 	struct ps_copies *copies;
 
 	errno = 0;
-	if (!discovers(opts) || primary_plan->n_targets != n_targets)
+	/* a Go program's module given neither -e nor -p (a watch_only plan): every program found is a copy */
+	if (primary_plan->n_targets != n_targets || !(primary_plan->watch_only || discovers(opts)))
 		return NULL;
 	copies = calloc(1, sizeof(*copies));
 	if (!copies)
 		return NULL;
 	*copies = (struct ps_copies){ .opts = opts, .primary = primary, .n_targets = n_targets,
-				      .n_attached = n_targets, .n_ever = n_targets, .announce = announce,
+				      .n_attached = primary_plan->watch_only ? 0 : n_targets,
+				      .n_ever = primary_plan->watch_only ? 0 : n_targets, .announce = announce,
 				      .watch_exit = watch_exit, .arg = arg };
 	copies->primary_files = calloc(n_targets, sizeof(*copies->primary_files));
 	copies->primary_paths = calloc(n_targets, sizeof(*copies->primary_paths));
@@ -112,7 +114,10 @@ struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_p
 	for (uint32_t t = 0; t < n_targets; t++) {
 		struct stat st;
 
-		if (stat(primary_plan->targets[t].path, &st) != 0) {
+		/* a watch_only plan has no file (inode 0: none is the primary's) */
+		if (primary_plan->watch_only)
+			st = (struct stat){ 0 };
+		else if (stat(primary_plan->targets[t].path, &st) != 0) {
 			errno = 0;   /* a file gone since: no discovery, nothing to say */
 			goto fail;
 		}
@@ -197,7 +202,7 @@ static struct copy *owner_of(const struct ps_copies *copies, struct file_id id)
 static bool is_primary_file(const struct ps_copies *copies, struct file_id id)
 {
 	for (uint32_t t = 0; t < copies->n_targets; t++)
-		if (same_file(copies->primary_files[t], id))
+		if (copies->primary_files[t].ino && same_file(copies->primary_files[t], id))
 			return true;
 	return false;
 }
@@ -295,6 +300,28 @@ static int find_members(const struct ps_copies *copies, uint32_t pid, const char
 	return 0;
 }
 
+/*
+ * Gone, or a zombie: its exit (sched_process_exit comes before the zombie)
+ * was before its exit could be watched, so no exit event will say it.
+ */
+static bool process_ended(uint32_t pid)
+{
+	char path[64], *line = NULL, *close_paren;
+	size_t cap = 0;
+	bool ended = true;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "re");
+	/* "pid (comm) S ...": comm may hold ')' itself, the last one ends it */
+	if (f && getline(&line, &cap, f) > 0 && (close_paren = strrchr(line, ')')) != NULL)
+		ended = close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X';
+	free(line);
+	if (f)
+		fclose(f);
+	return ended;
+}
+
 static void add_user(struct ps_copies *copies, struct copy *copy, uint32_t pid)
 {
 	uint32_t *grown;
@@ -310,8 +337,14 @@ static void add_user(struct ps_copies *copies, struct copy *copy, uint32_t pid)
 		return;
 	}
 	copy->users = grown;
+	/* watched from now on: an exit after this look is an event; one before it is none, and not waited for */
+	if (process_ended(pid))
+		return;
 	copy->users[copy->n_users++] = pid;
 }
+
+static bool find_users(struct ps_copies *copies, struct copy *copy);
+static void release(struct ps_copies *copies, size_t index, uint32_t pid);
 
 /* A copy of the members no probes are in yet: attach_target says which. NULL: out of memory. */
 static struct copy *add_copy(struct ps_copies *copies, const struct member *members, const bool *attach_target)
@@ -432,6 +465,9 @@ static int attach_members(struct ps_copies *copies, uint32_t pid, struct member 
 		add_user(copies, copy, pid);
 		announce(copies, pid, members, attach_target, &plan, copy, monotonic_ns() - start);
 		ps_plan_print_warnings(&plan);
+		/* its process ended while it was being attached (a short run), and no other maps it */
+		if (!copy->n_users && !copy->users_unknown && !find_users(copies, copy))
+			release(copies, copies->n_copies - 1, pid);
 	} else {
 		/* its files stay known: a failure is said once */
 		ps_probes_destroy(&copy->probes);
@@ -467,7 +503,8 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 	}
 	if (!err && failed)
 		err = -EALREADY;
-	else if (!err && any_new)
+	/* an ended process: nothing of it to see, and nothing would say when to release the copy; the next to map it will */
+	else if (!err && any_new && !process_ended(pid))
 		err = attach_members(copies, pid, members, attach_target);
 	free(members);
 	free(attach_target);

@@ -45,8 +45,9 @@ struct ps_copies;
  * command line. A module of several targets (NSS: libssl3, freebl,
  * libnspr4) has as a copy the files one process maps for them, each file
  * probed once: a copy's file the primary or an earlier copy probes already
- * keeps those probes. NULL when discovery does not apply (errno 0) or out
- * of memory.
+ * keeps those probes. A watch_only plan (a Go program's module given
+ * neither -e nor -p) has no file of its own: every Go program found is a
+ * copy. NULL when discovery does not apply (errno 0) or out of memory.
  */
 struct ps_copies *ps_copies_new(const struct ps_options *opts, const struct ps_plan *primary_plan,
 				const struct ps_probes *primary, ps_attachment_fn announce, ps_exit_watch_fn watch_exit,

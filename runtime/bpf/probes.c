@@ -475,6 +475,32 @@ static int load_with_core_types(const struct ps_options *opts, const struct ps_p
 	return open_and_load(opts, plan, hookset, sites, NULL, probes, &refused);
 }
 
+/*
+ * A plan of no file (watch_only): every hook's program is loaded, so that a
+ * program found later that would be configured alike shares them
+ * (ps_probes_attach_copy), and no uprobe is attached; the tracepoints are
+ * (the thread-exit cleanup of the maps those copies write to).
+ */
+static int load_unattached(const struct ps_options *opts, const struct ps_plan *plan,
+			   const struct ps_hookset_desc *hookset, struct ps_probes *probes)
+{
+	long *none = malloc((hookset->n_hooks ? hookset->n_hooks : 1) * sizeof(*none));
+	int err;
+
+	if (!none)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < hookset->n_hooks; i++) {
+		probes->sites[i] = 0;
+		none[i] = -1;
+	}
+	err = load_with_core_types(opts, plan, hookset, probes->sites, probes);
+	ps_debug_phase("BPF object loaded, no file to attach it to yet");
+	if (!err)
+		err = attach_all(opts, plan, hookset, none, probes, probes, true, NULL);
+	free(none);
+	return err;
+}
+
 int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes)
 {
 	const struct ps_hookset_desc *hookset = &opts->module->hooksets[plan->hookset];
@@ -490,6 +516,8 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
 	probes->sites = sites;
 	if (!sites)
 		return -ENOMEM;
+	if (plan->watch_only)
+		return load_unattached(opts, plan, hookset, probes);
 	err = ps_hook_sites(opts, plan, hookset, sites, &probes->n_missing);
 	ps_debug_phase("hook sites found");
 	if (!err)

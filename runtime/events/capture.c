@@ -467,9 +467,16 @@ static void announce_attached(const struct ps_options *opts, const struct ps_pla
 			      const struct ps_probes *probes)
 {
 	const struct ps_resolved_target *target = &plan->targets[0];
-	char *note = ps_attached_note(opts, probes);
+	char *note;
 	char version[256];
 
+	/* no file yet: the running programs are looked at next, each found said in a line of its own */
+	if (plan->watch_only) {
+		ps_info("attached %s to no program yet: watching every program that runs or starts for Go's "
+			"crypto/tls, one line each attached (-e BINARY or -p PID: that one only)", opts->module->name);
+		return;
+	}
+	note = ps_attached_note(opts, probes);
 	if (target->version[0])
 		snprintf(version, sizeof(version), "%s%sversion %s, layout %s", target->product ? target->product : "",
 			 target->product ? " " : "", target->version, plan->layout ? plan->layout->name : "none");
@@ -700,8 +707,9 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	ps_reach_watch_finish(cap.reach);
 	cap.counters.unreachable_programs = ps_reach_watch_unreachable(cap.reach);
 	cap.counters.targets = ps_reach_watch_targets(cap.reach, true);
-	if (cap.counters.targets > 1)
-		ps_info("targets: %llu files probed (the first and every copy found running), %u still at the end",
+	/* watching for Go programs, the first file is a program found too */
+	if (cap.counters.targets > 1 || (plan->watch_only && cap.counters.targets))
+		ps_info("targets: %llu files probed over the run, %u still at the end",
 			(unsigned long long)cap.counters.targets, ps_reach_watch_targets(cap.reach, false));
 	ps_assembler_flush(cap.assembler);
 	ps_collect_flush(cap.collect, deliver_record, &cap);

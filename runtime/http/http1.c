@@ -330,33 +330,51 @@ static int64_t parse_chunk_size(const uint8_t *p, const uint8_t *end)
 }
 
 /*
- * The complete lines of a header section not yet whole: a stream that is no
- * HTTP is given up on at its first bad line, not after 256 KiB.
+ * One line of a header section, [line, end) without its line end: the
+ * start line when it is the first, else a field. NULL or why it is no HTTP.
  */
-static const char *check_partial_header(struct http1_dir *h, const uint8_t *buf, size_t len)
+static const char *check_header_line(const uint8_t *line, const uint8_t *end, bool first)
+{
+	const uint8_t *colon;
+
+	if (first) {
+		struct http1_dir scratch = { 0 };
+		const char *err = parse_start_line(&scratch, line, end);
+
+		reset_message(&scratch);
+		return err;
+	}
+	if (end == line)
+		return NULL;
+	colon = memchr(line, ':', (size_t)(end - line));
+	if (!colon || colon == line)
+		return "a header line without a name";
+	for (const uint8_t *q = line; q < colon; q++)
+		if (*q <= ' ' || *q >= 0x7f)
+			return "a header name with a space or a control byte";
+	return NULL;
+}
+
+/*
+ * Where the header section in buf ends (its CRLF CRLF), checking each line
+ * on the way: a stream that is no HTTP is given up on at its first bad line,
+ * not searched whole for a blank line first (a 16 KiB record that starts
+ * like a status line costs a line, not the record). The lines found
+ * well-formed so far are remembered for the next call, when more came.
+ * NULL when the end is not in buf yet, or with *err set.
+ */
+static const uint8_t *find_header_end(struct http1_dir *h, const uint8_t *buf, size_t len, const char **err)
 {
 	const uint8_t *nl;
 
 	while (h->checked < len && (nl = memchr(buf + h->checked, '\n', len - h->checked)) != NULL) {
 		const uint8_t *line = buf + h->checked, *end = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
-		const char *err = NULL;
 
-		if (h->checked == 0) {
-			struct http1_dir scratch = { 0 };
-
-			err = parse_start_line(&scratch, line, end);
-			reset_message(&scratch);
-		} else if (end > line) {
-			const uint8_t *colon = memchr(line, ':', (size_t)(end - line));
-
-			if (!colon || colon == line)
-				err = "a header line without a name";
-			for (const uint8_t *q = line; !err && q < colon; q++)
-				if (*q <= ' ' || *q >= 0x7f)
-					err = "a header name with a space or a control byte";
-		}
-		if (err)
-			return err;
+		/* a line of its own CR LF after a CR LF: line is past the start line, which ends in \n */
+		if (end == line && nl > line && line - buf >= 2 && line[-2] == '\r')
+			return line - 2;
+		if ((*err = check_header_line(line, end, h->checked == 0)) != NULL)
+			return NULL;
 		h->checked = (size_t)(nl + 1 - buf);
 	}
 	return NULL;
@@ -379,12 +397,10 @@ static size_t step(struct ps_http_processor *p, struct http_conn *c, enum ps_htt
 			*err = "no HTTP start line";
 			return 0;
 		}
-		end = memmem(buf, len, "\r\n\r\n", 4);
+		end = find_header_end(h, buf, len, err);
 		if (!end) {
-			if (len > HEADER_SECTION_MAX)
+			if (!*err && len > HEADER_SECTION_MAX)
 				*err = "a header section longer than 256 KiB";
-			else
-				*err = check_partial_header(h, buf, len);
 			return 0;
 		}
 		h->first_ns = c->dir[d].in_time;

@@ -12,6 +12,8 @@
 #define BLOCK_IDB 0x00000001u
 #define BLOCK_EPB 0x00000006u
 #define BLOCK_DSB 0x0000000au
+/* an Enhanced Packet Block's Captured Packet Length: after type, length, interface and timestamp (4.3) */
+#define EPB_CAPTURED_LEN_AT 20
 #define BYTE_ORDER_MAGIC 0x1a2b3c4du
 
 #define OPT_END 0
@@ -280,17 +282,52 @@ int ps_pcapng_secrets(struct ps_pcapng *w, uint32_t secrets_type, const void *da
 	return 0;
 }
 
-/* A failed write may have left part of a block: cut the file back to whole blocks. */
-static void cut_back(struct ps_pcapng *w)
+/*
+ * Of the first written bytes of the buffer, the whole blocks: their length,
+ * and how many of them are packets and secrets.
+ */
+static size_t whole_blocks(const struct ps_pcapng *w, size_t written, struct ps_pcapng_kept *kept)
 {
-	if (ftruncate(w->fd, w->committed) == 0)
-		lseek(w->fd, w->committed, SEEK_SET);
+	size_t at = 0;
+
+	while (at + 8 <= written) {
+		uint32_t type, total;
+
+		memcpy(&type, w->buf + at, sizeof(type));
+		memcpy(&total, w->buf + at + 4, sizeof(total));
+		if (total > written - at)
+			break;
+		if (type == BLOCK_EPB && total >= EPB_CAPTURED_LEN_AT + 4) {
+			uint32_t captured;
+
+			memcpy(&captured, w->buf + at + EPB_CAPTURED_LEN_AT, sizeof(captured));
+			kept->packets++;
+			kept->packet_bytes += captured;
+		}
+		kept->secrets += type == BLOCK_DSB;
+		at += total;
+	}
+	return at;
 }
 
-int ps_pcapng_flush(struct ps_pcapng *w)
+/*
+ * A failed write (a full disk) may have left part of a block: the file is
+ * cut back to the whole blocks that reached it, which stay.
+ */
+static void cut_back(struct ps_pcapng *w, size_t written, struct ps_pcapng_kept *kept)
 {
+	off_t end = w->committed + (off_t)whole_blocks(w, written, kept);
+
+	if (ftruncate(w->fd, end) == 0)
+		lseek(w->fd, end, SEEK_SET);
+}
+
+int ps_pcapng_flush(struct ps_pcapng *w, struct ps_pcapng_kept *kept)
+{
+	size_t written;
 	int err;
 
+	*kept = (struct ps_pcapng_kept){ 0 };
 	if (w->error)
 		return w->error;
 	if (w->emit) {
@@ -301,10 +338,10 @@ int ps_pcapng_flush(struct ps_pcapng *w)
 			w->error = err;
 		return err;
 	}
-	err = ps_write_full(w->fd, w->buf, w->len, NULL);
+	err = ps_write_full(w->fd, w->buf, w->len, &written);
 	if (err) {
 		w->error = err;
-		cut_back(w);
+		cut_back(w, written, kept);
 		w->len = 0;
 		return err;
 	}

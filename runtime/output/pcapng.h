@@ -47,11 +47,18 @@ void ps_pcapng_last_block(const struct ps_pcapng *w, const uint8_t **data, size_
 /* The blocks waiting, taken out instead of flushed; valid until the next call. */
 void ps_pcapng_take(struct ps_pcapng *w, const uint8_t **data, size_t *len);
 
+/* Of a flush that failed, the blocks that reached the file whole. */
+struct ps_pcapng_kept {
+	size_t packets, secrets;
+	uint64_t packet_bytes;      /* the packets' captured bytes */
+};
+
 /*
- * Writes the buffered blocks. On failure the file is cut back to where
- * this flush began (when it is a regular file), the blocks are dropped, and
- * every later call fails with the same negative errno.
+ * Writes the buffered blocks. On failure (a full disk) the file is cut
+ * back to the whole blocks that reached it (when it is a regular file), the
+ * rest are dropped, kept counts what stays, and every later call fails with
+ * the same negative errno.
  */
-int ps_pcapng_flush(struct ps_pcapng *w);
+int ps_pcapng_flush(struct ps_pcapng *w, struct ps_pcapng_kept *kept);
 
 #endif

@@ -119,7 +119,9 @@ static int write_header(struct ps_pcapng_output *out, const struct ps_options *o
 		ps_pcapng_take(out->file, &header, &len);
 		err = ps_line_sink_preamble_add(out->sink, header, len);
 	} else if (!err) {
-		err = ps_pcapng_flush(out->file);
+		struct ps_pcapng_kept kept;
+
+		err = ps_pcapng_flush(out->file, &kept);
 	}
 	return err ? fail_write(out, err) : 0;
 }
@@ -225,10 +227,15 @@ static int write_pending_secrets(struct ps_pcapng_output *out)
 
 static int flush_batch(struct ps_pcapng_output *out)
 {
-	int err = ps_pcapng_flush(out->file);
+	struct ps_pcapng_kept kept;
+	int err = ps_pcapng_flush(out->file, &kept);
 
 	if (err) {
-		out->packets_unwritten += out->batch_packets;
+		/* the blocks kept are the batch's first, in the order they were added */
+		out->packets += kept.packets;
+		out->bytes += kept.packet_bytes;
+		out->secrets += kept.secrets;
+		out->packets_unwritten += out->batch_packets - kept.packets;
 		out->batch_packets = out->batch_bytes = out->batch_secrets = 0;
 		return fail_write(out, err);
 	}

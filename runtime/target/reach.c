@@ -90,12 +90,14 @@ struct ps_reach *ps_reach_new(const struct ps_reach_opts *opts)
 	struct ps_reach *reach;
 	struct stat st;
 
-	if (stat(opts->attached, &st) != 0)
+	memset(&st, 0, sizeof(st));
+	if (opts->attached && stat(opts->attached, &st) != 0)
 		return NULL;
 	reach = calloc(1, sizeof(*reach));
 	if (!reach)
 		return NULL;
 	reach->opts = *opts;
+	/* no file attached yet (gotls watching every Go program): inode 0 is no file's */
 	reach->attached = (struct file_id){ st.st_dev, st.st_ino };
 	return reach;
 }
@@ -224,6 +226,9 @@ static void say_compiled_in(struct ps_reach *reach, struct program *program, uin
 {
 	char *reason = NULL;
 
+	/* discovery: a Go program gets probes of its own (the gotls module with neither -e nor -p) */
+	if (program->tls.go_tls && module_probes(reach, &ps_tls_go) && reach->opts.attach_copy)
+		reach->opts.attach_copy(pid, program->path, program->id.dev, program->id.ino, reach->opts.arg);
 	if (program->tls.go_tls && !module_probes(reach, &ps_tls_go) &&
 	    asprintf(&reason, "%s, not probed by the %s module", ps_tls_go.name, reach->opts.module) >= 0) {
 		say(reach, program, pid, &ps_tls_go, NULL, reason);
@@ -345,7 +350,7 @@ static void resolve_needed_libraries(const struct program *program, struct mappe
  */
 static bool beside_attached(const struct ps_reach *reach, const char *path)
 {
-	const char *a = reach->opts.attached, *slash_a = strrchr(a, '/'), *slash_p = strrchr(path, '/');
+	const char *a = reach->opts.attached, *slash_a = a ? strrchr(a, '/') : NULL, *slash_p = strrchr(path, '/');
 
 	return slash_a && slash_p && slash_a - a == slash_p - path && strncmp(a, path, (size_t)(slash_a - a)) == 0;
 }
@@ -502,6 +507,9 @@ void ps_reach_exec(struct ps_reach *reach, const struct ps_exec_event *event, ui
 		reach->unchecked++;
 		return;
 	}
+	/* a Go program needs only its executable, which exec has mapped: attached now, before its first call */
+	if (program->tls.go_tls && module_probes(reach, &ps_tls_go) && reach->opts.attach_copy)
+		reach->opts.attach_copy(event->pid, program->path, program->id.dev, program->id.ino, reach->opts.arg);
 	if (reach->n_waiting >= MAX_WAITING) {
 		look_at_process(reach, event->pid, program);
 		return;

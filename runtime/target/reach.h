@@ -34,7 +34,7 @@ typedef int (*ps_copy_fn)(uint32_t pid, const char *path, dev_t dev, ino_t ino, 
 
 struct ps_reach_opts {
 	const char *module;              /* the running module's name */
-	const char *attached;            /* the file its probes are in */
+	const char *attached;            /* the file its probes are in; NULL: none yet (gotls watching) */
 	const char *override_flag;       /* the flag that names another file to attach to ("libssl") */
 	uint32_t self_pid;               /* never looked at */
 	bool has_uid;                    /* only processes of uid are looked at */

@@ -132,7 +132,7 @@ static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps
 {
 	struct ps_reach_opts reach_opts = {
 		.module = opts->module->name,
-		.attached = plan->targets[0].path,
+		.attached = plan->watch_only ? NULL : plan->targets[0].path,
 		.override_flag = opts->module->targets[0].override_flag >= 0 ?
 				 opts->module->flags[opts->module->targets[0].override_flag].name : "libssl",
 		.self_pid = (uint32_t)getpid(),
@@ -163,7 +163,8 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 	watch->copies = ps_copies_new(opts, plan, probes, on_attachment, watch_exit, watch);
 	watch->reach = reach_new(opts, plan, watch);
 	if (!watch->reach) {
-		ps_warn("cannot check what is out of reach of %s: %s", plan->targets[0].path, strerror(errno));
+		ps_warn("cannot check what is out of reach of %s: %s", plan->watch_only ? opts->module->name :
+			plan->targets[0].path, strerror(errno));
 		ps_copies_free(watch->copies);
 		free(watch);
 		return NULL;

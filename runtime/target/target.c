@@ -16,6 +16,7 @@
 #include "names.h"
 #include "target.h"
 #include "tls_stacks.h"
+#include "version_order.h"
 
 __attribute__((format(printf, 2, 3)))
 static void plan_warn(struct ps_plan *plan, const char *fmt, ...)
@@ -481,6 +482,50 @@ int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan)
 	return ps_plan_make_at(opts, NULL, plan);
 }
 
+/*
+ * A Go program's module with neither -e nor -p: discovery finds the
+ * programs (runtime/bpf/copies.c), each with its own plan.
+ */
+static bool watches_every_go_program(const struct ps_options *opts)
+{
+	const struct ps_module_desc *module = opts->module;
+	const char *given;
+
+	if (module->n_targets != 1 || !module->targets[0].go || opts->pid)
+		return false;
+	given = ps_cli_flag_value(opts, ps_target_override_flag(opts, &module->targets[0]));
+	return !given || !*given;
+}
+
+/*
+ * The plan of no file: the probes are loaded configured for the newest
+ * layout, so that the programs of the newest Go share them (copies.c), and
+ * attached to nothing until a program is found.
+ */
+static int make_watch_plan(const struct ps_options *opts, struct ps_plan *plan)
+{
+	const struct ps_module_desc *module = opts->module;
+	const struct ps_layout_desc *newest = NULL;
+
+	for (uint32_t i = 0; i < module->n_layouts; i++)
+		if (!newest || version_order_compare(module->layouts[i].min_version, newest->min_version) > 0)
+			newest = &module->layouts[i];
+	plan->watch_only = true;
+	if (!newest)
+		return 0;
+	plan->layout = newest;
+	plan->layout_match = PS_LAYOUT_EXACT;
+	plan->hookset = newest->hookset;
+	plan->trust.basis = PS_TRUST_EXACT;
+	if (!newest->offsets)
+		return 0;
+	plan->offsets = malloc((module->n_offsets + 1) * sizeof(*plan->offsets));
+	if (!plan->offsets)
+		return -ENOMEM;
+	memcpy(plan->offsets, newest->offsets, module->n_offsets * sizeof(*plan->offsets));
+	return 0;
+}
+
 int ps_plan_make_at(const struct ps_options *opts, const char *path, struct ps_plan *plan)
 {
 	return ps_plan_make_files(opts, &path, path ? 1 : 0, plan);
@@ -501,6 +546,8 @@ int ps_plan_make_files(const struct ps_options *opts, const char *const *paths, 
 	if (!plan->targets)
 		return -ENOMEM;
 	plan->n_targets = module->n_targets;
+	if (!n_paths && watches_every_go_program(opts))
+		return make_watch_plan(opts, plan);
 	for (uint32_t i = 0; i < module->n_targets; i++) {
 		if (i < n_paths && paths[i])
 			err = snprintf(plan->targets[i].path, sizeof(plan->targets[i].path), "%s", paths[i]) >=

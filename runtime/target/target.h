@@ -35,12 +35,21 @@ struct ps_plan {
 	struct ps_trust trust;                /* what the offsets rest on, and what is refused */
 	char **warnings;                      /* shown once the probes are attached */
 	size_t n_warnings;
+	/*
+	 * No file yet (a Go program's module with neither -e nor -p): the
+	 * probes are loaded, configured for the newest layout, and attached to
+	 * nothing; discovery gives each Go program found a plan of its own
+	 * (ps_plan_make_at). targets[0].path is "".
+	 */
+	bool watch_only;
 };
 
 /*
  * Resolves every target of the module (flag overrides, the ld.so cache),
  * reads the first target's version and chooses the layout and hook set.
- * Reports the one line a failure needs and returns a negative errno.
+ * Reports the one line a failure needs and returns a negative errno. A Go
+ * program's module given no program (-e) nor process (-p) gets a
+ * watch_only plan.
  */
 int ps_plan_make(const struct ps_options *opts, struct ps_plan *plan);
 

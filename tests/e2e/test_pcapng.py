@@ -16,6 +16,7 @@ import harness
 import tls_servers
 from harness import TestFailure, TestSkip, binary, free_port, indent, listening, tail, wait_until
 from tls_servers import make_cert
+from test_faults import SmallDisk
 
 TESTS, test = harness.registry()
 PYTHON = "python3"
@@ -317,6 +318,44 @@ def pcapng_sigterm(ctx):
     time.sleep(0.5)
     if os.path.getsize(pcap) != size_after:
         raise TestFailure("the file still grows after plainsight exited")
+
+
+@test("pcapng_disk_full")
+def pcapng_disk_full(ctx):
+    """-m pcapng -w to a 1 MiB tmpfs while 8 MiB flow: one line says it cannot write (no space), status 1, the
+    file ends on a whole block that tshark reads to the end without a word, it holds exactly the packets the
+    summary counts as written, and the summary counts the packets it could not write."""
+    need_tools()
+    disk = SmallDisk(ctx, "disk", 1 << 20)
+    port = free_port()
+    pcap = os.path.join(disk.path, "out.pcapng")
+    srv = start_server(ctx, port, "1.3")
+    ps = ctx.start_plainsight(["tls", "-m", "pcapng", "-i", "lo", "-w", pcap, "-q", "tcp port %d" % port])
+    ps.wait_attached()
+    cli = ctx.start(["curl", "-sk", "-o", "/dev/null", "https://127.0.0.1:%d/big/%d" % (port, 8 << 20)], "curl")
+    cli.check_ok(60)
+    try:
+        rc = ps.p.wait(10)
+    except subprocess.TimeoutExpired:
+        raise TestFailure("plainsight still runs 10 s after its disk filled; its stderr:", *indent(tail(ps.stderr)))
+    ps.join_readers()
+    lines = [l for l in ps.stderr.splitlines() if l.strip()]
+    want = "plainsight: cannot write %s: No space left on device; stopping (the packets written before stay " \
+        "readable)" % pcap
+    said = [l for l in lines if "cannot write" in l or "No space" in l]
+    if said != [want] or rc != 1:
+        raise TestFailure("want the one line %r and status 1; status %d, stderr:" % (want, rc), *indent(lines[-10:]))
+    counts = summary_counts(ps.stderr)
+    if counts["unwritten"] < 1 or counts["packets"] < 10:
+        raise TestFailure("the summary counts %d packets written and %d not: want some of each" %
+                          (counts["packets"], counts["unwritten"]), *indent(lines[-10:]))
+    m = re.search(r"Number of packets:\s+(\d+)", capinfos(ctx, pcap))
+    n = len(tshark(ctx, pcap, "-T", "fields", "-e", "frame.number").split())
+    if not m or int(m.group(1)) != counts["packets"] or n != counts["packets"]:
+        raise TestFailure("plainsight says it wrote %d packets; capinfos reads %s, tshark %d"
+                          % (counts["packets"], m and m.group(1), n))
+    print("    %d packets written (%d bytes in the file), %d not" % (counts["packets"], os.path.getsize(pcap),
+                                                                   counts["unwritten"]))
 
 
 # A plain TCP echo server and a client that connects at once but speaks

@@ -359,6 +359,7 @@ static void write_pcapng(const struct ps_record *rec, const char *keylog, size_t
 {
 	static int fd = -1;
 	char comm[PS_COMM_LEN + 1] = { 0 };
+	struct ps_pcapng_kept kept;
 	struct ps_pcapng *w;
 	uint32_t original = rec->data_len + rec->lost_bytes > UINT32_MAX ? UINT32_MAX :
 			    (uint32_t)(rec->data_len + rec->lost_bytes);
@@ -377,7 +378,7 @@ static void write_pcapng(const struct ps_record *rec, const char *keylog, size_t
 		ps_pcapng_secrets(w, PS_PCAPNG_SECRETS_TLS_KEYLOG, keylog, keylog_len);
 	ps_pcapng_packet(w, 0, rec->time_ns, rec->data ? rec->data : (const uint8_t *)"",
 			 (uint32_t)rec->data_len, original, comm);
-	if (ps_pcapng_flush(w) != 0)
+	if (ps_pcapng_flush(w, &kept) != 0)
 		abort();
 	ps_pcapng_free(w);
 	check_pcapng(fd);

@@ -89,12 +89,13 @@ static void test_blocks_read_back(void)
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	const uint8_t *dsb = NULL;
+	struct ps_pcapng_kept kept;
 	uint8_t *buf;
 	size_t len;
 	pcap_t *p;
 
 	write_sample(w);
-	CHECK_INT(ps_pcapng_flush(w), 0);
+	CHECK_INT(ps_pcapng_flush(w, &kept), 0);
 	CHECK_INT(ps_pcapng_pending(w), 0);
 	ps_pcapng_free(w);
 	close(fd);
@@ -130,49 +131,57 @@ static void test_blocks_read_back(void)
 
 /*
  * A write that fails halfway (the file size limit stands in for a full
- * disk): the file is cut back to its whole blocks and stays readable.
+ * disk): the file is cut back to the whole blocks that reached it, the
+ * flush's first packet among them, and stays readable.
  */
 static void test_failed_write_leaves_whole_blocks(void)
 {
 	int fd = open_fresh();
 	struct ps_pcapng *w = ps_pcapng_new(fd);
+	struct ps_pcapng_kept kept;
 	struct rlimit old, limit;
 	static uint8_t big[4000];
 	char errbuf[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *data;
-	size_t first_len, len;
+	size_t first_len, small_block_len, len;
 	uint8_t *buf;
 	pcap_t *p;
 	int n = 0;
 
 	write_sample(w);
-	CHECK_INT(ps_pcapng_flush(w), 0);
+	CHECK_INT(ps_pcapng_flush(w, &kept), 0);
 	first_len = (size_t)lseek(fd, 0, SEEK_CUR);
+	CHECK_INT(ps_pcapng_packet(w, 0, 1, big, 100, 100, NULL), 0);
+	small_block_len = ps_pcapng_pending(w);
+	CHECK_INT(ps_pcapng_packet(w, 0, 1, big, sizeof(big), sizeof(big), NULL), 0);
 	getrlimit(RLIMIT_FSIZE, &old);
 	limit = old;
-	limit.rlim_cur = first_len + 3000;  /* inside the next packet's block */
+	limit.rlim_cur = first_len + small_block_len + 3000;  /* inside the second packet's block */
 	signal(SIGXFSZ, SIG_IGN);
 	setrlimit(RLIMIT_FSIZE, &limit);
-	CHECK_INT(ps_pcapng_packet(w, 0, 1, big, sizeof(big), sizeof(big), NULL), 0);
-	CHECK_INT(ps_pcapng_flush(w), -EFBIG);
+	CHECK_INT(ps_pcapng_flush(w, &kept), -EFBIG);
 	setrlimit(RLIMIT_FSIZE, &old);
 	signal(SIGXFSZ, SIG_DFL);
+	CHECK_INT(kept.packets, 1);
+	CHECK_INT(kept.packet_bytes, 100);
+	CHECK_INT(kept.secrets, 0);
 	/* the error sticks: nothing after a gap */
 	CHECK_INT(ps_pcapng_packet(w, 0, 1, big, 10, 10, NULL), -EFBIG);
-	CHECK_INT(ps_pcapng_flush(w), -EFBIG);
+	CHECK_INT(ps_pcapng_flush(w, &kept), -EFBIG);
+	CHECK_INT(kept.packets, 0);
 	ps_pcapng_free(w);
 	close(fd);
 
 	buf = read_all(&len);
-	CHECK_INT(len, first_len);
+	CHECK_INT(len, first_len + small_block_len);
 	free(buf);
 	p = pcap_open_offline(path, errbuf);
 	CHECK(p != NULL);
 	if (p) {
 		while (pcap_next_ex(p, &h, &data) == 1)
 			n++;
-		CHECK_INT(n, 2);
+		CHECK_INT(n, 3);
 		pcap_close(p);
 	}
 	unlink(path);

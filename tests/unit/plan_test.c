@@ -230,6 +230,68 @@ static void test_no_version_string(void)
 	ps_plan_free(&plan);
 }
 
+/*
+ * A Go program's module given neither its program nor -p: a plan of no
+ * file, configured for the newest layout (whatever the order of the
+ * tables), which discovery's copies compare themselves with.
+ */
+static void test_go_watch_plan(void)
+{
+	const struct ps_target_desc go_target = {
+		.name = "program", .override_flag = 0, .go = true,
+		.version = { ".go.buildinfo", "^go([0-9]+\\.[0-9]+)", NULL, NULL, 1 },
+	};
+	const struct ps_layout_desc layouts[] = {
+		{ .name = "go1.21", .min_version = "1.21", .offsets = (int32_t[]){ 1, 2, 3, 4, 5 } },
+		{ .name = "go1.24", .min_version = "1.24", .offsets = (int32_t[]){ 6, 7, 8, 9, 10 } },
+		{ .name = "go1.15", .min_version = "1.15", .offsets = (int32_t[]){ 11, 12, 13, 14, 15 },
+		  .go_stack_abi = true },
+	};
+	const struct ps_module_desc module = {
+		.name = "gofix", .flags = flags, .n_flags = 2, .targets = &go_target, .n_targets = 1,
+		.offsets = offsets, .n_offsets = N_OFFSETS, .layouts = layouts, .n_layouts = 3,
+		.events = events, .n_events = N_EVENTS,
+	};
+	const char *values[2] = { NULL, NULL };
+	struct ps_options opts = { .module = &module, .flag_values = values };
+	struct std_capture capture;
+	char *out = NULL, *err = NULL;
+	struct ps_plan plan;
+	int made;
+
+	if (!std_capture_begin(&capture)) {
+		CHECK(!"cannot capture stdout and stderr");
+		return;
+	}
+	made = ps_plan_make(&opts, &plan);
+	std_capture_end(&capture, &out, &err);
+	CHECK_INT(made, 0);
+	CHECK_STR(err, "");
+	CHECK(plan.watch_only);
+	CHECK_STR(plan.targets[0].path, "");
+	CHECK(plan.layout == &layouts[1]);
+	CHECK_INT(plan.trust.basis, PS_TRUST_EXACT);
+	CHECK_INT(plan.offsets ? plan.offsets[OFF_OPAQUE] : -1, 9);
+	ps_plan_free(&plan);
+	free(out);
+	free(err);
+
+	/* a program given: that file, and it must be Go */
+	values[0] = fixture_path;
+	if (!std_capture_begin(&capture)) {
+		CHECK(!"cannot capture stdout and stderr");
+		return;
+	}
+	made = ps_plan_make(&opts, &plan);
+	std_capture_end(&capture, &out, &err);
+	CHECK_INT(made, -ENOENT);
+	CHECK(!plan.watch_only);
+	CHECK(err && strstr(err, "is not a Go program") != NULL);
+	ps_plan_free(&plan);
+	free(out);
+	free(err);
+}
+
 /* The capture's verdict per record, from the state alone. */
 static void test_record_verdicts(void)
 {
@@ -275,6 +337,7 @@ int main(void)
 	if (build_fixture(dir)) {
 		TEST(test_trust_decisions);
 		TEST(test_no_version_string);
+		TEST(test_go_watch_plan);
 	} else {
 		printf("FAIL test_trust_decisions: cc cannot build the fixture library in %s\n", dir);
 		check_failed_tests++;

@@ -1,0 +1,3 @@
+module plainsight/notls
+
+go 1.15

@@ -262,10 +262,10 @@ struct ps_verdict_cache *ps_verdict_cache_open(const struct ps_options *opts, co
 	return cache;
 }
 
+/* The sites are kept last, with whatever the start before had to read: an entry with them holds it all. */
 bool ps_verdict_cache_complete(const struct ps_verdict_cache *cache)
 {
-	return cache && cache->v.has_version && cache->v.has_sites &&
-	       (cache->v.has_accessors || cache->v.version_rule < 0);
+	return cache && cache->v.has_sites;
 }
 
 int ps_verdict_cache_version(struct ps_verdict_cache *cache, const struct ps_target_desc *target,

@@ -25,7 +25,7 @@ BPF_CFLAGS := -O2 -g -target bpf -D__TARGET_ARCH_x86 -Wall -Wno-unused-function 
 RUNTIME_DIRS := runtime runtime/target runtime/bpf runtime/events runtime/wire runtime/http runtime/output \
 	runtime/output/stream
 RUNTIME_INC  := $(addprefix -I,$(RUNTIME_DIRS)) -I$(OUT)/proto
-RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread -lnghttp2 -lbrotlidec -lwebsockets -lprotobuf-c
+RUNTIME_LIBS := -lbpf -lelf -lz -ldl -lpthread -lnghttp2 -lbrotlidec -lprotobuf-c
 # libpcap is loaded by the runtime when it captures packets (runtime/events/pcap_lib.h);
 # the unit tests read the pcapng files they check with it, and compress test bodies with brotli
 UNIT_LIBS := $(RUNTIME_LIBS) -lpcap -lbrotlienc
@@ -326,7 +326,7 @@ FUZZ_TIME     ?= 300
 # readers (ELF, version, Go tables, ld.so cache, the capstone decoders of the
 # call graph and the accessors) and the record path (the reassembler, the
 # writers), these with the generated module tables.
-FUZZ_OWN_LIB  := spec_fuzz elf_fuzz ldcache_fuzz assemble_fuzz writers_fuzz disasm_fuzz
+FUZZ_OWN_LIB  := spec_fuzz elf_fuzz ldcache_fuzz assemble_fuzz writers_fuzz disasm_fuzz verdict_fuzz
 FUZZ_GEN_LIB  := $(filter $(OUT)/gen/%.tables.o $(OUT)/gen/modules.gen.o %.embed.o,$(GEN_OBJS))
 $(filter-out $(FUZZ_OWN_LIB:%=$(OUT)/fuzz/%),$(FUZZ_BINS)): FUZZ_LIB = $(FUZZ_LIB_SRCS)
 $(OUT)/fuzz/spec_fuzz: FUZZ_LIB = $(filter-out compiler/main.c,$(COMPILER_SRCS)) $(wildcard common/*.c) \
@@ -335,6 +335,7 @@ $(OUT)/fuzz/spec_fuzz: FUZZ_CFLAGS = -Icompiler -I$(OUT)/compiler -Wno-sign-comp
 $(OUT)/fuzz/elf_fuzz: FUZZ_LIB = $(addprefix runtime/target/,elf_file.c version.c gopclntab.c ldcache.c names.c) \
 	$(wildcard common/*.c) $(FUZZ_GEN_LIB)
 $(OUT)/fuzz/ldcache_fuzz: FUZZ_LIB = runtime/target/ldcache.c
+$(OUT)/fuzz/verdict_fuzz: FUZZ_LIB = runtime/target/verdict_format.c runtime/cache_file.c
 $(OUT)/fuzz/disasm_fuzz: FUZZ_LIB = $(addprefix runtime/target/,callgraph.c accessors.c capstone_lib.c elf_file.c names.c) \
 	runtime/dl_symbols.c runtime/log.c $(wildcard common/*.c) $(FUZZ_GEN_LIB)
 $(OUT)/fuzz/assemble_fuzz: FUZZ_LIB = runtime/events/assemble.c $(FUZZ_GEN_LIB)

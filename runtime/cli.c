@@ -90,8 +90,9 @@ static const struct common_option common_options[] = {
 	  "plainsight has caught up (SIGCONT); its parent can see it stop. --from wire: the processes whose "
 	  "plaintext is written, while the packet backlog is past a quarter" },
 	{ { "btf-cache", required_argument, NULL, OPT_BTF_CACHE }, "DIR",
-	  "keep the kernel types the probes need in DIR, for a fast start; 'none': read them all "
-	  "from the kernel each time (default " PS_CORE_BTF_DEFAULT_DIR ")" },
+	  "keep the kernel types the probes need, and what start-up reads out of each library file, in "
+	  "DIR, for a fast start; 'none': read them from the kernel and the library each time (default "
+	  PS_CORE_BTF_DEFAULT_DIR ")" },
 	{ { "debug", no_argument, NULL, 'd' }, NULL, "show each start-up phase, libbpf's warnings and the verifier log; twice (-dd) also libbpf's debug lines" },
 	{ { "help", no_argument, NULL, 'h' }, NULL, "show this help" },
 };

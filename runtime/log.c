@@ -11,6 +11,8 @@ static int debug_level;
 /* Set once when the outputs open, cleared when they close (ps_log_set_tap). */
 static ps_log_tap_fn tap;
 static void *tap_arg;
+/* Errors and warnings said so far (ps_log_warnings_said); relaxed: a count to compare, not to order by. */
+static unsigned long warnings_said;
 
 /* Milliseconds since the process started, by the monotonic clock (for -d). */
 static double ms_since_start(void)
@@ -63,10 +65,16 @@ static void log_line(const char *prefix, const char *fmt, va_list ap)
 	free(line);
 }
 
+unsigned long ps_log_warnings_said(void)
+{
+	return __atomic_load_n(&warnings_said, __ATOMIC_RELAXED);
+}
+
 void ps_error(const char *fmt, ...)
 {
 	va_list ap;
 
+	__atomic_fetch_add(&warnings_said, 1, __ATOMIC_RELAXED);
 	va_start(ap, fmt);
 	log_line("", fmt, ap);
 	va_end(ap);
@@ -76,6 +84,7 @@ void ps_warn(const char *fmt, ...)
 {
 	va_list ap;
 
+	__atomic_fetch_add(&warnings_said, 1, __ATOMIC_RELAXED);
 	va_start(ap, fmt);
 	log_line("warning: ", fmt, ap);
 	va_end(ap);

@@ -17,6 +17,13 @@ void ps_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Only with -d. */
 void ps_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * How many errors and warnings were said so far: a step whose result is kept
+ * for later runs (verdict_cache.h) keeps it only when it said none, since a
+ * run that reuses it would not say them again.
+ */
+unsigned long ps_log_warnings_said(void);
+
 /* Only with -d: time since ps_log_set_debug (the start) and what just ended. */
 void ps_debug_phase(const char *what);
 

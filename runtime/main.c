@@ -65,7 +65,6 @@ int main(int argc, char **argv)
 	struct ps_plan plan = { 0 };
 	struct ps_probes probes = { 0 };
 	struct ps_outfiles files;
-	struct ps_capstone_warm *capstone = NULL;
 	struct ps_stream *stream = NULL;
 	bool files_open = false;
 	int err;
@@ -93,8 +92,6 @@ int main(int argc, char **argv)
 	if (!err)
 		probes.ahead = ps_maps_ahead_start(opts.mapsize_kib, &opts.module->hooksets[0]);
 	if (!err)
-		capstone = ps_capstone_warm_start();
-	if (!err)
 		err = ps_plan_make(&opts, &plan);
 	/* Every output is opened before attaching; a run that fails before capture leaves none it made. */
 	if (!err) {
@@ -105,7 +102,6 @@ int main(int argc, char **argv)
 	if (!err)
 		err = ps_probes_start(&opts, &plan, &probes);
 	ps_plan_close_files(&plan);
-	ps_capstone_warm_end(capstone);
 	ps_debug_phase("target files closed");
 	if (!err)
 		err = ps_capture_run(&opts, &plan, &probes, &files);

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include "cache_file.h"
 #include "core_btf.h"
 #include "log.h"
 
@@ -43,102 +44,14 @@ struct entry_header {
 	uint64_t payload_size;
 };
 
-/*
- * FNV-1a, 64 bits: enough to tell kernels and builds apart and to catch a
- * damaged file; ownership checks (check_owner) keep out deliberate ones.
- * libcrypto's digests would cost ~2 MiB of resident memory for its set-up.
- */
-#define FNV_OFFSET 0xcbf29ce484222325ull
-#define FNV_PRIME 0x100000001b3ull
-
-static uint64_t fnv1a(uint64_t hash, const void *data, size_t size)
-{
-	const uint8_t *p = data;
-
-	for (size_t i = 0; i < size; i++)
-		hash = (hash ^ p[i]) * FNV_PRIME;
-	return hash;
-}
-
 extern char **environ;
-
-static int read_fd_all(int fd, size_t limit, uint8_t **data, size_t *size)
-{
-	size_t cap = 4096, len = 0;
-	uint8_t *buf = malloc(cap);
-	ssize_t n;
-
-	if (!buf)
-		return -ENOMEM;
-	for (;;) {
-		if (len == cap) {
-			uint8_t *grown;
-
-			if (cap >= limit) {
-				free(buf);
-				return -EFBIG;
-			}
-			cap *= 2;
-			grown = realloc(buf, cap);
-			if (!grown) {
-				free(buf);
-				return -ENOMEM;
-			}
-			buf = grown;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			int err = -errno;
-
-			free(buf);
-			return err;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
-	}
-	*data = buf;
-	*size = len;
-	return 0;
-}
-
-static int read_path_all(const char *path, size_t limit, uint8_t **data, size_t *size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	err = read_fd_all(fd, limit, data, size);
-	close(fd);
-	return err;
-}
-
-static int write_fd_all(int fd, const void *data, size_t size)
-{
-	const uint8_t *p = data;
-
-	while (size) {
-		ssize_t n = write(fd, p, size);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		size -= (size_t)n;
-	}
-	return 0;
-}
 
 /* The GNU build id of the running kernel, from its ELF notes; 0 when found. */
 static int kernel_build_id(uint64_t *hash)
 {
 	uint8_t *notes;
 	size_t size, off = 0;
-	int err = read_path_all(KERNEL_NOTES, 1u << 20, &notes, &size);
+	int err = ps_read_path_all(KERNEL_NOTES, 1u << 20, &notes, &size);
 
 	if (err)
 		return err;
@@ -154,7 +67,7 @@ static int kernel_build_id(uint64_t *hash)
 		if (desc_off < name_off || desc_off + descsz > size || desc_off + descsz < desc_off)
 			break;
 		if (type == NT_GNU_BUILD_ID && namesz == 4 && memcmp(notes + name_off, "GNU", 4) == 0 && descsz) {
-			*hash = fnv1a(*hash, notes + desc_off, descsz);
+			*hash = ps_fnv1a(*hash, notes + desc_off, descsz);
 			err = 0;
 			break;
 		}
@@ -174,7 +87,7 @@ static int kernel_btf_digest(uint64_t *hash)
 	if (fd < 0)
 		return -errno;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		*hash = fnv1a(*hash, buf, (size_t)n);
+		*hash = ps_fnv1a(*hash, buf, (size_t)n);
 	close(fd);
 	return n < 0 ? -EIO : 0;
 }
@@ -183,61 +96,24 @@ static int entry_key(const void *obj, size_t size, uint64_t *key)
 {
 	struct utsname uts;
 	struct stat st;
-	uint64_t btf_size, hash = FNV_OFFSET;
+	uint64_t btf_size, hash = PS_FNV_OFFSET;
 	int err;
 
 	if (uname(&uts) || stat(VMLINUX_BTF, &st))
 		return -errno;
 	btf_size = (uint64_t)st.st_size;
-	hash = fnv1a(hash, ENTRY_MAGIC, sizeof(ENTRY_MAGIC));
-	hash = fnv1a(hash, uts.release, strlen(uts.release) + 1);
-	hash = fnv1a(hash, uts.version, strlen(uts.version) + 1);
-	hash = fnv1a(hash, uts.machine, strlen(uts.machine) + 1);
-	hash = fnv1a(hash, &btf_size, sizeof(btf_size));
+	hash = ps_fnv1a(hash, ENTRY_MAGIC, sizeof(ENTRY_MAGIC));
+	hash = ps_fnv1a(hash, uts.release, strlen(uts.release) + 1);
+	hash = ps_fnv1a(hash, uts.version, strlen(uts.version) + 1);
+	hash = ps_fnv1a(hash, uts.machine, strlen(uts.machine) + 1);
+	hash = ps_fnv1a(hash, &btf_size, sizeof(btf_size));
 	if (kernel_build_id(&hash) != 0) {
 		err = kernel_btf_digest(&hash);
 		if (err)
 			return err;
 	}
-	*key = fnv1a(hash, obj, size);
+	*key = ps_fnv1a(hash, obj, size);
 	return 0;
-}
-
-/* Refuses a directory or file that another user could have written. */
-static int check_owner(const struct stat *st, const char *path)
-{
-	if (st->st_uid != geteuid() || (st->st_mode & (S_IWGRP | S_IWOTH))) {
-		ps_debug("CO-RE types: not using %s: owned by uid %u or writable by others", path,
-			 (unsigned)st->st_uid);
-		return -EPERM;
-	}
-	return 0;
-}
-
-static int make_dirs(const char *dir)
-{
-	char path[PATH_MAX];
-	struct stat st;
-	size_t len = strlen(dir);
-
-	if (len == 0 || len >= sizeof(path))
-		return -ENAMETOOLONG;
-	memcpy(path, dir, len + 1);
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(path, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(path, 0755) && errno != EEXIST)
-		return -errno;
-	if (stat(path, &st))
-		return -errno;
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	return check_owner(&st, path);
 }
 
 /* Returns the entry's payload when it is whole and made for key. */
@@ -246,18 +122,10 @@ static int read_entry(const char *path, uint64_t key, uint8_t **payload, size_t 
 	struct entry_header hdr;
 	uint8_t *data;
 	size_t size;
-	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	int err;
+	int err = ps_cache_read_owned(path, sizeof(hdr) + PAYLOAD_MAX, &data, &size);
 
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) || check_owner(&st, path)) {
-		close(fd);
-		return -EPERM;
-	}
-	err = read_fd_all(fd, sizeof(hdr) + PAYLOAD_MAX, &data, &size);
-	close(fd);
+	if (err == -EPERM)
+		ps_debug("CO-RE types: not using %s: owned by another user or writable by others", path);
 	if (err)
 		return err;
 	err = -EBADMSG;
@@ -266,7 +134,7 @@ static int read_entry(const char *path, uint64_t key, uint8_t **payload, size_t 
 	memcpy(&hdr, data, sizeof(hdr));
 	if (memcmp(hdr.magic, ENTRY_MAGIC, sizeof(hdr.magic)) || hdr.key != key ||
 	    hdr.payload_size != size - sizeof(hdr) ||
-	    hdr.digest != fnv1a(FNV_OFFSET, data + sizeof(hdr), size - sizeof(hdr)))
+	    hdr.digest != ps_fnv1a(PS_FNV_OFFSET, data + sizeof(hdr), size - sizeof(hdr)))
 		goto bad;
 	memmove(data, data + sizeof(hdr), size - sizeof(hdr));
 	*payload = data;
@@ -283,30 +151,12 @@ static int write_entry(const char *dir, const char *path, uint64_t key, const ui
 {
 	struct entry_header hdr = {
 		.key = key,
-		.digest = fnv1a(FNV_OFFSET, payload, payload_size),
+		.digest = ps_fnv1a(PS_FNV_OFFSET, payload, payload_size),
 		.payload_size = payload_size,
 	};
-	char tmp[PATH_MAX];
-	int fd, err;
 
 	memcpy(hdr.magic, ENTRY_MAGIC, sizeof(hdr.magic));
-	if (snprintf(tmp, sizeof(tmp), "%s/.entry-XXXXXX", dir) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	err = fchmod(fd, 0644) ? -errno : 0;
-	if (!err)
-		err = write_fd_all(fd, &hdr, sizeof(hdr));
-	if (!err)
-		err = write_fd_all(fd, payload, payload_size);
-	if (close(fd) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
-	return err;
+	return ps_cache_write_atomic(dir, path, 0644, &hdr, sizeof(hdr), payload, payload_size);
 }
 
 static int spawn_wait(const char *file, char *const argv[], const posix_spawn_file_actions_t *actions)
@@ -358,7 +208,7 @@ static int build_payload(const char *dir, const void *obj, size_t size, uint8_t 
 		return -ENAMETOOLONG;
 	}
 	fd = open(obj_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	err = fd < 0 ? -errno : write_fd_all(fd, obj, size);
+	err = fd < 0 ? -errno : ps_write_fd_all(fd, obj, size);
 	if (fd >= 0)
 		close(fd);
 	if (!err) {
@@ -369,7 +219,7 @@ static int build_payload(const char *dir, const void *obj, size_t size, uint8_t 
 			ps_debug("CO-RE types: bpftool gen min_core_btf failed (%s)", strerror(-err));
 	}
 	if (!err)
-		err = read_path_all(out_path, PAYLOAD_MAX, payload, payload_size);
+		err = ps_read_path_all(out_path, PAYLOAD_MAX, payload, payload_size);
 	unlink(out_path);
 	unlink(obj_path);
 	rmdir(work);
@@ -384,7 +234,7 @@ static int publish(const uint8_t *payload, size_t payload_size, struct ps_core_b
 
 	if (fd < 0)
 		return -errno;
-	err = write_fd_all(fd, payload, payload_size);
+	err = ps_write_fd_all(fd, payload, payload_size);
 	if (err) {
 		close(fd);
 		return err;
@@ -416,7 +266,7 @@ int ps_core_btf_get(const char *cache_dir, const char *name, const void *obj, si
 	if (snprintf(core->entry, sizeof(core->entry), "%s/%s-%016llx.btf", cache_dir, name,
 		     (unsigned long long)key) >= (int)sizeof(core->entry))
 		return -ENAMETOOLONG;
-	err = make_dirs(cache_dir);
+	err = ps_cache_dir_make(cache_dir);
 	if (err) {
 		ps_debug("CO-RE types: cache directory %s unusable (%s): reading the kernel's whole BTF", cache_dir,
 			 strerror(-err));

@@ -24,7 +24,7 @@ struct made_map {
 	char *name;                /* whole: the kernel keeps only 15 characters */
 	enum bpf_map_type type;
 	uint32_t key_size, value_size, max_entries, flags;
-	int fd;
+	int fd;                    /* or a negative errno: not made */
 };
 
 struct ps_maps_ahead {
@@ -33,10 +33,18 @@ struct ps_maps_ahead {
 	uint32_t ring_kib;
 	const struct ps_hookset_desc *hookset;
 	int ring_fd;               /* or a negative errno */
-	struct made_map *maps;
+	struct made_map *maps;     /* the definitions, then the maps as made */
 	size_t n_maps;
+	/*
+	 * The thread publishes the definitions first (defined, release), then
+	 * makes the ring, then the maps. Each map goes to whoever claims its
+	 * index first (next_map): a main thread that is ready before the thread
+	 * is done makes the rest itself, both cores at work instead of one
+	 * waiting (a LRU map's free list takes a millisecond or more to fill).
+	 */
+	bool defined;
+	size_t next_map;
 };
-
 /*
  * Big enough to ride out the reader losing its CPU for a while during a
  * bulk transfer on both ends of a small machine (bench P2), small enough
@@ -58,30 +66,19 @@ static bool made_by_object(const struct bpf_map *map)
 	return bpf_map__is_internal(map) || strcmp(bpf_map__name(map), RING_NAME) == 0;
 }
 
-static void make_map(struct ps_maps_ahead *ahead, const struct bpf_map *map)
+static void make_map(struct made_map *m)
 {
-	struct made_map *m = &ahead->maps[ahead->n_maps];
-	LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = bpf_map__map_flags(map));
+	LIBBPF_OPTS(bpf_map_create_opts, create, .map_flags = m->flags);
 
-	m->name = strdup(bpf_map__name(map));
-	if (!m->name)
-		return;
-	m->type = bpf_map__type(map);
-	m->key_size = bpf_map__key_size(map);
-	m->value_size = bpf_map__value_size(map);
-	m->max_entries = bpf_map__max_entries(map);
-	m->flags = bpf_map__map_flags(map);
 	m->fd = bpf_map_create(m->type, m->name, m->key_size, m->value_size, m->max_entries, &create);
-	if (m->fd >= 0) {
-		ahead->n_maps++;
-		return;
+	if (m->fd < 0) {
+		m->fd = -errno;
+		ps_debug("map %s not made ahead: %s", m->name, strerror(-m->fd));
 	}
-	ps_debug("map %s not made ahead: %s", m->name, strerror(errno));
-	free(m->name);
 }
 
-/* The hook set's own maps, as its object defines them before any configuration. */
-static void make_object_maps(struct ps_maps_ahead *ahead)
+/* The hook set's own maps as its object defines them before any configuration; none made yet. */
+static void define_object_maps(struct ps_maps_ahead *ahead)
 {
 	const struct ps_hookset_desc *hs = ahead->hookset;
 	struct bpf_object *obj = bpf_object__open_mem(hs->bpf_obj, (size_t)(hs->bpf_obj_end - hs->bpf_obj), NULL);
@@ -93,21 +90,42 @@ static void make_object_maps(struct ps_maps_ahead *ahead)
 	bpf_object__for_each_map(map, obj)
 		n++;
 	ahead->maps = calloc(n ? n : 1, sizeof(*ahead->maps));
-	if (ahead->maps)
-		bpf_object__for_each_map(map, obj)
-			if (!made_by_object(map))
-				make_map(ahead, map);
+	bpf_object__for_each_map(map, obj) {
+		struct made_map *m = ahead->maps ? &ahead->maps[ahead->n_maps] : NULL;
+
+		if (!m || made_by_object(map) || !(m->name = strdup(bpf_map__name(map))))
+			continue;
+		m->type = bpf_map__type(map);
+		m->key_size = bpf_map__key_size(map);
+		m->value_size = bpf_map__value_size(map);
+		m->max_entries = bpf_map__max_entries(map);
+		m->flags = bpf_map__map_flags(map);
+		m->fd = -EAGAIN;
+		ahead->n_maps++;
+	}
 	bpf_object__close(obj);
+}
+
+/* Makes the maps nobody has claimed yet, one claim at a time. */
+static void make_unclaimed_maps(struct ps_maps_ahead *ahead)
+{
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&ahead->next_map, 1, __ATOMIC_RELAXED)) < ahead->n_maps)
+		make_map(&ahead->maps[i]);
 }
 
 static void *make_maps(void *arg)
 {
 	struct ps_maps_ahead *ahead = arg;
-	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, RING_NAME, 0, 0, ahead->ring_kib * 1024u, NULL);
+	int fd;
 
-	ahead->ring_fd = fd < 0 ? -errno : fd;
 	if (ahead->hookset)
-		make_object_maps(ahead);
+		define_object_maps(ahead);
+	__atomic_store_n(&ahead->defined, true, __ATOMIC_RELEASE);
+	fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, RING_NAME, 0, 0, ahead->ring_kib * 1024u, NULL);
+	ahead->ring_fd = fd < 0 ? -errno : fd;
+	make_unclaimed_maps(ahead);
 	return NULL;
 }
 
@@ -156,7 +174,7 @@ static int use_object_maps(struct ps_maps_ahead *ahead, struct bpf_object *obj)
 
 	bpf_object__for_each_map(map, obj) {
 		for (size_t i = 0; i < ahead->n_maps; i++) {
-			if (!same_definition(&ahead->maps[i], map))
+			if (ahead->maps[i].fd < 0 || !same_definition(&ahead->maps[i], map))
 				continue;
 			if (bpf_map__reuse_fd(map, ahead->maps[i].fd) == 0)
 				used++;
@@ -173,6 +191,9 @@ int ps_maps_ahead_use(struct ps_maps_ahead *ahead, struct bpf_object *obj)
 
 	if (!ahead)
 		return -ENOENT;
+	/* the thread is still at work: this thread makes the maps it has not come to yet */
+	if (__atomic_load_n(&ahead->defined, __ATOMIC_ACQUIRE))
+		make_unclaimed_maps(ahead);
 	wait_for_thread(ahead);
 	if (ahead->ring_fd < 0 || !ring)
 		return ahead->ring_fd < 0 ? ahead->ring_fd : -ENOENT;
@@ -190,7 +211,8 @@ void ps_maps_ahead_free(struct ps_maps_ahead *ahead)
 	if (ahead->ring_fd >= 0)
 		close(ahead->ring_fd);
 	for (size_t i = 0; i < ahead->n_maps; i++) {
-		close(ahead->maps[i].fd);
+		if (ahead->maps[i].fd >= 0)
+			close(ahead->maps[i].fd);
 		free(ahead->maps[i].name);
 	}
 	free(ahead->maps);

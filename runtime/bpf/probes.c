@@ -397,10 +397,10 @@ static int load_object(const struct ps_options *opts, const struct ps_hookset_de
 	return 0;
 }
 
-/* Opens the object and writes into it all the plan decides. */
+/* Opens the object and writes into it all the plan decides but its maps. */
 static int open_configured(const struct ps_options *opts, const struct ps_plan *plan,
 			   const struct ps_hookset_desc *hookset, const long *sites, const char *core_btf_path,
-			   struct ps_probes *probes, struct bpf_object **obj, bool *all_shared)
+			   struct bpf_object **obj)
 {
 	int err = open_object(opts, hookset, core_btf_path, obj);
 
@@ -410,8 +410,6 @@ static int open_configured(const struct ps_options *opts, const struct ps_plan *
 		err = write_config(opts, plan, *obj);
 	if (!err)
 		err = ps_link_write(opts, plan, hookset, sites, *obj);
-	if (!err)
-		err = use_maps_made_ahead(opts, probes, *obj, all_shared);
 	return err;
 }
 
@@ -428,12 +426,22 @@ static int open_and_load(const struct ps_options *opts, const struct ps_plan *pl
 			 const char *core_btf_path, struct ps_probes *probes, bool *refused)
 {
 	bool all_shared = false, twin_shared = false;
-	int err = open_configured(opts, plan, hookset, sites, core_btf_path, probes, &probes->obj, &all_shared);
+	int err = open_configured(opts, plan, hookset, sites, core_btf_path, &probes->obj);
 
-	/* a twin that cannot be had is no failure: the object then loads alone */
-	if (!err && all_shared &&
-	    (open_configured(opts, plan, hookset, sites, core_btf_path, probes, &probes->twin, &twin_shared) ||
-	     !twin_shared)) {
+	/*
+	 * The twin is opened before the maps are taken over: until the maps
+	 * made ahead are ready, this thread would only wait. A twin that cannot
+	 * be had is no failure: the object then loads alone.
+	 */
+	if (!err && (probes->ahead || probes->share_from) &&
+	    open_configured(opts, plan, hookset, sites, core_btf_path, &probes->twin)) {
+		bpf_object__close(probes->twin);
+		probes->twin = NULL;
+	}
+	if (!err)
+		err = use_maps_made_ahead(opts, probes, probes->obj, &all_shared);
+	if (!err && probes->twin &&
+	    (!all_shared || use_maps_made_ahead(opts, probes, probes->twin, &twin_shared) || !twin_shared)) {
 		bpf_object__close(probes->twin);
 		probes->twin = NULL;
 	}

@@ -8,6 +8,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include "capstone_lib.h"
@@ -120,10 +121,19 @@ static void *warm_thread(void *arg)
 struct ps_capstone_warm *ps_capstone_warm_start(void)
 {
 	struct ps_capstone_warm *warm = calloc(1, sizeof(*warm));
+	sigset_t all, old;
+	int err;
 
-	if (warm && pthread_create(&warm->thread, NULL, warm_thread, warm) != 0) {
+	if (!warm)
+		return NULL;
+	/* signals stay with the main thread: a discovered copy's plan is made while capture runs */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&warm->thread, NULL, warm_thread, warm);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err) {
 		free(warm);
-		warm = NULL;
+		return NULL;
 	}
 	return warm;
 }

@@ -89,6 +89,11 @@ void ps_elf_close(struct ps_elf *elf)
 		ps_elf_free(elf);
 }
 
+int ps_elf_stat(const struct ps_elf *elf, struct stat *st)
+{
+	return fstat(elf->fd, st) ? -errno : 0;
+}
+
 const char *ps_elf_path(const struct ps_elf *elf)
 {
 	return elf->path;

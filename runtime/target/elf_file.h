@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -15,6 +16,8 @@ struct ps_elf;
 struct ps_elf *ps_elf_open(const char *path);
 void ps_elf_close(struct ps_elf *elf);
 const char *ps_elf_path(const struct ps_elf *elf);
+/* fstat(2) of the file as opened: the very file read, whatever its path names since. */
+int ps_elf_stat(const struct ps_elf *elf, struct stat *st);
 
 /*
  * Finds a function symbol (.dynsym, then .symtab) and returns the file offset

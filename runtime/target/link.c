@@ -11,6 +11,7 @@
 #include "link.h"
 #include "names.h"
 #include "rodata.h"
+#include "verdict_cache.h"
 #include "log.h"
 
 #define LINK_VAR "ps_link"
@@ -285,8 +286,11 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 		  long *sites, uint32_t *n_missing)
 {
 	const struct ps_module_desc *module = opts->module;
+	uint32_t hookset_index = (uint32_t)(hookset - module->hooksets), missing_before = *n_missing;
 	int err = 0;
 
+	if (ps_verdict_cache_sites(plan->verdicts, hookset_index, hookset->n_hooks, sites, n_missing))
+		return 0;
 	for (uint32_t i = 0; i < hookset->n_hooks && !err; i++) {
 		const struct ps_hook_desc *hook = &hookset->hooks[i];
 		struct ps_resolved_target *target = &plan->targets[hook->target];
@@ -311,6 +315,11 @@ int ps_hook_sites(const struct ps_options *opts, const struct ps_plan *plan, con
 				 symbol, path);
 			err = (int)offset;
 		}
+	}
+	if (!err) {
+		ps_verdict_cache_keep_sites(plan->verdicts, hookset_index, hookset->n_hooks, sites,
+					    *n_missing - missing_before);
+		ps_verdict_cache_save(plan->verdicts);
 	}
 	return err;
 }

@@ -16,6 +16,7 @@
 #include "names.h"
 #include "target.h"
 #include "tls_stacks.h"
+#include "verdict_cache.h"
 #include "version_order.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -268,8 +269,17 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 	}
 	if (!target->version.regex)
 		return 0;
-	err = ps_target_version_detect(resolved->elf, target, resolved->version, sizeof(resolved->version),
-				       resolved->version_from, sizeof(resolved->version_from), &matched);
+	err = ps_verdict_cache_version(plan->verdicts, target, resolved);
+	if (err == -ESRCH) {
+		err = ps_target_version_detect(resolved->elf, target, resolved->version, sizeof(resolved->version),
+					       resolved->version_from, sizeof(resolved->version_from), &matched);
+		if (err == -ENOENT)
+			resolved->version[0] = '\0';
+		if (err == 0 || err == -ENOENT)
+			ps_verdict_cache_keep_version(plan->verdicts, target, resolved, err ? NULL : matched);
+		if (!err)
+			resolved->product = matched->product;
+	}
 	if (err == -ENOENT) {
 		plan_warn(plan, "%s: no version string in %s (nor in the libraries it needs); capturing without offsets",
 			module, resolved->path);
@@ -280,7 +290,6 @@ static int read_version(const struct ps_options *opts, const struct ps_target_de
 		ps_error("%s: cannot read the version of %s: %s", module, resolved->path, strerror(-err));
 		return err;
 	}
-	resolved->product = matched->product;
 	return 0;
 }
 
@@ -401,8 +410,11 @@ static void check_accessors(const struct ps_options *opts, struct ps_plan *plan)
 		return;
 	}
 	memcpy(plan->offsets, plan->layout->offsets, m->n_offsets * sizeof(*plan->offsets));
-	ps_accessors_check(m, plan->layout, plan->targets[0].elf, ps_target_disasm(&plan->targets[0]), plan->offsets,
-			   shown, &result);
+	if (!ps_verdict_cache_accessors(plan->verdicts, m, plan->layout, plan->offsets, shown, &result)) {
+		ps_accessors_check(m, plan->layout, plan->targets[0].elf, ps_target_disasm(&plan->targets[0]),
+				   plan->offsets, shown, &result);
+		ps_verdict_cache_keep_accessors(plan->verdicts, m, plan->layout, plan->offsets, shown, &result);
+	}
 	plan->trust.accessors_confirmed = result.checked;
 	if (result.mismatches) {
 		plan->trust.contradicted_by = &m->offsets[result.first_mismatch];
@@ -563,6 +575,10 @@ int ps_plan_make_files(const struct ps_options *opts, const char *const *paths, 
 			return err;
 	}
 	ps_debug_phase("targets found");
+	/* what an earlier start read from these very files; capstone loads ahead only when something must be decoded */
+	plan->verdicts = ps_verdict_cache_open(opts, plan);
+	if (!ps_verdict_cache_complete(plan->verdicts))
+		plan->capstone_warm = ps_capstone_warm_start();
 	err = read_version(opts, &module->targets[0], &plan->targets[0], plan);
 	if (err)
 		return err;
@@ -596,6 +612,8 @@ struct ps_disasm *ps_target_disasm(struct ps_resolved_target *target)
 
 void ps_plan_close_files(struct ps_plan *plan)
 {
+	ps_capstone_warm_end(plan->capstone_warm);
+	plan->capstone_warm = NULL;
 	for (uint32_t i = 0; plan->targets && i < plan->n_targets; i++) {
 		ps_disasm_close(&plan->targets[i].disasm);
 		ps_elf_close(plan->targets[i].elf);
@@ -615,5 +633,7 @@ void ps_plan_free(struct ps_plan *plan)
 	plan->targets = NULL;
 	free(plan->offsets);
 	plan->offsets = NULL;
+	ps_verdict_cache_free(plan->verdicts);
+	plan->verdicts = NULL;
 	ps_trust_free(&plan->trust);
 }

@@ -25,6 +25,8 @@ struct ps_resolved_target {
 	bool version_forced;        /* the version was given on the command line */
 };
 
+struct ps_verdict_cache;
+
 struct ps_plan {
 	struct ps_resolved_target *targets;   /* one per module target */
 	uint32_t n_targets;
@@ -42,6 +44,8 @@ struct ps_plan {
 	 * (ps_plan_make_at). targets[0].path is "".
 	 */
 	bool watch_only;
+	struct ps_verdict_cache *verdicts;    /* what earlier starts read from these files (verdict_cache.h); NULL: none */
+	struct ps_capstone_warm *capstone_warm; /* capstone loading ahead, when the verdicts must be read */
 };
 
 /*
@@ -74,7 +78,8 @@ void ps_plan_free(struct ps_plan *plan);
 struct ps_disasm *ps_target_disasm(struct ps_resolved_target *target);
 
 /*
- * Closes the targets' files (their ELFs) and decoders: start-up steps read
+ * Closes the targets' files (their ELFs) and decoders, and waits for capstone's
+ * loading ahead: start-up steps read
  * them, the capture does not, and a mapped 100 MB executable or capstone's
  * tables would stay resident.
  */

@@ -147,7 +147,9 @@ CORRECT_RE = re.compile(r"^plainsight: debug: tls: (\S+): (\S+) reads it at (\d+
 def node_accessors(ctx, major, force, layout, confirmed, corrected):
     import test_versions
     node = test_versions.corpus("node:%d" % major)["path"]
-    ps = ctx.start_plainsight(["tls", "--libssl", node, "-d"] + (["--ssl_version", force] if force else []))
+    # --btf-cache none: the library itself is read (no verdicts from the cache), so -d tells each accessor
+    ps = ctx.start_plainsight(["tls", "--libssl", node, "-d", "--btf-cache", "none"] +
+                              (["--ssl_version", force] if force else []))
     ps.wait_attached()
     ps.stop()
     err = ps.stderr.splitlines()

@@ -581,7 +581,8 @@ def versions_attach(ctx, suite, want_version):
     lib = os.path.join(entry["path"], "usr/lib/x86_64-linux-gnu/libgnutls.so.30")
     if not os.path.exists(lib):
         raise TestFailure("the corpus %s holds no %s" % (entry["path"], lib))
-    ps = ctx.start_plainsight(["gnutls", "--gnutls", lib, "-d", "-q", "-p", str(os.getpid())])
+    # --btf-cache none: the library itself is read (no verdicts from the cache), so -d tells each step
+    ps = ctx.start_plainsight(["gnutls", "--gnutls", lib, "-d", "-q", "-p", str(os.getpid()), "--btf-cache", "none"])
     ps.wait_attached()
     ps.stop()
     err = ps.stderr

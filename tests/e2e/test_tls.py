@@ -134,41 +134,54 @@ def python_capture(ctx, client_bytes, server_bytes, extra=(), asan=False, env=No
 
 # ---- 1. curl <-> openssl s_server ---------------------------------------------
 
+def curl_capture(ctx, size, extra=()):
+    """plainsight -m json (with extra) around curl POSTing size bytes to openssl
+    s_server and getting size back; checks every byte both ends sent and the
+    connection's fds and ports. Returns plainsight's process."""
+    cert, key = make_cert(ctx)
+    ex = CurlExchange(ctx, cert, key, size, size)
+    ps = start_json(ctx, extra)
+    ex.run()
+    ps.stop()
+    records, summary, others = ps.json_output()
+    with with_loss_context(records, summary, (ex.server.pid, ex.curl_pid)):
+        check_curl_exchange(ex, records, summary, others)
+    return ps
+
+
+def check_curl_exchange(ex, records, summary, others):
+    """What curl_capture checks in the records of one exchange."""
+    # curl 7.88 gives OpenSSL its own BIO (num is 0): the spec checks
+    # the offsets' fd only on socket BIOs, so no mismatch here either.
+    check_summary(records, summary, others)
+    # Our own bookkeeping first: did the programs do what we think?
+    if not ex.server_got.endswith(ex.body) or not ex.server_got.startswith(b"POST / HTTP/1.1\r\n"):
+        raise TestFailure("s_server's stdout is not curl's POST with the body (%d bytes)"
+                          % len(ex.server_got), "start: %r" % ex.server_got[:200])
+    compare_bytes("curl's output file vs the response body s_server sent", ex.curl_got, ex.resp_body)
+    s_pid, c_pid = ex.server.pid, ex.curl_pid
+    curl_w = compare_stream(records, c_pid, "write", ex.server_got,
+                            "curl SSL writes vs s_server's stdout",
+                            tuple_=(LOCAL, None, LOCAL, ex.port))
+    compare_stream(records, c_pid, "read", ex.response, "curl SSL reads vs the response s_server sent",
+                   tuple_=(LOCAL, None, LOCAL, ex.port))
+    srv_w = compare_stream(records, s_pid, "write", ex.response, "s_server SSL writes vs its stdin",
+                           tuple_=(LOCAL, ex.port, LOCAL, None))
+    compare_stream(records, s_pid, "read", ex.server_got, "s_server SSL reads vs its stdout",
+                   tuple_=(LOCAL, ex.port, LOCAL, None))
+    # The two ends name the same connection.
+    if curl_w[0].get("sport") != srv_w[0].get("dport"):
+        raise TestFailure("curl's local port %r is not s_server's peer port %r"
+                          % (curl_w[0].get("sport"), srv_w[0].get("dport")))
+    for pid, fdrecs in ((c_pid, records_of(records, c_pid)), (s_pid, records_of(records, s_pid))):
+        fds = {r.get("fd") for r in fdrecs}
+        if len(fds) != 1 or min(fds) < 0:
+            raise TestFailure("pid %d: reads and writes of one connection name fds %s" % (pid, sorted(fds)))
+
+
 def curl_test(size):
     def run(ctx):
-        cert, key = make_cert(ctx)
-        ex = CurlExchange(ctx, cert, key, size, size)
-        ps = start_json(ctx)
-        ex.run()
-        ps.stop()
-        records, summary, others = ps.json_output()
-        with with_loss_context(records, summary, (ex.server.pid, ex.curl_pid)):
-            # curl 7.88 gives OpenSSL its own BIO (num is 0): the spec checks
-            # the offsets' fd only on socket BIOs, so no mismatch here either.
-            check_summary(records, summary, others)
-            # Our own bookkeeping first: did the programs do what we think?
-            if not ex.server_got.endswith(ex.body) or not ex.server_got.startswith(b"POST / HTTP/1.1\r\n"):
-                raise TestFailure("s_server's stdout is not curl's POST with the body (%d bytes)"
-                                  % len(ex.server_got), "start: %r" % ex.server_got[:200])
-            compare_bytes("curl's output file vs the response body s_server sent", ex.curl_got, ex.resp_body)
-            s_pid, c_pid = ex.server.pid, ex.curl_pid
-            curl_w = compare_stream(records, c_pid, "write", ex.server_got,
-                                    "curl SSL writes vs s_server's stdout",
-                                    tuple_=(LOCAL, None, LOCAL, ex.port))
-            compare_stream(records, c_pid, "read", ex.response, "curl SSL reads vs the response s_server sent",
-                           tuple_=(LOCAL, None, LOCAL, ex.port))
-            srv_w = compare_stream(records, s_pid, "write", ex.response, "s_server SSL writes vs its stdin",
-                                   tuple_=(LOCAL, ex.port, LOCAL, None))
-            compare_stream(records, s_pid, "read", ex.server_got, "s_server SSL reads vs its stdout",
-                           tuple_=(LOCAL, ex.port, LOCAL, None))
-            # The two ends name the same connection.
-            if curl_w[0].get("sport") != srv_w[0].get("dport"):
-                raise TestFailure("curl's local port %r is not s_server's peer port %r"
-                                  % (curl_w[0].get("sport"), srv_w[0].get("dport")))
-            for pid, fdrecs in ((c_pid, records_of(records, c_pid)), (s_pid, records_of(records, s_pid))):
-                fds = {r.get("fd") for r in fdrecs}
-                if len(fds) != 1 or min(fds) < 0:
-                    raise TestFailure("pid %d: reads and writes of one connection name fds %s" % (pid, sorted(fds)))
+        curl_capture(ctx, size)
     return run
 
 

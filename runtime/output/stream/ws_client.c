@@ -7,6 +7,7 @@
 #include <libwebsockets.h>
 #include "log.h"
 #include "ws_client.h"
+#include "lws_lib.h"
 #include "ws_context.h"
 
 #define BACKOFF_FIRST_MS 100
@@ -43,7 +44,7 @@ static uint64_t mono_ns(void)
 
 static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-	struct ps_ws_client *c = lws_context_user(lws_get_context(wsi));
+	struct ps_ws_client *c = ps_lws_lib()->context_user(ps_lws_lib()->get_context(wsi));
 
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
@@ -59,7 +60,7 @@ static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user,
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		if (!c->pending)
 			return 0;
-		if (lws_write(wsi, c->buf + LWS_PRE, c->pending, c->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
+		if (ps_lws_lib()->write(wsi, c->buf + LWS_PRE, c->pending, c->binary ? LWS_WRITE_BINARY : LWS_WRITE_TEXT) <
 		    (int)c->pending)
 			c->write_error = -EPIPE;
 		c->pending = 0;
@@ -85,8 +86,8 @@ static void serve_until(struct ps_ws_client *c, bool (*done)(const struct ps_ws_
 	uint64_t deadline = mono_ns() + (uint64_t)timeout_ms * 1000000ull;
 
 	while (!done(c) && mono_ns() < deadline) {
-		lws_sul_schedule(c->ctx, 0, &c->tick, on_tick, TICK_US);
-		if (lws_service(c->ctx, 0) < 0)
+		ps_lws_lib()->sul_schedule(c->ctx, 0, &c->tick, on_tick, TICK_US);
+		if (ps_lws_lib()->service(c->ctx, 0) < 0)
 			break;
 	}
 }
@@ -99,7 +100,7 @@ static bool not_connecting(const struct ps_ws_client *c)
 /* lws keeps what the socket did not take of a write (a partial send) and sends it first: it is not sent yet. */
 static bool sent_or_down(const struct ps_ws_client *c)
 {
-	return (!c->pending && !(c->wsi && lws_partial_buffered(c->wsi))) || c->state != WS_UP;
+	return (!c->pending && !(c->wsi && ps_lws_lib()->partial_buffered(c->wsi))) || c->state != WS_UP;
 }
 
 static void backoff(struct ps_ws_client *c)
@@ -124,7 +125,7 @@ static int connect_now(struct ps_ws_client *c)
 	info.protocol = NULL;
 	info.local_protocol_name = protocols[0].name;
 	c->state = WS_CONNECTING;
-	c->wsi = lws_client_connect_via_info(&info);
+	c->wsi = ps_lws_lib()->client_connect_via_info(&info);
 	if (c->wsi)
 		serve_until(c, not_connecting, CONNECT_TIMEOUT_MS);
 	if (c->state != WS_UP) {
@@ -150,12 +151,12 @@ static int connect_now(struct ps_ws_client *c)
 static void take_incoming(struct ps_ws_client *c)
 {
 	for (int i = 0; i < INCOMING_ROUNDS && c->state == WS_UP && c->wsi; i++) {
-		struct pollfd pfd = { .fd = lws_get_socket_fd(c->wsi), .events = POLLIN | POLLRDHUP };
+		struct pollfd pfd = { .fd = ps_lws_lib()->get_socket_fd(c->wsi), .events = POLLIN | POLLRDHUP };
 
 		if (pfd.fd < 0 || poll(&pfd, 1, 0) != 1)
 			return;
-		lws_sul_schedule(c->ctx, 0, &c->tick, on_tick, TICK_US);
-		if (lws_service(c->ctx, 0) < 0)
+		ps_lws_lib()->sul_schedule(c->ctx, 0, &c->tick, on_tick, TICK_US);
+		if (ps_lws_lib()->service(c->ctx, 0) < 0)
 			return;
 	}
 }
@@ -190,12 +191,12 @@ int ps_ws_client_send(struct ps_ws_client *c, const uint8_t *data, size_t len, b
 	c->pending = len;
 	c->binary = binary;
 	c->write_error = 0;
-	lws_callback_on_writable(c->wsi);
+	ps_lws_lib()->callback_on_writable(c->wsi);
 	serve_until(c, sent_or_down, SEND_TIMEOUT_MS);
 	if (!sent_or_down(c) || c->pending || c->write_error || c->state != WS_UP) {
 		c->pending = 0;
 		if (c->state == WS_UP && c->wsi)
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+			ps_lws_lib()->set_timeout(c->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
 		c->state = WS_DOWN;
 		c->wsi = NULL;
 		backoff(c);
@@ -232,8 +233,8 @@ void ps_ws_client_free(struct ps_ws_client *c)
 {
 	if (!c)
 		return;
-	lws_sul_cancel(&c->tick);
-	lws_context_destroy(c->ctx);
+	ps_lws_lib()->sul_cancel(&c->tick);
+	ps_lws_lib()->context_destroy(c->ctx);
 	free(c->buf);
 	free(c);
 }

@@ -9,6 +9,7 @@
 #include <libwebsockets.h>
 #include "ecaptureq_encode.h"
 #include "log.h"
+#include "lws_lib.h"
 #include "ws_context.h"
 #include "ws_server.h"
 
@@ -100,7 +101,7 @@ static void broadcast(struct ps_ws_server *s, struct ps_stream_msg *m)
 	 * with no client connected.
 	 */
 	if (wake)
-		lws_cancel_service(s->ctx);
+		ps_lws_lib()->cancel_service(s->ctx);
 }
 
 void ps_ws_server_send(struct ps_ws_server *s, struct ps_stream_msg *m)
@@ -145,7 +146,7 @@ static void client_join(struct ps_ws_server *s, struct ws_client *c, struct lws 
 	s->counters.clients++;
 	s->counters.clients_total++;
 	pthread_mutex_unlock(&s->lock);
-	lws_callback_on_writable(wsi);
+	ps_lws_lib()->callback_on_writable(wsi);
 }
 
 static void client_leave(struct ps_ws_server *s, struct ws_client *c)
@@ -179,7 +180,7 @@ static int client_write(struct ps_ws_server *s, struct ws_client *c)
 		struct ps_stream_msg *m;
 		int n;
 
-		if (i && lws_send_pipe_choked(c->wsi))
+		if (i && ps_lws_lib()->send_pipe_choked(c->wsi))
 			break;
 		pthread_mutex_lock(&s->lock);
 		if (c->too_slow) {
@@ -192,7 +193,7 @@ static int client_write(struct ps_ws_server *s, struct ws_client *c)
 		if (!m)
 			return 0;
 		/* the room before data is written by lws_write; only this thread writes, one message at a time */
-		n = lws_write(c->wsi, m->data, m->len, LWS_WRITE_BINARY);
+		n = ps_lws_lib()->write(c->wsi, m->data, m->len, LWS_WRITE_BINARY);
 		if (n >= 0 && (size_t)n >= m->len && m->kind == PS_STREAM_EVENT) {
 			pthread_mutex_lock(&s->lock);
 			s->counters.events_sent++;
@@ -203,7 +204,7 @@ static int client_write(struct ps_ws_server *s, struct ws_client *c)
 			return -1;
 	}
 	if (more)
-		lws_callback_on_writable(c->wsi);
+		ps_lws_lib()->callback_on_writable(c->wsi);
 	return 0;
 }
 
@@ -216,7 +217,7 @@ static int client_write(struct ps_ws_server *s, struct ws_client *c)
 static void ask_writes(struct ps_ws_server *s)
 {
 	for (struct ws_client *c = s->clients; c; c = c->next)
-		lws_callback_on_writable(c->wsi);
+		ps_lws_lib()->callback_on_writable(c->wsi);
 }
 
 static void on_heartbeat(lws_sorted_usec_list_t *sul)
@@ -231,12 +232,12 @@ static void on_heartbeat(lws_sorted_usec_list_t *sul)
 		broadcast(s, hb);
 		ps_stream_msg_unref(hb);
 	}
-	lws_sul_schedule(s->ctx, 0, &s->heartbeat_timer, on_heartbeat, HEARTBEAT_US);
+	ps_lws_lib()->sul_schedule(s->ctx, 0, &s->heartbeat_timer, on_heartbeat, HEARTBEAT_US);
 }
 
 static int on_lws(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
-	struct ps_ws_server *s = lws_context_user(lws_get_context(wsi));
+	struct ps_ws_server *s = ps_lws_lib()->context_user(ps_lws_lib()->get_context(wsi));
 
 	switch (reason) {
 	case LWS_CALLBACK_ESTABLISHED:
@@ -265,9 +266,9 @@ static void *service_thread(void *arg)
 {
 	struct ps_ws_server *s = arg;
 
-	lws_sul_schedule(s->ctx, 0, &s->heartbeat_timer, on_heartbeat, HEARTBEAT_US);
+	ps_lws_lib()->sul_schedule(s->ctx, 0, &s->heartbeat_timer, on_heartbeat, HEARTBEAT_US);
 	while (!__atomic_load_n(&s->stop, __ATOMIC_ACQUIRE))
-		if (lws_service(s->ctx, 0) < 0)
+		if (ps_lws_lib()->service(s->ctx, 0) < 0)
 			break;
 	return NULL;
 }
@@ -296,7 +297,7 @@ struct ps_ws_server *ps_ws_server_start(const char *host, uint16_t port)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
 		ps_error("--ecaptureq: cannot start its thread: %s", strerror(err));
-		lws_context_destroy(s->ctx);
+		ps_lws_lib()->context_destroy(s->ctx);
 		goto fail;
 	}
 	return s;
@@ -334,15 +335,15 @@ void ps_ws_server_stop(struct ps_ws_server *s, struct ps_ws_counters *final)
 	for (int waited = 0; waited < DRAIN_WAIT_MS && anything_queued(s); waited += 10)
 		nanosleep(&pause, NULL);
 	__atomic_store_n(&s->stop, 1, __ATOMIC_RELEASE);
-	lws_cancel_service(s->ctx);
+	ps_lws_lib()->cancel_service(s->ctx);
 	pthread_join(s->thread, NULL);
-	lws_sul_cancel(&s->heartbeat_timer);
+	ps_lws_lib()->sul_cancel(&s->heartbeat_timer);
 	/* what the clients never got is counted as theirs; the clients themselves are libwebsockets' to free */
 	for (struct ws_client *c = s->clients; c; c = c->next) {
 		s->counters.events_dropped += events_in(&c->fifo);
 		ps_msg_fifo_free(&c->fifo);
 	}
-	lws_context_destroy(s->ctx);
+	ps_lws_lib()->context_destroy(s->ctx);
 	*final = s->counters;
 	ps_msg_fifo_free(&s->replay);
 	pthread_mutex_destroy(&s->lock);

@@ -9,10 +9,12 @@
 #include "capstone_lib.h"
 #include "capture.h"
 #include "cli.h"
+#include "exec_watch_ahead.h"
 #include "log.h"
 #include "maps_ahead.h"
 #include "outfile.h"
 #include "probes.h"
+#include "reach_watch.h"
 #include "target.h"
 
 #define BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -66,6 +68,7 @@ int main(int argc, char **argv)
 	struct ps_probes probes = { 0 };
 	struct ps_outfiles files;
 	struct ps_stream *stream = NULL;
+	struct ps_exec_watch_ahead *exec_ahead = NULL;
 	bool files_open = false;
 	int err;
 
@@ -93,6 +96,9 @@ int main(int argc, char **argv)
 		probes.ahead = ps_maps_ahead_start(opts.mapsize_kib, &opts.module->hooksets[0]);
 	if (!err)
 		err = ps_plan_make(&opts, &plan);
+	/* the exec watch loads where a core would sit idle, chiefly while the probes are verified */
+	if (!err && ps_reach_watch_wanted(&opts))
+		exec_ahead = ps_exec_watch_ahead_start(opts.btf_cache_dir);
 	/* Every output is opened before attaching; a run that fails before capture leaves none it made. */
 	if (!err) {
 		err = ps_outfiles_open(&opts, &files);
@@ -103,10 +109,13 @@ int main(int argc, char **argv)
 		err = ps_probes_start(&opts, &plan, &probes);
 	ps_plan_close_files(&plan);
 	ps_debug_phase("target files closed");
-	if (!err)
-		err = ps_capture_run(&opts, &plan, &probes, &files);
-	else if (files_open)
-		ps_outfiles_discard(&files);
+	if (!err) {
+		err = ps_capture_run(&opts, &plan, &probes, &files, exec_ahead);
+	} else {
+		ps_exec_watch_ahead_cancel(exec_ahead);
+		if (files_open)
+			ps_outfiles_discard(&files);
+	}
 
 	ps_probes_destroy(&probes);
 	ps_stream_close(stream);

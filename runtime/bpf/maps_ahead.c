@@ -13,6 +13,7 @@
 #include "log.h"
 #include "maps_ahead.h"
 #include "meminfo.h"
+#include "ring_reader.h"
 #include "module.h"
 
 #define RING_MIN_KIB (8u << 10)
@@ -33,6 +34,7 @@ struct ps_maps_ahead {
 	uint32_t ring_kib;
 	const struct ps_hookset_desc *hookset;
 	int ring_fd;               /* or a negative errno */
+	struct ps_ring_reader *reader; /* the ring mapped for reading; NULL: not done (the capture maps it) */
 	struct made_map *maps;     /* the definitions, then the maps as made */
 	size_t n_maps;
 	/*
@@ -44,6 +46,10 @@ struct ps_maps_ahead {
 	 */
 	bool defined;
 	size_t next_map;
+	/* the thread's maps are made: they can be used while it maps the ring for reading */
+	pthread_mutex_t lock;
+	pthread_cond_t made_changed;
+	bool made;
 };
 /*
  * Big enough to ride out the reader losing its CPU for a while during a
@@ -126,6 +132,13 @@ static void *make_maps(void *arg)
 	fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, RING_NAME, 0, 0, ahead->ring_kib * 1024u, NULL);
 	ahead->ring_fd = fd < 0 ? -errno : fd;
 	make_unclaimed_maps(ahead);
+	pthread_mutex_lock(&ahead->lock);
+	ahead->made = true;
+	pthread_cond_broadcast(&ahead->made_changed);
+	pthread_mutex_unlock(&ahead->lock);
+	/* mapping the ring is kernel work too, done while the main thread has the programs verified */
+	if (fd >= 0)
+		ahead->reader = ps_ring_reader_new(fd);
 	return NULL;
 }
 
@@ -140,16 +153,28 @@ struct ps_maps_ahead *ps_maps_ahead_start(uint32_t ring_kib, const struct ps_hoo
 	ahead->ring_kib = ring_kib;
 	ahead->hookset = hookset;
 	ahead->ring_fd = -EAGAIN;
+	pthread_mutex_init(&ahead->lock, NULL);
+	pthread_cond_init(&ahead->made_changed, NULL);
 	/* signals stay with the main thread */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
 	err = pthread_create(&ahead->thread, NULL, make_maps, ahead);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err) {
+		pthread_cond_destroy(&ahead->made_changed);
+		pthread_mutex_destroy(&ahead->lock);
 		free(ahead);
 		return NULL;
 	}
 	return ahead;
+}
+
+static void wait_for_maps(struct ps_maps_ahead *ahead)
+{
+	pthread_mutex_lock(&ahead->lock);
+	while (!ahead->made)
+		pthread_cond_wait(&ahead->made_changed, &ahead->lock);
+	pthread_mutex_unlock(&ahead->lock);
 }
 
 static void wait_for_thread(struct ps_maps_ahead *ahead)
@@ -194,7 +219,7 @@ int ps_maps_ahead_use(struct ps_maps_ahead *ahead, struct bpf_object *obj)
 	/* the thread is still at work: this thread makes the maps it has not come to yet */
 	if (__atomic_load_n(&ahead->defined, __ATOMIC_ACQUIRE))
 		make_unclaimed_maps(ahead);
-	wait_for_thread(ahead);
+	wait_for_maps(ahead);
 	if (ahead->ring_fd < 0 || !ring)
 		return ahead->ring_fd < 0 ? ahead->ring_fd : -ENOENT;
 	err = bpf_map__reuse_fd(ring, ahead->ring_fd);
@@ -203,11 +228,24 @@ int ps_maps_ahead_use(struct ps_maps_ahead *ahead, struct bpf_object *obj)
 	return 1 + use_object_maps(ahead, obj);
 }
 
+struct ps_ring_reader *ps_maps_ahead_take_reader(struct ps_maps_ahead *ahead)
+{
+	struct ps_ring_reader *reader;
+
+	if (!ahead)
+		return NULL;
+	wait_for_thread(ahead);
+	reader = ahead->reader;
+	ahead->reader = NULL;
+	return reader;
+}
+
 void ps_maps_ahead_free(struct ps_maps_ahead *ahead)
 {
 	if (!ahead)
 		return;
 	wait_for_thread(ahead);
+	ps_ring_reader_free(ahead->reader);
 	if (ahead->ring_fd >= 0)
 		close(ahead->ring_fd);
 	for (size_t i = 0; i < ahead->n_maps; i++) {
@@ -216,5 +254,7 @@ void ps_maps_ahead_free(struct ps_maps_ahead *ahead)
 		free(ahead->maps[i].name);
 	}
 	free(ahead->maps);
+	pthread_cond_destroy(&ahead->made_changed);
+	pthread_mutex_destroy(&ahead->lock);
 	free(ahead);
 }

@@ -16,6 +16,7 @@
 struct bpf_object;
 struct ps_hookset_desc;
 struct ps_maps_ahead;
+struct ps_ring_reader;
 
 /* The default ring size: a 256th of the memory available, 8 to 64 MiB, a power of two. */
 uint32_t ps_ring_default_kib(void);
@@ -32,6 +33,13 @@ struct ps_maps_ahead *ps_maps_ahead_start(uint32_t ring_kib, const struct ps_hoo
  * when the ring could not be made (the caller then lets the object make it).
  */
 int ps_maps_ahead_use(struct ps_maps_ahead *ahead, struct bpf_object *obj);
+
+/*
+ * The ring made ahead, mapped for reading (ring_reader.h), once
+ * ps_maps_ahead_use gave it to the object; the caller's from then on. NULL:
+ * it could not be mapped ahead.
+ */
+struct ps_ring_reader *ps_maps_ahead_take_reader(struct ps_maps_ahead *ahead);
 
 /* Waits for the thread and closes what it made (the object keeps copies). NULL is fine. */
 void ps_maps_ahead_free(struct ps_maps_ahead *ahead);

@@ -19,6 +19,7 @@
 #include "probes.h"
 #include "maps_ahead.h"
 #include "rodata.h"
+#include "ring_reader.h"
 #include "twin_load.h"
 #include "uprobe_multi.h"
 
@@ -356,6 +357,7 @@ static int use_maps_made_ahead(const struct ps_options *opts, struct ps_probes *
 	used = ps_maps_ahead_use(probes->ahead, obj);
 	if (used > 0) {
 		*all_shared = used == count_shareable_maps(obj);
+		probes->ring_made_ahead = true;
 		return 0;
 	}
 	if (probes->ahead)
@@ -593,6 +595,13 @@ void ps_probes_detach(struct ps_probes *probes)
 	free(probes->link_fds);
 	probes->link_fds = NULL;
 	probes->n_link_fds = 0;
+}
+
+struct ps_ring_reader *ps_probes_take_reader(struct ps_probes *probes)
+{
+	struct ps_ring_reader *reader = probes->ring_made_ahead ? ps_maps_ahead_take_reader(probes->ahead) : NULL;
+
+	return reader ? reader : ps_ring_reader_new(probes->events_fd);
 }
 
 void ps_probes_destroy(struct ps_probes *probes)

@@ -11,6 +11,7 @@
 
 struct bpf_object;
 struct bpf_link;
+struct ps_ring_reader;
 
 struct ps_probes {
 	struct bpf_object *obj;
@@ -24,6 +25,7 @@ struct ps_probes {
 	uint32_t n_missing;         /* optional hooks whose symbol is absent */
 	struct ps_maps_ahead *ahead; /* maps being made ahead (maps_ahead.h); NULL: none */
 	int events_fd;              /* the ring buffer */
+	bool ring_made_ahead;       /* events_fd is ahead's ring, which it maps for reading too */
 	int loss_fd;                /* per-CPU loss counters */
 	int stopped_fd;             /* --lossless: processes stopped to let the ring drain */
 	uint32_t hookset;           /* the plan's */
@@ -48,6 +50,13 @@ int ps_probes_start(const struct ps_options *opts, const struct ps_plan *plan, s
  */
 int ps_probes_attach_copy(const struct ps_options *opts, const struct ps_plan *plan, const struct ps_probes *primary,
 			  const bool *attach_target, struct ps_probes *copy);
+
+/*
+ * The ring buffer mapped for reading (ring_reader.h): mapped during start-up
+ * when the ring was made ahead, else now. The caller's; NULL and errno on
+ * failure.
+ */
+struct ps_ring_reader *ps_probes_take_reader(struct ps_probes *probes);
 
 /* Detaches every probe (further events stop) but keeps the maps readable. */
 void ps_probes_detach(struct ps_probes *probes);

@@ -15,6 +15,8 @@
 #include <bpf/libbpf.h>
 #include "assemble.h"
 #include "attached_note.h"
+#include "exec_watch_ahead.h"
+#include "ring_reader.h"
 #include "backpressure.h"
 #include "caps.h"
 #include "capture.h"
@@ -659,10 +661,11 @@ fail:
 }
 
 int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, struct ps_probes *probes,
-		   struct ps_outfiles *files)
+		   struct ps_outfiles *files, struct ps_exec_watch_ahead *exec_ahead)
 {
 	struct capture cap = { .opts = opts, .plan = plan, .stream = files->stream,
 			       .counters = { .keys_refused = ps_trust_keys_refused(&plan->trust) } };
+	struct ps_ring_reader *reader = NULL;
 	struct ring_buffer *rb = NULL;
 	bool status = !opts->quiet && (opts->status || isatty(STDERR_FILENO));
 	int64_t mono_to_wall = (int64_t)(clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_MONOTONIC));
@@ -670,13 +673,16 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 
 	raise_reader_priority();
 	err = start_writers(opts, files, &cap);
-	if (err)
+	if (err) {
+		ps_exec_watch_ahead_cancel(exec_ahead);
 		return err;
+	}
 	cap.secrets_seen = ps_keylog_new();
 	cap.assembler = ps_assembler_new(opts->module, mono_to_wall, &cap.counters, on_record, &cap);
 	cap.collect = ps_collect_new(opts);
 	cap.names = ps_procnames_new();
-	rb = ring_buffer__new(probes->events_fd, on_ring_record, &cap, NULL);
+	reader = ps_probes_take_reader(probes);
+	rb = reader ? ps_ring_reader_start(reader, on_ring_record, &cap) : NULL;
 	if (!cap.secrets_seen || !cap.assembler || !cap.collect || !cap.names || !rb) {
 		ps_error("cannot set up the ring buffer reader: %s", strerror(errno));
 		err = -ENOMEM;
@@ -690,7 +696,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	 * started before it is found by the scan of the running processes,
 	 * which comes after the line so that the copies it attaches follow it.
 	 */
-	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status);
+	cap.reach = ps_reach_watch_start(opts, plan, probes, rb, cap.writer, status, exec_ahead);
+	exec_ahead = NULL;
 	drop_capabilities(probes, cap.reach);
 	announce_attached(opts, plan, probes);
 	ps_reach_watch_scan(cap.reach);
@@ -724,7 +731,8 @@ int ps_capture_run(const struct ps_options *opts, const struct ps_plan *plan, st
 	if (err < 0 && !cap.write_error)
 		ps_error("reading the ring buffer failed: %s", strerror(-err));
 out:
-	ring_buffer__free(rb);
+	ps_exec_watch_ahead_cancel(exec_ahead);    /* NULL once the reach watch took it */
+	ps_ring_reader_free(reader);
 	ps_reach_watch_free(cap.reach);
 	if (cap.assembler)
 		ps_assembler_free(cap.assembler);

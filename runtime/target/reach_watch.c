@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 #include "copies.h"
 #include "exec_watch.h"
+#include "exec_watch_ahead.h"
 #include "log.h"
 #include "reach.h"
 #include "reach_watch.h"
@@ -146,17 +147,22 @@ static struct ps_reach *reach_new(const struct ps_options *opts, const struct ps
 	return ps_reach_new(&reach_opts);
 }
 
+bool ps_reach_watch_wanted(const struct ps_options *opts)
+{
+	return !opts->pid && opts->module->n_targets && ps_tls_stacks_probed_by(opts->module->name);
+}
+
 struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
 					    const struct ps_probes *probes, struct ring_buffer *rb,
-					    struct ps_writer *writer, bool status_line)
+					    struct ps_writer *writer, bool status_line,
+					    struct ps_exec_watch_ahead *exec_ahead)
 {
-	struct ps_reach_watch *watch;
+	struct ps_reach_watch *watch = ps_reach_watch_wanted(opts) ? calloc(1, sizeof(*watch)) : NULL;
 
-	if (opts->pid || !opts->module->n_targets || !ps_tls_stacks_probed_by(opts->module->name))
+	if (!watch) {
+		ps_exec_watch_ahead_cancel(exec_ahead);
 		return NULL;
-	watch = calloc(1, sizeof(*watch));
-	if (!watch)
-		return NULL;
+	}
 	watch->writer = writer;
 	watch->status_line = status_line;
 	watch->module = opts->module->name;
@@ -167,9 +173,10 @@ struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const
 			plan->targets[0].path, strerror(errno));
 		ps_copies_free(watch->copies);
 		free(watch);
+		ps_exec_watch_ahead_cancel(exec_ahead);
 		return NULL;
 	}
-	watch->exec_watch = ps_exec_watch_start(opts->btf_cache_dir);
+	watch->exec_watch = ps_exec_watch_ahead_take(exec_ahead, opts->btf_cache_dir);
 	if (watch->exec_watch &&
 	    ring_buffer__add(rb, ps_exec_watch_ring_fd(watch->exec_watch), on_exec_event, watch) != 0) {
 		ps_warn("cannot read exec events: %s; programs started from now on are not checked for what is "

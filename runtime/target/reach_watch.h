@@ -11,12 +11,18 @@
 #include "target.h"
 
 struct ring_buffer;
+struct ps_exec_watch_ahead;
 struct ps_reach_watch;
+
+/* Whether ps_reach_watch_start watches execs for these options: a TLS stack's module, every process. */
+bool ps_reach_watch_wanted(const struct ps_options *opts);
 
 /*
  * Starts watching execs into rb, when the module probes a TLS stack
  * (tls_stacks.h) and traces every process (no -p). NULL when it has nothing
- * to watch, or could not (a warning said why: capture goes on).
+ * to watch, or could not (a warning said why: capture goes on). The exec
+ * watch is exec_ahead's (exec_watch_ahead.h), taken or cancelled here; NULL:
+ * loaded now.
  */
 /*
  * Without a path for the target on the command line, it also attaches to
@@ -25,7 +31,8 @@ struct ps_reach_watch;
  */
 struct ps_reach_watch *ps_reach_watch_start(const struct ps_options *opts, const struct ps_plan *plan,
 					    const struct ps_probes *probes, struct ring_buffer *rb,
-					    struct ps_writer *writer, bool status_line);
+					    struct ps_writer *writer, bool status_line,
+					    struct ps_exec_watch_ahead *exec_ahead);
 
 /* Whether it attaches to copies found later (no path given): it loads and attaches probes as it runs. */
 bool ps_reach_watch_discovers(const struct ps_reach_watch *watch);

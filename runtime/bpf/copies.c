@@ -8,11 +8,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include "attached_note.h"
 #include "copies.h"
 #include "link.h"
 #include "log.h"
+#include "proc_maps.h"
 
 struct file_id {
 	dev_t dev;
@@ -207,41 +207,34 @@ static bool is_primary_file(const struct ps_copies *copies, struct file_id id)
 	return false;
 }
 
+struct targets_search {
+	const struct ps_copies *copies;
+	struct member *members;
+};
+
+static int note_if_target(const struct ps_code_map *map, void *arg)
+{
+	struct targets_search *s = arg;
+	const struct ps_module_desc *module = s->copies->opts->module;
+
+	for (uint32_t t = 0; t < s->copies->n_targets; t++) {
+		struct member *m = &s->members[t];
+
+		if (m->found || !ps_target_same_library(module->targets[t].library, map->path) ||
+		    (size_t)snprintf(m->path, sizeof(m->path), "%s", map->path) >= sizeof(m->path))
+			continue;
+		m->id = (struct file_id){ map->dev, map->ino };
+		m->found = true;
+	}
+	return 0;
+}
+
 /* Each target's file that pid maps as code (NSS's libssl3, freebl, libnspr4); -errno: its maps cannot be read. */
 static int read_mapped_targets(const struct ps_copies *copies, uint32_t pid, struct member *members)
 {
-	const struct ps_module_desc *module = copies->opts->module;
-	char maps[64], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
+	struct targets_search search = { copies, members };
 
-	snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
-		return -errno;
-	while (getline(&line, &cap, f) > 0) {
-		unsigned int major, minor;
-		unsigned long long inode;
-		char perms[8];
-		int at = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "%*s %7s %*s %x:%x %llu %n", perms, &major, &minor, &inode, &at) < 4 || !at ||
-		    line[at] != '/' || perms[2] != 'x')
-			continue;
-		for (uint32_t t = 0; t < copies->n_targets; t++) {
-			struct member *m = &members[t];
-
-			if (m->found || !ps_target_same_library(module->targets[t].library, line + at) ||
-			    (size_t)snprintf(m->path, sizeof(m->path), "%s", line + at) >= sizeof(m->path))
-				continue;
-			m->id = (struct file_id){ makedev(major, minor), (ino_t)inode };
-			m->found = true;
-		}
-	}
-	free(line);
-	fclose(f);
-	return 0;
+	return ps_proc_code_maps(pid, note_if_target, &search);
 }
 
 /*
@@ -512,40 +505,27 @@ int ps_copies_attach(struct ps_copies *copies, uint32_t pid, const char *path, d
 }
 
 /* Every process whose maps show one of the copy's files as code, found by reading them all; false: none. */
+static int is_copy_file(const struct ps_code_map *map, void *copy)
+{
+	return has_file(copy, (struct file_id){ map->dev, map->ino });
+}
+
 static bool find_users(struct ps_copies *copies, struct copy *copy)
 {
 	DIR *dir = opendir("/proc");
 	struct dirent *entry;
-	char maps[64], *line = NULL;
-	size_t cap = 0;
 	bool found = false;
 
 	if (!dir)
 		return true;   /* cannot tell: keep it */
 	while ((entry = readdir(dir)) != NULL) {
 		uint32_t pid = (uint32_t)strtoul(entry->d_name, NULL, 10);
-		FILE *f;
 
-		if (!pid)
-			continue;
-		snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
-		f = fopen(maps, "re");
-		while (f && getline(&line, &cap, f) > 0) {
-			unsigned int major, minor;
-			unsigned long long inode;
-			char perms[8];
-
-			if (sscanf(line, "%*s %7s %*s %x:%x %llu", perms, &major, &minor, &inode) == 4 &&
-			    perms[2] == 'x' && has_file(copy, (struct file_id){ makedev(major, minor), (ino_t)inode })) {
-				add_user(copies, copy, pid);
-				found = true;
-				break;
-			}
+		if (pid && ps_proc_code_maps(pid, is_copy_file, copy) > 0) {
+			add_user(copies, copy, pid);
+			found = true;
 		}
-		if (f)
-			fclose(f);
 	}
-	free(line);
 	closedir(dir);
 	return found;
 }

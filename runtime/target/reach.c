@@ -18,6 +18,7 @@
 #include <sys/sysmacros.h>
 #include "ldcache.h"
 #include "log.h"
+#include "proc_maps.h"
 #include "reach.h"
 
 /*
@@ -273,56 +274,25 @@ static int add_library(struct mapped_library **libs, size_t *n, const struct ps_
 	return 0;
 }
 
-/*
- * One line of /proc/PID/maps: "start-end perms offset major:minor inode path".
- * Anonymous and pseudo mappings have inode 0.
- */
-static int add_mapped_line(const char *line, struct mapped_library **libs, size_t *n)
+struct mapped_libraries {
+	struct mapped_library **libs;
+	size_t *n;
+};
+
+static int add_if_tls_library(const struct ps_code_map *map, void *arg)
 {
-	unsigned int major, minor;
-	unsigned long long inode;
-	const struct ps_tls_stack *stack;
-	int path_at = 0;
-	char perms[8];
-	size_t len;
-	char *path;
-	int err;
+	struct mapped_libraries *found = arg;
+	const struct ps_tls_stack *stack = ps_tls_stack_of_library(map->path);
 
-
-	/* only code counts: a file mapped to be read (plainsight reading an ELF file) is not in use */
-	if (sscanf(line, "%*s %7s %*s %x:%x %llu %n", perms, &major, &minor, &inode, &path_at) < 4 || !path_at ||
-	    !inode || line[path_at] != '/' || perms[2] != 'x')
-		return 0;
-	stack = ps_tls_stack_of_library(line + path_at);
-	if (!stack)
-		return 0;
-	path = strdup(line + path_at);
-	if (!path)
-		return -ENOMEM;
-	len = strlen(path);
-	if (len && path[len - 1] == '\n')
-		path[len - 1] = '\0';
-	err = add_library(libs, n, stack, (struct file_id){ makedev(major, minor), (ino_t)inode }, path);
-	free(path);
-	return err;
+	return stack ? add_library(found->libs, found->n, stack, (struct file_id){ map->dev, map->ino }, map->path) : 0;
 }
 
 /* The TLS libraries pid has mapped; -ENOENT when it is gone. */
 static int read_mapped_libraries(uint32_t pid, struct mapped_library **libs, size_t *n)
 {
-	char maps_path[64], *line = NULL;
-	size_t cap = 0;
-	FILE *f;
-	int err = 0;
+	struct mapped_libraries found = { libs, n };
+	int err = ps_proc_code_maps(pid, add_if_tls_library, &found);
 
-	snprintf(maps_path, sizeof(maps_path), "/proc/%u/maps", pid);
-	f = fopen(maps_path, "re");
-	if (!f)
-		return -errno;
-	while (!err && getline(&line, &cap, f) > 0)
-		err = add_mapped_line(line, libs, n);
-	free(line);
-	fclose(f);
 	/* a process gone while being read leaves an empty file */
 	return err ? err : *n ? 0 : -ENOENT;
 }

@@ -6,7 +6,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include "elf_file.h"
 #include "ldcache.h"
 #include "link.h"
@@ -14,6 +13,7 @@
 #include "accessors.h"
 #include "keylog.h"
 #include "names.h"
+#include "proc_maps.h"
 #include "target.h"
 #include "tls_stacks.h"
 #include "verdict_cache.h"
@@ -102,33 +102,32 @@ static bool reach_mapped_file(uint32_t pid, const char *name, dev_t dev, ino_t i
  * be none of the ld.so cache's (LD_LIBRARY_PATH, a container's root); else
  * OpenSSL linked into its executable; -ENOENT: it maps neither (yet).
  */
+struct library_search {
+	uint32_t pid;
+	const struct ps_target_desc *target;
+	char *path;
+	size_t size;
+};
+
+static int reach_if_target(const struct ps_code_map *map, void *arg)
+{
+	struct library_search *s = arg;
+
+	return ps_target_same_library(s->target->library, map->path) &&
+	       reach_mapped_file(s->pid, map->path, map->dev, map->ino, s->path, s->size);
+}
+
 static int process_library_path(uint32_t pid, const struct ps_target_desc *target, char *path, size_t size)
 {
-	char maps[64], exe[64], *line = NULL;
+	struct library_search search = { pid, target, path, size };
 	struct ps_exe_tls tls;
-	size_t cap = 0;
-	bool found = false;
-	FILE *f;
+	char exe[64];
+	bool found;
+	int ret = ps_proc_code_maps(pid, reach_if_target, &search);
 
-	snprintf(maps, sizeof(maps), "/proc/%u/maps", pid);
-	f = fopen(maps, "re");
-	if (!f)
-		return -errno;
-	while (!found && getline(&line, &cap, f) > 0) {
-		unsigned int major, minor;
-		unsigned long long inode;
-		char perms[8];
-		int at = 0;
-
-		line[strcspn(line, "\n")] = '\0';
-		if (sscanf(line, "%*s %7s %*s %x:%x %llu %n", perms, &major, &minor, &inode, &at) < 4 || !at ||
-		    line[at] != '/' || perms[2] != 'x' || !ps_target_same_library(target->library, line + at))
-			continue;
-		found = reach_mapped_file(pid, line + at, makedev(major, minor), (ino_t)inode, path, size);
-	}
-	free(line);
-	fclose(f);
-	if (found)
+	if (ret < 0)
+		return ret;
+	if (ret)
 		return 0;
 	snprintf(exe, sizeof(exe), "/proc/%u/exe", pid);
 	if (ps_tls_stack_of_library(target->library) != &ps_tls_openssl || ps_exe_tls_read(exe, &tls) != 0)

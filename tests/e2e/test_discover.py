@@ -52,9 +52,9 @@ def start_default(ctx):
     return ps
 
 
-def wait_attached_copy(ps, path, started, pid=None):
-    """The 'attached tls to PATH of pid N (...)' line: returns (line, seconds since started)."""
-    prefix = "plainsight: attached tls to %s of pid %s" % (path, "%d (" % pid if pid else "")
+def wait_attached_copy(ps, path, started, pid=None, module="tls"):
+    """The 'attached MODULE to PATH of pid N (...)' line: returns (line, seconds since started)."""
+    prefix = "plainsight: attached %s to %s of pid %s" % (module, path, "%d (" % pid if pid else "")
     line = ps.wait_line(prefix, ATTACH_BOUND + 20)
     delay = time.monotonic() - started
     if delay > ATTACH_BOUND:
@@ -420,18 +420,6 @@ NSS_LIBRARIES = ("libssl3.so", "libnss3.so", "libnssutil3.so", "libsmime3.so", "
                  "libfreeblpriv3.so", "libnspr4.so", "libplc4.so", "libplds4.so")
 
 
-def wait_attached_nss(ps, path, started, pid=None):
-    """The 'attached nss to PATH of pid N (...)' line: returns (line, seconds since started)."""
-    prefix = "plainsight: attached nss to %s of pid %s" % (path, "%d (" % pid if pid else "")
-    line = ps.wait_line(prefix, ATTACH_BOUND + 20)
-    delay = time.monotonic() - started
-    if delay > ATTACH_BOUND:
-        raise TestFailure("%s was attached %.2f s after its process started (bound %.0f s)" % (path, delay,
-                                                                                           ATTACH_BOUND))
-    print("    attached %s %.0f ms after the exec" % (path, delay * 1000))
-    return line
-
-
 def copy_system_nss(ctx, freebl_apart):
     """NSS and NSPR copied into ctx's nsslib/ (new inodes), freebl into freebl/ when freebl_apart (the
     softoken, finding none beside it, dlopens it through LD_LIBRARY_PATH): (the directories, an
@@ -463,13 +451,13 @@ def nss_private_copy(ctx, freebl_apart):
     started = time.monotonic()
     srv, port = test_nss.selfserv(ctx, "1.3", env=env)
     copy, freebl = os.path.join(libdir, "libssl3.so"), os.path.join(fbdir, "libfreeblpriv3.so")
-    line = wait_attached_nss(ps, copy, started, srv.pid)
+    line = wait_attached_copy(ps, copy, started, srv.pid, module="nss")[0]
     also = [os.path.join(libdir, "libnspr4.so")] + ([] if freebl_apart else [freebl])
     if any(other not in line for other in also) or (freebl_apart and freebl in line):
         raise TestFailure("the attached line does not name the copy's files %s%s:" % (
             also, ", and only them" if freebl_apart else ""), "    " + line)
     if freebl_apart:
-        wait_attached_nss(ps, freebl, started)
+        wait_attached_copy(ps, freebl, started, module="nss")
     maps = open("/proc/%d/maps" % srv.pid).read()
     for name, path in (("libssl3.so", copy), ("libnspr4.so", also[0]), ("libfreeblpriv3.so", freebl)):
         if path not in maps or "/" + name in maps.replace(path, ""):
